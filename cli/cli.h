@@ -1,0 +1,31 @@
+/*
+ * cli: the `excerpt` command's subcommands. Each cmd_* takes the argv
+ * after the subcommand name (argv[0] is the subcommand) and returns the
+ * process exit code (see README.md "Exit codes").
+ */
+#ifndef EXCERPT_CLI_H
+#define EXCERPT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes shared by every subcommand. */
+enum {
+    CLI_EXIT_OK = 0,        /* everything done */
+    CLI_EXIT_FAIL = 1,      /* some inputs failed or were rejected */
+    CLI_EXIT_USAGE = 2,     /* bad flags or arguments */
+    CLI_EXIT_UNAVAIL = 3,   /* broker unreachable or timed out */
+    CLI_EXIT_NOTFOUND = 4   /* the job or key does not exist */
+};
+
+int cmd_extract(int argc, char **argv);
+
+/* Read a whole file ("-" is stdin) into a new buffer (NUL-terminated,
+ * caller frees). Returns 0, ERR_IO (message printed) or ERR_TOOBIG when
+ * it is larger than max bytes. */
+int cli_read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* True when stdout is a terminal (tables, progress bars). */
+bool cli_is_tty(int fd);
+
+#endif

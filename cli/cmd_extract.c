@@ -1,0 +1,158 @@
+/*
+ * excerpt extract: run the engine locally on files or stdin and print
+ * JSON Lines (--format json, the default when stdout is not a terminal)
+ * or a readable table.
+ */
+#include "cli.h"
+
+#include "../client/rjson.h"
+#include "../common/err.h"
+#include "../common/utf8.h"
+#include "../worker/extract.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_INPUT ((size_t)1 << 30)
+
+static void
+print_table(const result_t *r, const char *source, FILE *out)
+{
+    fprintf(out, "== %s  (%zu speakers, %zu turns, %zu entities, %zu figures,"
+                 " %.1f ms)\n",
+            source, r->n_speakers, r->n_turns, r->n_entities, r->n_figures,
+            (double)r->extract_us / 1000.0);
+    if (r->n_speakers) {
+        fprintf(out, "\nSPEAKER                              TURNS  TITLE\n");
+        for (size_t i = 0; i < r->n_speakers; i++)
+            fprintf(out, "%-36s %5u  %s\n", r->speakers[i].name,
+                    r->speakers[i].turns, r->speakers[i].title);
+    }
+    if (r->n_entities) {
+        fprintf(out, "\nTYPE    ENTITY                               MENTIONS"
+                     "  ROLE\n");
+        for (size_t i = 0; i < r->n_entities; i++) {
+            const result_entity_t *e = &r->entities[i];
+            fprintf(out, "%-7s %-36s %8zu  %s\n",
+                    result_entity_type_name(e->type), e->name, e->n_mentions,
+                    e->role);
+        }
+    }
+    if (r->n_figures) {
+        fprintf(out, "\nTYPE      TEXT                           VALUE"
+                     "                 UNIT  SPEAKER\n");
+        for (size_t i = 0; i < r->n_figures; i++) {
+            const result_figure_t *f = &r->figures[i];
+            char value[64];
+            if (f->iso && *f->iso)
+                snprintf(value, sizeof value, "%s", f->iso);
+            else if (f->has_value)
+                snprintf(value, sizeof value, "%.15g", f->value);
+            else
+                snprintf(value, sizeof value, "-");
+            const char *who = "-";
+            if (f->turn >= 0 && r->turns[f->turn].speaker >= 0)
+                who = r->speakers[r->turns[f->turn].speaker].name;
+            fprintf(out, "%-9s %-30.30s %-21s %-5s %s\n",
+                    result_figure_type_name(f->type), f->text, value,
+                    f->unit && *f->unit ? f->unit : "-", who);
+        }
+    }
+    fputc('\n', out);
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: excerpt extract [--format json|table] [FILE...|-]\n"
+            "Extract speakers, entities and figures locally (no broker).\n"
+            "With no FILE, or FILE \"-\", reads standard input.\n"
+            "--format json prints one JSON object per input (JSON Lines);\n"
+            "the default is a table on a terminal and JSON otherwise.\n");
+}
+
+int
+cmd_extract(int argc, char **argv)
+{
+    int json = !cli_is_tty(STDOUT_FILENO);
+    int i = 1;
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (!strcmp(f, "json"))
+                json = 1;
+            else if (!strcmp(f, "table"))
+                json = 0;
+            else {
+                fprintf(stderr, "excerpt extract: unknown format \"%s\"\n", f);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (!strncmp(argv[i], "--format=", 9)) {
+            const char *f = argv[i] + 9;
+            if (strcmp(f, "json") && strcmp(f, "table")) {
+                fprintf(stderr, "excerpt extract: unknown format \"%s\"\n", f);
+                return CLI_EXIT_USAGE;
+            }
+            json = !strcmp(f, "json");
+        } else if (!strcmp(argv[i], "--")) {
+            i++;
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "excerpt extract: unknown flag %s\n", argv[i]);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else {
+            break;
+        }
+    }
+    char *stdin_arg[] = { "-" };
+    char **files = i < argc ? argv + i : stdin_arg;
+    int nfiles = i < argc ? argc - i : 1;
+
+    extract_t *ex = extract_new();
+    int status = CLI_EXIT_OK;
+    for (int k = 0; k < nfiles; k++) {
+        char *buf = NULL;
+        size_t len = 0;
+        if (cli_read_file(files[k], MAX_INPUT, &buf, &len)) {
+            status = CLI_EXIT_FAIL;
+            continue;
+        }
+        size_t bad = utf8_first_invalid(buf, len);
+        if (bad != len)
+            fprintf(stderr,
+                    "excerpt extract: %s: invalid UTF-8 at byte %zu; "
+                    "invalid bytes are treated as separators\n",
+                    files[k], bad);
+        result_t *r = NULL;
+        int rc = extract_run(ex, buf, len, &r);
+        if (rc) {
+            fprintf(stderr, "excerpt extract: %s: %s\n", files[k],
+                    err_str(rc));
+            status = CLI_EXIT_FAIL;
+            free(buf);
+            continue;
+        }
+        const char *source = strcmp(files[k], "-") ? files[k] : "stdin";
+        if (json) {
+            if (rjson_write_line(r, source, stdout)) {
+                fprintf(stderr, "excerpt extract: cannot write output\n");
+                status = CLI_EXIT_FAIL;
+            }
+        } else {
+            print_table(r, source, stdout);
+        }
+        result_destroy(&r);
+        free(buf);
+    }
+    extract_destroy(&ex);
+    if (fflush(stdout) != 0)
+        status = CLI_EXIT_FAIL;
+    return status;
+}

@@ -1,0 +1,268 @@
+/*
+ * result: arena-backed result building. Engines add thousands of small
+ * strings per document; a bump allocator keeps that off malloc's path.
+ */
+#include "result.h"
+
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK 16384
+
+typedef struct result_arena {
+    struct result_arena *next; /* older block */
+    size_t used;               /* bytes used in data */
+    size_t size;               /* bytes available in data */
+    char data[];               /* the strings */
+} arena_t;
+
+static char *
+arena_alloc(result_t *r, size_t n)
+{
+    arena_t *a = r->arena;
+    if (!a || a->size - a->used < n) {
+        size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        arena_t *b = xmalloc(sizeof *b + sz);
+        b->used = 0;
+        b->size = sz;
+        if (a && n > ARENA_BLOCK / 4) {
+            /* keep filling the current block; park the big one behind it */
+            b->next = a->next;
+            a->next = b;
+            b->used = n;
+            return b->data;
+        }
+        b->next = a;
+        r->arena = a = b;
+    }
+    char *p = a->data + a->used;
+    a->used += n;
+    return p;
+}
+
+char *
+result_strndup(result_t *r, const char *s, size_t n)
+{
+    char *p = arena_alloc(r, n + 1);
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *
+dup_or_empty(result_t *r, const char *s)
+{
+    return result_strndup(r, s ? s : "", s ? strlen(s) : 0);
+}
+
+result_t *
+result_new(void)
+{
+    result_t *r = xcalloc(1, sizeof *r);
+    r->source = dup_or_empty(r, "");
+    r->version = r->source;
+    return r;
+}
+
+void
+result_destroy(result_t **rp)
+{
+    if (!rp || !*rp)
+        return;
+    result_t *r = *rp;
+    for (size_t i = 0; i < r->n_entities; i++)
+        free(r->entities[i].mentions);
+    free(r->speakers);
+    free(r->turns);
+    free(r->entities);
+    free(r->figures);
+    arena_t *a = r->arena;
+    while (a) {
+        arena_t *next = a->next;
+        free(a);
+        a = next;
+    }
+    free(r);
+    *rp = NULL;
+}
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 16;
+    return xreallocarray(p, *cap, elem);
+}
+
+int32_t
+result_add_speaker(result_t *r, const char *name, const char *title)
+{
+    r->speakers = grow(r->speakers, &r->cap[0], r->n_speakers,
+                       sizeof *r->speakers);
+    result_speaker_t *s = &r->speakers[r->n_speakers];
+    s->name = dup_or_empty(r, name);
+    s->title = dup_or_empty(r, title);
+    s->turns = 0;
+    return (int32_t)r->n_speakers++;
+}
+
+int32_t
+result_add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
+                uint32_t end)
+{
+    r->turns = grow(r->turns, &r->cap[1], r->n_turns, sizeof *r->turns);
+    result_turn_t *t = &r->turns[r->n_turns];
+    t->speaker = speaker;
+    t->start = start;
+    t->body = body;
+    t->end = end;
+    if (speaker >= 0 && (size_t)speaker < r->n_speakers)
+        r->speakers[speaker].turns++;
+    return (int32_t)r->n_turns++;
+}
+
+int32_t
+result_add_entity(result_t *r, int type, const char *name, const char *role)
+{
+    r->entities = grow(r->entities, &r->cap[2], r->n_entities,
+                       sizeof *r->entities);
+    result_entity_t *e = &r->entities[r->n_entities];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->name = dup_or_empty(r, name);
+    e->role = dup_or_empty(r, role);
+    return (int32_t)r->n_entities++;
+}
+
+void
+result_add_mention(result_t *r, int32_t entity, const char *text,
+                   uint32_t start, uint32_t end)
+{
+    result_entity_t *e = &r->entities[entity];
+    e->mentions = grow(e->mentions, &e->cap_mentions, e->n_mentions,
+                       sizeof *e->mentions);
+    result_mention_t *m = &e->mentions[e->n_mentions++];
+    m->text = result_strndup(r, text + start, end - start);
+    m->start = start;
+    m->end = end;
+    m->turn = RESULT_NO_TURN;
+}
+
+result_figure_t *
+result_add_figure(result_t *r, int type, const char *input, uint32_t start,
+                  uint32_t end, double value, bool has_value, const char *iso,
+                  const char *unit)
+{
+    r->figures = grow(r->figures, &r->cap[3], r->n_figures,
+                      sizeof *r->figures);
+    result_figure_t *f = &r->figures[r->n_figures++];
+    f->type = type;
+    f->text = result_strndup(r, input + start, end - start);
+    f->value = value;
+    f->has_value = has_value;
+    f->iso = iso ? dup_or_empty(r, iso) : NULL;
+    f->unit = dup_or_empty(r, unit);
+    f->start = start;
+    f->end = end;
+    f->turn = RESULT_NO_TURN;
+    return f;
+}
+
+int32_t
+result_turn_at(const result_t *r, uint32_t off)
+{
+    size_t lo = 0, hi = r->n_turns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->turns[mid].start <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return RESULT_NO_TURN;
+    const result_turn_t *t = &r->turns[lo - 1];
+    return off < t->end ? (int32_t)(lo - 1) : RESULT_NO_TURN;
+}
+
+static int
+cmp_mention(const void *a, const void *b)
+{
+    const result_mention_t *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+static int
+cmp_figure(const void *a, const void *b)
+{
+    const result_figure_t *x = a, *y = b;
+    if (x->start != y->start)
+        return (x->start > y->start) - (x->start < y->start);
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+static int
+cmp_entity(const void *a, const void *b)
+{
+    const result_entity_t *x = a, *y = b;
+    uint32_t xs = x->n_mentions ? x->mentions[0].start : UINT32_MAX;
+    uint32_t ys = y->n_mentions ? y->mentions[0].start : UINT32_MAX;
+    return (xs > ys) - (xs < ys);
+}
+
+void
+result_finish(result_t *r)
+{
+    for (size_t i = 0; i < r->n_entities; i++) {
+        result_entity_t *e = &r->entities[i];
+        qsort(e->mentions, e->n_mentions, sizeof *e->mentions, cmp_mention);
+        for (size_t k = 0; k < e->n_mentions; k++)
+            e->mentions[k].turn = result_turn_at(r, e->mentions[k].start);
+    }
+    if (r->n_entities > 1)
+        qsort(r->entities, r->n_entities, sizeof *r->entities, cmp_entity);
+    if (r->n_figures > 1)
+        qsort(r->figures, r->n_figures, sizeof *r->figures, cmp_figure);
+    for (size_t i = 0; i < r->n_figures; i++)
+        r->figures[i].turn = result_turn_at(r, r->figures[i].start);
+}
+
+static const char *const entity_names[] = { NULL,  "PERSON", "ORG", "GPE",
+                                            "LOC", "FAC",    "NORP" };
+static const char *const figure_names[] = {
+    NULL, "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME", "ORDINAL", "CARDINAL"
+};
+
+const char *
+result_entity_type_name(int type)
+{
+    return type >= 1 && type <= 6 ? entity_names[type] : "UNKNOWN";
+}
+
+const char *
+result_figure_type_name(int type)
+{
+    return type >= 1 && type <= 7 ? figure_names[type] : "UNKNOWN";
+}
+
+int
+result_entity_type_parse(const char *s)
+{
+    for (int i = 1; i <= 6; i++)
+        if (strcmp(s, entity_names[i]) == 0)
+            return i;
+    return 0;
+}
+
+int
+result_figure_type_parse(const char *s)
+{
+    for (int i = 1; i <= 7; i++)
+        if (strcmp(s, figure_names[i]) == 0)
+            return i;
+    return 0;
+}

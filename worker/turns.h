@@ -1,0 +1,18 @@
+/*
+ * turns: the speaker-turn parser. Finds lines "Label: speech", splits each
+ * label into name and title, merges the same person under different labels
+ * into one speaker, and adds speakers and turns to a result.
+ */
+#ifndef EXCERPT_TURNS_H
+#define EXCERPT_TURNS_H
+
+#include "../common/result.h"
+
+#include <stddef.h>
+
+/* Parse text[0..len) and append speakers and turns to r (which must have
+ * none yet). Turns are in text order; a turn ends where the next begins
+ * (or at len). Never fails; pure. */
+void turns_parse(const char *text, size_t len, result_t *r);
+
+#endif
