@@ -11,11 +11,11 @@
 
 /* Exit codes shared by every subcommand. */
 enum {
-    CLI_EXIT_OK = 0,        /* everything done */
-    CLI_EXIT_FAIL = 1,      /* some inputs failed or were rejected */
-    CLI_EXIT_USAGE = 2,     /* bad flags or arguments */
-    CLI_EXIT_UNAVAIL = 3,   /* broker unreachable or timed out */
-    CLI_EXIT_NOTFOUND = 4   /* the job or key does not exist */
+    CLI_EXIT_OK = 0,      /* everything done */
+    CLI_EXIT_FAIL = 1,    /* some inputs failed or were rejected */
+    CLI_EXIT_USAGE = 2,   /* bad flags or arguments */
+    CLI_EXIT_UNAVAIL = 3, /* broker unreachable or timed out */
+    CLI_EXIT_NOTFOUND = 4 /* the job or key does not exist */
 };
 
 int cmd_extract(int argc, char **argv);

@@ -20,8 +20,9 @@
 static void
 print_table(const result_t *r, const char *source, FILE *out)
 {
-    fprintf(out, "== %s  (%zu speakers, %zu turns, %zu entities, %zu figures,"
-                 " %.1f ms)\n",
+    fprintf(out,
+            "== %s  (%zu speakers, %zu turns, %zu entities, %zu figures,"
+            " %.1f ms)\n",
             source, r->n_speakers, r->n_turns, r->n_entities, r->n_figures,
             (double)r->extract_us / 1000.0);
     if (r->n_speakers) {
@@ -133,8 +134,7 @@ cmd_extract(int argc, char **argv)
         result_t *r = NULL;
         int rc = extract_run(ex, buf, len, &r);
         if (rc) {
-            fprintf(stderr, "excerpt extract: %s: %s\n", files[k],
-                    err_str(rc));
+            fprintf(stderr, "excerpt extract: %s: %s\n", files[k], err_str(rc));
             status = CLI_EXIT_FAIL;
             free(buf);
             continue;

@@ -9,9 +9,9 @@
 #include <string.h>
 
 typedef struct command {
-    const char *name;               /* subcommand word */
+    const char *name;                  /* subcommand word */
     int (*run)(int argc, char **argv); /* entry point */
-    const char *help;               /* one line for usage */
+    const char *help;                  /* one line for usage */
 } command_t;
 
 static const command_t commands[] = {

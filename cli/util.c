@@ -24,8 +24,7 @@ cli_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
     bool is_stdin = !strcmp(path, "-");
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "excerpt: cannot open %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "excerpt: cannot open %s: %s\n", path, strerror(errno));
         return ERR_IO;
     }
     size_t cap = 65536, len = 0;

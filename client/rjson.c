@@ -45,7 +45,8 @@ static json_t *
 figure_json(const result_figure_t *f)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(result_figure_type_name(f->type)));
+    json_object_set_new(o, "type",
+                        json_string(result_figure_type_name(f->type)));
     json_object_set_new(o, "text", str(f->text));
     if (f->iso && *f->iso)
         json_object_set_new(o, "value", str(f->iso));

@@ -98,8 +98,8 @@ parse_value(const cfg_entry_t *e, void *obj, const char *v)
     case CFG_SIZE:
     case CFG_MS: {
         uint64_t x;
-        int rc = e->type == CFG_SIZE ? cfg_parse_size(v, &x)
-                                     : cfg_parse_ms(v, &x);
+        int rc =
+            e->type == CFG_SIZE ? cfg_parse_size(v, &x) : cfg_parse_ms(v, &x);
         if (rc)
             return rc;
         if (x < (uint64_t)e->min || (e->max && x > (uint64_t)e->max))

@@ -22,13 +22,13 @@ typedef enum {
 } cfg_type_t;
 
 typedef struct cfg_entry {
-    const char *name;    /* key as written in files and flags: "data-dir" */
-    cfg_type_t type;     /* how the value is parsed and stored */
-    size_t offset;       /* offsetof() the field in the program's struct */
-    const char *def;     /* default value as text (NULL: empty string/0) */
-    int64_t min;         /* lower bound for numeric types */
-    int64_t max;         /* upper bound for numeric types (0: unbounded) */
-    const char *help;    /* one line for --help */
+    const char *name; /* key as written in files and flags: "data-dir" */
+    cfg_type_t type;  /* how the value is parsed and stored */
+    size_t offset;    /* offsetof() the field in the program's struct */
+    const char *def;  /* default value as text (NULL: empty string/0) */
+    int64_t min;      /* lower bound for numeric types */
+    int64_t max;      /* upper bound for numeric types (0: unbounded) */
+    const char *help; /* one line for --help */
 } cfg_entry_t;
 
 /* Set every field to its default. Returns ERR_INVAL naming a bad default. */

@@ -101,8 +101,8 @@ grow(void *p, size_t *cap, size_t n, size_t elem)
 int32_t
 result_add_speaker(result_t *r, const char *name, const char *title)
 {
-    r->speakers = grow(r->speakers, &r->cap[0], r->n_speakers,
-                       sizeof *r->speakers);
+    r->speakers =
+        grow(r->speakers, &r->cap[0], r->n_speakers, sizeof *r->speakers);
     result_speaker_t *s = &r->speakers[r->n_speakers];
     s->name = dup_or_empty(r, name);
     s->title = dup_or_empty(r, title);
@@ -128,8 +128,8 @@ result_add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
 int32_t
 result_add_entity(result_t *r, int type, const char *name, const char *role)
 {
-    r->entities = grow(r->entities, &r->cap[2], r->n_entities,
-                       sizeof *r->entities);
+    r->entities =
+        grow(r->entities, &r->cap[2], r->n_entities, sizeof *r->entities);
     result_entity_t *e = &r->entities[r->n_entities];
     memset(e, 0, sizeof *e);
     e->type = type;
@@ -143,8 +143,8 @@ result_add_mention(result_t *r, int32_t entity, const char *text,
                    uint32_t start, uint32_t end)
 {
     result_entity_t *e = &r->entities[entity];
-    e->mentions = grow(e->mentions, &e->cap_mentions, e->n_mentions,
-                       sizeof *e->mentions);
+    e->mentions =
+        grow(e->mentions, &e->cap_mentions, e->n_mentions, sizeof *e->mentions);
     result_mention_t *m = &e->mentions[e->n_mentions++];
     m->text = result_strndup(r, text + start, end - start);
     m->start = start;
@@ -157,8 +157,7 @@ result_add_figure(result_t *r, int type, const char *input, uint32_t start,
                   uint32_t end, double value, bool has_value, const char *iso,
                   const char *unit)
 {
-    r->figures = grow(r->figures, &r->cap[3], r->n_figures,
-                      sizeof *r->figures);
+    r->figures = grow(r->figures, &r->cap[3], r->n_figures, sizeof *r->figures);
     result_figure_t *f = &r->figures[r->n_figures++];
     f->type = type;
     f->text = result_strndup(r, input + start, end - start);
@@ -233,9 +232,9 @@ result_finish(result_t *r)
 
 static const char *const entity_names[] = { NULL,  "PERSON", "ORG", "GPE",
                                             "LOC", "FAC",    "NORP" };
-static const char *const figure_names[] = {
-    NULL, "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME", "ORDINAL", "CARDINAL"
-};
+static const char *const figure_names[] = { NULL,       "PERCENT", "MONEY",
+                                            "QUANTITY", "DATE",    "TIME",
+                                            "ORDINAL",  "CARDINAL" };
 
 const char *
 result_entity_type_name(int type)

@@ -77,21 +77,21 @@ typedef struct result_figure {
 } result_figure_t;
 
 typedef struct result {
-    uint64_t job_id;             /* job this result belongs to, 0 if local */
-    uint64_t seq;                /* commit sequence number, 0 if uncommitted */
-    char *source;                /* source name or URL, "" when unknown */
-    char *version;               /* extractor version string */
-    uint64_t extract_us;         /* time spent extracting, microseconds */
-    result_speaker_t *speakers;  /* distinct speakers in order of first turn */
-    size_t n_speakers;           /* number of speakers */
-    result_turn_t *turns;        /* turns in text order */
-    size_t n_turns;              /* number of turns */
-    result_entity_t *entities;   /* entities, ordered by first mention */
-    size_t n_entities;           /* number of entities */
-    result_figure_t *figures;    /* figures in text order */
-    size_t n_figures;            /* number of figures */
-    size_t cap[4];               /* allocated slots of the four arrays */
-    struct result_arena *arena;  /* owns every string above */
+    uint64_t job_id;            /* job this result belongs to, 0 if local */
+    uint64_t seq;               /* commit sequence number, 0 if uncommitted */
+    char *source;               /* source name or URL, "" when unknown */
+    char *version;              /* extractor version string */
+    uint64_t extract_us;        /* time spent extracting, microseconds */
+    result_speaker_t *speakers; /* distinct speakers in order of first turn */
+    size_t n_speakers;          /* number of speakers */
+    result_turn_t *turns;       /* turns in text order */
+    size_t n_turns;             /* number of turns */
+    result_entity_t *entities;  /* entities, ordered by first mention */
+    size_t n_entities;          /* number of entities */
+    result_figure_t *figures;   /* figures in text order */
+    size_t n_figures;           /* number of figures */
+    size_t cap[4];              /* allocated slots of the four arrays */
+    struct result_arena *arena; /* owns every string above */
 } result_t;
 
 /* Empty result; source and version are "". Only memory can fail (aborts). */

@@ -39,7 +39,8 @@ xreallocarray(void *p, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
         oom(SIZE_MAX);
-    void *q = realloc(p, n * size ? n * size : 1);
+    size_t bytes = n * size;
+    void *q = realloc(p, bytes ? bytes : 1);
     if (!q)
         oom(n * size);
     return q;

@@ -15,13 +15,13 @@
 #define WIRE_PROTOCOL_VERSION 1u
 
 /* Limits every peer enforces (PROTOCOL.md "Limits"). */
-#define WIRE_MAX_FRAME (72u << 20)        /* ZMQ_MAXMSGSIZE on every socket */
-#define WIRE_MAX_TEXT (64u << 20)         /* Job.text bytes */
-#define WIRE_MAX_KEY 1024u                /* Job.key bytes */
-#define WIRE_MAX_FIELD 4096u              /* source_url, title, published */
-#define WIRE_MAX_META 64u                 /* metadata entries */
-#define WIRE_MAX_META_BYTES 65536u        /* all metadata keys + values */
-#define WIRE_MAX_BATCH 1000u              /* Since limit, dead list limit */
+#define WIRE_MAX_FRAME (72u << 20) /* ZMQ_MAXMSGSIZE on every socket */
+#define WIRE_MAX_TEXT (64u << 20)  /* Job.text bytes */
+#define WIRE_MAX_KEY 1024u         /* Job.key bytes */
+#define WIRE_MAX_FIELD 4096u       /* source_url, title, published */
+#define WIRE_MAX_META 64u          /* metadata entries */
+#define WIRE_MAX_META_BYTES 65536u /* all metadata keys + values */
+#define WIRE_MAX_BATCH 1000u       /* Since limit, dead list limit */
 #define WIRE_MAX_PRIORITY 9
 
 /* Message kinds; values match the Envelope oneof field numbers. */
@@ -80,90 +80,155 @@ typedef enum {
  * NULL strings encode as "". Byte fields are (ptr, len) pairs.
  */
 typedef struct wire_job {
-    uint64_t id;              /* broker-assigned id, 0 in Submit */
-    const char *key;          /* idempotency key */
-    const char *source_url;   /* origin of the transcript */
-    const char *title;        /* document title */
-    const char *published;    /* ISO 8601 date or "" */
-    const char *text;         /* transcript (NUL-terminated when decoded) */
-    size_t text_len;          /* bytes in text */
-    size_t n_meta;            /* metadata entries */
+    uint64_t id;                    /* broker-assigned id, 0 in Submit */
+    const char *key;                /* idempotency key */
+    const char *source_url;         /* origin of the transcript */
+    const char *title;              /* document title */
+    const char *published;          /* ISO 8601 date or "" */
+    const char *text;               /* transcript bytes (not NUL-terminated) */
+    size_t text_len;                /* bytes in text */
+    size_t n_meta;                  /* metadata entries */
     const char *const *meta_keys;   /* n_meta keys */
     const char *const *meta_values; /* n_meta values */
-    int32_t priority;         /* 0..9, higher first */
+    int32_t priority;               /* 0..9, higher first */
 } wire_job_t;
 
 typedef struct wire_job_info {
-    uint64_t id;              /* job id */
-    const char *key;          /* idempotency key */
-    int state;                /* wire_job_state_t */
-    uint32_t attempts;        /* attempts started */
-    int32_t priority;         /* 0..9 */
-    uint64_t submitted_ms;    /* wall clock ms */
-    uint64_t finished_ms;     /* wall clock ms, 0 if not finished */
-    uint64_t seq;             /* commit seq when done */
-    const char *last_error;   /* last failure reason or "" */
-    const char *source_url;   /* from the job */
-    const char *title;        /* from the job */
-    uint64_t text_bytes;      /* size of the text */
+    uint64_t id;            /* job id */
+    const char *key;        /* idempotency key */
+    int state;              /* wire_job_state_t */
+    uint32_t attempts;      /* attempts started */
+    int32_t priority;       /* 0..9 */
+    uint64_t submitted_ms;  /* wall clock ms */
+    uint64_t finished_ms;   /* wall clock ms, 0 if not finished */
+    uint64_t seq;           /* commit seq when done */
+    const char *last_error; /* last failure reason or "" */
+    const char *source_url; /* from the job */
+    const char *title;      /* from the job */
+    uint64_t text_bytes;    /* size of the text */
 } wire_job_info_t;
 
 typedef struct wire_committed {
-    uint64_t seq;             /* gap-free commit sequence number */
-    uint64_t job_id;          /* job that produced it */
-    const char *key;          /* the job's idempotency key */
-    const uint8_t *result;    /* serialised Result or NULL */
-    size_t result_len;        /* bytes in result */
+    uint64_t seq;          /* gap-free commit sequence number */
+    uint64_t job_id;       /* job that produced it */
+    const char *key;       /* the job's idempotency key */
+    const uint8_t *result; /* serialised Result or NULL */
+    size_t result_len;     /* bytes in result */
 } wire_committed_t;
 
 typedef struct wire_dead {
-    wire_job_info_t job;      /* the job */
-    const char *reason;       /* final reason */
-    size_t n_history;         /* failed attempts */
+    wire_job_info_t job;        /* the job */
+    const char *reason;         /* final reason */
+    size_t n_history;           /* failed attempts */
     const char *const *history; /* one line per failed attempt */
 } wire_dead_t;
 
 typedef struct wire_stats {
     uint64_t ready, leased, delayed, done, dead; /* jobs by state */
-    uint64_t last_seq;              /* highest committed seq */
-    uint64_t oldest_ready_age_ms;   /* age of the oldest ready job */
-    uint64_t store_bytes;           /* map bytes in use */
-    uint64_t map_bytes;             /* current map size */
-    uint64_t map_limit;             /* configured maximum map size */
-    uint32_t workers;               /* connected workers */
-    uint64_t submitted_total;       /* accepted since broker start */
-    uint64_t committed_total;       /* committed since broker start */
-    uint64_t rejected_total;        /* rejected since broker start */
-    uint64_t uptime_ms;             /* broker uptime */
-    double commit_rate;             /* results/s, last 10 s */
+    uint64_t last_seq;                           /* highest committed seq */
+    uint64_t oldest_ready_age_ms; /* age of the oldest ready job */
+    uint64_t store_bytes;         /* map bytes in use */
+    uint64_t map_bytes;           /* current map size */
+    uint64_t map_limit;           /* configured maximum map size */
+    uint32_t workers;             /* connected workers */
+    uint64_t submitted_total;     /* accepted since broker start */
+    uint64_t committed_total;     /* committed since broker start */
+    uint64_t rejected_total;      /* rejected since broker start */
+    uint64_t uptime_ms;           /* broker uptime */
+    double commit_rate;           /* results/s, last 10 s */
 } wire_stats_t;
 
 typedef struct wire_msg {
-    int kind;                 /* wire_kind_t */
-    uint32_t version;         /* protocol version (set by decode) */
-    uint64_t request_id;      /* echoed in replies */
+    int kind;            /* wire_kind_t */
+    uint32_t version;    /* protocol version (set by decode) */
+    uint64_t request_id; /* echoed in replies */
     union {
-        struct { wire_job_t job; } submit;
-        struct { uint64_t job_id; bool duplicate; } accepted;
-        struct { int code; const char *reason; uint32_t retry_after_ms; } rejected;
-        struct { uint32_t credit; const char *worker_name; uint32_t capacity; } ready;
-        struct { wire_job_t job; uint32_t attempt; uint32_t lease_ms; } dispatch;
-        struct { uint64_t job_id; uint32_t attempt; const uint8_t *result; size_t result_len; } done;
-        struct { uint64_t job_id; uint32_t attempt; const char *reason; bool permanent; } failed;
-        struct { size_t n; const uint64_t *job_ids; const uint32_t *attempts; } heartbeat;
-        struct { uint64_t job_id; uint32_t attempt; int code; } done_ack;
-        struct { uint64_t job_id; const char *key; bool with_text; } get;
-        struct { wire_job_info_t job; const uint8_t *result; size_t result_len; const char *text; size_t text_len; } get_reply;
-        struct { uint64_t after_seq; uint32_t limit; bool with_result; } since;
-        struct { size_t n; const wire_committed_t *items; uint64_t last_seq; } since_reply;
+        struct {
+            wire_job_t job;
+        } submit;
+        struct {
+            uint64_t job_id;
+            bool duplicate;
+        } accepted;
+        struct {
+            int code;
+            const char *reason;
+            uint32_t retry_after_ms;
+        } rejected;
+        struct {
+            uint32_t credit;
+            const char *worker_name;
+            uint32_t capacity;
+        } ready;
+        struct {
+            wire_job_t job;
+            uint32_t attempt;
+            uint32_t lease_ms;
+        } dispatch;
+        struct {
+            uint64_t job_id;
+            uint32_t attempt;
+            const uint8_t *result;
+            size_t result_len;
+        } done;
+        struct {
+            uint64_t job_id;
+            uint32_t attempt;
+            const char *reason;
+            bool permanent;
+        } failed;
+        struct {
+            size_t n;
+            const uint64_t *job_ids;
+            const uint32_t *attempts;
+        } heartbeat;
+        struct {
+            uint64_t job_id;
+            uint32_t attempt;
+            int code;
+        } done_ack;
+        struct {
+            uint64_t job_id;
+            const char *key;
+            bool with_text;
+        } get;
+        struct {
+            wire_job_info_t job;
+            const uint8_t *result;
+            size_t result_len;
+            const char *text;
+            size_t text_len;
+        } get_reply;
+        struct {
+            uint64_t after_seq;
+            uint32_t limit;
+            bool with_result;
+        } since;
+        struct {
+            size_t n;
+            const wire_committed_t *items;
+            uint64_t last_seq;
+        } since_reply;
         wire_committed_t committed;
         wire_stats_t stats_reply;
-        struct { uint64_t after_job_id; uint32_t limit; } dead_list;
-        struct { size_t n; const wire_dead_t *items; } dead_list_reply;
-        struct { size_t n; const uint64_t *job_ids; bool all; } dead_ids; /* REQUEUE and PURGE */
-        struct { uint64_t count; } dead_reply;
+        struct {
+            uint64_t after_job_id;
+            uint32_t limit;
+        } dead_list;
+        struct {
+            size_t n;
+            const wire_dead_t *items;
+        } dead_list_reply;
+        struct {
+            size_t n;
+            const uint64_t *job_ids;
+            bool all;
+        } dead_ids; /* REQUEUE and PURGE */
+        struct {
+            uint64_t count;
+        } dead_reply;
     } u;
-    void *priv;               /* decoder state; NULL for messages built by hand */
+    void *priv; /* decoder state; NULL for messages built by hand */
 } wire_msg_t;
 
 /* Serialise m into a new buffer (*buf, caller frees). Returns ERR_INVAL for

@@ -36,8 +36,7 @@ extract_destroy(extract_t **exp)
 }
 
 int
-extract_run(const extract_t *ex, const char *text, size_t len,
-            result_t **out)
+extract_run(const extract_t *ex, const char *text, size_t len, result_t **out)
 {
     if (len > EXTRACT_MAX_TEXT)
         return ERR_TOOBIG;

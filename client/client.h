@@ -1,0 +1,127 @@
+/*
+ * client: the broker frontend's client library (PROTOCOL.md, "Frontend").
+ * One DEALER socket per client_t; every request carries a request_id and
+ * its reply is matched by it. Timeouts reopen the socket and resend;
+ * Rejected{QUEUE_FULL, STORE_FULL, SHUTTING_DOWN, INTERNAL} are retried
+ * after retry_after_ms within a time budget.
+ */
+#ifndef EXCERPT_CLIENT_H
+#define EXCERPT_CLIENT_H
+
+#include "../common/result.h"
+#include "../proto/wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "sha256:" + 64 hex digits + NUL */
+#define CLIENT_KEY_SIZE 72
+
+typedef struct client client_t;
+
+typedef struct client_opts {
+    uint32_t timeout_ms;     /* wait for one reply; 0: 5000 */
+    uint32_t retries;        /* resends after a timeout; see retries_set */
+    bool retries_set;        /* false: retries = 3 (so 0 can mean "none") */
+    uint32_t busy_budget_ms; /* total wait on retryable Rejected; 0: 30000 */
+} client_opts_t;
+
+/*
+ * Connect a client to a broker frontend endpoint ("tcp://host:7440",
+ * "ipc:///path/frontend.sock"). opts may be NULL for defaults. The
+ * connection is lazy: an unreachable broker shows up as ERR_TIMEOUT on the
+ * first request. Errors: ERR_INVAL (bad endpoint), ERR_IO. Sets *out only
+ * on success. Not fork-safe: open it in the process that uses it.
+ */
+int client_open(client_t **out, const char *endpoint,
+                const client_opts_t *opts);
+
+/* Close the socket and free the client; NULL-safe, sets *c = NULL. */
+void client_destroy(client_t **c);
+
+/*
+ * Write the default idempotency key of text into out:
+ * "sha256:" + lowercase hex of SHA-256(text[0..len)).
+ */
+void client_default_key(const char *text, size_t len,
+                        char out[CLIENT_KEY_SIZE]);
+
+/*
+ * Submit one job and wait until it is Accepted (committed by the broker).
+ * job->id is ignored; a NULL or empty job->key is replaced by the default
+ * key of the text. *job_id gets the new or existing job id, *duplicate
+ * (may be NULL) whether the key existed already. Resending after a
+ * timeout is safe because of the key.
+ * Errors: ERR_TIMEOUT (no reply after the retries), ERR_FULL (queue or
+ * store full past the busy budget), ERR_CLOSED (broker shutting down past
+ * the budget), ERR_INVAL, ERR_TOOBIG, ERR_UTF8, ERR_VERSION, ERR_INTERNAL
+ * (refused by the broker; reason in client_last_error), ERR_PROTO (a
+ * reply that was not understood).
+ */
+int client_submit(client_t *c, const wire_job_t *job, uint64_t *job_id,
+                  bool *duplicate);
+
+/* Called by client_submit_many once per job, in completion order: rc is 0
+ * (job_id and duplicate valid) or the error client_submit would return;
+ * reason is the broker's text for a refusal or "" (borrowed). */
+typedef void (*client_submit_cb)(void *ud, size_t index, int rc,
+                                 uint64_t job_id, bool duplicate,
+                                 const char *reason);
+
+/*
+ * Pipelined submit: keeps up to window (0: 64) Submits of jobs[0..n) in
+ * flight and calls cb once for each job. Timeouts and retryable refusals
+ * are handled per job as in client_submit. Returns 0 when every job was
+ * reported through cb (whatever its rc), ERR_IO on a socket failure (the
+ * remaining jobs are reported with ERR_IO).
+ */
+int client_submit_many(client_t *c, const wire_job_t *jobs, size_t n,
+                       size_t window, client_submit_cb cb, void *ud);
+
+/*
+ * Get a job by id (job_id != 0) or by idempotency key. On success *reply
+ * holds the GetReply (reply->u.get_reply.job and .text are borrowed from
+ * it; release with wire_msg_release) and, when result is not NULL and the
+ * job is DONE, *result a decoded result (caller destroys; NULL otherwise).
+ * Errors: ERR_NOTFOUND, ERR_TIMEOUT, ERR_PROTO (also an undecodable
+ * result), other refusals as in client_submit.
+ */
+int client_get(client_t *c, uint64_t job_id, const char *key, bool with_text,
+               wire_msg_t *reply, result_t **result);
+
+/* Broker statistics into *st. Errors as client_get. */
+int client_stats(client_t *c, wire_stats_t *st);
+
+/*
+ * Results committed after after_seq, at most limit (0: 100, broker caps at
+ * 1000). On success *reply holds the SinceReply (release with
+ * wire_msg_release). Errors as client_get.
+ */
+int client_since(client_t *c, uint64_t after_seq, uint32_t limit,
+                 bool with_result, wire_msg_t *reply);
+
+/* Dead letters with job id > after_job_id, at most limit. *reply holds a
+ * DeadListReply (release with wire_msg_release). */
+int client_dead_list(client_t *c, uint64_t after_job_id, uint32_t limit,
+                     wire_msg_t *reply);
+
+/* Requeue (or purge) the n dead jobs in ids, or every dead job when all.
+ * *count (may be NULL) gets how many were moved (or deleted). */
+int client_dead_requeue(client_t *c, const uint64_t *ids, size_t n, bool all,
+                        uint64_t *count);
+int client_dead_purge(client_t *c, const uint64_t *ids, size_t n, bool all,
+                      uint64_t *count);
+
+/* Reason of the last failed call: the broker's Rejected.reason, or a
+ * description of a local failure. Borrowed until the next call; "" when
+ * the last call succeeded. */
+const char *client_last_error(const client_t *c);
+
+/* wire_code_t of the last Rejected, WIRE_CODE_OK when none. */
+int client_last_code(const client_t *c);
+
+/* The status code a Rejected code maps to (QUEUE_FULL -> ERR_FULL...). */
+int client_code_to_err(int code);
+
+#endif

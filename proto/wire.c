@@ -1,0 +1,945 @@
+/*
+ * wire: protobuf-c <-> plain structs. Decoding runs on a bump arena with a
+ * hard cap, because protobuf-c's default allocator lets a hostile frame
+ * cost 20-45x its size (every empty submessage becomes a malloc'd struct).
+ */
+#include "wire.h"
+
+#include "../common/err.h"
+#include "../common/utf8.h"
+#include "../common/xalloc.h"
+#include "excerpt.pb-c.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ arena */
+
+typedef struct block {
+    struct block *next; /* older block */
+    size_t used, size;  /* bytes used / available in data */
+    max_align_t data[]; /* payload */
+} block_t;
+
+typedef struct arena {
+    block_t *head;  /* newest block */
+    size_t spent;   /* bytes handed out */
+    size_t cap;     /* refuse beyond this */
+    bool exhausted; /* a request was refused */
+} arena_t;
+
+static void *
+arena_alloc(void *data, size_t n)
+{
+    arena_t *a = data;
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX - 15)
+        n = SIZE_MAX - 15; /* refused below */
+    n = (n + 15) & ~(size_t)15;
+    if (n > a->cap - a->spent) {
+        a->exhausted = true;
+        return NULL;
+    }
+    block_t *b = a->head;
+    if (!b || b->size - b->used < n) {
+        size_t sz = n > 65536 ? n : 65536;
+        b = malloc(sizeof *b + sz);
+        if (!b) {
+            a->exhausted = true;
+            return NULL;
+        }
+        b->used = 0;
+        b->size = sz;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    a->spent += n;
+    return p;
+}
+
+static void
+arena_free_nothing(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static void
+arena_release(arena_t *a)
+{
+    block_t *b = a->head;
+    while (b) {
+        block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}
+
+typedef struct priv {
+    arena_t arena;              /* everything decoded lives here */
+    Excerpt__V1__Envelope *env; /* the unpacked envelope */
+} priv_t;
+
+size_t
+wire_decode_budget(size_t len)
+{
+    return len * 8 + (1u << 20);
+}
+
+/* ----------------------------------------------------------- names */
+
+const char *
+wire_kind_name(int kind)
+{
+    static const char *const names[] = {
+        "Submit",     "Accepted", "Rejected",      "Ready",       "Dispatch",
+        "Done",       "Failed",   "Heartbeat",     "DoneAck",     "Get",
+        "GetReply",   "Since",    "SinceReply",    "Committed",   "Stats",
+        "StatsReply", "DeadList", "DeadListReply", "DeadRequeue", "DeadPurge",
+        "DeadReply"
+    };
+    if (kind >= WIRE_SUBMIT && kind <= WIRE_DEAD_REPLY)
+        return names[kind - WIRE_SUBMIT];
+    return "None";
+}
+
+const char *
+wire_code_name(int code)
+{
+    static const char *const names[] = {
+        "OK",          "INVALID",    "TOO_LARGE", "BAD_VERSION",   "BAD_UTF8",
+        "QUEUE_FULL",  "STORE_FULL", "NOT_FOUND", "SHUTTING_DOWN", "INTERNAL",
+        "UNAUTHORIZED"
+    };
+    if (code >= 0 && code <= WIRE_CODE_UNAUTHORIZED)
+        return names[code];
+    return "UNKNOWN";
+}
+
+const char *
+wire_job_state_name(int state)
+{
+    static const char *const names[] = { "UNKNOWN", "READY", "LEASED",
+                                         "DELAYED", "DONE",  "DEAD" };
+    if (state >= 0 && state <= WIRE_JOB_DEAD)
+        return names[state];
+    return "UNKNOWN";
+}
+
+/* ---------------------------------------------------------- encode */
+
+static char *
+s_or_empty(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+/* Encoding borrows the caller's memory; only the pointer arrays that
+ * protobuf-c wants are allocated, in this scratch list. */
+typedef struct scratch {
+    void **ptrs;   /* allocations to free */
+    size_t n, cap; /* count and capacity */
+} scratch_t;
+
+static void *
+scratch_alloc(scratch_t *s, size_t n, size_t size)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->ptrs = xreallocarray(s->ptrs, s->cap, sizeof *s->ptrs);
+    }
+    void *p = xcalloc(n ? n : 1, size);
+    s->ptrs[s->n++] = p;
+    return p;
+}
+
+static void
+scratch_free(scratch_t *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->ptrs[i]);
+    free(s->ptrs);
+}
+
+static Excerpt__V1__Job *
+job_to_pb(scratch_t *s, const wire_job_t *j)
+{
+    Excerpt__V1__Job *p = scratch_alloc(s, 1, sizeof *p);
+    excerpt__v1__job__init(p);
+    p->id = j->id;
+    p->key = s_or_empty(j->key);
+    p->source_url = s_or_empty(j->source_url);
+    p->title = s_or_empty(j->title);
+    p->published = s_or_empty(j->published);
+    p->text.data = (uint8_t *)j->text;
+    p->text.len = j->text ? j->text_len : 0;
+    p->priority = j->priority;
+    if (j->n_meta) {
+        p->n_metadata = j->n_meta;
+        p->metadata = scratch_alloc(s, j->n_meta, sizeof *p->metadata);
+        Excerpt__V1__Job__MetadataEntry *e =
+            scratch_alloc(s, j->n_meta, sizeof *e);
+        for (size_t i = 0; i < j->n_meta; i++) {
+            excerpt__v1__job__metadata_entry__init(&e[i]);
+            e[i].key = s_or_empty(j->meta_keys[i]);
+            e[i].value = s_or_empty(j->meta_values[i]);
+            p->metadata[i] = &e[i];
+        }
+    }
+    return p;
+}
+
+static Excerpt__V1__JobInfo *
+info_to_pb(scratch_t *s, const wire_job_info_t *j)
+{
+    Excerpt__V1__JobInfo *p = scratch_alloc(s, 1, sizeof *p);
+    excerpt__v1__job_info__init(p);
+    p->id = j->id;
+    p->key = s_or_empty(j->key);
+    p->state = (Excerpt__V1__JobState)j->state;
+    p->attempts = j->attempts;
+    p->priority = j->priority;
+    p->submitted_ms = j->submitted_ms;
+    p->finished_ms = j->finished_ms;
+    p->seq = j->seq;
+    p->last_error = s_or_empty(j->last_error);
+    p->source_url = s_or_empty(j->source_url);
+    p->title = s_or_empty(j->title);
+    p->text_bytes = j->text_bytes;
+    return p;
+}
+
+static Excerpt__V1__Committed *
+committed_to_pb(scratch_t *s, const wire_committed_t *c)
+{
+    Excerpt__V1__Committed *p = scratch_alloc(s, 1, sizeof *p);
+    excerpt__v1__committed__init(p);
+    p->seq = c->seq;
+    p->job_id = c->job_id;
+    p->key = s_or_empty(c->key);
+    p->result.data = (uint8_t *)c->result;
+    p->result.len = c->result ? c->result_len : 0;
+    return p;
+}
+
+static int
+body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
+{
+    env->body_case = (Excerpt__V1__Envelope__BodyCase)m->kind;
+    switch (m->kind) {
+    case WIRE_SUBMIT: {
+        Excerpt__V1__Submit *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__submit__init(p);
+        p->job = job_to_pb(s, &m->u.submit.job);
+        env->submit = p;
+        return ERR_OK;
+    }
+    case WIRE_ACCEPTED: {
+        Excerpt__V1__Accepted *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__accepted__init(p);
+        p->job_id = m->u.accepted.job_id;
+        p->duplicate = m->u.accepted.duplicate;
+        env->accepted = p;
+        return ERR_OK;
+    }
+    case WIRE_REJECTED: {
+        Excerpt__V1__Rejected *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__rejected__init(p);
+        p->code = (Excerpt__V1__Code)m->u.rejected.code;
+        p->reason = s_or_empty(m->u.rejected.reason);
+        p->retry_after_ms = m->u.rejected.retry_after_ms;
+        env->rejected = p;
+        return ERR_OK;
+    }
+    case WIRE_READY: {
+        Excerpt__V1__Ready *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__ready__init(p);
+        p->credit = m->u.ready.credit;
+        p->worker_name = s_or_empty(m->u.ready.worker_name);
+        p->capacity = m->u.ready.capacity;
+        env->ready = p;
+        return ERR_OK;
+    }
+    case WIRE_DISPATCH: {
+        Excerpt__V1__Dispatch *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dispatch__init(p);
+        p->job = job_to_pb(s, &m->u.dispatch.job);
+        p->attempt = m->u.dispatch.attempt;
+        p->lease_ms = m->u.dispatch.lease_ms;
+        env->dispatch = p;
+        return ERR_OK;
+    }
+    case WIRE_DONE: {
+        Excerpt__V1__Done *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__done__init(p);
+        p->job_id = m->u.done.job_id;
+        p->attempt = m->u.done.attempt;
+        p->result.data = (uint8_t *)m->u.done.result;
+        p->result.len = m->u.done.result ? m->u.done.result_len : 0;
+        env->done = p;
+        return ERR_OK;
+    }
+    case WIRE_FAILED: {
+        Excerpt__V1__Failed *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__failed__init(p);
+        p->job_id = m->u.failed.job_id;
+        p->attempt = m->u.failed.attempt;
+        p->reason = s_or_empty(m->u.failed.reason);
+        p->permanent = m->u.failed.permanent;
+        env->failed = p;
+        return ERR_OK;
+    }
+    case WIRE_HEARTBEAT: {
+        Excerpt__V1__Heartbeat *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__heartbeat__init(p);
+        p->n_job_ids = m->u.heartbeat.n;
+        p->job_ids = (uint64_t *)m->u.heartbeat.job_ids;
+        p->n_attempts = m->u.heartbeat.attempts ? m->u.heartbeat.n : 0;
+        p->attempts = (uint32_t *)m->u.heartbeat.attempts;
+        env->heartbeat = p;
+        return ERR_OK;
+    }
+    case WIRE_DONE_ACK: {
+        Excerpt__V1__DoneAck *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__done_ack__init(p);
+        p->job_id = m->u.done_ack.job_id;
+        p->attempt = m->u.done_ack.attempt;
+        p->code = (Excerpt__V1__Code)m->u.done_ack.code;
+        env->done_ack = p;
+        return ERR_OK;
+    }
+    case WIRE_GET: {
+        Excerpt__V1__Get *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__get__init(p);
+        p->job_id = m->u.get.job_id;
+        p->key = s_or_empty(m->u.get.key);
+        p->with_text = m->u.get.with_text;
+        env->get = p;
+        return ERR_OK;
+    }
+    case WIRE_GET_REPLY: {
+        Excerpt__V1__GetReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__get_reply__init(p);
+        p->job = info_to_pb(s, &m->u.get_reply.job);
+        p->result.data = (uint8_t *)m->u.get_reply.result;
+        p->result.len = m->u.get_reply.result ? m->u.get_reply.result_len : 0;
+        p->text.data = (uint8_t *)m->u.get_reply.text;
+        p->text.len = m->u.get_reply.text ? m->u.get_reply.text_len : 0;
+        env->get_reply = p;
+        return ERR_OK;
+    }
+    case WIRE_SINCE: {
+        Excerpt__V1__Since *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__since__init(p);
+        p->after_seq = m->u.since.after_seq;
+        p->limit = m->u.since.limit;
+        p->with_result = m->u.since.with_result;
+        env->since = p;
+        return ERR_OK;
+    }
+    case WIRE_SINCE_REPLY: {
+        Excerpt__V1__SinceReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__since_reply__init(p);
+        size_t n = m->u.since_reply.n;
+        p->n_items = n;
+        p->items = scratch_alloc(s, n, sizeof *p->items);
+        for (size_t i = 0; i < n; i++)
+            p->items[i] = committed_to_pb(s, &m->u.since_reply.items[i]);
+        p->last_seq = m->u.since_reply.last_seq;
+        env->since_reply = p;
+        return ERR_OK;
+    }
+    case WIRE_COMMITTED:
+        env->committed = committed_to_pb(s, &m->u.committed);
+        return ERR_OK;
+    case WIRE_STATS: {
+        Excerpt__V1__Stats *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__stats__init(p);
+        env->stats = p;
+        return ERR_OK;
+    }
+    case WIRE_STATS_REPLY: {
+        const wire_stats_t *w = &m->u.stats_reply;
+        Excerpt__V1__StatsReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__stats_reply__init(p);
+        p->ready = w->ready;
+        p->leased = w->leased;
+        p->delayed = w->delayed;
+        p->done = w->done;
+        p->dead = w->dead;
+        p->last_seq = w->last_seq;
+        p->oldest_ready_age_ms = w->oldest_ready_age_ms;
+        p->store_bytes = w->store_bytes;
+        p->map_bytes = w->map_bytes;
+        p->map_limit = w->map_limit;
+        p->workers = w->workers;
+        p->submitted_total = w->submitted_total;
+        p->committed_total = w->committed_total;
+        p->rejected_total = w->rejected_total;
+        p->uptime_ms = w->uptime_ms;
+        p->commit_rate = w->commit_rate;
+        env->stats_reply = p;
+        return ERR_OK;
+    }
+    case WIRE_DEAD_LIST: {
+        Excerpt__V1__DeadList *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dead_list__init(p);
+        p->after_job_id = m->u.dead_list.after_job_id;
+        p->limit = m->u.dead_list.limit;
+        env->dead_list = p;
+        return ERR_OK;
+    }
+    case WIRE_DEAD_LIST_REPLY: {
+        Excerpt__V1__DeadListReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dead_list_reply__init(p);
+        size_t n = m->u.dead_list_reply.n;
+        p->n_items = n;
+        p->items = scratch_alloc(s, n, sizeof *p->items);
+        for (size_t i = 0; i < n; i++) {
+            const wire_dead_t *d = &m->u.dead_list_reply.items[i];
+            Excerpt__V1__DeadLetter *q = scratch_alloc(s, 1, sizeof *q);
+            excerpt__v1__dead_letter__init(q);
+            q->job = info_to_pb(s, &d->job);
+            q->reason = s_or_empty(d->reason);
+            q->n_history = d->n_history;
+            q->history = (char **)d->history;
+            p->items[i] = q;
+        }
+        env->dead_list_reply = p;
+        return ERR_OK;
+    }
+    case WIRE_DEAD_REQUEUE: {
+        Excerpt__V1__DeadRequeue *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dead_requeue__init(p);
+        p->n_job_ids = m->u.dead_ids.n;
+        p->job_ids = (uint64_t *)m->u.dead_ids.job_ids;
+        p->all = m->u.dead_ids.all;
+        env->dead_requeue = p;
+        return ERR_OK;
+    }
+    case WIRE_DEAD_PURGE: {
+        Excerpt__V1__DeadPurge *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dead_purge__init(p);
+        p->n_job_ids = m->u.dead_ids.n;
+        p->job_ids = (uint64_t *)m->u.dead_ids.job_ids;
+        p->all = m->u.dead_ids.all;
+        env->dead_purge = p;
+        return ERR_OK;
+    }
+    case WIRE_DEAD_REPLY: {
+        Excerpt__V1__DeadReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__dead_reply__init(p);
+        p->count = m->u.dead_reply.count;
+        env->dead_reply = p;
+        return ERR_OK;
+    }
+    default:
+        return ERR_INVAL;
+    }
+}
+
+int
+wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len)
+{
+    scratch_t s = { 0 };
+    Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
+    env.version = m->version ? m->version : WIRE_PROTOCOL_VERSION;
+    env.request_id = m->request_id;
+    int rc = body_to_pb(&s, m, &env);
+    if (rc) {
+        scratch_free(&s);
+        return rc;
+    }
+    size_t n = excerpt__v1__envelope__get_packed_size(&env);
+    uint8_t *out = xmalloc(n);
+    size_t w = excerpt__v1__envelope__pack(&env, out);
+    scratch_free(&s);
+    if (w != n) {
+        free(out);
+        return ERR_INTERNAL;
+    }
+    *buf = out;
+    *len = n;
+    return ERR_OK;
+}
+
+/* ---------------------------------------------------------- decode */
+
+static bool
+str_ok(const char *s, size_t max)
+{
+    if (!s)
+        return true;
+    size_t n = strnlen(s, max + 1);
+    return n <= max && utf8_is_valid(s, n);
+}
+
+static const char *
+nz(const char *s)
+{
+    return s ? s : "";
+}
+
+static int
+job_from_pb(arena_t *a, const Excerpt__V1__Job *p, wire_job_t *j)
+{
+    if (!p)
+        return ERR_PROTO;
+    if (p->text.len > WIRE_MAX_TEXT)
+        return ERR_TOOBIG;
+    if (!str_ok(p->key, WIRE_MAX_KEY) ||
+        !str_ok(p->source_url, WIRE_MAX_FIELD) ||
+        !str_ok(p->title, WIRE_MAX_FIELD) ||
+        !str_ok(p->published, WIRE_MAX_FIELD))
+        return ERR_PROTO;
+    if (p->n_metadata > WIRE_MAX_META)
+        return ERR_PROTO;
+    if (!utf8_is_valid((const char *)p->text.data, p->text.len))
+        return ERR_UTF8;
+    j->id = p->id;
+    j->key = nz(p->key);
+    j->source_url = nz(p->source_url);
+    j->title = nz(p->title);
+    j->published = nz(p->published);
+    j->text = p->text.data ? (const char *)p->text.data : "";
+    j->text_len = p->text.len;
+    j->priority = p->priority;
+    j->n_meta = p->n_metadata;
+    if (p->n_metadata) {
+        const char **k = arena_alloc(a, p->n_metadata * sizeof *k);
+        const char **v = arena_alloc(a, p->n_metadata * sizeof *v);
+        if (!k || !v)
+            return ERR_TOOBIG;
+        size_t total = 0;
+        for (size_t i = 0; i < p->n_metadata; i++) {
+            const Excerpt__V1__Job__MetadataEntry *e = p->metadata[i];
+            if (!str_ok(e->key, WIRE_MAX_META_BYTES) ||
+                !str_ok(e->value, WIRE_MAX_META_BYTES))
+                return ERR_PROTO;
+            k[i] = nz(e->key);
+            v[i] = nz(e->value);
+            total += strlen(k[i]) + strlen(v[i]);
+        }
+        if (total > WIRE_MAX_META_BYTES)
+            return ERR_PROTO;
+        j->meta_keys = k;
+        j->meta_values = v;
+    }
+    return ERR_OK;
+}
+
+static void
+info_from_pb(const Excerpt__V1__JobInfo *p, wire_job_info_t *j)
+{
+    memset(j, 0, sizeof *j);
+    j->key = j->last_error = j->source_url = j->title = "";
+    if (!p)
+        return;
+    j->id = p->id;
+    j->key = nz(p->key);
+    j->state = (int)p->state;
+    j->attempts = p->attempts;
+    j->priority = p->priority;
+    j->submitted_ms = p->submitted_ms;
+    j->finished_ms = p->finished_ms;
+    j->seq = p->seq;
+    j->last_error = nz(p->last_error);
+    j->source_url = nz(p->source_url);
+    j->title = nz(p->title);
+    j->text_bytes = p->text_bytes;
+}
+
+static void
+committed_from_pb(const Excerpt__V1__Committed *p, wire_committed_t *c)
+{
+    c->seq = p->seq;
+    c->job_id = p->job_id;
+    c->key = nz(p->key);
+    c->result = p->result.len ? p->result.data : NULL;
+    c->result_len = p->result.len;
+}
+
+static int
+body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
+{
+    m->kind = (int)env->body_case;
+    /* every body member shares one union slot: one NULL check covers all */
+    if (env->body_case != EXCERPT__V1__ENVELOPE__BODY__NOT_SET && !env->submit)
+        return ERR_PROTO;
+    switch (env->body_case) {
+    case EXCERPT__V1__ENVELOPE__BODY_SUBMIT:
+        if (!env->submit)
+            return ERR_PROTO;
+        return job_from_pb(a, env->submit->job, &m->u.submit.job);
+    case EXCERPT__V1__ENVELOPE__BODY_ACCEPTED:
+        m->u.accepted.job_id = env->accepted->job_id;
+        m->u.accepted.duplicate = env->accepted->duplicate;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_REJECTED:
+        m->u.rejected.code = (int)env->rejected->code;
+        m->u.rejected.reason = nz(env->rejected->reason);
+        m->u.rejected.retry_after_ms = env->rejected->retry_after_ms;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_READY:
+        m->u.ready.credit = env->ready->credit;
+        m->u.ready.worker_name = nz(env->ready->worker_name);
+        m->u.ready.capacity = env->ready->capacity;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_DISPATCH:
+        m->u.dispatch.attempt = env->dispatch->attempt;
+        m->u.dispatch.lease_ms = env->dispatch->lease_ms;
+        return job_from_pb(a, env->dispatch->job, &m->u.dispatch.job);
+    case EXCERPT__V1__ENVELOPE__BODY_DONE:
+        m->u.done.job_id = env->done->job_id;
+        m->u.done.attempt = env->done->attempt;
+        m->u.done.result = env->done->result.data;
+        m->u.done.result_len = env->done->result.len;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_FAILED:
+        m->u.failed.job_id = env->failed->job_id;
+        m->u.failed.attempt = env->failed->attempt;
+        m->u.failed.reason = nz(env->failed->reason);
+        m->u.failed.permanent = env->failed->permanent;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_HEARTBEAT:
+        if (env->heartbeat->n_attempts &&
+            env->heartbeat->n_attempts != env->heartbeat->n_job_ids)
+            return ERR_PROTO;
+        m->u.heartbeat.n = env->heartbeat->n_job_ids;
+        m->u.heartbeat.job_ids = env->heartbeat->job_ids;
+        m->u.heartbeat.attempts =
+            env->heartbeat->n_attempts ? env->heartbeat->attempts : NULL;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_DONE_ACK:
+        m->u.done_ack.job_id = env->done_ack->job_id;
+        m->u.done_ack.attempt = env->done_ack->attempt;
+        m->u.done_ack.code = (int)env->done_ack->code;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_GET:
+        if (!str_ok(env->get->key, WIRE_MAX_KEY))
+            return ERR_PROTO;
+        m->u.get.job_id = env->get->job_id;
+        m->u.get.key = nz(env->get->key);
+        m->u.get.with_text = env->get->with_text;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_GET_REPLY:
+        info_from_pb(env->get_reply->job, &m->u.get_reply.job);
+        m->u.get_reply.result =
+            env->get_reply->result.len ? env->get_reply->result.data : NULL;
+        m->u.get_reply.result_len = env->get_reply->result.len;
+        m->u.get_reply.text = env->get_reply->text.len
+                                  ? (const char *)env->get_reply->text.data
+                                  : NULL;
+        m->u.get_reply.text_len = env->get_reply->text.len;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_SINCE:
+        m->u.since.after_seq = env->since->after_seq;
+        m->u.since.limit = env->since->limit;
+        m->u.since.with_result = env->since->with_result;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_SINCE_REPLY: {
+        size_t n = env->since_reply->n_items;
+        wire_committed_t *items = arena_alloc(a, (n ? n : 1) * sizeof *items);
+        if (!items)
+            return ERR_TOOBIG;
+        for (size_t i = 0; i < n; i++)
+            committed_from_pb(env->since_reply->items[i], &items[i]);
+        m->u.since_reply.n = n;
+        m->u.since_reply.items = items;
+        m->u.since_reply.last_seq = env->since_reply->last_seq;
+        return ERR_OK;
+    }
+    case EXCERPT__V1__ENVELOPE__BODY_COMMITTED:
+        committed_from_pb(env->committed, &m->u.committed);
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_STATS:
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_STATS_REPLY: {
+        const Excerpt__V1__StatsReply *p = env->stats_reply;
+        wire_stats_t *w = &m->u.stats_reply;
+        w->ready = p->ready;
+        w->leased = p->leased;
+        w->delayed = p->delayed;
+        w->done = p->done;
+        w->dead = p->dead;
+        w->last_seq = p->last_seq;
+        w->oldest_ready_age_ms = p->oldest_ready_age_ms;
+        w->store_bytes = p->store_bytes;
+        w->map_bytes = p->map_bytes;
+        w->map_limit = p->map_limit;
+        w->workers = p->workers;
+        w->submitted_total = p->submitted_total;
+        w->committed_total = p->committed_total;
+        w->rejected_total = p->rejected_total;
+        w->uptime_ms = p->uptime_ms;
+        w->commit_rate = p->commit_rate;
+        return ERR_OK;
+    }
+    case EXCERPT__V1__ENVELOPE__BODY_DEAD_LIST:
+        m->u.dead_list.after_job_id = env->dead_list->after_job_id;
+        m->u.dead_list.limit = env->dead_list->limit;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_DEAD_LIST_REPLY: {
+        size_t n = env->dead_list_reply->n_items;
+        wire_dead_t *items = arena_alloc(a, (n ? n : 1) * sizeof *items);
+        if (!items)
+            return ERR_TOOBIG;
+        for (size_t i = 0; i < n; i++) {
+            const Excerpt__V1__DeadLetter *d = env->dead_list_reply->items[i];
+            info_from_pb(d->job, &items[i].job);
+            items[i].reason = nz(d->reason);
+            items[i].n_history = d->n_history;
+            items[i].history = (const char *const *)d->history;
+        }
+        m->u.dead_list_reply.n = n;
+        m->u.dead_list_reply.items = items;
+        return ERR_OK;
+    }
+    case EXCERPT__V1__ENVELOPE__BODY_DEAD_REQUEUE:
+        m->u.dead_ids.n = env->dead_requeue->n_job_ids;
+        m->u.dead_ids.job_ids = env->dead_requeue->job_ids;
+        m->u.dead_ids.all = env->dead_requeue->all;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_DEAD_PURGE:
+        m->u.dead_ids.n = env->dead_purge->n_job_ids;
+        m->u.dead_ids.job_ids = env->dead_purge->job_ids;
+        m->u.dead_ids.all = env->dead_purge->all;
+        return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_DEAD_REPLY:
+        m->u.dead_reply.count = env->dead_reply->count;
+        return ERR_OK;
+    default:
+        return ERR_PROTO;
+    }
+}
+
+int
+wire_decode(const uint8_t *buf, size_t len, size_t max_alloc, wire_msg_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len > WIRE_MAX_FRAME)
+        return ERR_TOOBIG;
+    priv_t *pv = xcalloc(1, sizeof *pv);
+    pv->arena.cap = max_alloc ? max_alloc : wire_decode_budget(len);
+    ProtobufCAllocator alloc = { arena_alloc, arena_free_nothing, &pv->arena };
+    pv->env = excerpt__v1__envelope__unpack(&alloc, len, buf);
+    int rc;
+    if (!pv->env) {
+        rc = pv->arena.exhausted ? ERR_TOOBIG : ERR_PROTO;
+        goto fail;
+    }
+    out->version = pv->env->version;
+    out->request_id = pv->env->request_id;
+    if (pv->env->version != WIRE_PROTOCOL_VERSION) {
+        rc = ERR_VERSION;
+        goto fail;
+    }
+    rc = body_from_pb(&pv->arena, pv->env, out);
+    if (rc)
+        goto fail;
+    out->priv = pv;
+    return ERR_OK;
+fail : {
+    uint64_t rid = out->request_id;
+    uint32_t ver = out->version;
+    int kind = pv->env ? (int)pv->env->body_case : WIRE_NONE;
+    arena_release(&pv->arena);
+    free(pv);
+    memset(out, 0, sizeof *out);
+    out->request_id = rid;
+    out->version = ver;
+    out->kind = kind;
+    return rc;
+}
+}
+
+void
+wire_msg_release(wire_msg_t *m)
+{
+    if (!m || !m->priv)
+        return;
+    priv_t *pv = m->priv;
+    arena_release(&pv->arena);
+    free(pv);
+    m->priv = NULL;
+}
+
+/* ---------------------------------------------------------- result */
+
+int
+wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
+{
+    scratch_t s = { 0 };
+    Excerpt__V1__Result pr = EXCERPT__V1__RESULT__INIT;
+    Excerpt__V1__Timings tm = EXCERPT__V1__TIMINGS__INIT;
+    pr.job_id = r->job_id;
+    pr.seq = r->seq;
+    pr.extractor_version = s_or_empty(r->version);
+    pr.source = s_or_empty(r->source);
+    tm.extract_us = r->extract_us;
+    pr.timings = &tm;
+
+    pr.n_speakers = r->n_speakers;
+    pr.speakers = scratch_alloc(&s, r->n_speakers, sizeof *pr.speakers);
+    Excerpt__V1__Speaker *sp = scratch_alloc(&s, r->n_speakers, sizeof *sp);
+    for (size_t i = 0; i < r->n_speakers; i++) {
+        excerpt__v1__speaker__init(&sp[i]);
+        sp[i].name = s_or_empty(r->speakers[i].name);
+        sp[i].title = s_or_empty(r->speakers[i].title);
+        sp[i].turns = r->speakers[i].turns;
+        pr.speakers[i] = &sp[i];
+    }
+    pr.n_turns = r->n_turns;
+    pr.turns = scratch_alloc(&s, r->n_turns, sizeof *pr.turns);
+    Excerpt__V1__Turn *tu = scratch_alloc(&s, r->n_turns, sizeof *tu);
+    for (size_t i = 0; i < r->n_turns; i++) {
+        excerpt__v1__turn__init(&tu[i]);
+        tu[i].speaker = r->turns[i].speaker;
+        tu[i].start = r->turns[i].start;
+        tu[i].end = r->turns[i].end;
+        tu[i].body = r->turns[i].body;
+        pr.turns[i] = &tu[i];
+    }
+    pr.n_entities = r->n_entities;
+    pr.entities = scratch_alloc(&s, r->n_entities, sizeof *pr.entities);
+    Excerpt__V1__Entity *en = scratch_alloc(&s, r->n_entities, sizeof *en);
+    for (size_t i = 0; i < r->n_entities; i++) {
+        const result_entity_t *e = &r->entities[i];
+        excerpt__v1__entity__init(&en[i]);
+        en[i].type = (Excerpt__V1__EntityType)e->type;
+        en[i].name = s_or_empty(e->name);
+        en[i].role = s_or_empty(e->role);
+        en[i].n_mentions = e->n_mentions;
+        en[i].mentions =
+            scratch_alloc(&s, e->n_mentions, sizeof *en[i].mentions);
+        Excerpt__V1__Mention *mm = scratch_alloc(&s, e->n_mentions, sizeof *mm);
+        for (size_t k = 0; k < e->n_mentions; k++) {
+            excerpt__v1__mention__init(&mm[k]);
+            mm[k].text = s_or_empty(e->mentions[k].text);
+            mm[k].start = e->mentions[k].start;
+            mm[k].end = e->mentions[k].end;
+            mm[k].turn = e->mentions[k].turn;
+            en[i].mentions[k] = &mm[k];
+        }
+        pr.entities[i] = &en[i];
+    }
+    pr.n_figures = r->n_figures;
+    pr.figures = scratch_alloc(&s, r->n_figures, sizeof *pr.figures);
+    Excerpt__V1__Figure *fi = scratch_alloc(&s, r->n_figures, sizeof *fi);
+    for (size_t i = 0; i < r->n_figures; i++) {
+        const result_figure_t *f = &r->figures[i];
+        excerpt__v1__figure__init(&fi[i]);
+        fi[i].type = (Excerpt__V1__FigureType)f->type;
+        fi[i].text = s_or_empty(f->text);
+        fi[i].value = f->value;
+        fi[i].has_value = f->has_value;
+        fi[i].iso = s_or_empty(f->iso);
+        fi[i].unit = s_or_empty(f->unit);
+        fi[i].start = f->start;
+        fi[i].end = f->end;
+        fi[i].turn = f->turn;
+        pr.figures[i] = &fi[i];
+    }
+    size_t n = excerpt__v1__result__get_packed_size(&pr);
+    uint8_t *out = xmalloc(n);
+    size_t w = excerpt__v1__result__pack(&pr, out);
+    scratch_free(&s);
+    if (w != n) {
+        free(out);
+        return ERR_INTERNAL;
+    }
+    *buf = out;
+    *len = n;
+    return ERR_OK;
+}
+
+static char *
+rdup(result_t *r, const char *s)
+{
+    s = nz(s);
+    return result_strndup(r, s, strlen(s));
+}
+
+int
+wire_result_decode(const uint8_t *buf, size_t len, result_t **out)
+{
+    if (len > WIRE_MAX_FRAME)
+        return ERR_TOOBIG;
+    arena_t a = { .cap = wire_decode_budget(len) };
+    ProtobufCAllocator alloc = { arena_alloc, arena_free_nothing, &a };
+    Excerpt__V1__Result *p = excerpt__v1__result__unpack(&alloc, len, buf);
+    if (!p) {
+        int rc = a.exhausted ? ERR_TOOBIG : ERR_PROTO;
+        arena_release(&a);
+        return rc;
+    }
+    int rc = ERR_OK;
+    result_t *r = result_new();
+    r->job_id = p->job_id;
+    r->seq = p->seq;
+    r->version = rdup(r, p->extractor_version);
+    r->source = rdup(r, p->source);
+    r->extract_us = p->timings ? p->timings->extract_us : 0;
+    for (size_t i = 0; i < p->n_speakers; i++)
+        result_add_speaker(r, nz(p->speakers[i]->name),
+                           nz(p->speakers[i]->title));
+    for (size_t i = 0; i < p->n_speakers; i++)
+        r->speakers[i].turns = 0;
+    for (size_t i = 0; i < p->n_turns; i++) {
+        const Excerpt__V1__Turn *t = p->turns[i];
+        if (t->start > t->end ||
+            (t->speaker >= 0 && (size_t)t->speaker >= r->n_speakers)) {
+            rc = ERR_PROTO;
+            goto out;
+        }
+        result_add_turn(r, t->speaker, t->start, t->body, t->end);
+    }
+    for (size_t i = 0; i < p->n_entities; i++) {
+        const Excerpt__V1__Entity *e = p->entities[i];
+        int32_t idx =
+            result_add_entity(r, (int)e->type, nz(e->name), nz(e->role));
+        result_entity_t *re = &r->entities[idx];
+        re->mentions =
+            xcalloc(e->n_mentions ? e->n_mentions : 1, sizeof *re->mentions);
+        re->cap_mentions = e->n_mentions ? e->n_mentions : 1;
+        for (size_t k = 0; k < e->n_mentions; k++) {
+            const Excerpt__V1__Mention *m = e->mentions[k];
+            if (m->start > m->end) {
+                rc = ERR_PROTO;
+                goto out;
+            }
+            result_mention_t *rm = &re->mentions[re->n_mentions++];
+            rm->text = rdup(r, m->text);
+            rm->start = m->start;
+            rm->end = m->end;
+            rm->turn = m->turn;
+        }
+    }
+    for (size_t i = 0; i < p->n_figures; i++) {
+        const Excerpt__V1__Figure *f = p->figures[i];
+        if (f->start > f->end) {
+            rc = ERR_PROTO;
+            goto out;
+        }
+        const char *text = nz(f->text);
+        result_figure_t *rf = result_add_figure(
+            r, (int)f->type, text, 0, (uint32_t)strlen(text), f->value,
+            f->has_value, f->iso && *f->iso ? f->iso : NULL, nz(f->unit));
+        rf->start = f->start;
+        rf->end = f->end;
+        rf->turn = f->turn;
+    }
+out:
+    arena_release(&a);
+    if (rc) {
+        result_destroy(&r);
+        return rc;
+    }
+    *out = r;
+    return ERR_OK;
+}
