@@ -1,0 +1,246 @@
+/*
+ * test_common: err, utf8, cfg layering and validation, result building.
+ */
+#include "common/cfg.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "common/utf8.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void
+test_err(void **state)
+{
+    (void)state;
+    assert_string_equal(err_str(ERR_OK), "ok");
+    assert_string_equal(err_str(ERR_FULL), "full");
+    assert_string_equal(err_str(12345), "unknown error");
+    assert_int_equal(err_from_errno(ENOSPC), ERR_FULL);
+    assert_int_equal(err_from_errno(ENOENT), ERR_NOTFOUND);
+    assert_int_equal(err_from_errno(EIO), ERR_IO);
+    assert_int_equal(err_from_errno(0), ERR_OK);
+}
+
+static void
+test_utf8(void **state)
+{
+    (void)state;
+    assert_true(utf8_is_valid("", 0));
+    assert_true(utf8_is_valid("plain ascii text, long enough for 8", 35));
+    assert_true(utf8_is_valid("Kazakhstan\xE2\x80\x99s \xE2\x80\x93 ok", 20));
+    assert_true(utf8_is_valid("\xF0\x9F\x98\x80", 4)); /* U+1F600 */
+    assert_true(utf8_is_valid("a\0b", 3));
+    assert_false(utf8_is_valid("\xC0\xAF", 2));         /* overlong */
+    assert_false(utf8_is_valid("\xED\xA0\x80", 3));     /* surrogate */
+    assert_false(utf8_is_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(utf8_is_valid("\xE2\x80", 2));         /* truncated */
+    assert_false(utf8_is_valid("\x80", 1));             /* lone cont. */
+    assert_int_equal(utf8_first_invalid("abcdefghij\xFFxyz", 14), 10);
+    assert_int_equal(utf8_first_invalid("ab\xE2\x80", 4), 2);
+}
+
+typedef struct conf {
+    bool verbose;
+    int64_t threads;
+    uint64_t map;
+    uint64_t lease;
+    char *dir;
+} conf_t;
+
+static const cfg_entry_t tab[] = {
+    { "verbose", CFG_BOOL, offsetof(conf_t, verbose), "false", 0, 0, "talk" },
+    { "threads", CFG_INT, offsetof(conf_t, threads), "2", 1, 64, "threads" },
+    { "map-size", CFG_SIZE, offsetof(conf_t, map), "1M", 4096, 0, "map" },
+    { "lease-ms", CFG_MS, offsetof(conf_t, lease), "60s", 1, 0, "lease" },
+    { "data-dir", CFG_STRING, offsetof(conf_t, dir), "./d", 0, 0, "dir" },
+};
+#define NTAB (sizeof tab / sizeof tab[0])
+
+static void
+test_cfg_layers(void **state)
+{
+    (void)state;
+    conf_t c = { 0 };
+    assert_int_equal(cfg_defaults(tab, NTAB, &c), ERR_OK);
+    assert_false(c.verbose);
+    assert_int_equal(c.threads, 2);
+    assert_int_equal(c.map, 1u << 20);
+    assert_int_equal(c.lease, 60000);
+    assert_string_equal(c.dir, "./d");
+
+    char path[] = "/tmp/excerpt-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "# comment\n\nthreads = 4\ndata-dir = \"/var/x\"\n"
+                       "map-size=2G\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(cfg_load_file(tab, NTAB, &c, path), ERR_OK);
+    assert_int_equal(c.threads, 4);
+    assert_string_equal(c.dir, "/var/x");
+    assert_int_equal(c.map, 2ull << 30);
+
+    setenv("TESTX_THREADS", "8", 1);
+    setenv("TESTX_LEASE_MS", "250ms", 1);
+    assert_int_equal(cfg_load_env(tab, NTAB, &c, "TESTX_"), ERR_OK);
+    assert_int_equal(c.threads, 8);
+    assert_int_equal(c.lease, 250);
+
+    char *argv[] = { "prog",       "--threads=16", "--verbose",
+                     "--data-dir", "/tmp/y",       "input.txt" };
+    int argi = 1;
+    assert_int_equal(cfg_parse_args(tab, NTAB, &c, 6, argv, &argi), ERR_OK);
+    assert_int_equal(argi, 5); /* stopped at the first non-flag */
+    assert_int_equal(c.threads, 16);
+    assert_true(c.verbose);
+    assert_string_equal(c.dir, "/tmp/y");
+
+    unsetenv("TESTX_THREADS");
+    unsetenv("TESTX_LEASE_MS");
+    unlink(path);
+    cfg_free(tab, NTAB, &c);
+    assert_null(c.dir);
+    cfg_free(tab, NTAB, &c);
+}
+
+static void
+test_cfg_errors(void **state)
+{
+    (void)state;
+    log_set_level(-5); /* clamps to errors only */
+    conf_t c = { 0 };
+    assert_int_equal(cfg_defaults(tab, NTAB, &c), ERR_OK);
+    /* out of bounds, not a number, unknown key: field unchanged */
+    assert_int_equal(cfg_set(tab, NTAB, &c, "threads", "65", "t"), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "threads", "0", "t"), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "threads", "3x", "t"), ERR_INVAL);
+    assert_int_equal(c.threads, 2);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "nope", "1", "t"), ERR_NOTFOUND);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "map-size", "10Q", "t"), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "map-size", "100", "t"),
+                     ERR_INVAL); /* below min 4096 */
+    assert_int_equal(cfg_set(tab, NTAB, &c, "verbose", "maybe", "t"),
+                     ERR_INVAL);
+    assert_int_equal(cfg_set(tab, NTAB, &c, "lease-ms", "-5", "t"), ERR_INVAL);
+
+    char *argv[] = { "prog", "--bogus=1" };
+    int argi = 1;
+    assert_int_equal(cfg_parse_args(tab, NTAB, &c, 2, argv, &argi), ERR_INVAL);
+    char *argv2[] = { "prog", "--threads" };
+    argi = 1;
+    assert_int_equal(cfg_parse_args(tab, NTAB, &c, 2, argv2, &argi), ERR_INVAL);
+    assert_int_equal(cfg_load_file(tab, NTAB, &c, "/nonexistent/x.conf"),
+                     ERR_IO);
+
+    char path[] = "/tmp/excerpt-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *bad = "threads 4\n";
+    assert_int_equal(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+    close(fd);
+    assert_int_equal(cfg_load_file(tab, NTAB, &c, path), ERR_INVAL);
+    unlink(path);
+
+    char *argv3[] = { "prog", "--config", "f.conf", "--threads=3" };
+    assert_string_equal(cfg_find_config(4, argv3), "f.conf");
+    argi = 1;
+    assert_int_equal(cfg_parse_args(tab, NTAB, &c, 4, argv3, &argi), ERR_OK);
+    assert_int_equal(c.threads, 3);
+    cfg_free(tab, NTAB, &c);
+    log_set_level(LOG_LEVEL_INFO);
+}
+
+static void
+test_cfg_parsers(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(cfg_parse_size("64k", &v), ERR_OK);
+    assert_int_equal(v, 65536);
+    assert_int_equal(cfg_parse_size("3T", &v), ERR_OK);
+    assert_int_equal(v, 3ull << 40);
+    assert_int_equal(cfg_parse_size("99999999999999999999", &v), ERR_INVAL);
+    assert_int_equal(cfg_parse_size("20000000T", &v), ERR_INVAL);
+    assert_int_equal(cfg_parse_ms("2m", &v), ERR_OK);
+    assert_int_equal(v, 120000);
+    assert_int_equal(cfg_parse_ms("", &v), ERR_INVAL);
+    assert_int_equal(log_level_parse("debug"), LOG_LEVEL_DEBUG);
+    assert_int_equal(log_level_parse("loud"), -1);
+}
+
+static void
+test_result_building(void **state)
+{
+    (void)state;
+    const char *text = "lead line\nA B: one two\nC D: three four\n";
+    result_t *r = result_new();
+    int32_t a = result_add_speaker(r, "A B", "");
+    int32_t c = result_add_speaker(r, "C D", "Minister");
+    result_add_turn(r, a, 10, 15, 23);
+    result_add_turn(r, c, 23, 28, 39);
+    assert_int_equal(r->speakers[a].turns, 1);
+    assert_int_equal(result_turn_at(r, 0), RESULT_NO_TURN);
+    assert_int_equal(result_turn_at(r, 10), 0);
+    assert_int_equal(result_turn_at(r, 22), 0);
+    assert_int_equal(result_turn_at(r, 23), 1);
+    assert_int_equal(result_turn_at(r, 39), RESULT_NO_TURN);
+
+    /* entity first mentioned later is added first: finish reorders */
+    int32_t e1 = result_add_entity(r, RESULT_PERSON, "C D", "Minister");
+    int32_t e2 = result_add_entity(r, RESULT_PERSON, "A B", NULL);
+    result_add_mention(r, e1, text, 23, 26);
+    result_add_mention(r, e2, text, 10, 13);
+    result_add_figure(r, RESULT_CARDINAL, text, 28, 33, 3, true, NULL, NULL);
+    result_add_figure(r, RESULT_CARDINAL, text, 15, 18, 1, true, NULL, NULL);
+    result_finish(r);
+    assert_string_equal(r->entities[0].name, "A B");
+    assert_string_equal(r->entities[0].role, "");
+    assert_int_equal(r->entities[0].mentions[0].turn, 0);
+    assert_string_equal(r->entities[1].mentions[0].text, "C D");
+    assert_int_equal(r->entities[1].mentions[0].turn, 1);
+    assert_string_equal(r->figures[0].text, "one");
+    assert_int_equal(r->figures[0].turn, 0);
+    assert_int_equal(r->figures[1].turn, 1);
+    assert_string_equal(r->figures[1].unit, "");
+
+    /* many strings, some large: the arena copes */
+    char big[100000];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 1000; i++)
+        result_strndup(r, big, (size_t)(i * 97) % sizeof big);
+    char *s = result_strndup(r, big, sizeof big);
+    assert_int_equal(strlen(s), sizeof big);
+    result_destroy(&r);
+    assert_null(r);
+
+    assert_string_equal(result_entity_type_name(RESULT_NORP), "NORP");
+    assert_int_equal(result_entity_type_parse("FAC"), RESULT_FAC);
+    assert_int_equal(result_figure_type_parse("ORDINAL"), RESULT_ORDINAL);
+    assert_int_equal(result_figure_type_parse("nope"), 0);
+    assert_string_equal(result_figure_type_name(0), "UNKNOWN");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_cfg_layers),
+        cmocka_unit_test(test_cfg_errors),
+        cmocka_unit_test(test_cfg_parsers),
+        cmocka_unit_test(test_result_building),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,541 @@
+/*
+ * test_wire: every message kind survives encode -> decode unchanged;
+ * hostile buffers give clear errors within the decode memory cap.
+ */
+#include "common/err.h"
+#include "common/result.h"
+#include "proto/wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Encode m, decode into *out; asserts both succeed. Caller releases. */
+static void
+round_trip(const wire_msg_t *m, wire_msg_t *out)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
+    assert_non_null(buf);
+    assert_int_equal(wire_decode(buf, len, 0, out), ERR_OK);
+    free(buf);
+    assert_int_equal(out->kind, m->kind);
+    assert_int_equal(out->version, WIRE_PROTOCOL_VERSION);
+    assert_int_equal(out->request_id, m->request_id);
+}
+
+static void
+job_fill(wire_job_t *j)
+{
+    static const char *const keys[] = { "lang", "site" };
+    static const char *const values[] = { "en", "example" };
+    memset(j, 0, sizeof *j);
+    j->id = 77;
+    j->key = "sha256:abc";
+    j->source_url = "http://example.org/1";
+    j->title = "Meeting on budgets";
+    j->published = "2020-06-30";
+    j->text = "Anna Ivanova: Hello.\nBoris Petrov: 7.5 percent.";
+    j->text_len = strlen(j->text);
+    j->n_meta = 2;
+    j->meta_keys = keys;
+    j->meta_values = values;
+    j->priority = 7;
+}
+
+static void
+job_check(const wire_job_t *a, const wire_job_t *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_string_equal(a->key, b->key);
+    assert_string_equal(a->source_url, b->source_url);
+    assert_string_equal(a->title, b->title);
+    assert_string_equal(a->published, b->published);
+    assert_int_equal(a->text_len, b->text_len);
+    assert_memory_equal(a->text, b->text, a->text_len);
+    assert_int_equal(a->priority, b->priority);
+    assert_int_equal(a->n_meta, b->n_meta);
+    for (size_t i = 0; i < a->n_meta; i++) {
+        /* map order is not guaranteed on the wire; find by key */
+        size_t k = 0;
+        while (k < b->n_meta && strcmp(a->meta_keys[i], b->meta_keys[k]))
+            k++;
+        assert_true(k < b->n_meta);
+        assert_string_equal(a->meta_values[i], b->meta_values[k]);
+    }
+}
+
+static void
+test_submit_dispatch(void **state)
+{
+    (void)state;
+    wire_msg_t m = { .kind = WIRE_SUBMIT, .request_id = 42 }, d;
+    job_fill(&m.u.submit.job);
+    round_trip(&m, &d);
+    job_check(&m.u.submit.job, &d.u.submit.job);
+    wire_msg_release(&d);
+
+    wire_msg_t x = { .kind = WIRE_DISPATCH, .request_id = 9 };
+    job_fill(&x.u.dispatch.job);
+    x.u.dispatch.attempt = 3;
+    x.u.dispatch.lease_ms = 60000;
+    round_trip(&x, &d);
+    job_check(&x.u.dispatch.job, &d.u.dispatch.job);
+    assert_int_equal(d.u.dispatch.attempt, 3);
+    assert_int_equal(d.u.dispatch.lease_ms, 60000);
+    wire_msg_release(&d);
+    wire_msg_release(&d); /* safe twice */
+}
+
+static void
+test_small_messages(void **state)
+{
+    (void)state;
+    wire_msg_t d;
+    wire_msg_t m = { .kind = WIRE_ACCEPTED, .request_id = 1 };
+    m.u.accepted.job_id = 1234567890123ull;
+    m.u.accepted.duplicate = true;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.accepted.job_id, 1234567890123ull);
+    assert_true(d.u.accepted.duplicate);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_REJECTED, .request_id = 2 };
+    m.u.rejected.code = WIRE_CODE_QUEUE_FULL;
+    m.u.rejected.reason = "queue holds 10 jobs";
+    m.u.rejected.retry_after_ms = 250;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.rejected.code, WIRE_CODE_QUEUE_FULL);
+    assert_string_equal(d.u.rejected.reason, "queue holds 10 jobs");
+    assert_int_equal(d.u.rejected.retry_after_ms, 250);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_READY, .request_id = 3 };
+    m.u.ready.credit = 4;
+    m.u.ready.capacity = 8;
+    m.u.ready.worker_name = "host:12";
+    round_trip(&m, &d);
+    assert_int_equal(d.u.ready.credit, 4);
+    assert_int_equal(d.u.ready.capacity, 8);
+    assert_string_equal(d.u.ready.worker_name, "host:12");
+    wire_msg_release(&d);
+
+    static const uint8_t blob[] = { 1, 2, 0, 3 };
+    m = (wire_msg_t){ .kind = WIRE_DONE, .request_id = 4 };
+    m.u.done.job_id = 5;
+    m.u.done.attempt = 2;
+    m.u.done.result = blob;
+    m.u.done.result_len = sizeof blob;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.done.job_id, 5);
+    assert_int_equal(d.u.done.attempt, 2);
+    assert_int_equal(d.u.done.result_len, sizeof blob);
+    assert_memory_equal(d.u.done.result, blob, sizeof blob);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_FAILED, .request_id = 5 };
+    m.u.failed.job_id = 6;
+    m.u.failed.attempt = 1;
+    m.u.failed.reason = "text too large";
+    m.u.failed.permanent = true;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.failed.job_id, 6);
+    assert_string_equal(d.u.failed.reason, "text too large");
+    assert_true(d.u.failed.permanent);
+    wire_msg_release(&d);
+
+    static const uint64_t ids[] = { 10, 11, 12 };
+    static const uint32_t att[] = { 1, 2, 3 };
+    m = (wire_msg_t){ .kind = WIRE_HEARTBEAT, .request_id = 6 };
+    m.u.heartbeat.n = 3;
+    m.u.heartbeat.job_ids = ids;
+    m.u.heartbeat.attempts = att;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.heartbeat.n, 3);
+    assert_memory_equal(d.u.heartbeat.job_ids, ids, sizeof ids);
+    assert_memory_equal(d.u.heartbeat.attempts, att, sizeof att);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_HEARTBEAT, .request_id = 7 };
+    round_trip(&m, &d);
+    assert_int_equal(d.u.heartbeat.n, 0);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_DONE_ACK, .request_id = 8 };
+    m.u.done_ack.job_id = 9;
+    m.u.done_ack.attempt = 4;
+    m.u.done_ack.code = WIRE_CODE_NOT_FOUND;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.done_ack.job_id, 9);
+    assert_int_equal(d.u.done_ack.attempt, 4);
+    assert_int_equal(d.u.done_ack.code, WIRE_CODE_NOT_FOUND);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_GET, .request_id = 9 };
+    m.u.get.key = "k1";
+    m.u.get.with_text = true;
+    round_trip(&m, &d);
+    assert_string_equal(d.u.get.key, "k1");
+    assert_int_equal(d.u.get.job_id, 0);
+    assert_true(d.u.get.with_text);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_SINCE, .request_id = 10 };
+    m.u.since.after_seq = 99;
+    m.u.since.limit = 50;
+    m.u.since.with_result = true;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.since.after_seq, 99);
+    assert_int_equal(d.u.since.limit, 50);
+    assert_true(d.u.since.with_result);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_STATS, .request_id = 11 };
+    round_trip(&m, &d);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_DEAD_LIST, .request_id = 12 };
+    m.u.dead_list.after_job_id = 3;
+    m.u.dead_list.limit = 20;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.dead_list.after_job_id, 3);
+    assert_int_equal(d.u.dead_list.limit, 20);
+    wire_msg_release(&d);
+
+    for (int kind = WIRE_DEAD_REQUEUE; kind <= WIRE_DEAD_PURGE; kind++) {
+        m = (wire_msg_t){ .kind = kind, .request_id = 13 };
+        m.u.dead_ids.n = 2;
+        m.u.dead_ids.job_ids = ids;
+        round_trip(&m, &d);
+        assert_int_equal(d.u.dead_ids.n, 2);
+        assert_int_equal(d.u.dead_ids.job_ids[1], 11);
+        assert_false(d.u.dead_ids.all);
+        wire_msg_release(&d);
+    }
+
+    m = (wire_msg_t){ .kind = WIRE_DEAD_REPLY, .request_id = 14 };
+    m.u.dead_reply.count = 17;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.dead_reply.count, 17);
+    wire_msg_release(&d);
+}
+
+static void
+test_replies_with_lists(void **state)
+{
+    (void)state;
+    wire_msg_t d;
+    static const uint8_t res[] = { 9, 9, 9 };
+    wire_committed_t items[2] = {
+        { .seq = 1, .job_id = 10, .key = "a", .result = res, .result_len = 3 },
+        { .seq = 2, .job_id = 11, .key = "b" },
+    };
+    wire_msg_t m = { .kind = WIRE_SINCE_REPLY, .request_id = 20 };
+    m.u.since_reply.n = 2;
+    m.u.since_reply.items = items;
+    m.u.since_reply.last_seq = 2;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.since_reply.n, 2);
+    assert_int_equal(d.u.since_reply.last_seq, 2);
+    assert_int_equal(d.u.since_reply.items[0].seq, 1);
+    assert_int_equal(d.u.since_reply.items[0].result_len, 3);
+    assert_string_equal(d.u.since_reply.items[1].key, "b");
+    assert_null(d.u.since_reply.items[1].result);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_COMMITTED, .request_id = 21 };
+    m.u.committed = items[0];
+    round_trip(&m, &d);
+    assert_int_equal(d.u.committed.seq, 1);
+    assert_int_equal(d.u.committed.job_id, 10);
+    assert_string_equal(d.u.committed.key, "a");
+    wire_msg_release(&d);
+
+    wire_msg_t g = { .kind = WIRE_GET_REPLY, .request_id = 22 };
+    g.u.get_reply.job = (wire_job_info_t){ .id = 5,
+                                           .key = "k",
+                                           .state = WIRE_JOB_DONE,
+                                           .attempts = 2,
+                                           .priority = 3,
+                                           .submitted_ms = 1000,
+                                           .finished_ms = 2000,
+                                           .seq = 8,
+                                           .last_error = "lease expired",
+                                           .source_url = "u",
+                                           .title = "t",
+                                           .text_bytes = 4 };
+    g.u.get_reply.result = res;
+    g.u.get_reply.result_len = 3;
+    g.u.get_reply.text = "abcd";
+    g.u.get_reply.text_len = 4;
+    round_trip(&g, &d);
+    const wire_job_info_t *ji = &d.u.get_reply.job;
+    assert_int_equal(ji->id, 5);
+    assert_int_equal(ji->state, WIRE_JOB_DONE);
+    assert_int_equal(ji->attempts, 2);
+    assert_int_equal(ji->seq, 8);
+    assert_int_equal(ji->finished_ms, 2000);
+    assert_string_equal(ji->last_error, "lease expired");
+    assert_int_equal(ji->text_bytes, 4);
+    assert_int_equal(d.u.get_reply.text_len, 4);
+    assert_memory_equal(d.u.get_reply.text, "abcd", 4);
+    wire_msg_release(&d);
+
+    const char *hist[] = { "attempt 1: boom", "attempt 2: boom" };
+    wire_dead_t dead = { .job = { .id = 3, .key = "x", .state = WIRE_JOB_DEAD },
+                         .reason = "boom",
+                         .n_history = 2,
+                         .history = hist };
+    m = (wire_msg_t){ .kind = WIRE_DEAD_LIST_REPLY, .request_id = 23 };
+    m.u.dead_list_reply.n = 1;
+    m.u.dead_list_reply.items = &dead;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.dead_list_reply.n, 1);
+    assert_string_equal(d.u.dead_list_reply.items[0].reason, "boom");
+    assert_int_equal(d.u.dead_list_reply.items[0].n_history, 2);
+    assert_string_equal(d.u.dead_list_reply.items[0].history[1],
+                        "attempt 2: boom");
+    assert_int_equal(d.u.dead_list_reply.items[0].job.state, WIRE_JOB_DEAD);
+    wire_msg_release(&d);
+
+    m = (wire_msg_t){ .kind = WIRE_STATS_REPLY, .request_id = 24 };
+    m.u.stats_reply = (wire_stats_t){ .ready = 1,
+                                      .leased = 2,
+                                      .delayed = 3,
+                                      .done = 4,
+                                      .dead = 5,
+                                      .last_seq = 6,
+                                      .workers = 7,
+                                      .commit_rate = 1.5,
+                                      .map_limit = 1ull << 40 };
+    round_trip(&m, &d);
+    assert_int_equal(d.u.stats_reply.ready, 1);
+    assert_int_equal(d.u.stats_reply.dead, 5);
+    assert_int_equal(d.u.stats_reply.workers, 7);
+    assert_int_equal(d.u.stats_reply.map_limit, 1ull << 40);
+    assert_true(d.u.stats_reply.commit_rate == 1.5);
+    wire_msg_release(&d);
+}
+
+static void
+test_result_round_trip(void **state)
+{
+    (void)state;
+    const char *text = "Anna Ivanova: Exports grew by 7.5 percent in Kazan.";
+    result_t *r = result_new();
+    r->job_id = 12;
+    r->seq = 3;
+    r->version = result_strndup(r, "v1", 2);
+    r->source = result_strndup(r, "file.txt", 8);
+    r->extract_us = 55;
+    int32_t sp = result_add_speaker(r, "Anna Ivanova", "Minister");
+    result_add_turn(r, sp, 0, 14, (uint32_t)strlen(text));
+    int32_t e = result_add_entity(r, RESULT_GPE, "Kazan", NULL);
+    result_add_mention(r, e, text, 45, 50);
+    result_add_figure(r, RESULT_PERCENT, text, 30, 41, 7.5, true, NULL, NULL);
+    result_add_figure(r, RESULT_DATE, text, 0, 4, 0, false, "2020-H1", NULL);
+    result_finish(r);
+
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_result_encode(r, &buf, &len), ERR_OK);
+    result_t *back = NULL;
+    assert_int_equal(wire_result_decode(buf, len, &back), ERR_OK);
+    free(buf);
+    assert_int_equal(back->job_id, 12);
+    assert_int_equal(back->seq, 3);
+    assert_string_equal(back->version, "v1");
+    assert_string_equal(back->source, "file.txt");
+    assert_int_equal(back->extract_us, 55);
+    assert_int_equal(back->n_speakers, 1);
+    assert_string_equal(back->speakers[0].title, "Minister");
+    assert_int_equal(back->speakers[0].turns, 1);
+    assert_int_equal(back->n_turns, 1);
+    assert_int_equal(back->turns[0].body, 14);
+    assert_int_equal(back->n_entities, 1);
+    assert_int_equal(back->entities[0].type, RESULT_GPE);
+    assert_int_equal(back->entities[0].n_mentions, 1);
+    assert_string_equal(back->entities[0].mentions[0].text, "Kazan");
+    assert_int_equal(back->entities[0].mentions[0].turn, 0);
+    assert_int_equal(back->n_figures, 2);
+    assert_int_equal(back->figures[1].type, RESULT_PERCENT);
+    assert_string_equal(back->figures[1].text, "7.5 percent");
+    assert_true(back->figures[1].value == 7.5);
+    assert_string_equal(back->figures[0].iso, "2020-H1");
+    assert_false(back->figures[0].has_value);
+    result_destroy(&back);
+    result_destroy(&r);
+    assert_null(r);
+    result_destroy(&r); /* NULL-safe */
+}
+
+static void
+test_malformed(void **state)
+{
+    (void)state;
+    wire_msg_t d;
+    /* garbage: a field tag with a length running past the end */
+    static const uint8_t garbage[] = { 0x52, 0xff, 0xff, 0xff, 0x0f, 1, 2 };
+    assert_int_equal(wire_decode(garbage, sizeof garbage, 0, &d), ERR_PROTO);
+    assert_null(d.priv);
+    /* empty buffer: a valid empty Envelope, but version 0 */
+    assert_int_equal(wire_decode((const uint8_t *)"", 0, 0, &d), ERR_VERSION);
+    /* every truncation of a valid frame fails cleanly or decodes */
+    wire_msg_t m = { .kind = WIRE_SUBMIT, .request_id = 5 };
+    job_fill(&m.u.submit.job);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), ERR_OK);
+    for (size_t cut = 0; cut < len; cut++) {
+        int rc = wire_decode(buf, cut, 0, &d);
+        if (rc == ERR_OK)
+            wire_msg_release(&d);
+        else
+            assert_true(rc == ERR_PROTO || rc == ERR_VERSION);
+    }
+    /* random bytes never crash */
+    uint32_t x = 12345;
+    uint8_t noise[512];
+    for (int round = 0; round < 2000; round++) {
+        for (size_t i = 0; i < sizeof noise; i++) {
+            x = x * 1103515245u + 12345u;
+            noise[i] = (uint8_t)(x >> 16);
+        }
+        size_t n = (x >> 8) % sizeof noise;
+        if (wire_decode(noise, n, 0, &d) == ERR_OK)
+            wire_msg_release(&d);
+    }
+    free(buf);
+}
+
+static void
+test_version_and_body(void **state)
+{
+    (void)state;
+    wire_msg_t m = { .kind = WIRE_STATS, .request_id = 77, .version = 2 }, d;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), ERR_OK);
+    assert_int_equal(wire_decode(buf, len, 0, &d), ERR_VERSION);
+    assert_int_equal(d.request_id, 77); /* so the Rejected can be matched */
+    assert_int_equal(d.version, 2);
+    free(buf);
+
+    wire_msg_t none = { .kind = WIRE_NONE };
+    assert_int_equal(wire_encode(&none, &buf, &len), ERR_INVAL);
+    /* version 1 without a body */
+    static const uint8_t nobody[] = { 0x08, 0x01, 0x10, 0x05 };
+    assert_int_equal(wire_decode(nobody, sizeof nobody, 0, &d), ERR_PROTO);
+    assert_int_equal(d.request_id, 5);
+}
+
+static void
+test_invalid_utf8_and_bounds(void **state)
+{
+    (void)state;
+    wire_msg_t m = { .kind = WIRE_SUBMIT, .request_id = 1 }, d;
+    job_fill(&m.u.submit.job);
+    m.u.submit.job.text = "bad \xC3\x28 byte";
+    m.u.submit.job.text_len = strlen(m.u.submit.job.text);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), ERR_OK);
+    assert_int_equal(wire_decode(buf, len, 0, &d), ERR_UTF8);
+    assert_int_equal(d.request_id, 1);
+    free(buf);
+
+    job_fill(&m.u.submit.job);
+    char *key = malloc(WIRE_MAX_KEY + 2);
+    memset(key, 'k', WIRE_MAX_KEY + 1);
+    key[WIRE_MAX_KEY + 1] = '\0';
+    m.u.submit.job.key = key;
+    assert_int_equal(wire_encode(&m, &buf, &len), ERR_OK);
+    assert_int_equal(wire_decode(buf, len, 0, &d), ERR_PROTO);
+    free(buf);
+    free(key);
+
+    /* text with NUL bytes travels exactly (bytes field) */
+    job_fill(&m.u.submit.job);
+    m.u.submit.job.text = "a\0b";
+    m.u.submit.job.text_len = 3;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.submit.job.text_len, 3);
+    assert_memory_equal(d.u.submit.job.text, "a\0b", 3);
+    wire_msg_release(&d);
+}
+
+/* Thousands of empty submessages: tiny on the wire, large once decoded. */
+static void
+test_decode_memory_is_bounded(void **state)
+{
+    (void)state;
+    const size_t items = 200000;
+    /* SinceReply{items: Committed{}} repeated: field 1, length 0 */
+    size_t inner = items * 2;
+    uint8_t *buf = malloc(inner + 32);
+    size_t k = 0;
+    buf[k++] = 0x08; /* version = 1 */
+    buf[k++] = 0x01;
+    buf[k++] = 0xb2; /* tag (22 << 3) | 2 as a varint: since_reply */
+    buf[k++] = 0x01;
+    size_t n = inner;
+    while (n >= 0x80) {
+        buf[k++] = (uint8_t)(n | 0x80);
+        n >>= 7;
+    }
+    buf[k++] = (uint8_t)n;
+    for (size_t i = 0; i < items; i++) {
+        buf[k++] = 0x0a;
+        buf[k++] = 0x00;
+    }
+    wire_msg_t d;
+    /* a cap of 4x the frame is far below what protobuf-c would need */
+    assert_int_equal(wire_decode(buf, k, k * 4, &d), ERR_TOOBIG);
+    assert_null(d.priv);
+    /* ~50x expansion: the default budget (8n + 1 MiB) refuses it too */
+    assert_int_equal(wire_decode(buf, k, 0, &d), ERR_TOOBIG);
+    /* and an explicit, generous cap decodes it */
+    assert_int_equal(wire_decode(buf, k, k * 128, &d), ERR_OK);
+    assert_int_equal(d.u.since_reply.n, items);
+    wire_msg_release(&d);
+    free(buf);
+
+    static const uint8_t big[] = { 0 };
+    assert_int_equal(wire_decode(big, (size_t)WIRE_MAX_FRAME + 1, 0, &d),
+                     ERR_TOOBIG);
+}
+
+static void
+test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(wire_kind_name(WIRE_SUBMIT), "Submit");
+    assert_string_equal(wire_kind_name(WIRE_DEAD_REPLY), "DeadReply");
+    assert_string_equal(wire_kind_name(999), "None");
+    assert_string_equal(wire_code_name(WIRE_CODE_STORE_FULL), "STORE_FULL");
+    assert_string_equal(wire_code_name(-1), "UNKNOWN");
+    assert_string_equal(wire_job_state_name(WIRE_JOB_DELAYED), "DELAYED");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_submit_dispatch),
+        cmocka_unit_test(test_small_messages),
+        cmocka_unit_test(test_replies_with_lists),
+        cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_version_and_body),
+        cmocka_unit_test(test_invalid_utf8_and_bounds),
+        cmocka_unit_test(test_decode_memory_is_bounded),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
