@@ -1,0 +1,1551 @@
+/*
+ * store: LMDB-backed job queue and result store (see store.h). Keys that
+ * must sort are big-endian; records are a fixed header plus NUL-terminated
+ * strings. Each write op is a nested txn so a failure undoes only itself.
+ */
+#include "store.h"
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/xalloc.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define REC_VERSION 1u
+#define REC_HEADER 88u
+#define DEDUP_DIRECT_MAX 400u /* longer keys are stored as their SHA-256 */
+#define ENTITY_NAME_MAX 400u
+#define READY_KEY 9u
+#define DELAYED_KEY 16u
+
+enum {
+    DB_JOBS,
+    DB_PAYLOADS,
+    DB_READY,
+    DB_DELAYED,
+    DB_LEASED,
+    DB_DEDUP,
+    DB_RESULTS,
+    DB_LOG,
+    DB_ENTITIES,
+    DB_DEAD,
+    DB_META,
+    DB_COUNT
+};
+
+static const char *const db_names[DB_COUNT] = {
+    "jobs",    "payloads", "ready",    "delayed", "leased", "dedup",
+    "results", "log",      "entities", "dead",    "meta"
+};
+
+/* Counters persisted in meta under "counters"; native endian. */
+typedef struct meta {
+    uint64_t last_id;   /* highest job id issued */
+    uint64_t last_seq;  /* highest commit seq */
+    uint64_t last_qseq; /* ready-queue order counter */
+    uint64_t n[6];      /* jobs by state, indexed by STORE_* */
+} meta_t;
+
+struct store {
+    MDB_env *env;          /* the environment */
+    MDB_dbi dbi[DB_COUNT]; /* named databases */
+    MDB_txn *wtxn;         /* open group write txn or NULL */
+    MDB_txn *rtxn;         /* read txn (reset when idle) or NULL */
+    bool rtxn_live;        /* rtxn is active (not reset) */
+    meta_t meta;           /* counters including the open txn */
+    meta_t meta_committed; /* counters as of the last commit */
+    uint64_t map_size;     /* current map size */
+    uint64_t map_limit;    /* maximum map size */
+    bool grow;             /* a write op hit MDB_MAP_FULL below the limit */
+    char *dir;             /* data directory */
+};
+
+/* Mutable owned copy of a job record, for write ops. */
+typedef struct rec {
+    store_job_t j;  /* fields; strings point into buf or static "" */
+    char *buf;      /* owned copy of the strings */
+    char *hist_own; /* replacement history, owned, or NULL */
+    char *err_own;  /* replacement last_error, owned, or NULL */
+    uint64_t qseq;  /* ready-queue order when READY */
+} rec_t;
+
+static int
+err_from_mdb(int rc)
+{
+    if (rc == 0)
+        return ERR_OK;
+    if (rc < 0 && rc > -100)
+        return rc; /* already one of ours */
+    switch (rc) {
+    case MDB_NOTFOUND:
+        return ERR_NOTFOUND;
+    case MDB_KEYEXIST:
+        return ERR_EXISTS;
+    case MDB_MAP_FULL:
+        return ERR_FULL;
+    case MDB_READERS_FULL:
+    case MDB_MAP_RESIZED:
+        return ERR_AGAIN;
+    case MDB_VERSION_MISMATCH:
+        return ERR_VERSION;
+    case MDB_BAD_VALSIZE:
+        return ERR_TOOBIG;
+    default:
+        if (rc > 0)
+            return err_from_errno(rc);
+        return ERR_IO;
+    }
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static MDB_val
+mval(const void *p, size_t n)
+{
+    MDB_val v = { n, (void *)p };
+    return v;
+}
+
+static MDB_txn *
+cur_txn(const store_t *s)
+{
+    if (s->wtxn)
+        return s->wtxn;
+    assert(s->rtxn_live && "read op outside any txn");
+    return s->rtxn;
+}
+
+/* ------------------------------------------------------------ records */
+
+static const char *
+take_str(const uint8_t **p, const uint8_t *end)
+{
+    const uint8_t *nul = memchr(*p, 0, (size_t)(end - *p));
+    if (!nul)
+        return NULL;
+    const char *s = (const char *)*p;
+    *p = nul + 1;
+    return s;
+}
+
+/* Parse a record into borrowed fields. ERR_IO if malformed. */
+static int
+rec_parse(uint64_t id, const MDB_val *v, store_job_t *j, uint64_t *qseq)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < REC_HEADER || p[0] != REC_VERSION) {
+        log_error("store corrupt job record job=%llu size=%zu",
+                  (unsigned long long)id, v->mv_size);
+        return ERR_IO;
+    }
+    memset(j, 0, sizeof *j);
+    j->id = id;
+    j->state = p[1];
+    j->priority = p[2];
+    memcpy(&j->attempt, p + 4, 4);
+    memcpy(&j->tries, p + 8, 4);
+    memcpy(&j->n_history, p + 12, 4);
+    memcpy(&j->submitted_ms, p + 16, 8);
+    memcpy(&j->finished_ms, p + 24, 8);
+    memcpy(&j->seq, p + 32, 8);
+    memcpy(&j->text_bytes, p + 40, 8);
+    memcpy(qseq, p + 48, 8);
+    memcpy(&j->not_before_ms, p + 56, 8);
+    memcpy(&j->enqueued_ms, p + 64, 8);
+    memcpy(&j->leased_ms, p + 72, 8);
+    const uint8_t *q = p + REC_HEADER, *end = p + v->mv_size;
+    const char **strs[] = { &j->key, &j->last_error, &j->source_url, &j->title,
+                            &j->history };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        *strs[i] = take_str(&q, end);
+        if (!*strs[i]) {
+            log_error("store corrupt job record job=%llu",
+                      (unsigned long long)id);
+            return ERR_IO;
+        }
+    }
+    if (j->state < STORE_READY || j->state > STORE_DEAD)
+        return ERR_IO;
+    return ERR_OK;
+}
+
+static void
+rec_free(rec_t *r)
+{
+    free(r->buf);
+    free(r->hist_own);
+    free(r->err_own);
+    memset(r, 0, sizeof *r);
+}
+
+/* Load job id into an owned copy. ERR_NOTFOUND, ERR_IO. */
+static int
+rec_load(store_t *s, MDB_txn *txn, uint64_t id, rec_t *r)
+{
+    uint8_t k[8];
+    put_be64(k, id);
+    MDB_val key = mval(k, 8), v;
+    memset(r, 0, sizeof *r);
+    int rc = mdb_get(txn, s->dbi[DB_JOBS], &key, &v);
+    if (rc)
+        return err_from_mdb(rc);
+    store_job_t b;
+    uint64_t qseq;
+    rc = rec_parse(id, &v, &b, &qseq);
+    if (rc)
+        return rc;
+    size_t n = v.mv_size - REC_HEADER;
+    r->buf = xmalloc(n);
+    memcpy(r->buf, (const uint8_t *)v.mv_data + REC_HEADER, n);
+    r->j = b;
+    r->qseq = qseq;
+    /* re-point strings into the owned copy */
+    const char *base = (const char *)v.mv_data + REC_HEADER;
+    r->j.key = r->buf + (b.key - base);
+    r->j.last_error = r->buf + (b.last_error - base);
+    r->j.source_url = r->buf + (b.source_url - base);
+    r->j.title = r->buf + (b.title - base);
+    r->j.history = r->buf + (b.history - base);
+    return ERR_OK;
+}
+
+static int
+rec_store(store_t *s, MDB_txn *txn, const store_job_t *j, uint64_t qseq)
+{
+    const char *strs[] = { j->key, j->last_error, j->source_url, j->title,
+                           j->history };
+    size_t lens[5], n = REC_HEADER;
+    for (size_t i = 0; i < 5; i++) {
+        lens[i] = strs[i] ? strlen(strs[i]) : 0;
+        n += lens[i] + 1;
+    }
+    uint8_t *p = xcalloc(1, n);
+    p[0] = REC_VERSION;
+    p[1] = (uint8_t)j->state;
+    p[2] = (uint8_t)j->priority;
+    memcpy(p + 4, &j->attempt, 4);
+    memcpy(p + 8, &j->tries, 4);
+    memcpy(p + 12, &j->n_history, 4);
+    memcpy(p + 16, &j->submitted_ms, 8);
+    memcpy(p + 24, &j->finished_ms, 8);
+    memcpy(p + 32, &j->seq, 8);
+    memcpy(p + 40, &j->text_bytes, 8);
+    memcpy(p + 48, &qseq, 8);
+    memcpy(p + 56, &j->not_before_ms, 8);
+    memcpy(p + 64, &j->enqueued_ms, 8);
+    memcpy(p + 72, &j->leased_ms, 8);
+    uint8_t *q = p + REC_HEADER;
+    for (size_t i = 0; i < 5; i++) {
+        if (lens[i])
+            memcpy(q, strs[i], lens[i]);
+        q += lens[i] + 1;
+    }
+    uint8_t k[8];
+    put_be64(k, j->id);
+    MDB_val key = mval(k, 8), v = mval(p, n);
+    int rc = mdb_put(txn, s->dbi[DB_JOBS], &key, &v, 0);
+    free(p);
+    return rc;
+}
+
+/* ------------------------------------------------------ index helpers */
+
+static void
+ready_key(uint8_t k[READY_KEY], int32_t prio, uint64_t qseq)
+{
+    k[0] = (uint8_t)(255 - prio);
+    put_be64(k + 1, qseq);
+}
+
+static void
+delayed_key(uint8_t k[DELAYED_KEY], uint64_t when, uint64_t id)
+{
+    put_be64(k, when);
+    put_be64(k + 8, id);
+}
+
+static int
+del_key(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t n)
+{
+    MDB_val key = mval(k, n);
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Remove job from the index of its current state (READY/DELAYED/LEASED). */
+static int
+unindex(store_t *s, MDB_txn *txn, const rec_t *r, meta_t *m)
+{
+    uint8_t k[DELAYED_KEY];
+    int rc = 0;
+    switch (r->j.state) {
+    case STORE_READY:
+        ready_key(k, r->j.priority, r->qseq);
+        rc = del_key(txn, s->dbi[DB_READY], k, READY_KEY);
+        break;
+    case STORE_DELAYED:
+        delayed_key(k, r->j.not_before_ms, r->j.id);
+        rc = del_key(txn, s->dbi[DB_DELAYED], k, DELAYED_KEY);
+        break;
+    case STORE_LEASED:
+        put_be64(k, r->j.id);
+        rc = del_key(txn, s->dbi[DB_LEASED], k, 8);
+        break;
+    case STORE_DEAD:
+        put_be64(k, r->j.id);
+        rc = del_key(txn, s->dbi[DB_DEAD], k, 8);
+        break;
+    default:
+        break;
+    }
+    if (rc == 0 && m->n[r->j.state] > 0)
+        m->n[r->j.state]--;
+    return rc;
+}
+
+/* Queue r as READY with a fresh queue position; writes the record. */
+static int
+make_ready(store_t *s, MDB_txn *txn, rec_t *r, meta_t *m, uint64_t now_ms)
+{
+    uint8_t k[READY_KEY], idb[8];
+    r->qseq = ++m->last_qseq;
+    r->j.state = STORE_READY;
+    r->j.enqueued_ms = now_ms;
+    r->j.not_before_ms = 0;
+    ready_key(k, r->j.priority, r->qseq);
+    put_be64(idb, r->j.id);
+    MDB_val key = mval(k, READY_KEY), v = mval(idb, 8);
+    int rc = mdb_put(txn, s->dbi[DB_READY], &key, &v, 0);
+    if (rc)
+        return rc;
+    m->n[STORE_READY]++;
+    return rec_store(s, txn, &r->j, r->qseq);
+}
+
+static void
+dedup_key(const char *key, size_t len, uint8_t *out, size_t *out_len)
+{
+    if (len <= DEDUP_DIRECT_MAX) {
+        out[0] = 'k';
+        memcpy(out + 1, key, len);
+        *out_len = len + 1;
+    } else {
+        out[0] = 'h';
+        crypto_hash_sha256(out + 1, (const unsigned char *)key, len);
+        *out_len = 1 + crypto_hash_sha256_BYTES;
+    }
+}
+
+/* Job id of key, 0 when none. */
+static int
+dedup_get(store_t *s, MDB_txn *txn, const char *key, size_t len, uint64_t *id)
+{
+    uint8_t kb[DEDUP_DIRECT_MAX + 1];
+    size_t kn;
+    dedup_key(key, len, kb, &kn);
+    MDB_val k = mval(kb, kn), v;
+    int rc = mdb_get(txn, s->dbi[DB_DEDUP], &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return ERR_IO;
+    *id = get_be64(v.mv_data);
+    return 0;
+}
+
+/* ------------------------------------------------------ op bracketing */
+
+static int
+op_begin(store_t *s, MDB_txn **txn, meta_t *m)
+{
+    assert(s->wtxn && "write op outside store_txn_begin");
+    *m = s->meta;
+    int rc = mdb_txn_begin(s->env, s->wtxn, 0, txn);
+    if (rc) {
+        log_error("store nested txn begin failed: %s", mdb_strerror(rc));
+        return err_from_mdb(rc);
+    }
+    return ERR_OK;
+}
+
+/* End a nested txn: commit on rc == 0, else abort; translate rc. */
+static int
+op_end(store_t *s, MDB_txn *txn, const meta_t *m, int rc)
+{
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        if (rc == 0) {
+            s->meta = *m;
+            return ERR_OK;
+        }
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc == MDB_MAP_FULL) {
+        if (s->map_size < s->map_limit) {
+            s->grow = true;
+            return ERR_AGAIN;
+        }
+        return ERR_FULL;
+    }
+    if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST && (rc >= 0 || rc <= -100))
+        log_error("store write failed: %s", mdb_strerror(rc));
+    return err_from_mdb(rc);
+}
+
+/* --------------------------------------------------------- lifecycle */
+
+static int
+meta_load(store_t *s, MDB_txn *txn)
+{
+    MDB_val k = mval("schema", 6), v;
+    int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        uint32_t ver = STORE_SCHEMA_VERSION;
+        v = mval(&ver, 4);
+        rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+        if (rc)
+            return rc;
+        memset(&s->meta, 0, sizeof s->meta);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    uint32_t ver = 0;
+    if (v.mv_size == 4)
+        memcpy(&ver, v.mv_data, 4);
+    if (ver != STORE_SCHEMA_VERSION) {
+        log_error("store schema version %u, expected %u dir=%s", ver,
+                  STORE_SCHEMA_VERSION, s->dir);
+        return ERR_VERSION;
+    }
+    k = mval("counters", 8);
+    rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(&s->meta, 0, sizeof s->meta);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (v.mv_size != sizeof s->meta) {
+        log_error("store corrupt counters dir=%s", s->dir);
+        return ERR_IO;
+    }
+    memcpy(&s->meta, v.mv_data, sizeof s->meta);
+    return 0;
+}
+
+static int
+meta_save(store_t *s, MDB_txn *txn)
+{
+    MDB_val k = mval("counters", 8), v = mval(&s->meta, sizeof s->meta);
+    return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+int
+store_open(store_t **out, const store_cfg_t *cfg)
+{
+    store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    int rc = 0;
+    if (!cfg || !cfg->dir || !*cfg->dir) {
+        log_error("store open: no data dir");
+        return ERR_INVAL;
+    }
+    if (sodium_init() < 0) {
+        log_error("store open: libsodium init failed");
+        return ERR_INTERNAL;
+    }
+    if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
+        rc = errno;
+        log_error("store mkdir failed dir=%s: %s", cfg->dir, strerror(rc));
+        return err_from_errno(rc);
+    }
+    s = xcalloc(1, sizeof *s);
+    s->dir = xstrdup(cfg->dir);
+    s->map_size = cfg->map_size ? cfg->map_size : 64ull << 20;
+    s->map_limit = cfg->map_limit ? cfg->map_limit : s->map_size;
+    if (s->map_limit < s->map_size)
+        s->map_size = s->map_limit;
+    rc = mdb_env_create(&s->env);
+    if (rc)
+        goto fail;
+    if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2)) ||
+        (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
+        (rc = mdb_env_set_maxreaders(s->env, cfg->max_readers ? cfg->max_readers
+                                                              : 126)))
+        goto fail;
+    rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600);
+    if (rc)
+        goto fail;
+    int dead = 0;
+    rc = mdb_reader_check(s->env, &dead);
+    if (rc)
+        goto fail;
+    if (dead)
+        log_info("store cleared stale readers count=%d", dead);
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    if (s->map_limit < s->map_size)
+        s->map_limit = s->map_size; /* an existing bigger file wins */
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < DB_COUNT; i++) {
+        unsigned fl = MDB_CREATE;
+        if (i == DB_ENTITIES)
+            fl |= MDB_DUPSORT | MDB_DUPFIXED;
+        rc = mdb_dbi_open(txn, db_names[i], fl, &s->dbi[i]);
+        if (rc)
+            goto fail;
+    }
+    rc = meta_load(s, txn);
+    if (rc)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        goto fail;
+    s->meta_committed = s->meta;
+    log_info("store open dir=%s map=%llu limit=%llu jobs=%llu seq=%llu", s->dir,
+             (unsigned long long)s->map_size, (unsigned long long)s->map_limit,
+             (unsigned long long)s->meta.last_id,
+             (unsigned long long)s->meta.last_seq);
+    *out = s;
+    return ERR_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc != ERR_VERSION && rc != ERR_IO)
+        log_error("store open failed dir=%s: %s", cfg->dir, mdb_strerror(rc));
+    store_destroy(&s);
+    return err_from_mdb(rc);
+}
+
+void
+store_destroy(store_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    store_t *s = *sp;
+    if (s->wtxn)
+        mdb_txn_abort(s->wtxn);
+    if (s->rtxn)
+        mdb_txn_abort(s->rtxn);
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s->dir);
+    free(s);
+    *sp = NULL;
+}
+
+/* ------------------------------------------------------- transactions */
+
+static void
+grow_map(store_t *s)
+{
+    if (!s->grow)
+        return;
+    s->grow = false;
+    uint64_t want = s->map_size * 2;
+    if (want > s->map_limit || want < s->map_size)
+        want = s->map_limit;
+    int rc = mdb_env_set_mapsize(s->env, want);
+    if (rc) {
+        log_error("store map grow failed size=%llu: %s",
+                  (unsigned long long)want, mdb_strerror(rc));
+        return;
+    }
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    log_info("store map grown size=%llu limit=%llu",
+             (unsigned long long)s->map_size, (unsigned long long)s->map_limit);
+}
+
+int
+store_txn_begin(store_t *s)
+{
+    assert(s && !s->wtxn);
+    store_read_end(s);
+    grow_map(s);
+    int rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(s->env, 0);
+        rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
+    }
+    if (rc) {
+        s->wtxn = NULL;
+        log_error("store txn begin failed: %s", mdb_strerror(rc));
+        return err_from_mdb(rc);
+    }
+    s->meta = s->meta_committed;
+    return ERR_OK;
+}
+
+int
+store_txn_commit(store_t *s)
+{
+    assert(s && s->wtxn);
+    int rc = meta_save(s, s->wtxn);
+    if (rc) {
+        mdb_txn_abort(s->wtxn);
+    } else {
+        rc = mdb_txn_commit(s->wtxn);
+    }
+    s->wtxn = NULL;
+    if (rc == 0) {
+        s->meta_committed = s->meta;
+        return ERR_OK;
+    }
+    s->meta = s->meta_committed;
+    if (rc == MDB_MAP_FULL) {
+        if (s->map_size < s->map_limit) {
+            s->grow = true;
+            grow_map(s);
+            return ERR_AGAIN;
+        }
+        log_warn("store full at commit limit=%llu",
+                 (unsigned long long)s->map_limit);
+        return ERR_FULL;
+    }
+    log_error("store commit failed: %s", mdb_strerror(rc));
+    return err_from_mdb(rc);
+}
+
+void
+store_txn_abort(store_t *s)
+{
+    assert(s);
+    if (s->wtxn) {
+        mdb_txn_abort(s->wtxn);
+        s->wtxn = NULL;
+    }
+    s->meta = s->meta_committed;
+    grow_map(s);
+}
+
+bool
+store_in_txn(const store_t *s)
+{
+    return s->wtxn != NULL;
+}
+
+int
+store_read_begin(store_t *s)
+{
+    assert(s);
+    if (s->rtxn_live)
+        return ERR_OK;
+    int rc;
+    if (s->rtxn) {
+        rc = mdb_txn_renew(s->rtxn);
+    } else {
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+        if (rc)
+            s->rtxn = NULL;
+    }
+    if (rc) {
+        log_error("store read txn failed: %s", mdb_strerror(rc));
+        return err_from_mdb(rc);
+    }
+    s->rtxn_live = true;
+    return ERR_OK;
+}
+
+void
+store_read_end(store_t *s)
+{
+    if (s && s->rtxn_live) {
+        mdb_txn_reset(s->rtxn);
+        s->rtxn_live = false;
+    }
+}
+
+/* --------------------------------------------------------- write ops */
+
+int
+store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
+             bool *duplicate)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    uint8_t *payload = NULL;
+    size_t plen = 0;
+    uint64_t nid = 0;
+    if (!job || !job->key || !*job->key || strlen(job->key) > WIRE_MAX_KEY ||
+        !job->text || job->text_len == 0 || job->priority < 0 ||
+        job->priority > WIRE_MAX_PRIORITY)
+        return ERR_INVAL;
+    size_t klen = strlen(job->key);
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    uint64_t old;
+    rc = dedup_get(s, txn, job->key, klen, &old);
+    if (rc == 0) {
+        mdb_txn_abort(txn);
+        *id = old;
+        *duplicate = true;
+        return ERR_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        goto out;
+    nid = ++m.last_id;
+    wire_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.kind = WIRE_SUBMIT;
+    msg.u.submit.job = *job;
+    msg.u.submit.job.id = nid;
+    rc = wire_encode(&msg, &payload, &plen);
+    if (rc)
+        goto out;
+    uint8_t k[8];
+    put_be64(k, nid);
+    MDB_val key = mval(k, 8), v = mval(payload, plen);
+    rc = mdb_put(txn, s->dbi[DB_PAYLOADS], &key, &v, MDB_APPEND);
+    if (rc)
+        goto out;
+    uint8_t dk[DEDUP_DIRECT_MAX + 1];
+    size_t dkn;
+    dedup_key(job->key, klen, dk, &dkn);
+    key = mval(dk, dkn);
+    v = mval(k, 8);
+    rc = mdb_put(txn, s->dbi[DB_DEDUP], &key, &v, MDB_NOOVERWRITE);
+    if (rc)
+        goto out;
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    r.j.id = nid;
+    r.j.priority = job->priority;
+    r.j.submitted_ms = now_ms;
+    r.j.text_bytes = job->text_len;
+    r.j.key = job->key;
+    r.j.last_error = "";
+    r.j.source_url = job->source_url ? job->source_url : "";
+    r.j.title = job->title ? job->title : "";
+    r.j.history = "";
+    rc = make_ready(s, txn, &r, &m, now_ms);
+out:
+    free(payload);
+    rc = op_end(s, txn, &m, rc);
+    if (rc == 0) {
+        *id = nid;
+        *duplicate = false;
+    }
+    return rc;
+}
+
+/* Dead-letter r (already unindexed) with reason; writes the record. */
+static int
+make_dead(store_t *s, MDB_txn *txn, rec_t *r, meta_t *m, const char *reason,
+          uint64_t now_ms)
+{
+    uint8_t k[8];
+    put_be64(k, r->j.id);
+    MDB_val key = mval(k, 8), v = mval(reason, strlen(reason) + 1);
+    int rc = mdb_put(txn, s->dbi[DB_DEAD], &key, &v, 0);
+    if (rc)
+        return rc;
+    r->j.state = STORE_DEAD;
+    r->j.finished_ms = now_ms;
+    m->n[STORE_DEAD]++;
+    return rec_store(s, txn, &r->j, 0);
+}
+
+int
+store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    meta_t m;
+    rec_t r;
+    memset(&r, 0, sizeof r);
+    memset(out, 0, sizeof *out);
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    for (;;) {
+        rc = mdb_cursor_open(txn, s->dbi[DB_READY], &cur);
+        if (rc)
+            goto out;
+        MDB_val key, v;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+        mdb_cursor_close(cur);
+        cur = NULL;
+        if (rc)
+            goto out;
+        if (v.mv_size != 8) {
+            rc = ERR_IO;
+            goto out;
+        }
+        uint64_t id = get_be64(v.mv_data);
+        rec_free(&r);
+        rc = rec_load(s, txn, id, &r);
+        if (rc)
+            goto out;
+        rc = unindex(s, txn, &r, &m);
+        if (rc)
+            goto out;
+        uint8_t k[8];
+        put_be64(k, id);
+        key = mval(k, 8);
+        rc = mdb_get(txn, s->dbi[DB_PAYLOADS], &key, &v);
+        if (rc == 0)
+            rc = wire_decode(v.mv_data, v.mv_size, 0, &out->msg);
+        if (rc == 0 && out->msg.kind != WIRE_SUBMIT) {
+            wire_msg_release(&out->msg);
+            rc = ERR_PROTO;
+        }
+        if (rc) {
+            log_error("store payload unreadable job=%llu: %s",
+                      (unsigned long long)id, err_str(err_from_mdb(rc)));
+            memset(&out->msg, 0, sizeof out->msg);
+            rc = make_dead(s, txn, &r, &m, "payload unreadable", now_ms);
+            if (rc)
+                goto out;
+            continue;
+        }
+        r.j.state = STORE_LEASED;
+        r.j.attempt++;
+        r.j.tries++;
+        r.j.leased_ms = now_ms;
+        uint32_t att = r.j.attempt;
+        v = mval(&att, 4);
+        rc = mdb_put(txn, s->dbi[DB_LEASED], &key, &v, 0);
+        if (rc == 0)
+            rc = rec_store(s, txn, &r.j, 0);
+        if (rc)
+            goto out;
+        m.n[STORE_LEASED]++;
+        out->id = id;
+        out->attempt = att;
+        out->queued_ms =
+            now_ms > r.j.enqueued_ms ? now_ms - r.j.enqueued_ms : 0;
+        break;
+    }
+out:
+    rec_free(&r);
+    rc = op_end(s, txn, &m, rc);
+    if (rc)
+        wire_msg_release(&out->msg);
+    return rc;
+}
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Normalised entity index key: type byte + case-folded, space-collapsed
+ * name, cut at a UTF-8 boundary. Returns its length (0: empty name). */
+static size_t
+entity_key(int type, const char *name, uint8_t *out)
+{
+    size_t n = 0;
+    bool space = false;
+    out[n++] = (uint8_t)type;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        unsigned char c = *p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = n > 1;
+            continue;
+        }
+        if (n + 2 > ENTITY_NAME_MAX)
+            break;
+        if (space)
+            out[n++] = ' ';
+        space = false;
+        out[n++] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+    }
+    while (n > 1 && (out[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 1 && out[n - 1] >= 0xC0)
+        n--;
+    return n > 1 ? n : 0;
+}
+
+int
+store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
+           size_t result_len, const result_t *res, uint64_t now_ms,
+           store_done_t *out)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    rec_t r;
+    uint8_t *val = NULL;
+    memset(out, 0, sizeof *out);
+    if (!result && result_len)
+        return ERR_INVAL;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    rc = rec_load(s, txn, id, &r);
+    if (rc)
+        goto out;
+    if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
+        attempt != r.j.attempt) {
+        rc = ERR_STALE;
+        goto out;
+    }
+    rc = unindex(s, txn, &r, &m);
+    if (rc)
+        goto out;
+    uint64_t seq = ++m.last_seq;
+    /* Appending fields to a serialised message overrides earlier values
+     * (and merges Timings), so job_id, seq and timings need no re-encode. */
+    uint8_t tail[64], tim[32];
+    size_t tn = 0, tl = 0;
+    uint64_t queue_us = r.j.leased_ms > r.j.enqueued_ms
+                            ? (r.j.leased_ms - r.j.enqueued_ms) * 1000
+                            : 0;
+    uint64_t total_us =
+        now_ms > r.j.submitted_ms ? (now_ms - r.j.submitted_ms) * 1000 : 0;
+    tail[tn++] = 0x08;
+    tn += put_varint(tail + tn, id);
+    tail[tn++] = 0x10;
+    tn += put_varint(tail + tn, seq);
+    tim[tl++] = 0x10;
+    tl += put_varint(tim + tl, queue_us);
+    tim[tl++] = 0x18;
+    tl += put_varint(tim + tl, total_us);
+    tail[tn++] = 0x42;
+    tail[tn++] = (uint8_t)tl;
+    memcpy(tail + tn, tim, tl);
+    tn += tl;
+    val = xmalloc(result_len + tn);
+    if (result_len)
+        memcpy(val, result, result_len);
+    memcpy(val + result_len, tail, tn);
+    uint8_t k[8], sk[8];
+    put_be64(k, id);
+    put_be64(sk, seq);
+    MDB_val key = mval(k, 8), v = mval(val, result_len + tn);
+    rc = mdb_put(txn, s->dbi[DB_RESULTS], &key, &v, MDB_NOOVERWRITE);
+    if (rc)
+        goto out;
+    key = mval(sk, 8);
+    v = mval(k, 8);
+    rc = mdb_put(txn, s->dbi[DB_LOG], &key, &v, MDB_APPEND);
+    if (rc)
+        goto out;
+    for (size_t i = 0; res && i < res->n_entities; i++) {
+        uint8_t ek[ENTITY_NAME_MAX + 1];
+        const result_entity_t *e = &res->entities[i];
+        size_t en = entity_key(e->type, e->name ? e->name : "", ek);
+        if (!en)
+            continue;
+        key = mval(ek, en);
+        v = mval(k, 8);
+        rc = mdb_put(txn, s->dbi[DB_ENTITIES], &key, &v, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+        if (rc)
+            goto out;
+    }
+    r.j.state = STORE_DONE;
+    r.j.seq = seq;
+    r.j.finished_ms = now_ms;
+    rc = rec_store(s, txn, &r.j, 0);
+    if (rc)
+        goto out;
+    m.n[STORE_DONE]++;
+    out->seq = seq;
+    out->key = xstrdup(r.j.key);
+out:
+    free(val);
+    rec_free(&r);
+    rc = op_end(s, txn, &m, rc);
+    if (rc) {
+        free(out->key);
+        out->key = NULL;
+    }
+    return rc;
+}
+
+/* Set last_error and append a history line for a failed attempt. */
+static void
+add_history(rec_t *r, const char *reason)
+{
+    char line[STORE_MAX_REASON + 32];
+    size_t rl = strnlen(reason, STORE_MAX_REASON);
+    while (rl > 0 && rl < strlen(reason) &&
+           ((unsigned char)reason[rl] & 0xC0) == 0x80)
+        rl--; /* cut at a UTF-8 boundary */
+    r->err_own = xstrndup(reason, rl);
+    for (char *p = r->err_own; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    int n = snprintf(line, sizeof line, "attempt %u: %s\n", r->j.attempt,
+                     r->err_own);
+    if (n < 0)
+        n = 0;
+    const char *old = r->j.history;
+    uint32_t lines = r->j.n_history;
+    while (lines >= STORE_MAX_HISTORY) {
+        const char *nl = strchr(old, '\n');
+        if (!nl)
+            break;
+        old = nl + 1;
+        lines--;
+    }
+    size_t ol = strlen(old);
+    r->hist_own = xmalloc(ol + (size_t)n + 1);
+    memcpy(r->hist_own, old, ol);
+    memcpy(r->hist_own + ol, line, (size_t)n + 1);
+    r->j.history = r->hist_own;
+    r->j.n_history = lines + 1;
+    r->j.last_error = r->err_own;
+}
+
+int
+store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
+           bool permanent, uint32_t max_attempts, uint64_t retry_at_ms,
+           uint64_t now_ms, int *state)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    rec_t r;
+    if (!reason)
+        reason = "";
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    rc = rec_load(s, txn, id, &r);
+    if (rc)
+        goto out;
+    if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
+        attempt != r.j.attempt) {
+        rc = ERR_STALE;
+        goto out;
+    }
+    rc = unindex(s, txn, &r, &m);
+    if (rc)
+        goto out;
+    add_history(&r, reason);
+    if (permanent || r.j.tries >= max_attempts) {
+        char why[STORE_MAX_REASON + 64];
+        snprintf(why, sizeof why, "%s after %u attempt%s: %s",
+                 permanent ? "permanent failure" : "gave up", r.j.tries,
+                 r.j.tries == 1 ? "" : "s", r.j.last_error);
+        rc = make_dead(s, txn, &r, &m, why, now_ms);
+    } else {
+        uint8_t k[DELAYED_KEY], idb[8];
+        r.j.state = STORE_DELAYED;
+        r.j.not_before_ms = retry_at_ms;
+        delayed_key(k, retry_at_ms, id);
+        put_be64(idb, id);
+        MDB_val key = mval(k, DELAYED_KEY), v = mval(idb, 8);
+        rc = mdb_put(txn, s->dbi[DB_DELAYED], &key, &v, 0);
+        if (rc == 0)
+            rc = rec_store(s, txn, &r.j, 0);
+        if (rc == 0)
+            m.n[STORE_DELAYED]++;
+    }
+    if (rc == 0 && state)
+        *state = r.j.state;
+out:
+    rec_free(&r);
+    return op_end(s, txn, &m, rc);
+}
+
+/* Move jobs listed (as 8-byte BE ids in key or value) in db to READY. */
+static int
+requeue_from(store_t *s, int db, bool id_in_key, uint64_t now_ms,
+             uint64_t due_before, size_t max, uint64_t *count)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    meta_t m;
+    uint64_t n = 0;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    while (n < max) {
+        MDB_val key, v;
+        rec_t r;
+        rc = mdb_cursor_open(txn, s->dbi[db], &cur);
+        if (rc)
+            break;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+        mdb_cursor_close(cur);
+        cur = NULL;
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        const MDB_val *idv = id_in_key ? &key : &v;
+        if (idv->mv_size < 8) {
+            rc = ERR_IO;
+            break;
+        }
+        if (db == DB_DELAYED && get_be64(key.mv_data) > due_before)
+            break;
+        uint64_t id = get_be64(id_in_key ? (const uint8_t *)key.mv_data
+                                         : (const uint8_t *)v.mv_data);
+        rc = rec_load(s, txn, id, &r);
+        if (rc == 0)
+            rc = unindex(s, txn, &r, &m);
+        if (rc == 0 && db == DB_DEAD)
+            r.j.tries = 0;
+        if (rc == 0)
+            rc = make_ready(s, txn, &r, &m, now_ms);
+        rec_free(&r);
+        if (rc == ERR_NOTFOUND || rc == MDB_NOTFOUND) {
+            /* index entry without a record: drop it */
+            log_warn("store dropping orphan index entry job=%llu",
+                     (unsigned long long)id);
+            rc = mdb_del(txn, s->dbi[db], &key, NULL);
+        } else if (rc == 0) {
+            n++;
+        }
+        if (rc)
+            break;
+    }
+    rc = op_end(s, txn, &m, rc);
+    if (rc == 0 && count)
+        *count = n;
+    return rc;
+}
+
+int
+store_requeue_leased(store_t *s, uint64_t now_ms, uint64_t *count)
+{
+    return requeue_from(s, DB_LEASED, true, now_ms, 0, SIZE_MAX, count);
+}
+
+int
+store_promote_due(store_t *s, uint64_t now_ms, size_t max, uint64_t *count)
+{
+    return requeue_from(s, DB_DELAYED, false, now_ms, now_ms, max, count);
+}
+
+int
+store_dead_requeue_all(store_t *s, uint64_t now_ms, uint64_t *count)
+{
+    return requeue_from(s, DB_DEAD, true, now_ms, 0, SIZE_MAX, count);
+}
+
+int
+store_dead_requeue(store_t *s, uint64_t id, uint64_t now_ms)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    rec_t r;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    rc = rec_load(s, txn, id, &r);
+    if (rc == 0 && r.j.state != STORE_DEAD)
+        rc = ERR_NOTFOUND;
+    if (rc == 0)
+        rc = unindex(s, txn, &r, &m);
+    if (rc == 0) {
+        r.j.tries = 0;
+        rc = make_ready(s, txn, &r, &m, now_ms);
+    }
+    rec_free(&r);
+    return op_end(s, txn, &m, rc);
+}
+
+static int
+purge_one(store_t *s, MDB_txn *txn, uint64_t id, meta_t *m)
+{
+    rec_t r;
+    int rc = rec_load(s, txn, id, &r);
+    if (rc == 0 && r.j.state != STORE_DEAD)
+        rc = ERR_NOTFOUND;
+    if (rc == 0)
+        rc = unindex(s, txn, &r, m);
+    uint8_t k[8];
+    put_be64(k, id);
+    if (rc == 0)
+        rc = del_key(txn, s->dbi[DB_PAYLOADS], k, 8);
+    if (rc == 0)
+        rc = del_key(txn, s->dbi[DB_JOBS], k, 8);
+    uint64_t owner = 0;
+    if (rc == 0 && dedup_get(s, txn, r.j.key, strlen(r.j.key), &owner) == 0 &&
+        owner == id) {
+        uint8_t dk[DEDUP_DIRECT_MAX + 1];
+        size_t dkn;
+        dedup_key(r.j.key, strlen(r.j.key), dk, &dkn);
+        rc = del_key(txn, s->dbi[DB_DEDUP], dk, dkn);
+    }
+    rec_free(&r);
+    return rc;
+}
+
+int
+store_dead_purge(store_t *s, uint64_t id)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    rc = purge_one(s, txn, id, &m);
+    return op_end(s, txn, &m, rc);
+}
+
+int
+store_dead_purge_all(store_t *s, uint64_t *count)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    meta_t m;
+    uint64_t n = 0;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    for (;;) {
+        MDB_val key, v;
+        rc = mdb_cursor_open(txn, s->dbi[DB_DEAD], &cur);
+        if (rc)
+            break;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        if (key.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        uint64_t id = get_be64(key.mv_data);
+        rc = purge_one(s, txn, id, &m);
+        if (rc == ERR_NOTFOUND || rc == MDB_NOTFOUND)
+            rc = mdb_del(txn, s->dbi[DB_DEAD], &key, NULL);
+        else if (rc == 0)
+            n++;
+        if (rc)
+            break;
+    }
+    rc = op_end(s, txn, &m, rc);
+    if (rc == 0 && count)
+        *count = n;
+    return rc;
+}
+
+/* ----------------------------------------------------------- reads */
+
+int
+store_next_due(store_t *s, uint64_t *when_ms)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val key, v;
+    int rc = mdb_cursor_open(cur_txn(s), s->dbi[DB_DELAYED], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc)
+        return err_from_mdb(rc);
+    if (key.mv_size != DELAYED_KEY)
+        return ERR_IO;
+    *when_ms = get_be64(key.mv_data);
+    return ERR_OK;
+}
+
+int
+store_get(store_t *s, uint64_t id, store_job_t *out)
+{
+    uint8_t k[8];
+    put_be64(k, id);
+    MDB_val key = mval(k, 8), v;
+    int rc = mdb_get(cur_txn(s), s->dbi[DB_JOBS], &key, &v);
+    if (rc)
+        return err_from_mdb(rc);
+    uint64_t qseq;
+    return rec_parse(id, &v, out, &qseq);
+}
+
+int
+store_get_key(store_t *s, const char *key, size_t key_len, store_job_t *out)
+{
+    uint64_t id;
+    if (!key || key_len == 0 || key_len > WIRE_MAX_KEY)
+        return ERR_NOTFOUND;
+    int rc = dedup_get(s, cur_txn(s), key, key_len, &id);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = store_get(s, id, out);
+    if (rc)
+        return rc;
+    if (strlen(out->key) != key_len || memcmp(out->key, key, key_len) != 0)
+        return ERR_NOTFOUND; /* hash collision of a long key */
+    return ERR_OK;
+}
+
+int
+store_result(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
+{
+    uint8_t k[8];
+    put_be64(k, id);
+    MDB_val key = mval(k, 8), v;
+    int rc = mdb_get(cur_txn(s), s->dbi[DB_RESULTS], &key, &v);
+    if (rc)
+        return err_from_mdb(rc);
+    *buf = v.mv_data;
+    *len = v.mv_size;
+    return ERR_OK;
+}
+
+int
+store_payload(store_t *s, uint64_t id, wire_msg_t *out)
+{
+    uint8_t k[8];
+    put_be64(k, id);
+    MDB_val key = mval(k, 8), v;
+    memset(out, 0, sizeof *out);
+    int rc = mdb_get(cur_txn(s), s->dbi[DB_PAYLOADS], &key, &v);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = wire_decode(v.mv_data, v.mv_size, 0, out);
+    if (rc == 0 && out->kind != WIRE_SUBMIT) {
+        wire_msg_release(out);
+        rc = ERR_PROTO;
+    }
+    if (rc) {
+        log_error("store payload unreadable job=%llu: %s",
+                  (unsigned long long)id, err_str(rc));
+        memset(out, 0, sizeof *out);
+        return ERR_IO;
+    }
+    return ERR_OK;
+}
+
+int
+store_since(store_t *s, uint64_t after_seq, size_t limit, bool with_result,
+            store_item_fn fn, void *arg)
+{
+    MDB_txn *txn = cur_txn(s);
+    MDB_cursor *cur = NULL;
+    uint8_t sk[8];
+    int n = 0;
+    if (after_seq == UINT64_MAX)
+        return 0;
+    put_be64(sk, after_seq + 1);
+    MDB_val key = mval(sk, 8), v;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_LOG], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && (size_t)n < limit && n < INT32_MAX) {
+        if (key.mv_size != 8 || v.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        store_item_t it;
+        store_job_t j;
+        memset(&it, 0, sizeof it);
+        it.seq = get_be64(key.mv_data);
+        it.job_id = get_be64(v.mv_data);
+        rc = store_get(s, it.job_id, &j);
+        if (rc)
+            break;
+        it.key = j.key;
+        if (with_result) {
+            rc = store_result(s, it.job_id, &it.result, &it.result_len);
+            if (rc)
+                break;
+        }
+        rc = fn(arg, &it);
+        if (rc)
+            break;
+        n++;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc ? err_from_mdb(rc) : n;
+}
+
+int
+store_dead_list(store_t *s, uint64_t after_id, size_t limit, store_job_fn fn,
+                void *arg)
+{
+    MDB_txn *txn = cur_txn(s);
+    MDB_cursor *cur = NULL;
+    uint8_t k[8];
+    int n = 0;
+    if (after_id == UINT64_MAX)
+        return 0;
+    put_be64(k, after_id + 1);
+    MDB_val key = mval(k, 8), v;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_DEAD], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && (size_t)n < limit && n < INT32_MAX) {
+        store_job_t j;
+        const char *reason = v.mv_data;
+        if (key.mv_size != 8 || v.mv_size == 0 ||
+            reason[v.mv_size - 1] != '\0') {
+            rc = ERR_IO;
+            break;
+        }
+        rc = store_get(s, get_be64(key.mv_data), &j);
+        if (rc)
+            break;
+        rc = fn(arg, &j, reason);
+        if (rc)
+            break;
+        n++;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc ? err_from_mdb(rc) : n;
+}
+
+int
+store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
+                  void *arg)
+{
+    uint8_t ek[ENTITY_NAME_MAX + 1];
+    size_t en = entity_key(type, name ? name : "", ek);
+    MDB_cursor *cur = NULL;
+    int n = 0;
+    if (!en)
+        return 0;
+    MDB_val key = mval(ek, en), v;
+    int rc = mdb_cursor_open(cur_txn(s), s->dbi[DB_ENTITIES], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+    while (rc == 0 && n < INT32_MAX) {
+        if (v.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        rc = fn(arg, get_be64(v.mv_data));
+        if (rc)
+            break;
+        n++;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc ? err_from_mdb(rc) : n;
+}
+
+int
+store_oldest_ready(store_t *s, uint64_t *enqueued_ms)
+{
+    MDB_txn *txn = cur_txn(s);
+    MDB_cursor *cur = NULL;
+    uint64_t best = UINT64_MAX;
+    bool found = false;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_READY], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    /* The oldest job of each priority is first in its band. */
+    for (int p = 0; p <= WIRE_MAX_PRIORITY; p++) {
+        uint8_t k[READY_KEY];
+        ready_key(k, p, 0);
+        MDB_val key = mval(k, READY_KEY), v;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            break;
+        if (key.mv_size != READY_KEY || v.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        if (((const uint8_t *)key.mv_data)[0] != k[0])
+            continue;
+        store_job_t j;
+        rc = store_get(s, get_be64(v.mv_data), &j);
+        if (rc)
+            break;
+        found = true;
+        if (j.enqueued_ms < best)
+            best = j.enqueued_ms;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return err_from_mdb(rc);
+    if (!found)
+        return ERR_NOTFOUND;
+    *enqueued_ms = best;
+    return ERR_OK;
+}
+
+void
+store_counts(const store_t *s, store_counts_t *out)
+{
+    out->ready = s->meta.n[STORE_READY];
+    out->leased = s->meta.n[STORE_LEASED];
+    out->delayed = s->meta.n[STORE_DELAYED];
+    out->done = s->meta.n[STORE_DONE];
+    out->dead = s->meta.n[STORE_DEAD];
+    out->last_seq = s->meta.last_seq;
+    out->last_id = s->meta.last_id;
+}
+
+void
+store_info(store_t *s, store_info_t *out)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &st);
+    out->map_bytes = info.me_mapsize;
+    out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    out->map_limit = s->map_limit;
+}
+
+char *
+store_key_default(const char *text, size_t len)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    static const char hex[] = "0123456789abcdef";
+    char *out = xmalloc(7 + 2 * sizeof h + 1);
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    memcpy(out, "sha256:", 7);
+    for (size_t i = 0; i < sizeof h; i++) {
+        out[7 + 2 * i] = hex[h[i] >> 4];
+        out[7 + 2 * i + 1] = hex[h[i] & 15];
+    }
+    out[7 + 2 * sizeof h] = '\0';
+    return out;
+}
