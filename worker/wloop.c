@@ -1,0 +1,695 @@
+/*
+ * wloop: the socket side of a worker. One thread owns the DEALER to the
+ * broker: it grants credit with Ready, hands Dispatches to the pool,
+ * forwards finished envelopes, heartbeats the jobs it holds, keeps every
+ * Done until its DoneAck (resending after a reconnect) and redoes the
+ * socket when the broker has been silent for broker-timeout.
+ */
+#include "wloop.h"
+
+#include "wloop_pool.h"
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/now.h"
+#include "../common/xalloc.h"
+#include "../proto/wire.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* A broker that dispatches beyond our credit gets its jobs queued up to
+ * this many times the thread count; past that they are failed back. */
+#define HELD_FACTOR 2
+/* Reconnect backoff after the broker went silent: base, doubling, cap. */
+#define RECONNECT_BASE_MS 100
+#define RECONNECT_MAX_MS 10000
+/* Done/Failed envelopes kept for resending, at least this many. */
+#define UNACKED_MIN 64
+
+/* ZMTP heartbeats (PROTOCOL.md "Sockets"). */
+#define ZMTP_HB_IVL_MS 2000
+#define ZMTP_HB_TIMEOUT_MS 20000
+
+const cfg_entry_t wloop_cfg_table[] = {
+    { "broker", CFG_STRING, offsetof(wloop_cfg_t, broker),
+      "tcp://127.0.0.1:7441", 0, 0,
+      "broker backend endpoint (tcp://HOST:PORT or ipc://PATH)" },
+    { "threads", CFG_INT, offsetof(wloop_cfg_t, threads), "0", 0, 1024,
+      "extraction threads, also the credit announced (0: one per CPU)" },
+    { "heartbeat-ms", CFG_MS, offsetof(wloop_cfg_t, heartbeat_ms), "1s", 10,
+      60000, "interval of Heartbeat messages to the broker" },
+    { "broker-timeout-ms", CFG_MS, offsetof(wloop_cfg_t, broker_timeout_ms),
+      "10s", 50, 3600000,
+      "reconnect when nothing was heard from the broker for this long" },
+    { "drain-timeout-ms", CFG_MS, offsetof(wloop_cfg_t, drain_timeout_ms),
+      "30s", 0, 86400000,
+      "on SIGTERM, longest wait for running jobs to finish and be acked" },
+    { "max-text", CFG_SIZE, offsetof(wloop_cfg_t, max_text), "64M", 1,
+      (int64_t)WIRE_MAX_TEXT,
+      "texts longer than this fail (retryable, another worker may take it)" },
+    { "name", CFG_STRING, offsetof(wloop_cfg_t, name), "", 0, 0,
+      "worker name sent in Ready (default HOST:PID)" },
+    { "log-level", CFG_STRING, offsetof(wloop_cfg_t, log_level), "info", 0, 0,
+      "error, warn, info or debug" },
+};
+const size_t wloop_cfg_table_len =
+    sizeof wloop_cfg_table / sizeof wloop_cfg_table[0];
+
+struct wloop {
+    wloop_cfg_t cfg;          /* own copy of the settings */
+    size_t threads;           /* resolved thread count = capacity */
+    char *name;               /* worker name sent in Ready */
+    void *zctx;               /* ZeroMQ context */
+    void *dealer;             /* socket to the broker, NULL between tries */
+    wloop_pool_t *pool;       /* extraction threads */
+    atomic_int stop_req;      /* set by wloop_request_stop */
+    bool ran;                 /* wloop_run was called */
+    bool draining;            /* stop seen: no more credit */
+    uint64_t *held_ids;       /* jobs dispatched to us and not finished */
+    uint32_t *held_att;       /* their attempts */
+    size_t n_held;            /* entries in held_* */
+    size_t cap_held;          /* slots in held_* */
+    wloop_done_t *unacked;    /* sent Done/Failed awaiting DoneAck */
+    size_t n_unacked;         /* entries in unacked */
+    int64_t outstanding;      /* credit granted and not yet used */
+    uint64_t rid;             /* last request_id used */
+    uint64_t ready_rid;       /* request_id of the last full Ready */
+    uint64_t last_heard_ms;   /* monotonic time of the last broker message */
+    uint64_t next_hb_ms;      /* when the next Heartbeat is due */
+    uint64_t reconnect_at_ms; /* when to make a new socket (dealer NULL) */
+    unsigned reconnects;      /* consecutive silent tries, for backoff */
+    unsigned seed;            /* jitter */
+    uint64_t n_done;          /* results acked OK */
+    uint64_t n_failed;        /* Failed sent */
+    uint64_t n_fenced;        /* acked NOT_FOUND */
+};
+
+int
+wloop_cfg_defaults(wloop_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    return cfg_defaults(wloop_cfg_table, wloop_cfg_table_len, cfg);
+}
+
+void
+wloop_cfg_free(wloop_cfg_t *cfg)
+{
+    if (cfg)
+        cfg_free(wloop_cfg_table, wloop_cfg_table_len, cfg);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static int
+send_bytes(wloop_t *w, const uint8_t *buf, size_t len)
+{
+    if (!w->dealer)
+        return ERR_CLOSED;
+    if (zmq_send(w->dealer, buf, len, ZMQ_DONTWAIT) >= 0)
+        return ERR_OK;
+    if (errno == EAGAIN) {
+        /* Broker unreachable and the queue full: the silence timer will
+         * redo the socket; Done/Failed are kept in unacked. */
+        log_debug("worker: send queue full, message dropped");
+        return ERR_AGAIN;
+    }
+    log_warn("worker: send failed: %s", zmq_strerror(errno));
+    return ERR_IO;
+}
+
+static int
+send_msg(wloop_t *w, wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    m->request_id = ++w->rid;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc != ERR_OK) {
+        log_error("worker: cannot encode %s: %s", wire_kind_name(m->kind),
+                  err_str(rc));
+        return rc;
+    }
+    rc = send_bytes(w, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int64_t
+free_slots(const wloop_t *w)
+{
+    return (int64_t)w->threads - (int64_t)w->n_held - w->outstanding;
+}
+
+/* Send Ready. full: (re)register, the broker forgot any earlier credit;
+ * otherwise top the credit up to the free slots, if any. */
+static void
+grant(wloop_t *w, bool full, const char *why)
+{
+    if (full)
+        w->outstanding = 0;
+    int64_t credit = w->draining ? 0 : free_slots(w);
+    if (credit < 0)
+        credit = 0;
+    if (!full && credit == 0)
+        return;
+    wire_msg_t m = { 0 };
+    m.kind = WIRE_READY;
+    m.u.ready.credit = (uint32_t)credit;
+    m.u.ready.capacity = (uint32_t)w->threads;
+    m.u.ready.worker_name = w->name;
+    if (send_msg(w, &m) != ERR_OK)
+        return;
+    w->outstanding += credit;
+    if (full) {
+        w->ready_rid = w->rid;
+        log_info("worker: %s broker=%s name=%s credit=%" PRId64
+                 " capacity=%zu held=%zu",
+                 why, w->cfg.broker, w->name, credit, w->threads, w->n_held);
+    }
+}
+
+static void
+send_heartbeat(wloop_t *w)
+{
+    wire_msg_t m = { 0 };
+    m.kind = WIRE_HEARTBEAT;
+    m.u.heartbeat.n = w->n_held;
+    m.u.heartbeat.job_ids = w->held_ids;
+    m.u.heartbeat.attempts = w->held_att;
+    (void)send_msg(w, &m);
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static int
+set_int(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+static void *
+make_dealer(wloop_t *w)
+{
+    void *s = zmq_socket(w->zctx, ZMQ_DEALER);
+    if (!s) {
+        log_error("worker: zmq_socket failed: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    int64_t maxmsg = (int64_t)WIRE_MAX_FRAME;
+    if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        set_int(s, ZMQ_LINGER, 0) != 0 ||
+        set_int(s, ZMQ_HEARTBEAT_IVL, ZMTP_HB_IVL_MS) != 0 ||
+        set_int(s, ZMQ_HEARTBEAT_TIMEOUT, ZMTP_HB_TIMEOUT_MS) != 0 ||
+        set_int(s, ZMQ_HEARTBEAT_TTL, ZMTP_HB_TIMEOUT_MS) != 0 ||
+        set_int(s, ZMQ_RECONNECT_IVL, RECONNECT_BASE_MS) != 0 ||
+        set_int(s, ZMQ_RECONNECT_IVL_MAX, RECONNECT_MAX_MS) != 0) {
+        log_error("worker: zmq_setsockopt failed: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_connect(s, w->cfg.broker) != 0) {
+        log_error("worker: cannot connect broker=%s: %s", w->cfg.broker,
+                  zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void
+drop_dealer(wloop_t *w)
+{
+    if (w->dealer) {
+        zmq_close(w->dealer);
+        w->dealer = NULL;
+    }
+    w->outstanding = 0;
+}
+
+/* New socket: register with the free slots and resend unacked answers. */
+static int
+open_dealer(wloop_t *w, const char *why)
+{
+    w->dealer = make_dealer(w);
+    if (!w->dealer)
+        return ERR_IO;
+    uint64_t now = now_mono_ms();
+    w->last_heard_ms = now;
+    w->next_hb_ms = now + w->cfg.heartbeat_ms;
+    grant(w, true, why);
+    for (wloop_done_t *d = w->unacked; d; d = d->next)
+        (void)send_bytes(w, d->env, d->env_len);
+    return ERR_OK;
+}
+
+/* ------------------------------------------------------------ holdings */
+
+static void
+hold(wloop_t *w, uint64_t id, uint32_t attempt)
+{
+    if (w->n_held == w->cap_held) {
+        size_t cap = w->cap_held ? 2 * w->cap_held : 8;
+        w->held_ids = xreallocarray(w->held_ids, cap, sizeof *w->held_ids);
+        w->held_att = xreallocarray(w->held_att, cap, sizeof *w->held_att);
+        w->cap_held = cap;
+    }
+    w->held_ids[w->n_held] = id;
+    w->held_att[w->n_held] = attempt;
+    w->n_held++;
+}
+
+static void
+unhold(wloop_t *w, uint64_t id, uint32_t attempt)
+{
+    for (size_t i = 0; i < w->n_held; i++) {
+        if (w->held_ids[i] == id && w->held_att[i] == attempt) {
+            memmove(&w->held_ids[i], &w->held_ids[i + 1],
+                    (w->n_held - i - 1) * sizeof *w->held_ids);
+            memmove(&w->held_att[i], &w->held_att[i + 1],
+                    (w->n_held - i - 1) * sizeof *w->held_att);
+            w->n_held--;
+            return;
+        }
+    }
+}
+
+/* Keep d until its DoneAck; bounded so a broker that never acks cannot
+ * grow us without limit (the oldest is dropped: its lease re-queues it). */
+static void
+keep_unacked(wloop_t *w, wloop_done_t *d)
+{
+    d->next = NULL;
+    wloop_done_t **pp = &w->unacked;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = d;
+    w->n_unacked++;
+    size_t cap = w->threads * 4 > UNACKED_MIN ? w->threads * 4 : UNACKED_MIN;
+    if (w->n_unacked > cap) {
+        wloop_done_t *old = w->unacked;
+        w->unacked = old->next;
+        w->n_unacked--;
+        log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32
+                 " never acked, forgetting it",
+                 old->job_id, old->attempt);
+        wloop_done_free(old);
+    }
+}
+
+static void
+ack(wloop_t *w, uint64_t id, uint32_t attempt, int code)
+{
+    for (wloop_done_t **pp = &w->unacked; *pp; pp = &(*pp)->next) {
+        wloop_done_t *d = *pp;
+        if (d->job_id != id || d->attempt != attempt)
+            continue;
+        *pp = d->next;
+        w->n_unacked--;
+        if (code == WIRE_CODE_OK) {
+            if (!d->failed)
+                w->n_done++;
+            log_debug("worker: job=%" PRIu64 " attempt=%" PRIu32 " acked %s",
+                      id, attempt, d->failed ? "failure" : "result");
+        } else {
+            w->n_fenced++;
+            log_info("worker: job=%" PRIu64 " attempt=%" PRIu32
+                     " fenced by broker code=%s",
+                     id, attempt, wire_code_name(code));
+        }
+        wloop_done_free(d);
+        return;
+    }
+    log_debug("worker: DoneAck for unknown job=%" PRIu64 " attempt=%" PRIu32,
+              id, attempt);
+}
+
+/* Fail a job back without running it (we hold too many already). */
+static void
+refuse(wloop_t *w, uint64_t id, uint32_t attempt, const char *reason)
+{
+    wloop_done_t *d = xcalloc(1, sizeof *d);
+    wire_msg_t m = { 0 };
+    d->job_id = id;
+    d->attempt = attempt;
+    d->failed = true;
+    m.kind = WIRE_FAILED;
+    m.u.failed.job_id = id;
+    m.u.failed.attempt = attempt;
+    m.u.failed.reason = reason;
+    if (wire_encode(&m, &d->env, &d->env_len) != ERR_OK) {
+        wloop_done_free(d);
+        return;
+    }
+    log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32 " refused: %s", id,
+             attempt, reason);
+    w->n_failed++;
+    (void)send_bytes(w, d->env, d->env_len);
+    keep_unacked(w, d);
+}
+
+/* ------------------------------------------------------------ events */
+
+static void
+on_dispatch(wloop_t *w, wire_msg_t *m)
+{
+    uint64_t id = m->u.dispatch.job.id;
+    uint32_t attempt = m->u.dispatch.attempt;
+    if (w->outstanding > 0)
+        w->outstanding--;
+    if (w->n_held >= w->threads * HELD_FACTOR) {
+        refuse(w, id, attempt, "worker over capacity: dispatch beyond credit");
+        return;
+    }
+    log_debug("worker: job=%" PRIu64 " attempt=%" PRIu32
+              " dispatched bytes=%zu lease_ms=%" PRIu32,
+              id, attempt, m->u.dispatch.job.text_len, m->u.dispatch.lease_ms);
+    hold(w, id, attempt);
+    wloop_pool_push(w->pool, m);
+}
+
+static void
+on_rejected(wloop_t *w, const wire_msg_t *m)
+{
+    int code = m->u.rejected.code;
+    const char *reason = m->u.rejected.reason ? m->u.rejected.reason : "";
+    if (code == WIRE_CODE_NOT_FOUND &&
+        (m->request_id == 0 || m->request_id >= w->ready_rid)) {
+        /* The broker does not know us (it restarted): register again. A
+         * rejection of a message sent before our last Ready is stale and
+         * answering it would grant the same slots twice. */
+        log_info("worker: broker rejected request=%" PRIu64
+                 " (%s): registering again",
+                 m->request_id, reason);
+        grant(w, true, "registered again with");
+        return;
+    }
+    log_warn("worker: broker rejected request=%" PRIu64 " code=%s reason=%s",
+             m->request_id, wire_code_name(code), reason);
+}
+
+static void
+on_message(wloop_t *w, const uint8_t *buf, size_t len)
+{
+    wire_msg_t m;
+    int rc = wire_decode(buf, len, 0, &m);
+    if (rc != ERR_OK) {
+        log_warn("worker: undecodable frame from broker bytes=%zu: %s", len,
+                 err_str(rc));
+        return;
+    }
+    switch (m.kind) {
+    case WIRE_DISPATCH:
+        on_dispatch(w, &m);
+        break;
+    case WIRE_HEARTBEAT:
+        break;
+    case WIRE_DONE_ACK:
+        ack(w, m.u.done_ack.job_id, m.u.done_ack.attempt, m.u.done_ack.code);
+        break;
+    case WIRE_REJECTED:
+        on_rejected(w, &m);
+        break;
+    default:
+        log_warn("worker: unexpected %s from broker, ignored",
+                 wire_kind_name(m.kind));
+        break;
+    }
+    wire_msg_release(&m);
+}
+
+static int
+read_socket(wloop_t *w)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, w->dealer, ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&msg);
+            if (e == EAGAIN || e == EINTR)
+                return ERR_OK;
+            log_error("worker: receive failed: %s", zmq_strerror(e));
+            return ERR_IO;
+        }
+        bool more = zmq_msg_more(&msg);
+        w->last_heard_ms = now_mono_ms();
+        w->reconnects = 0;
+        if (!more) /* the Envelope is the last frame */
+            on_message(w, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+    }
+}
+
+static void
+collect_done(wloop_t *w)
+{
+    wloop_done_t *d = wloop_pool_take_done(w->pool);
+    while (d) {
+        wloop_done_t *next = d->next;
+        unhold(w, d->job_id, d->attempt);
+        if (d->failed)
+            w->n_failed++;
+        log_debug("worker: job=%" PRIu64 " attempt=%" PRIu32
+                  " %s extract_us=%" PRIu64,
+                  d->job_id, d->attempt, d->failed ? "failed" : "done",
+                  d->extract_us);
+        (void)send_bytes(w, d->env, d->env_len);
+        keep_unacked(w, d);
+        d = next;
+    }
+    if (!w->draining && w->dealer)
+        grant(w, false, "credit");
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int
+wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
+{
+    wloop_t *w = xcalloc(1, sizeof *w);
+    int rc = ERR_INVAL;
+
+    w->cfg.broker = xstrdup(cfg->broker ? cfg->broker : "");
+    w->cfg.threads = cfg->threads;
+    w->cfg.heartbeat_ms = cfg->heartbeat_ms;
+    w->cfg.broker_timeout_ms = cfg->broker_timeout_ms;
+    w->cfg.drain_timeout_ms = cfg->drain_timeout_ms;
+    w->cfg.max_text = cfg->max_text;
+    w->cfg.name = xstrdup(cfg->name ? cfg->name : "");
+    w->cfg.log_level = xstrdup(cfg->log_level ? cfg->log_level : "info");
+    atomic_init(&w->stop_req, 0);
+
+    if (!*w->cfg.broker) {
+        log_error("worker: config key=broker is empty");
+        goto fail;
+    }
+    if (w->cfg.threads < 0 || w->cfg.threads > 1024) {
+        log_error("worker: config key=threads out of range [0,1024]");
+        goto fail;
+    }
+    if (w->cfg.heartbeat_ms == 0 ||
+        w->cfg.broker_timeout_ms < 2 * w->cfg.heartbeat_ms) {
+        log_error("worker: config key=broker-timeout-ms must be at least "
+                  "twice heartbeat-ms");
+        goto fail;
+    }
+    if (w->cfg.max_text == 0) {
+        log_error("worker: config key=max-text must be positive");
+        goto fail;
+    }
+    if (log_level_parse(w->cfg.log_level) < 0) {
+        log_error("worker: config key=log-level value=\"%s\" is not one of "
+                  "error, warn, info, debug",
+                  w->cfg.log_level);
+        goto fail;
+    }
+    w->threads = (size_t)w->cfg.threads;
+    if (w->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        w->threads = n > 0 ? (size_t)n : 1;
+    }
+    if (*w->cfg.name) {
+        w->name = xstrdup(w->cfg.name);
+    } else {
+        char host[256] = "localhost";
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+        char buf[300];
+        snprintf(buf, sizeof buf, "%s:%ld", host, (long)getpid());
+        w->name = xstrdup(buf);
+    }
+    w->seed = (unsigned)getpid() ^ (unsigned)now_mono_us();
+
+    w->zctx = zmq_ctx_new();
+    if (!w->zctx) {
+        log_error("worker: zmq_ctx_new failed: %s", zmq_strerror(errno));
+        rc = ERR_IO;
+        goto fail;
+    }
+    /* Check the endpoint now so a typo fails at start, not in the loop. */
+    void *probe = make_dealer(w);
+    if (!probe) {
+        rc = ERR_INVAL;
+        goto fail;
+    }
+    zmq_close(probe);
+    rc = wloop_pool_open(&w->pool, w->threads, w->cfg.max_text);
+    if (rc != ERR_OK)
+        goto fail;
+    *out = w;
+    return ERR_OK;
+fail:
+    wloop_destroy(&w);
+    return rc;
+}
+
+void
+wloop_request_stop(wloop_t *w)
+{
+    atomic_store(&w->stop_req, 1);
+    wloop_pool_wake(w->pool);
+}
+
+static uint64_t
+backoff_ms(wloop_t *w)
+{
+    unsigned n = w->reconnects < 16 ? w->reconnects : 16;
+    uint64_t d = (uint64_t)RECONNECT_BASE_MS << n;
+    if (d > RECONNECT_MAX_MS)
+        d = RECONNECT_MAX_MS;
+    /* +-25% jitter so a fleet of workers does not reconnect in step. */
+    uint64_t j = d / 2 ? (uint64_t)rand_r(&w->seed) % (d / 2) : 0;
+    return d - d / 4 + j;
+}
+
+static int
+poll_timeout(const wloop_t *w, uint64_t now, uint64_t drain_deadline)
+{
+    uint64_t next = w->next_hb_ms;
+    if (w->dealer) {
+        uint64_t lost = w->last_heard_ms + w->cfg.broker_timeout_ms;
+        if (lost < next)
+            next = lost;
+    } else if (w->reconnect_at_ms < next) {
+        next = w->reconnect_at_ms;
+    }
+    if (w->draining && drain_deadline < next)
+        next = drain_deadline;
+    if (next <= now)
+        return 0;
+    uint64_t d = next - now;
+    return d > 1000 ? 1000 : (int)d;
+}
+
+int
+wloop_run(wloop_t *w)
+{
+    assert(w && !w->ran);
+    w->ran = true;
+    int rc = open_dealer(w, "connected, Ready sent to");
+    uint64_t drain_deadline = 0;
+    if (rc != ERR_OK)
+        return rc;
+
+    for (;;) {
+        zmq_pollitem_t items[2] = {
+            { .socket = NULL,
+              .fd = wloop_pool_wake_fd(w->pool),
+              .events = ZMQ_POLLIN },
+            { .socket = w->dealer, .fd = -1, .events = ZMQ_POLLIN },
+        };
+        uint64_t now = now_mono_ms();
+        int n = zmq_poll(items, w->dealer ? 2 : 1,
+                         poll_timeout(w, now, drain_deadline));
+        if (n < 0 && errno != EINTR) {
+            log_error("worker: zmq_poll failed: %s", zmq_strerror(errno));
+            rc = ERR_IO;
+            break;
+        }
+        /* Read the broker before looking at the clock, so that a process
+         * resumed after SIGSTOP sees what arrived meanwhile. */
+        if (w->dealer && read_socket(w) != ERR_OK) {
+            drop_dealer(w);
+            w->reconnect_at_ms = now_mono_ms() + backoff_ms(w);
+        }
+        wloop_pool_clear_wake(w->pool);
+        collect_done(w);
+        if (!w->draining && atomic_load(&w->stop_req)) {
+            w->draining = true;
+            drain_deadline = now_mono_ms() + w->cfg.drain_timeout_ms;
+            log_info(
+                "worker: draining jobs=%zu unacked=%zu timeout_ms=%" PRIu64,
+                w->n_held, w->n_unacked, w->cfg.drain_timeout_ms);
+        }
+        now = now_mono_ms();
+        if (w->draining) {
+            if (w->n_held == 0 && w->n_unacked == 0) {
+                rc = ERR_OK;
+                break;
+            }
+            if (now >= drain_deadline) {
+                log_warn("worker: drain timed out jobs=%zu unacked=%zu",
+                         w->n_held, w->n_unacked);
+                rc = ERR_TIMEOUT;
+                break;
+            }
+        }
+        if (w->dealer && now >= w->last_heard_ms + w->cfg.broker_timeout_ms) {
+            drop_dealer(w);
+            uint64_t b = backoff_ms(w);
+            w->reconnects++;
+            w->reconnect_at_ms = now + b;
+            log_warn("worker: broker lost: nothing heard for %" PRIu64
+                     " ms, reconnecting in %" PRIu64 " ms",
+                     w->cfg.broker_timeout_ms, b);
+        }
+        if (!w->dealer && now >= w->reconnect_at_ms) {
+            if (open_dealer(w, "new socket, Ready sent to") != ERR_OK) {
+                w->reconnects++;
+                w->reconnect_at_ms = now + backoff_ms(w);
+            }
+        }
+        if (w->dealer && now >= w->next_hb_ms) {
+            send_heartbeat(w);
+            w->next_hb_ms = now + w->cfg.heartbeat_ms;
+        }
+    }
+    drop_dealer(w);
+    log_info("worker: stopped results=%" PRIu64 " failed=%" PRIu64
+             " fenced=%" PRIu64,
+             w->n_done, w->n_failed, w->n_fenced);
+    return rc;
+}
+
+void
+wloop_destroy(wloop_t **wp)
+{
+    wloop_t *w = wp ? *wp : NULL;
+    if (!w)
+        return;
+    *wp = NULL;
+    drop_dealer(w);
+    wloop_pool_destroy(&w->pool);
+    while (w->unacked) {
+        wloop_done_t *d = w->unacked;
+        w->unacked = d->next;
+        wloop_done_free(d);
+    }
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+    free(w->held_ids);
+    free(w->held_att);
+    free(w->name);
+    wloop_cfg_free(&w->cfg);
+    free(w);
+}
