@@ -19,6 +19,10 @@ enum {
 };
 
 int cmd_extract(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_dead(int argc, char **argv);
 
 /* Read a whole file ("-" is stdin) into a new buffer (NUL-terminated,
  * caller frees). Returns 0, ERR_IO (message printed) or ERR_TOOBIG when

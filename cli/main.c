@@ -17,6 +17,11 @@ typedef struct command {
 static const command_t commands[] = {
     { "extract", cmd_extract,
       "extract from files locally, no broker: extract [FILE...|-]" },
+    { "submit", cmd_submit,
+      "send transcripts to the broker: submit FILE|DIR|-..." },
+    { "get", cmd_get, "a job and its result as JSON: get JOB_ID | --key K" },
+    { "stats", cmd_stats, "broker counters: jobs by state, rates, store" },
+    { "dead", cmd_dead, "dead letters: dead list | requeue | purge" },
 };
 
 static void

@@ -1,0 +1,153 @@
+/*
+ * clientopt: shared flags of the subcommands that talk to a broker and the
+ * mapping of client status codes to exit codes.
+ */
+#include "clientopt.h"
+
+#include "../common/err.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+bool
+clientopt_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Value of flag name at argv[*i] ("--name V" or "--name=V"), or NULL. */
+static const char *
+flag_value(const char *name, int argc, char **argv, int *i, bool *matched)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    *matched = false;
+    if (strncmp(a, name, n))
+        return NULL;
+    if (a[n] == '=') {
+        *matched = true;
+        return a + n + 1;
+    }
+    if (a[n] != '\0')
+        return NULL;
+    *matched = true;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+int
+clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
+                int *i)
+{
+    static const char *const names[] = { "--endpoint", "--data-dir",
+                                         "--timeout" };
+    for (size_t k = 0; k < 3; k++) {
+        bool matched = false;
+        const char *v = flag_value(names[k], argc, argv, i, &matched);
+        if (!matched)
+            continue;
+        if (!v || !*v) {
+            fprintf(stderr, "%s: %s needs a value\n", prefix, names[k]);
+            return ERR_INVAL;
+        }
+        if (k == 0) {
+            o->endpoint = v;
+        } else if (k == 1) {
+            o->data_dir = v;
+        } else {
+            uint64_t ms = 0;
+            if (!clientopt_parse_u64(v, &ms) || ms == 0 || ms > 3600000) {
+                fprintf(stderr,
+                        "%s: --timeout wants milliseconds in 1..3600000, "
+                        "not \"%s\"\n",
+                        prefix, v);
+                return ERR_INVAL;
+            }
+            o->timeout_ms = (uint32_t)ms;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static bool
+is_socket(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+int
+clientopt_open(clientopt_t *o, const char *prefix, client_t **out)
+{
+    const char *env = getenv("EXCERPT_ENDPOINT");
+    char sock[256];
+    snprintf(sock, sizeof sock, "%s/frontend.sock", CLIENTOPT_DATA_DIR);
+    if (o->endpoint)
+        snprintf(o->resolved, sizeof o->resolved, "%s", o->endpoint);
+    else if (env && *env)
+        snprintf(o->resolved, sizeof o->resolved, "%s", env);
+    else if (o->data_dir)
+        snprintf(o->resolved, sizeof o->resolved, "ipc://%s/frontend.sock",
+                 o->data_dir);
+    else if (is_socket(sock))
+        snprintf(o->resolved, sizeof o->resolved, "ipc://%s", sock);
+    else
+        snprintf(o->resolved, sizeof o->resolved, "%s", CLIENTOPT_TCP_ENDPOINT);
+    client_opts_t co = { .timeout_ms = o->timeout_ms };
+    int rc = client_open(out, o->resolved, &co);
+    if (rc == ERR_INVAL) {
+        fprintf(stderr, "%s: bad endpoint \"%s\"\n", prefix, o->resolved);
+        return CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: cannot open a client for %s: %s\n", prefix,
+                o->resolved, err_str(rc));
+        return CLI_EXIT_UNAVAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+clientopt_exit_code(int rc)
+{
+    switch (rc) {
+    case ERR_OK:
+        return CLI_EXIT_OK;
+    case ERR_TIMEOUT:
+    case ERR_CLOSED:
+    case ERR_IO:
+        return CLI_EXIT_UNAVAIL;
+    case ERR_NOTFOUND:
+        return CLI_EXIT_NOTFOUND;
+    default:
+        return CLI_EXIT_FAIL;
+    }
+}
+
+void
+clientopt_usage(FILE *out)
+{
+    fprintf(out,
+            "  --endpoint E    broker frontend (default: $EXCERPT_ENDPOINT, "
+            "else\n"
+            "                  ipc://DATA_DIR/frontend.sock, else the socket "
+            "of\n"
+            "                  ./excerpt-data if present, else %s)\n"
+            "  --data-dir D    talk to the `excerpt run/serve` of data dir D\n"
+            "  --timeout MS    wait per attempt before retrying (default "
+            "5000)\n",
+            CLIENTOPT_TCP_ENDPOINT);
+}

@@ -1,0 +1,54 @@
+/*
+ * clientopt: the flags every broker-talking subcommand shares (--endpoint,
+ * --data-dir, --timeout), how the endpoint is chosen, and how client
+ * status codes become exit codes.
+ */
+#ifndef EXCERPT_CLIENTOPT_H
+#define EXCERPT_CLIENTOPT_H
+
+#include "../client/client.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Default data directory of `excerpt run` and `excerpt serve`. */
+#define CLIENTOPT_DATA_DIR "./excerpt-data"
+/* Default frontend of a standalone excerpt-broker. */
+#define CLIENTOPT_TCP_ENDPOINT "tcp://127.0.0.1:7440"
+
+typedef struct clientopt {
+    const char *endpoint; /* --endpoint, borrowed from argv, or NULL */
+    const char *data_dir; /* --data-dir, borrowed from argv, or NULL */
+    uint32_t timeout_ms;  /* --timeout per attempt, 0: client default */
+    char resolved[4200];  /* endpoint actually used */
+} clientopt_t;
+
+/*
+ * If argv[*i] is one of the shared flags (--endpoint E, --data-dir D,
+ * --timeout MS, also as --flag=value), consume it (and its value) and
+ * return 1; return 0 when it is not one of them; ERR_INVAL (message
+ * printed, prefix names the command) for a missing or bad value.
+ */
+int clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
+                    int *i);
+
+/*
+ * Open a client on the chosen endpoint: --endpoint, else $EXCERPT_ENDPOINT,
+ * else ipc://DIR/frontend.sock for --data-dir DIR, else the socket of
+ * ./excerpt-data when it exists, else tcp://127.0.0.1:7440. Prints a
+ * message and returns an exit code on failure, CLI_EXIT_OK on success.
+ */
+int clientopt_open(clientopt_t *o, const char *prefix, client_t **out);
+
+/* Exit code for a client status: ERR_TIMEOUT, ERR_CLOSED, ERR_IO ->
+ * CLI_EXIT_UNAVAIL, ERR_NOTFOUND -> CLI_EXIT_NOTFOUND, others FAIL. */
+int clientopt_exit_code(int rc);
+
+/* Help lines for the shared flags. */
+void clientopt_usage(FILE *out);
+
+/* Parse a non-negative decimal integer (whole string). */
+bool clientopt_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * excerpt get: one job by id or idempotency key, printed as JSON: the
+ * result (client/rjson shape) plus a "job" object with the job record.
+ */
+#include "cli.h"
+#include "clientopt.h"
+#include "jobjson.h"
+
+#include "../client/rjson.h"
+#include "../common/err.h"
+#include "../common/now.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PREFIX "excerpt get"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: excerpt get [FLAGS] JOB_ID\n"
+            "       excerpt get [FLAGS] --key K\n"
+            "Print a job and its result as one line of JSON: the result's\n"
+            "fields (source, speakers, turns, entities, figures, ...) and\n"
+            "\"job\" (id, key, state, attempts, ...). A job that is not DONE\n"
+            "yet prints only \"job\".\n"
+            "\n"
+            "  --key K         look the job up by idempotency key\n"
+            "  --text          include the transcript as \"text\"\n"
+            "  --wait SECS     wait up to SECS for the job to be DONE or DEAD\n"
+            "  --pretty        indented JSON\n");
+    clientopt_usage(out);
+    fprintf(out, "\nExit: 0 found, 1 the job is dead-lettered (or the wait "
+                 "ran out),\n2 usage, 3 broker unreachable, 4 no such job or "
+                 "key.\n");
+}
+
+static void
+pause_ms(long ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000,
+                           .tv_nsec = (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+int
+cmd_get(int argc, char **argv)
+{
+    clientopt_t co = { 0 };
+    const char *key = NULL;
+    uint64_t job_id = 0, wait_s = 0;
+    bool with_text = false, pretty = false, have_id = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(arg, "--text")) {
+            with_text = true;
+        } else if (!strcmp(arg, "--pretty")) {
+            pretty = true;
+        } else if (!strcmp(arg, "--key") || !strcmp(arg, "--wait")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, PREFIX ": %s needs a value\n", arg);
+                return CLI_EXIT_USAGE;
+            }
+            if (!strcmp(arg, "--key")) {
+                key = argv[++i];
+            } else if (!clientopt_parse_u64(argv[++i], &wait_s) ||
+                       wait_s > 86400) {
+                fprintf(stderr, PREFIX ": --wait wants seconds 0..86400\n");
+                return CLI_EXIT_USAGE;
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            fprintf(stderr, PREFIX ": unknown flag %s\n", arg);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else if (!have_id) {
+            if (!clientopt_parse_u64(arg, &job_id) || job_id == 0) {
+                fprintf(stderr, PREFIX ": \"%s\" is not a job id\n", arg);
+                return CLI_EXIT_USAGE;
+            }
+            have_id = true;
+        } else {
+            fprintf(stderr, PREFIX ": one job at a time\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (have_id == (key != NULL)) {
+        fprintf(stderr, PREFIX ": give a JOB_ID or --key K\n");
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (key && (!*key || strlen(key) > WIRE_MAX_KEY)) {
+        fprintf(stderr, PREFIX ": --key must be 1..%u bytes\n", WIRE_MAX_KEY);
+        return CLI_EXIT_USAGE;
+    }
+    client_t *c = NULL;
+    int status = clientopt_open(&co, PREFIX, &c);
+    if (status)
+        return status;
+    uint64_t deadline = now_mono_ms() + wait_s * 1000;
+    wire_msg_t rep;
+    result_t *r = NULL;
+    int rc;
+    for (;;) {
+        rc = client_get(c, job_id, key, with_text, &rep, &r);
+        if (rc)
+            break;
+        int state = rep.u.get_reply.job.state;
+        if (state == WIRE_JOB_DONE || state == WIRE_JOB_DEAD ||
+            now_mono_ms() >= deadline)
+            break;
+        wire_msg_release(&rep);
+        result_destroy(&r);
+        pause_ms(200);
+    }
+    if (rc) {
+        if (rc == ERR_NOTFOUND && key)
+            fprintf(stderr, PREFIX ": no job with key %s\n", key);
+        else if (rc == ERR_NOTFOUND)
+            fprintf(stderr, PREFIX ": no job %llu\n",
+                    (unsigned long long)job_id);
+        else
+            fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
+                    *client_last_error(c) ? client_last_error(c) : err_str(rc));
+        client_destroy(&c);
+        return clientopt_exit_code(rc);
+    }
+    const wire_job_info_t *info = &rep.u.get_reply.job;
+    json_t *o = r ? rjson_from_result(r, info->source_url) : json_object();
+    json_object_set_new(o, "job", jobjson_from_info(info));
+    if (with_text && rep.u.get_reply.text)
+        json_object_set_new(
+            o, "text",
+            rjson_string(rep.u.get_reply.text, rep.u.get_reply.text_len));
+    int jrc = json_dumpf(o, stdout,
+                         (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
+                             JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (jrc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+        status = CLI_EXIT_FAIL;
+    if (info->state == WIRE_JOB_DEAD) {
+        fprintf(stderr, PREFIX ": job %llu is dead-lettered: %s\n",
+                (unsigned long long)info->id,
+                info->last_error ? info->last_error : "");
+        status = CLI_EXIT_FAIL;
+    } else if (wait_s && info->state != WIRE_JOB_DONE) {
+        fprintf(stderr, PREFIX ": job %llu still %s after %llu s\n",
+                (unsigned long long)info->id, wire_job_state_name(info->state),
+                (unsigned long long)wait_s);
+        status = CLI_EXIT_FAIL;
+    }
+    result_destroy(&r);
+    wire_msg_release(&rep);
+    client_destroy(&c);
+    return status;
+}

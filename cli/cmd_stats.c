@@ -1,0 +1,152 @@
+/*
+ * excerpt stats: the broker's counters: jobs by state, rates, oldest
+ * ready job, store size.
+ */
+#include "cli.h"
+#include "clientopt.h"
+
+#include "../common/err.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PREFIX "excerpt stats"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: excerpt stats [FLAGS]\n"
+                 "Show jobs by state, throughput, the age of the oldest ready\n"
+                 "job and the store's size.\n"
+                 "\n"
+                 "  --json          one JSON object (default when stdout is "
+                 "not a\n"
+                 "                  terminal)\n");
+    clientopt_usage(out);
+    fprintf(out, "\nExit: 0, 2 usage, 3 broker unreachable.\n");
+}
+
+static void
+human_bytes(uint64_t b, char *out, size_t n)
+{
+    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static int
+print_json(const wire_stats_t *s)
+{
+    json_t *o = json_object();
+    json_t *jobs = json_object();
+    json_object_set_new(jobs, "ready", json_integer((json_int_t)s->ready));
+    json_object_set_new(jobs, "leased", json_integer((json_int_t)s->leased));
+    json_object_set_new(jobs, "delayed", json_integer((json_int_t)s->delayed));
+    json_object_set_new(jobs, "done", json_integer((json_int_t)s->done));
+    json_object_set_new(jobs, "dead", json_integer((json_int_t)s->dead));
+    json_object_set_new(o, "jobs", jobs);
+    json_object_set_new(o, "last_seq", json_integer((json_int_t)s->last_seq));
+    json_object_set_new(o, "oldest_ready_age_ms",
+                        json_integer((json_int_t)s->oldest_ready_age_ms));
+    json_object_set_new(o, "store_bytes",
+                        json_integer((json_int_t)s->store_bytes));
+    json_object_set_new(o, "map_bytes", json_integer((json_int_t)s->map_bytes));
+    json_object_set_new(o, "map_limit", json_integer((json_int_t)s->map_limit));
+    json_object_set_new(o, "workers", json_integer(s->workers));
+    json_object_set_new(o, "submitted_total",
+                        json_integer((json_int_t)s->submitted_total));
+    json_object_set_new(o, "committed_total",
+                        json_integer((json_int_t)s->committed_total));
+    json_object_set_new(o, "rejected_total",
+                        json_integer((json_int_t)s->rejected_total));
+    json_object_set_new(o, "uptime_ms", json_integer((json_int_t)s->uptime_ms));
+    json_object_set_new(o, "commit_rate", json_real(s->commit_rate));
+    int rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    if (rc || fputc('\n', stdout) == EOF)
+        return ERR_IO;
+    return ERR_OK;
+}
+
+static void
+print_table(const wire_stats_t *s, const char *endpoint)
+{
+    char used[32], map[32], limit[32];
+    human_bytes(s->store_bytes, used, sizeof used);
+    human_bytes(s->map_bytes, map, sizeof map);
+    human_bytes(s->map_limit, limit, sizeof limit);
+    double up = (double)s->uptime_ms / 1000.0;
+    double submit_rate = up > 0 ? (double)s->submitted_total / up : 0.0;
+    printf("broker     %s  up %.0f s, %u worker%s\n", endpoint, up, s->workers,
+           s->workers == 1 ? "" : "s");
+    printf("jobs       ready %llu  leased %llu  delayed %llu  done %llu  "
+           "dead %llu\n",
+           (unsigned long long)s->ready, (unsigned long long)s->leased,
+           (unsigned long long)s->delayed, (unsigned long long)s->done,
+           (unsigned long long)s->dead);
+    printf("oldest     ready job waiting %.1f s\n",
+           (double)s->oldest_ready_age_ms / 1000.0);
+    printf("rates      commits %.1f/s (last 10 s), submits %.1f/s (since "
+           "start)\n",
+           s->commit_rate, submit_rate);
+    printf("totals     submitted %llu  committed %llu  rejected %llu  "
+           "last seq %llu\n",
+           (unsigned long long)s->submitted_total,
+           (unsigned long long)s->committed_total,
+           (unsigned long long)s->rejected_total,
+           (unsigned long long)s->last_seq);
+    printf("store      %s used of %s map (limit %s)\n", used, map, limit);
+}
+
+int
+cmd_stats(int argc, char **argv)
+{
+    clientopt_t co = { 0 };
+    bool json = !cli_is_tty(STDOUT_FILENO);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(arg, "--json")) {
+            json = true;
+        } else {
+            fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    client_t *c = NULL;
+    int status = clientopt_open(&co, PREFIX, &c);
+    if (status)
+        return status;
+    wire_stats_t st;
+    int rc = client_stats(c, &st);
+    if (rc) {
+        fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
+                *client_last_error(c) ? client_last_error(c) : err_str(rc));
+        client_destroy(&c);
+        return clientopt_exit_code(rc);
+    }
+    if (json) {
+        if (print_json(&st))
+            status = CLI_EXIT_FAIL;
+    } else {
+        print_table(&st, co.resolved);
+    }
+    if (fflush(stdout) != 0)
+        status = CLI_EXIT_FAIL;
+    client_destroy(&c);
+    return status;
+}

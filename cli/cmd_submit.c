@@ -1,0 +1,359 @@
+/*
+ * excerpt submit: send transcripts (files, every *.txt of directories, or
+ * stdin) to the broker and print their job ids once each is Accepted, i.e.
+ * committed to disk by the broker.
+ */
+#include "cli.h"
+#include "clientopt.h"
+#include "progress.h"
+
+#include "../common/err.h"
+#include "../common/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PREFIX "excerpt submit"
+/* files read and submitted together; bounds memory for huge directories */
+#define CHUNK 256
+#define DEFAULT_WINDOW 64
+
+typedef struct outcome {
+    int rc;           /* 0 or the failure */
+    uint64_t job_id;  /* when rc == 0 */
+    bool duplicate;   /* the key existed */
+    char reason[256]; /* broker or local reason when rc != 0 */
+} outcome_t;
+
+typedef struct submit_state {
+    outcome_t *out;  /* per job of the chunk */
+    progress_t *bar; /* may be NULL */
+    size_t done;     /* over all chunks */
+    size_t failed;   /* over all chunks */
+} submit_state_t;
+
+static void
+usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: excerpt submit [FLAGS] FILE|DIR|-...\n"
+        "Submit transcripts to the broker; each is printed with its job id\n"
+        "once the broker has committed it to disk. A DIR contributes every\n"
+        "*.txt file in it (sorted); \"-\" reads standard input.\n"
+        "\n"
+        "  --key K         idempotency key (one input only; default\n"
+        "                  \"sha256:\" + hex SHA-256 of the text)\n"
+        "  --priority P    0..9, higher first (default 0)\n"
+        "  --url U         source URL (default: the file name)\n"
+        "  --title T       document title\n"
+        "  --published D   ISO 8601 publication date\n"
+        "  --window N      submissions in flight (default %d)\n"
+        "  --json          JSON Lines output (default when stdout is not a\n"
+        "                  terminal)\n",
+        DEFAULT_WINDOW);
+    clientopt_usage(out);
+    fprintf(
+        out,
+        "\nOutput: one line per input: job id and whether it was new or\n"
+        "a duplicate of an existing job with the same key.\n"
+        "Exit: 0 all accepted, 1 some refused or unreadable, 2 usage\n"
+        "(also a missing input path), 3 broker unreachable or timed out.\n");
+}
+
+static int
+txt_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".txt");
+}
+
+/* Append path, or for a directory its *.txt files, to *list. Returns 0 or
+ * ERR_IO (message printed). */
+static int
+collect(const char *path, char ***list, size_t *n, size_t *cap)
+{
+    struct stat st;
+    if (strcmp(path, "-") && stat(path, &st) != 0) {
+        fprintf(stderr, PREFIX ": %s: %s\n", path, strerror(errno));
+        return ERR_IO;
+    }
+    if (!strcmp(path, "-") || !S_ISDIR(st.st_mode)) {
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *list = xreallocarray(*list, *cap, sizeof **list);
+        }
+        (*list)[(*n)++] = xstrdup(path);
+        return ERR_OK;
+    }
+    struct dirent **ents = NULL;
+    int k = scandir(path, &ents, txt_filter, alphasort);
+    if (k < 0) {
+        fprintf(stderr, PREFIX ": %s: %s\n", path, strerror(errno));
+        return ERR_IO;
+    }
+    if (k == 0)
+        fprintf(stderr, PREFIX ": %s: no *.txt files\n", path);
+    size_t plen = strlen(path);
+    bool slash = plen && path[plen - 1] == '/';
+    for (int i = 0; i < k; i++) {
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *list = xreallocarray(*list, *cap, sizeof **list);
+        }
+        size_t len = plen + strlen(ents[i]->d_name) + 2;
+        char *p = xmalloc(len);
+        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", ents[i]->d_name);
+        (*list)[(*n)++] = p;
+        free(ents[i]);
+    }
+    free(ents);
+    return ERR_OK;
+}
+
+static void
+on_result(void *ud, size_t index, int rc, uint64_t job_id, bool duplicate,
+          const char *reason)
+{
+    submit_state_t *s = ud;
+    outcome_t *o = &s->out[index];
+    o->rc = rc;
+    o->job_id = job_id;
+    o->duplicate = duplicate;
+    snprintf(o->reason, sizeof o->reason, "%s", reason ? reason : "");
+    s->done++;
+    if (rc)
+        s->failed++;
+    progress_update(s->bar, s->done, s->failed);
+}
+
+static void
+print_outcome(const char *source, const char *key, const outcome_t *o,
+              bool json)
+{
+    if (json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "source", json_string(source));
+        if (o->rc == 0) {
+            json_object_set_new(j, "job_id",
+                                json_integer((json_int_t)o->job_id));
+            json_object_set_new(j, "duplicate", json_boolean(o->duplicate));
+        } else {
+            json_object_set_new(j, "error", json_string(err_str(o->rc)));
+            json_object_set_new(j, "reason", json_string(o->reason));
+        }
+        if (key)
+            json_object_set_new(j, "key", json_string(key));
+        char *line = json_dumps(j, JSON_COMPACT);
+        if (line)
+            printf("%s\n", line);
+        free(line);
+        json_decref(j);
+        return;
+    }
+    if (o->rc == 0)
+        printf("job %-8llu %-9s %s\n", (unsigned long long)o->job_id,
+               o->duplicate ? "duplicate" : "accepted", source);
+    else
+        fprintf(stderr, PREFIX ": %s: %s%s%s\n", source, err_str(o->rc),
+                *o->reason ? ": " : "", o->reason);
+}
+
+typedef struct submit_args {
+    const char *key;       /* --key */
+    const char *url;       /* --url */
+    const char *title;     /* --title */
+    const char *published; /* --published */
+    int32_t priority;      /* --priority */
+    size_t window;         /* --window */
+    bool json;             /* --json */
+} submit_args_t;
+
+/* Submit files[0..n) in one pipelined batch. Updates *worst. */
+static int
+submit_chunk(client_t *c, const submit_args_t *a, char **files, size_t n,
+             submit_state_t *st, int *worst)
+{
+    wire_job_t *jobs = xcalloc(n, sizeof *jobs);
+    char **texts = xcalloc(n, sizeof *texts);
+    char(*keys)[CLIENT_KEY_SIZE] = xcalloc(n, sizeof *keys);
+    bool *readable = xcalloc(n, sizeof *readable);
+    outcome_t *out = xcalloc(n, sizeof *out);
+    size_t *map = xcalloc(n, sizeof *map);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        if (cli_read_file(files[i], WIRE_MAX_TEXT, &texts[i], &len)) {
+            out[i].rc = ERR_IO;
+            snprintf(out[i].reason, sizeof out[i].reason, "cannot read");
+            st->done++;
+            st->failed++;
+            continue;
+        }
+        readable[i] = true;
+        wire_job_t *j = &jobs[m];
+        j->text = texts[i];
+        j->text_len = len;
+        if (a->key) {
+            j->key = a->key;
+        } else {
+            client_default_key(texts[i], len, keys[i]);
+            j->key = keys[i];
+        }
+        j->source_url =
+            a->url ? a->url : (strcmp(files[i], "-") ? files[i] : "stdin");
+        j->title = a->title;
+        j->published = a->published;
+        j->priority = a->priority;
+        map[m++] = i;
+    }
+    outcome_t *batch = xcalloc(m ? m : 1, sizeof *batch);
+    st->out = batch;
+    int rc = client_submit_many(c, jobs, m, a->window, on_result, st);
+    for (size_t k = 0; k < m; k++)
+        out[map[k]] = batch[k];
+    progress_clear(st->bar);
+    for (size_t i = 0; i < n; i++) {
+        const char *source = strcmp(files[i], "-") ? files[i] : "stdin";
+        if (readable[i])
+            print_outcome(source, a->key ? a->key : keys[i], &out[i], a->json);
+        else
+            *worst = *worst == CLI_EXIT_UNAVAIL ? *worst : CLI_EXIT_FAIL;
+        if (readable[i] && out[i].rc) {
+            int code = clientopt_exit_code(out[i].rc);
+            if (code == CLI_EXIT_NOTFOUND)
+                code = CLI_EXIT_FAIL;
+            if (code == CLI_EXIT_UNAVAIL || *worst == CLI_EXIT_OK)
+                *worst = code;
+        }
+    }
+    fflush(stdout);
+    progress_update(st->bar, st->done, st->failed);
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    free(batch);
+    free(map);
+    free(out);
+    free(readable);
+    free(keys);
+    free(texts);
+    free(jobs);
+    return rc;
+}
+
+int
+cmd_submit(int argc, char **argv)
+{
+    clientopt_t co = { 0 };
+    submit_args_t a = { .window = DEFAULT_WINDOW,
+                        .json = !cli_is_tty(STDOUT_FILENO) };
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
+        if (r < 0)
+            return CLI_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(arg, "--json")) {
+            a.json = true;
+        } else if (!strcmp(arg, "--")) {
+            i++;
+            break;
+        } else if (!strcmp(arg, "--key") || !strcmp(arg, "--url") ||
+                   !strcmp(arg, "--title") || !strcmp(arg, "--published") ||
+                   !strcmp(arg, "--priority") || !strcmp(arg, "--window")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, PREFIX ": %s needs a value\n", arg);
+                return CLI_EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            uint64_t num = 0;
+            if (!strcmp(arg, "--key")) {
+                a.key = v;
+                if (!*v || strlen(v) > WIRE_MAX_KEY) {
+                    fprintf(stderr, PREFIX ": --key must be 1..%u bytes\n",
+                            WIRE_MAX_KEY);
+                    return CLI_EXIT_USAGE;
+                }
+            } else if (!strcmp(arg, "--url")) {
+                a.url = v;
+            } else if (!strcmp(arg, "--title")) {
+                a.title = v;
+            } else if (!strcmp(arg, "--published")) {
+                a.published = v;
+            } else if (!strcmp(arg, "--priority")) {
+                if (!clientopt_parse_u64(v, &num) || num > WIRE_MAX_PRIORITY) {
+                    fprintf(stderr, PREFIX ": --priority must be 0..%d\n",
+                            WIRE_MAX_PRIORITY);
+                    return CLI_EXIT_USAGE;
+                }
+                a.priority = (int32_t)num;
+            } else {
+                if (!clientopt_parse_u64(v, &num) || num < 1 || num > 4096) {
+                    fprintf(stderr, PREFIX ": --window must be 1..4096\n");
+                    return CLI_EXIT_USAGE;
+                }
+                a.window = (size_t)num;
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            fprintf(stderr, PREFIX ": unknown flag %s\n", arg);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, PREFIX ": no input (give FILE, DIR or -)\n");
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    char **files = NULL;
+    size_t n = 0, cap = 0;
+    int status = CLI_EXIT_OK;
+    for (; i < argc; i++)
+        if (collect(argv[i], &files, &n, &cap))
+            status = CLI_EXIT_USAGE;
+    if (status == CLI_EXIT_OK && a.key && n != 1) {
+        fprintf(stderr, PREFIX ": --key needs exactly one input, got %zu\n", n);
+        status = CLI_EXIT_USAGE;
+    }
+    if (status == CLI_EXIT_OK && n == 0)
+        status = CLI_EXIT_FAIL;
+    client_t *c = NULL;
+    if (status == CLI_EXIT_OK)
+        status = clientopt_open(&co, PREFIX, &c);
+    if (status == CLI_EXIT_OK) {
+        submit_state_t st = { 0 };
+        st.bar = progress_new(stderr, "submit", n, 2);
+        for (size_t off = 0; off < n; off += CHUNK) {
+            size_t k = n - off < CHUNK ? n - off : CHUNK;
+            int rc = submit_chunk(c, &a, files + off, k, &st, &status);
+            if (rc) {
+                status = CLI_EXIT_UNAVAIL;
+                break;
+            }
+        }
+        progress_finish(&st.bar);
+        if (status == CLI_EXIT_UNAVAIL)
+            fprintf(stderr,
+                    PREFIX ": broker at %s unreachable or not answering\n",
+                    co.resolved);
+    }
+    client_destroy(&c);
+    for (size_t k = 0; k < n; k++)
+        free(files[k]);
+    free(files);
+    if (fflush(stdout) != 0 && status == CLI_EXIT_OK)
+        status = CLI_EXIT_FAIL;
+    return status;
+}
