@@ -1,10 +1,1236 @@
-/* figures: placeholder until the figure scanner lands (same session). */
+/*
+ * figures: one pass over the bytes, jumping from digit run to digit run
+ * (word-at-a-time skipping), classifying each number by a small window of
+ * words before and after it. Shortened numbers in coordinations ("157 to
+ * 168 million tonnes", "29.1 percent, and 25.1 a year earlier") wait in a
+ * small fixed queue until the parallel expression is seen. Spelled-out
+ * percentages and money are found by searching for their keywords.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include "figures.h"
+
+#include "fig_lex.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* More digits than this is not a figure (and could not be exact). */
+#define MAX_DIGITS 15
+/* Pending coordinated numbers kept at most. */
+#define QMAX 8
+/* Loose inheritance looks this far (bytes) for the parallel expression. */
+#define LOOSE_GAP 160
+
+enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
+
+#define F_LINK 1u  /* followed by a connector and another number */
+#define F_LOOSE 2u /* bare number not followed by a noun */
+#define F_SCALE 4u /* carries a scale word (million, bn...) */
+
+typedef struct num {
+    size_t start, end; /* digits span */
+    double val;        /* value as written */
+    uint64_t ip;       /* integer part */
+    int intdig;        /* digits before the decimal point */
+    bool sep;          /* thousands separators seen */
+    bool dec;          /* decimal part seen */
+} num_t;
+
+typedef struct cand {
+    int type;          /* result_figure_type_t, 0 = none */
+    size_t start, end; /* span reported */
+    double num;        /* number as written */
+    double scale;      /* scale factor (1 when none) */
+    const char *unit;  /* ISO 4217 code or unit name, or NULL */
+    char iso[32];      /* DATE/TIME value */
+    unsigned flags;    /* F_* */
+    int kind;          /* K_* */
+    int month, year;   /* K_DAYMONTH: month and year (0 when unknown) */
+    const char *dur;   /* K_DUR: designator ("Y", "h"...) */
+    double durmul;     /* K_DUR: multiplier (decades) */
+    size_t link;       /* F_LINK: where the linked number starts */
+} cand_t;
+
+typedef struct scan {
+    const unsigned char *t; /* input */
+    size_t n;               /* input length */
+    result_t *r;            /* output */
+    size_t emitted;         /* figures added */
+    size_t max_figs;        /* cap keeping memory bounded on junk input */
+    cand_t q[QMAX];         /* pending coordinated numbers */
+    size_t nq;              /* entries in q */
+    cand_t last;            /* last emitted figure with unit or scale */
+    bool has_last;          /* last is valid */
+} scan_t;
+
+static bool
+is_alnum(unsigned char c)
+{
+    return fig_lex_is_alpha(c) || fig_lex_is_digit(c);
+}
+
+static bool
+digit_at(const scan_t *s, size_t p)
+{
+    return p < s->n && fig_lex_is_digit(s->t[p]);
+}
+
+static bool
+alpha_at(const scan_t *s, size_t p)
+{
+    return p < s->n && fig_lex_is_alpha(s->t[p]);
+}
+
+/* Position of the first ASCII digit at or after p, or n. Eight bytes at a
+ * time: a byte is a digit iff (b - '0') < 10 unsigned. */
+static size_t
+next_digit(const unsigned char *t, size_t n, size_t p)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    const uint64_t high = 0x8080808080808080ull;
+    while (p + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, t + p, 8);
+        /* x = b ^ 0x30 maps digits to 0..9; (x + 0x76) has bit 7 set for
+         * x >= 10 when x < 0x80; bytes >= 0x80 are excluded via ~w. */
+        uint64_t x = w ^ (ones * 0x30);
+        uint64_t ge10 = (x & ~high) + ones * 0x76;
+        uint64_t m = ~(ge10 | x | w) & high;
+        if (m)
+            return p + (size_t)(__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < n && !fig_lex_is_digit(t[p]))
+        p++;
+    return p;
+}
+
+/* End of the alphanumeric token containing p (names like "Su-57b.2"). */
+static size_t
+skip_run(const scan_t *s, size_t p)
+{
+    while (p < s->n) {
+        unsigned char c = s->t[p];
+        if (is_alnum(c) || c == '_') {
+            p++;
+            continue;
+        }
+        if ((c == '.' || c == ',' || c == '-' || c == '/') && p + 1 < s->n &&
+            is_alnum(s->t[p + 1])) {
+            p++;
+            continue;
+        }
+        break;
+    }
+    return p;
+}
+
+/* Digit run with thousands separators and decimals. False when the token
+ * is not a plain number (too many digits, "1.2.3"); *end is then where
+ * the junk ends. */
+static bool
+parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
+{
+    const unsigned char *t = s->t;
+    size_t q = p;
+    uint64_t ip = 0;
+    int nd = 0;
+    while (q < s->n && fig_lex_is_digit(t[q])) {
+        if (nd < 19)
+            ip = ip * 10 + (uint64_t)(t[q] - '0');
+        nd++;
+        q++;
+    }
+    o->intdig = nd;
+    o->sep = false;
+    o->dec = false;
+    if (nd <= 3) {
+        while (q + 3 < s->n && t[q] == ',' && fig_lex_is_digit(t[q + 1]) &&
+               fig_lex_is_digit(t[q + 2]) && fig_lex_is_digit(t[q + 3]) &&
+               !digit_at(s, q + 4)) {
+            for (int k = 1; k <= 3; k++) {
+                if (nd < 19)
+                    ip = ip * 10 + (uint64_t)(t[q + k] - '0');
+                nd++;
+            }
+            q += 4;
+            o->sep = true;
+        }
+        /* the last group may end the text */
+        if (q + 4 == s->n && t[q] == ',' && fig_lex_is_digit(t[q + 1]) &&
+            fig_lex_is_digit(t[q + 2]) && fig_lex_is_digit(t[q + 3])) {
+            for (int k = 1; k <= 3; k++) {
+                if (nd < 19)
+                    ip = ip * 10 + (uint64_t)(t[q + k] - '0');
+                nd++;
+            }
+            q += 4;
+            o->sep = true;
+        }
+    }
+    o->intdig = nd;
+    uint64_t frac = 0;
+    int fd = 0;
+    if (q + 1 < s->n && t[q] == '.' && fig_lex_is_digit(t[q + 1])) {
+        q++;
+        while (q < s->n && fig_lex_is_digit(t[q])) {
+            if (nd < 19) {
+                frac = frac * 10 + (uint64_t)(t[q] - '0');
+                fd++;
+            }
+            nd++;
+            q++;
+        }
+        o->dec = true;
+    }
+    if (nd > MAX_DIGITS || (q + 1 < s->n && (t[q] == '.' || t[q] == ',') &&
+                            fig_lex_is_digit(t[q + 1]) && (o->dec || o->sep))) {
+        *end = skip_run(s, q);
+        return false;
+    }
+    o->start = p;
+    o->end = q;
+    o->ip = ip;
+    o->val = (double)ip + (fd ? (double)frac / pow(10.0, fd) : 0.0);
+    *end = q;
+    return true;
+}
+
+static bool
+is_int(const num_t *m)
+{
+    return !m->dec;
+}
+
+static bool
+is_yearish(const num_t *m)
+{
+    return !m->dec && !m->sep && m->intdig == 4 && m->ip >= 1000 &&
+           m->ip <= 2100;
+}
+
+/* True when [a, b) contains a sentence end or a line break. */
+static bool
+crosses_sentence(const scan_t *s, size_t a, size_t b)
+{
+    for (size_t i = a; i < b && i < s->n; i++) {
+        unsigned char c = s->t[i];
+        if (c == '\n' || c == '\r')
+            return true;
+        if ((c == '.' || c == '!' || c == '?') &&
+            (i + 1 >= s->n || fig_lex_blank(s->t, s->n, i + 1) ||
+             s->t[i + 1] == '\n' || s->t[i + 1] == '\r'))
+            return true;
+    }
+    return false;
+}
+
+static void
+emit(scan_t *s, const cand_t *c)
+{
+    if (!c->type || s->emitted >= s->max_figs || c->end > UINT32_MAX)
+        return;
+    bool numeric = c->type != RESULT_DATE && c->type != RESULT_TIME;
+    double v = c->num * c->scale;
+    if (!isfinite(v))
+        return;
+    result_add_figure(s->r, c->type, (const char *)s->t, (uint32_t)c->start,
+                      (uint32_t)c->end, numeric ? v : 0.0, numeric,
+                      numeric ? NULL : c->iso, c->unit);
+    s->emitted++;
+}
+
+/* X takes the unit, type and scale of the parallel expression Y. */
+static bool
+inherit(cand_t *x, const cand_t *y)
+{
+    bool changed = false;
+    if (x->type == RESULT_CARDINAL &&
+        (y->type == RESULT_PERCENT || y->type == RESULT_MONEY ||
+         y->type == RESULT_QUANTITY)) {
+        x->type = y->type;
+        x->unit = y->unit;
+        changed = true;
+    }
+    if (x->type == y->type && !(x->flags & F_SCALE) && (y->flags & F_SCALE)) {
+        x->scale = y->scale;
+        x->flags |= F_SCALE;
+        changed = true;
+    }
+    if (x->type == RESULT_CARDINAL && !(x->flags & F_SCALE) &&
+        y->kind == K_DAYMONTH && x->num >= 1 && x->num <= 31 &&
+        x->num == floor(x->num)) {
+        x->type = RESULT_DATE;
+        x->kind = K_DAYMONTH;
+        if (y->year)
+            snprintf(x->iso, sizeof x->iso, "%04d-%02d-%02d", y->year, y->month,
+                     (int)x->num);
+        else
+            snprintf(x->iso, sizeof x->iso, "--%02d-%02d", y->month,
+                     (int)x->num);
+        changed = true;
+    }
+    if (x->type == RESULT_CARDINAL && !(x->flags & F_SCALE) &&
+        y->kind == K_DUR) {
+        x->type = y->type;
+        x->kind = K_DUR;
+        bool t = y->dur[0] >= 'a';
+        snprintf(x->iso, sizeof x->iso, "%s%g%c", t ? "PT" : "P",
+                 x->num * y->durmul, t ? y->dur[0] - 32 : y->dur[0]);
+        changed = true;
+    }
+    return changed;
+}
+
+static bool
+loose_ok(const scan_t *s, const cand_t *x, const cand_t *y, size_t a, size_t b)
+{
+    if (b < a || b - a > LOOSE_GAP || crosses_sentence(s, a, b))
+        return false;
+    if (!(y->type == RESULT_PERCENT || y->type == RESULT_MONEY ||
+          y->type == RESULT_QUANTITY ||
+          (y->type == RESULT_CARDINAL && (y->flags & F_SCALE))))
+        return false;
+    if (y->num <= 0 || x->num <= 0)
+        return false;
+    double ratio = x->num / y->num;
+    return ratio >= 0.2 && ratio <= 5.0;
+}
+
+static void
+flush(scan_t *s)
+{
+    for (size_t i = 0; i < s->nq; i++)
+        emit(s, &s->q[i]);
+    s->nq = 0;
+}
+
+/* Hand one classified number to the coordination logic. */
+static void
+push(scan_t *s, cand_t *c)
+{
+    if (s->nq) {
+        /* linked chain ending at c: all of it inherits from c */
+        size_t i = s->nq;
+        size_t at = c->start;
+        while (i > 0 && (s->q[i - 1].flags & F_LINK) &&
+               s->q[i - 1].link == at) {
+            at = s->q[i - 1].start;
+            i--;
+        }
+        if (i < s->nq) {
+            for (size_t j = i; j < s->nq; j++)
+                inherit(&s->q[j], c);
+        } else {
+            cand_t *x = &s->q[s->nq - 1];
+            if ((x->flags & F_LOOSE) && loose_ok(s, x, c, x->end, c->start))
+                inherit(x, c);
+        }
+        if (!(c->flags & F_LINK)) {
+            flush(s);
+        } else {
+            /* keep the chain going only if c links on from the queue */
+            bool chained = (s->q[s->nq - 1].flags & F_LINK) &&
+                           s->q[s->nq - 1].link == c->start;
+            if (!chained || s->nq == QMAX)
+                flush(s);
+        }
+    }
+    bool bare = c->type == RESULT_CARDINAL;
+    if ((c->flags & F_LOOSE) && bare && !(c->flags & F_LINK) && s->has_last &&
+        loose_ok(s, c, &s->last, s->last.end, c->start))
+        inherit(c, &s->last);
+    bool wait = (c->flags & F_LINK) ||
+                ((c->flags & F_LOOSE) && c->type == RESULT_CARDINAL);
+    if (wait && s->nq < QMAX) {
+        s->q[s->nq++] = *c;
+        return;
+    }
+    emit(s, c);
+    if (c->type == RESULT_PERCENT || c->type == RESULT_MONEY ||
+        c->type == RESULT_QUANTITY ||
+        (c->type == RESULT_CARDINAL && (c->flags & F_SCALE))) {
+        s->last = *c;
+        s->has_last = true;
+    }
+}
+
+/* Words after which a bare number is elliptical ("25.1 a year earlier"). */
+static const char *const loose_followers[] = {
+    "last", "a",       "an",       "this",       "that",
+    "the",  "in",      "on",       "at",         "by",
+    "for",  "from",    "compared", "against",    "versus",
+    "vs",   "earlier", "before",   "previously", "respectively",
+    "and",  "or",      "but",      "to",         "than",
+    "was",  "is",      "were",     "are",        "will",
+    "now",  "today",   "then",     "already",    "so",
+    "as",   "with",    "while",    "whereas",    NULL,
+};
+
+static bool
+followed_loosely(const scan_t *s, size_t p)
+{
+    size_t a = fig_lex_skip_blanks(s->t, s->n, p);
+    if (a >= s->n)
+        return true;
+    unsigned char c = s->t[a];
+    if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' ||
+        c == ')' || c == '\n' || c == '\r' || fig_lex_dash(s->t, s->n, a))
+        return true;
+    if (!fig_lex_is_alpha(c))
+        return false;
+    size_t e = a;
+    while (e < s->n && fig_lex_is_alpha(s->t[e]))
+        e++;
+    for (int i = 0; loose_followers[i]; i++)
+        if (fig_lex_word_is(s->t, a, e, loose_followers[i]))
+            return true;
+    return false;
+}
+
+/* Connector after a number: dash, to, or, and, and/or, through, comma,
+ * then another number (maybe behind a currency sign). Returns where the
+ * next number's expression starts, or 0. */
+static size_t
+connector(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    size_t a = fig_lex_skip_blanks(t, s->n, p);
+    size_t k = fig_lex_dash(t, s->n, a);
+    size_t b = 0;
+    if (k)
+        b = a + k;
+    else if (a < s->n && t[a] == ',')
+        b = a + 1;
+    else {
+        static const char *const words[] = { "and/or", "through", "and",
+                                             "or",     "to",      NULL };
+        for (int i = 0; words[i] && !b; i++)
+            b = fig_lex_match(t, s->n, a, words[i], false);
+        if (!b)
+            return 0;
+    }
+    b = fig_lex_skip_blanks(t, s->n, b);
+    if (digit_at(s, b))
+        return b;
+    if (b < s->n && t[b] == '$' && digit_at(s, b + 1))
+        return b;
+    return 0;
+}
+
+/* Currency sign or code right before the number at p: sets *start. */
+static const char *
+money_prefix(const scan_t *s, size_t p, size_t *start)
+{
+    const unsigned char *t = s->t;
+    size_t q = fig_lex_skip_blanks_back(t, p);
+    if (q >= 1 && t[q - 1] == '$') {
+        if (q >= 3 && t[q - 3] == 'U' && t[q - 2] == 'S') {
+            *start = q - 3;
+            return "USD";
+        }
+        *start = q - 1;
+        return "USD";
+    }
+    if (q >= 3 && t[q - 3] == 0xE2 && t[q - 2] == 0x82 && t[q - 1] == 0xAC) {
+        *start = q - 3;
+        return "EUR";
+    }
+    if (q >= 3 && t[q - 3] == 0xE2 && t[q - 2] == 0x82 && t[q - 1] == 0xBD) {
+        *start = q - 3;
+        return "RUB";
+    }
+    if (q >= 2 && t[q - 2] == 0xC2 && t[q - 1] == 0xA3) {
+        *start = q - 2;
+        return "GBP";
+    }
+    if (q >= 2 && t[q - 2] == 0xC2 && t[q - 1] == 0xA5) {
+        *start = q - 2;
+        return "JPY";
+    }
+    if (q < p) { /* codes need a blank: "RUB 200 bn" */
+        static const char *const codes[] = { "RUB", "USD", "EUR", "CNY", "KZT",
+                                             "GBP", "JPY", "UZS", NULL };
+        size_t ws, we;
+        if (fig_lex_prev_word(t, p, &ws, &we) && we == q &&
+            !(ws > 0 && is_alnum(t[ws - 1])))
+            for (int i = 0; codes[i]; i++)
+                if (we - ws == 3 && memcmp(t + ws, codes[i], 3) == 0) {
+                    *start = ws;
+                    return codes[i];
+                }
+    }
+    return NULL;
+}
+
+/* Month name right before p ("June 30"): returns month or 0. */
+static int
+month_before(const scan_t *s, size_t p, size_t *start)
+{
+    size_t ws, we;
+    if (fig_lex_blank_before(s->t, p) == 0 ||
+        !fig_lex_prev_word(s->t, p, &ws, &we))
+        return 0;
+    int i = fig_lex_word_in(s->t, ws, we, fig_lex_months);
+    if (i < 0)
+        return 0;
+    *start = ws;
+    return (int)fig_lex_months[i].num;
+}
+
+/* ", 2020" or " 2020" after a day: the year, end in *end; 0 if none. */
+static int
+year_after(const scan_t *s, size_t p, size_t *end)
+{
+    size_t a = p;
+    if (a < s->n && s->t[a] == ',')
+        a++;
+    size_t b = fig_lex_skip_blanks(s->t, s->n, a);
+    if (b == a || b + 4 > s->n)
+        return 0;
+    for (int k = 0; k < 4; k++)
+        if (!fig_lex_is_digit(s->t[b + k]))
+            return 0;
+    if (b + 4 < s->n &&
+        (is_alnum(s->t[b + 4]) || (s->t[b + 4] == ',' && digit_at(s, b + 5))))
+        return 0;
+    int y = (s->t[b] - '0') * 1000 + (s->t[b + 1] - '0') * 100 +
+            (s->t[b + 2] - '0') * 10 + (s->t[b + 3] - '0');
+    if (y < 1000 || y > 2100)
+        return 0;
+    *end = b + 4;
+    return y;
+}
+
+/* Words before a year that make it a year even below 1900. */
+static const char *const year_preps[] = {
+    "in",    "of",   "since",   "from",   "until",  "till",   "by",   "to",
+    "and",   "year", "between", "before", "after",  "early",  "late", "mid",
+    "circa", "back", "spring",  "summer", "autumn", "winter", "fall", NULL,
+};
+
+static bool
+word_in_list(const scan_t *s, size_t ws, size_t we, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (fig_lex_word_is(s->t, ws, we, list[i]))
+            return true;
+    return false;
+}
+
+/* "first half of", "end of", "Q3" ... before a year at p: fills iso and
+ * moves *start. */
+static void
+year_context(const scan_t *s, size_t p, int year, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    snprintf(c->iso, sizeof c->iso, "%04d", year);
+    size_t w1s, w1e, w2s, w2e, w3s, w3e;
+    /* Q1 2020, H1 2020 */
+    size_t q = fig_lex_skip_blanks_back(t, p);
+    if (q < p && q >= 2 && (t[q - 2] == 'Q' || t[q - 2] == 'H') &&
+        t[q - 1] >= '1' && t[q - 1] <= (t[q - 2] == 'Q' ? '4' : '2') &&
+        (q == 2 || !is_alnum(t[q - 3]))) {
+        snprintf(c->iso, sizeof c->iso, "%04d-%c%c", year, t[q - 2], t[q - 1]);
+        c->start = q - 2;
+        return;
+    }
+    if (!fig_lex_prev_word(t, p, &w1s, &w1e))
+        return;
+    if (fig_lex_word_is(t, w1s, w1e, "early") ||
+        fig_lex_word_is(t, w1s, w1e, "late")) {
+        c->start = w1s;
+        return;
+    }
+    if (!fig_lex_word_is(t, w1s, w1e, "of") ||
+        !fig_lex_prev_word(t, w1s, &w2s, &w2e))
+        return;
+    static const char *const edges[] = { "end",    "beginning", "start",
+                                         "middle", "turn",      NULL };
+    if (word_in_list(s, w2s, w2e, edges)) {
+        c->start = w2s;
+        return;
+    }
+    bool half = fig_lex_word_is(t, w2s, w2e, "half");
+    bool quarter = fig_lex_word_is(t, w2s, w2e, "quarter");
+    if ((!half && !quarter) || !fig_lex_prev_word(t, w2s, &w3s, &w3e))
+        return;
+    static const char *const ords[] = { "first", "second", "third", "fourth",
+                                        NULL };
+    for (int i = 0; ords[i]; i++)
+        if (fig_lex_word_is(t, w3s, w3e, ords[i])) {
+            if (half && i > 1)
+                return;
+            snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q',
+                     i + 1);
+            c->start = w3s;
+            return;
+        }
+}
+
+/* A capitalised word in mid-sentence right before p ("Nord Stream 2",
+ * "Article 15"), which makes a small number part of a name. */
+static bool
+name_before(const scan_t *s, size_t p)
+{
+    size_t ws, we;
+    if (fig_lex_blank_before(s->t, p) == 0 ||
+        !fig_lex_prev_word(s->t, p, &ws, &we))
+        return false;
+    if (!(s->t[ws] >= 'A' && s->t[ws] <= 'Z'))
+        return false;
+    if (fig_lex_word_in(s->t, ws, we, fig_lex_months) >= 0)
+        return false;
+    size_t q = fig_lex_skip_blanks_back(s->t, ws);
+    if (q == 0)
+        return false;
+    unsigned char c = s->t[q - 1];
+    if (c == '.' || c == '!' || c == '?' || c == ':' || c == ';' || c == '\n' ||
+        c == '\r' || c == '"' || c == '(' ||
+        (q >= 3 && s->t[q - 3] == 0xE2 && s->t[q - 2] == 0x80 &&
+         (c == 0x9C || c == 0x94 || c == 0x93)))
+        return false;
+    if (q == ws) /* no blank before the word: "x-Ray 5" */
+        return true;
+    return true;
+}
+
+/* After the number and optional scale at p: percent, currency, unit. */
+static bool
+unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
+{
+    const fig_word_t *w;
+    size_t e;
+    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_percents, glued, &w))) {
+        c->type = RESULT_PERCENT;
+        c->unit = NULL;
+        c->end = e;
+        return true;
+    }
+    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_currencies, glued,
+                                 &w))) {
+        c->type = RESULT_MONEY;
+        c->unit = w->norm;
+        c->end = e;
+        return true;
+    }
+    if (!glued && q < s->n && s->t[q] == '[') {
+        size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
+        if ((e = fig_lex_match_table(s->t, s->n, a, fig_lex_currencies, false,
+                                     &w))) {
+            e = fig_lex_skip_blanks(s->t, s->n, e);
+            if (e < s->n && s->t[e] == ']') {
+                c->type = RESULT_MONEY;
+                c->unit = w->norm;
+                c->end = e + 1;
+                return true;
+            }
+        }
+    }
+    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_units, glued, &w))) {
+        c->type = RESULT_QUANTITY;
+        c->unit = w->norm;
+        c->scale *= w->num;
+        if (w->num != 1)
+            c->flags |= F_SCALE;
+        c->end = e;
+        return true;
+    }
+    return false;
+}
+
+/* Classify the number starting at p (a digit). Returns the position to
+ * continue scanning from; c->type is 0 when nothing is to be reported. */
+static size_t
+classify(scan_t *s, size_t p, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n;
+    memset(c, 0, sizeof *c);
+    c->scale = 1;
+    bool mid = false;
+    size_t mid_start = p;
+
+    if (p > 0) {
+        unsigned char b = t[p - 1];
+        if (fig_lex_is_alpha(b) || b == '_')
+            return skip_run(s, p);
+        if ((b == '.' || b == '/' || b == '\\') && p >= 2 && is_alnum(t[p - 2]))
+            return skip_run(s, p);
+        size_t dl = fig_lex_dash_before(t, p);
+        if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1])) {
+            size_t ws, we;
+            if (fig_lex_prev_word(t, p - dl, &ws, &we) && we == p - dl &&
+                fig_lex_word_is(t, ws, we, "mid")) {
+                mid = true;
+                mid_start = ws;
+            } else {
+                return skip_run(s, p);
+            }
+        }
+    }
+
+    num_t m;
+    size_t q;
+    if (!parse_num(s, p, &m, &q))
+        return q;
+    c->num = m.val;
+    c->start = p;
+    c->end = q;
+    if (mid)
+        c->start = mid_start;
+
+    /* glued forms */
+    if (q < n) {
+        unsigned char g = t[q];
+        /* 14:30 */
+        if (g == ':' && is_int(&m) && !m.sep && m.intdig <= 2 &&
+            digit_at(s, q + 1) && digit_at(s, q + 2) && !digit_at(s, q + 3) &&
+            !alpha_at(s, q + 3)) {
+            int hh = (int)m.ip;
+            int mm = (t[q + 1] - '0') * 10 + (t[q + 2] - '0');
+            if (hh <= 24 && mm < 60) {
+                size_t e = q + 3;
+                size_t a = fig_lex_skip_blanks(t, n, e);
+                size_t pe;
+                if ((pe = fig_lex_match(t, n, a, "pm", false)) ||
+                    (pe = fig_lex_match(t, n, a, "p.m.", false))) {
+                    if (hh < 12)
+                        hh += 12;
+                    e = pe;
+                } else if ((pe = fig_lex_match(t, n, a, "am", false)) ||
+                           (pe = fig_lex_match(t, n, a, "a.m.", false))) {
+                    if (hh == 12)
+                        hh = 0;
+                    e = pe;
+                }
+                c->type = RESULT_TIME;
+                snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+                c->end = e;
+                return e;
+            }
+            return skip_run(s, q + 1);
+        }
+        /* 2020-2024, 2011-11-25, 3-4 */
+        size_t dl = fig_lex_dash(t, n, q);
+        if (dl && digit_at(s, q + dl)) {
+            num_t m2;
+            size_t q2;
+            bool ok2 = parse_num(s, q + dl, &m2, &q2);
+            if (ok2 && is_yearish(&m) && dl == 1 && m2.intdig == 2 && !m2.dec &&
+                q2 + 3 <= n && t[q2] == '-' && digit_at(s, q2 + 1) &&
+                digit_at(s, q2 + 2) && !digit_at(s, q2 + 3) &&
+                !alpha_at(s, q2 + 3)) {
+                int mo = (int)m2.ip;
+                int d = (t[q2 + 1] - '0') * 10 + (t[q2 + 2] - '0');
+                if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
+                    c->type = RESULT_DATE;
+                    snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", (int)m.ip,
+                             mo, d);
+                    c->end = q2 + 3;
+                    return c->end;
+                }
+            }
+            if (ok2 && is_yearish(&m) && !alpha_at(s, q2) && !m2.dec &&
+                !m2.sep) {
+                uint64_t y2 = m2.ip;
+                if (m2.intdig == 2)
+                    y2 += m.ip / 100 * 100;
+                if ((m2.intdig == 4 || m2.intdig == 2) && y2 > m.ip &&
+                    y2 <= 2100) {
+                    c->type = RESULT_DATE;
+                    snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m.ip,
+                             (int)y2);
+                    c->end = q2;
+                    return q2;
+                }
+            }
+            c->flags |= F_LINK;
+            c->link = q + dl;
+        }
+        /* 2019/2020, otherwise fractions and codes are no figures */
+        if (g == '/' && digit_at(s, q + 1)) {
+            num_t m2;
+            size_t q2;
+            if (parse_num(s, q + 1, &m2, &q2) && is_yearish(&m) &&
+                !alpha_at(s, q2) && !m2.dec && !m2.sep &&
+                (m2.intdig == 4 || m2.intdig == 2)) {
+                uint64_t y2 = m2.intdig == 2 ? m2.ip + m.ip / 100 * 100 : m2.ip;
+                if (y2 == m.ip + 1) {
+                    c->type = RESULT_DATE;
+                    snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m.ip,
+                             (int)y2);
+                    c->end = q2;
+                    return q2;
+                }
+            }
+            return skip_run(s, q);
+        }
+        if (fig_lex_is_alpha(g)) {
+            size_t e = q;
+            while (e < n && fig_lex_is_alpha(t[e]))
+                e++;
+            size_t wl = e - q;
+            bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
+            if (tail_ok && is_int(&m) && wl == 2 &&
+                (fig_lex_word_is(t, q, e, "st") ||
+                 fig_lex_word_is(t, q, e, "nd") ||
+                 fig_lex_word_is(t, q, e, "rd") ||
+                 fig_lex_word_is(t, q, e, "th"))) {
+                size_t ms;
+                int mo = month_before(s, p, &ms);
+                if (mo && m.ip >= 1 && m.ip <= 31) {
+                    c->type = RESULT_DATE;
+                    c->kind = K_DAYMONTH;
+                    c->month = mo;
+                    c->start = ms;
+                    c->end = e;
+                    size_t ye;
+                    int y = year_after(s, e, &ye);
+                    if (y) {
+                        c->year = y;
+                        c->end = ye;
+                        snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, mo,
+                                 (int)m.ip);
+                    } else {
+                        snprintf(c->iso, sizeof c->iso, "--%02d-%02d", mo,
+                                 (int)m.ip);
+                    }
+                    return c->end;
+                }
+                c->type = RESULT_ORDINAL;
+                c->end = e;
+                return e;
+            }
+            if (tail_ok && wl == 1 && (t[q] == 's') && is_int(&m) && !m.sep &&
+                m.ip % 10 == 0 &&
+                (m.intdig == 4 || (m.intdig == 2 && p > 0 &&
+                                   (t[p - 1] == '\'' || t[p - 1] == 0x99)))) {
+                c->type = RESULT_DATE;
+                if (m.intdig == 4)
+                    snprintf(c->iso, sizeof c->iso, "%03d", (int)(m.ip / 10));
+                else
+                    snprintf(c->iso, sizeof c->iso, "19%d", (int)(m.ip / 10));
+                size_t ws, we;
+                if (fig_lex_prev_word(t, c->start, &ws, &we) &&
+                    (fig_lex_word_is(t, ws, we, "early") ||
+                     fig_lex_word_is(t, ws, we, "late")))
+                    c->start = ws;
+                c->end = e;
+                return e;
+            }
+            if (tail_ok && is_int(&m) && m.ip >= 1 && m.ip <= 12 &&
+                (fig_lex_word_is(t, q, e, "am") ||
+                 fig_lex_word_is(t, q, e, "pm"))) {
+                int hh = (int)m.ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
+                c->type = RESULT_TIME;
+                snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+                c->end = e;
+                return e;
+            }
+            /* glued scale and units: 5bn, 10km, 100MW, $5m */
+            size_t se;
+            const fig_word_t *w;
+            size_t after = q;
+            if ((se = fig_lex_match_table(t, n, q, fig_lex_scales, true, &w))) {
+                c->scale = w->num;
+                c->flags |= F_SCALE;
+                after = se;
+            } else if (t[q] == 'm' && !alpha_at(s, q + 1) &&
+                       !digit_at(s, q + 1)) {
+                size_t ps;
+                if (money_prefix(s, p, &ps)) {
+                    c->scale = 1e6;
+                    c->flags |= F_SCALE;
+                    after = q + 1;
+                }
+            }
+            if (after == q) {
+                if (!unit_after(s, q, true, c))
+                    return skip_run(s, p);
+                goto prefix;
+            }
+            c->end = after;
+            q = after;
+            goto lookahead;
+        }
+        if (g == '%') {
+            c->type = RESULT_PERCENT;
+            c->end = q + 1;
+            return c->end;
+        }
+    }
+
+    /* scale word after blanks */
+    {
+        size_t a = fig_lex_skip_blanks(t, n, q);
+        if (a > q) {
+            const fig_word_t *w;
+            size_t se = fig_lex_match_table(t, n, a, fig_lex_scales, false, &w);
+            if (se) {
+                c->scale = w->num;
+                c->flags |= F_SCALE;
+                c->end = se;
+                q = se;
+            }
+        }
+    }
+
+lookahead : {
+    size_t a = fig_lex_skip_blanks(t, n, q);
+    bool hyph = false;
+    if (a == q && a + 1 < n && t[a] == '-' && fig_lex_is_alpha(t[a + 1])) {
+        a++;
+        hyph = true;
+    }
+    if (a > q && unit_after(s, a, false, c))
+        goto prefix;
+    if (c->flags & F_SCALE) {
+        size_t ps;
+        const char *cur = money_prefix(s, p, &ps);
+        if (cur) {
+            c->type = RESULT_MONEY;
+            c->unit = cur;
+            c->start = ps;
+        } else {
+            c->type = RESULT_CARDINAL;
+        }
+        goto done;
+    }
+    /* dates and times */
+    {
+        size_t ms;
+        int mo = month_before(s, p, &ms);
+        if (mo && is_int(&m) && !m.sep && m.intdig <= 2 && m.ip >= 1 &&
+            m.ip <= 31) {
+            c->type = RESULT_DATE;
+            c->kind = K_DAYMONTH;
+            c->month = mo;
+            c->start = ms;
+            size_t ye;
+            int y = year_after(s, q, &ye);
+            if (y) {
+                c->year = y;
+                c->end = ye;
+                snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, mo,
+                         (int)m.ip);
+            } else {
+                snprintf(c->iso, sizeof c->iso, "--%02d-%02d", mo, (int)m.ip);
+            }
+            return c->end;
+        }
+        if (mo && is_yearish(&m)) {
+            c->type = RESULT_DATE;
+            c->start = ms;
+            snprintf(c->iso, sizeof c->iso, "%04d-%02d", (int)m.ip, mo);
+            return c->end;
+        }
+    }
+    if (!hyph && a > q && is_int(&m) && !m.sep && m.intdig <= 2) {
+        const fig_word_t *w;
+        size_t me = fig_lex_match_table(t, n, a, fig_lex_months, false, &w);
+        if (me && m.ip >= 1 && m.ip <= 31) {
+            c->type = RESULT_DATE;
+            c->kind = K_DAYMONTH;
+            c->month = (int)w->num;
+            c->end = me;
+            size_t ye;
+            int y = year_after(s, me, &ye);
+            if (y) {
+                c->year = y;
+                c->end = ye;
+                snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, c->month,
+                         (int)m.ip);
+            } else {
+                snprintf(c->iso, sizeof c->iso, "--%02d-%02d", c->month,
+                         (int)m.ip);
+            }
+            return c->end;
+        }
+        size_t te;
+        if (m.ip >= 1 && m.ip <= 12 &&
+            ((te = fig_lex_match(t, n, a, "am", false)) ||
+             (te = fig_lex_match(t, n, a, "a.m.", false)) ||
+             (te = fig_lex_match(t, n, a, "pm", false)) ||
+             (te = fig_lex_match(t, n, a, "p.m.", false)) ||
+             (te = fig_lex_match(t, n, a, "o'clock", false)) ||
+             (te = fig_lex_match(t, n, a,
+                                 "o\xe2\x80\x99"
+                                 "clock",
+                                 false)))) {
+            int hh = (int)m.ip % 12;
+            if ((t[a] | 0x20) == 'p')
+                hh += 12;
+            else if ((t[a] | 0x20) == 'o' && hh < 7)
+                hh += 12;
+            c->type = RESULT_TIME;
+            snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+            c->end = te;
+            return te;
+        }
+    }
+    if (a > q && !is_yearish(&m)) {
+        const fig_word_t *w;
+        size_t de = fig_lex_match_table(t, n, a, fig_lex_durations, false, &w);
+        if (de) {
+            bool tm = w->norm[0] >= 'a';
+            c->type = tm ? RESULT_TIME : RESULT_DATE;
+            c->kind = K_DUR;
+            c->dur = w->norm;
+            c->durmul = w->num;
+            snprintf(c->iso, sizeof c->iso, "%s%g%c", tm ? "PT" : "P",
+                     m.val * w->num, tm ? w->norm[0] - 32 : w->norm[0]);
+            c->end = de;
+            size_t b = fig_lex_skip_blanks(t, n, de);
+            size_t ae = b > de ? fig_lex_match(t, n, b, "ago", false) : 0;
+            if (ae)
+                c->end = ae;
+            else if (hyph && de + 4 <= n && t[de] == '-' &&
+                     (ae = fig_lex_match(t, n, de + 1, "old", false)))
+                c->end = ae;
+            return c->end;
+        }
+    }
+    if (is_yearish(&m)) {
+        size_t ws, we;
+        bool prep = fig_lex_prev_word(t, c->start, &ws, &we) &&
+                    word_in_list(s, ws, we, year_preps);
+        if (m.ip >= 1900 || prep || mid) {
+            c->type = RESULT_DATE;
+            c->kind = K_YEAR;
+            size_t st = c->start;
+            year_context(s, p, (int)m.ip, c);
+            if (mid)
+                c->start = st;
+            return c->end;
+        }
+    }
+    {
+        size_t ps;
+        const char *cur = money_prefix(s, p, &ps);
+        if (cur) {
+            c->type = RESULT_MONEY;
+            c->unit = cur;
+            c->start = ps;
+            goto done;
+        }
+    }
+    if (mid)
+        c->start = p;
+    if (is_int(&m) && !m.sep && m.intdig <= 3 && name_before(s, p))
+        return skip_run(s, q);
+    c->type = RESULT_CARDINAL;
+    goto done;
+}
+
+prefix : {
+    size_t ps;
+    if (c->type == RESULT_MONEY) {
+        if (money_prefix(s, p, &ps))
+            c->start = ps;
+    } else if (c->type == RESULT_QUANTITY || c->type == RESULT_PERCENT) {
+        if (mid)
+            c->start = p;
+    }
+}
+
+done:
+    if (c->type == RESULT_CARDINAL) {
+        if (followed_loosely(s, c->end))
+            c->flags |= F_LOOSE;
+    }
+    if (!(c->flags & F_LINK) &&
+        (c->type == RESULT_CARDINAL || c->type == RESULT_MONEY)) {
+        size_t l = connector(s, c->end);
+        if (l) {
+            c->flags |= F_LINK;
+            c->link = l;
+        }
+    }
+    if ((c->flags & F_LINK) && c->type != RESULT_CARDINAL &&
+        c->type != RESULT_MONEY)
+        c->flags &= ~F_LINK;
+    return c->end > q ? c->end : q;
+}
+
+/* ---- spelled-out percentages and money ---- */
+
+/* Value of the spelled number in [a, b) ("twenty-five", "one hundred and
+ * five", "one and a half"); false when it is not a number. */
+static bool
+spelled_value(const scan_t *s, size_t a, size_t b, double *out)
+{
+    const unsigned char *t = s->t;
+    double cur = 0;
+    bool any = false;
+    size_t p = a;
+    while (p < b) {
+        size_t e = p;
+        while (e < b && fig_lex_is_alpha(t[e]))
+            e++;
+        if (e == p) {
+            p++;
+            continue;
+        }
+        int i = fig_lex_word_in(t, p, e, fig_lex_numwords);
+        if (i >= 0) {
+            double v = fig_lex_numwords[i].num;
+            if (v == 100)
+                cur = (cur > 0 ? cur : 1) * 100;
+            else
+                cur += v;
+            any = true;
+        } else if (fig_lex_word_is(t, p, e, "half")) {
+            cur += 0.5;
+        } else if (!fig_lex_word_is(t, p, e, "and") &&
+                   !fig_lex_word_is(t, p, e, "a")) {
+            return false;
+        }
+        p = e;
+    }
+    *out = cur;
+    return any;
+}
+
+/* Start of the spelled number ending right before p, or p if none. */
+static size_t
+spelled_start(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    size_t start = p;
+    size_t cur = p;
+    for (int guard = 0; guard < 12; guard++) {
+        size_t ws, we;
+        size_t dl = fig_lex_dash_before(t, cur);
+        if (dl && dl == 1 && cur > 1 && fig_lex_is_alpha(t[cur - 2])) {
+            if (!fig_lex_prev_word(t, cur - 1, &ws, &we) || we != cur - 1)
+                break;
+        } else if (!fig_lex_prev_word(t, cur, &ws, &we) ||
+                   fig_lex_blank_before(t, cur) == 0) {
+            break;
+        }
+        bool numw = fig_lex_word_in(t, ws, we, fig_lex_numwords) >= 0;
+        bool glue = fig_lex_word_is(t, ws, we, "and") ||
+                    fig_lex_word_is(t, ws, we, "a") ||
+                    fig_lex_word_is(t, ws, we, "half");
+        if (!numw && !glue)
+            break;
+        cur = ws;
+        if (numw)
+            start = ws;
+    }
+    return start;
+}
+
+static void
+spelled_percent(scan_t *s, size_t k, size_t e)
+{
+    if (k > 0 && is_alnum(s->t[k - 1]))
+        return;
+    size_t st = spelled_start(s, k);
+    double v;
+    if (st == k || !spelled_value(s, st, fig_lex_skip_blanks_back(s->t, k), &v))
+        return;
+    cand_t c;
+    memset(&c, 0, sizeof c);
+    c.type = RESULT_PERCENT;
+    c.start = st;
+    c.end = e;
+    c.num = v;
+    c.scale = 1;
+    emit(s, &c);
+}
+
+static void
+spelled_money(scan_t *s, size_t ws, size_t we, double scale)
+{
+    if (ws > 0 && is_alnum(s->t[ws - 1]))
+        return;
+    if (we < s->n && is_alnum(s->t[we]))
+        return;
+    size_t a = fig_lex_skip_blanks(s->t, s->n, we);
+    const fig_word_t *w;
+    size_t e;
+    if (a == we || !(e = fig_lex_match_table(s->t, s->n, a, fig_lex_currencies,
+                                             false, &w)))
+        return;
+    size_t st = spelled_start(s, ws);
+    double v;
+    if (st == ws ||
+        !spelled_value(s, st, fig_lex_skip_blanks_back(s->t, ws), &v))
+        return;
+    cand_t c;
+    memset(&c, 0, sizeof c);
+    c.type = RESULT_MONEY;
+    c.start = st;
+    c.end = e;
+    c.num = v;
+    c.scale = scale;
+    c.unit = w->norm;
+    emit(s, &c);
+}
+
+static void
+scan_spelled(scan_t *s)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n;
+    static const char *const pcts[] = { "percent", "per cent", NULL };
+    for (int i = 0; pcts[i]; i++) {
+        size_t kl = strlen(pcts[i]);
+        size_t p = 0;
+        while (p < n) {
+            const unsigned char *h = memmem(t + p, n - p, pcts[i], kl);
+            if (!h)
+                break;
+            size_t k = (size_t)(h - t);
+            spelled_percent(s, k, k + kl);
+            p = k + kl;
+        }
+    }
+    size_t p = 0;
+    while (p < n) {
+        const unsigned char *h = memmem(t + p, n - p, "illion", 6);
+        if (!h)
+            break;
+        size_t k = (size_t)(h - t);
+        p = k + 6;
+        if (k >= 1 && (t[k - 1] == 'm' || t[k - 1] == 'M'))
+            spelled_money(s, k - 1, k + 6, 1e6);
+        else if (k >= 1 && (t[k - 1] == 'b' || t[k - 1] == 'B'))
+            spelled_money(s, k - 1, k + 6, 1e9);
+        else if (k >= 2 && (t[k - 2] | 0x20) == 't' && t[k - 1] == 'r')
+            spelled_money(s, k - 2, k + 6, 1e12);
+    }
+}
 
 void
 figures_scan(const char *text, size_t len, result_t *r)
 {
-    (void)text;
-    (void)len;
-    (void)r;
+    if (!text || !r || len == 0)
+        return;
+    scan_t *s = &(scan_t){ 0 };
+    s->t = (const unsigned char *)text;
+    s->n = len;
+    s->r = r;
+    s->max_figs = 1024 + len / 32;
+    size_t p = 0;
+    while (p < len) {
+        p = next_digit(s->t, len, p);
+        if (p >= len)
+            break;
+        cand_t c;
+        size_t e = classify(s, p, &c);
+        if (c.type != RESULT_CARDINAL && c.type != RESULT_MONEY)
+            c.flags &= ~F_LINK;
+        if (c.type)
+            push(s, &c);
+        p = e > p ? e : p + 1;
+    }
+    flush(s);
+    scan_spelled(s);
 }

@@ -1,0 +1,83 @@
+/*
+ * fig_lex: byte-level helpers and word tables for the figure scanner:
+ * whitespace and dash recognition on raw UTF-8, phrase matching with
+ * word boundaries, and the static tables of scale words, currencies,
+ * units, months and spelled-out numbers. Everything is bounds-checked
+ * against the text length; nothing allocates.
+ */
+#ifndef EXCERPT_FIG_LEX_H
+#define EXCERPT_FIG_LEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Phrase table entry: pat is matched at a position (see fig_lex_match). */
+typedef struct fig_word {
+    const char *pat;  /* pattern; ' ' matches a run of blanks */
+    const char *norm; /* normalised value: ISO code, unit name, ... */
+    double num;       /* number carried: scale factor, month, value */
+    unsigned flags;   /* FIG_LEX_* */
+} fig_word_t;
+
+/* Pattern is matched case-sensitively (abbreviations: "MW", "RUB"). */
+#define FIG_LEX_CS 1u
+/* Pattern may be glued to the digits ("5bn", "10km", "100MW"). */
+#define FIG_LEX_GLUE 2u
+
+/* Tables; each ends with a {NULL} entry. */
+extern const fig_word_t fig_lex_scales[];     /* million -> 1e6 */
+extern const fig_word_t fig_lex_currencies[]; /* roubles -> RUB */
+extern const fig_word_t fig_lex_units[];      /* km -> kilometre */
+extern const fig_word_t fig_lex_months[];     /* June -> 6 */
+extern const fig_word_t fig_lex_percents[];   /* per cent */
+extern const fig_word_t fig_lex_durations[];  /* years -> Y */
+extern const fig_word_t fig_lex_numwords[];   /* seven -> 7 */
+
+/* True for ASCII letters. */
+bool fig_lex_is_alpha(unsigned char c);
+/* True for ASCII digits. */
+bool fig_lex_is_digit(unsigned char c);
+
+/* Length of the blank (space, tab, U+00A0, U+2009, U+202F) at t[p], or 0.
+ * Newlines are not blanks: a figure never spans lines. */
+size_t fig_lex_blank(const unsigned char *t, size_t n, size_t p);
+/* Length of the blank ending just before t[p], or 0. */
+size_t fig_lex_blank_before(const unsigned char *t, size_t p);
+/* Skip blanks forward from p; returns the first non-blank position. */
+size_t fig_lex_skip_blanks(const unsigned char *t, size_t n, size_t p);
+/* Skip blanks backward from p; returns the position after the last
+ * non-blank byte before p. */
+size_t fig_lex_skip_blanks_back(const unsigned char *t, size_t p);
+
+/* Length of a dash at t[p] ('-', U+2010..U+2014, U+2212), or 0. */
+size_t fig_lex_dash(const unsigned char *t, size_t n, size_t p);
+/* Length of a dash ending just before t[p], or 0. */
+size_t fig_lex_dash_before(const unsigned char *t, size_t p);
+
+/* Match pattern pat at t[p]: letters compare case-insensitively unless cs,
+ * ' ' matches one or more blanks, other bytes exactly. The match must end
+ * at a word boundary (no ASCII letter or digit follows, unless the pattern
+ * ends in a non-letter). Returns the end position, or 0 on no match. */
+size_t fig_lex_match(const unsigned char *t, size_t n, size_t p,
+                     const char *pat, bool cs);
+
+/* Longest match of any table entry at t[p]; glued restricts to entries
+ * with FIG_LEX_GLUE. Returns the end (0 if none) and the entry in *w. */
+size_t fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
+                           const fig_word_t *table, bool glued,
+                           const fig_word_t **w);
+
+/* The ASCII word (letters only) ending at or before p after skipping
+ * blanks backward: sets [*ws, *we) and returns true if there is one. */
+bool fig_lex_prev_word(const unsigned char *t, size_t p, size_t *ws,
+                       size_t *we);
+
+/* True if t[ws..we) equals word case-insensitively. */
+bool fig_lex_word_is(const unsigned char *t, size_t ws, size_t we,
+                     const char *word);
+
+/* Index of t[ws..we) in table (case rules as in fig_lex_match), or -1. */
+int fig_lex_word_in(const unsigned char *t, size_t ws, size_t we,
+                    const fig_word_t *table);
+
+#endif
