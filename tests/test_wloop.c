@@ -1,0 +1,598 @@
+/*
+ * test_wloop: the worker loop against a fake broker. The test thread plays
+ * the broker backend on a real ROUTER over ipc:// in a temp dir, speaking
+ * the real protocol through wire_*; wloop_run runs in a second thread.
+ */
+#include "../common/err.h"
+#include "../common/now.h"
+#include "../common/result.h"
+#include "../proto/wire.h"
+#include "../worker/wloop.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static const char TEXT[] =
+    "The Governor of the Northern Province met the Minister of Finance.\n"
+    "Minister of Finance Anna Petrova: Good afternoon. Revenues rose by 4.5 "
+    "percent to 120 million roubles in 2023.\n"
+    "Governor Pavel Sokolov: Thank you, Ms Petrova. We will build 12 new "
+    "schools in Tomsk by March 2025.\n";
+
+typedef struct tb {
+    char dir[64];        /* temp dir */
+    char endpoint[128];  /* ipc:// endpoint of the fake backend */
+    void *ctx;           /* test's ZeroMQ context */
+    void *router;        /* the fake broker's backend ROUTER */
+    wloop_t *w;          /* worker under test */
+    pthread_t thread;    /* runs wloop_run */
+    atomic_bool running; /* wloop_run has not returned yet */
+    int rc;              /* what wloop_run returned */
+    zmq_msg_t ident;     /* routing id of the last message received */
+    bool have_ident;     /* ident holds a value */
+} tb_t;
+
+/* ------------------------------------------------------------ harness */
+
+static int
+setup(void **state)
+{
+    tb_t *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    snprintf(t->dir, sizeof t->dir, "/tmp/test_wloop.XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->endpoint, sizeof t->endpoint, "ipc://%s/be.sock", t->dir);
+    t->ctx = zmq_ctx_new();
+    assert_non_null(t->ctx);
+    t->router = zmq_socket(t->ctx, ZMQ_ROUTER);
+    assert_non_null(t->router);
+    int one = 1, zero = 0;
+    assert_int_equal(
+        zmq_setsockopt(t->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one), 0);
+    assert_int_equal(zmq_setsockopt(t->router, ZMQ_LINGER, &zero, sizeof zero),
+                     0);
+    assert_int_equal(zmq_bind(t->router, t->endpoint), 0);
+    zmq_msg_init(&t->ident);
+    *state = t;
+    return 0;
+}
+
+static void
+stop_worker(tb_t *t)
+{
+    if (!t->w)
+        return;
+    wloop_request_stop(t->w);
+    pthread_join(t->thread, NULL);
+    wloop_destroy(&t->w);
+}
+
+static int
+teardown(void **state)
+{
+    tb_t *t = *state;
+    stop_worker(t);
+    zmq_msg_close(&t->ident);
+    zmq_close(t->router);
+    zmq_ctx_term(t->ctx);
+    char path[160];
+    snprintf(path, sizeof path, "%s/be.sock", t->dir);
+    unlink(path);
+    rmdir(t->dir);
+    free(t);
+    return 0;
+}
+
+static void *
+run_main(void *arg)
+{
+    tb_t *t = arg;
+    t->rc = wloop_run(t->w);
+    atomic_store(&t->running, false);
+    return NULL;
+}
+
+static void
+test_cfg(wloop_cfg_t *cfg, const tb_t *t, int threads)
+{
+    assert_int_equal(wloop_cfg_defaults(cfg), ERR_OK);
+    assert_int_equal(cfg_set(wloop_cfg_table, wloop_cfg_table_len, cfg,
+                             "broker", t->endpoint, "test"),
+                     ERR_OK);
+    cfg->threads = threads;
+    cfg->heartbeat_ms = 50;
+    cfg->broker_timeout_ms = 400;
+    cfg->drain_timeout_ms = 5000;
+    assert_int_equal(cfg_set(wloop_cfg_table, wloop_cfg_table_len, cfg, "name",
+                             "test-worker", "test"),
+                     ERR_OK);
+}
+
+static void
+start_cfg(tb_t *t, const wloop_cfg_t *cfg)
+{
+    assert_int_equal(wloop_open(&t->w, cfg), ERR_OK);
+    atomic_store(&t->running, true);
+    assert_int_equal(pthread_create(&t->thread, NULL, run_main, t), 0);
+}
+
+static void
+start_worker(tb_t *t, int threads)
+{
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, threads);
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+}
+
+/* Receive one message within timeout_ms into *m (release it). Remembers
+ * the sender in t->ident. Returns ERR_TIMEOUT when nothing came. */
+static int
+recv_any(tb_t *t, int timeout_ms, wire_msg_t *m)
+{
+    zmq_pollitem_t it = { .socket = t->router, .events = ZMQ_POLLIN };
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return ERR_TIMEOUT;
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    assert_true(zmq_msg_recv(&t->ident, t->router, 0) >= 0);
+    assert_true(zmq_msg_more(&t->ident));
+    assert_true(zmq_msg_recv(&body, t->router, 0) >= 0);
+    assert_false(zmq_msg_more(&body));
+    t->have_ident = true;
+    assert_int_equal(
+        wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), 0, m), ERR_OK);
+    zmq_msg_close(&body);
+    return ERR_OK;
+}
+
+static void
+send_raw(tb_t *t, const void *data, size_t len)
+{
+    zmq_msg_t copy;
+    zmq_msg_init(&copy);
+    assert_true(t->have_ident);
+    zmq_msg_copy(&copy, &t->ident);
+    assert_true(zmq_msg_send(&copy, t->router, ZMQ_SNDMORE) >= 0);
+    assert_true(zmq_send(t->router, data, len, 0) >= 0);
+}
+
+static void
+send_msg(tb_t *t, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
+    send_raw(t, buf, len);
+    free(buf);
+}
+
+static void
+send_hb_reply(tb_t *t, uint64_t rid)
+{
+    wire_msg_t hb = { .kind = WIRE_HEARTBEAT, .request_id = rid };
+    send_msg(t, &hb);
+}
+
+/* Wait for the next message that is not a Heartbeat (answering each
+ * Heartbeat when answer_hb, like a live broker). */
+static void
+expect(tb_t *t, int kind, wire_msg_t *m, bool answer_hb)
+{
+    uint64_t deadline = now_mono_ms() + 5000;
+    for (;;) {
+        int64_t left = (int64_t)(deadline - now_mono_ms());
+        assert_true(left > 0);
+        assert_int_equal(recv_any(t, (int)left, m), ERR_OK);
+        if (m->kind == WIRE_HEARTBEAT) {
+            if (answer_hb)
+                send_hb_reply(t, m->request_id);
+            wire_msg_release(m);
+            continue;
+        }
+        if (m->kind != kind)
+            fail_msg("expected %s, got %s", wire_kind_name(kind),
+                     wire_kind_name(m->kind));
+        return;
+    }
+}
+
+static void
+dispatch(tb_t *t, uint64_t id, uint32_t attempt, const char *text)
+{
+    wire_msg_t d = { .kind = WIRE_DISPATCH };
+    d.u.dispatch.job.id = id;
+    d.u.dispatch.job.key = "k";
+    d.u.dispatch.job.source_url = "https://example.org/meeting";
+    d.u.dispatch.job.text = text;
+    d.u.dispatch.job.text_len = strlen(text);
+    d.u.dispatch.attempt = attempt;
+    d.u.dispatch.lease_ms = 60000;
+    send_msg(t, &d);
+}
+
+static void
+done_ack(tb_t *t, uint64_t id, uint32_t attempt, int code)
+{
+    wire_msg_t a = { .kind = WIRE_DONE_ACK };
+    a.u.done_ack.job_id = id;
+    a.u.done_ack.attempt = attempt;
+    a.u.done_ack.code = code;
+    send_msg(t, &a);
+}
+
+static void
+expect_ready(tb_t *t, uint32_t credit)
+{
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, credit);
+    assert_int_equal(m.u.ready.capacity, 2);
+    assert_string_equal(m.u.ready.worker_name, "test-worker");
+    wire_msg_release(&m);
+}
+
+static void
+expect_done(tb_t *t, uint64_t id, uint32_t attempt)
+{
+    wire_msg_t m;
+    expect(t, WIRE_DONE, &m, true);
+    assert_int_equal(m.u.done.job_id, id);
+    assert_int_equal(m.u.done.attempt, attempt);
+    result_t *r = NULL;
+    assert_int_equal(
+        wire_result_decode(m.u.done.result, m.u.done.result_len, &r), ERR_OK);
+    assert_int_equal(r->job_id, id);
+    assert_string_equal(r->source, "https://example.org/meeting");
+    assert_true(r->version && *r->version);
+    result_destroy(&r);
+    wire_msg_release(&m);
+}
+
+/* Wait for wloop_run to return; its status. */
+static int
+join_worker(tb_t *t)
+{
+    uint64_t deadline = now_mono_ms() + 5000;
+    while (atomic_load(&t->running) && now_mono_ms() < deadline) {
+        wire_msg_t m;
+        if (recv_any(t, 20, &m) == ERR_OK) {
+            /* only heartbeats may come while it drains */
+            assert_int_equal(m.kind, WIRE_HEARTBEAT);
+            wire_msg_release(&m);
+        }
+    }
+    assert_false(atomic_load(&t->running));
+    pthread_join(t->thread, NULL);
+    wloop_destroy(&t->w);
+    return t->rc;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Ready{credit = threads}, Dispatch -> Done with the result, then
+ * Ready{credit = 1}; idle heartbeats keep flowing; stop drains to 0. */
+static void
+test_ready_dispatch_done(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+
+    wire_msg_t m;
+    assert_int_equal(recv_any(t, 2000, &m), ERR_OK);
+    assert_int_equal(m.kind, WIRE_HEARTBEAT);
+    assert_int_equal(m.u.heartbeat.n, 0);
+    send_hb_reply(t, m.request_id);
+    wire_msg_release(&m);
+
+    dispatch(t, 7, 1, TEXT);
+    expect_done(t, 7, 1);
+    expect_ready(t, 1);
+    done_ack(t, 7, 1, WIRE_CODE_OK);
+
+    dispatch(t, 8, 3, TEXT);
+    dispatch(t, 9, 1, TEXT);
+    /* two slots, two jobs: both come back and both slots are credited */
+    int dones = 0;
+    uint32_t credit = 0; /* one Ready per Done, or one for both */
+    while (dones < 2 || credit < 2) {
+        wire_msg_t x;
+        assert_int_equal(recv_any(t, 5000, &x), ERR_OK);
+        if (x.kind == WIRE_DONE) {
+            assert_true(x.u.done.job_id == 8 || x.u.done.job_id == 9);
+            assert_int_equal(x.u.done.attempt, x.u.done.job_id == 8 ? 3u : 1u);
+            done_ack(t, x.u.done.job_id, x.u.done.attempt, WIRE_CODE_OK);
+            dones++;
+        } else if (x.kind == WIRE_READY) {
+            credit += x.u.ready.credit;
+            assert_true(credit <= 2);
+        } else if (x.kind == WIRE_HEARTBEAT) {
+            send_hb_reply(t, x.request_id);
+        } else {
+            fail_msg("unexpected %s", wire_kind_name(x.kind));
+        }
+        wire_msg_release(&x);
+    }
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* A text over max-text fails, retryably, with the reason; the slot is
+ * credited again. */
+static void
+test_failed_over_max_text(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 2);
+    assert_int_equal(cfg_set(wloop_cfg_table, wloop_cfg_table_len, &cfg,
+                             "max-text", "64", "test"),
+                     ERR_OK);
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    expect_ready(t, 2);
+    dispatch(t, 11, 2, TEXT);
+    wire_msg_t m;
+    expect(t, WIRE_FAILED, &m, true);
+    assert_int_equal(m.u.failed.job_id, 11);
+    assert_int_equal(m.u.failed.attempt, 2);
+    assert_false(m.u.failed.permanent);
+    assert_non_null(strstr(m.u.failed.reason, "max-text"));
+    wire_msg_release(&m);
+    expect_ready(t, 1);
+    done_ack(t, 11, 2, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* A silent broker: after broker-timeout the worker makes a new socket (a
+ * new routing id), registers with all its free slots and resends the Done
+ * that was never acknowledged. */
+static void
+test_silent_broker_reconnect_resends(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+    zmq_msg_t first;
+    zmq_msg_init(&first);
+    zmq_msg_copy(&first, &t->ident);
+
+    dispatch(t, 21, 1, TEXT);
+    wire_msg_t m;
+    expect(t, WIRE_DONE, &m, false);
+    wire_msg_release(&m);
+
+    /* say nothing more; the next Ready must come from a new socket */
+    uint64_t t0 = now_mono_ms();
+    for (;;) {
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        int kind = m.kind;
+        uint32_t credit = kind == WIRE_READY ? m.u.ready.credit : 0;
+        wire_msg_release(&m);
+        if (kind != WIRE_READY)
+            continue;
+        bool same = zmq_msg_size(&first) == zmq_msg_size(&t->ident) &&
+                    !memcmp(zmq_msg_data(&first), zmq_msg_data(&t->ident),
+                            zmq_msg_size(&first));
+        if (same) {
+            assert_int_equal(credit, 1); /* the credit after the Done */
+            continue;
+        }
+        assert_int_equal(credit, 2);
+        break;
+    }
+    assert_true(now_mono_ms() - t0 >= 200);
+    zmq_msg_close(&first);
+    expect_done(t, 21, 1);
+    done_ack(t, 21, 1, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* Rejected "unknown worker" (a restarted broker) makes the worker send
+ * Ready again; a rejection of a message older than that Ready does not
+ * (it would grant the same slots twice). */
+static void
+test_unknown_worker_registers_again(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+    wire_msg_t m;
+    uint64_t old_rid = 0;
+    int kind;
+    do {
+        assert_int_equal(recv_any(t, 2000, &m), ERR_OK);
+        old_rid = m.request_id;
+        kind = m.kind;
+        wire_msg_release(&m);
+    } while (kind != WIRE_HEARTBEAT);
+
+    wire_msg_t rej = { .kind = WIRE_REJECTED, .request_id = old_rid };
+    rej.u.rejected.code = WIRE_CODE_NOT_FOUND;
+    rej.u.rejected.reason = "unknown worker";
+    send_msg(t, &rej);
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 2);
+    assert_true(m.request_id > old_rid);
+    wire_msg_release(&m);
+
+    /* stale: the same old request again, then work; the next message
+     * that is not a heartbeat must be the Done, not another Ready */
+    send_msg(t, &rej);
+    dispatch(t, 31, 1, TEXT);
+    expect_done(t, 31, 1);
+    expect_ready(t, 1);
+    done_ack(t, 31, 1, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* After stop: jobs already granted still run and are answered, no new
+ * credit is sent, and wloop_run returns only once everything is acked. */
+static void
+test_drain_waits_for_ack_and_sends_no_credit(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+    dispatch(t, 41, 1, TEXT);
+    expect_done(t, 41, 1);
+    expect_ready(t, 1);
+    /* Done 41 is unacked, so the worker cannot finish draining yet */
+    wloop_request_stop(t->w);
+    /* a slot of credit granted before the stop, used after it */
+    dispatch(t, 42, 1, TEXT);
+    expect_done(t, 42, 1);
+    /* only heartbeats now: no Ready, and it keeps running */
+    wire_msg_t m;
+    uint64_t until = now_mono_ms() + 200;
+    while (now_mono_ms() < until) {
+        if (recv_any(t, 20, &m) == ERR_OK) {
+            assert_int_equal(m.kind, WIRE_HEARTBEAT);
+            send_hb_reply(t, m.request_id);
+            wire_msg_release(&m);
+        }
+    }
+    assert_true(atomic_load(&t->running));
+    done_ack(t, 41, 1, WIRE_CODE_OK);
+    done_ack(t, 42, 1, WIRE_CODE_NOT_FOUND); /* fenced counts as answered */
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* A drain that cannot finish (no DoneAck ever) ends at drain-timeout. */
+static void
+test_drain_timeout(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 2);
+    cfg.drain_timeout_ms = 300;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    expect_ready(t, 2);
+    dispatch(t, 51, 1, TEXT);
+    wire_msg_t m;
+    expect(t, WIRE_DONE, &m, true);
+    wire_msg_release(&m);
+    expect_ready(t, 1);
+    uint64_t t0 = now_mono_ms();
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_TIMEOUT);
+    assert_true(now_mono_ms() - t0 >= 250);
+}
+
+/* Garbage, a wrong version and unexpected kinds from the broker are
+ * logged and ignored; the worker keeps working. */
+static void
+test_garbage_from_broker(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+    static const char junk[] = "\xff\xfe garbage \x00\x01";
+    send_raw(t, junk, sizeof junk);
+    send_raw(t, "", 0);
+    wire_msg_t v2 = { .kind = WIRE_HEARTBEAT, .version = 2 };
+    send_msg(t, &v2);
+    wire_msg_t odd = { .kind = WIRE_STATS_REPLY };
+    send_msg(t, &odd);
+    done_ack(t, 999, 1, WIRE_CODE_OK); /* for nothing we sent */
+    dispatch(t, 61, 1, TEXT);
+    expect_done(t, 61, 1);
+    expect_ready(t, 1);
+    done_ack(t, 61, 1, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* Stop with nothing held returns at once. */
+static void
+test_idle_stop(void **state)
+{
+    tb_t *t = *state;
+    start_worker(t, 2);
+    expect_ready(t, 2);
+    uint64_t t0 = now_mono_ms();
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+    assert_true(now_mono_ms() - t0 < 1000);
+}
+
+/* Defaults, bounds, and settings wloop_open refuses. */
+static void
+test_config(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    assert_int_equal(wloop_cfg_defaults(&cfg), ERR_OK);
+    assert_string_equal(cfg.broker, "tcp://127.0.0.1:7441");
+    assert_int_equal(cfg.threads, 0);
+    assert_int_equal(cfg.heartbeat_ms, 1000);
+    assert_int_equal(cfg.broker_timeout_ms, 10000);
+    assert_int_equal(cfg.max_text, WIRE_MAX_TEXT);
+    assert_string_equal(cfg.log_level, "info");
+    const cfg_entry_t *tab = wloop_cfg_table;
+    size_t n = wloop_cfg_table_len;
+    assert_int_equal(cfg_set(tab, n, &cfg, "threads", "-1", "t"), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, n, &cfg, "threads", "4", "t"), ERR_OK);
+    assert_int_equal(cfg.threads, 4);
+    assert_int_equal(cfg_set(tab, n, &cfg, "heartbeat-ms", "2s", "t"), ERR_OK);
+    assert_int_equal(cfg.heartbeat_ms, 2000);
+    assert_int_equal(cfg_set(tab, n, &cfg, "max-text", "65M", "t"), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, n, &cfg, "nope", "1", "t"), ERR_NOTFOUND);
+
+    wloop_t *w = NULL;
+    assert_int_equal(cfg_set(tab, n, &cfg, "broker", "nope://x", "t"), ERR_OK);
+    assert_int_equal(wloop_open(&w, &cfg), ERR_INVAL);
+    assert_null(w);
+    assert_int_equal(cfg_set(tab, n, &cfg, "broker", t->endpoint, "t"), ERR_OK);
+    cfg.broker_timeout_ms = 3000; /* less than twice heartbeat-ms */
+    assert_int_equal(wloop_open(&w, &cfg), ERR_INVAL);
+    cfg.broker_timeout_ms = 10000;
+    assert_int_equal(cfg_set(tab, n, &cfg, "log-level", "loud", "t"), ERR_OK);
+    assert_int_equal(wloop_open(&w, &cfg), ERR_INVAL);
+    assert_int_equal(cfg_set(tab, n, &cfg, "log-level", "warn", "t"), ERR_OK);
+    assert_int_equal(wloop_open(&w, &cfg), ERR_OK);
+    wloop_destroy(&w);
+    assert_null(w);
+    wloop_destroy(&w);
+    wloop_cfg_free(&cfg);
+    wloop_cfg_free(&cfg);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ready_dispatch_done, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_failed_over_max_text, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_silent_broker_reconnect_resends,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_worker_registers_again,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_drain_waits_for_ack_and_sends_no_credit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_from_broker, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idle_stop, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
