@@ -30,6 +30,7 @@ enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
 #define F_LINK 1u  /* followed by a connector and another number */
 #define F_LOOSE 2u /* bare number not followed by a noun */
 #define F_SCALE 4u /* carries a scale word (million, bn...) */
+#define F_UNIT 8u  /* has its own percent/currency/unit word */
 
 typedef struct num {
     size_t start, end; /* digits span */
@@ -217,7 +218,8 @@ is_yearish(const num_t *m)
 static bool
 crosses_sentence(const scan_t *s, size_t a, size_t b)
 {
-    for (size_t i = a; i < b && i < s->n; i++) {
+    /* a span may end in its own full stop ("5bn rub.") */
+    for (size_t i = a > 0 ? a - 1 : a; i < b && i < s->n; i++) {
         unsigned char c = s->t[i];
         if (c == '\n' || c == '\r')
             return true;
@@ -605,6 +607,7 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
 {
     const fig_word_t *w;
     size_t e;
+    c->flags |= F_UNIT;
     if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_percents, glued, &w))) {
         c->type = RESULT_PERCENT;
         c->unit = NULL;
@@ -640,6 +643,7 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         c->end = e;
         return true;
     }
+    c->flags &= ~F_UNIT;
     return false;
 }
 

@@ -1,0 +1,471 @@
+/*
+ * test_figures: the figure scanner on sentences written for these tests:
+ * exact type, byte span, value, ISO value and unit for the hard cases,
+ * plus hostile input (empty, NUL bytes, invalid UTF-8, truncated UTF-8 at
+ * the end, 400-digit numbers, a 50 MB line). Every input is copied into a
+ * heap buffer of exactly its length so that ASan catches any overread.
+ */
+#include "../common/result.h"
+#include "../worker/figures.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scan the first len bytes of s from an exact-size heap copy. */
+static result_t *
+scan_n(const char *s, size_t len)
+{
+    result_t *r = result_new();
+    char *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    memcpy(buf, s, len);
+    figures_scan(buf, len, r);
+    for (size_t i = 0; i < r->n_figures; i++) {
+        const result_figure_t *f = &r->figures[i];
+        assert_true(f->start < f->end);
+        assert_true(f->end <= len);
+        assert_memory_equal(f->text, s + f->start, f->end - f->start);
+        assert_true(isfinite(f->value));
+    }
+    free(buf);
+    result_finish(r);
+    return r;
+}
+
+static result_t *
+scan(const char *s)
+{
+    return scan_n(s, strlen(s));
+}
+
+/* Byte offset of the nth (0-based) occurrence of text in in. */
+static uint32_t
+offset_of(const char *in, const char *text, int nth)
+{
+    const char *p = in;
+    for (;;) {
+        const char *h = strstr(p, text);
+        if (!h)
+            fail_msg("'%s' not in input", text);
+        if (nth-- == 0)
+            return (uint32_t)(h - in);
+        p = h + 1;
+    }
+}
+
+/* The figure covering exactly the nth occurrence of text. */
+static const result_figure_t *
+find(const result_t *r, const char *in, const char *text, int nth)
+{
+    uint32_t st = offset_of(in, text, nth);
+    uint32_t en = st + (uint32_t)strlen(text);
+    for (size_t i = 0; i < r->n_figures; i++)
+        if (r->figures[i].start == st && r->figures[i].end == en)
+            return &r->figures[i];
+    for (size_t i = 0; i < r->n_figures; i++)
+        print_message("  have %s '%s' [%u,%u)\n",
+                      result_figure_type_name(r->figures[i].type),
+                      r->figures[i].text, r->figures[i].start,
+                      r->figures[i].end);
+    fail_msg("no figure '%s' at [%u,%u)", text, st, en);
+    return NULL;
+}
+
+/* A numeric figure: type, exact span, value and unit ("" for none). */
+static void
+num_fig(const result_t *r, const char *in, int type, const char *text, int nth,
+        double value, const char *unit)
+{
+    const result_figure_t *f = find(r, in, text, nth);
+    assert_string_equal(result_figure_type_name(f->type),
+                        result_figure_type_name(type));
+    assert_true(f->has_value);
+    if (fabs(f->value - value) > 1e-9 * fmax(1.0, fabs(value)))
+        fail_msg("'%s' value %.17g, want %.17g", text, f->value, value);
+    assert_string_equal(f->unit, unit);
+}
+
+/* A DATE or TIME figure: exact span and ISO value. */
+static void
+iso_fig(const result_t *r, const char *in, int type, const char *text, int nth,
+        const char *iso)
+{
+    const result_figure_t *f = find(r, in, text, nth);
+    assert_string_equal(result_figure_type_name(f->type),
+                        result_figure_type_name(type));
+    assert_false(f->has_value);
+    assert_non_null(f->iso);
+    assert_string_equal(f->iso, iso);
+}
+
+static void
+test_percent_money_half_year(void **state)
+{
+    (void)state;
+    const char *in = "Trade slowed in the first half of 2020 and fell "
+                     "compared to 2019 by about 7.5 percent to $6.9 billion.";
+    result_t *r = scan(in);
+    assert_int_equal(r->n_figures, 4);
+    iso_fig(r, in, RESULT_DATE, "first half of 2020", 0, "2020-H1");
+    iso_fig(r, in, RESULT_DATE, "2019", 0, "2019");
+    num_fig(r, in, RESULT_PERCENT, "7.5 percent", 0, 7.5, "");
+    num_fig(r, in, RESULT_MONEY, "$6.9 billion", 0, 6.9e9, "USD");
+    result_destroy(&r);
+}
+
+static void
+test_money_forms(void **state)
+{
+    (void)state;
+    const char *in =
+        "We set aside 580 billion roubles, 1.6 trillion rubles, "
+        "RUB 200 bn, 47,000 rubles [a month], 28 billion [rubles], "
+        "3 million yuan, 10 billion tenge, \xe2\x82\xac"
+        "5 million, 12 million euros, 2 billion US dollars and "
+        "5bn rub. The fund will reach 15 billion.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "580 billion roubles", 0, 580e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1.6 trillion rubles", 0, 1.6e12, "RUB");
+    num_fig(r, in, RESULT_MONEY, "RUB 200 bn", 0, 200e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "47,000 rubles", 0, 47000, "RUB");
+    num_fig(r, in, RESULT_MONEY, "28 billion [rubles]", 0, 28e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "3 million yuan", 0, 3e6, "CNY");
+    num_fig(r, in, RESULT_MONEY, "10 billion tenge", 0, 10e9, "KZT");
+    num_fig(r, in, RESULT_MONEY,
+            "\xe2\x82\xac"
+            "5 million",
+            0, 5e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "12 million euros", 0, 12e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "2 billion US dollars", 0, 2e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "5bn rub.", 0, 5e9, "RUB");
+    /* money-like amount without a currency: CARDINAL, fully scaled */
+    num_fig(r, in, RESULT_CARDINAL, "15 billion", 0, 15e9, "");
+    assert_int_equal(r->n_figures, 12);
+    result_destroy(&r);
+}
+
+static void
+test_coordinations(void **state)
+{
+    (void)state;
+    const char *in = "The harvest grew from 157 to 168 million tonnes. "
+                     "Growth was 102 or 102.2 percent. "
+                     "The share fell from 30 to 15 percent. "
+                     "Prices rose 3\xe2\x80\x93"
+                     "4 percent, or 5, 6 or 7 percent elsewhere. "
+                     "The grant is $5 to $7 billion. "
+                     "The share was 29.1 percent, and 25.1 a year earlier. "
+                     "It was 1.266 last year, and now we approach 1.6 "
+                     "trillion. We met on 29 and 30 June.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "157", 0, 157e6, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "168 million tonnes", 0, 168e6, "tonne");
+    num_fig(r, in, RESULT_PERCENT, "102", 0, 102, "");
+    num_fig(r, in, RESULT_PERCENT, "102.2 percent", 0, 102.2, "");
+    num_fig(r, in, RESULT_PERCENT, "30", 0, 30, "");
+    num_fig(r, in, RESULT_PERCENT, "15 percent", 0, 15, "");
+    num_fig(r, in, RESULT_PERCENT, "3", 1, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "4 percent", 0, 4, "");
+    num_fig(r, in, RESULT_PERCENT, "5", 2, 5, "");
+    num_fig(r, in, RESULT_PERCENT, "6", 1, 6, "");
+    num_fig(r, in, RESULT_PERCENT, "7 percent", 0, 7, "");
+    num_fig(r, in, RESULT_MONEY, "$5", 0, 5e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "$7 billion", 0, 7e9, "USD");
+    num_fig(r, in, RESULT_PERCENT, "29.1 percent", 0, 29.1, "");
+    num_fig(r, in, RESULT_PERCENT, "25.1", 0, 25.1, "");
+    num_fig(r, in, RESULT_CARDINAL, "1.266", 0, 1.266e12, "");
+    num_fig(r, in, RESULT_CARDINAL, "1.6 trillion", 0, 1.6e12, "");
+    iso_fig(r, in, RESULT_DATE, "29", 1, "--06-29");
+    iso_fig(r, in, RESULT_DATE, "30 June", 0, "--06-30");
+    assert_int_equal(r->n_figures, 19);
+    result_destroy(&r);
+}
+
+static void
+test_counts_not_coordinated(void **state)
+{
+    (void)state;
+    /* a count followed by a noun keeps its own type */
+    const char *in = "Nearly 30,000 farming machines were bought, and the "
+                     "output rose 5 percent. We have 2,000 doctors and "
+                     "1.5 times more nurses.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "30,000", 0, 30000, "");
+    num_fig(r, in, RESULT_PERCENT, "5 percent", 0, 5, "");
+    num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
+    num_fig(r, in, RESULT_CARDINAL, "1.5", 0, 1.5, "");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+static void
+test_dates(void **state)
+{
+    (void)state;
+    const char *in =
+        "We spoke on June 30, then on June 30, 2020, on 30 June 2020 and "
+        "after 1 March. The 2020-2024 plan follows the 2012\xe2\x80\x93"
+        "2015 concept. By the end of 2020, in May 2019, in the third "
+        "quarter of 2019, in Q1 2021, in the 1990s, since the mid-1990s, "
+        "from 2020 to 2025, on 2011-11-25. We began 20 years ago and "
+        "worked for 6 months. On October 1st it changed.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "June 30", 0, "--06-30");
+    iso_fig(r, in, RESULT_DATE, "June 30, 2020", 0, "2020-06-30");
+    iso_fig(r, in, RESULT_DATE, "30 June 2020", 0, "2020-06-30");
+    iso_fig(r, in, RESULT_DATE, "1 March", 0, "--03-01");
+    iso_fig(r, in, RESULT_DATE, "2020-2024", 0, "2020/2024");
+    iso_fig(r, in, RESULT_DATE,
+            "2012\xe2\x80\x93"
+            "2015",
+            0, "2012/2015");
+    iso_fig(r, in, RESULT_DATE, "end of 2020", 0, "2020");
+    iso_fig(r, in, RESULT_DATE, "May 2019", 0, "2019-05");
+    iso_fig(r, in, RESULT_DATE, "third quarter of 2019", 0, "2019-Q3");
+    iso_fig(r, in, RESULT_DATE, "Q1 2021", 0, "2021-Q1");
+    iso_fig(r, in, RESULT_DATE, "1990s", 0, "199");
+    iso_fig(r, in, RESULT_DATE, "mid-1990s", 0, "199");
+    iso_fig(r, in, RESULT_DATE, "2020", 4, "2020");
+    iso_fig(r, in, RESULT_DATE, "2025", 0, "2025");
+    iso_fig(r, in, RESULT_DATE, "2011-11-25", 0, "2011-11-25");
+    iso_fig(r, in, RESULT_DATE, "20 years ago", 0, "P20Y");
+    iso_fig(r, in, RESULT_DATE, "6 months", 0, "P6M");
+    iso_fig(r, in, RESULT_DATE, "October 1st", 0, "--10-01");
+    assert_int_equal(r->n_figures, 18);
+    result_destroy(&r);
+}
+
+static void
+test_times_ordinals_cardinals(void **state)
+{
+    (void)state;
+    const char *in = "The 22nd meeting and the 22th session start at 10 am, "
+                     "the 1st stage at 14:30 and the 3rd at 6:15 pm; "
+                     "it lasts 3 hours. We counted 2,000 and 1,234,567.89 "
+                     "and 0.5.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_ORDINAL, "22nd", 0, 22, "");
+    num_fig(r, in, RESULT_ORDINAL, "22th", 0, 22, "");
+    num_fig(r, in, RESULT_ORDINAL, "1st", 0, 1, "");
+    num_fig(r, in, RESULT_ORDINAL, "3rd", 0, 3, "");
+    iso_fig(r, in, RESULT_TIME, "10 am", 0, "10:00");
+    iso_fig(r, in, RESULT_TIME, "14:30", 0, "14:30");
+    iso_fig(r, in, RESULT_TIME, "6:15 pm", 0, "18:15");
+    iso_fig(r, in, RESULT_TIME, "3 hours", 0, "PT3H");
+    num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
+    num_fig(r, in, RESULT_CARDINAL, "1,234,567.89", 0, 1234567.89, "");
+    num_fig(r, in, RESULT_CARDINAL, "0.5", 0, 0.5, "");
+    assert_int_equal(r->n_figures, 11);
+    result_destroy(&r);
+}
+
+static void
+test_quantities(void **state)
+{
+    (void)state;
+    const char *in = "A 1,200-kilometre road crosses 5,000 hectares; we "
+                     "built 300 square metres, pump 2 billion cubic metres "
+                     "and 55 bcm, install 500 megawatts and 10 GW, lay "
+                     "15 km and 40km of pipe, ship 3 million barrels, "
+                     "1,200 tonnes, 7 metric tonnes and 120 million tonnes, "
+                     "and 200 litres and 3 sq km.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "1,200-kilometre", 0, 1200, "kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "5,000 hectares", 0, 5000, "hectare");
+    num_fig(r, in, RESULT_QUANTITY, "300 square metres", 0, 300,
+            "square metre");
+    num_fig(r, in, RESULT_QUANTITY, "2 billion cubic metres", 0, 2e9,
+            "cubic metre");
+    num_fig(r, in, RESULT_QUANTITY, "55 bcm", 0, 55e9, "cubic metre");
+    num_fig(r, in, RESULT_QUANTITY, "500 megawatts", 0, 500, "megawatt");
+    num_fig(r, in, RESULT_QUANTITY, "10 GW", 0, 10, "gigawatt");
+    num_fig(r, in, RESULT_QUANTITY, "15 km", 0, 15, "kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "40km", 0, 40, "kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "3 million barrels", 0, 3e6, "barrel");
+    num_fig(r, in, RESULT_QUANTITY, "1,200 tonnes", 0, 1200, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "7 metric tonnes", 0, 7, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "120 million tonnes", 0, 120e6, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "200 litres", 0, 200, "litre");
+    num_fig(r, in, RESULT_QUANTITY, "3 sq km", 0, 3, "square kilometre");
+    assert_int_equal(r->n_figures, 15);
+    result_destroy(&r);
+}
+
+static void
+test_percent_forms_and_spelled(void **state)
+{
+    (void)state;
+    const char *in = "Rates rose by 0.5 percentage points, by 3 per cent, by "
+                     "4%, by 12\xc2\xa0percent, by five percent and by "
+                     "twenty-five per cent; we spent two billion roubles "
+                     "and one and a half trillion rubles. Five people came.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "0.5 percentage points", 0, 0.5, "");
+    num_fig(r, in, RESULT_PERCENT, "3 per cent", 0, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "4%", 0, 4, "");
+    num_fig(r, in, RESULT_PERCENT, "12\xc2\xa0percent", 0, 12, "");
+    num_fig(r, in, RESULT_PERCENT, "five percent", 0, 5, "");
+    num_fig(r, in, RESULT_PERCENT, "twenty-five per cent", 0, 25, "");
+    num_fig(r, in, RESULT_MONEY, "two billion roubles", 0, 2e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "one and a half trillion rubles", 0, 1.5e12,
+            "RUB");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
+static void
+test_names_with_digits(void **state)
+{
+    (void)state;
+    const char *in = "COVID-19, G20, the Su-57, S-400 systems, Nord Stream 2, "
+                     "Article 15, 5G networks, 3D printing, version 1.2.3 "
+                     "and MiG-29 jets are no figures.";
+    result_t *r = scan(in);
+    for (size_t i = 0; i < r->n_figures; i++)
+        print_message("unexpected %s '%s'\n",
+                      result_figure_type_name(r->figures[i].type),
+                      r->figures[i].text);
+    assert_int_equal(r->n_figures, 0);
+    result_destroy(&r);
+}
+
+static void
+test_typographic_and_crlf(void **state)
+{
+    (void)state;
+    const char *in = "Prices rose 3\xe2\x80\x94"
+                     "4\xc2\xa0percent in 2019\r\nand 10\xe2\x80\xaf"
+                     "percent in the country\xe2\x80\x99s 2020 budget.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "3", 0, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "4\xc2\xa0percent", 0, 4, "");
+    iso_fig(r, in, RESULT_DATE, "2019", 0, "2019");
+    num_fig(r, in, RESULT_PERCENT,
+            "10\xe2\x80\xaf"
+            "percent",
+            0, 10, "");
+    iso_fig(r, in, RESULT_DATE, "2020", 0, "2020");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+static void
+test_empty_nul_invalid_utf8(void **state)
+{
+    (void)state;
+    result_t *r = scan_n("", 0);
+    assert_int_equal(r->n_figures, 0);
+    result_destroy(&r);
+
+    r = result_new();
+    figures_scan(NULL, 0, r);
+    assert_int_equal(r->n_figures, 0);
+    result_destroy(&r);
+
+    /* NUL separates words like any other non-letter byte */
+    static const char nul[] = "Up 5 percent\0 and 7\0percent, 2020\0";
+    r = scan_n(nul, sizeof nul - 1);
+    num_fig(r, nul, RESULT_PERCENT, "5 percent", 0, 5, "");
+    assert_int_equal(r->figures[1].type, RESULT_CARDINAL);
+    assert_int_equal(r->figures[1].start, 18);
+    assert_int_equal(r->figures[2].type, RESULT_DATE);
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+
+    /* invalid and truncated UTF-8 around numbers, at both ends */
+    static const char bad[] = "\xff\xfe"
+                              "12 percent \xc0\xaf 3\xe2\x80 4\xe2";
+    r = scan_n(bad, sizeof bad - 1);
+    assert_int_equal(r->figures[0].type, RESULT_PERCENT);
+    assert_int_equal(r->figures[0].start, 2);
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+
+    /* every single-byte prefix of a tricky sentence stays in bounds */
+    const char *t = "On June 30, 2020 $6.9 bn, 1,200-km, 3\xe2\x80\x93"
+                    "4 per cent, 14:30, 1990s, 22nd, RUB 5";
+    for (size_t k = 0; k <= strlen(t); k++) {
+        r = scan_n(t, k);
+        result_destroy(&r);
+    }
+}
+
+static void
+test_huge_numbers(void **state)
+{
+    (void)state;
+    char big[460];
+    memset(big, '9', 400);
+    strcpy(big + 400, " percent and 1e400 and 123456789012345");
+    result_t *r = scan(big);
+    /* 400 digits: no figure at all rather than inf; 15 digits are exact */
+    num_fig(r, big, RESULT_CARDINAL, "123456789012345", 0, 123456789012345.0,
+            "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+
+    /* a scale on the largest accepted number stays finite */
+    const char *in = "999,999,999,999,999 trillion rubles";
+    r = scan(in);
+    assert_int_equal(r->n_figures, 1);
+    assert_true(isfinite(r->figures[0].value));
+    assert_true(r->figures[0].value > 9.9e26);
+    result_destroy(&r);
+}
+
+static void
+test_50mb_line(void **state)
+{
+    (void)state;
+    size_t n = 50u << 20;
+    char *buf = malloc(n);
+    assert_non_null(buf);
+    /* one endless grouped number: skipped as a whole, in linear time */
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (i % 4 == 3) ? ',' : (char)('1' + i % 4);
+    result_t *r = result_new();
+    figures_scan(buf, n, r);
+    assert_int_equal(r->n_figures, 0);
+    result_destroy(&r);
+
+    /* a list of small numbers: many figures, but capped */
+    for (size_t i = 0; i < n; i++)
+        buf[i] = "12, "[i % 4];
+    r = result_new();
+    figures_scan(buf, n, r);
+    assert_true(r->n_figures > 1000);
+    assert_true(r->n_figures <= 1024 + n / 32);
+    assert_int_equal(r->figures[0].type, RESULT_CARDINAL);
+    assert_true(r->figures[0].value == 12);
+    result_destroy(&r);
+    free(buf);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_percent_money_half_year),
+        cmocka_unit_test(test_money_forms),
+        cmocka_unit_test(test_coordinations),
+        cmocka_unit_test(test_counts_not_coordinated),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_times_ordinals_cardinals),
+        cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_percent_forms_and_spelled),
+        cmocka_unit_test(test_names_with_digits),
+        cmocka_unit_test(test_typographic_and_crlf),
+        cmocka_unit_test(test_empty_nul_invalid_utf8),
+        cmocka_unit_test(test_huge_numbers),
+        cmocka_unit_test(test_50mb_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
