@@ -610,7 +610,9 @@ int
 store_txn_commit(store_t *s)
 {
     assert(s && s->wtxn);
-    int rc = meta_save(s, s->wtxn);
+    int rc = 0;
+    if (memcmp(&s->meta, &s->meta_committed, sizeof s->meta) != 0)
+        rc = meta_save(s, s->wtxn);
     if (rc) {
         mdb_txn_abort(s->wtxn);
     } else {
@@ -1384,8 +1386,7 @@ store_since(store_t *s, uint64_t after_seq, size_t limit, bool with_result,
             if (rc)
                 break;
         }
-        rc = fn(arg, &it);
-        if (rc)
+        if (fn(arg, &it) != 0)
             break;
         n++;
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
@@ -1423,8 +1424,7 @@ store_dead_list(store_t *s, uint64_t after_id, size_t limit, store_job_fn fn,
         rc = store_get(s, get_be64(key.mv_data), &j);
         if (rc)
             break;
-        rc = fn(arg, &j, reason);
-        if (rc)
+        if (fn(arg, &j, reason) != 0)
             break;
         n++;
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
@@ -1455,8 +1455,7 @@ store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
             rc = ERR_IO;
             break;
         }
-        rc = fn(arg, get_be64(v.mv_data));
-        if (rc)
+        if (fn(arg, get_be64(v.mv_data)) != 0)
             break;
         n++;
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP);

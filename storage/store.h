@@ -102,7 +102,8 @@ typedef struct store_item {
     size_t result_len;     /* bytes in result */
 } store_item_t;
 
-/* Callbacks return 0 to continue, anything else stops and is returned. */
+/* Callbacks return 0 to continue; anything else stops the walk early
+ * (that item is not counted). */
 typedef int (*store_item_fn)(void *arg, const store_item_t *item);
 typedef int (*store_job_fn)(void *arg, const store_job_t *job,
                             const char *reason);
@@ -232,7 +233,7 @@ int store_payload(store_t *s, uint64_t id, wire_msg_t *out);
 /*
  * Call fn for each committed result with seq > after_seq, in seq order, at
  * most limit of them (read). with_result includes the result bytes.
- * Returns the number of items, or a negative error (or fn's non-zero).
+ * Returns the number of items passed to fn, or a negative error.
  */
 int store_since(store_t *s, uint64_t after_seq, size_t limit, bool with_result,
                 store_item_fn fn, void *arg);

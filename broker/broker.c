@@ -1,0 +1,1622 @@
+/*
+ * broker: the poll loop, request handling, credit-based dispatch, leases
+ * and group commit (see broker.h and proto/PROTOCOL.md). Writes are queued
+ * as ops and applied in one store txn; replies, Committed notifications
+ * and Dispatches leave only after that txn committed.
+ */
+#include "broker.h"
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/now.h"
+#include "../common/xalloc.h"
+#include "../proto/wire.h"
+#include "../storage/store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_ROUTE 8               /* routing frames kept for a reply */
+#define TICK_MS 100               /* lease/worker/delayed checks */
+#define BATCH_BYTES (64u << 20)   /* payload bytes that force a commit */
+#define SINCE_BYTES (32u << 20)   /* result bytes in one SinceReply */
+#define LEASES_PER_FLUSH 512      /* jobs leased in one commit at most */
+#define PROMOTE_PER_FLUSH 10000   /* delayed jobs promoted per commit */
+#define RETRY_QUEUE_FULL_MS 1000  /* retry_after for QUEUE_FULL */
+#define RETRY_STORE_FULL_MS 10000 /* retry_after for STORE_FULL */
+#define RETRY_SHUTDOWN_MS 2000    /* retry_after for SHUTTING_DOWN */
+#define RETRY_INTERNAL_MS 1000    /* retry_after for INTERNAL */
+#define MAX_FLUSH_TRIES 48        /* map doublings and retries */
+#define PER_POLL 256              /* messages read per socket per turn */
+
+/* ------------------------------------------------------------ config */
+
+#define OFF(f) offsetof(broker_cfg_t, f)
+const cfg_entry_t broker_cfg_table[] = {
+    { "data-dir", CFG_STRING, OFF(data_dir), "excerpt-data", 0, 0,
+      "LMDB data directory" },
+    { "frontend", CFG_STRING, OFF(frontend), "tcp://127.0.0.1:7440", 0, 0,
+      "client endpoint (ROUTER, bind)" },
+    { "backend", CFG_STRING, OFF(backend), "tcp://127.0.0.1:7441", 0, 0,
+      "worker endpoint (ROUTER, bind)" },
+    { "publisher", CFG_STRING, OFF(publisher), "tcp://127.0.0.1:7442", 0, 0,
+      "notification endpoint (PUB, bind)" },
+    { "map-size", CFG_SIZE, OFF(map_size), "64M", 1 << 20, 0,
+      "initial LMDB map size" },
+    { "map-limit", CFG_SIZE, OFF(map_limit), "32G", 1 << 20, 0,
+      "the LMDB map never grows past this" },
+    { "max-queued", CFG_INT, OFF(max_queued), "2000000", 1, 1000000000,
+      "jobs ready, leased or delayed before Submit gets QUEUE_FULL" },
+    { "max-attempts", CFG_INT, OFF(max_attempts), "5", 1, 1000,
+      "failed attempts before a job is dead-lettered" },
+    { "lease-ms", CFG_MS, OFF(lease_ms), "60s", 10, 86400000,
+      "lease length; worker heartbeats extend it" },
+    { "worker-timeout-ms", CFG_MS, OFF(worker_timeout_ms), "10s", 10, 86400000,
+      "a worker silent this long is lost" },
+    { "retry-base-ms", CFG_MS, OFF(retry_base_ms), "500ms", 0, 86400000,
+      "first retry delay; doubles per attempt, with jitter" },
+    { "retry-max-ms", CFG_MS, OFF(retry_max_ms), "60s", 0, 86400000,
+      "longest retry delay" },
+    { "max-credit", CFG_INT, OFF(max_credit), "1024", 1, 1000000,
+      "most jobs one worker may hold at once" },
+    { "commit-batch", CFG_INT, OFF(commit_batch), "512", 1, 100000,
+      "operations per group commit at most" },
+    { "commit-delay-us", CFG_INT, OFF(commit_delay_us), "1000", 0, 1000000,
+      "longest wait to fill a group commit, microseconds" },
+    { "max-readers", CFG_INT, OFF(max_readers), "126", 1, 100000,
+      "LMDB reader slots" },
+    { "log-level", CFG_STRING, OFF(log_level), "info", 0, 0,
+      "error, warn, info or debug" },
+};
+const size_t broker_cfg_table_len =
+    sizeof broker_cfg_table / sizeof broker_cfg_table[0];
+
+int
+broker_cfg_defaults(broker_cfg_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    return cfg_defaults(broker_cfg_table, broker_cfg_table_len, cfg);
+}
+
+void
+broker_cfg_free(broker_cfg_t *cfg)
+{
+    if (cfg)
+        cfg_free(broker_cfg_table, broker_cfg_table_len, cfg);
+}
+
+/* ------------------------------------------------------------- types */
+
+/* Frames that precede the Envelope; echoed in the reply. */
+typedef struct route {
+    size_t n;                 /* frames */
+    size_t len[MAX_ROUTE];    /* their sizes */
+    uint8_t *data[MAX_ROUTE]; /* their bytes, owned */
+} route_t;
+
+enum {
+    OP_SUBMIT,
+    OP_DONE,
+    OP_FAILED,
+    OP_EXPIRE,
+    OP_DEAD_REQUEUE,
+    OP_DEAD_PURGE
+};
+
+/* One write waiting for the next group commit. */
+typedef struct op {
+    int type;           /* OP_* */
+    route_t route;      /* where the reply goes (none for OP_EXPIRE) */
+    void *sock;         /* socket of the reply */
+    uint64_t rid;       /* request_id to echo */
+    wire_msg_t msg;     /* the decoded request, owned */
+    char *key;          /* default key computed for a Submit, owned */
+    result_t *res;      /* decoded result of a Done, owned */
+    uint64_t job_id;    /* Done/Failed/expire: the job */
+    uint32_t attempt;   /* Done/Failed/expire: the attempt */
+    const char *reason; /* Failed/expire: why (borrowed from msg or static) */
+    bool permanent;     /* Failed: no retry */
+    bool final;         /* outcome decided, skip when (re)applying */
+    int rc;             /* outcome */
+    uint64_t id;        /* Submit: job id */
+    bool dup;           /* Submit: key existed */
+    uint64_t seq;       /* Done: commit seq */
+    char *done_key;     /* Done: the job's key, owned */
+    uint64_t count;     /* dead ops: jobs affected */
+    int state;          /* Failed: new state */
+} op_t;
+
+typedef struct lease {
+    uint64_t job_id;      /* leased job */
+    uint32_t attempt;     /* its attempt */
+    uint64_t deadline_ms; /* monotonic expiry */
+} lease_t;
+
+typedef struct worker {
+    uint8_t *ident;    /* ROUTER routing id, owned */
+    size_t ident_len;  /* its size */
+    char name[128];    /* worker_name from Ready */
+    uint64_t credit;   /* jobs it may still be sent */
+    lease_t *leases;   /* jobs it holds */
+    size_t n_leases;   /* count */
+    size_t cap_leases; /* allocated */
+    uint64_t last_ms;  /* monotonic time of its last message */
+    bool lost;         /* unreachable; removed at the next tick */
+} worker_t;
+
+typedef struct pending {
+    worker_t *w;         /* receiver */
+    store_lease_t lease; /* leased job, decoded */
+} pending_t;
+
+struct broker {
+    broker_cfg_t cfg;           /* owned copy */
+    store_t *store;             /* the LMDB store */
+    void *ctx;                  /* ZeroMQ context */
+    void *front, *back, *pub;   /* sockets */
+    volatile sig_atomic_t stop; /* set by broker_request_stop */
+    bool draining;              /* stop seen */
+    op_t *ops;                  /* group commit batch */
+    size_t n_ops, cap_ops;      /* its size */
+    size_t n_submits;           /* Submits in the batch */
+    size_t batch_bytes;         /* payload bytes in the batch */
+    uint64_t batch_start_us;    /* when the batch got its first item */
+    bool batch_open;            /* batch_start_us is valid */
+    pending_t *disp;            /* leases of the current flush */
+    size_t n_disp, cap_disp;    /* their count */
+    worker_t **workers;         /* known workers */
+    size_t n_workers, cap_workers;
+    size_t rr;                /* round-robin start for dispatch */
+    bool promote_due;         /* a delayed job is due */
+    uint64_t next_tick_ms;    /* monotonic time of the next tick */
+    uint64_t rng;             /* jitter state */
+    uint64_t out_rid;         /* request ids of broker-initiated msgs */
+    uint64_t start_ms;        /* monotonic start time */
+    uint64_t submitted_total; /* new jobs accepted since start */
+    uint64_t committed_total; /* results committed since start */
+    uint64_t rejected_total;  /* requests rejected since start */
+    uint64_t rate_sec[10];    /* commits per second, ring */
+    uint64_t rate_stamp[10];  /* second each slot counts */
+};
+
+/* ----------------------------------------------------------- helpers */
+
+static uint64_t
+rand_next(broker_t *b)
+{
+    uint64_t x = b->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    b->rng = x;
+    return x;
+}
+
+static void
+route_free(route_t *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->data[i]);
+    r->n = 0;
+}
+
+static void
+route_copy(route_t *dst, const route_t *src)
+{
+    dst->n = src->n;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->len[i] = src->len[i];
+        dst->data[i] = xmalloc(src->len[i] ? src->len[i] : 1);
+        memcpy(dst->data[i], src->data[i], src->len[i]);
+    }
+}
+
+static void
+free_buf(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* Send route frames then the encoded message. Returns 0 or ERR_CLOSED
+ * (peer gone) / ERR_AGAIN (queue full) / ERR_IO; logs. */
+static int
+send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc) {
+        log_error("broker encode failed kind=%s: %s", wire_kind_name(m->kind),
+                  err_str(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < rt->n; i++) {
+        if (zmq_send(sock, rt->data[i], rt->len[i],
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            rc = errno;
+            goto fail;
+        }
+    }
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, len, free_buf, NULL) != 0) {
+        rc = errno;
+        goto fail;
+    }
+    buf = NULL;
+    if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        rc = errno;
+        zmq_msg_close(&msg);
+        goto fail;
+    }
+    return ERR_OK;
+fail:
+    free(buf);
+    log_warn("broker send failed kind=%s: %s", wire_kind_name(m->kind),
+             zmq_strerror(rc));
+    if (rc == EHOSTUNREACH)
+        return ERR_CLOSED;
+    if (rc == EAGAIN)
+        return ERR_AGAIN;
+    return ERR_IO;
+}
+
+static void
+reject(broker_t *b, void *sock, const route_t *rt, uint64_t rid, int code,
+       const char *reason, uint32_t retry_after_ms)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_REJECTED;
+    m.request_id = rid;
+    m.u.rejected.code = code;
+    m.u.rejected.reason = reason;
+    m.u.rejected.retry_after_ms = retry_after_ms;
+    b->rejected_total++;
+    log_debug("broker rejected code=%s reason=\"%s\"", wire_code_name(code),
+              reason);
+    (void)send_msg(sock, rt, &m);
+}
+
+static int
+code_of_decode(int rc)
+{
+    switch (rc) {
+    case ERR_VERSION:
+        return WIRE_CODE_BAD_VERSION;
+    case ERR_TOOBIG:
+        return WIRE_CODE_TOO_LARGE;
+    case ERR_UTF8:
+        return WIRE_CODE_BAD_UTF8;
+    default:
+        return WIRE_CODE_INVALID;
+    }
+}
+
+static const char *
+reason_of_decode(int rc)
+{
+    switch (rc) {
+    case ERR_VERSION:
+        return "unsupported protocol version (this broker speaks 1)";
+    case ERR_TOOBIG:
+        return "message or text over the size limit";
+    case ERR_UTF8:
+        return "text is not valid UTF-8";
+    default:
+        return "malformed envelope or field out of bounds";
+    }
+}
+
+/* Read one multipart message: route frames and the last frame (the
+ * Envelope) into *env (caller closes). Returns 1, 0 (nothing), -1 error.
+ * Messages with too many frames are drained and reported as garbage by
+ * an empty env. */
+static int
+recv_msg(void *sock, route_t *rt, zmq_msg_t *env)
+{
+    zmq_msg_t part;
+    int more = 0;
+    size_t nframes = 0;
+    rt->n = 0;
+    zmq_msg_init(env);
+    for (;;) {
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, nframes ? 0 : ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&part);
+            if (nframes == 0 && (e == EAGAIN || e == EINTR))
+                return 0;
+            route_free(rt);
+            log_error("broker recv failed: %s", zmq_strerror(e));
+            return -1;
+        }
+        nframes++;
+        more = zmq_msg_more(&part);
+        if (!more) {
+            zmq_msg_close(env);
+            zmq_msg_move(env, &part);
+            zmq_msg_close(&part);
+            return 1;
+        }
+        if (rt->n < MAX_ROUTE) {
+            size_t n = zmq_msg_size(&part);
+            rt->len[rt->n] = n;
+            rt->data[rt->n] = xmalloc(n ? n : 1);
+            memcpy(rt->data[rt->n], zmq_msg_data(&part), n);
+            rt->n++;
+        }
+        zmq_msg_close(&part);
+    }
+}
+
+/* ------------------------------------------------------------ workers */
+
+static worker_t *
+worker_find(broker_t *b, const route_t *rt)
+{
+    if (rt->n == 0)
+        return NULL;
+    for (size_t i = 0; i < b->n_workers; i++) {
+        worker_t *w = b->workers[i];
+        if (w->ident_len == rt->len[0] &&
+            memcmp(w->ident, rt->data[0], rt->len[0]) == 0)
+            return w;
+    }
+    return NULL;
+}
+
+static worker_t *
+worker_add(broker_t *b, const route_t *rt)
+{
+    worker_t *w = xcalloc(1, sizeof *w);
+    w->ident_len = rt->len[0];
+    w->ident = xmalloc(w->ident_len ? w->ident_len : 1);
+    memcpy(w->ident, rt->data[0], w->ident_len);
+    snprintf(w->name, sizeof w->name, "?");
+    w->last_ms = now_mono_ms();
+    if (b->n_workers == b->cap_workers) {
+        b->cap_workers = b->cap_workers ? b->cap_workers * 2 : 8;
+        b->workers =
+            xreallocarray(b->workers, b->cap_workers, sizeof *b->workers);
+    }
+    b->workers[b->n_workers++] = w;
+    return w;
+}
+
+static void
+worker_free(worker_t *w)
+{
+    free(w->ident);
+    free(w->leases);
+    free(w);
+}
+
+static void
+lease_add(worker_t *w, uint64_t job_id, uint32_t attempt, uint64_t deadline)
+{
+    if (w->n_leases == w->cap_leases) {
+        w->cap_leases = w->cap_leases ? w->cap_leases * 2 : 8;
+        w->leases = xreallocarray(w->leases, w->cap_leases, sizeof *w->leases);
+    }
+    lease_t *l = &w->leases[w->n_leases++];
+    l->job_id = job_id;
+    l->attempt = attempt;
+    l->deadline_ms = deadline;
+}
+
+/* Drop the lease (job, attempt) wherever it is; true if found. */
+static bool
+lease_drop(broker_t *b, worker_t *first, uint64_t job_id, uint32_t attempt)
+{
+    for (size_t k = 0; k <= b->n_workers; k++) {
+        worker_t *w = k == 0 ? first : b->workers[k - 1];
+        if (!w || (k > 0 && w == first))
+            continue;
+        for (size_t i = 0; i < w->n_leases; i++) {
+            if (w->leases[i].job_id == job_id &&
+                w->leases[i].attempt == attempt) {
+                w->leases[i] = w->leases[--w->n_leases];
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static op_t *
+op_push(broker_t *b, int type)
+{
+    if (b->n_ops == b->cap_ops) {
+        b->cap_ops = b->cap_ops ? b->cap_ops * 2 : 64;
+        b->ops = xreallocarray(b->ops, b->cap_ops, sizeof *b->ops);
+    }
+    op_t *op = &b->ops[b->n_ops++];
+    memset(op, 0, sizeof *op);
+    op->type = type;
+    if (!b->batch_open) {
+        b->batch_open = true;
+        b->batch_start_us = now_mono_us();
+    }
+    return op;
+}
+
+static void
+op_free(op_t *op)
+{
+    route_free(&op->route);
+    wire_msg_release(&op->msg);
+    free(op->key);
+    result_destroy(&op->res);
+    free(op->done_key);
+}
+
+static void
+expire(broker_t *b, uint64_t job_id, uint32_t attempt, const char *why)
+{
+    op_t *op = op_push(b, OP_EXPIRE);
+    op->job_id = job_id;
+    op->attempt = attempt;
+    op->reason = why;
+    log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
+             (unsigned long long)job_id, attempt, why);
+}
+
+static uint64_t
+backoff_ms(broker_t *b, uint32_t attempt)
+{
+    uint64_t d = b->cfg.retry_base_ms;
+    for (uint32_t i = 1; i < attempt && d < b->cfg.retry_max_ms; i++)
+        d *= 2;
+    if (d > b->cfg.retry_max_ms)
+        d = b->cfg.retry_max_ms;
+    /* jitter: somewhere in [d/2, d] so retries of a burst spread out */
+    return d / 2 + (d ? rand_next(b) % (d / 2 + 1) : 0);
+}
+
+/* Apply one op inside the open txn; sets op->rc. */
+static void
+op_apply(broker_t *b, op_t *op, uint64_t now)
+{
+    switch (op->type) {
+    case OP_SUBMIT: {
+        wire_job_t job = op->msg.u.submit.job;
+        if (op->key)
+            job.key = op->key;
+        op->rc = store_submit(b->store, &job, now, &op->id, &op->dup);
+        break;
+    }
+    case OP_DONE: {
+        store_done_t d;
+        op->rc =
+            store_done(b->store, op->job_id, op->attempt, op->msg.u.done.result,
+                       op->msg.u.done.result_len, op->res, now, &d);
+        if (op->rc == 0) {
+            op->seq = d.seq;
+            op->done_key = d.key;
+        }
+        break;
+    }
+    case OP_FAILED:
+    case OP_EXPIRE:
+        op->rc = store_fail(b->store, op->job_id, op->attempt, op->reason,
+                            op->permanent, (uint32_t)b->cfg.max_attempts,
+                            now + backoff_ms(b, op->attempt), now, &op->state);
+        break;
+    case OP_DEAD_REQUEUE:
+    case OP_DEAD_PURGE: {
+        bool rq = op->type == OP_DEAD_REQUEUE;
+        if (op->msg.u.dead_ids.all) {
+            op->rc = rq ? store_dead_requeue_all(b->store, now, &op->count)
+                        : store_dead_purge_all(b->store, &op->count);
+            break;
+        }
+        op->rc = 0;
+        for (size_t i = 0; i < op->msg.u.dead_ids.n; i++) {
+            uint64_t id = op->msg.u.dead_ids.job_ids[i];
+            int rc = rq ? store_dead_requeue(b->store, id, now)
+                        : store_dead_purge(b->store, id);
+            if (rc == 0) {
+                op->count++;
+            } else if (rc != ERR_NOTFOUND) {
+                op->rc = rc;
+                break;
+            }
+        }
+        break;
+    }
+    }
+}
+
+static void
+op_reset(op_t *op)
+{
+    if (op->final)
+        return;
+    op->rc = 0;
+    op->id = 0;
+    op->dup = false;
+    op->seq = 0;
+    free(op->done_key);
+    op->done_key = NULL;
+    op->count = 0;
+}
+
+static void
+disp_reset(broker_t *b)
+{
+    for (size_t i = 0; i < b->n_disp; i++) {
+        b->disp[i].w->credit++;
+        wire_msg_release(&b->disp[i].lease.msg);
+    }
+    b->n_disp = 0;
+}
+
+static bool
+can_dispatch(broker_t *b)
+{
+    if (b->draining)
+        return false;
+    store_counts_t c;
+    store_counts(b->store, &c);
+    if (c.ready == 0)
+        return false;
+    for (size_t i = 0; i < b->n_workers; i++)
+        if (b->workers[i]->credit > 0 && !b->workers[i]->lost)
+            return true;
+    return false;
+}
+
+/* Lease jobs round-robin to workers with credit (inside the txn).
+ * Returns 0, or ERR_AGAIN (redo the flush). */
+static int
+lease_jobs(broker_t *b, uint64_t now)
+{
+    bool progress = true;
+    while (progress && b->n_disp < LEASES_PER_FLUSH) {
+        progress = false;
+        for (size_t k = 0; k < b->n_workers && b->n_disp < LEASES_PER_FLUSH;
+             k++) {
+            worker_t *w = b->workers[(b->rr + k) % b->n_workers];
+            if (w->credit == 0 || w->lost)
+                continue;
+            store_lease_t l;
+            int rc = store_lease_next(b->store, now, &l);
+            if (rc == ERR_NOTFOUND || rc == ERR_FULL)
+                return 0;
+            if (rc)
+                return rc == ERR_AGAIN ? ERR_AGAIN : 0;
+            if (b->n_disp == b->cap_disp) {
+                b->cap_disp = b->cap_disp ? b->cap_disp * 2 : 64;
+                b->disp = xreallocarray(b->disp, b->cap_disp, sizeof *b->disp);
+            }
+            b->disp[b->n_disp].w = w;
+            b->disp[b->n_disp].lease = l;
+            b->n_disp++;
+            w->credit--;
+            progress = true;
+        }
+    }
+    if (b->n_workers)
+        b->rr = (b->rr + 1) % b->n_workers;
+    return 0;
+}
+
+static void
+count_commit(broker_t *b)
+{
+    uint64_t sec = now_mono_ms() / 1000;
+    size_t i = sec % 10;
+    if (b->rate_stamp[i] != sec) {
+        b->rate_stamp[i] = sec;
+        b->rate_sec[i] = 0;
+    }
+    b->rate_sec[i]++;
+    b->committed_total++;
+}
+
+static void
+send_done_ack(broker_t *b, op_t *op, int code)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DONE_ACK;
+    m.request_id = op->rid;
+    m.u.done_ack.job_id = op->job_id;
+    m.u.done_ack.attempt = op->attempt;
+    m.u.done_ack.code = code;
+    (void)send_msg(b->back, &op->route, &m);
+}
+
+static int
+code_of_store(int rc)
+{
+    switch (rc) {
+    case ERR_FULL:
+        return WIRE_CODE_STORE_FULL;
+    case ERR_STALE:
+    case ERR_NOTFOUND:
+    case ERR_EXISTS:
+        return WIRE_CODE_NOT_FOUND;
+    case ERR_INVAL:
+        return WIRE_CODE_INVALID;
+    default:
+        return WIRE_CODE_INTERNAL;
+    }
+}
+
+/* Send the outcome of one op after the commit (or its failure). */
+static void
+op_reply(broker_t *b, op_t *op)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.request_id = op->rid;
+    switch (op->type) {
+    case OP_SUBMIT:
+        if (op->rc == 0) {
+            m.kind = WIRE_ACCEPTED;
+            m.u.accepted.job_id = op->id;
+            m.u.accepted.duplicate = op->dup;
+            if (!op->dup)
+                b->submitted_total++;
+            log_debug("broker accepted job=%llu dup=%d",
+                      (unsigned long long)op->id, op->dup);
+            (void)send_msg(b->front, &op->route, &m);
+        } else if (op->rc == ERR_FULL) {
+            reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,
+                   "store at its map size limit", RETRY_STORE_FULL_MS);
+        } else {
+            reject(b, b->front, &op->route, op->rid, code_of_store(op->rc),
+                   err_str(op->rc),
+                   code_of_store(op->rc) == WIRE_CODE_INTERNAL
+                       ? RETRY_INTERNAL_MS
+                       : 0);
+        }
+        break;
+    case OP_DONE:
+        if (op->rc == 0) {
+            count_commit(b);
+            log_debug("broker committed job=%llu attempt=%u seq=%llu",
+                      (unsigned long long)op->job_id, op->attempt,
+                      (unsigned long long)op->seq);
+        } else {
+            log_info("broker done not counted job=%llu attempt=%u: %s",
+                     (unsigned long long)op->job_id, op->attempt,
+                     err_str(op->rc));
+        }
+        send_done_ack(b, op,
+                      op->rc == 0 ? WIRE_CODE_OK : code_of_store(op->rc));
+        break;
+    case OP_FAILED:
+        if (op->rc == 0)
+            log_info("broker job failed job=%llu attempt=%u state=%s "
+                     "reason=\"%s\"",
+                     (unsigned long long)op->job_id, op->attempt,
+                     wire_job_state_name(op->state), op->reason);
+        send_done_ack(b, op,
+                      op->rc == 0 ? WIRE_CODE_OK : code_of_store(op->rc));
+        break;
+    case OP_EXPIRE:
+        if (op->rc == 0 && op->state == STORE_DEAD)
+            log_warn("broker job dead-lettered job=%llu attempt=%u",
+                     (unsigned long long)op->job_id, op->attempt);
+        break;
+    case OP_DEAD_REQUEUE:
+    case OP_DEAD_PURGE:
+        if (op->rc == 0) {
+            m.kind = WIRE_DEAD_REPLY;
+            m.u.dead_reply.count = op->count;
+            (void)send_msg(b->front, &op->route, &m);
+        } else {
+            reject(b, b->front, &op->route, op->rid, code_of_store(op->rc),
+                   err_str(op->rc), RETRY_STORE_FULL_MS);
+        }
+        break;
+    }
+}
+
+static void
+publish(broker_t *b, const op_t *op)
+{
+    wire_msg_t m;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_COMMITTED;
+    m.u.committed.seq = op->seq;
+    m.u.committed.job_id = op->job_id;
+    m.u.committed.key = op->done_key;
+    if (wire_encode(&m, &buf, &len) != 0)
+        return;
+    if (zmq_send(b->pub, "committed", 9, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(b->pub, buf, len, ZMQ_DONTWAIT) < 0)
+        log_warn("broker publish failed seq=%llu: %s",
+                 (unsigned long long)op->seq, zmq_strerror(errno));
+    free(buf);
+}
+
+static void
+send_dispatches(broker_t *b)
+{
+    uint64_t now = now_mono_ms();
+    for (size_t i = 0; i < b->n_disp; i++) {
+        pending_t *p = &b->disp[i];
+        wire_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_DISPATCH;
+        m.request_id = ++b->out_rid;
+        m.u.dispatch.job = p->lease.msg.u.submit.job;
+        m.u.dispatch.job.id = p->lease.id;
+        m.u.dispatch.attempt = p->lease.attempt;
+        m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
+        lease_add(p->w, p->lease.id, p->lease.attempt, now + b->cfg.lease_ms);
+        route_t rt;
+        rt.n = 1;
+        rt.len[0] = p->w->ident_len;
+        rt.data[0] = p->w->ident;
+        if (send_msg(b->back, &rt, &m) != 0)
+            p->w->lost = true; /* its leases expire at the next tick */
+        else
+            log_debug("broker dispatched job=%llu attempt=%u worker=%s",
+                      (unsigned long long)p->lease.id, p->lease.attempt,
+                      p->w->name);
+        wire_msg_release(&p->lease.msg);
+    }
+    b->n_disp = 0;
+}
+
+/* Apply the batch, promote due jobs and lease jobs in one txn, commit,
+ * then send every reply, notification and dispatch. */
+static void
+flush(broker_t *b)
+{
+    int rc = 0;
+    if (b->n_ops == 0 && !b->promote_due && !can_dispatch(b)) {
+        b->batch_open = false;
+        return;
+    }
+    for (int tries = 0; tries < MAX_FLUSH_TRIES; tries++) {
+        uint64_t now = now_wall_ms();
+        rc = store_txn_begin(b->store);
+        if (rc)
+            break;
+        bool again = false;
+        for (size_t i = 0; i < b->n_ops && !again; i++) {
+            op_t *op = &b->ops[i];
+            if (op->final)
+                continue;
+            op_apply(b, op, now);
+            again = op->rc == ERR_AGAIN;
+        }
+        store_counts_t c;
+        store_counts(b->store, &c);
+        if (!again && c.delayed > 0 && b->promote_due) {
+            rc = store_promote_due(b->store, now, PROMOTE_PER_FLUSH, NULL);
+            again = rc == ERR_AGAIN;
+        }
+        if (!again && can_dispatch(b))
+            again = lease_jobs(b, now) == ERR_AGAIN;
+        if (again) {
+            store_txn_abort(b->store);
+            for (size_t i = 0; i < b->n_ops; i++)
+                op_reset(&b->ops[i]);
+            disp_reset(b);
+            continue;
+        }
+        rc = store_txn_commit(b->store);
+        if (rc == ERR_AGAIN || (rc == ERR_FULL && b->n_submits > 0)) {
+            /* at the limit, retry without new jobs so results still land */
+            for (size_t i = 0; i < b->n_ops; i++) {
+                op_t *op = &b->ops[i];
+                op_reset(op);
+                if (rc == ERR_FULL && op->type == OP_SUBMIT) {
+                    op->final = true;
+                    op->rc = ERR_FULL;
+                }
+            }
+            if (rc == ERR_FULL)
+                b->n_submits = 0;
+            disp_reset(b);
+            continue;
+        }
+        break;
+    }
+    if (rc) {
+        log_error("broker group commit failed ops=%zu: %s", b->n_ops,
+                  err_str(rc));
+        for (size_t i = 0; i < b->n_ops; i++) {
+            op_t *op = &b->ops[i];
+            if (!op->final) {
+                op_reset(op);
+                op->rc = rc == ERR_AGAIN ? ERR_INTERNAL : rc;
+            }
+        }
+        disp_reset(b);
+    } else {
+        b->promote_due = false;
+    }
+    for (size_t i = 0; i < b->n_ops; i++)
+        op_reply(b, &b->ops[i]);
+    for (size_t i = 0; i < b->n_ops; i++)
+        if (b->ops[i].type == OP_DONE && b->ops[i].rc == 0)
+            publish(b, &b->ops[i]);
+    send_dispatches(b);
+    for (size_t i = 0; i < b->n_ops; i++)
+        op_free(&b->ops[i]);
+    b->n_ops = 0;
+    b->n_submits = 0;
+    b->batch_bytes = 0;
+    b->batch_open = false;
+}
+
+/* ----------------------------------------------------- frontend reads */
+
+static void
+info_fill(wire_job_info_t *ji, const store_job_t *j)
+{
+    memset(ji, 0, sizeof *ji);
+    ji->id = j->id;
+    ji->key = j->key;
+    ji->state = j->state;
+    ji->attempts = j->tries;
+    ji->priority = j->priority;
+    ji->submitted_ms = j->submitted_ms;
+    ji->finished_ms = j->finished_ms;
+    ji->seq = j->seq;
+    ji->last_error = j->last_error;
+    ji->source_url = j->source_url;
+    ji->title = j->title;
+    ji->text_bytes = j->text_bytes;
+}
+
+/* Encode inside the read txn (pointers are borrowed from it), then send. */
+static void
+reply_read(broker_t *b, const route_t *rt, const wire_msg_t *m)
+{
+    (void)send_msg(b->front, rt, m);
+}
+
+static void
+on_get(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    store_job_t j;
+    wire_msg_t m, text;
+    memset(&m, 0, sizeof m);
+    memset(&text, 0, sizeof text);
+    if (!req->u.get.job_id && (!req->u.get.key || !*req->u.get.key)) {
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INVALID,
+               "Get needs job_id or key", 0);
+        return;
+    }
+    int rc = store_read_begin(b->store);
+    if (rc) {
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               "store busy", RETRY_INTERNAL_MS);
+        return;
+    }
+    if (req->u.get.job_id)
+        rc = store_get(b->store, req->u.get.job_id, &j);
+    else
+        rc =
+            store_get_key(b->store, req->u.get.key, strlen(req->u.get.key), &j);
+    if (rc == 0) {
+        m.kind = WIRE_GET_REPLY;
+        m.request_id = req->request_id;
+        info_fill(&m.u.get_reply.job, &j);
+        if (j.state == STORE_DONE)
+            rc = store_result(b->store, j.id, &m.u.get_reply.result,
+                              &m.u.get_reply.result_len);
+        if (rc == 0 && req->u.get.with_text &&
+            store_payload(b->store, j.id, &text) == 0) {
+            m.u.get_reply.text = text.u.submit.job.text;
+            m.u.get_reply.text_len = text.u.submit.job.text_len;
+        }
+    }
+    if (rc == 0)
+        reply_read(b, rt, &m);
+    store_read_end(b->store);
+    wire_msg_release(&text);
+    if (rc == ERR_NOTFOUND)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_NOT_FOUND,
+               "no such job", 0);
+    else if (rc)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               err_str(rc), RETRY_INTERNAL_MS);
+}
+
+typedef struct since_acc {
+    wire_committed_t *items; /* collected */
+    size_t n;                /* count */
+    size_t bytes;            /* result bytes so far */
+} since_acc_t;
+
+static int
+since_cb(void *arg, const store_item_t *it)
+{
+    since_acc_t *a = arg;
+    if (a->n > 0 && a->bytes + it->result_len > SINCE_BYTES)
+        return 1; /* the rest comes with the next Since */
+    wire_committed_t *c = &a->items[a->n++];
+    c->seq = it->seq;
+    c->job_id = it->job_id;
+    c->key = it->key;
+    c->result = it->result;
+    c->result_len = it->result_len;
+    a->bytes += it->result_len;
+    return 0;
+}
+
+static void
+on_since(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    size_t limit = req->u.since.limit ? req->u.since.limit : 100;
+    if (limit > WIRE_MAX_BATCH)
+        limit = WIRE_MAX_BATCH;
+    since_acc_t a = { xcalloc(limit, sizeof *a.items), 0, 0 };
+    int rc = store_read_begin(b->store);
+    if (rc == 0) {
+        rc = store_since(b->store, req->u.since.after_seq, limit,
+                         req->u.since.with_result, since_cb, &a);
+        if (rc >= 0) {
+            store_counts_t c;
+            store_counts(b->store, &c);
+            wire_msg_t m;
+            memset(&m, 0, sizeof m);
+            m.kind = WIRE_SINCE_REPLY;
+            m.request_id = req->request_id;
+            m.u.since_reply.items = a.items;
+            m.u.since_reply.n = a.n;
+            m.u.since_reply.last_seq = c.last_seq;
+            reply_read(b, rt, &m);
+            rc = 0;
+        }
+        store_read_end(b->store);
+    }
+    free(a.items);
+    if (rc)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               err_str(rc), RETRY_INTERNAL_MS);
+}
+
+typedef struct dead_acc {
+    wire_dead_t *items;  /* collected */
+    char **hist_bufs;    /* owned copies of each history */
+    const char ***lines; /* owned line arrays */
+    size_t n;            /* count */
+} dead_acc_t;
+
+static int
+dead_cb(void *arg, const store_job_t *j, const char *reason)
+{
+    dead_acc_t *a = arg;
+    wire_dead_t *d = &a->items[a->n];
+    info_fill(&d->job, j);
+    d->reason = reason;
+    char *h = xstrdup(j->history);
+    const char **lines = xcalloc(j->n_history + 1, sizeof *lines);
+    size_t nl = 0;
+    for (char *p = h; *p && nl < j->n_history;) {
+        char *e = strchr(p, '\n');
+        lines[nl++] = p;
+        if (!e)
+            break;
+        *e = '\0';
+        p = e + 1;
+    }
+    d->history = lines;
+    d->n_history = nl;
+    a->hist_bufs[a->n] = h;
+    a->lines[a->n] = lines;
+    a->n++;
+    return 0;
+}
+
+static void
+on_dead_list(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    size_t limit = req->u.dead_list.limit ? req->u.dead_list.limit : 100;
+    if (limit > WIRE_MAX_BATCH)
+        limit = WIRE_MAX_BATCH;
+    dead_acc_t a = { xcalloc(limit, sizeof *a.items),
+                     xcalloc(limit, sizeof *a.hist_bufs),
+                     xcalloc(limit, sizeof *a.lines), 0 };
+    int rc = store_read_begin(b->store);
+    if (rc == 0) {
+        rc = store_dead_list(b->store, req->u.dead_list.after_job_id, limit,
+                             dead_cb, &a);
+        if (rc >= 0) {
+            wire_msg_t m;
+            memset(&m, 0, sizeof m);
+            m.kind = WIRE_DEAD_LIST_REPLY;
+            m.request_id = req->request_id;
+            m.u.dead_list_reply.items = a.items;
+            m.u.dead_list_reply.n = a.n;
+            reply_read(b, rt, &m);
+            rc = 0;
+        }
+        store_read_end(b->store);
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        free(a.hist_bufs[i]);
+        free((void *)a.lines[i]);
+    }
+    free(a.items);
+    free(a.hist_bufs);
+    free(a.lines);
+    if (rc)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               err_str(rc), RETRY_INTERNAL_MS);
+}
+
+static void
+on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    store_counts_t c;
+    store_info_t info;
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    store_counts(b->store, &c);
+    store_info(b->store, &info);
+    m.kind = WIRE_STATS_REPLY;
+    m.request_id = req->request_id;
+    wire_stats_t *s = &m.u.stats_reply;
+    s->ready = c.ready;
+    s->leased = c.leased;
+    s->delayed = c.delayed;
+    s->done = c.done;
+    s->dead = c.dead;
+    s->last_seq = c.last_seq;
+    uint64_t enq, wall = now_wall_ms();
+    if (c.ready && store_read_begin(b->store) == 0) {
+        if (store_oldest_ready(b->store, &enq) == 0 && wall > enq)
+            s->oldest_ready_age_ms = wall - enq;
+        store_read_end(b->store);
+    }
+    s->store_bytes = info.used_bytes;
+    s->map_bytes = info.map_bytes;
+    s->map_limit = info.map_limit;
+    s->workers = (uint32_t)b->n_workers;
+    s->submitted_total = b->submitted_total;
+    s->committed_total = b->committed_total;
+    s->rejected_total = b->rejected_total;
+    s->uptime_ms = now_mono_ms() - b->start_ms;
+    uint64_t sec = now_mono_ms() / 1000, sum = 0;
+    for (int i = 0; i < 10; i++)
+        if (b->rate_stamp[i] + 10 > sec && b->rate_stamp[i] < sec)
+            sum += b->rate_sec[i];
+    s->commit_rate = (double)sum / 9.0; /* nine complete seconds */
+    reply_read(b, rt, &m);
+}
+
+static void
+on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
+{
+    const wire_job_t *j = &m->u.submit.job;
+    if (b->draining) {
+        reject(b, b->front, rt, m->request_id, WIRE_CODE_SHUTTING_DOWN,
+               "broker is shutting down", RETRY_SHUTDOWN_MS);
+        return;
+    }
+    if (j->text_len == 0) {
+        reject(b, b->front, rt, m->request_id, WIRE_CODE_INVALID, "empty text",
+               0);
+        return;
+    }
+    if (j->priority < 0 || j->priority > WIRE_MAX_PRIORITY) {
+        reject(b, b->front, rt, m->request_id, WIRE_CODE_INVALID,
+               "priority out of range 0..9", 0);
+        return;
+    }
+    store_counts_t c;
+    store_counts(b->store, &c);
+    if (c.ready + c.leased + c.delayed + b->n_submits >=
+        (uint64_t)b->cfg.max_queued) {
+        reject(b, b->front, rt, m->request_id, WIRE_CODE_QUEUE_FULL,
+               "queue holds max-queued jobs", RETRY_QUEUE_FULL_MS);
+        return;
+    }
+    op_t *op = op_push(b, OP_SUBMIT);
+    op->sock = b->front;
+    op->rid = m->request_id;
+    route_copy(&op->route, rt);
+    op->msg = *m;
+    memset(m, 0, sizeof *m); /* ownership moved to the op */
+    if (!op->msg.u.submit.job.key || !*op->msg.u.submit.job.key)
+        op->key = store_key_default(op->msg.u.submit.job.text,
+                                    op->msg.u.submit.job.text_len);
+    b->n_submits++;
+    b->batch_bytes += op->msg.u.submit.job.text_len;
+}
+
+static void
+on_dead_write(broker_t *b, const route_t *rt, wire_msg_t *m)
+{
+    op_t *op = op_push(b, m->kind == WIRE_DEAD_REQUEUE ? OP_DEAD_REQUEUE
+                                                       : OP_DEAD_PURGE);
+    op->sock = b->front;
+    op->rid = m->request_id;
+    route_copy(&op->route, rt);
+    op->msg = *m;
+    memset(m, 0, sizeof *m);
+}
+
+static void
+on_frontend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
+{
+    wire_msg_t m;
+    int rc = wire_decode(zmq_msg_data((zmq_msg_t *)env),
+                         zmq_msg_size((zmq_msg_t *)env), 0, &m);
+    if (rc) {
+        log_info("broker bad frontend frame bytes=%zu: %s",
+                 zmq_msg_size((zmq_msg_t *)env), err_str(rc));
+        reject(b, b->front, rt, m.request_id, code_of_decode(rc),
+               reason_of_decode(rc), 0);
+        return;
+    }
+    switch (m.kind) {
+    case WIRE_SUBMIT:
+        on_submit(b, rt, &m);
+        break;
+    case WIRE_GET:
+        on_get(b, rt, &m);
+        break;
+    case WIRE_SINCE:
+        on_since(b, rt, &m);
+        break;
+    case WIRE_STATS:
+        on_stats(b, rt, &m);
+        break;
+    case WIRE_DEAD_LIST:
+        on_dead_list(b, rt, &m);
+        break;
+    case WIRE_DEAD_REQUEUE:
+    case WIRE_DEAD_PURGE:
+        if (b->draining)
+            reject(b, b->front, rt, m.request_id, WIRE_CODE_SHUTTING_DOWN,
+                   "broker is shutting down", RETRY_SHUTDOWN_MS);
+        else
+            on_dead_write(b, rt, &m);
+        break;
+    default:
+        reject(b, b->front, rt, m.request_id, WIRE_CODE_INVALID,
+               "message not accepted on the frontend", 0);
+        break;
+    }
+    wire_msg_release(&m);
+}
+
+/* ------------------------------------------------------ backend reads */
+
+static void
+on_ready(broker_t *b, worker_t *w, const wire_msg_t *m)
+{
+    if (m->u.ready.worker_name && *m->u.ready.worker_name)
+        snprintf(w->name, sizeof w->name, "%s", m->u.ready.worker_name);
+    uint64_t room = (uint64_t)b->cfg.max_credit;
+    uint64_t held = w->credit + w->n_leases;
+    uint64_t add = m->u.ready.credit;
+    if (held >= room)
+        add = 0;
+    else if (add > room - held)
+        add = room - held;
+    w->credit += add;
+    log_debug("broker ready worker=%s credit=%llu", w->name,
+              (unsigned long long)w->credit);
+}
+
+static void
+on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
+{
+    uint64_t deadline = now_mono_ms() + b->cfg.lease_ms;
+    for (size_t i = 0; i < m->u.heartbeat.n; i++) {
+        uint64_t id = m->u.heartbeat.job_ids[i];
+        for (size_t k = 0; k < w->n_leases; k++) {
+            lease_t *l = &w->leases[k];
+            if (l->job_id == id && (!m->u.heartbeat.attempts ||
+                                    m->u.heartbeat.attempts[i] == l->attempt))
+                l->deadline_ms = deadline;
+        }
+    }
+    wire_msg_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = WIRE_HEARTBEAT;
+    r.request_id = m->request_id;
+    (void)send_msg(b->back, rt, &r);
+}
+
+static void
+on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
+{
+    bool done = m->kind == WIRE_DONE;
+    uint64_t id = done ? m->u.done.job_id : m->u.failed.job_id;
+    uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
+    result_t *res = NULL;
+    (void)lease_drop(b, w, id, att);
+    if (done) {
+        int rc =
+            wire_result_decode(m->u.done.result, m->u.done.result_len, &res);
+        if (rc) {
+            log_warn("broker undecodable result job=%llu worker=%s: %s",
+                     (unsigned long long)id, w->name, err_str(rc));
+            done = false;
+        }
+    }
+    op_t *op = op_push(b, done ? OP_DONE : OP_FAILED);
+    op->sock = b->back;
+    op->rid = m->request_id;
+    route_copy(&op->route, rt);
+    op->job_id = id;
+    op->attempt = att;
+    op->res = res;
+    op->msg = *m;
+    memset(m, 0, sizeof *m);
+    if (op->msg.kind == WIRE_FAILED) {
+        op->reason = op->msg.u.failed.reason ? op->msg.u.failed.reason : "";
+        op->permanent = op->msg.u.failed.permanent;
+    } else if (!done) {
+        op->reason = "worker sent an undecodable result";
+    } else {
+        b->batch_bytes += op->msg.u.done.result_len;
+    }
+}
+
+static void
+on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
+{
+    wire_msg_t m;
+    if (rt->n == 0)
+        return; /* ROUTER always adds the identity; nothing to answer */
+    int rc = wire_decode(zmq_msg_data((zmq_msg_t *)env),
+                         zmq_msg_size((zmq_msg_t *)env), 0, &m);
+    worker_t *w = worker_find(b, rt);
+    if (w)
+        w->last_ms = now_mono_ms();
+    if (rc) {
+        log_info("broker bad backend frame bytes=%zu: %s",
+                 zmq_msg_size((zmq_msg_t *)env), err_str(rc));
+        reject(b, b->back, rt, m.request_id, code_of_decode(rc),
+               reason_of_decode(rc), 0);
+        return;
+    }
+    switch (m.kind) {
+    case WIRE_READY:
+    case WIRE_DONE:
+    case WIRE_FAILED:
+        if (!w) {
+            w = worker_add(b, rt);
+            log_info("broker worker joined worker=%s",
+                     m.kind == WIRE_READY && m.u.ready.worker_name
+                         ? m.u.ready.worker_name
+                         : "?");
+        }
+        if (m.kind == WIRE_READY)
+            on_ready(b, w, &m);
+        else
+            on_done_or_failed(b, w, rt, &m);
+        break;
+    case WIRE_HEARTBEAT:
+        if (w)
+            on_heartbeat(b, w, rt, &m);
+        else
+            reject(b, b->back, rt, m.request_id, WIRE_CODE_NOT_FOUND,
+                   "unknown worker", 0);
+        break;
+    default:
+        if (w)
+            reject(b, b->back, rt, m.request_id, WIRE_CODE_INVALID,
+                   "message not accepted on the backend", 0);
+        else
+            reject(b, b->back, rt, m.request_id, WIRE_CODE_NOT_FOUND,
+                   "unknown worker", 0);
+        break;
+    }
+    wire_msg_release(&m);
+}
+
+/* -------------------------------------------------------------- timers */
+
+static void
+tick(broker_t *b)
+{
+    uint64_t now = now_mono_ms();
+    for (size_t i = 0; i < b->n_workers;) {
+        worker_t *w = b->workers[i];
+        bool lost = w->lost || now - w->last_ms > b->cfg.worker_timeout_ms;
+        for (size_t k = 0; k < w->n_leases;) {
+            lease_t *l = &w->leases[k];
+            if (lost || now > l->deadline_ms) {
+                expire(b, l->job_id, l->attempt,
+                       lost ? "worker lost" : "lease expired");
+                w->leases[k] = w->leases[--w->n_leases];
+            } else {
+                k++;
+            }
+        }
+        if (lost) {
+            log_warn("broker worker lost worker=%s silent_ms=%llu", w->name,
+                     (unsigned long long)(now - w->last_ms));
+            worker_free(w);
+            b->workers[i] = b->workers[--b->n_workers];
+        } else {
+            i++;
+        }
+    }
+    store_counts_t c;
+    store_counts(b->store, &c);
+    if (c.delayed > 0 && !b->promote_due && store_read_begin(b->store) == 0) {
+        uint64_t when;
+        if (store_next_due(b->store, &when) == 0 && when <= now_wall_ms())
+            b->promote_due = true;
+        store_read_end(b->store);
+    }
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int
+sock_open(broker_t *b, void **out, int type, const char *endpoint)
+{
+    void *s = zmq_socket(b->ctx, type);
+    if (!s) {
+        log_error("broker socket failed: %s", zmq_strerror(errno));
+        return ERR_IO;
+    }
+    int one = 1, ivl = 2000, tmo = 20000, ttl = 20000, zero = 0;
+    int64_t max = WIRE_MAX_FRAME;
+    if ((type == ZMQ_ROUTER &&
+         zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one)) ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl) ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero)) {
+        log_error("broker setsockopt failed: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
+    if (zmq_bind(s, endpoint) != 0) {
+        int e = errno;
+        log_error("broker bind failed endpoint=%s: %s", endpoint,
+                  zmq_strerror(e));
+        zmq_close(s);
+        return e == EINVAL || e == EPROTONOSUPPORT ? ERR_INVAL : ERR_IO;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+static int
+cfg_check(const broker_cfg_t *c)
+{
+    const char *bad = NULL;
+    if (!c->data_dir || !*c->data_dir)
+        bad = "data-dir";
+    else if (!c->frontend || !*c->frontend)
+        bad = "frontend";
+    else if (!c->backend || !*c->backend)
+        bad = "backend";
+    else if (!c->publisher || !*c->publisher)
+        bad = "publisher";
+    else if (c->map_limit < c->map_size)
+        bad = "map-limit (smaller than map-size)";
+    else if (c->retry_max_ms < c->retry_base_ms)
+        bad = "retry-max-ms (smaller than retry-base-ms)";
+    else if (c->log_level && *c->log_level && log_level_parse(c->log_level) < 0)
+        bad = "log-level";
+    else if (c->max_attempts < 1 || c->commit_batch < 1 || c->max_credit < 1 ||
+             c->max_queued < 1 || c->lease_ms == 0 ||
+             c->worker_timeout_ms == 0 || c->lease_ms > UINT32_MAX)
+        bad = "a numeric setting out of range";
+    if (bad) {
+        log_error("broker config invalid key=%s", bad);
+        return ERR_INVAL;
+    }
+    return ERR_OK;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+int
+broker_open(broker_t **out, const broker_cfg_t *cfg)
+{
+    broker_t *b = NULL;
+    int rc = cfg_check(cfg);
+    if (rc)
+        return rc;
+    b = xcalloc(1, sizeof *b);
+    b->cfg = *cfg;
+    b->cfg.data_dir = dup_or_null(cfg->data_dir);
+    b->cfg.frontend = dup_or_null(cfg->frontend);
+    b->cfg.backend = dup_or_null(cfg->backend);
+    b->cfg.publisher = dup_or_null(cfg->publisher);
+    b->cfg.log_level = dup_or_null(cfg->log_level);
+    b->start_ms = now_mono_ms();
+    b->rng = now_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+    if (!b->rng)
+        b->rng = 1;
+    store_cfg_t sc = { b->cfg.data_dir, b->cfg.map_size, b->cfg.map_limit,
+                       (unsigned)b->cfg.max_readers };
+    rc = store_open(&b->store, &sc);
+    if (rc)
+        goto fail;
+    /* No lease survives a restart: whoever held one reconnects and either
+     * finishes first (its Done still matches the attempt) or loses it. */
+    for (int i = 0; i < MAX_FLUSH_TRIES; i++) {
+        uint64_t n = 0;
+        rc = store_txn_begin(b->store);
+        if (rc)
+            goto fail;
+        rc = store_requeue_leased(b->store, now_wall_ms(), &n);
+        if (rc) {
+            store_txn_abort(b->store);
+            if (rc == ERR_AGAIN)
+                continue;
+            goto fail;
+        }
+        rc = store_txn_commit(b->store);
+        if (rc == ERR_AGAIN)
+            continue;
+        if (rc)
+            goto fail;
+        if (n)
+            log_info("broker requeued leased jobs count=%llu",
+                     (unsigned long long)n);
+        break;
+    }
+    b->ctx = zmq_ctx_new();
+    if (!b->ctx) {
+        rc = ERR_IO;
+        goto fail;
+    }
+    if ((rc = sock_open(b, &b->front, ZMQ_ROUTER, b->cfg.frontend)) ||
+        (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend)) ||
+        (rc = sock_open(b, &b->pub, ZMQ_PUB, b->cfg.publisher)))
+        goto fail;
+    store_counts_t c;
+    store_counts(b->store, &c);
+    log_info("listening frontend=%s backend=%s publisher=%s ready=%llu "
+             "delayed=%llu done=%llu dead=%llu last_seq=%llu",
+             b->cfg.frontend, b->cfg.backend, b->cfg.publisher,
+             (unsigned long long)c.ready, (unsigned long long)c.delayed,
+             (unsigned long long)c.done, (unsigned long long)c.dead,
+             (unsigned long long)c.last_seq);
+    *out = b;
+    return ERR_OK;
+fail:
+    broker_destroy(&b);
+    return rc;
+}
+
+void
+broker_request_stop(broker_t *b)
+{
+    if (b)
+        b->stop = 1;
+}
+
+static bool
+batch_full(const broker_t *b)
+{
+    return b->n_ops >= (size_t)b->cfg.commit_batch ||
+           b->batch_bytes >= BATCH_BYTES;
+}
+
+static bool
+batch_due(broker_t *b, uint64_t now_us)
+{
+    if (batch_full(b))
+        return true;
+    if (!b->batch_open)
+        return false;
+    return now_us - b->batch_start_us >= (uint64_t)b->cfg.commit_delay_us;
+}
+
+int
+broker_run(broker_t *b)
+{
+    assert(b);
+    zmq_pollitem_t items[2] = { { b->front, 0, ZMQ_POLLIN, 0 },
+                                { b->back, 0, ZMQ_POLLIN, 0 } };
+    b->next_tick_ms = now_mono_ms() + TICK_MS;
+    for (;;) {
+        if (b->stop && !b->draining) {
+            b->draining = true;
+            log_info("broker stopping: draining pending=%zu", b->n_ops);
+        }
+        /* Work (dispatch, due retries) opens a batch like a request does,
+         * so it shares the next group commit. */
+        if (!b->batch_open && !b->draining &&
+            (b->promote_due || can_dispatch(b))) {
+            b->batch_open = true;
+            b->batch_start_us = now_mono_us();
+        }
+        long timeout = TICK_MS;
+        uint64_t now_us = now_mono_us();
+        if (b->batch_open) {
+            uint64_t end = b->batch_start_us + (uint64_t)b->cfg.commit_delay_us;
+            timeout = end > now_us ? (long)((end - now_us + 999) / 1000) : 0;
+        }
+        if (b->draining)
+            timeout = 0;
+        int n = zmq_poll(items, 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error("broker poll failed: %s", zmq_strerror(errno));
+            return ERR_IO;
+        }
+        for (int s = 0; s < 2; s++) {
+            void *sock = s == 0 ? b->front : b->back;
+            for (int k = 0; k < PER_POLL; k++) {
+                route_t rt;
+                zmq_msg_t env;
+                int got = recv_msg(sock, &rt, &env);
+                if (got <= 0)
+                    break;
+                if (s == 0)
+                    on_frontend(b, &rt, &env);
+                else
+                    on_backend(b, &rt, &env);
+                zmq_msg_close(&env);
+                route_free(&rt);
+                if (batch_full(b))
+                    flush(b);
+            }
+        }
+        if (b->draining) {
+            if (b->n_ops)
+                flush(b);
+            log_info("broker stopped submitted=%llu committed=%llu",
+                     (unsigned long long)b->submitted_total,
+                     (unsigned long long)b->committed_total);
+            return ERR_OK;
+        }
+        uint64_t now_ms = now_mono_ms();
+        if (now_ms >= b->next_tick_ms) {
+            tick(b);
+            b->next_tick_ms = now_ms + TICK_MS;
+        }
+        if (b->batch_open && batch_due(b, now_mono_us()))
+            flush(b);
+    }
+}
+
+void
+broker_destroy(broker_t **bp)
+{
+    if (!bp || !*bp)
+        return;
+    broker_t *b = *bp;
+    for (size_t i = 0; i < b->n_ops; i++)
+        op_free(&b->ops[i]);
+    free(b->ops);
+    for (size_t i = 0; i < b->n_disp; i++)
+        wire_msg_release(&b->disp[i].lease.msg);
+    free(b->disp);
+    for (size_t i = 0; i < b->n_workers; i++)
+        worker_free(b->workers[i]);
+    free(b->workers);
+    if (b->front)
+        zmq_close(b->front);
+    if (b->back)
+        zmq_close(b->back);
+    if (b->pub)
+        zmq_close(b->pub);
+    if (b->ctx)
+        zmq_ctx_term(b->ctx);
+    store_destroy(&b->store);
+    broker_cfg_free(&b->cfg);
+    free(b);
+    *bp = NULL;
+}

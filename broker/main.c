@@ -1,0 +1,91 @@
+/*
+ * excerpt-broker: reads the configuration (defaults, --config file,
+ * EXCERPT_BROKER_* environment, flags), opens the broker, installs
+ * SIGTERM/SIGINT handlers and runs the loop until a signal drains it.
+ */
+#include "broker.h"
+
+#include "../common/err.h"
+#include "../common/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static broker_t *running;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    broker_request_stop(running);
+}
+
+static int
+install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
+        return ERR_IO;
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL) ? ERR_IO : ERR_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    broker_cfg_t cfg;
+    broker_t *b = NULL;
+    int argi = 1, rc;
+    log_set_name("excerpt-broker");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: excerpt-broker [--config FILE] [--key value...]\n"
+                   "environment: EXCERPT_BROKER_<KEY> (upper case, '_')\n\n");
+            cfg_usage(broker_cfg_table, broker_cfg_table_len, stdout);
+            return 0;
+        }
+    }
+    if (broker_cfg_defaults(&cfg))
+        return 2;
+    const char *file = cfg_find_config(argc, argv);
+    if ((file &&
+         cfg_load_file(broker_cfg_table, broker_cfg_table_len, &cfg, file)) ||
+        cfg_load_env(broker_cfg_table, broker_cfg_table_len, &cfg,
+                     "EXCERPT_BROKER_") ||
+        cfg_parse_args(broker_cfg_table, broker_cfg_table_len, &cfg, argc, argv,
+                       &argi)) {
+        broker_cfg_free(&cfg);
+        return 2;
+    }
+    if (argi < argc) {
+        log_error("unexpected argument \"%s\" (see --help)", argv[argi]);
+        broker_cfg_free(&cfg);
+        return 2;
+    }
+    int level = log_level_parse(cfg.log_level ? cfg.log_level : "info");
+    if (level < 0) {
+        log_error("config invalid key=log-level value=\"%s\"", cfg.log_level);
+        broker_cfg_free(&cfg);
+        return 2;
+    }
+    log_set_level(level);
+    cfg_log(broker_cfg_table, broker_cfg_table_len, &cfg);
+    rc = broker_open(&b, &cfg);
+    broker_cfg_free(&cfg);
+    if (rc)
+        return rc == ERR_INVAL ? 2 : 1;
+    running = b;
+    if (install_signals()) {
+        log_error("cannot install signal handlers");
+        broker_destroy(&b);
+        return 1;
+    }
+    rc = broker_run(b);
+    running = NULL;
+    broker_destroy(&b);
+    return rc ? 1 : 0;
+}
