@@ -1,18 +1,73 @@
-/* entities: placeholder until the entity recogniser lands (same session). */
+/*
+ * entities: one pass over the words of a text. Lower-case prose is skipped;
+ * runs of capitalised words (with the connectors "of", "and", "the"...
+ * between them) are parsed left to right against the compiled gazetteer
+ * (gaz.h) with rules for titles, honorifics, given names and head nouns.
+ * Unknown capitalised words are remembered, and after the pass a word that
+ * is the surname of a person seen anywhere in the document becomes a
+ * mention of that person. Mentions are then grouped into entities.
+ */
 #include "entities.h"
 
 #include "../common/xalloc.h"
+#include "gaz.h"
+#include "tok.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define SEG_MAX 64   /* words in one capitalised run */
+#define NAME_MAX_W 4 /* words in a person's name */
 
 struct entities {
-    int unused; /* placeholder */
+    uint32_t keys; /* gazetteer size, for logs; the table itself is static */
 };
+
+/* One word of a run, with what the gazetteer knows of it alone. */
+typedef struct word {
+    tok_t t;        /* the token */
+    uint16_t kinds; /* GAZ_* of the word alone */
+    uint8_t ent;    /* entity type of the word alone */
+    uint8_t head;   /* head type of the word alone */
+    bool conn;      /* a lower-case connector ("of", "and") */
+    bool comma;     /* joined to the previous word by ", " */
+    bool plural;    /* a lower-case plural head ("regions") */
+} word_t;
+
+/* A mention found by the rules. */
+typedef struct cand {
+    uint32_t start, end;   /* mention span in the text */
+    uint32_t rstart, rend; /* role (title) span, empty when none */
+    uint32_t cs, ce;       /* canonical name's span when canon is NULL */
+    const char *canon;     /* static canonical name, or NULL: text[cs,ce) */
+    uint64_t last;         /* hash of the last word (persons) */
+    uint8_t type;          /* result_entity_type_t */
+    uint8_t words;         /* number of words (persons) */
+} cand_t;
+
+/* An unknown capitalised run, a possible later surname mention. */
+typedef struct maybe {
+    uint32_t start, end; /* span */
+    uint64_t last;       /* hash of the last word */
+    uint8_t words;       /* number of words */
+} maybe_t;
+
+typedef struct doc {
+    const char *text;
+    cand_t *c;
+    size_t n_c, cap_c;
+    maybe_t *m;
+    size_t n_m, cap_m;
+} doc_t;
 
 entities_t *
 entities_new(void)
 {
-    return xcalloc(1, sizeof(entities_t));
+    entities_t *e = xcalloc(1, sizeof *e);
+    e->keys = gaz_count();
+    return e;
 }
 
 void
@@ -24,11 +79,750 @@ entities_destroy(entities_t **e)
     *e = NULL;
 }
 
+static const char *const connector_words[] = { "of",  "and", "the", "for",
+                                               "on",  "de",  "von", "van",
+                                               "der", "al",  "bin", "da",
+                                               "del", "du",  "la",  "le" };
+
+static bool
+is_connector(const char *s, const tok_t *t)
+{
+    size_t n = t->end - t->start;
+    if (n > 3 || !(t->flags & TOK_LOWER))
+        return false;
+    for (size_t i = 0; i < sizeof connector_words / sizeof *connector_words;
+         i++)
+        if (strlen(connector_words[i]) == n &&
+            memcmp(connector_words[i], s + t->start, n) == 0)
+            return true;
+    return false;
+}
+
+static bool
+word_is(const char *s, const word_t *w, const char *lit)
+{
+    size_t n = w->t.end - w->t.start;
+    return strlen(lit) == n && memcmp(s + w->t.start, lit, n) == 0;
+}
+
+static void
+add_cand(doc_t *d, uint32_t start, uint32_t end, int type, const char *canon)
+{
+    if (end <= start)
+        return;
+    if (d->n_c == d->cap_c) {
+        d->cap_c = d->cap_c ? d->cap_c * 2 : 64;
+        d->c = xreallocarray(d->c, d->cap_c, sizeof *d->c);
+    }
+    cand_t *c = &d->c[d->n_c++];
+    memset(c, 0, sizeof *c);
+    c->start = c->cs = start;
+    c->end = c->ce = end;
+    c->type = (uint8_t)type;
+    c->canon = canon;
+}
+
+static void
+add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
+           uint32_t re)
+{
+    add_cand(d, w[a].t.start, w[b].t.end, RESULT_PERSON, NULL);
+    cand_t *c = &d->c[d->n_c - 1];
+    c->rstart = rs;
+    c->rend = re;
+    c->last = w[b].t.hash;
+    c->words = (uint8_t)(b - a + 1);
+}
+
+static void
+add_maybe(doc_t *d, const word_t *w, size_t a, size_t b)
+{
+    if (d->n_m == d->cap_m) {
+        d->cap_m = d->cap_m ? d->cap_m * 2 : 64;
+        d->m = xreallocarray(d->m, d->cap_m, sizeof *d->m);
+    }
+    maybe_t *m = &d->m[d->n_m++];
+    m->start = w[a].t.start;
+    m->end = w[b].t.end;
+    m->last = w[b].t.hash;
+    m->words = (uint8_t)(b - a + 1);
+}
+
+/* A word that can be part of a person's name. */
+static bool
+name_like(const word_t *w)
+{
+    if (!(w->t.flags & TOK_CAP) || (w->t.flags & (TOK_ALLCAPS | TOK_DIGIT)))
+        return false;
+    if (w->kinds & (GAZ_STOP | GAZ_COMMON | GAZ_TITLE | GAZ_HONOR | GAZ_HEAD))
+        return false;
+    if ((w->kinds & GAZ_ENT) && !(w->kinds & GAZ_GIVEN))
+        return false;
+    return true;
+}
+
+/* End (inclusive) of a name starting at i: up to max name-like words,
+ * stopping after a possessive or before a comma. */
+static size_t
+name_end(const word_t *w, size_t n, size_t i, size_t max)
+{
+    size_t e = i;
+    while (e + 1 < n && e + 1 - i < max && !(w[e].t.flags & TOK_POSS) &&
+           !w[e + 1].comma && name_like(&w[e + 1]))
+        e++;
+    return e;
+}
+
+/* A person that starts at i with a given name: "Sergei Chemezov". Returns
+ * the last word or (size_t)-1. */
+static size_t
+given_person(const word_t *w, size_t n, size_t i)
+{
+    if (!(w[i].kinds & GAZ_GIVEN) || !(w[i].t.flags & TOK_CAP) ||
+        (w[i].t.flags & TOK_POSS) || i + 1 >= n || w[i + 1].comma ||
+        !name_like(&w[i + 1]))
+        return (size_t)-1;
+    return name_end(w, n, i, NAME_MAX_W);
+}
+
+/* Longest gazetteer sequence from i: entity end in *ent (or -1) and title
+ * end in *title (or -1). */
+static void
+gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
+            const gaz_slot_t **eslot, size_t *title)
+{
+    uint64_t h = 0;
+    *ent = *title = (size_t)-1;
+    *eslot = NULL;
+    for (size_t j = i; j < n; j++) {
+        if (j > i && w[j].comma)
+            break;
+        h = tok_seq(h, w[j].t.hash);
+        const gaz_slot_t *g = gaz_find(h);
+        if (!g)
+            break;
+        if ((g->kinds & GAZ_ENT) && !w[j].conn) {
+            *ent = j;
+            *eslot = g;
+        }
+        if ((g->kinds & GAZ_TITLE) && !w[j].conn)
+            *title = j;
+        if (!(g->kinds & GAZ_PREFIX))
+            break;
+    }
+}
+
+/*
+ * A name ending in a head noun, with an optional "of ..." complement:
+ * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
+ * Federation", "Republic of Tatarstan". Returns the last word or -1.
+ */
+static size_t
+head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
+{
+    size_t last_head = (size_t)-1, j = i;
+    if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
+        return (size_t)-1;
+    for (; j < n; j++) {
+        const word_t *x = &w[j];
+        if (j > i && x->comma)
+            break;
+        if (x->conn) {
+            if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
+                last_head != j - 1)
+                continue;
+            break;
+        }
+        if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)) ||
+            (x->t.flags & TOK_NUM))
+            break;
+        if (x->kinds & GAZ_HEAD) {
+            last_head = j;
+            *type = x->head;
+        }
+        if (x->t.flags & TOK_POSS) {
+            j++;
+            break;
+        }
+    }
+    if (last_head == (size_t)-1)
+        return (size_t)-1;
+    /* "Development Bank Forum": the run goes on past the head */
+    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn)
+        return (size_t)-1;
+    size_t end = last_head;
+    bool premod = last_head > i;
+    bool complement = false;
+    if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
+        (word_is(s, &w[end + 1], "of") || word_is(s, &w[end + 1], "for") ||
+         word_is(s, &w[end + 1], "on"))) {
+        size_t k = end + 2;
+        size_t cend = (size_t)-1;
+        bool proper = false;
+        for (; k < n; k++) {
+            const word_t *x = &w[k];
+            if (x->comma)
+                break;
+            if (x->conn)
+                continue;
+            if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
+                break;
+            if (given_person(w, n, k) != (size_t)-1)
+                break;
+            cend = k;
+            if (!(x->kinds & GAZ_COMMON))
+                proper = true;
+            if (x->t.flags & TOK_POSS)
+                break;
+        }
+        if (cend != (size_t)-1 && proper) {
+            end = cend;
+            complement = true;
+        }
+    }
+    if (!premod && !complement)
+        return (size_t)-1; /* bare "Government", "the Ministry" */
+    return end;
+}
+
+static void process(doc_t *d, word_t *w, size_t n);
+
+/* Title at i..te: the person it introduces, and entities in its "of ..."
+ * complement. Returns the next word to look at. */
+static size_t
+title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
+{
+    const char *s = d->text;
+    uint32_t rs = w[i].t.start;
+    size_t k = te + 1;
+    bool complement = false;
+    /* "President of Russia", "Head of the Federal Tax Service" */
+    while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
+           (word_is(s, &w[k], "of") || word_is(s, &w[k], "for"))) {
+        size_t c = k + 1;
+        while (c < n && w[c].conn)
+            c++;
+        size_t stop = c;
+        while (stop < n && !w[stop].comma &&
+               given_person(w, n, stop) == (size_t)-1 &&
+               !(w[stop].kinds & GAZ_TITLE)) {
+            if (w[stop].t.flags & TOK_POSS) {
+                stop++;
+                break;
+            }
+            stop++;
+        }
+        if (stop == c)
+            break;
+        process(d, w + c, stop - c);
+        complement = true;
+        k = stop;
+        if (k < n && (w[k].kinds & GAZ_TITLE)) {
+            size_t e2, t2;
+            const gaz_slot_t *g;
+            gaz_longest(w, n, k, &e2, &g, &t2);
+            if (t2 != (size_t)-1)
+                return title_phrase(d, w, n, k, t2);
+        }
+    }
+    if (k >= n || w[k].comma || (w[k - 1].t.flags & TOK_POSS))
+        return k;
+    uint32_t re = w[k - 1].t.end;
+    size_t pe = given_person(w, n, k);
+    if (pe == (size_t)-1 && !complement && name_like(&w[k]))
+        pe = name_end(w, n, k, 3);
+    if (pe == (size_t)-1)
+        return k;
+    add_person(d, w, k, pe, rs, re);
+    return pe + 1;
+}
+
+/* Split "Kyrgyz-Russian" into known parts; true when every part is a
+ * known nationality or place. */
+static bool
+hyphen_split(doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    uint32_t a = x->t.start, parts[8][2];
+    size_t np = 0;
+    for (uint32_t i = x->t.start; i <= x->t.end; i++) {
+        if (i == x->t.end || s[i] == '-') {
+            if (np == 8 || i == a)
+                return false;
+            parts[np][0] = a;
+            parts[np][1] = i;
+            np++;
+            a = i + 1;
+        }
+    }
+    if (np < 2)
+        return false;
+    const gaz_slot_t *g[8];
+    for (size_t k = 0; k < np; k++) {
+        g[k] = gaz_find(tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
+        if (!g[k] || !(g[k]->kinds & GAZ_ENT) ||
+            !(g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE))
+            return false;
+    }
+    for (size_t k = 0; k < np; k++)
+        add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(g[k]));
+    return true;
+}
+
+/* Parse words w[0..n) (no commas inside unless a list closes them). */
+static void
+process(doc_t *d, word_t *w, size_t n)
+{
+    const char *s = d->text;
+    size_t i = 0, unk = (size_t)-1;
+    while (i < n) {
+        word_t *x = &w[i];
+        if (x->conn || x->plural || (x->t.flags & TOK_NUM) || i == unk) {
+            i++;
+            continue;
+        }
+        size_t ge, te;
+        const gaz_slot_t *gs;
+        gaz_longest(w, n, i, &ge, &gs, &te);
+        int htype = 0;
+        size_t he = head_phrase(s, w, n, i, &htype);
+        size_t pe = given_person(w, n, i);
+        /* longest wins; ties: gazetteer, head phrase, person */
+        size_t best = (size_t)-1;
+        int kind = 0;
+        if (ge != (size_t)-1) {
+            best = ge;
+            kind = 1;
+        }
+        if (he != (size_t)-1 && (best == (size_t)-1 || he > best)) {
+            best = he;
+            kind = 2;
+        }
+        if (pe != (size_t)-1 && (best == (size_t)-1 || pe > best)) {
+            best = pe;
+            kind = 3;
+        }
+        if (te != (size_t)-1 && (best == (size_t)-1 || te >= best)) {
+            i = title_phrase(d, w, n, i, te);
+            continue;
+        }
+        if (kind == 1) {
+            add_cand(d, w[i].t.start, w[best].t.end, gs->ent, gaz_name(gs));
+            i = best + 1;
+            continue;
+        }
+        if (kind == 2) {
+            add_cand(d, w[i].t.start, w[best].t.end, htype, NULL);
+            i = best + 1;
+            continue;
+        }
+        if (kind == 3) {
+            add_person(d, w, i, best, 0, 0);
+            i = best + 1;
+            continue;
+        }
+        if ((x->kinds & GAZ_HONOR) && i + 1 < n && !w[i + 1].comma &&
+            !(x->t.flags & TOK_POSS)) {
+            size_t k = i + 1;
+            if (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN)) {
+                size_t e = name_end(w, n, k, 3);
+                add_person(d, w, k, e, 0, 0);
+                i = e + 1;
+                continue;
+            }
+        }
+        if ((x->t.flags & TOK_HYPHEN) && hyphen_split(d, x)) {
+            i++;
+            continue;
+        }
+        if (name_like(x)) {
+            size_t e = name_end(w, n, i, NAME_MAX_W);
+            add_maybe(d, w, i, e);
+            i = e + 1;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* A run closed by a plural head: "the Amur and Irkutsk regions",
+ * "Kursk and Voronezh regions". Each listed name takes the head's type;
+ * names with their own head ("Rostov Region") are parsed as usual. */
+static void
+coordination(doc_t *d, word_t *w, size_t n)
+{
+    const char *s = d->text;
+    int type = w[n - 1].head;
+    size_t end = n - 1; /* one past the current item */
+    size_t first = end;
+    while (end > 0) {
+        size_t a = end;
+        while (a > 0 && !w[a - 1].conn && name_like(&w[a - 1]) &&
+               !(a < end && w[a].comma))
+            a--;
+        if (a == end) {
+            /* an item with its own head or a known name */
+            size_t b = end;
+            while (b > 0 && !w[b - 1].conn && (w[b - 1].t.flags & TOK_CAP) &&
+                   !(w[b - 1].kinds & (GAZ_STOP | GAZ_TITLE)) &&
+                   !(b < end && w[b].comma))
+                b--;
+            if (b == end || end - b > 4)
+                break;
+            a = b;
+        }
+        if (end - a > 3)
+            break;
+        first = a;
+        if (a == 0)
+            break;
+        if (w[a].comma)
+            end = a;
+        else if (w[a - 1].conn && word_is(s, &w[a - 1], "and"))
+            end = a - 1;
+        else
+            break;
+    }
+    if (first == n - 1) {
+        process(d, w, n - 1);
+        return;
+    }
+    /* the words before the list */
+    size_t pre = first;
+    if (pre > 0 && w[pre - 1].conn)
+        pre--;
+    if (pre > 0)
+        process(d, w, pre);
+    /* the items */
+    size_t i = first;
+    while (i < n - 1) {
+        if (w[i].conn) {
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e + 1 < n - 1 && !w[e + 1].conn && !w[e + 1].comma)
+            e++;
+        bool own = false;
+        for (size_t k = i; k <= e; k++)
+            if (w[k].kinds & (GAZ_HEAD | GAZ_ENT))
+                own = true;
+        if (own && !(e == i && (w[i].kinds & GAZ_ENT)))
+            process(d, w + i, e - i + 1);
+        else
+            add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
+        i = e + 1;
+    }
+}
+
+/* Split a run at commas unless a plural head closes it as a list. */
+static void
+flush(doc_t *d, word_t *w, size_t n)
+{
+    while (n > 0 && w[n - 1].conn && !w[n - 1].plural)
+        n--;
+    if (n == 0)
+        return;
+    if (w[n - 1].plural) {
+        coordination(d, w, n);
+        return;
+    }
+    size_t a = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i == n || w[i].comma) {
+            size_t b = i;
+            while (b > a && w[b - 1].conn)
+                b--;
+            size_t s0 = a;
+            while (s0 < b && w[s0].conn)
+                s0++;
+            if (b > s0)
+                process(d, w + s0, b - s0);
+            a = i;
+        }
+    }
+}
+
+/* The speaker-name span inside each turn label, in text order. */
+typedef struct lab {
+    uint32_t ns, ne; /* name span */
+    uint32_t body;   /* first byte of the speech */
+    int32_t speaker; /* speaker index */
+} lab_t;
+
+static size_t
+find_labels(const char *text, const result_t *r, lab_t **out)
+{
+    lab_t *l = NULL;
+    size_t n = 0;
+    if (r->n_turns)
+        l = xreallocarray(NULL, r->n_turns, sizeof *l);
+    for (size_t i = 0; i < r->n_turns; i++) {
+        const result_turn_t *t = &r->turns[i];
+        if (t->speaker < 0 || (size_t)t->speaker >= r->n_speakers)
+            continue;
+        const char *nm = r->speakers[t->speaker].name;
+        size_t nl = strlen(nm);
+        if (!nl || t->body <= t->start)
+            continue;
+        const char *p = memmem(text + t->start, t->body - t->start, nm, nl);
+        if (!p) {
+            /* a one-word label ("Putin:") for a longer known name */
+            const char *sp = strrchr(nm, ' ');
+            if (sp) {
+                nm = sp + 1;
+                nl = strlen(nm);
+                p = memmem(text + t->start, t->body - t->start, nm, nl);
+            }
+        }
+        if (!p)
+            continue;
+        l[n].ns = (uint32_t)(p - text);
+        l[n].ne = l[n].ns + (uint32_t)nl;
+        l[n].body = t->body;
+        l[n].speaker = t->speaker;
+        n++;
+    }
+    *out = l;
+    return n;
+}
+
+/* Per-document map from a person's last word to the full-name mention. */
+typedef struct pmap {
+    uint64_t *key;  /* last-word hash, 0 = empty */
+    uint32_t *cand; /* index into d->c of the full name */
+    size_t mask;    /* size - 1 */
+} pmap_t;
+
+static void
+pmap_init(pmap_t *m, size_t n)
+{
+    size_t size = 64;
+    while (size < n * 2 + 2)
+        size *= 2;
+    m->key = xcalloc(size, sizeof *m->key);
+    m->cand = xcalloc(size, sizeof *m->cand);
+    m->mask = size - 1;
+}
+
+/* Slot of key h (existing or the empty one where it goes). */
+static size_t
+pmap_slot(const pmap_t *m, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & m->mask;
+    while (m->key[i] && m->key[i] != h)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+static void
+pmap_free(pmap_t *m)
+{
+    free(m->key);
+    free(m->cand);
+}
+
+/* Case-insensitive hash of a canonical name (bytes as written). */
+static uint64_t
+name_hash(int type, const char *s, size_t n)
+{
+    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, tok_hash(s, n));
+}
+
+/* Group mentions into entities: one per (type, canonical name). */
+static void
+emit(doc_t *d, const char *text, result_t *r)
+{
+    size_t size = 64;
+    while (size < d->n_c * 2 + 2)
+        size *= 2;
+    uint64_t *key = xcalloc(size, sizeof *key);
+    int32_t *ent = xcalloc(size, sizeof *ent);
+    for (size_t i = 0; i < d->n_c; i++) {
+        const cand_t *c = &d->c[i];
+        const char *cn = c->canon;
+        size_t cl;
+        char buf[512];
+        if (cn) {
+            cl = strlen(cn);
+        } else {
+            cl = c->ce - c->cs;
+            if (cl >= sizeof buf)
+                cl = sizeof buf - 1;
+            memcpy(buf, text + c->cs, cl);
+            buf[cl] = '\0';
+            cn = buf;
+        }
+        uint64_t h = name_hash(c->type, cn, cl);
+        size_t k = (size_t)(h ^ (h >> 31)) & (size - 1);
+        while (key[k] && key[k] != h)
+            k = (k + 1) & (size - 1);
+        if (!key[k]) {
+            key[k] = h;
+            char role[256] = "";
+            size_t rl = c->rend > c->rstart ? c->rend - c->rstart : 0;
+            if (rl >= sizeof role)
+                rl = 0;
+            memcpy(role, text + c->rstart, rl);
+            role[rl] = '\0';
+            ent[k] = result_add_entity(r, c->type, cn, role);
+        } else if (c->rend > c->rstart) {
+            result_entity_t *e = &r->entities[ent[k]];
+            if (!e->role[0])
+                e->role =
+                    result_strndup(r, text + c->rstart, c->rend - c->rstart);
+        }
+        result_add_mention(r, ent[k], text, c->start, c->end);
+    }
+    free(key);
+    free(ent);
+}
+
+/* Link surnames and unknown runs to persons, fix canonical names. */
+static void
+resolve_persons(doc_t *d)
+{
+    pmap_t m;
+    pmap_init(&m, d->n_c);
+    /* full names first: the first one seen names the person */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < d->n_c; i++) {
+            cand_t *c = &d->c[i];
+            if (c->type != RESULT_PERSON || !c->last)
+                continue;
+            if ((pass == 0) != (c->words >= 2))
+                continue;
+            size_t k = pmap_slot(&m, c->last);
+            if (!m.key[k]) {
+                m.key[k] = c->last;
+                m.cand[k] = (uint32_t)i;
+            }
+        }
+    }
+    for (size_t i = 0; i < d->n_m; i++) {
+        const maybe_t *x = &d->m[i];
+        size_t k = pmap_slot(&m, x->last);
+        if (!m.key[k])
+            continue;
+        add_cand(d, x->start, x->end, RESULT_PERSON, NULL);
+        d->c[d->n_c - 1].last = x->last;
+        d->c[d->n_c - 1].words = x->words;
+    }
+    /* one-word mentions of a known person are named by the full name */
+    for (size_t i = 0; i < d->n_c; i++) {
+        cand_t *c = &d->c[i];
+        if (c->type != RESULT_PERSON || c->words != 1 || !c->last)
+            continue;
+        size_t k = pmap_slot(&m, c->last);
+        if (!m.key[k])
+            continue;
+        const cand_t *f = &d->c[m.cand[k]];
+        if (f->words >= 2) {
+            c->cs = f->cs;
+            c->ce = f->ce;
+        }
+    }
+    pmap_free(&m);
+}
+
 void
 entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
 {
     (void)e;
-    (void)text;
-    (void)len;
-    (void)r;
+    if (!text || !len || len > UINT32_MAX)
+        return;
+    doc_t d = { .text = text };
+    word_t seg[SEG_MAX];
+    size_t n = 0;
+    lab_t *labs = NULL;
+    size_t n_labs = find_labels(text, r, &labs), li = 0;
+    uint32_t skip_until = 0;
+    size_t pos = 0;
+    tok_t t;
+    while (tok_next(text, len, &pos, &t)) {
+        while (li < n_labs && t.start >= labs[li].ns) {
+            flush(&d, seg, n);
+            n = 0;
+            const lab_t *lb = &labs[li];
+            const result_speaker_t *sp = &r->speakers[lb->speaker];
+            add_cand(&d, lb->ns, lb->ne, RESULT_PERSON, NULL);
+            cand_t *c = &d.c[d.n_c - 1];
+            const char *ls = text + lb->ns, *sp2 = ls;
+            for (const char *q = ls; q < text + lb->ne; q++)
+                if (*q == ' ')
+                    sp2 = q + 1;
+            c->last = tok_hash(sp2, (size_t)(text + lb->ne - sp2));
+            c->words = (uint8_t)(sp2 == ls ? 1 : 2);
+            (void)sp;
+            skip_until = lb->body;
+            li++;
+        }
+        if (t.start < skip_until)
+            continue;
+        word_t w;
+        memset(&w, 0, sizeof w);
+        w.t = t;
+        bool cap = (t.flags & TOK_CAP) != 0;
+        if (n > 0 && (t.flags & TOK_BREAK)) {
+            const word_t *p = &seg[n - 1];
+            bool dot = text[p->t.after] == '.' &&
+                       ((p->kinds & GAZ_HONOR) ||
+                        (p->t.end - p->t.start == 2 &&
+                         (text[p->t.start] | 0x20) == 's' &&
+                         (text[p->t.start + 1] | 0x20) == 't'));
+            for (uint32_t q = p->t.after + 1; dot && q < t.start; q++)
+                if (text[q] != ' ')
+                    dot = false;
+            if ((t.flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
+                w.comma = true;
+            else if (!dot) {
+                flush(&d, seg, n);
+                n = 0;
+            }
+        }
+        if (!cap) {
+            if (n == 0)
+                continue;
+            if (t.flags & TOK_LOWER) {
+                if (is_connector(text, &t)) {
+                    w.conn = true;
+                } else {
+                    const gaz_slot_t *g = gaz_find(t.hash);
+                    if (g && (g->kinds & GAZ_PLURAL)) {
+                        w.plural = true;
+                        w.head = g->head;
+                        w.kinds = g->kinds;
+                        seg[n++] = w;
+                    }
+                    flush(&d, seg, n);
+                    n = 0;
+                    continue;
+                }
+            } else {
+                flush(&d, seg, n);
+                n = 0;
+                continue;
+            }
+        } else {
+            const gaz_slot_t *g = gaz_find(t.hash);
+            if (g) {
+                w.kinds = g->kinds;
+                w.ent = g->ent;
+                w.head = g->head;
+            }
+        }
+        if (n == 0 && !cap)
+            continue;
+        if (n == SEG_MAX) {
+            flush(&d, seg, n);
+            n = 0;
+        }
+        seg[n++] = w;
+    }
+    flush(&d, seg, n);
+    free(labs);
+    resolve_persons(&d);
+    emit(&d, text, r);
+    free(d.c);
+    free(d.m);
 }

@@ -1,0 +1,278 @@
+/*
+ * tok: byte-class driven word scanner. ASCII runs through a table; a
+ * multi-byte UTF-8 sequence is a letter unless it is punctuation
+ * (U+0080-00BF, U+2000-206F, U+3000-303F, U+FEFF) or invalid.
+ */
+#include "tok.h"
+
+enum { C_SEP = 0, C_UP, C_LO, C_DIG, C_HI, C_APOS, C_HYPH };
+
+static const unsigned char cls[256] = {
+    ['A'] = C_UP,  ['B'] = C_UP,  ['C'] = C_UP,    ['D'] = C_UP,
+    ['E'] = C_UP,  ['F'] = C_UP,  ['G'] = C_UP,    ['H'] = C_UP,
+    ['I'] = C_UP,  ['J'] = C_UP,  ['K'] = C_UP,    ['L'] = C_UP,
+    ['M'] = C_UP,  ['N'] = C_UP,  ['O'] = C_UP,    ['P'] = C_UP,
+    ['Q'] = C_UP,  ['R'] = C_UP,  ['S'] = C_UP,    ['T'] = C_UP,
+    ['U'] = C_UP,  ['V'] = C_UP,  ['W'] = C_UP,    ['X'] = C_UP,
+    ['Y'] = C_UP,  ['Z'] = C_UP,  ['a'] = C_LO,    ['b'] = C_LO,
+    ['c'] = C_LO,  ['d'] = C_LO,  ['e'] = C_LO,    ['f'] = C_LO,
+    ['g'] = C_LO,  ['h'] = C_LO,  ['i'] = C_LO,    ['j'] = C_LO,
+    ['k'] = C_LO,  ['l'] = C_LO,  ['m'] = C_LO,    ['n'] = C_LO,
+    ['o'] = C_LO,  ['p'] = C_LO,  ['q'] = C_LO,    ['r'] = C_LO,
+    ['s'] = C_LO,  ['t'] = C_LO,  ['u'] = C_LO,    ['v'] = C_LO,
+    ['w'] = C_LO,  ['x'] = C_LO,  ['y'] = C_LO,    ['z'] = C_LO,
+    ['0'] = C_DIG, ['1'] = C_DIG, ['2'] = C_DIG,   ['3'] = C_DIG,
+    ['4'] = C_DIG, ['5'] = C_DIG, ['6'] = C_DIG,   ['7'] = C_DIG,
+    ['8'] = C_DIG, ['9'] = C_DIG, ['\''] = C_APOS, ['-'] = C_HYPH,
+#define HI16(b)                                                                \
+    [b] = C_HI, [b + 1] = C_HI, [b + 2] = C_HI, [b + 3] = C_HI,                \
+    [b + 4] = C_HI, [b + 5] = C_HI, [b + 6] = C_HI, [b + 7] = C_HI,            \
+    [b + 8] = C_HI, [b + 9] = C_HI, [b + 10] = C_HI, [b + 11] = C_HI,          \
+    [b + 12] = C_HI, [b + 13] = C_HI, [b + 14] = C_HI, [b + 15] = C_HI
+    HI16(0xC0),    HI16(0xD0),    HI16(0xE0),      HI16(0xF0),
+#undef HI16
+};
+
+#define FNV_OFF 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+/* Length of the UTF-8 sequence at s[i] (1..4), or 0 if invalid; *cp gets
+ * the code point. */
+static unsigned
+u8_decode(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
+{
+    unsigned c = s[i], n;
+    uint32_t v;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    if (c < 0xE0) {
+        n = 2;
+        v = c & 0x1F;
+    } else if (c < 0xF0) {
+        n = 3;
+        v = c & 0x0F;
+    } else {
+        n = 4;
+        v = c & 0x07;
+    }
+    if (i + n > len)
+        return 0;
+    for (unsigned k = 1; k < n; k++) {
+        if ((s[i + k] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i + k] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+static bool
+cp_is_punct(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 ||
+           (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x3000 && cp <= 0x303F) ||
+           cp == 0xFEFF;
+}
+
+static bool
+cp_is_upper(uint32_t cp)
+{
+    if (cp >= 0xC0 && cp <= 0xDE)
+        return cp != 0xD7;
+    if (cp >= 0x100 && cp <= 0x17F)
+        return (cp & 1) == 0;
+    if (cp >= 0x400 && cp <= 0x42F)
+        return true;
+    return false;
+}
+
+/* Letter length at s[i]: 1 for ASCII alnum, the sequence length for a
+ * non-punctuation code point, 0 otherwise. */
+static unsigned
+letter_len(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
+{
+    unsigned c = cls[s[i]];
+    if (c == C_UP || c == C_LO || c == C_DIG) {
+        *cp = s[i];
+        return 1;
+    }
+    if (c != C_HI)
+        return 0;
+    unsigned n = u8_decode(s, len, i, cp);
+    if (!n || cp_is_punct(*cp))
+        return 0;
+    return n;
+}
+
+/* An apostrophe (ASCII or U+2019) at s[i]: its length, else 0. */
+static unsigned
+apos_len(const unsigned char *s, size_t len, size_t i)
+{
+    if (s[i] == '\'')
+        return 1;
+    if (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+        (s[i + 2] == 0x99 || s[i + 2] == 0x98))
+        return 3;
+    return 0;
+}
+
+uint64_t
+tok_hash(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    uint64_t h = FNV_OFF;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        else if (c == 0xE2 && i + 2 < n && s[i + 1] == 0x80 &&
+                 (s[i + 2] == 0x99 || s[i + 2] == 0x98)) {
+            c = '\'';
+            i += 2;
+        }
+        h = (h ^ c) * FNV_PRIME;
+    }
+    return h ? h : 1;
+}
+
+uint64_t
+tok_seq(uint64_t h, uint64_t word)
+{
+    if (!h)
+        return word;
+    h = ((h << 17) | (h >> 47)) ^ word;
+    h *= 0x9E3779B97F4A7C15ULL;
+    return h ? h : 1;
+}
+
+static bool
+is_sent_punct(unsigned c)
+{
+    return c == '.' || c == '!' || c == '?' || c == ':' || c == ';' ||
+           c == '\n' || c == '\r';
+}
+
+bool
+tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = *pos;
+    uint16_t flags = i == 0 ? TOK_SENT | TOK_BREAK : 0;
+    size_t gap = i;
+    uint32_t cp = 0;
+    unsigned n = 0;
+    /* gap: everything up to the first letter or digit */
+    while (i < len) {
+        unsigned c = s[i];
+        unsigned k = cls[c];
+        if (k == C_UP || k == C_LO || k == C_DIG)
+            break;
+        if (k == C_HI) {
+            n = letter_len(s, len, i, &cp);
+            if (n)
+                break;
+            unsigned m = u8_decode(s, len, i, &cp);
+            i += m ? m : 1;
+            if (!(m == 2 && cp == 0xA0))
+                flags |= TOK_BREAK;
+            continue;
+        }
+        if (c != ' ' && c != '\t') {
+            flags |= TOK_BREAK;
+            if (is_sent_punct(c))
+                flags |= TOK_SENT;
+            if (c == '\n')
+                flags |= TOK_NL;
+        }
+        i++;
+    }
+    if (i >= len) {
+        *pos = len;
+        return false;
+    }
+    if (i - gap == 2 && s[gap] == ',' && s[gap + 1] == ' ')
+        flags |= TOK_COMMA;
+    t->gap = (uint32_t)gap;
+    t->start = (uint32_t)i;
+    unsigned k0 = cls[s[i]];
+    if (k0 == C_UP || (k0 == C_HI && cp_is_upper(cp)))
+        flags |= TOK_CAP;
+    else if (k0 == C_LO || k0 == C_HI)
+        flags |= TOK_LOWER;
+    else
+        flags |= TOK_NUM | TOK_DIGIT;
+    unsigned letters = 0, uppers = 0;
+    uint64_t h = FNV_OFF;
+    for (;;) {
+        n = letter_len(s, len, i, &cp);
+        if (n) {
+            unsigned c = s[i];
+            if (n == 1) {
+                if (cls[c] == C_DIG) {
+                    flags |= TOK_DIGIT;
+                } else {
+                    letters++;
+                    if (cls[c] == C_UP) {
+                        uppers++;
+                        c += 32;
+                    }
+                }
+                h = (h ^ c) * FNV_PRIME;
+            } else {
+                letters++;
+                uppers += cp_is_upper(cp);
+                for (unsigned q = 0; q < n; q++)
+                    h = (h ^ s[i + q]) * FNV_PRIME;
+            }
+            i += n;
+            continue;
+        }
+        if (i >= len)
+            break;
+        unsigned a = apos_len(s, len, i);
+        if (a) {
+            size_t j = i + a;
+            uint32_t cp2;
+            /* possessive 's or s' ends the word; an inner apostrophe
+             * followed by a letter ("O'Neill", "Xi'an") stays inside */
+            if (j < len && (s[j] == 's' || s[j] == 'S') &&
+                (j + 1 >= len || !letter_len(s, len, j + 1, &cp2))) {
+                t->end = (uint32_t)i;
+                t->after = (uint32_t)(j + 1);
+                flags |= TOK_POSS;
+                goto done;
+            }
+            if (j < len && letter_len(s, len, j, &cp2)) {
+                h = (h ^ '\'') * FNV_PRIME;
+                i = j;
+                continue;
+            }
+            if (i > 0 && (s[i - 1] == 's' || s[i - 1] == 'S')) {
+                t->end = (uint32_t)i;
+                t->after = (uint32_t)j;
+                flags |= TOK_POSS;
+                goto done;
+            }
+            break;
+        }
+        if (s[i] == '-' && i + 1 < len && letter_len(s, len, i + 1, &cp)) {
+            flags |= TOK_HYPHEN;
+            h = (h ^ '-') * FNV_PRIME;
+            i++;
+            continue;
+        }
+        break;
+    }
+    t->end = (uint32_t)i;
+    t->after = (uint32_t)i;
+done:
+    if (letters >= 2 && uppers == letters)
+        flags |= TOK_ALLCAPS;
+    t->flags = flags;
+    t->hash = h ? h : 1;
+    *pos = t->after;
+    return true;
+}
