@@ -23,6 +23,9 @@ int cmd_submit(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_dead(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
 
 /* Read a whole file ("-" is stdin) into a new buffer (NUL-terminated,
  * caller frees). Returns 0, ERR_IO (message printed) or ERR_TOOBIG when

@@ -22,6 +22,7 @@ static const command_t commands[] = {
     { "get", cmd_get, "a job and its result as JSON: get JOB_ID | --key K" },
     { "stats", cmd_stats, "broker counters: jobs by state, rates, store" },
     { "dead", cmd_dead, "dead letters: dead list | requeue | purge" },
+    { "tail", cmd_tail, "follow committed results: tail [--from SEQ]" },
 };
 
 static void
