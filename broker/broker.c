@@ -340,7 +340,6 @@ recv_msg(void *sock, route_t *rt, zmq_msg_t *env)
         nframes++;
         more = zmq_msg_more(&part);
         if (!more) {
-            zmq_msg_close(env);
             zmq_msg_move(env, &part);
             zmq_msg_close(&part);
             return 1;

@@ -1,0 +1,806 @@
+/*
+ * test_broker: the broker library running in a thread on ipc:// endpoints
+ * in a temp dir, with a real LMDB store. The test plays client, worker and
+ * consumer with raw ZeroMQ sockets speaking the real protocol via wire_*.
+ */
+#include "../broker/broker.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/now.h"
+#include "../common/result.h"
+#include "../proto/wire.h"
+#include "../storage/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define WAIT_MS 5000
+
+typedef struct fx {
+    char dir[64];     /* temp dir */
+    broker_cfg_t cfg; /* broker settings */
+    broker_t *b;      /* the broker */
+    pthread_t thread; /* runs broker_run */
+    int run_rc;       /* broker_run's result */
+    void *ctx;        /* test-side context */
+    void *client;     /* DEALER on the frontend */
+    void *worker;     /* DEALER on the backend */
+    void *sub;        /* SUB on the publisher */
+    uint64_t rid;     /* request ids */
+} fx_t;
+
+static void *
+run_thread(void *arg)
+{
+    fx_t *f = arg;
+    f->run_rc = broker_run(f->b);
+    return NULL;
+}
+
+static void *
+dealer(fx_t *f, const char *endpoint)
+{
+    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
+    int zero = 0;
+    assert_non_null(s);
+    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_connect(s, endpoint), 0);
+    return s;
+}
+
+static int
+setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_broker.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(broker_cfg_defaults(&f->cfg), 0);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s/data", f->dir);
+    assert_int_equal(cfg_set(broker_cfg_table, broker_cfg_table_len, &f->cfg,
+                             "data-dir", buf, "test"),
+                     0);
+    const char *names[] = { "frontend", "backend", "publisher" };
+    const char *socks[] = { "f.sock", "b.sock", "p.sock" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "ipc://%s/%s", f->dir, socks[i]);
+        assert_int_equal(cfg_set(broker_cfg_table, broker_cfg_table_len,
+                                 &f->cfg, names[i], buf, "test"),
+                         0);
+    }
+    f->cfg.retry_base_ms = 10;
+    f->cfg.retry_max_ms = 20;
+    f->ctx = zmq_ctx_new();
+    assert_non_null(f->ctx);
+    *state = f;
+    return 0;
+}
+
+static void
+start(fx_t *f)
+{
+    assert_int_equal(broker_open(&f->b, &f->cfg), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, run_thread, f), 0);
+    f->client = dealer(f, f->cfg.frontend);
+    f->worker = dealer(f, f->cfg.backend);
+    f->sub = zmq_socket(f->ctx, ZMQ_SUB);
+    assert_non_null(f->sub);
+    int zero = 0;
+    zmq_setsockopt(f->sub, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "committed", 9), 0);
+    assert_int_equal(zmq_connect(f->sub, f->cfg.publisher), 0);
+}
+
+static void
+stop(fx_t *f)
+{
+    if (!f->b)
+        return;
+    broker_request_stop(f->b);
+    assert_int_equal(pthread_join(f->thread, NULL), 0);
+    assert_int_equal(f->run_rc, 0);
+    broker_destroy(&f->b);
+}
+
+static int
+teardown(void **state)
+{
+    fx_t *f = *state;
+    char cmd[128];
+    stop(f);
+    if (f->client)
+        zmq_close(f->client);
+    if (f->worker)
+        zmq_close(f->worker);
+    if (f->sub)
+        zmq_close(f->sub);
+    zmq_ctx_term(f->ctx);
+    broker_cfg_free(&f->cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void
+send_raw(void *sock, const void *buf, size_t len)
+{
+    assert_int_equal(zmq_send(sock, buf, len, 0), (int)len);
+}
+
+static uint64_t
+send_wire(fx_t *f, void *sock, wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!m->request_id)
+        m->request_id = ++f->rid;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    send_raw(sock, buf, len);
+    free(buf);
+    return m->request_id;
+}
+
+/* Receive one Envelope within timeout_ms; returns 0 or ERR_TIMEOUT. For a
+ * SUB socket the topic frame is checked and skipped. */
+static int
+recv_wire(void *sock, int timeout_ms, wire_msg_t *out)
+{
+    zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_mono_ms();
+        if (now >= end)
+            return ERR_TIMEOUT;
+        int n = zmq_poll(&it, 1, (long)(end - now));
+        if (n > 0)
+            break;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_true(zmq_msg_recv(&msg, sock, 0) >= 0);
+    while (zmq_msg_more(&msg)) {
+        assert_int_equal(zmq_msg_size(&msg), 9);
+        assert_memory_equal(zmq_msg_data(&msg), "committed", 9);
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        assert_true(zmq_msg_recv(&msg, sock, 0) >= 0);
+    }
+    int rc = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, out);
+    zmq_msg_close(&msg);
+    assert_int_equal(rc, 0);
+    return 0;
+}
+
+/* Send a request and wait for the reply with the same request_id. */
+static void
+rpc(fx_t *f, void *sock, wire_msg_t *req, wire_msg_t *rep)
+{
+    uint64_t rid = send_wire(f, sock, req);
+    assert_int_equal(recv_wire(sock, WAIT_MS, rep), 0);
+    assert_int_equal(rep->request_id, rid);
+}
+
+static uint64_t
+submit(fx_t *f, const char *key, const char *text, int prio, int *kind,
+       bool *dup)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.key = key;
+    m.u.submit.job.text = text;
+    m.u.submit.job.text_len = strlen(text);
+    m.u.submit.job.priority = prio;
+    m.u.submit.job.title = "Test meeting";
+    rpc(f, f->client, &m, &r);
+    *kind = r.kind;
+    uint64_t id = 0;
+    if (r.kind == WIRE_ACCEPTED) {
+        id = r.u.accepted.job_id;
+        if (dup)
+            *dup = r.u.accepted.duplicate;
+    } else if (r.kind == WIRE_REJECTED) {
+        id = (uint64_t)r.u.rejected.code;
+    }
+    wire_msg_release(&r);
+    return id;
+}
+
+static uint64_t
+submit_ok(fx_t *f, const char *key, const char *text)
+{
+    int kind;
+    bool dup;
+    uint64_t id = submit(f, key, text, 0, &kind, &dup);
+    assert_int_equal(kind, WIRE_ACCEPTED);
+    return id;
+}
+
+static void
+ready(fx_t *f, void *w, uint32_t credit)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_READY;
+    m.u.ready.credit = credit;
+    m.u.ready.capacity = credit;
+    m.u.ready.worker_name = "test:1";
+    send_wire(f, w, &m);
+}
+
+/* Wait for a Dispatch on worker socket w; returns job id and attempt. */
+static uint64_t
+expect_dispatch(void *w, uint32_t *attempt, int timeout_ms)
+{
+    wire_msg_t m;
+    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_mono_ms();
+        if (now >= end || recv_wire(w, (int)(end - now), &m) != 0)
+            return 0;
+        if (m.kind == WIRE_HEARTBEAT) {
+            wire_msg_release(&m);
+            continue;
+        }
+        assert_int_equal(m.kind, WIRE_DISPATCH);
+        uint64_t id = m.u.dispatch.job.id;
+        *attempt = m.u.dispatch.attempt;
+        assert_true(m.u.dispatch.lease_ms > 0);
+        assert_true(m.u.dispatch.job.text_len > 0);
+        wire_msg_release(&m);
+        return id;
+    }
+}
+
+static void
+encode_result(uint64_t id, uint8_t **buf, size_t *len)
+{
+    const char *text = "Lena Berg: Norway and Chile agreed.";
+    result_t *r = result_new();
+    r->job_id = id;
+    int32_t sp = result_add_speaker(r, "Lena Berg", "");
+    result_add_turn(r, sp, 0, 11, (uint32_t)strlen(text));
+    int32_t e = result_add_entity(r, RESULT_GPE, "Norway", NULL);
+    result_add_mention(r, e, text, 11, 17);
+    result_finish(r);
+    assert_int_equal(wire_result_encode(r, buf, len), 0);
+    result_destroy(&r);
+}
+
+/* Send Done and return the DoneAck code. */
+static int
+done(fx_t *f, void *w, uint64_t id, uint32_t attempt)
+{
+    uint8_t *buf;
+    size_t len;
+    encode_result(id, &buf, &len);
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DONE;
+    m.u.done.job_id = id;
+    m.u.done.attempt = attempt;
+    m.u.done.result = buf;
+    m.u.done.result_len = len;
+    rpc(f, w, &m, &r);
+    free(buf);
+    assert_int_equal(r.kind, WIRE_DONE_ACK);
+    assert_int_equal(r.u.done_ack.job_id, id);
+    assert_int_equal(r.u.done_ack.attempt, attempt);
+    int code = r.u.done_ack.code;
+    wire_msg_release(&r);
+    return code;
+}
+
+static int
+failed(fx_t *f, void *w, uint64_t id, uint32_t attempt, const char *why,
+       bool permanent)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_FAILED;
+    m.u.failed.job_id = id;
+    m.u.failed.attempt = attempt;
+    m.u.failed.reason = why;
+    m.u.failed.permanent = permanent;
+    rpc(f, w, &m, &r);
+    assert_int_equal(r.kind, WIRE_DONE_ACK);
+    int code = r.u.done_ack.code;
+    wire_msg_release(&r);
+    return code;
+}
+
+static void
+get(fx_t *f, uint64_t id, const char *key, wire_msg_t *r)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_GET;
+    m.u.get.job_id = id;
+    m.u.get.key = key;
+    m.u.get.with_text = true;
+    rpc(f, f->client, &m, r);
+}
+
+static void
+test_submit_dispatch_done_get(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    const char *text = "Lena Berg: Norway and Chile agreed.";
+    int kind;
+    bool dup = true;
+    uint64_t id = submit(f, NULL, text, 0, &kind, &dup);
+    assert_int_equal(kind, WIRE_ACCEPTED);
+    assert_int_equal(id, 1);
+    assert_false(dup);
+
+    ready(f, f->worker, 1);
+    uint32_t att = 0;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    assert_int_equal(att, 1);
+    assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
+
+    wire_msg_t r;
+    get(f, id, NULL, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    assert_int_equal(r.u.get_reply.job.seq, 1);
+    assert_string_equal(r.u.get_reply.job.title, "Test meeting");
+    assert_int_equal(r.u.get_reply.text_len, strlen(text));
+    assert_memory_equal(r.u.get_reply.text, text, strlen(text));
+    result_t *res = NULL;
+    assert_int_equal(wire_result_decode(r.u.get_reply.result,
+                                        r.u.get_reply.result_len, &res),
+                     0);
+    assert_int_equal(res->seq, 1);
+    assert_int_equal(res->job_id, id);
+    assert_int_equal(res->n_entities, 1);
+    result_destroy(&res);
+    wire_msg_release(&r);
+
+    /* the default key is sha256 of the text */
+    char *key = store_key_default(text, strlen(text));
+    get(f, 0, key, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.job.id, id);
+    wire_msg_release(&r);
+    free(key);
+
+    get(f, 42, NULL, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, WIRE_CODE_NOT_FOUND);
+    wire_msg_release(&r);
+
+    /* the publisher announced it */
+    assert_int_equal(recv_wire(f->sub, WAIT_MS, &r), 0);
+    assert_int_equal(r.kind, WIRE_COMMITTED);
+    assert_int_equal(r.u.committed.seq, 1);
+    assert_int_equal(r.u.committed.job_id, id);
+    wire_msg_release(&r);
+
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_STATS_REPLY);
+    assert_int_equal(r.u.stats_reply.done, 1);
+    assert_int_equal(r.u.stats_reply.last_seq, 1);
+    assert_int_equal(r.u.stats_reply.workers, 1);
+    assert_int_equal(r.u.stats_reply.committed_total, 1);
+    assert_int_equal(r.u.stats_reply.submitted_total, 1);
+    assert_true(r.u.stats_reply.map_bytes > 0);
+    wire_msg_release(&r);
+}
+
+static void
+test_duplicate_key_and_priority(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    int kind;
+    bool dup;
+    uint64_t a = submit(f, "url:1", "first text", 0, &kind, &dup);
+    assert_false(dup);
+    uint64_t b = submit(f, "url:1", "changed text", 0, &kind, &dup);
+    assert_int_equal(kind, WIRE_ACCEPTED);
+    assert_true(dup);
+    assert_int_equal(a, b);
+    uint64_t hi = submit(f, "url:2", "urgent text", 9, &kind, &dup);
+    ready(f, f->worker, 2);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), hi);
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), a);
+}
+
+static void
+test_credit_respected(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    uint64_t ids[3];
+    char key[8];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "c%d", i);
+        ids[i] = submit_ok(f, key, "credit text");
+    }
+    ready(f, f->worker, 1);
+    uint32_t att;
+    uint64_t first = expect_dispatch(f->worker, &att, WAIT_MS);
+    assert_int_equal(first, ids[0]);
+    /* no second job without more credit */
+    assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
+    assert_int_equal(done(f, f->worker, first, att), WIRE_CODE_OK);
+    assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
+    ready(f, f->worker, 1);
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), ids[1]);
+    assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
+}
+
+static void
+test_lease_expiry_fences_stale_done(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.lease_ms = 300;
+    start(f);
+    uint64_t id = submit_ok(f, "lease", "lease text");
+    ready(f, f->worker, 1);
+    uint32_t att1, att2;
+    assert_int_equal(expect_dispatch(f->worker, &att1, WAIT_MS), id);
+    assert_int_equal(att1, 1);
+
+    /* heartbeats keep the lease past lease_ms */
+    uint64_t end = now_mono_ms() + 700;
+    while (now_mono_ms() < end) {
+        wire_msg_t m, r;
+        uint32_t a = att1;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_HEARTBEAT;
+        m.u.heartbeat.n = 1;
+        m.u.heartbeat.job_ids = &id;
+        m.u.heartbeat.attempts = &a;
+        rpc(f, f->worker, &m, &r);
+        assert_int_equal(r.kind, WIRE_HEARTBEAT);
+        wire_msg_release(&r);
+        zmq_poll(NULL, 0, 50);
+    }
+    wire_msg_t r;
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_LEASED);
+    wire_msg_release(&r);
+
+    /* silence: the lease expires, the job goes to a second worker */
+    void *w2 = dealer(f, f->cfg.backend);
+    ready(f, w2, 1);
+    assert_int_equal(expect_dispatch(w2, &att2, WAIT_MS), id);
+    assert_int_equal(att2, 2);
+    /* the first worker's late Done is fenced off */
+    assert_int_equal(done(f, f->worker, id, att1), WIRE_CODE_NOT_FOUND);
+    assert_int_equal(done(f, w2, id, att2), WIRE_CODE_OK);
+    assert_int_equal(done(f, w2, id, att2), WIRE_CODE_NOT_FOUND);
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    assert_int_equal(r.u.get_reply.job.seq, 1);
+    wire_msg_release(&r);
+    zmq_close(w2);
+}
+
+typedef struct dl {
+    uint64_t id;      /* first dead job */
+    char reason[256]; /* its reason */
+    size_t n_hist;    /* its history lines */
+    size_t n;         /* items */
+} dl_t;
+
+static void
+dead_list(fx_t *f, dl_t *out)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DEAD_LIST;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_DEAD_LIST_REPLY);
+    memset(out, 0, sizeof *out);
+    out->n = r.u.dead_list_reply.n;
+    if (out->n) {
+        out->id = r.u.dead_list_reply.items[0].job.id;
+        snprintf(out->reason, sizeof out->reason, "%s",
+                 r.u.dead_list_reply.items[0].reason);
+        out->n_hist = r.u.dead_list_reply.items[0].n_history;
+    }
+    wire_msg_release(&r);
+}
+
+static void
+test_failed_retried_then_dead(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.max_attempts = 2;
+    start(f);
+    uint64_t id = submit_ok(f, "doomed", "doomed text");
+    ready(f, f->worker, 4);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    assert_int_equal(failed(f, f->worker, id, att, "engine crashed", false),
+                     WIRE_CODE_OK);
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    assert_int_equal(att, 2);
+    assert_int_equal(
+        failed(f, f->worker, id, att, "engine crashed again", false),
+        WIRE_CODE_OK);
+    assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
+    dl_t d;
+    dead_list(f, &d);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.id, id);
+    assert_int_equal(d.n_hist, 2);
+    assert_non_null(strstr(d.reason, "2 attempts"));
+    assert_non_null(strstr(d.reason, "engine crashed again"));
+    wire_msg_t r;
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DEAD);
+    assert_string_equal(r.u.get_reply.job.last_error, "engine crashed again");
+    wire_msg_release(&r);
+
+    /* requeue brings it back with a fresh attempt; permanent kills it */
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DEAD_REQUEUE;
+    m.u.dead_ids.n = 1;
+    m.u.dead_ids.job_ids = &id;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_DEAD_REPLY);
+    assert_int_equal(r.u.dead_reply.count, 1);
+    wire_msg_release(&r);
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    assert_int_equal(att, 3);
+    assert_int_equal(failed(f, f->worker, id, att, "not a transcript", true),
+                     WIRE_CODE_OK);
+    dead_list(f, &d);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.reason, "permanent"));
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DEAD_PURGE;
+    m.u.dead_ids.all = true;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_DEAD_REPLY);
+    assert_int_equal(r.u.dead_reply.count, 1);
+    wire_msg_release(&r);
+    dead_list(f, &d);
+    assert_int_equal(d.n, 0);
+}
+
+static void
+expect_reject(fx_t *f, void *sock, int code, uint64_t rid)
+{
+    wire_msg_t r;
+    assert_int_equal(recv_wire(sock, WAIT_MS, &r), 0);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, code);
+    assert_true(strlen(r.u.rejected.reason) > 0);
+    if (rid)
+        assert_int_equal(r.request_id, rid);
+    wire_msg_release(&r);
+    (void)f;
+}
+
+static void
+test_bad_frames(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    send_raw(f->client, "\xff\xfe garbage", 10);
+    expect_reject(f, f->client, WIRE_CODE_INVALID, 0);
+    send_raw(f->client, "", 0); /* an empty Envelope has version 0 */
+    expect_reject(f, f->client, WIRE_CODE_BAD_VERSION, 0);
+
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    m.version = 2;
+    uint64_t rid = send_wire(f, f->client, &m);
+    expect_reject(f, f->client, WIRE_CODE_BAD_VERSION, rid);
+
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.text = "bad \xc3\x28 utf8";
+    m.u.submit.job.text_len = 12;
+    rid = send_wire(f, f->client, &m);
+    expect_reject(f, f->client, WIRE_CODE_BAD_UTF8, rid);
+
+    int kind;
+    assert_int_equal(submit(f, "k", "", 0, &kind, NULL), WIRE_CODE_INVALID);
+    assert_int_equal(kind, WIRE_REJECTED);
+    assert_int_equal(submit(f, "k", "text", 12, &kind, NULL),
+                     WIRE_CODE_INVALID);
+
+    /* a worker-side message on the frontend, a client one on the backend */
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_READY;
+    rid = send_wire(f, f->client, &m);
+    expect_reject(f, f->client, WIRE_CODE_INVALID, rid);
+    send_raw(f->worker, "junk", 4);
+    expect_reject(f, f->worker, WIRE_CODE_INVALID, 0);
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_HEARTBEAT;
+    rid = send_wire(f, f->worker, &m);
+    expect_reject(f, f->worker, WIRE_CODE_NOT_FOUND, rid);
+
+    /* nothing changed and the broker still serves */
+    wire_msg_t r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_STATS_REPLY);
+    assert_int_equal(r.u.stats_reply.ready, 0);
+    assert_true(r.u.stats_reply.rejected_total >= 8);
+    wire_msg_release(&r);
+    assert_int_equal(submit_ok(f, "fine", "fine text"), 1);
+}
+
+static void
+test_queue_full(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.max_queued = 2;
+    start(f);
+    submit_ok(f, "q1", "text one");
+    submit_ok(f, "q2", "text two");
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.key = "q3";
+    m.u.submit.job.text = "text three";
+    m.u.submit.job.text_len = 10;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, WIRE_CODE_QUEUE_FULL);
+    assert_true(r.u.rejected.retry_after_ms > 0);
+    wire_msg_release(&r);
+    /* finishing a job makes room */
+    ready(f, f->worker, 1);
+    uint32_t att;
+    uint64_t id = expect_dispatch(f->worker, &att, WAIT_MS);
+    assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
+    submit_ok(f, "q3", "text three");
+}
+
+static void
+test_store_full_reads_work(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.map_size = 1 << 20;
+    f->cfg.map_limit = 1 << 20;
+    start(f);
+    char text[16385];
+    memset(text, 'z', 16384);
+    text[16384] = '\0';
+    int kind = WIRE_ACCEPTED;
+    uint64_t code = 0;
+    int n = 0;
+    for (; n < 200; n++) {
+        char key[16];
+        snprintf(key, sizeof key, "s%d", n);
+        text[0] = (char)('a' + n % 26);
+        text[1] = (char)('a' + n / 26);
+        code = submit(f, key, text, 0, &kind, NULL);
+        if (kind != WIRE_ACCEPTED)
+            break;
+    }
+    assert_int_equal(kind, WIRE_REJECTED);
+    assert_int_equal(code, WIRE_CODE_STORE_FULL);
+    assert_true(n > 5);
+    wire_msg_t r;
+    get(f, 1, NULL, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    wire_msg_release(&r);
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_STATS_REPLY);
+    assert_int_equal(r.u.stats_reply.ready, (uint64_t)n);
+    assert_int_equal(r.u.stats_reply.map_limit, 1 << 20);
+    wire_msg_release(&r);
+}
+
+static void
+test_since_in_order(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    ready(f, f->worker, 8);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "s%d", i);
+        uint64_t id = submit_ok(f, key, "since text");
+        uint32_t att;
+        assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+        assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
+    }
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SINCE;
+    m.u.since.with_result = true;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_SINCE_REPLY);
+    assert_int_equal(r.u.since_reply.n, 3);
+    assert_int_equal(r.u.since_reply.last_seq, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(r.u.since_reply.items[i].seq, i + 1);
+        assert_int_equal(r.u.since_reply.items[i].job_id, i + 1);
+        assert_true(r.u.since_reply.items[i].result_len > 0);
+    }
+    wire_msg_release(&r);
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SINCE;
+    m.u.since.after_seq = 1;
+    m.u.since.limit = 1;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.u.since_reply.n, 1);
+    assert_int_equal(r.u.since_reply.items[0].seq, 2);
+    assert_int_equal(r.u.since_reply.items[0].result_len, 0);
+    wire_msg_release(&r);
+    /* every commit was published, in order */
+    for (uint64_t s = 1; s <= 3; s++) {
+        assert_int_equal(recv_wire(f->sub, WAIT_MS, &r), 0);
+        assert_int_equal(r.u.committed.seq, s);
+        wire_msg_release(&r);
+    }
+}
+
+static void
+test_restart_keeps_jobs(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    uint64_t id = submit_ok(f, "survivor", "survivor text");
+    ready(f, f->worker, 1);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    stop(f);
+    /* the lease does not survive the restart; the old attempt's Done does */
+    assert_int_equal(broker_open(&f->b, &f->cfg), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, run_thread, f), 0);
+    assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
+    wire_msg_t r;
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    wire_msg_release(&r);
+}
+
+int
+main(void)
+{
+    log_set_level(LOG_LEVEL_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_submit_dispatch_done_get, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_key_and_priority, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_expiry_fences_stale_done,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_retried_then_dead, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_full_reads_work, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_since_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_jobs, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
