@@ -17,6 +17,9 @@ typedef struct command {
 static const command_t commands[] = {
     { "extract", cmd_extract,
       "extract from files locally, no broker: extract [FILE...|-]" },
+    { "run", cmd_run,
+      "broker + workers + store here on FILE|DIR... (default: samples)" },
+    { "serve", cmd_serve, "broker + local workers until SIGTERM/SIGINT" },
     { "submit", cmd_submit,
       "send transcripts to the broker: submit FILE|DIR|-..." },
     { "get", cmd_get, "a job and its result as JSON: get JOB_ID | --key K" },

@@ -1,0 +1,513 @@
+/*
+ * test_cli: the built `excerpt` program run as a process: run (twice on
+ * one data dir), serve + submit/get/stats/dead against it, exit codes and
+ * messages of the error paths, a killed child stopping serve cleanly.
+ */
+#include "../common/now.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_TIMEOUT_MS 120000
+
+typedef struct ctx {
+    char dir[64];     /* temp dir */
+    char inputs[128]; /* transcripts copied from samples/ */
+    char data[128];   /* data dir */
+    char out[128];    /* stdout of the last command */
+    char err[128];    /* stderr of the last command */
+} ctx_t;
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static pid_t
+spawn_cli(ctx_t *c, const char *const *args)
+{
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = EXCERPT_CLI_BIN;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(c->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int in = open("/dev/null", O_RDONLY);
+        if (o < 0 || e < 0 || in < 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(EXCERPT_CLI_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for pid up to ms; kill it and fail the test when it takes longer. */
+static int
+wait_exit(pid_t pid, long ms)
+{
+    uint64_t deadline = now_mono_ms() + (uint64_t)ms;
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            if (WIFSIGNALED(st))
+                return 128 + WTERMSIG(st);
+            return WEXITSTATUS(st);
+        }
+        if (now_mono_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fail_msg("command did not finish in %ld ms", ms);
+        }
+        sleep_ms(10);
+    }
+}
+
+/* Run the CLI with args (NULL-terminated); returns its exit code. */
+static int
+run_cli(ctx_t *c, const char *const *args)
+{
+    return wait_exit(spawn_cli(c, args), RUN_TIMEOUT_MS);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+    char *text = slurp(from);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+}
+
+static int
+setup(void **state)
+{
+    ctx_t *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    snprintf(c->dir, sizeof c->dir, "/tmp/test_cli.XXXXXX");
+    assert_non_null(mkdtemp(c->dir));
+    snprintf(c->inputs, sizeof c->inputs, "%s/in", c->dir);
+    snprintf(c->data, sizeof c->data, "%s/data", c->dir);
+    snprintf(c->out, sizeof c->out, "%s/stdout", c->dir);
+    snprintf(c->err, sizeof c->err, "%s/stderr", c->dir);
+    assert_int_equal(mkdir(c->inputs, 0755), 0);
+    /* three of the bundled transcripts */
+    struct dirent **ents = NULL;
+    int n = scandir(EXCERPT_SOURCE_DIR "/samples", &ents, NULL, alphasort);
+    int copied = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(ents[i]->d_name);
+        if (copied < 3 && len > 4 &&
+            !strcmp(ents[i]->d_name + len - 4, ".txt")) {
+            char from[512], to[512];
+            snprintf(from, sizeof from, "%s/samples/%s", EXCERPT_SOURCE_DIR,
+                     ents[i]->d_name);
+            snprintf(to, sizeof to, "%s/%s", c->inputs, ents[i]->d_name);
+            copy_file(from, to);
+            copied++;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    if (copied == 0) {
+        /* no samples: transcripts of our own */
+        static const char *const docs[] = {
+            "Meeting on river transport.\n\nIrina Volkova: Good afternoon. "
+            "Freight on the Volga grew by 12 percent in 2023.\n\nOleg "
+            "Sorokin: Thank you. We plan to invest 4 billion roubles.\n",
+            "Talks in Kazan.\n\nMarat Galeev: Colleagues, the plant in "
+            "Tatarstan will open in March 2025.\n\nElena Kirova: We "
+            "welcome that.\n",
+        };
+        for (size_t i = 0; i < 2; i++) {
+            char to[512];
+            snprintf(to, sizeof to, "%s/doc%zu.txt", c->inputs, i);
+            FILE *f = fopen(to, "wb");
+            assert_non_null(f);
+            fputs(docs[i], f);
+            fclose(f);
+        }
+    }
+    *state = c;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    ctx_t *c = *state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", c->dir);
+    free(c);
+    return 0;
+}
+
+/* First speaker of each input per `excerpt extract`, to look for in the
+ * run summary. Returns a JSON array of names (caller decrefs). */
+static json_t *
+expected_speakers(ctx_t *c)
+{
+    json_t *names = json_array();
+    struct dirent **ents = NULL;
+    int n = scandir(c->inputs, &ents, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        if (ents[i]->d_name[0] != '.') {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", c->inputs, ents[i]->d_name);
+            const char *args[] = { "extract", "--format", "json", path, NULL };
+            assert_int_equal(run_cli(c, args), 0);
+            char *out = slurp(c->out);
+            json_error_t je;
+            json_t *r = json_loads(out, 0, &je);
+            assert_non_null(r);
+            json_t *sp = json_object_get(r, "speakers");
+            if (json_array_size(sp))
+                json_array_append(
+                    names, json_object_get(json_array_get(sp, 0), "name"));
+            json_decref(r);
+            free(out);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return names;
+}
+
+static void
+test_help(void **state)
+{
+    ctx_t *c = *state;
+    static const char *const cmds[] = { "submit", "get", "stats",
+                                        "dead",   "run", "serve" };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *args[] = { cmds[i], "--help", NULL };
+        assert_int_equal(run_cli(c, args), 0);
+        char *out = slurp(c->out);
+        assert_non_null(strstr(out, "usage: excerpt"));
+        assert_non_null(strstr(out, cmds[i]));
+        free(out);
+    }
+    const char *bad[] = { "submit", "--priority", "12", "x", NULL };
+    assert_int_equal(run_cli(c, bad), 2);
+}
+
+static void
+test_submit_missing_file(void **state)
+{
+    ctx_t *c = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/no-such-file.txt", c->dir);
+    const char *args[] = { "submit", "--endpoint", "ipc:///nonexistent/x", path,
+                           NULL };
+    assert_int_equal(run_cli(c, args), 2);
+    char *err = slurp(c->err);
+    assert_non_null(strstr(err, "no-such-file.txt"));
+    assert_non_null(strstr(err, "No such file"));
+    free(err);
+}
+
+static void
+test_unreachable(void **state)
+{
+    ctx_t *c = *state;
+    char ep[256];
+    snprintf(ep, sizeof ep, "ipc://%s/nobody.sock", c->dir);
+    const char *args[] = {
+        "stats", "--endpoint", ep, "--timeout", "100", NULL
+    };
+    assert_int_equal(run_cli(c, args), 3);
+    char *err = slurp(c->err);
+    assert_non_null(strstr(err, "no reply"));
+    free(err);
+}
+
+static void
+test_run_twice(void **state)
+{
+    ctx_t *c = *state;
+    json_t *names = expected_speakers(c);
+    const char *args[] = { "run", "--data-dir", c->data, c->inputs, NULL };
+    assert_int_equal(run_cli(c, args), 0);
+    char *out = slurp(c->out);
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name)
+    {
+        if (!strstr(out, json_string_value(name)))
+            fail_msg("summary lacks speaker \"%s\":\n%s",
+                     json_string_value(name), out);
+    }
+    assert_non_null(strstr(out, "0 from earlier runs"));
+    free(out);
+
+    /* the same inputs again: recognised by key, results reused */
+    assert_int_equal(run_cli(c, args), 0);
+    out = slurp(c->out);
+    assert_non_null(strstr(out, "from an earlier run"));
+    assert_null(strstr(out, " 0 from earlier runs"));
+    json_array_foreach(names, i, name)
+    {
+        assert_non_null(strstr(out, json_string_value(name)));
+    }
+    free(out);
+
+    /* --json: one result object per input */
+    const char *jargs[] = { "run",   "--json",  "--data-dir",
+                            c->data, c->inputs, NULL };
+    assert_int_equal(run_cli(c, jargs), 0);
+    out = slurp(c->out);
+    size_t lines = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *r = json_loads(line, 0, &je);
+        assert_non_null(r);
+        assert_true(json_is_array(json_object_get(r, "speakers")));
+        assert_true(json_integer_value(json_object_get(r, "job_id")) > 0);
+        json_decref(r);
+        lines++;
+    }
+    assert_int_equal(lines, json_array_size(names));
+    free(out);
+    json_decref(names);
+}
+
+static void
+test_run_missing_input(void **state)
+{
+    ctx_t *c = *state;
+    const char *args[] = { "run", "--data-dir", c->data, "/nonexistent.txt",
+                           NULL };
+    assert_int_equal(run_cli(c, args), 2);
+    char *err = slurp(c->err);
+    assert_non_null(strstr(err, "/nonexistent.txt"));
+    free(err);
+}
+
+/* Start serve and wait until `stats` answers. */
+static pid_t
+start_serve(ctx_t *c, const char *workers)
+{
+    const char *args[] = { "serve",     "--data-dir", c->data,
+                           "--workers", workers,      NULL };
+    pid_t pid = spawn_cli(c, args);
+    char out[128], err[128];
+    memcpy(out, c->out, sizeof out);
+    memcpy(err, c->err, sizeof err);
+    /* commands below write elsewhere so serve's stderr stays readable */
+    snprintf(c->out, sizeof c->out, "%s/cmd.out", c->dir);
+    snprintf(c->err, sizeof c->err, "%s/cmd.err", c->dir);
+    uint64_t deadline = now_mono_ms() + 30000;
+    const char *st[] = { "stats",     "--data-dir", c->data,
+                         "--timeout", "200",        NULL };
+    while (run_cli(c, st) != 0) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("serve exited early");
+        if (now_mono_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fail_msg("serve did not come up");
+        }
+        sleep_ms(50);
+    }
+    (void)out;
+    (void)err;
+    return pid;
+}
+
+/* Child pids of pid, from /proc (0-terminated array, at most max-1). */
+static size_t
+children_of(pid_t pid, pid_t *kids, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+             (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    if (!f)
+        return 0;
+    int k;
+    while (n + 1 < max && fscanf(f, "%d", &k) == 1)
+        kids[n++] = k;
+    fclose(f);
+    kids[n] = 0;
+    return n;
+}
+
+static bool
+is_gone(pid_t pid)
+{
+    /* not our child: a zombie of serve counts as gone once reaped */
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+static void
+test_serve_submit_get(void **state)
+{
+    ctx_t *c = *state;
+    pid_t serve = start_serve(c, "1");
+
+    const char *unknown[] = { "get", "--data-dir", c->data, "987654", NULL };
+    assert_int_equal(run_cli(c, unknown), 4);
+    char *err = slurp(c->err);
+    assert_non_null(strstr(err, "no job 987654"));
+    free(err);
+    const char *nokey[] = { "get",   "--data-dir",  c->data,
+                            "--key", "no-such-key", NULL };
+    assert_int_equal(run_cli(c, nokey), 4);
+
+    const char *sub[] = { "submit", "--json",  "--data-dir",
+                          c->data,  c->inputs, NULL };
+    assert_int_equal(run_cli(c, sub), 0);
+    char *out = slurp(c->out);
+    json_error_t je;
+    json_t *first = json_loads(strtok(out, "\n"), 0, &je);
+    assert_non_null(first);
+    json_int_t id = json_integer_value(json_object_get(first, "job_id"));
+    assert_true(id > 0);
+    char key[1100];
+    snprintf(key, sizeof key, "%s",
+             json_string_value(json_object_get(first, "key")));
+    assert_int_equal(strncmp(key, "sha256:", 7), 0);
+    json_decref(first);
+    free(out);
+
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *get[] = { "get", "--data-dir", c->data, "--wait",
+                          "60",  ids,          NULL };
+    assert_int_equal(run_cli(c, get), 0);
+    out = slurp(c->out);
+    json_t *r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    json_t *job = json_object_get(r, "job");
+    assert_string_equal(json_string_value(json_object_get(job, "state")),
+                        "DONE");
+    assert_string_equal(json_string_value(json_object_get(job, "key")), key);
+    assert_true(json_is_array(json_object_get(r, "speakers")));
+    json_decref(r);
+    free(out);
+
+    const char *bykey[] = { "get", "--data-dir", c->data, "--key",
+                            key,   "--text",     NULL };
+    assert_int_equal(run_cli(c, bykey), 0);
+    out = slurp(c->out);
+    r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    assert_true(json_string_length(json_object_get(r, "text")) > 0);
+    json_decref(r);
+    free(out);
+
+    const char *stats[] = { "stats", "--json", "--data-dir", c->data, NULL };
+    assert_int_equal(run_cli(c, stats), 0);
+    out = slurp(c->out);
+    r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    assert_true(json_is_object(json_object_get(r, "jobs")));
+    json_decref(r);
+    free(out);
+
+    const char *dead[] = {
+        "dead", "list", "--json", "--data-dir", c->data, NULL
+    };
+    assert_int_equal(run_cli(c, dead), 0);
+    const char *requeue[] = { "dead", "requeue", "--data-dir", c->data, NULL };
+    assert_int_equal(run_cli(c, requeue), 2);
+
+    kill(serve, SIGTERM);
+    assert_int_equal(wait_exit(serve, 30000), 0);
+}
+
+static void
+test_serve_child_killed(void **state)
+{
+    ctx_t *c = *state;
+    pid_t serve = start_serve(c, "2");
+    pid_t kids[16];
+    size_t n = children_of(serve, kids, 16);
+    assert_int_equal(n, 3); /* broker + 2 workers */
+    kill(kids[n - 1], SIGKILL);
+    /* serve notices, stops the others and exits non-zero */
+    int rc = wait_exit(serve, 30000);
+    assert_int_not_equal(rc, 0);
+    uint64_t deadline = now_mono_ms() + 5000;
+    for (size_t i = 0; i < n; i++) {
+        while (!is_gone(kids[i]) && now_mono_ms() < deadline)
+            sleep_ms(10);
+        assert_true(is_gone(kids[i]));
+    }
+    char path[160];
+    snprintf(path, sizeof path, "%s/stderr", c->dir);
+    char *err = slurp(path);
+    if (!strstr(err, "killed by signal 9"))
+        fail_msg("serve did not name the dead child:\n%s", err);
+    free(err);
+}
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_missing_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_missing_input, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_submit_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_child_killed, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
