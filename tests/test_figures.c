@@ -130,7 +130,8 @@ test_money_forms(void **state)
         "RUB 200 bn, 47,000 rubles [a month], 28 billion [rubles], "
         "3 million yuan, 10 billion tenge, \xe2\x82\xac"
         "5 million, 12 million euros, 2 billion US dollars and "
-        "5bn rub. The fund will reach 15 billion.";
+        "5bn rub. The fund will reach 15 billion. Spending grew to "
+        "1,03 trillion rubles.";
     result_t *r = scan(in);
     num_fig(r, in, RESULT_MONEY, "580 billion roubles", 0, 580e9, "RUB");
     num_fig(r, in, RESULT_MONEY, "1.6 trillion rubles", 0, 1.6e12, "RUB");
@@ -146,9 +147,10 @@ test_money_forms(void **state)
     num_fig(r, in, RESULT_MONEY, "12 million euros", 0, 12e6, "EUR");
     num_fig(r, in, RESULT_MONEY, "2 billion US dollars", 0, 2e9, "USD");
     num_fig(r, in, RESULT_MONEY, "5bn rub.", 0, 5e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1,03 trillion rubles", 0, 1.03e12, "RUB");
     /* money-like amount without a currency: CARDINAL, fully scaled */
     num_fig(r, in, RESULT_CARDINAL, "15 billion", 0, 15e9, "");
-    assert_int_equal(r->n_figures, 12);
+    assert_int_equal(r->n_figures, 13);
     result_destroy(&r);
 }
 

@@ -173,7 +173,19 @@ parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
     o->intdig = nd;
     uint64_t frac = 0;
     int fd = 0;
-    if (q + 1 < s->n && t[q] == '.' && fig_lex_is_digit(t[q + 1])) {
+    /* a decimal comma before a scale word: "1,03 trillion" */
+    bool dcomma = false;
+    if (!o->sep && nd <= 3 && q + 1 < s->n && t[q] == ',' &&
+        fig_lex_is_digit(t[q + 1])) {
+        size_t d = q + 1;
+        while (d < s->n && d < q + 4 && fig_lex_is_digit(t[d]))
+            d++;
+        const fig_word_t *w;
+        size_t a = fig_lex_skip_blanks(t, s->n, d);
+        dcomma = d - q - 1 < 3 && a > d &&
+                 fig_lex_match_table(t, s->n, a, fig_lex_scales, false, &w);
+    }
+    if (q + 1 < s->n && (t[q] == '.' || dcomma) && fig_lex_is_digit(t[q + 1])) {
         q++;
         while (q < s->n && fig_lex_is_digit(t[q])) {
             if (nd < 19) {
