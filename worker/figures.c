@@ -605,8 +605,6 @@ name_before(const scan_t *s, size_t p)
         (q >= 3 && s->t[q - 3] == 0xE2 && s->t[q - 2] == 0x80 &&
          (c == 0x9C || c == 0x94 || c == 0x93)))
         return false;
-    if (q == ws) /* no blank before the word: "x-Ray 5" */
-        return true;
     return true;
 }
 
