@@ -79,23 +79,27 @@ entities_destroy(entities_t **e)
     *e = NULL;
 }
 
-static const char *const connector_words[] = { "of",  "and", "the", "for",
-                                               "on",  "de",  "von", "van",
-                                               "der", "al",  "bin", "da",
-                                               "del", "du",  "la",  "le" };
-
+/* Lower-case words that may join the words of a name. */
 static bool
 is_connector(const char *s, const tok_t *t)
 {
-    size_t n = t->end - t->start;
-    if (n > 3 || !(t->flags & TOK_LOWER))
+    const char *p = s + t->start;
+    if (!(t->flags & TOK_LOWER))
         return false;
-    for (size_t i = 0; i < sizeof connector_words / sizeof *connector_words;
-         i++)
-        if (strlen(connector_words[i]) == n &&
-            memcmp(connector_words[i], s + t->start, n) == 0)
-            return true;
-    return false;
+    switch (t->end - t->start) {
+    case 2:
+        return (p[0] == 'o' && (p[1] == 'f' || p[1] == 'n')) ||
+               (p[0] == 'd' && (p[1] == 'e' || p[1] == 'a' || p[1] == 'u')) ||
+               (p[0] == 'a' && p[1] == 'l') ||
+               (p[0] == 'l' && (p[1] == 'a' || p[1] == 'e'));
+    case 3:
+        return memcmp(p, "and", 3) == 0 || memcmp(p, "the", 3) == 0 ||
+               memcmp(p, "for", 3) == 0 || memcmp(p, "von", 3) == 0 ||
+               memcmp(p, "van", 3) == 0 || memcmp(p, "der", 3) == 0 ||
+               memcmp(p, "bin", 3) == 0 || memcmp(p, "del", 3) == 0;
+    default:
+        return false;
+    }
 }
 
 static bool
@@ -258,7 +262,6 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
          word_is(s, &w[end + 1], "on"))) {
         size_t k = end + 2;
         size_t cend = (size_t)-1;
-        bool proper = false;
         for (; k < n; k++) {
             const word_t *x = &w[k];
             if (x->comma)
@@ -270,12 +273,10 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
             if (given_person(w, n, k) != (size_t)-1)
                 break;
             cend = k;
-            if (!(x->kinds & GAZ_COMMON))
-                proper = true;
             if (x->t.flags & TOK_POSS)
                 break;
         }
-        if (cend != (size_t)-1 && proper) {
+        if (cend != (size_t)-1) {
             end = cend;
             complement = true;
         }
@@ -423,8 +424,11 @@ process(doc_t *d, word_t *w, size_t n)
         }
         if ((x->kinds & GAZ_HONOR) && i + 1 < n && !w[i + 1].comma &&
             !(x->t.flags & TOK_POSS)) {
-            size_t k = i + 1;
-            if (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN)) {
+            size_t k = i + 1, ke, kt;
+            const gaz_slot_t *kg;
+            gaz_longest(w, n, k, &ke, &kg, &kt);
+            if (kt == (size_t)-1 &&
+                (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN))) {
                 size_t e = name_end(w, n, k, 3);
                 add_person(d, w, k, e, 0, 0);
                 i = e + 1;
@@ -563,16 +567,33 @@ find_labels(const char *text, const result_t *r, lab_t **out)
             continue;
         const char *nm = r->speakers[t->speaker].name;
         size_t nl = strlen(nm);
-        if (!nl || t->body <= t->start)
-            continue;
-        const char *p = memmem(text + t->start, t->body - t->start, nm, nl);
+        /* the name ends the label, before any "(retranslated)" */
+        uint32_t e = t->body;
+        while (e > t->start && (text[e - 1] == ' ' || text[e - 1] == '\t'))
+            e--;
+        if (e > t->start && text[e - 1] == ':')
+            e--;
+        while (e > t->start && text[e - 1] == ' ')
+            e--;
+        if (e > t->start && text[e - 1] == ')') {
+            while (e > t->start && text[e - 1] != '(')
+                e--;
+            if (e > t->start)
+                e--;
+            while (e > t->start && text[e - 1] == ' ')
+                e--;
+        }
+        const char *p = NULL;
+        if (nl && e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
+            p = text + e - nl;
         if (!p) {
             /* a one-word label ("Putin:") for a longer known name */
             const char *sp = strrchr(nm, ' ');
             if (sp) {
                 nm = sp + 1;
                 nl = strlen(nm);
-                p = memmem(text + t->start, t->body - t->start, nm, nl);
+                if (e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
+                    p = text + e - nl;
             }
         }
         if (!p)
@@ -725,6 +746,28 @@ resolve_persons(doc_t *d)
     pmap_free(&m);
 }
 
+/* Bytes that may start a capitalised word: A-Z and any non-ASCII lead. */
+static const bool maybe_cap[256] = {
+#define R16(b)                                                                 \
+    [b] = 1, [b + 1] = 1, [b + 2] = 1, [b + 3] = 1, [b + 4] = 1, [b + 5] = 1,  \
+    [b + 6] = 1, [b + 7] = 1, [b + 8] = 1, [b + 9] = 1, [b + 10] = 1,          \
+    [b + 11] = 1, [b + 12] = 1, [b + 13] = 1, [b + 14] = 1, [b + 15] = 1
+    R16(0x41), ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1, R16(0xC0), R16(0xD0), R16(0xE0), R16(0xF0),
+};
+
+/* ASCII bytes that continue a word: a capital after one is not a word
+ * start. After a non-ASCII byte the tokenizer decides. */
+static const bool word_byte[256] = {
+    R16(0x41), R16(0x61), ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1,
+#undef R16
+};
+
 void
 entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
 {
@@ -739,7 +782,21 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     uint32_t skip_until = 0;
     size_t pos = 0;
     tok_t t;
-    while (tok_next(text, len, &pos, &t)) {
+    for (;;) {
+        if (n == 0 && !(li < n_labs && pos >= labs[li].ns)) {
+            /* no run open: jump to the next word that may be capitalised;
+             * the gap before a run's first word does not matter */
+            const unsigned char *u = (const unsigned char *)text;
+            size_t q = pos;
+            while (q < len &&
+                   !(maybe_cap[u[q]] && (q == 0 || !word_byte[u[q - 1]])))
+                q++;
+            if (li < n_labs && q > labs[li].ns)
+                q = labs[li].ns;
+            pos = q;
+        }
+        if (!tok_next(text, len, &pos, &t))
+            break;
         while (li < n_labs && t.start >= labs[li].ns) {
             flush(&d, seg, n);
             n = 0;

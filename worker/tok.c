@@ -207,6 +207,8 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     unsigned letters = 0, uppers = 0;
     uint64_t h = FNV_OFF;
     for (;;) {
+        if (i >= len)
+            break;
         n = letter_len(s, len, i, &cp);
         if (n) {
             unsigned c = s[i];
@@ -230,8 +232,6 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             i += n;
             continue;
         }
-        if (i >= len)
-            break;
         unsigned a = apos_len(s, len, i);
         if (a) {
             size_t j = i + a;

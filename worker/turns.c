@@ -73,6 +73,112 @@ typedef struct label {
     bool anonymous; /* a role such as "Question", no person */
 } label_t;
 
+/* Name particles: lower-case words inside a person's name. */
+static const char *const particles[] = { "de",  "da",  "del", "der", "von",
+                                         "van", "al",  "bin", "ibn", "y",
+                                         "le",  "la",  "du",  "des", "di",
+                                         "zu",  "dos", "el",  "ben", "ter" };
+
+static bool
+is_particle(const char *s, const tok_t *t)
+{
+    return word_in(s + t->start, t->end - t->start, particles,
+                   sizeof particles / sizeof particles[0]);
+}
+
+/* A regnal number ("Abdullah II"). */
+static bool
+is_roman(const char *s, const tok_t *t)
+{
+    size_t n = t->end - t->start;
+    if (n == 0 || n > 4)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("IVX", s[t->start + i]))
+            return false;
+    return true;
+}
+
+/* An acronym such as "CEO" or "ORF": short, all capitals, not a name. */
+static bool
+is_acronym(const tok_t *t)
+{
+    return (t->flags & TOK_ALLCAPS) && t->end - t->start <= 4 &&
+           !(kinds_of(t->hash) & GAZ_GIVEN);
+}
+
+/* A word of a person's name: capitalised, an initial ("A."), a regnal
+ * number, or a particle before a capitalised word. */
+static bool
+name_word(const char *s, const tok_t *w, size_t i, size_t n)
+{
+    uint16_t kk = kinds_of(w[i].hash);
+    if (w[i].flags & TOK_LOWER)
+        return is_particle(s, &w[i]) && i + 1 < n;
+    if (i > 0 && is_roman(s, &w[i]))
+        return true;
+    if (w[i].end - w[i].start == 1 && s[w[i].end] == '.')
+        return true;
+    return !is_acronym(&w[i]) &&
+           !(kk & (GAZ_TITLE | GAZ_HEAD | GAZ_STOP | GAZ_COMMON));
+}
+
+/* Index of the first name word in w[0..n): the first given name followed
+ * by name words only, else the words after the last title, connector,
+ * acronym, common word or known non-person name (at most three of them).
+ * n when the label is a title alone ("Minister of Defence"). */
+static size_t
+name_start(const char *s, const tok_t *w, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!(kinds_of(w[i].hash) & GAZ_GIVEN) || !(w[i].flags & TOK_CAP))
+            continue;
+        size_t k = i + 1;
+        while (k < n && name_word(s, w, k, n))
+            k++;
+        if (k == n)
+            return i;
+    }
+    /* words covered by a known multi-word name ("Sri Lanka") */
+    bool known[LABEL_WORDS] = { false };
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = 0;
+        for (size_t j = i; j < n; j++) {
+            h = tok_seq(h, w[j].hash);
+            const gaz_slot_t *g = gaz_find(h);
+            if (!g)
+                break;
+            if ((g->kinds & GAZ_ENT) && !(j == i && (g->kinds & GAZ_GIVEN)))
+                for (size_t k = i; k <= j; k++)
+                    known[k] = true;
+            if (!(g->kinds & GAZ_PREFIX))
+                break;
+        }
+    }
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t kk = kinds_of(w[i].hash);
+        bool part = (w[i].flags & TOK_LOWER) && is_particle(s, &w[i]) &&
+                    i + 1 < n && (w[i + 1].flags & TOK_CAP);
+        bool initial = w[i].end - w[i].start == 1 && s[w[i].end] == '.';
+        if (part || initial || (i > 0 && is_roman(s, &w[i])))
+            continue;
+        if (is_acronym(&w[i]) || is_connector(s, &w[i]) || known[i] ||
+            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)))
+            ns = i + 1;
+    }
+    if (ns >= n)
+        return n;
+    size_t caps = 0;
+    for (size_t i = ns; i < n; i++)
+        caps += !(w[i].flags & TOK_LOWER);
+    while (caps > 3 && ns < n) {
+        caps -= !(w[ns].flags & TOK_LOWER);
+        ns++;
+    }
+    return ns;
+}
+
 /*
  * Parse text[a..b) (the label without its colon) as a speaker label.
  * Returns false when it is prose.
@@ -80,30 +186,33 @@ typedef struct label {
 static bool
 parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
 {
-    /* allowed bytes only; a parenthetical goes at the end */
-    uint32_t core_end = b;
-    for (uint32_t i = a; i < b; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '(') {
-            if (i == a || !memchr(s + i, ')', b - i))
-                return false;
-            core_end = i;
-            break;
-        }
-        if (c < 0x80 &&
+    char buf[LABEL_MAX];
+    uint32_t n_buf = b - a;
+    if (n_buf >= LABEL_MAX || s[a] == '(')
+        return false;
+    /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
+    int depth = 0;
+    for (uint32_t i = 0; i < n_buf; i++) {
+        unsigned char c = (unsigned char)s[a + i];
+        if (c == '(')
+            depth++;
+        if (depth == 0 && c < 0x80 &&
             !(c == ' ' || c == '-' || c == '\'' || c == '.' || c == ',' ||
               (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
             return false;
+        if (depth > 0 && (c < 0x20 || c == 0x7f))
+            return false;
+        buf[i] = depth > 0 ? ' ' : (char)c;
+        if (c == ')' && --depth < 0)
+            return false;
     }
-    if (!utf8_is_valid(s + a, b - a))
+    if (depth != 0 || !utf8_is_valid(s + a, n_buf))
         return false;
-    while (core_end > a && s[core_end - 1] == ' ')
-        core_end--;
 
     tok_t w[LABEL_WORDS];
-    size_t n = 0, pos = a;
+    size_t n = 0, pos = 0, lower = 0, comma = 0;
     tok_t t;
-    while (tok_next(s, core_end, &pos, &t)) {
+    while (tok_next(buf, n_buf, &pos, &t)) {
         if (n == LABEL_WORDS)
             return false;
         w[n++] = t;
@@ -111,72 +220,92 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (n == 0)
         return false;
     memset(out, 0, sizeof *out);
-    if (word_in(s + w[0].start, w[0].end - w[0].start, anonymous,
+    if (word_in(buf + w[0].start, w[0].end - w[0].start, anonymous,
                 sizeof anonymous / sizeof anonymous[0])) {
         out->anonymous = true;
-        out->name_start = w[0].start;
-        out->name_end = w[0].end;
+        out->name_start = a + w[0].start;
+        out->name_end = a + w[0].end;
         return true;
     }
+    if (!(w[0].flags & TOK_CAP) || (kinds_of(w[0].hash) & GAZ_STOP))
+        return false;
     for (size_t i = 0; i < n; i++) {
         uint16_t f = w[i].flags;
         if (f & (TOK_DIGIT | TOK_POSS))
             return false;
-        /* a gap may hold only spaces, a comma, or the dot of an initial */
-        if (i > 0 && (f & TOK_BREAK) && !(f & TOK_COMMA)) {
+        /* a gap holds only spaces, a blanked parenthetical, a comma, or
+         * the dot of an initial */
+        if (i > 0 && (f & TOK_BREAK)) {
             uint32_t pl = w[i - 1].end - w[i - 1].start;
-            if (!(pl == 1 && s[w[i - 1].end] == '.'))
-                return false;
-        }
-        if (f & TOK_LOWER) {
-            bool particle = (f & TOK_HYPHEN) && i == n - 1;
-            if (!particle && (!is_connector(s, &w[i]) || i == 0 || i == n - 1))
-                return false;
-        }
-    }
-    if (kinds_of(w[0].hash) & GAZ_STOP)
-        return false;
-
-    /* The name: from the first given name whose tail is all name words,
-     * else the words after the last title, connector, acronym or known
-     * non-person name. */
-    size_t ns = n;
-    for (size_t i = 0; i < n && ns == n; i++) {
-        if (!(kinds_of(w[i].hash) & GAZ_GIVEN) || !(w[i].flags & TOK_CAP))
-            continue;
-        size_t k = i + 1;
-        for (; k < n; k++) {
-            uint16_t kk = kinds_of(w[k].hash);
-            if ((w[k].flags & TOK_ALLCAPS) || is_connector(s, &w[k]) ||
-                (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_STOP)))
-                break;
-        }
-        if (k == n)
-            ns = i;
-    }
-    if (ns == n) {
-        size_t bnd = 0;
-        bool any = false;
-        for (size_t i = 0; i < n; i++) {
-            uint16_t kk = kinds_of(w[i].hash);
-            if ((w[i].flags & TOK_ALLCAPS) || is_connector(s, &w[i]) ||
-                (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_ENT))) {
-                bnd = i;
-                any = true;
+            if (f & TOK_COMMA) {
+                if (!comma)
+                    comma = i;
+            } else if (!(pl == 1 && buf[w[i - 1].end] == '.')) {
+                for (uint32_t q = w[i - 1].end; q < w[i].start; q++)
+                    if (buf[q] != ' ' && buf[q] != '.' && buf[q] != ',')
+                        return false;
             }
         }
-        ns = any ? bnd + 1 : 0;
-        if (ns >= n)
-            ns = 0; /* a title alone ("The Chairman"): keep it whole */
-        if (n - ns > 3)
-            ns = n - 2;
+        if ((f & TOK_LOWER) && !is_connector(buf, &w[i]) &&
+            !is_particle(buf, &w[i]) && !(f & TOK_HYPHEN))
+            lower++;
     }
-    out->name_start = w[ns].start;
-    out->name_end = w[n - 1].end;
+    if (!(w[n - 1].flags & TOK_CAP) && !(w[n - 1].flags & TOK_HYPHEN))
+        return false;
+    /* "Andrei Okhlopkov, General Director of ...": name, then title */
+    size_t ns;
+    if (comma && comma <= 4) {
+        size_t k = 0;
+        while (k < comma && name_word(buf, w, k, comma))
+            k++;
+        if (k == comma && comma >= 2 && !lower) {
+            out->name_start = a + w[0].start;
+            out->name_end = a + w[comma - 1].end;
+            out->title_start = a + w[comma].start;
+            out->title_end = a + w[n - 1].end;
+            return true;
+        }
+    }
+    ns = name_start(buf, w, n);
+    if (ns == n && (kinds_of(w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
+        /* "King Abdullah II of Jordan", "Patriarch Kirill of Moscow" */
+        for (size_t o = 2; o + 1 < n; o++) {
+            if (!word_in(buf + w[o].start, w[o].end - w[o].start,
+                         (const char *const[]){ "of" }, 1))
+                continue;
+            size_t s2 = name_start(buf, w, o);
+            if (s2 < o && s2 > 0) {
+                out->name_start = a + w[s2].start;
+                out->name_end = a + w[o - 1].end;
+                out->title_start = a + w[0].start;
+                out->title_end = a + w[s2 - 1].end;
+                return true;
+            }
+            break;
+        }
+    }
+    if (ns == n) {
+        /* a title alone names the speaker ("Minister of Defence") */
+        if (lower || n < 2)
+            return false;
+        out->name_start = a + w[0].start;
+        out->name_end = a + w[n - 1].end;
+        return true;
+    }
+    /* lower-case words only in a title, before a full name */
+    if (lower && (lower > 2 || n - ns < 2))
+        return false;
+    for (size_t i = ns; i < n; i++)
+        if ((w[i].flags & TOK_LOWER) && !is_particle(buf, &w[i]))
+            return false;
+    out->name_start = a + w[ns].start;
+    out->name_end = a + w[n - 1].end;
     if (ns > 0) {
-        uint32_t te = w[ns - 1].end;
-        out->title_start = w[0].start;
-        out->title_end = te;
+        size_t te = ns - 1;
+        while (te > 0 && (w[te].flags & TOK_LOWER))
+            te--;
+        out->title_start = a + w[0].start;
+        out->title_end = a + w[te].end;
     }
     return true;
 }
