@@ -654,43 +654,57 @@ poll_jobs(client_t *c, inputs_t *in, size_t *left)
     return ERR_OK;
 }
 
-static input_t *
-find_job(inputs_t *in, uint64_t job_id)
+typedef struct job_ref {
+    uint64_t job_id; /* accepted job */
+    input_t *input;  /* its input */
+} job_ref_t;
+
+static int
+cmp_ref(const void *a, const void *b)
 {
-    for (size_t i = 0; i < in->n; i++)
-        if (in->v[i].job_id == job_id && !in->v[i].rc && in->v[i].text)
-            return &in->v[i];
-    return NULL;
+    uint64_t x = ((const job_ref_t *)a)->job_id;
+    uint64_t y = ((const job_ref_t *)b)->job_id;
+    return x < y ? -1 : x > y;
 }
 
 /*
  * Wait until every accepted job is DONE or DEAD: follow the change log
- * with Since from after_seq (cheap, one request per batch of commits) and
- * ask for each remaining job now and then (to see dead letters).
+ * with Since from after_seq (one request per batch of commits), and ask
+ * for each remaining job at the start and whenever the broker's dead
+ * letter count grows (Since shows only results).
  */
 static int
 wait_all(client_t *c, fleet_t *f, inputs_t *in, uint64_t after_seq,
-         uint64_t deadline_ms)
+         uint64_t dead0, uint64_t deadline_ms)
 {
+    job_ref_t *refs = xcalloc(in->n ? in->n : 1, sizeof *refs);
+    size_t nrefs = 0;
+    for (size_t i = 0; i < in->n; i++)
+        if (!in->v[i].rc && in->v[i].text)
+            refs[nrefs++] = (job_ref_t){ in->v[i].job_id, &in->v[i] };
+    qsort(refs, nrefs, sizeof *refs, cmp_ref);
     size_t left = 0;
     int rc = poll_jobs(c, in, &left);
-    uint64_t next_poll = now_mono_ms() + 1000;
+    uint64_t next_stats = now_mono_ms() + 500;
     while (!rc && left) {
         if (g_stop) {
             fprintf(stderr, "excerpt run: interrupted\n");
-            return ERR_CLOSED;
+            rc = ERR_CLOSED;
+            goto out;
         }
         if (fleet_reap(f)) {
             fprintf(stderr, "excerpt run: a child process died; stopping "
                             "(the data directory keeps every accepted job)\n");
-            return ERR_CLOSED;
+            rc = ERR_CLOSED;
+            goto out;
         }
         if (now_mono_ms() >= deadline_ms) {
             fprintf(stderr,
                     "excerpt run: %zu job%s not finished before the "
                     "deadline\n",
                     left, left == 1 ? "" : "s");
-            return ERR_TIMEOUT;
+            rc = ERR_TIMEOUT;
+            goto out;
         }
         wire_msg_t rep;
         rc = client_since(c, after_seq, WIRE_MAX_BATCH, false, &rep);
@@ -699,27 +713,35 @@ wait_all(client_t *c, fleet_t *f, inputs_t *in, uint64_t after_seq,
         size_t n = rep.u.since_reply.n;
         for (size_t i = 0; i < n; i++) {
             const wire_committed_t *it = &rep.u.since_reply.items[i];
-            input_t *x = find_job(in, it->job_id);
-            if (x && !x->finished) {
-                x->finished = true;
+            job_ref_t key = { .job_id = it->job_id };
+            job_ref_t *r = bsearch(&key, refs, nrefs, sizeof *refs, cmp_ref);
+            if (r && !r->input->finished) {
+                r->input->finished = true;
                 left--;
             }
             if (it->seq > after_seq)
                 after_seq = it->seq;
         }
         wire_msg_release(&rep);
-        if (now_mono_ms() >= next_poll) {
-            rc = poll_jobs(c, in, &left);
-            next_poll = now_mono_ms() + 1000;
+        if (now_mono_ms() >= next_stats) {
+            wire_stats_t st;
+            rc = client_stats(c, &st);
+            if (!rc && st.dead > dead0) {
+                dead0 = st.dead;
+                rc = poll_jobs(c, in, &left);
+            }
+            next_stats = now_mono_ms() + 500;
         }
         if (!n && left) {
-            struct timespec ts = { 0, 20 * 1000000L };
+            struct timespec ts = { 0, 10 * 1000000L };
             nanosleep(&ts, NULL);
         }
     }
     if (rc)
         fprintf(stderr, "excerpt run: lost the broker: %s\n",
                 *client_last_error(c) ? client_last_error(c) : err_str(rc));
+out:
+    free(refs);
     return rc;
 }
 
@@ -959,7 +981,7 @@ cmd_run(int argc, char **argv)
         double mb = 0;
         size_t accepted = rc ? 0 : submit_all(c, &in, &mb);
         if (!rc)
-            rc = wait_all(c, f, &in, st0.last_seq,
+            rc = wait_all(c, f, &in, st0.last_seq, st0.dead,
                           now_mono_ms() + a.deadline_s * 1000);
         double secs = (double)(now_mono_us() - t0) / 1e6;
         if (rc) {
