@@ -28,11 +28,12 @@
 
 /* Words that label a turn without naming anyone. */
 static const char *const anonymous[] = {
-    "question",    "questions",   "remark",      "remarks",    "answer",
-    "reply",       "response",    "comment",     "voice",      "voices",
-    "audience",    "participant", "interviewer", "journalist", "correspondent",
-    "moderator",   "presenter",   "host",        "narrator",   "reporter",
-    "interpreter", "translator",  "spectator",   "chorus",     "all",
+    "operator",      "question",    "questions",   "remark",      "remarks",
+    "answer",        "reply",       "response",    "comment",     "voice",
+    "voices",        "audience",    "participant", "interviewer", "journalist",
+    "correspondent", "moderator",   "presenter",   "host",        "narrator",
+    "reporter",      "interpreter", "translator",  "spectator",   "chorus",
+    "all",
 };
 
 /* Lower-case words allowed inside a name or title ("Minister of ..."). */
@@ -113,8 +114,11 @@ static bool
 name_word(const char *s, const tok_t *w, size_t i, size_t n)
 {
     uint16_t kk = kinds_of(w[i].hash);
+    if (w[i].flags & (TOK_DIGIT | TOK_POSS))
+        return false;
     if (w[i].flags & TOK_LOWER)
-        return is_particle(s, &w[i]) && i + 1 < n;
+        return (is_particle(s, &w[i]) && i + 1 < n) ||
+               ((w[i].flags & TOK_HYPHEN) && i + 1 == n); /* "al-Assad" */
     if (i > 0 && is_roman(s, &w[i]))
         return true;
     if (w[i].end - w[i].start == 1 && s[w[i].end] == '.')
@@ -198,7 +202,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
             depth++;
         if (depth == 0 && c < 0x80 &&
             !(c == ' ' || c == '-' || c == '\'' || c == '.' || c == ',' ||
-              (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+              (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9')))
             return false;
         if (depth > 0 && (c < 0x20 || c == 0x7f))
             return false;
@@ -231,8 +236,7 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
         return false;
     for (size_t i = 0; i < n; i++) {
         uint16_t f = w[i].flags;
-        if (f & (TOK_DIGIT | TOK_POSS))
-            return false;
+
         /* a gap holds only spaces, a blanked parenthetical, a comma, or
          * the dot of an initial */
         if (i > 0 && (f & TOK_BREAK)) {
@@ -296,7 +300,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (lower && (lower > 2 || n - ns < 2))
         return false;
     for (size_t i = ns; i < n; i++)
-        if ((w[i].flags & TOK_LOWER) && !is_particle(buf, &w[i]))
+        if (!name_word(buf, w, i, n) &&
+            !((kinds_of(w[i].hash) & GAZ_ENT) && i > ns))
             return false;
     out->name_start = a + w[ns].start;
     out->name_end = a + w[n - 1].end;
@@ -325,6 +330,37 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
         if (one_word && l > n && nm[l - n - 1] == ' ' &&
             strncmp(nm + l - n, s + a, n) == 0)
             return (int32_t)i;
+    }
+    return -1;
+}
+
+/* A one-word label: a known given name ("Alina:", a caller on a phone-in)
+ * or two names run together ("VladimirPutin:"). -1 otherwise. */
+static int32_t
+single_word(result_t *r, const char *s, const label_t *lb)
+{
+    uint32_t a = lb->name_start, b = lb->name_end;
+    const gaz_slot_t *g = gaz_find(tok_hash(s + a, b - a));
+    if (g && (g->kinds & GAZ_GIVEN) && !(g->kinds & (GAZ_ENT | GAZ_STOP)))
+        return result_add_speaker(r, result_strndup(r, s + a, b - a), "");
+    for (uint32_t i = a + 2; i + 2 < b; i++) {
+        if (!(s[i] >= 'A' && s[i] <= 'Z') ||
+            !(s[i - 1] >= 'a' && s[i - 1] <= 'z'))
+            continue;
+        for (uint32_t k = a + 1; k < b; k++)
+            if (k != i && !(s[k] >= 'a' && s[k] <= 'z'))
+                return -1;
+        g = gaz_find(tok_hash(s + a, i - a));
+        if (!g || !(g->kinds & GAZ_GIVEN))
+            return -1;
+        char name[LABEL_MAX + 2];
+        size_t n1 = i - a, n2 = b - i;
+        memcpy(name, s + a, n1);
+        name[n1] = ' ';
+        memcpy(name + n1 + 1, s + i, n2);
+        name[n1 + 1 + n2] = '\0';
+        int32_t sp = find_speaker(r, name, 0, (uint32_t)(n1 + 1 + n2));
+        return sp >= 0 ? sp : result_add_speaker(r, name, "");
     }
     return -1;
 }
@@ -373,6 +409,8 @@ turns_parse(const char *text, size_t len, result_t *r)
                     bool one = !memchr(text + lb.name_start, ' ',
                                        lb.name_end - lb.name_start) &&
                                lb.title_end == 0;
+                    if (sp < 0 && one)
+                        sp = single_word(r, text, &lb);
                     if (sp < 0 && one)
                         take = false; /* "Agenda:", "Second:" */
                     else if (sp < 0) {
