@@ -19,13 +19,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +67,7 @@ typedef struct fleet {
     char frontend[PATH_MAX + 32];  /* endpoints */
     char backend[PATH_MAX + 32];
     char publisher[PATH_MAX + 32];
+    int lock_fd; /* flock on DIR/run.lock, or -1 */
 } fleet_t;
 
 /* ------------------------------------------------ signals (per process) */
@@ -324,6 +329,22 @@ mkdir_p(const char *path)
     return ERR_OK;
 }
 
+/* True when a process accepts connections on the unix socket path. */
+static bool
+socket_answers(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return false;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
 static int
 fleet_prepare(fleet_t *f, const run_args_t *a, const char *prefix)
 {
@@ -336,6 +357,27 @@ fleet_prepare(fleet_t *f, const run_args_t *a, const char *prefix)
     if (stat(f->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: %s is not a directory\n", prefix, f->dir);
         return CLI_EXIT_USAGE;
+    }
+    /* one run/serve per data dir: a second broker on the same store would
+     * take over its sockets */
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/run.lock", f->dir);
+    f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f->lock_fd < 0 || flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr,
+                "%s: %s is in use by another `excerpt run` or `excerpt "
+                "serve`; use `excerpt submit --data-dir %s` to add work "
+                "to it, or another --data-dir\n",
+                prefix, f->dir, a->data_dir);
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(path, sizeof path, "%s/frontend.sock", f->dir);
+    if (socket_answers(path)) {
+        fprintf(stderr,
+                "%s: a broker is already listening on %s; use `excerpt "
+                "submit --data-dir %s` or stop it first\n",
+                prefix, path, a->data_dir);
+        return CLI_EXIT_FAIL;
     }
     if (!a->frontend || !a->backend || !a->publisher) {
         if (strlen(f->dir) + sizeof "/frontend.sock" > MAX_IPC_PATH) {
@@ -969,6 +1011,7 @@ cmd_run(int argc, char **argv)
         status = CLI_EXIT_USAGE;
     }
     fleet_t *f = xcalloc(1, sizeof *f);
+    f->lock_fd = -1;
     client_t *c = NULL;
     if (!status)
         status = fleet_prepare(f, &a, "excerpt run");
@@ -1006,6 +1049,8 @@ cmd_run(int argc, char **argv)
     client_destroy(&c);
     fflush(stdout);
     fleet_stop(f);
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
     free(f);
     inputs_free(&in);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK)
@@ -1022,6 +1067,7 @@ cmd_serve(int argc, char **argv)
     if (status)
         return status < 0 ? CLI_EXIT_OK : status;
     fleet_t *f = xcalloc(1, sizeof *f);
+    f->lock_fd = -1;
     client_t *c = NULL;
     status = fleet_prepare(f, &a, "excerpt serve");
     if (!status)
@@ -1047,6 +1093,8 @@ cmd_serve(int argc, char **argv)
     }
     client_destroy(&c);
     fleet_stop(f);
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
     free(f);
     return status;
 }

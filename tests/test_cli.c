@@ -463,6 +463,13 @@ test_serve_submit_get(void **state)
     const char *requeue[] = { "dead", "requeue", "--data-dir", c->data, NULL };
     assert_int_equal(run_cli(c, requeue), 2);
 
+    /* a second run/serve on the same data dir is refused */
+    const char *again[] = { "run", "--data-dir", c->data, c->inputs, NULL };
+    assert_int_equal(run_cli(c, again), 1);
+    err = slurp(c->err);
+    assert_non_null(strstr(err, "in use"));
+    free(err);
+
     kill(serve, SIGTERM);
     assert_int_equal(wait_exit(serve, 30000), 0);
 }
