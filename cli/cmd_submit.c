@@ -31,10 +31,12 @@ typedef struct outcome {
 } outcome_t;
 
 typedef struct submit_state {
-    outcome_t *out;  /* per job of the chunk */
-    progress_t *bar; /* may be NULL */
-    size_t done;     /* over all chunks */
-    size_t failed;   /* over all chunks */
+    outcome_t *out;    /* per job of the chunk */
+    progress_t *bar;   /* may be NULL */
+    size_t done;       /* over all chunks */
+    size_t failed;     /* over all chunks */
+    size_t accepted;   /* new jobs */
+    size_t duplicates; /* existing jobs */
 } submit_state_t;
 
 static void
@@ -61,7 +63,9 @@ usage(FILE *out)
     fprintf(
         out,
         "\nOutput: one line per input: job id and whether it was new or\n"
-        "a duplicate of an existing job with the same key.\n"
+        "a duplicate of an existing job with the same key, then a total.\n"
+        "On a terminal, more than 20 inputs show a progress bar and only\n"
+        "the failures and the total instead.\n"
         "Exit: 0 all accepted, 1 some refused or unreadable, 2 usage\n"
         "(also a missing input path), 3 broker unreachable or timed out.\n");
 }
@@ -172,6 +176,7 @@ typedef struct submit_args {
     int32_t priority;      /* --priority */
     size_t window;         /* --window */
     bool json;             /* --json */
+    bool lines;            /* a line per accepted input (not only errors) */
 } submit_args_t;
 
 /* Submit files[0..n) in one pipelined batch. Updates *worst. */
@@ -220,9 +225,13 @@ submit_chunk(client_t *c, const submit_args_t *a, char **files, size_t n,
     progress_clear(st->bar);
     for (size_t i = 0; i < n; i++) {
         const char *source = strcmp(files[i], "-") ? files[i] : "stdin";
-        if (readable[i])
+        if (readable[i] && !out[i].rc) {
+            st->accepted += !out[i].duplicate;
+            st->duplicates += out[i].duplicate;
+        }
+        if (readable[i] && (a->lines || out[i].rc))
             print_outcome(source, a->key ? a->key : keys[i], &out[i], a->json);
-        else
+        else if (!readable[i])
             *worst = *worst == CLI_EXIT_UNAVAIL ? *worst : CLI_EXIT_FAIL;
         if (readable[i] && out[i].rc) {
             int code = clientopt_exit_code(out[i].rc);
@@ -334,7 +343,10 @@ cmd_submit(int argc, char **argv)
         status = clientopt_open(&co, PREFIX, &c);
     if (status == CLI_EXIT_OK) {
         submit_state_t st = { 0 };
-        st.bar = progress_new(stderr, "submit", n, 2);
+        /* on a terminal, many inputs get a progress bar and a total
+         * instead of a line each (--json lists them all) */
+        a.lines = a.json || n <= 20;
+        st.bar = progress_new(stderr, "submit", n, 21);
         for (size_t off = 0; off < n; off += CHUNK) {
             size_t k = n - off < CHUNK ? n - off : CHUNK;
             int rc = submit_chunk(c, &a, files + off, k, &st, &status);
@@ -344,6 +356,9 @@ cmd_submit(int argc, char **argv)
             }
         }
         progress_finish(&st.bar);
+        if (!a.json)
+            printf("%zu accepted, %zu duplicate%s, %zu failed\n", st.accepted,
+                   st.duplicates, st.duplicates == 1 ? "" : "s", st.failed);
         if (status == CLI_EXIT_UNAVAIL)
             fprintf(stderr,
                     PREFIX ": broker at %s unreachable or not answering\n",
