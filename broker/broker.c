@@ -132,28 +132,35 @@ typedef struct op {
     int state;          /* Failed: new state */
 } op_t;
 
+struct worker;
+
+/* A job leased in memory: dispatch needs no commit. The job stays READY in
+ * the store until its Done or Failed commits ("finishing" meanwhile) or
+ * its lease expires. */
 typedef struct lease {
-    uint64_t job_id;      /* leased job */
+    uint64_t job_id;      /* leased job; 0 marks an empty slot */
     uint32_t attempt;     /* its attempt */
     uint64_t deadline_ms; /* monotonic expiry */
+    struct worker *w;     /* holder; NULL once finishing */
+    bool finishing;       /* an op for it waits in the batch */
 } lease_t;
 
-typedef struct worker {
-    uint8_t *ident;    /* ROUTER routing id, owned */
-    size_t ident_len;  /* its size */
-    char name[128];    /* worker_name from Ready */
-    uint64_t credit;   /* jobs it may still be sent */
-    lease_t *leases;   /* jobs it holds */
-    size_t n_leases;   /* count */
-    size_t cap_leases; /* allocated */
-    uint64_t last_ms;  /* monotonic time of its last message */
-    bool lost;         /* unreachable; removed at the next tick */
-} worker_t;
+/* Open-addressing hash table of leases keyed by job id. */
+typedef struct ltab {
+    lease_t *slots; /* cap entries */
+    size_t cap;     /* power of two */
+    size_t n;       /* used */
+} ltab_t;
 
-typedef struct pending {
-    worker_t *w;         /* receiver */
-    store_lease_t lease; /* leased job, decoded */
-} pending_t;
+typedef struct worker {
+    uint8_t *ident;   /* ROUTER routing id, owned */
+    size_t ident_len; /* its size */
+    char name[128];   /* worker_name from Ready */
+    uint64_t credit;  /* jobs it may still be sent */
+    size_t n_leases;  /* live leases it holds */
+    uint64_t last_ms; /* monotonic time of its last message */
+    bool lost;        /* unreachable; removed at the next tick */
+} worker_t;
 
 struct broker {
     broker_cfg_t cfg;           /* owned copy */
@@ -168,8 +175,7 @@ struct broker {
     size_t batch_bytes;         /* payload bytes in the batch */
     uint64_t batch_start_us;    /* when the batch got its first item */
     bool batch_open;            /* batch_start_us is valid */
-    pending_t *disp;            /* leases of the current flush */
-    size_t n_disp, cap_disp;    /* their count */
+    ltab_t leases;              /* jobs out with workers */
     worker_t **workers;         /* known workers */
     size_t n_workers, cap_workers;
     size_t rr;                /* round-robin start for dispatch */
@@ -393,40 +399,76 @@ static void
 worker_free(worker_t *w)
 {
     free(w->ident);
-    free(w->leases);
     free(w);
 }
 
-static void
-lease_add(worker_t *w, uint64_t job_id, uint32_t attempt, uint64_t deadline)
+static size_t
+lt_slot(const ltab_t *t, uint64_t id)
 {
-    if (w->n_leases == w->cap_leases) {
-        w->cap_leases = w->cap_leases ? w->cap_leases * 2 : 8;
-        w->leases = xreallocarray(w->leases, w->cap_leases, sizeof *w->leases);
-    }
-    lease_t *l = &w->leases[w->n_leases++];
-    l->job_id = job_id;
-    l->attempt = attempt;
-    l->deadline_ms = deadline;
+    return (size_t)((id * 0x9e3779b97f4a7c15u) >> 32) & (t->cap - 1);
 }
 
-/* Drop the lease (job, attempt) wherever it is; true if found. */
-static bool
-lease_drop(broker_t *b, worker_t *first, uint64_t job_id, uint32_t attempt)
+static lease_t *
+lt_find(ltab_t *t, uint64_t id)
 {
-    for (size_t k = 0; k <= b->n_workers; k++) {
-        worker_t *w = k == 0 ? first : b->workers[k - 1];
-        if (!w || (k > 0 && w == first))
-            continue;
-        for (size_t i = 0; i < w->n_leases; i++) {
-            if (w->leases[i].job_id == job_id &&
-                w->leases[i].attempt == attempt) {
-                w->leases[i] = w->leases[--w->n_leases];
-                return true;
-            }
+    if (!t->cap)
+        return NULL;
+    for (size_t i = lt_slot(t, id);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i].job_id == id)
+            return &t->slots[i];
+        if (t->slots[i].job_id == 0)
+            return NULL;
+    }
+}
+
+static lease_t *
+lt_insert(ltab_t *t, uint64_t id)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        ltab_t g = { xcalloc(t->cap ? t->cap * 2 : 64, sizeof(lease_t)),
+                     t->cap ? t->cap * 2 : 64, 0 };
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].job_id)
+                *lt_insert(&g, t->slots[i].job_id) = t->slots[i];
+        free(t->slots);
+        *t = g;
+    }
+    size_t i = lt_slot(t, id);
+    while (t->slots[i].job_id && t->slots[i].job_id != id)
+        i = (i + 1) & (t->cap - 1);
+    if (!t->slots[i].job_id)
+        t->n++;
+    memset(&t->slots[i], 0, sizeof t->slots[i]);
+    t->slots[i].job_id = id;
+    return &t->slots[i];
+}
+
+/* Remove by backward shift, so lookups need no tombstones. */
+static void
+lt_remove(ltab_t *t, lease_t *l)
+{
+    size_t i = (size_t)(l - t->slots), mask = t->cap - 1;
+    for (size_t j = (i + 1) & mask; t->slots[j].job_id; j = (j + 1) & mask) {
+        size_t home = lt_slot(t, t->slots[j].job_id);
+        /* move j back to i unless its home lies cyclically in (i, j] */
+        bool stay = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stay) {
+            t->slots[i] = t->slots[j];
+            i = j;
         }
     }
-    return false;
+    memset(&t->slots[i], 0, sizeof t->slots[i]);
+    t->n--;
+}
+
+/* Mark a live lease finishing: it no longer counts against its worker. */
+static void
+lease_finish(lease_t *l)
+{
+    if (!l->finishing && l->w && l->w->n_leases)
+        l->w->n_leases--;
+    l->finishing = true;
+    l->w = NULL;
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -459,16 +501,16 @@ op_free(op_t *op)
 }
 
 static void
-expire(broker_t *b, uint64_t job_id, uint32_t attempt, const char *why)
+expire(broker_t *b, lease_t *l, const char *why)
 {
     op_t *op = op_push(b, OP_EXPIRE);
-    op->job_id = job_id;
-    op->attempt = attempt;
+    op->job_id = l->job_id;
+    op->attempt = l->attempt;
     op->reason = why;
+    lease_finish(l);
     log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
-             (unsigned long long)job_id, attempt, why);
+             (unsigned long long)l->job_id, l->attempt, why);
 }
-
 static uint64_t
 backoff_ms(broker_t *b, uint32_t attempt)
 {
@@ -549,66 +591,117 @@ op_reset(op_t *op)
     op->count = 0;
 }
 
-static void
-disp_reset(broker_t *b)
+/* READY jobs in the store that no worker holds. */
+static uint64_t
+available(broker_t *b)
 {
-    for (size_t i = 0; i < b->n_disp; i++) {
-        b->disp[i].w->credit++;
-        wire_msg_release(&b->disp[i].lease.msg);
-    }
-    b->n_disp = 0;
+    store_counts_t c;
+    store_counts(b->store, &c);
+    return c.ready > b->leases.n ? c.ready - b->leases.n : 0;
 }
 
 static bool
 can_dispatch(broker_t *b)
 {
-    if (b->draining)
-        return false;
-    store_counts_t c;
-    store_counts(b->store, &c);
-    if (c.ready == 0)
+    if (b->draining || available(b) == 0)
         return false;
     for (size_t i = 0; i < b->n_workers; i++)
         if (b->workers[i]->credit > 0 && !b->workers[i]->lost)
             return true;
     return false;
 }
-
 /* Lease jobs round-robin to workers with credit (inside the txn).
  * Returns 0, or ERR_AGAIN (redo the flush). */
+typedef struct pick {
+    broker_t *b;   /* the broker */
+    uint64_t *ids; /* picked job ids */
+    size_t n, max; /* picked, wanted */
+} pick_t;
+
 static int
-lease_jobs(broker_t *b, uint64_t now)
+pick_cb(void *arg, uint64_t id)
 {
-    bool progress = true;
-    while (progress && b->n_disp < LEASES_PER_FLUSH) {
-        progress = false;
-        for (size_t k = 0; k < b->n_workers && b->n_disp < LEASES_PER_FLUSH;
-             k++) {
-            worker_t *w = b->workers[(b->rr + k) % b->n_workers];
-            if (w->credit == 0 || w->lost)
-                continue;
-            store_lease_t l;
-            int rc = store_lease_next(b->store, now, &l);
-            if (rc == ERR_NOTFOUND || rc == ERR_FULL)
-                return 0;
-            if (rc)
-                return rc == ERR_AGAIN ? ERR_AGAIN : 0;
-            if (b->n_disp == b->cap_disp) {
-                b->cap_disp = b->cap_disp ? b->cap_disp * 2 : 64;
-                b->disp = xreallocarray(b->disp, b->cap_disp, sizeof *b->disp);
-            }
-            b->disp[b->n_disp].w = w;
-            b->disp[b->n_disp].lease = l;
-            b->n_disp++;
-            w->credit--;
-            progress = true;
-        }
-    }
-    if (b->n_workers)
-        b->rr = (b->rr + 1) % b->n_workers;
-    return 0;
+    pick_t *p = arg;
+    if (lt_find(&p->b->leases, id))
+        return 0; /* out already, or its Done is being committed */
+    p->ids[p->n++] = id;
+    return p->n >= p->max;
 }
 
+static worker_t *
+next_worker(broker_t *b)
+{
+    for (size_t k = 0; k < b->n_workers; k++) {
+        worker_t *w = b->workers[(b->rr + k) % b->n_workers];
+        if (w->credit > 0 && !w->lost) {
+            b->rr = (b->rr + k + 1) % b->n_workers;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* Lease READY jobs in memory to workers with credit, round-robin, and send
+ * them. Reads the store only; attempts continue from the recorded one. */
+static void
+dispatch(broker_t *b)
+{
+    uint64_t credit = 0, avail = available(b);
+    for (size_t i = 0; i < b->n_workers; i++)
+        if (!b->workers[i]->lost)
+            credit += b->workers[i]->credit;
+    size_t want = (size_t)(credit < avail ? credit : avail);
+    if (want > LEASES_PER_FLUSH)
+        want = LEASES_PER_FLUSH;
+    if (want == 0 || store_read_begin(b->store) != 0)
+        return;
+    pick_t p = { b, xcalloc(want, sizeof(uint64_t)), 0, want };
+    int rc = store_ready_scan(b->store, pick_cb, &p);
+    if (rc < 0)
+        log_error("broker ready scan failed: %s", err_str(rc));
+    uint64_t now = now_mono_ms();
+    for (size_t i = 0; i < p.n; i++) {
+        store_job_t j;
+        wire_msg_t job;
+        worker_t *w = next_worker(b);
+        if (!w)
+            break;
+        rc = store_get(b->store, p.ids[i], &j);
+        if (rc == 0)
+            rc = store_payload(b->store, p.ids[i], &job);
+        if (rc) {
+            log_error("broker cannot read job=%llu: %s",
+                      (unsigned long long)p.ids[i], err_str(rc));
+            continue;
+        }
+        wire_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_DISPATCH;
+        m.request_id = ++b->out_rid;
+        m.u.dispatch.job = job.u.submit.job;
+        m.u.dispatch.job.id = j.id;
+        m.u.dispatch.attempt = j.attempt + 1;
+        m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
+        lease_t *l = lt_insert(&b->leases, j.id);
+        l->attempt = j.attempt + 1;
+        l->deadline_ms = now + b->cfg.lease_ms;
+        l->w = w;
+        w->n_leases++;
+        w->credit--;
+        route_t rt;
+        rt.n = 1;
+        rt.len[0] = w->ident_len;
+        rt.data[0] = w->ident;
+        if (send_msg(b->back, &rt, &m) != 0)
+            w->lost = true; /* its leases expire at the next tick */
+        else
+            log_debug("broker dispatched job=%llu attempt=%u worker=%s",
+                      (unsigned long long)j.id, l->attempt, w->name);
+        wire_msg_release(&job);
+    }
+    store_read_end(b->store);
+    free(p.ids);
+}
 static void
 count_commit(broker_t *b)
 {
@@ -743,46 +836,17 @@ publish(broker_t *b, const op_t *op)
     free(buf);
 }
 
-static void
-send_dispatches(broker_t *b)
-{
-    uint64_t now = now_mono_ms();
-    for (size_t i = 0; i < b->n_disp; i++) {
-        pending_t *p = &b->disp[i];
-        wire_msg_t m;
-        memset(&m, 0, sizeof m);
-        m.kind = WIRE_DISPATCH;
-        m.request_id = ++b->out_rid;
-        m.u.dispatch.job = p->lease.msg.u.submit.job;
-        m.u.dispatch.job.id = p->lease.id;
-        m.u.dispatch.attempt = p->lease.attempt;
-        m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
-        lease_add(p->w, p->lease.id, p->lease.attempt, now + b->cfg.lease_ms);
-        route_t rt;
-        rt.n = 1;
-        rt.len[0] = p->w->ident_len;
-        rt.data[0] = p->w->ident;
-        if (send_msg(b->back, &rt, &m) != 0)
-            p->w->lost = true; /* its leases expire at the next tick */
-        else
-            log_debug("broker dispatched job=%llu attempt=%u worker=%s",
-                      (unsigned long long)p->lease.id, p->lease.attempt,
-                      p->w->name);
-        wire_msg_release(&p->lease.msg);
-    }
-    b->n_disp = 0;
-}
-
 /* Apply the batch, promote due jobs and lease jobs in one txn, commit,
  * then send every reply, notification and dispatch. */
 static void
 flush(broker_t *b)
 {
     int rc = 0;
-    if (b->n_ops == 0 && !b->promote_due && !can_dispatch(b)) {
+    if (b->n_ops == 0 && !b->promote_due) {
         b->batch_open = false;
         return;
     }
+    uint64_t t0 = now_mono_us();
     for (int tries = 0; tries < MAX_FLUSH_TRIES; tries++) {
         uint64_t now = now_wall_ms();
         rc = store_txn_begin(b->store);
@@ -802,13 +866,10 @@ flush(broker_t *b)
             rc = store_promote_due(b->store, now, PROMOTE_PER_FLUSH, NULL);
             again = rc == ERR_AGAIN;
         }
-        if (!again && can_dispatch(b))
-            again = lease_jobs(b, now) == ERR_AGAIN;
         if (again) {
             store_txn_abort(b->store);
             for (size_t i = 0; i < b->n_ops; i++)
                 op_reset(&b->ops[i]);
-            disp_reset(b);
             continue;
         }
         rc = store_txn_commit(b->store);
@@ -824,7 +885,6 @@ flush(broker_t *b)
             }
             if (rc == ERR_FULL)
                 b->n_submits = 0;
-            disp_reset(b);
             continue;
         }
         break;
@@ -839,16 +899,26 @@ flush(broker_t *b)
                 op->rc = rc == ERR_AGAIN ? ERR_INTERNAL : rc;
             }
         }
-        disp_reset(b);
     } else {
         b->promote_due = false;
     }
+    log_debug("broker group commit ops=%zu submits=%zu us=%llu rc=%d", b->n_ops,
+              b->n_submits, (unsigned long long)(now_mono_us() - t0), rc);
     for (size_t i = 0; i < b->n_ops; i++)
         op_reply(b, &b->ops[i]);
     for (size_t i = 0; i < b->n_ops; i++)
         if (b->ops[i].type == OP_DONE && b->ops[i].rc == 0)
             publish(b, &b->ops[i]);
-    send_dispatches(b);
+    /* committed (or refused): the store now tells these jobs' state */
+    for (size_t i = 0; i < b->n_ops; i++) {
+        op_t *op = &b->ops[i];
+        if (op->type != OP_DONE && op->type != OP_FAILED &&
+            op->type != OP_EXPIRE)
+            continue;
+        lease_t *l = lt_find(&b->leases, op->job_id);
+        if (l && l->finishing && l->attempt == op->attempt)
+            lt_remove(&b->leases, l);
+    }
     for (size_t i = 0; i < b->n_ops; i++)
         op_free(&b->ops[i]);
     b->n_ops = 0;
@@ -866,7 +936,7 @@ info_fill(wire_job_info_t *ji, const store_job_t *j)
     ji->id = j->id;
     ji->key = j->key;
     ji->state = j->state;
-    ji->attempts = j->tries;
+    ji->attempts = j->attempt;
     ji->priority = j->priority;
     ji->submitted_ms = j->submitted_ms;
     ji->finished_ms = j->finished_ms;
@@ -911,6 +981,11 @@ on_get(broker_t *b, const route_t *rt, const wire_msg_t *req)
         m.kind = WIRE_GET_REPLY;
         m.request_id = req->request_id;
         info_fill(&m.u.get_reply.job, &j);
+        lease_t *l = lt_find(&b->leases, j.id);
+        if (l && j.state == STORE_READY) {
+            m.u.get_reply.job.state = WIRE_JOB_LEASED;
+            m.u.get_reply.job.attempts = l->attempt;
+        }
         if (j.state == STORE_DONE)
             rc = store_result(b->store, j.id, &m.u.get_reply.result,
                               &m.u.get_reply.result_len);
@@ -1068,8 +1143,8 @@ on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
     m.kind = WIRE_STATS_REPLY;
     m.request_id = req->request_id;
     wire_stats_t *s = &m.u.stats_reply;
-    s->ready = c.ready;
-    s->leased = c.leased;
+    s->ready = available(b);
+    s->leased = c.leased + b->leases.n;
     s->delayed = c.delayed;
     s->done = c.done;
     s->dead = c.dead;
@@ -1217,12 +1292,17 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
 {
     uint64_t deadline = now_mono_ms() + b->cfg.lease_ms;
     for (size_t i = 0; i < m->u.heartbeat.n; i++) {
-        uint64_t id = m->u.heartbeat.job_ids[i];
-        for (size_t k = 0; k < w->n_leases; k++) {
-            lease_t *l = &w->leases[k];
-            if (l->job_id == id && (!m->u.heartbeat.attempts ||
-                                    m->u.heartbeat.attempts[i] == l->attempt))
-                l->deadline_ms = deadline;
+        lease_t *l = lt_find(&b->leases, m->u.heartbeat.job_ids[i]);
+        if (l && !l->finishing &&
+            (!m->u.heartbeat.attempts ||
+             m->u.heartbeat.attempts[i] == l->attempt)) {
+            l->deadline_ms = deadline;
+            if (l->w != w) { /* the holder reconnected under a new id */
+                if (l->w && l->w->n_leases)
+                    l->w->n_leases--;
+                l->w = w;
+                w->n_leases++;
+            }
         }
     }
     wire_msg_t r;
@@ -1231,7 +1311,6 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
     r.request_id = m->request_id;
     (void)send_msg(b->back, rt, &r);
 }
-
 static void
 on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
 {
@@ -1239,8 +1318,20 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     uint64_t id = done ? m->u.done.job_id : m->u.failed.job_id;
     uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
     result_t *res = NULL;
-    (void)lease_drop(b, w, id, att);
-    if (done) {
+    bool fenced = false;
+    lease_t *l = lt_find(&b->leases, id);
+    if (l && l->attempt != att) {
+        fenced = true; /* another attempt holds the job */
+    } else if (l) {
+        lease_finish(l);
+    } else {
+        /* not leased by this broker run (e.g. it restarted): keep the job
+         * from being dispatched while this op waits for its commit */
+        l = lt_insert(&b->leases, id);
+        l->attempt = att;
+        l->finishing = true;
+    }
+    if (done && !fenced) {
         int rc =
             wire_result_decode(m->u.done.result, m->u.done.result_len, &res);
         if (rc) {
@@ -1258,12 +1349,16 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     op->res = res;
     op->msg = *m;
     memset(m, 0, sizeof *m);
+    if (fenced) {
+        op->final = true;
+        op->rc = ERR_STALE;
+    }
     if (op->msg.kind == WIRE_FAILED) {
         op->reason = op->msg.u.failed.reason ? op->msg.u.failed.reason : "";
         op->permanent = op->msg.u.failed.permanent;
     } else if (!done) {
         op->reason = "worker sent an undecodable result";
-    } else {
+    } else if (!fenced) {
         b->batch_bytes += op->msg.u.done.result_len;
     }
 }
@@ -1327,22 +1422,26 @@ static void
 tick(broker_t *b)
 {
     uint64_t now = now_mono_ms();
-    for (size_t i = 0; i < b->n_workers;) {
+    for (size_t i = 0; i < b->n_workers; i++) {
         worker_t *w = b->workers[i];
-        bool lost = w->lost || now - w->last_ms > b->cfg.worker_timeout_ms;
-        for (size_t k = 0; k < w->n_leases;) {
-            lease_t *l = &w->leases[k];
-            if (lost || now > l->deadline_ms) {
-                expire(b, l->job_id, l->attempt,
-                       lost ? "worker lost" : "lease expired");
-                w->leases[k] = w->leases[--w->n_leases];
-            } else {
-                k++;
-            }
-        }
-        if (lost) {
+        if (!w->lost && now - w->last_ms > b->cfg.worker_timeout_ms) {
             log_warn("broker worker lost worker=%s silent_ms=%llu", w->name,
                      (unsigned long long)(now - w->last_ms));
+            w->lost = true;
+        }
+    }
+    for (size_t i = 0; i < b->leases.cap; i++) {
+        lease_t *l = &b->leases.slots[i];
+        if (!l->job_id || l->finishing)
+            continue;
+        if (l->w && l->w->lost)
+            expire(b, l, "worker lost");
+        else if (now > l->deadline_ms)
+            expire(b, l, "lease expired");
+    }
+    for (size_t i = 0; i < b->n_workers;) {
+        worker_t *w = b->workers[i];
+        if (w->lost) {
             worker_free(w);
             b->workers[i] = b->workers[--b->n_workers];
         } else {
@@ -1535,10 +1634,11 @@ broker_run(broker_t *b)
             b->draining = true;
             log_info("broker stopping: draining pending=%zu", b->n_ops);
         }
-        /* Work (dispatch, due retries) opens a batch like a request does,
-         * so it shares the next group commit. */
-        if (!b->batch_open && !b->draining &&
-            (b->promote_due || can_dispatch(b))) {
+        /* Due retries open a batch like a request does, so they share the
+         * next group commit. */
+        if (can_dispatch(b))
+            dispatch(b);
+        if (!b->batch_open && !b->draining && b->promote_due) {
             b->batch_open = true;
             b->batch_start_us = now_mono_us();
         }
@@ -1586,6 +1686,9 @@ broker_run(broker_t *b)
             tick(b);
             b->next_tick_ms = now_ms + TICK_MS;
         }
+        /* Dispatch before a commit so workers run while we fsync. */
+        if (can_dispatch(b))
+            dispatch(b);
         if (b->batch_open && batch_due(b, now_mono_us()))
             flush(b);
     }
@@ -1600,9 +1703,7 @@ broker_destroy(broker_t **bp)
     for (size_t i = 0; i < b->n_ops; i++)
         op_free(&b->ops[i]);
     free(b->ops);
-    for (size_t i = 0; i < b->n_disp; i++)
-        wire_msg_release(&b->disp[i].lease.msg);
-    free(b->disp);
+    free(b->leases.slots);
     for (size_t i = 0; i < b->n_workers; i++)
         worker_free(b->workers[i]);
     free(b->workers);

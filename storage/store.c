@@ -833,7 +833,6 @@ store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out)
         }
         r.j.state = STORE_LEASED;
         r.j.attempt++;
-        r.j.tries++;
         r.j.leased_ms = now_ms;
         uint32_t att = r.j.attempt;
         v = mval(&att, 4);
@@ -916,7 +915,7 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     if (rc)
         goto out;
     if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
-        attempt != r.j.attempt) {
+        attempt < r.j.attempt) {
         rc = ERR_STALE;
         goto out;
     }
@@ -976,6 +975,7 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
             goto out;
     }
     r.j.state = STORE_DONE;
+    r.j.attempt = attempt;
     r.j.seq = seq;
     r.j.finished_ms = now_ms;
     rc = rec_store(s, txn, &r.j, 0);
@@ -1047,13 +1047,15 @@ store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
     if (rc)
         goto out;
     if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
-        attempt != r.j.attempt) {
+        attempt < r.j.attempt) {
         rc = ERR_STALE;
         goto out;
     }
     rc = unindex(s, txn, &r, &m);
     if (rc)
         goto out;
+    r.j.attempt = attempt;
+    r.j.tries++;
     add_history(&r, reason);
     if (permanent || r.j.tries >= max_attempts) {
         char why[STORE_MAX_REASON + 64];
@@ -1264,6 +1266,32 @@ store_dead_purge_all(store_t *s, uint64_t *count)
 }
 
 /* ----------------------------------------------------------- reads */
+
+int
+store_ready_scan(store_t *s, store_id_fn fn, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val key, v;
+    int n = 0;
+    int rc = mdb_cursor_open(cur_txn(s), s->dbi[DB_READY], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    while (rc == 0 && n < INT32_MAX) {
+        if (v.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        n++;
+        if (fn(arg, get_be64(v.mv_data)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc ? err_from_mdb(rc) : n;
+}
 
 int
 store_next_due(store_t *s, uint64_t *when_ms)

@@ -45,15 +45,15 @@ enum {
  * memory, valid until the transaction they were read in ends.
  */
 typedef struct store_job {
-    uint64_t id;           /* job id, 1-based, never reused */
-    int state;             /* STORE_READY ... STORE_DEAD */
-    uint32_t attempt;      /* current attempt number (fence); 0: never leased */
-    uint32_t tries;        /* attempts since submit or dead requeue */
-    int32_t priority;      /* 0..9, higher first */
-    uint64_t submitted_ms; /* wall clock at submit */
-    uint64_t finished_ms;  /* wall clock when done or dead, else 0 */
-    uint64_t seq;          /* commit sequence number when done, else 0 */
-    uint64_t text_bytes;   /* size of the transcript */
+    uint64_t id;            /* job id, 1-based, never reused */
+    int state;              /* STORE_READY ... STORE_DEAD */
+    uint32_t attempt;       /* highest attempt recorded (fence); 0: none */
+    uint32_t tries;         /* failed attempts since submit or requeue */
+    int32_t priority;       /* 0..9, higher first */
+    uint64_t submitted_ms;  /* wall clock at submit */
+    uint64_t finished_ms;   /* wall clock when done or dead, else 0 */
+    uint64_t seq;           /* commit sequence number when done, else 0 */
+    uint64_t text_bytes;    /* size of the transcript */
     uint64_t not_before_ms; /* DELAYED: wall clock of the retry */
     uint64_t enqueued_ms;   /* wall clock when it last became READY */
     uint64_t leased_ms;     /* wall clock of the last lease */
@@ -161,8 +161,10 @@ int store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms,
                  uint64_t *id, bool *duplicate);
 
 /*
- * Lease the first READY job (highest priority, then queue order): it
- * becomes LEASED with attempt + 1. out->msg holds a decoded copy of the job
+ * Durably lease the first READY job (highest priority, then queue order):
+ * it becomes LEASED with attempt + 1 (store_requeue_leased undoes it at
+ * the next start). The broker leases in memory instead (store_ready_scan)
+ * so dispatch needs no commit. out->msg holds a decoded copy of the job
  * (release it with wire_msg_release, also after an abort). A payload that
  * cannot be read dead-letters its job and the next one is tried.
  * Errors: ERR_NOTFOUND (queue empty), ERR_AGAIN/ERR_FULL, ERR_IO.
@@ -171,7 +173,9 @@ int store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out);
 
 /*
  * Commit a job's result (write op), fenced: the job must exist, be neither
- * DONE nor DEAD, and attempt must equal its current attempt (>= 1).
+ * DONE nor DEAD, and attempt must be >= 1 and not older than the job's
+ * recorded attempt (the caller fences attempts it leased in memory; the
+ * store refuses what it knows to be stale). The attempt is recorded.
  * Stores the result once (the serialised Result with job_id, seq and the
  * broker's timings appended), assigns the next sequence number, logs it,
  * indexes r's entities (r may be NULL) and marks the job DONE.
@@ -184,10 +188,11 @@ int store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
                store_done_t *out);
 
 /*
- * Record a failed attempt (write op), fenced like store_done. The reason
- * (truncated to STORE_MAX_REASON) becomes last_error and a history line.
- * With permanent, or when the job has had max_attempts tries, it is
- * dead-lettered; otherwise it waits DELAYED until retry_at_ms (wall).
+ * Record a failed attempt (write op), fenced like store_done; the attempt
+ * is recorded and tries grows by one. The reason (truncated to
+ * STORE_MAX_REASON) becomes last_error and a history line. With permanent,
+ * or when tries reaches max_attempts, the job is dead-lettered; otherwise
+ * it waits DELAYED until retry_at_ms (wall).
  * *state (may be NULL) gets the new state.
  * Errors: ERR_NOTFOUND, ERR_STALE, ERR_AGAIN/ERR_FULL, ERR_IO.
  */
@@ -202,6 +207,11 @@ int store_requeue_leased(store_t *s, uint64_t now_ms, uint64_t *count);
 /* Move up to max DELAYED jobs whose retry time is <= now_ms to READY
  * (write op). *count (may be NULL) gets how many. */
 int store_promote_due(store_t *s, uint64_t now_ms, size_t max, uint64_t *count);
+
+/* Call fn with the READY job ids in dispatch order (priority, then queue
+ * order) until it returns non-zero (read). Returns the number of ids
+ * passed, or a negative error. */
+int store_ready_scan(store_t *s, store_id_fn fn, void *arg);
 
 /* Earliest retry time of a DELAYED job (read). ERR_NOTFOUND if none. */
 int store_next_due(store_t *s, uint64_t *when_ms);

