@@ -266,6 +266,18 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
             const word_t *x = &w[k];
             if (x->comma)
                 break;
+            if (x->conn && word_is(s, x, "and")) {
+                /* "... and the Federal Antimonopoly Service": a new body */
+                bool body = false;
+                for (size_t q = k + 1; q < n && !w[q].comma; q++) {
+                    if (w[q].conn && !word_is(s, &w[q], "the"))
+                        break;
+                    if (w[q].kinds & GAZ_HEAD)
+                        body = true;
+                }
+                if (body)
+                    break;
+            }
             if (x->conn)
                 continue;
             if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
@@ -440,7 +452,11 @@ process(doc_t *d, word_t *w, size_t n)
             continue;
         }
         if (name_like(x)) {
-            size_t e = name_end(w, n, i, NAME_MAX_W);
+            size_t e = i;
+            while (e + 1 < n && e + 1 - i < NAME_MAX_W &&
+                   !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
+                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
+                e++;
             add_maybe(d, w, i, e);
             i = e + 1;
             continue;
@@ -551,6 +567,7 @@ flush(doc_t *d, word_t *w, size_t n)
 typedef struct lab {
     uint32_t ns, ne; /* name span */
     uint32_t body;   /* first byte of the speech */
+    uint32_t start;  /* first byte of the label */
     int32_t speaker; /* speaker index */
 } lab_t;
 
@@ -601,6 +618,7 @@ find_labels(const char *text, const result_t *r, lab_t **out)
         l[n].ns = (uint32_t)(p - text);
         l[n].ne = l[n].ns + (uint32_t)nl;
         l[n].body = t->body;
+        l[n].start = t->start;
         l[n].speaker = t->speaker;
         n++;
     }
@@ -810,7 +828,14 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     sp2 = q + 1;
             c->last = tok_hash(sp2, (size_t)(text + lb->ne - sp2));
             c->words = (uint8_t)(sp2 == ls ? 1 : 2);
-            (void)sp;
+            uint32_t re = lb->ns;
+            while (re > lb->start &&
+                   (text[re - 1] == ' ' || text[re - 1] == ','))
+                re--;
+            if (re > lb->start && sp->title[0]) {
+                c->rstart = lb->start;
+                c->rend = re;
+            }
             skip_until = lb->body;
             li++;
         }

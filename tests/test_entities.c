@@ -1,0 +1,354 @@
+/*
+ * test_entities: the entity recogniser on sentences written for these
+ * tests. Each case checks exact mention spans, types, canonical names and
+ * roles: titles and speaker labels, Mr X propagation, flat longest spans,
+ * coordinations, possessives, hyphenated nationalities, sentence-initial
+ * words; plus hostile input. Inputs are exact-size heap copies (ASan).
+ */
+#include "../common/result.h"
+#include "../worker/entities.h"
+#include "../worker/extract.h"
+#include "../worker/turns.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static entities_t *ent;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    ent = entities_new();
+    return ent ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    entities_destroy(&ent);
+    entities_destroy(&ent); /* safe twice */
+    return 0;
+}
+
+static result_t *
+scan_n(const char *s, size_t len)
+{
+    result_t *r = result_new();
+    char *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    memcpy(buf, s, len);
+    turns_parse(buf, len, r);
+    entities_scan(ent, buf, len, r);
+    result_finish(r);
+    for (size_t i = 0; i < r->n_entities; i++)
+        for (size_t k = 0; k < r->entities[i].n_mentions; k++) {
+            const result_mention_t *m = &r->entities[i].mentions[k];
+            assert_true(m->start < m->end);
+            assert_true(m->end <= len);
+            assert_memory_equal(m->text, s + m->start, m->end - m->start);
+        }
+    free(buf);
+    return r;
+}
+
+static result_t *
+scan(const char *s)
+{
+    return scan_n(s, strlen(s));
+}
+
+/* The entity holding a mention with this exact text, or NULL. */
+static const result_entity_t *
+find(const result_t *r, const char *text, const result_mention_t **mp)
+{
+    for (size_t i = 0; i < r->n_entities; i++)
+        for (size_t k = 0; k < r->entities[i].n_mentions; k++)
+            if (strcmp(r->entities[i].mentions[k].text, text) == 0) {
+                if (mp)
+                    *mp = &r->entities[i].mentions[k];
+                return &r->entities[i];
+            }
+    return NULL;
+}
+
+/* Assert a mention "text" of type at its first occurrence in s. */
+static const result_entity_t *
+expect(const result_t *r, const char *s, const char *text, int type)
+{
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, text, &m);
+    if (!e)
+        fail_msg("no mention \"%s\"", text);
+    assert_string_equal(result_entity_type_name(e->type),
+                        result_entity_type_name(type));
+    const char *p = strstr(s, text);
+    assert_non_null(p);
+    assert_int_equal(m->start, (uint32_t)(p - s));
+    assert_int_equal(m->end, (uint32_t)(p - s + strlen(text)));
+    return e;
+}
+
+static void
+expect_none(const result_t *r, const char *text)
+{
+    if (find(r, text, NULL))
+        fail_msg("unexpected mention \"%s\"", text);
+}
+
+static void
+test_labels_and_titles(void **state)
+{
+    (void)state;
+    const char *s =
+        "President of Russia Vladimir Putin: Good afternoon.\n"
+        "Rostec Corporation CEO Sergei Chemezov: Thank you, Mr President.\n"
+        "Vladimir Putin: Deputy Prime Minister Alexei Overchuk will "
+        "join us.\n";
+    result_t *r = scan(s);
+    const result_entity_t *e = expect(r, s, "Vladimir Putin", RESULT_PERSON);
+    assert_int_equal(e->n_mentions, 2);
+    assert_string_equal(e->role, "President of Russia");
+    expect(r, s, "Russia", RESULT_GPE);
+    expect(r, s, "Rostec Corporation", RESULT_ORG);
+    expect(r, s, "Sergei Chemezov", RESULT_PERSON);
+    e = expect(r, s, "Alexei Overchuk", RESULT_PERSON);
+    assert_string_equal(e->role, "Deputy Prime Minister");
+    assert_int_equal(e->mentions[0].turn, 2);
+    expect_none(r, "President");
+    expect_none(r, "CEO");
+    result_destroy(&r);
+}
+
+static void
+test_mr_propagation(void **state)
+{
+    (void)state;
+    const char *s = "Mr Mamin, welcome. Later Askar Mamin spoke, and Mamin's "
+                    "plan was adopted. Mr. Lebedev agreed.";
+    result_t *r = scan(s);
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "Mamin", &m);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_PERSON);
+    assert_string_equal(e->name, "Askar Mamin");
+    assert_int_equal(e->n_mentions, 3); /* Mr Mamin, Askar Mamin, Mamin's */
+    assert_int_equal(e->mentions[0].start, 3);
+    assert_int_equal(e->mentions[0].end, 8);
+    /* possessive excluded from the span */
+    const char *p = strstr(s, "Mamin's");
+    assert_int_equal(e->mentions[2].start, (uint32_t)(p - s));
+    assert_int_equal(e->mentions[2].end, (uint32_t)(p - s + 5));
+    expect(r, s, "Askar Mamin", RESULT_PERSON);
+    e = expect(r, s, "Lebedev", RESULT_PERSON);
+    assert_string_equal(e->name, "Lebedev");
+    expect_none(r, "Mr");
+    expect_none(r, "Later");
+    result_destroy(&r);
+}
+
+static void
+test_flat_longest(void **state)
+{
+    (void)state;
+    const char *s = "The Healthcare Ministry of the Russian Federation and the "
+                    "Federal Antimonopoly Service met. The Ministry of "
+                    "Economic Development agreed with the Russian "
+                    "Government. The Government and the President "
+                    "approved it.";
+    result_t *r = scan(s);
+    expect(r, s, "Healthcare Ministry of the Russian Federation", RESULT_ORG);
+    expect(r, s, "Federal Antimonopoly Service", RESULT_ORG);
+    expect(r, s, "Ministry of Economic Development", RESULT_ORG);
+    expect(r, s, "Russian Government", RESULT_ORG);
+    expect_none(r, "Russian Federation");
+    expect_none(r, "Government");
+    expect_none(r, "President");
+    expect_none(r, "The");
+    assert_int_equal(r->n_entities, 4);
+    result_destroy(&r);
+}
+
+static void
+test_coordination(void **state)
+{
+    (void)state;
+    const char *s =
+        "Funds go to the Amur and Irkutsk regions, the Primorye and "
+        "Khabarovsk territories, and Kursk, Tambov and Oryol "
+        "regions, plus the Jewish Autonomous Region and the "
+        "Kurgan Region's programme.";
+    result_t *r = scan(s);
+    expect(r, s, "Amur", RESULT_GPE);
+    expect(r, s, "Irkutsk", RESULT_GPE);
+    expect(r, s, "Primorye", RESULT_GPE);
+    expect(r, s, "Khabarovsk", RESULT_GPE);
+    expect(r, s, "Kursk", RESULT_GPE);
+    expect(r, s, "Tambov", RESULT_GPE);
+    expect(r, s, "Oryol", RESULT_GPE);
+    expect(r, s, "Jewish Autonomous Region", RESULT_GPE);
+    expect(r, s, "Kurgan Region", RESULT_GPE);
+    expect_none(r, "Funds");
+    result_destroy(&r);
+}
+
+static void
+test_hyphen_norp_places(void **state)
+{
+    (void)state;
+    const char *s = "The Kyrgyz-Russian talks in the Kremlin covered the Far "
+                    "East, the Arctic, the Baikal-Amur Mainline, the European "
+                    "Union, the Union State and the G20. Kazakhstan’s "
+                    "partners and Kazakhstani firms joined.";
+    result_t *r = scan(s);
+    expect(r, s, "Kyrgyz", RESULT_NORP);
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "Russian", &m);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_NORP);
+    assert_int_equal(m->start, (uint32_t)(strstr(s, "Russian") - s));
+    expect(r, s, "Kremlin", RESULT_FAC);
+    expect(r, s, "Far East", RESULT_LOC);
+    expect(r, s, "Arctic", RESULT_LOC);
+    expect(r, s, "Baikal-Amur Mainline", RESULT_FAC);
+    expect(r, s, "European Union", RESULT_ORG);
+    expect(r, s, "Union State", RESULT_ORG);
+    expect(r, s, "G20", RESULT_ORG);
+    expect(r, s, "Kazakhstan", RESULT_GPE); /* ’s dropped */
+    expect(r, s, "Kazakhstani", RESULT_NORP);
+    expect_none(r, "Kyrgyz-Russian");
+    result_destroy(&r);
+}
+
+static void
+test_sentence_initial(void **state)
+{
+    (void)state;
+    const char *s = "Practical issues remain. Speaking about agriculture, "
+                    "Overall output grew. Animal farming. Nevertheless, Sergei "
+                    "Ivanov of the Golden Harvest Exhibition disagreed. "
+                    "Ivanov said so.";
+    result_t *r = scan(s);
+    expect(r, s, "Sergei Ivanov", RESULT_PERSON);
+    const result_entity_t *e = find(r, "Ivanov", NULL);
+    assert_non_null(e);
+    assert_string_equal(e->name, "Sergei Ivanov");
+    expect_none(r, "Practical");
+    expect_none(r, "Speaking");
+    expect_none(r, "Overall");
+    expect_none(r, "Animal");
+    expect_none(r, "Golden Harvest Exhibition");
+    assert_int_equal(r->n_entities, 1);
+    result_destroy(&r);
+}
+
+static void
+test_extract_run_crlf(void **state)
+{
+    (void)state;
+    const char *s = "Lead line about Minsk.\r\n"
+                    "Mikhail Mishustin: Mr Mamin, welcome to Moscow.\r\n"
+                    "Askar Mamin: Thank you, Mr Mishustin.\r\n";
+    extract_t *ex = extract_new();
+    result_t *r = NULL;
+    assert_int_equal(extract_run(ex, s, strlen(s), &r), 0);
+    assert_int_equal(r->n_speakers, 2);
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "Minsk", &m);
+    assert_non_null(e);
+    assert_int_equal(m->turn, RESULT_NO_TURN);
+    e = find(r, "Mamin", &m);
+    assert_non_null(e);
+    assert_string_equal(e->name, "Askar Mamin");
+    assert_int_equal(m->turn, 0);
+    e = find(r, "Mishustin", &m);
+    assert_string_equal(e->name, "Mikhail Mishustin");
+    assert_int_equal(m->turn, 1);
+    result_destroy(&r);
+    extract_destroy(&ex);
+}
+
+static void
+test_hostile(void **state)
+{
+    (void)state;
+    result_t *r = scan_n("", 0);
+    assert_int_equal(r->n_entities, 0);
+    result_destroy(&r);
+    const char nul[] = "Russia\0Kazakhstan \0Mr\0 Sergei\xff\xfe Ivanov \xc3";
+    r = scan_n(nul, sizeof nul - 1);
+    assert_non_null(find(r, "Russia", NULL));
+    assert_non_null(find(r, "Kazakhstan", NULL));
+    result_destroy(&r);
+    const char trunc[] = "Moscow and \xe2\x80";
+    r = scan_n(trunc, sizeof trunc - 1);
+    assert_non_null(find(r, "Moscow", NULL));
+    result_destroy(&r);
+    /* a run longer than the run buffer */
+    char run[4000] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(run, "Ivanov ");
+    r = scan(run);
+    result_destroy(&r);
+}
+
+static void
+test_huge_line(void **state)
+{
+    (void)state;
+    size_t len = 50u << 20;
+    char *s = malloc(len);
+    assert_non_null(s);
+    const char *pat = "Mr Lebedev met Russian partners in Minsk and ";
+    size_t pl = strlen(pat);
+    for (size_t i = 0; i < len; i++)
+        s[i] = pat[i % pl];
+    result_t *r = result_new();
+    entities_scan(ent, s, len, r);
+    result_finish(r);
+    assert_int_equal(r->n_entities, 3);
+    size_t total = 0;
+    for (size_t i = 0; i < r->n_entities; i++)
+        total += r->entities[i].n_mentions;
+    assert_true(total >= 3 * (len / pl));
+    result_destroy(&r);
+    /* one word of 50 MB, and 50 MB of capitals */
+    memset(s, 'a', len);
+    s[0] = 'A';
+    r = result_new();
+    entities_scan(ent, s, len, r);
+    assert_int_equal(r->n_entities, 0);
+    result_destroy(&r);
+    for (size_t i = 0; i < len; i++)
+        s[i] = i % 2 ? ' ' : 'Q';
+    r = result_new();
+    entities_scan(ent, s, len, r);
+    result_destroy(&r);
+    free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_and_titles),
+        cmocka_unit_test(test_mr_propagation),
+        cmocka_unit_test(test_flat_longest),
+        cmocka_unit_test(test_coordination),
+        cmocka_unit_test(test_hyphen_norp_places),
+        cmocka_unit_test(test_sentence_initial),
+        cmocka_unit_test(test_extract_run_crlf),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_huge_line),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

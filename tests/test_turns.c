@@ -1,0 +1,234 @@
+/*
+ * test_turns: the speaker-turn parser on transcripts written for these
+ * tests: labels with titles, "(retranslated)", name particles, anonymous
+ * labels, prose colons, CRLF, and hostile input. Every input is copied into
+ * a heap buffer of exactly its length so that ASan catches any overread.
+ */
+#include "../common/result.h"
+#include "../worker/turns.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static result_t *
+parse_n(const char *s, size_t len)
+{
+    result_t *r = result_new();
+    char *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    memcpy(buf, s, len);
+    turns_parse(buf, len, r);
+    free(buf);
+    for (size_t i = 0; i < r->n_turns; i++) {
+        const result_turn_t *t = &r->turns[i];
+        assert_true(t->start < t->body);
+        assert_true(t->body <= t->end);
+        assert_true(t->end <= len);
+        if (i + 1 < r->n_turns)
+            assert_int_equal(t->end, r->turns[i + 1].start);
+        else
+            assert_int_equal(t->end, len);
+    }
+    return r;
+}
+
+static result_t *
+parse(const char *s)
+{
+    return parse_n(s, strlen(s));
+}
+
+static uint32_t
+off(const char *hay, const char *needle)
+{
+    const char *p = strstr(hay, needle);
+    assert_non_null(p);
+    return (uint32_t)(p - hay);
+}
+
+static void
+test_titles_and_merge(void **state)
+{
+    (void)state;
+    const char *s =
+        "The talks were held in the Kremlin.\n"
+        "President of Russia Vladimir Putin: Good afternoon, Mr Ivanenko.\n"
+        "Agricultural Holding CEO Pavel Ivanenko: Thank you.\n"
+        "Vladimir Putin: Let us begin.\n"
+        "Pavel Ivanenko: Certainly.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 2);
+    assert_string_equal(r->speakers[0].name, "Vladimir Putin");
+    assert_string_equal(r->speakers[0].title, "President of Russia");
+    assert_int_equal(r->speakers[0].turns, 2);
+    assert_string_equal(r->speakers[1].name, "Pavel Ivanenko");
+    assert_string_equal(r->speakers[1].title, "Agricultural Holding CEO");
+    assert_int_equal(r->n_turns, 4);
+    assert_int_equal(r->turns[0].start, off(s, "President of Russia"));
+    assert_int_equal(r->turns[0].body, off(s, "Good afternoon"));
+    assert_int_equal(r->turns[0].end, off(s, "Agricultural"));
+    assert_int_equal(r->turns[1].speaker, 1);
+    assert_int_equal(r->turns[2].speaker, 0);
+    assert_int_equal(r->turns[3].speaker, 1);
+    assert_int_equal(r->turns[3].end, strlen(s));
+    result_destroy(&r);
+}
+
+static void
+test_retranslated_and_particles(void **state)
+{
+    (void)state;
+    const char *s = "Li Qiang (retranslated): We welcome our guests.\n"
+                    "Federal Chancellor Hans van der Berg (retranslated): "
+                    "Thank you.\n"
+                    "King Abdullah II of Jordan: Indeed.\n"
+                    "Bashar al-Assad: Yes.\n"
+                    "Gleb Orlov, Rector of the Tomsk Polytechnic: I agree.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 5);
+    assert_int_equal(r->n_speakers, 5);
+    assert_string_equal(r->speakers[0].name, "Li Qiang");
+    assert_string_equal(r->speakers[0].title, "");
+    assert_string_equal(r->speakers[1].name, "Hans van der Berg");
+    assert_string_equal(r->speakers[1].title, "Federal Chancellor");
+    assert_string_equal(r->speakers[2].name, "Abdullah II");
+    assert_string_equal(r->speakers[3].name, "Bashar al-Assad");
+    assert_string_equal(r->speakers[4].name, "Gleb Orlov");
+    assert_string_equal(r->speakers[4].title,
+                        "Rector of the Tomsk Polytechnic");
+    assert_int_equal(r->turns[0].body, off(s, "We welcome"));
+    result_destroy(&r);
+}
+
+static void
+test_prose_colons(void **state)
+{
+    (void)state;
+    const char *s = "Agenda: the budget and the harvest.\n"
+                    "Anna Petrova: There were two reports: from Mr Lebedev "
+                    "and from the ministry.\n"
+                    "Let me repeat: the deadline stands.\n"
+                    "Second: we must finish by May.\n"
+                    "The results are clear: growth is back.\n"
+                    "Excerpts from the transcript:\n"
+                    "Time: 10:30.\n"
+                    "Anna Petrova: That is all.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 1);
+    assert_string_equal(r->speakers[0].name, "Anna Petrova");
+    assert_int_equal(r->n_turns, 2);
+    assert_int_equal(r->turns[0].start, off(s, "Anna Petrova: There"));
+    assert_int_equal(r->turns[0].end, off(s, "Anna Petrova: That"));
+    result_destroy(&r);
+}
+
+/* Question and Remark labels are turns of no person (speaker -1). */
+static void
+test_anonymous(void **state)
+{
+    (void)state;
+    const char *s = "Vladimir Putin: Please, go ahead.\n"
+                    "Question: When will the bridge open?\n"
+                    "Vladimir Putin: Next year.\n"
+                    "Remark (retranslated): Thank you.\n"
+                    "Putin: You are welcome.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 1);
+    assert_int_equal(r->n_turns, 5);
+    assert_int_equal(r->turns[1].speaker, -1);
+    assert_int_equal(r->turns[3].speaker, -1);
+    assert_int_equal(r->turns[4].speaker, 0); /* surname of a speaker */
+    assert_int_equal(r->speakers[0].turns, 3);
+    result_destroy(&r);
+}
+
+static void
+test_crlf(void **state)
+{
+    (void)state;
+    const char *s = "Lead line.\r\nIgor Smirnov: First.\r\n"
+                    "Deputy Prime Minister Olga Belova: Second.\r\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 2);
+    assert_string_equal(r->speakers[0].name, "Igor Smirnov");
+    assert_string_equal(r->speakers[1].name, "Olga Belova");
+    assert_string_equal(r->speakers[1].title, "Deputy Prime Minister");
+    assert_int_equal(r->turns[0].body, off(s, "First"));
+    assert_int_equal(r->turns[0].end, off(s, "Deputy"));
+    result_destroy(&r);
+}
+
+static void
+test_hostile(void **state)
+{
+    (void)state;
+    result_t *r = parse_n("", 0);
+    assert_int_equal(r->n_turns, 0);
+    result_destroy(&r);
+
+    const char nul[] = "Igor\0Smirnov: x\nIgor Smirnov: \0 y\n\xff\xfe: z\n";
+    r = parse_n(nul, sizeof nul - 1);
+    assert_int_equal(r->n_speakers, 1);
+    assert_int_equal(r->n_turns, 1);
+    result_destroy(&r);
+
+    const char bad[] = "Igor Sm\xc3: x\n\xe2\x80: y\n:\n::\n(a): b\n";
+    r = parse_n(bad, sizeof bad - 1);
+    assert_int_equal(r->n_turns, 0);
+    result_destroy(&r);
+
+    /* a label at the very end, without speech or newline */
+    r = parse("Intro.\nIgor Smirnov:");
+    assert_int_equal(r->n_turns, 1);
+    assert_int_equal(r->turns[0].body, strlen("Intro.\nIgor Smirnov:"));
+    result_destroy(&r);
+}
+
+static void
+test_huge_line(void **state)
+{
+    (void)state;
+    size_t len = 50u << 20;
+    char *s = malloc(len);
+    assert_non_null(s);
+    const char *lab = "Igor Smirnov: ";
+    memcpy(s, lab, strlen(lab));
+    for (size_t i = strlen(lab); i < len; i++)
+        s[i] = "Word: and more "[i % 15];
+    result_t *r = result_new();
+    turns_parse(s, len, r);
+    assert_int_equal(r->n_turns, 1);
+    assert_int_equal(r->turns[0].end, len);
+    result_destroy(&r);
+    /* many short labelled lines */
+    for (size_t i = 0; i + 16 <= len; i += 16)
+        memcpy(s + i, "Igor Smirnov: a\n", 16);
+    r = result_new();
+    turns_parse(s, len, r);
+    assert_int_equal(r->n_turns, len / 16);
+    assert_int_equal(r->n_speakers, 1);
+    result_destroy(&r);
+    free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_titles_and_merge),
+        cmocka_unit_test(test_retranslated_and_particles),
+        cmocka_unit_test(test_prose_colons),
+        cmocka_unit_test(test_anonymous),
+        cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_huge_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
