@@ -40,6 +40,8 @@
 /* sun_path holds 108 bytes */
 #define MAX_IPC_PATH 100
 #define TOP_ENTITIES 5
+/* inputs read and submitted at a time */
+#define SUBMIT_CHUNK 256
 
 typedef struct run_args {
     const char *data_dir;  /* --data-dir */
@@ -55,9 +57,8 @@ typedef struct run_args {
 } run_args_t;
 
 typedef struct child {
-    pid_t pid;        /* 0 once reaped */
-    const char *what; /* "broker" or "worker" */
-    int index;        /* worker number */
+    pid_t pid;     /* 0 once reaped */
+    char name[32]; /* "broker" or "worker N" */
 } child_t;
 
 typedef struct fleet {
@@ -217,8 +218,7 @@ fleet_reap(fleet_t *f)
             continue;
         char how[96];
         describe_status(st, how, sizeof how);
-        fprintf(stderr, "excerpt: %s %d (pid %d) %s\n", k->what, k->index,
-                (int)k->pid, how);
+        fprintf(stderr, "excerpt: %s (pid %d) %s\n", k->name, (int)k->pid, how);
         k->pid = 0;
         if (!first)
             first = k;
@@ -246,8 +246,10 @@ spawn(fleet_t *f, const run_args_t *a, int index)
     }
     child_t *k = &f->kids[f->n++];
     k->pid = pid;
-    k->what = index == 0 ? "broker" : "worker";
-    k->index = index;
+    if (index == 0)
+        snprintf(k->name, sizeof k->name, "broker");
+    else
+        snprintf(k->name, sizeof k->name, "worker %d", index);
     return pid;
 }
 
@@ -268,8 +270,8 @@ wait_group(fleet_t *f, int from, int to, uint64_t ms)
                 if (r == k->pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
                     char how[96];
                     describe_status(st, how, sizeof how);
-                    fprintf(stderr, "excerpt: %s %d (pid %d) %s\n", k->what,
-                            k->index, (int)k->pid, how);
+                    fprintf(stderr, "excerpt: %s (pid %d) %s\n", k->name,
+                            (int)k->pid, how);
                 }
                 k->pid = 0;
             } else {
@@ -288,9 +290,9 @@ wait_group(fleet_t *f, int from, int to, uint64_t ms)
         if (!k->pid)
             continue;
         fprintf(stderr,
-                "excerpt: %s %d (pid %d) did not stop in time, "
+                "excerpt: %s (pid %d) did not stop in time, "
                 "killing it\n",
-                k->what, k->index, (int)k->pid);
+                k->name, (int)k->pid);
         kill(k->pid, SIGKILL);
         (void)waitpid(k->pid, NULL, 0);
         k->pid = 0;
@@ -466,6 +468,7 @@ typedef struct input {
     char reason[256];          /* refusal reason */
     uint64_t job_id;           /* accepted job */
     bool duplicate;            /* existed already */
+    bool readable;             /* read and submitted */
     bool finished;             /* DONE or DEAD */
     bool dead;                 /* dead-lettered */
 } input_t;
@@ -570,38 +573,59 @@ on_submitted(void *ud, size_t index, int rc, uint64_t job_id, bool dup,
     snprintf(x->reason, sizeof x->reason, "%s", reason ? reason : "");
 }
 
+/*
+ * Read and submit the inputs in chunks (bounded memory; texts are freed
+ * once accepted), checking between chunks that the children are alive.
+ * Returns the number accepted; *rcp gets ERR_CLOSED when a child died or a
+ * signal came, else 0.
+ */
 static size_t
-submit_all(client_t *c, inputs_t *in, double *mb)
+submit_all(client_t *c, fleet_t *f, inputs_t *in, double *mb, int *rcp)
 {
-    wire_job_t *jobs = xcalloc(in->n ? in->n : 1, sizeof *jobs);
-    size_t *map = xcalloc(in->n ? in->n : 1, sizeof *map);
-    size_t m = 0, bytes = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        input_t *x = &in->v[i];
-        if (cli_read_file(x->path, WIRE_MAX_TEXT, &x->text, &x->len)) {
-            x->rc = ERR_IO;
-            snprintf(x->reason, sizeof x->reason, "cannot read");
-            continue;
+    wire_job_t *jobs = xcalloc(SUBMIT_CHUNK, sizeof *jobs);
+    size_t map[SUBMIT_CHUNK];
+    size_t bytes = 0, next = 0;
+    *rcp = ERR_OK;
+    while (next < in->n) {
+        if (g_stop || fleet_reap(f)) {
+            fprintf(stderr, "excerpt run: %s; stopping\n",
+                    g_stop ? "interrupted" : "a child process died");
+            *rcp = ERR_CLOSED;
+            break;
         }
-        client_default_key(x->text, x->len, x->key);
-        jobs[m].text = x->text;
-        jobs[m].text_len = x->len;
-        jobs[m].key = x->key;
-        jobs[m].source_url = x->path;
-        bytes += x->len;
-        map[m++] = i;
+        size_t m = 0, first = next;
+        for (; next < in->n && m < SUBMIT_CHUNK; next++) {
+            input_t *x = &in->v[next];
+            if (cli_read_file(x->path, WIRE_MAX_TEXT, &x->text, &x->len)) {
+                x->rc = ERR_IO;
+                snprintf(x->reason, sizeof x->reason, "cannot read");
+                continue;
+            }
+            x->readable = true;
+            client_default_key(x->text, x->len, x->key);
+            jobs[m] = (wire_job_t){ .text = x->text,
+                                    .text_len = x->len,
+                                    .key = x->key,
+                                    .source_url = x->path };
+            bytes += x->len;
+            map[m++] = next;
+        }
+        submit_ctx_t sc = { .in = in, .map = map };
+        int rc = client_submit_many(c, jobs, m, 64, on_submitted, &sc);
+        if (rc)
+            fprintf(stderr, "excerpt run: submitting failed: %s\n",
+                    err_str(rc));
+        for (size_t i = first; i < next; i++) {
+            free(in->v[i].text);
+            in->v[i].text = NULL;
+        }
     }
-    submit_ctx_t sc = { .in = in, .map = map };
-    int rc = client_submit_many(c, jobs, m, 64, on_submitted, &sc);
-    if (rc)
-        fprintf(stderr, "excerpt run: submitting failed: %s\n", err_str(rc));
-    free(map);
     free(jobs);
     *mb = (double)bytes / 1e6;
     size_t ok = 0;
-    for (size_t i = 0; i < in->n; i++) {
+    for (size_t i = 0; i < in->n && !*rcp; i++) {
         input_t *x = &in->v[i];
-        if (x->rc == 0 && x->text)
+        if (x->rc == 0 && x->readable)
             ok++;
         else
             fprintf(stderr, "excerpt run: %s: %s%s%s\n", x->path,
@@ -673,7 +697,7 @@ poll_jobs(client_t *c, inputs_t *in, size_t *left)
     *left = 0;
     for (size_t i = 0; i < in->n; i++) {
         input_t *x = &in->v[i];
-        if (x->rc || !x->text || x->finished)
+        if (x->rc || !x->readable || x->finished)
             continue;
         wire_msg_t rep;
         int rc = client_get(c, x->job_id, NULL, false, &rep, NULL);
@@ -722,7 +746,7 @@ wait_all(client_t *c, fleet_t *f, inputs_t *in, uint64_t after_seq,
     job_ref_t *refs = xcalloc(in->n ? in->n : 1, sizeof *refs);
     size_t nrefs = 0;
     for (size_t i = 0; i < in->n; i++)
-        if (!in->v[i].rc && in->v[i].text)
+        if (!in->v[i].rc && in->v[i].readable)
             refs[nrefs++] = (job_ref_t){ in->v[i].job_id, &in->v[i] };
     qsort(refs, nrefs, sizeof *refs, cmp_ref);
     size_t left = 0;
@@ -793,7 +817,7 @@ report(client_t *c, inputs_t *in, const run_args_t *a)
     int status = CLI_EXIT_OK;
     for (size_t i = 0; i < in->n; i++) {
         input_t *x = &in->v[i];
-        if (x->rc || !x->text) {
+        if (x->rc || !x->readable) {
             status = CLI_EXIT_FAIL;
             continue;
         }
@@ -1022,7 +1046,12 @@ cmd_run(int argc, char **argv)
         int rc = client_stats(c, &st0);
         uint64_t t0 = now_mono_us();
         double mb = 0;
-        size_t accepted = rc ? 0 : submit_all(c, &in, &mb);
+        size_t accepted = 0;
+        if (rc)
+            fprintf(stderr, "excerpt run: the broker stopped answering: %s\n",
+                    client_last_error(c));
+        else
+            accepted = submit_all(c, f, &in, &mb, &rc);
         if (!rc)
             rc = wait_all(c, f, &in, st0.last_seq, st0.dead,
                           now_mono_ms() + a.deadline_s * 1000);
