@@ -15,6 +15,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +125,7 @@ typedef struct op {
     uint32_t attempt;   /* Done/Failed/expire: the attempt */
     const char *reason; /* Failed/expire: why (borrowed from msg or static) */
     bool permanent;     /* Failed: no retry */
+    uint64_t delay_ms;  /* Failed/expire: backoff before the retry */
     bool final;         /* outcome decided, skip when (re)applying */
     int rc;             /* outcome */
     uint64_t id;        /* Submit: job id */
@@ -176,7 +180,25 @@ struct broker {
     uint64_t batch_start_us;    /* when the batch got its first item */
     bool batch_open;            /* batch_start_us is valid */
     ltab_t leases;              /* jobs out with workers */
-    worker_t **workers;         /* known workers */
+    store_counts_t counts;      /* store counters as of the last commit */
+    /* The committer thread owns every write txn; the loop hands it a
+     * batch (cops) and keeps reading, dispatching and batching while it
+     * syncs, so a commit's fsync never stalls the sockets. */
+    op_t *cops;              /* batch being committed */
+    size_t n_cops, cap_cops; /* its size */
+    size_t c_submits;        /* Submits in it */
+    bool c_promote;          /* promote due jobs in it */
+    int c_rc;                /* its outcome */
+    uint64_t c_us;           /* its duration */
+    store_counts_t c_counts; /* counters after it */
+    bool committing;         /* the committer has a batch */
+    pthread_t committer;     /* the thread */
+    bool thread_up;          /* committer started */
+    pthread_mutex_t mu;      /* guards work, quit */
+    pthread_cond_t cv;       /* signals work, quit */
+    bool work, quit;         /* hand-over flags */
+    int wake[2];             /* pipe: committer -> loop "done" */
+    worker_t **workers;      /* known workers */
     size_t n_workers, cap_workers;
     size_t rr;                /* round-robin start for dispatch */
     bool promote_due;         /* a delayed job is due */
@@ -500,17 +522,6 @@ op_free(op_t *op)
     free(op->done_key);
 }
 
-static void
-expire(broker_t *b, lease_t *l, const char *why)
-{
-    op_t *op = op_push(b, OP_EXPIRE);
-    op->job_id = l->job_id;
-    op->attempt = l->attempt;
-    op->reason = why;
-    lease_finish(l);
-    log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
-             (unsigned long long)l->job_id, l->attempt, why);
-}
 static uint64_t
 backoff_ms(broker_t *b, uint32_t attempt)
 {
@@ -521,6 +532,19 @@ backoff_ms(broker_t *b, uint32_t attempt)
         d = b->cfg.retry_max_ms;
     /* jitter: somewhere in [d/2, d] so retries of a burst spread out */
     return d / 2 + (d ? rand_next(b) % (d / 2 + 1) : 0);
+}
+
+static void
+expire(broker_t *b, lease_t *l, const char *why)
+{
+    op_t *op = op_push(b, OP_EXPIRE);
+    op->job_id = l->job_id;
+    op->attempt = l->attempt;
+    op->reason = why;
+    op->delay_ms = backoff_ms(b, l->attempt);
+    lease_finish(l);
+    log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
+             (unsigned long long)l->job_id, l->attempt, why);
 }
 
 /* Apply one op inside the open txn; sets op->rc. */
@@ -550,7 +574,7 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
     case OP_EXPIRE:
         op->rc = store_fail(b->store, op->job_id, op->attempt, op->reason,
                             op->permanent, (uint32_t)b->cfg.max_attempts,
-                            now + backoff_ms(b, op->attempt), now, &op->state);
+                            now + op->delay_ms, now, &op->state);
         break;
     case OP_DEAD_REQUEUE:
     case OP_DEAD_PURGE: {
@@ -595,9 +619,8 @@ op_reset(op_t *op)
 static uint64_t
 available(broker_t *b)
 {
-    store_counts_t c;
-    store_counts(b->store, &c);
-    return c.ready > b->leases.n ? c.ready - b->leases.n : 0;
+    const store_counts_t *c = &b->counts;
+    return c->ready > b->leases.n ? c->ready - b->leases.n : 0;
 }
 
 static bool
@@ -836,47 +859,42 @@ publish(broker_t *b, const op_t *op)
     free(buf);
 }
 
-/* Apply the batch, promote due jobs and lease jobs in one txn, commit,
- * then send every reply, notification and dispatch. */
+/* Committer thread: apply the handed-over batch (and due promotions) in
+ * one txn and commit it, redoing it while the map grows. At the map limit
+ * it retries without the new jobs so that results still land. */
 static void
-flush(broker_t *b)
+commit_ops(broker_t *b)
 {
     int rc = 0;
-    if (b->n_ops == 0 && !b->promote_due) {
-        b->batch_open = false;
-        return;
-    }
     uint64_t t0 = now_mono_us();
+    size_t submits = b->c_submits;
     for (int tries = 0; tries < MAX_FLUSH_TRIES; tries++) {
         uint64_t now = now_wall_ms();
         rc = store_txn_begin(b->store);
         if (rc)
             break;
         bool again = false;
-        for (size_t i = 0; i < b->n_ops && !again; i++) {
-            op_t *op = &b->ops[i];
+        for (size_t i = 0; i < b->n_cops && !again; i++) {
+            op_t *op = &b->cops[i];
             if (op->final)
                 continue;
             op_apply(b, op, now);
             again = op->rc == ERR_AGAIN;
         }
-        store_counts_t c;
-        store_counts(b->store, &c);
-        if (!again && c.delayed > 0 && b->promote_due) {
-            rc = store_promote_due(b->store, now, PROMOTE_PER_FLUSH, NULL);
-            again = rc == ERR_AGAIN;
+        if (!again && b->c_promote) {
+            int prc = store_promote_due(b->store, now, PROMOTE_PER_FLUSH, NULL);
+            again = prc == ERR_AGAIN;
         }
         if (again) {
             store_txn_abort(b->store);
-            for (size_t i = 0; i < b->n_ops; i++)
-                op_reset(&b->ops[i]);
+            for (size_t i = 0; i < b->n_cops; i++)
+                op_reset(&b->cops[i]);
             continue;
         }
         rc = store_txn_commit(b->store);
-        if (rc == ERR_AGAIN || (rc == ERR_FULL && b->n_submits > 0)) {
-            /* at the limit, retry without new jobs so results still land */
-            for (size_t i = 0; i < b->n_ops; i++) {
-                op_t *op = &b->ops[i];
+        if (rc == ERR_AGAIN || (rc == ERR_FULL && submits > 0)) {
+            for (size_t i = 0; i < b->n_cops; i++) {
+                op_t *op = &b->cops[i];
                 op_reset(op);
                 if (rc == ERR_FULL && op->type == OP_SUBMIT) {
                     op->final = true;
@@ -884,34 +902,69 @@ flush(broker_t *b)
                 }
             }
             if (rc == ERR_FULL)
-                b->n_submits = 0;
+                submits = 0;
             continue;
         }
         break;
     }
     if (rc) {
-        log_error("broker group commit failed ops=%zu: %s", b->n_ops,
-                  err_str(rc));
-        for (size_t i = 0; i < b->n_ops; i++) {
-            op_t *op = &b->ops[i];
+        for (size_t i = 0; i < b->n_cops; i++) {
+            op_t *op = &b->cops[i];
             if (!op->final) {
                 op_reset(op);
                 op->rc = rc == ERR_AGAIN ? ERR_INTERNAL : rc;
             }
         }
-    } else {
-        b->promote_due = false;
     }
-    log_debug("broker group commit ops=%zu submits=%zu us=%llu rc=%d", b->n_ops,
-              b->n_submits, (unsigned long long)(now_mono_us() - t0), rc);
-    for (size_t i = 0; i < b->n_ops; i++)
-        op_reply(b, &b->ops[i]);
-    for (size_t i = 0; i < b->n_ops; i++)
-        if (b->ops[i].type == OP_DONE && b->ops[i].rc == 0)
-            publish(b, &b->ops[i]);
+    b->c_rc = rc;
+    b->c_us = now_mono_us() - t0;
+    store_counts(b->store, &b->c_counts);
+}
+
+static void *
+committer_main(void *arg)
+{
+    broker_t *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (!b->work && !b->quit)
+            pthread_cond_wait(&b->cv, &b->mu);
+        if (!b->work) {
+            pthread_mutex_unlock(&b->mu);
+            return NULL;
+        }
+        pthread_mutex_unlock(&b->mu);
+        commit_ops(b);
+        pthread_mutex_lock(&b->mu);
+        b->work = false;
+        pthread_mutex_unlock(&b->mu);
+        ssize_t w;
+        do {
+            w = write(b->wake[1], "c", 1);
+        } while (w < 0 && errno == EINTR);
+    }
+}
+
+/* Loop: send every reply, notification and lease update of the batch the
+ * committer finished. */
+static void
+finish_commit(broker_t *b)
+{
+    if (b->c_rc)
+        log_error("broker group commit failed ops=%zu: %s", b->n_cops,
+                  err_str(b->c_rc));
+    else
+        log_debug("broker group commit ops=%zu submits=%zu us=%llu", b->n_cops,
+                  b->c_submits, (unsigned long long)b->c_us);
+    b->counts = b->c_counts;
+    for (size_t i = 0; i < b->n_cops; i++)
+        op_reply(b, &b->cops[i]);
+    for (size_t i = 0; i < b->n_cops; i++)
+        if (b->cops[i].type == OP_DONE && b->cops[i].rc == 0)
+            publish(b, &b->cops[i]);
     /* committed (or refused): the store now tells these jobs' state */
-    for (size_t i = 0; i < b->n_ops; i++) {
-        op_t *op = &b->ops[i];
+    for (size_t i = 0; i < b->n_cops; i++) {
+        op_t *op = &b->cops[i];
         if (op->type != OP_DONE && op->type != OP_FAILED &&
             op->type != OP_EXPIRE)
             continue;
@@ -919,12 +972,57 @@ flush(broker_t *b)
         if (l && l->finishing && l->attempt == op->attempt)
             lt_remove(&b->leases, l);
     }
-    for (size_t i = 0; i < b->n_ops; i++)
-        op_free(&b->ops[i]);
+    for (size_t i = 0; i < b->n_cops; i++)
+        op_free(&b->cops[i]);
+    b->n_cops = 0;
+    b->c_submits = 0;
+    b->committing = false;
+}
+
+/* Loop: hand the current batch to the committer. */
+static void
+start_commit(broker_t *b)
+{
+    assert(!b->committing);
+    if (b->n_ops == 0 && !b->promote_due) {
+        b->batch_open = false;
+        return;
+    }
+    op_t *t = b->cops;
+    size_t cap = b->cap_cops;
+    b->cops = b->ops;
+    b->cap_cops = b->cap_ops;
+    b->n_cops = b->n_ops;
+    b->ops = t;
+    b->cap_ops = cap;
     b->n_ops = 0;
+    b->c_submits = b->n_submits;
+    b->c_promote = b->promote_due && b->counts.delayed > 0;
+    b->promote_due = false;
     b->n_submits = 0;
     b->batch_bytes = 0;
     b->batch_open = false;
+    b->committing = true;
+    pthread_mutex_lock(&b->mu);
+    b->work = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Loop: consume the committer's wake-ups and finish its batch. */
+static void
+reap_commit(broker_t *b, bool block)
+{
+    char buf[16];
+    if (!b->committing)
+        return;
+    if (block) {
+        struct pollfd p = { b->wake[0], POLLIN, 0 };
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+    }
+    if (read(b->wake[0], buf, sizeof buf) > 0)
+        finish_commit(b);
 }
 
 /* ----------------------------------------------------- frontend reads */
@@ -1041,8 +1139,9 @@ on_since(broker_t *b, const route_t *rt, const wire_msg_t *req)
         rc = store_since(b->store, req->u.since.after_seq, limit,
                          req->u.since.with_result, since_cb, &a);
         if (rc >= 0) {
-            store_counts_t c;
-            store_counts(b->store, &c);
+            store_counts_t c = b->counts;
+            if (a.n && a.items[a.n - 1].seq > c.last_seq)
+                c.last_seq = a.items[a.n - 1].seq;
             wire_msg_t m;
             memset(&m, 0, sizeof m);
             m.kind = WIRE_SINCE_REPLY;
@@ -1134,11 +1233,10 @@ on_dead_list(broker_t *b, const route_t *rt, const wire_msg_t *req)
 static void
 on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
 {
-    store_counts_t c;
+    store_counts_t c = b->counts;
     store_info_t info;
     wire_msg_t m;
     memset(&m, 0, sizeof m);
-    store_counts(b->store, &c);
     store_info(b->store, &info);
     m.kind = WIRE_STATS_REPLY;
     m.request_id = req->request_id;
@@ -1190,9 +1288,8 @@ on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
                "priority out of range 0..9", 0);
         return;
     }
-    store_counts_t c;
-    store_counts(b->store, &c);
-    if (c.ready + c.leased + c.delayed + b->n_submits >=
+    const store_counts_t *c = &b->counts;
+    if (c->ready + c->leased + c->delayed + b->n_submits + b->c_submits >=
         (uint64_t)b->cfg.max_queued) {
         reject(b, b->front, rt, m->request_id, WIRE_CODE_QUEUE_FULL,
                "queue holds max-queued jobs", RETRY_QUEUE_FULL_MS);
@@ -1346,6 +1443,7 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     route_copy(&op->route, rt);
     op->job_id = id;
     op->attempt = att;
+    op->delay_ms = backoff_ms(b, att);
     op->res = res;
     op->msg = *m;
     memset(m, 0, sizeof *m);
@@ -1448,9 +1546,8 @@ tick(broker_t *b)
             i++;
         }
     }
-    store_counts_t c;
-    store_counts(b->store, &c);
-    if (c.delayed > 0 && !b->promote_due && store_read_begin(b->store) == 0) {
+    if (b->counts.delayed > 0 && !b->promote_due &&
+        store_read_begin(b->store) == 0) {
         uint64_t when;
         if (store_next_due(b->store, &when) == 0 && when <= now_wall_ms())
             b->promote_due = true;
@@ -1541,6 +1638,15 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
     b->cfg.backend = dup_or_null(cfg->backend);
     b->cfg.publisher = dup_or_null(cfg->publisher);
     b->cfg.log_level = dup_or_null(cfg->log_level);
+    b->wake[0] = b->wake[1] = -1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        log_error("broker pipe failed: %s", strerror(errno));
+        b->wake[0] = b->wake[1] = -1;
+        rc = ERR_IO;
+        goto fail;
+    }
     b->start_ms = now_mono_ms();
     b->rng = now_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (!b->rng)
@@ -1583,8 +1689,8 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend)) ||
         (rc = sock_open(b, &b->pub, ZMQ_PUB, b->cfg.publisher)))
         goto fail;
-    store_counts_t c;
-    store_counts(b->store, &c);
+    store_counts(b->store, &b->counts);
+    const store_counts_t c = b->counts;
     log_info("listening frontend=%s backend=%s publisher=%s ready=%llu "
              "delayed=%llu done=%llu dead=%llu last_seq=%llu",
              b->cfg.frontend, b->cfg.backend, b->cfg.publisher,
@@ -1626,42 +1732,56 @@ int
 broker_run(broker_t *b)
 {
     assert(b);
-    zmq_pollitem_t items[2] = { { b->front, 0, ZMQ_POLLIN, 0 },
-                                { b->back, 0, ZMQ_POLLIN, 0 } };
+    int rc = ERR_OK;
+    zmq_pollitem_t items[3] = { { b->front, 0, ZMQ_POLLIN, 0 },
+                                { b->back, 0, ZMQ_POLLIN, 0 },
+                                { NULL, b->wake[0], ZMQ_POLLIN, 0 } };
+    b->quit = false;
+    if (pthread_create(&b->committer, NULL, committer_main, b) != 0) {
+        log_error("broker cannot start the committer thread");
+        return ERR_INTERNAL;
+    }
+    b->thread_up = true;
     b->next_tick_ms = now_mono_ms() + TICK_MS;
     for (;;) {
         if (b->stop && !b->draining) {
             b->draining = true;
             log_info("broker stopping: draining pending=%zu", b->n_ops);
         }
-        /* Due retries open a batch like a request does, so they share the
-         * next group commit. */
         if (can_dispatch(b))
             dispatch(b);
+        /* Due retries open a batch like a request does, so they share the
+         * next group commit. */
         if (!b->batch_open && !b->draining && b->promote_due) {
             b->batch_open = true;
             b->batch_start_us = now_mono_us();
         }
         long timeout = TICK_MS;
         uint64_t now_us = now_mono_us();
-        if (b->batch_open) {
+        if (b->batch_open && !b->committing) {
             uint64_t end = b->batch_start_us + (uint64_t)b->cfg.commit_delay_us;
             timeout = end > now_us ? (long)((end - now_us + 999) / 1000) : 0;
         }
         if (b->draining)
             timeout = 0;
-        int n = zmq_poll(items, 2, timeout);
-        if (n < 0 && errno != EINTR) {
+        if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
             log_error("broker poll failed: %s", zmq_strerror(errno));
-            return ERR_IO;
+            rc = ERR_IO;
+            break;
         }
+        if (items[2].revents & ZMQ_POLLIN)
+            reap_commit(b, false);
         for (int s = 0; s < 2; s++) {
             void *sock = s == 0 ? b->front : b->back;
             for (int k = 0; k < PER_POLL; k++) {
+                if (batch_full(b)) {
+                    if (b->committing)
+                        break; /* backpressure: leave it in the socket */
+                    start_commit(b);
+                }
                 route_t rt;
                 zmq_msg_t env;
-                int got = recv_msg(sock, &rt, &env);
-                if (got <= 0)
+                if (recv_msg(sock, &rt, &env) <= 0)
                     break;
                 if (s == 0)
                     on_frontend(b, &rt, &env);
@@ -1669,17 +1789,18 @@ broker_run(broker_t *b)
                     on_backend(b, &rt, &env);
                 zmq_msg_close(&env);
                 route_free(&rt);
-                if (batch_full(b))
-                    flush(b);
             }
         }
         if (b->draining) {
-            if (b->n_ops)
-                flush(b);
+            reap_commit(b, true);
+            if (b->n_ops) {
+                start_commit(b);
+                reap_commit(b, true);
+            }
             log_info("broker stopped submitted=%llu committed=%llu",
                      (unsigned long long)b->submitted_total,
                      (unsigned long long)b->committed_total);
-            return ERR_OK;
+            break;
         }
         uint64_t now_ms = now_mono_ms();
         if (now_ms >= b->next_tick_ms) {
@@ -1689,9 +1810,17 @@ broker_run(broker_t *b)
         /* Dispatch before a commit so workers run while we fsync. */
         if (can_dispatch(b))
             dispatch(b);
-        if (b->batch_open && batch_due(b, now_mono_us()))
-            flush(b);
+        if (!b->committing && b->batch_open && batch_due(b, now_mono_us()))
+            start_commit(b);
     }
+    reap_commit(b, true);
+    pthread_mutex_lock(&b->mu);
+    b->quit = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->committer, NULL);
+    b->thread_up = false;
+    return rc;
 }
 
 void
@@ -1703,6 +1832,15 @@ broker_destroy(broker_t **bp)
     for (size_t i = 0; i < b->n_ops; i++)
         op_free(&b->ops[i]);
     free(b->ops);
+    for (size_t i = 0; i < b->n_cops; i++)
+        op_free(&b->cops[i]);
+    free(b->cops);
+    if (b->wake[0] >= 0)
+        close(b->wake[0]);
+    if (b->wake[1] >= 0)
+        close(b->wake[1]);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
     free(b->leases.slots);
     for (size_t i = 0; i < b->n_workers; i++)
         worker_free(b->workers[i]);

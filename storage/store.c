@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,17 +54,19 @@ typedef struct meta {
 } meta_t;
 
 struct store {
-    MDB_env *env;          /* the environment */
-    MDB_dbi dbi[DB_COUNT]; /* named databases */
-    MDB_txn *wtxn;         /* open group write txn or NULL */
-    MDB_txn *rtxn;         /* read txn (reset when idle) or NULL */
-    bool rtxn_live;        /* rtxn is active (not reset) */
-    meta_t meta;           /* counters including the open txn */
-    meta_t meta_committed; /* counters as of the last commit */
-    uint64_t map_size;     /* current map size */
-    uint64_t map_limit;    /* maximum map size */
-    bool grow;             /* a write op hit MDB_MAP_FULL below the limit */
-    char *dir;             /* data directory */
+    MDB_env *env;           /* the environment */
+    MDB_dbi dbi[DB_COUNT];  /* named databases */
+    MDB_txn *wtxn;          /* open group write txn or NULL */
+    MDB_txn *rtxn;          /* read txn (reset when idle) or NULL */
+    bool rtxn_live;         /* rtxn is active (not reset) */
+    meta_t meta;            /* counters including the open txn */
+    meta_t meta_committed;  /* counters as of the last commit */
+    uint64_t map_size;      /* current map size */
+    uint64_t map_limit;     /* maximum map size */
+    bool grow;              /* a write op hit MDB_MAP_FULL below the limit */
+    pthread_rwlock_t remap; /* read txns (shared) vs map growth (exclusive) */
+    bool remap_init;        /* remap is initialised */
+    char *dir;              /* data directory */
 };
 
 /* Mutable owned copy of a job record, for write ops. */
@@ -128,13 +131,15 @@ mval(const void *p, size_t n)
     return v;
 }
 
+/* Reads prefer the read txn: with the broker's committer thread, the
+ * write txn belongs to another thread. */
 static MDB_txn *
 cur_txn(const store_t *s)
 {
-    if (s->wtxn)
-        return s->wtxn;
-    assert(s->rtxn_live && "read op outside any txn");
-    return s->rtxn;
+    if (s->rtxn_live)
+        return s->rtxn;
+    assert(s->wtxn && "read op outside any txn");
+    return s->wtxn;
 }
 
 /* ------------------------------------------------------------ records */
@@ -485,6 +490,13 @@ store_open(store_t **out, const store_cfg_t *cfg)
     }
     s = xcalloc(1, sizeof *s);
     s->dir = xstrdup(cfg->dir);
+    if (pthread_rwlock_init(&s->remap, NULL) != 0) {
+        log_error("store open: rwlock init failed");
+        free(s->dir);
+        free(s);
+        return ERR_INTERNAL;
+    }
+    s->remap_init = true;
     s->map_size = cfg->map_size ? cfg->map_size : 64ull << 20;
     s->map_limit = cfg->map_limit ? cfg->map_limit : s->map_size;
     if (s->map_limit < s->map_size)
@@ -557,6 +569,8 @@ store_destroy(store_t **sp)
         mdb_txn_abort(s->rtxn);
     if (s->env)
         mdb_env_close(s->env);
+    if (s->remap_init)
+        pthread_rwlock_destroy(&s->remap);
     free(s->dir);
     free(s);
     *sp = NULL;
@@ -573,7 +587,10 @@ grow_map(store_t *s)
     uint64_t want = s->map_size * 2;
     if (want > s->map_limit || want < s->map_size)
         want = s->map_limit;
+    /* no read txn may be live anywhere in the process while remapping */
+    pthread_rwlock_wrlock(&s->remap);
     int rc = mdb_env_set_mapsize(s->env, want);
+    pthread_rwlock_unlock(&s->remap);
     if (rc) {
         log_error("store map grow failed size=%llu: %s",
                   (unsigned long long)want, mdb_strerror(rc));
@@ -590,7 +607,6 @@ int
 store_txn_begin(store_t *s)
 {
     assert(s && !s->wtxn);
-    store_read_end(s);
     grow_map(s);
     int rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn);
     if (rc == MDB_MAP_RESIZED) {
@@ -663,6 +679,7 @@ store_read_begin(store_t *s)
     if (s->rtxn_live)
         return ERR_OK;
     int rc;
+    pthread_rwlock_rdlock(&s->remap);
     if (s->rtxn) {
         rc = mdb_txn_renew(s->rtxn);
     } else {
@@ -671,6 +688,7 @@ store_read_begin(store_t *s)
             s->rtxn = NULL;
     }
     if (rc) {
+        pthread_rwlock_unlock(&s->remap);
         log_error("store read txn failed: %s", mdb_strerror(rc));
         return err_from_mdb(rc);
     }
@@ -684,6 +702,7 @@ store_read_end(store_t *s)
     if (s && s->rtxn_live) {
         mdb_txn_reset(s->rtxn);
         s->rtxn_live = false;
+        pthread_rwlock_unlock(&s->remap);
     }
 }
 
@@ -1554,8 +1573,10 @@ store_info(store_t *s, store_info_t *out)
 {
     MDB_envinfo info;
     MDB_stat st;
+    pthread_rwlock_rdlock(&s->remap);
     mdb_env_info(s->env, &info);
     mdb_env_stat(s->env, &st);
+    pthread_rwlock_unlock(&s->remap);
     out->map_bytes = info.me_mapsize;
     out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
     out->map_limit = s->map_limit;

@@ -130,9 +130,13 @@ void store_destroy(store_t **s);
  * the group still commit. A write op returning ERR_AGAIN means the map
  * must grow: call store_txn_abort (which grows it, doubling up to the
  * limit) and redo the whole group. ERR_FULL means the map is at its limit;
- * the group txn stays usable. store_txn_begin ends an open read txn.
+ * the group txn stays usable.
  * store_txn_commit makes everything durable (fsync) or nothing: ERR_AGAIN
  * (map grown, redo the group), ERR_FULL, ERR_IO; the txn is over either way.
+ * Threads: write txns and store_counts belong to one thread (the writer);
+ * one other thread may run read txns and store_info meanwhile. Growing the
+ * map waits for read txns to end, so the writer must not hold a read txn
+ * when it begins, aborts or commits.
  */
 int store_txn_begin(store_t *s);
 int store_txn_commit(store_t *s);
@@ -141,8 +145,8 @@ void store_txn_abort(store_t *s);
 bool store_in_txn(const store_t *s);
 
 /*
- * Read transactions: the read functions below use the open write txn if
- * there is one, else the read txn opened here, and borrowed pointers they
+ * Read transactions: the read functions below use the read txn opened
+ * here if it is live, else the open write txn, and borrowed pointers they
  * return stay valid until that txn ends. Keep read txns short: an open one
  * pins old pages. store_read_begin returns ERR_IO or ERR_AGAIN (no reader
  * slot); store_read_end is safe when none is open.
@@ -263,7 +267,8 @@ int store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
  * ERR_NOTFOUND when nothing is ready. */
 int store_oldest_ready(store_t *s, uint64_t *enqueued_ms);
 
-/* Jobs by state and counters, including the open txn's changes. */
+/* Jobs by state and counters, including the open txn's changes (writer
+ * thread only). */
 void store_counts(const store_t *s, store_counts_t *out);
 
 /* Map size, use and limit. */
