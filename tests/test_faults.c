@@ -38,6 +38,10 @@
 
 #define MAX_ARGS 40
 #define MAX_WORKERS 4
+/* Reply deadline: generous, a loaded machine or a sanitizer build is slow */
+#define RPC_MS 30000
+/* Factor on every WAIT_FOR deadline, for the same reason */
+#define SLACK 4
 
 typedef struct proc {
     pid_t pid;            /* 0 when not running */
@@ -166,11 +170,11 @@ count_in_file(const char *path, const char *needle)
 
 #define WAIT_FOR(cond, ms)                                                     \
     do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + (ms);                                   \
+        uint64_t dl_ = now_mono_ms() + (uint64_t)(ms)*SLACK;                   \
         while (!(cond)) {                                                      \
             if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out after %d ms waiting for %s", (int)(ms),    \
-                         #cond);                                               \
+                fail_msg("timed out after %d ms waiting for %s",               \
+                         (int)(ms)*SLACK, #cond);                              \
             usleep(10000);                                                     \
         }                                                                      \
     } while (0)
@@ -363,7 +367,7 @@ static wire_stats_t
 stats(fx_t *f)
 {
     wire_msg_t req = { .kind = WIRE_STATS }, rep;
-    assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+    assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
     assert_int_equal(rep.kind, WIRE_STATS_REPLY);
     wire_stats_t st = rep.u.stats_reply;
     wire_msg_release(&rep);
@@ -383,7 +387,7 @@ get_job(fx_t *f, uint64_t id)
 {
     wire_msg_t req = { .kind = WIRE_GET }, rep;
     req.u.get.job_id = id;
-    assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+    assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
     jinfo_t j = { 0 };
     if (rep.kind == WIRE_GET_REPLY) {
         j.state = rep.u.get_reply.job.state;
@@ -417,7 +421,7 @@ submit(fx_t *f, const char *key, const char *text, size_t len)
     req.u.submit.job.source_url = key;
     req.u.submit.job.text = text;
     req.u.submit.job.text_len = len;
-    assert_int_equal(rpc(f, &req, &rep, 10000), ERR_OK);
+    assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
     sub_t s = { 0 };
     if (rep.kind == WIRE_ACCEPTED) {
         s.job_id = rep.u.accepted.job_id;
@@ -465,7 +469,7 @@ since_all(fx_t *f, size_t *n, uint64_t *last_seq)
         wire_msg_t req = { .kind = WIRE_SINCE }, rep;
         req.u.since.after_seq = after;
         req.u.since.limit = 1000;
-        assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+        assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
         assert_int_equal(rep.kind, WIRE_SINCE_REPLY);
         size_t m = rep.u.since_reply.n;
         *last_seq = rep.u.since_reply.last_seq;
@@ -547,7 +551,7 @@ test_pipeline(void **state)
     for (int i = 0; i < 20; i++) {
         wire_msg_t req = { .kind = WIRE_GET }, rep;
         req.u.get.job_id = ids[i];
-        assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+        assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
         assert_int_equal(rep.kind, WIRE_GET_REPLY);
         assert_int_equal(rep.u.get_reply.job.state, WIRE_JOB_DONE);
         result_t *r = NULL;
@@ -561,9 +565,9 @@ test_pipeline(void **state)
         wire_msg_release(&rep);
     }
     assert_int_equal(check_log(f, NULL), 20);
-    assert_int_equal(proc_term(&f->workers[0], 5000), 0);
-    assert_int_equal(proc_term(&f->workers[1], 5000), 0);
-    assert_int_equal(proc_term(&f->broker, 10000), 0);
+    assert_int_equal(proc_term(&f->workers[0], 20000), 0);
+    assert_int_equal(proc_term(&f->workers[1], 20000), 0);
+    assert_int_equal(proc_term(&f->broker, 30000), 0);
 }
 
 #define N_CRASH 2000
@@ -605,7 +609,7 @@ test_broker_kill9_exactly_once(void **state)
             inflight++;
         }
         wire_msg_t rep;
-        assert_int_equal(recv_env(f, 10000, &rep), ERR_OK);
+        assert_int_equal(recv_env(f, RPC_MS, &rep), ERR_OK);
         assert_int_equal(rep.kind, WIRE_ACCEPTED);
         assert_true(rep.request_id >= 1 && rep.request_id <= next);
         accepted[rep.request_id - 1] = rep.u.accepted.job_id;
@@ -644,7 +648,7 @@ test_broker_kill9_exactly_once(void **state)
             inflight++;
         }
         wire_msg_t rep;
-        assert_int_equal(recv_env(f, 10000, &rep), ERR_OK);
+        assert_int_equal(recv_env(f, RPC_MS, &rep), ERR_OK);
         assert_int_equal(rep.kind, WIRE_ACCEPTED);
         size_t i = rep.request_id - 100000;
         assert_true(i < N_CRASH);
@@ -781,7 +785,7 @@ test_stopped_worker_late_done_fenced(void **state)
     assert_int_equal(st.done, 1);
     assert_int_equal(st.committed_total, 1);
     /* the resumed worker is healthy: it drains and exits 0 */
-    assert_int_equal(proc_term(a, 5000), 0);
+    assert_int_equal(proc_term(a, 20000), 0);
 }
 
 /* Guarantee 4: the same key twice is one job, also once it is done. */
@@ -883,7 +887,7 @@ test_failing_job_dead_lettered(void **state)
     assert_int_equal(job_state(f, ok.job_id), WIRE_JOB_DONE);
 
     wire_msg_t req = { .kind = WIRE_DEAD_LIST }, rep;
-    assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+    assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
     assert_int_equal(rep.kind, WIRE_DEAD_LIST_REPLY);
     assert_int_equal(rep.u.dead_list_reply.n, 1);
     const wire_dead_t *d = &rep.u.dead_list_reply.items[0];
@@ -943,7 +947,7 @@ test_map_limit_store_full(void **state)
     wire_msg_t req = { .kind = WIRE_GET }, rep;
     req.u.get.job_id = first;
     req.u.get.with_text = true;
-    assert_int_equal(rpc(f, &req, &rep, 5000), ERR_OK);
+    assert_int_equal(rpc(f, &req, &rep, RPC_MS), ERR_OK);
     assert_int_equal(rep.kind, WIRE_GET_REPLY);
     assert_int_equal(rep.u.get_reply.text_len, len);
     wire_msg_release(&rep);
@@ -966,13 +970,13 @@ test_bad_frames_rejected(void **state)
 
     static const char junk[] = "\xff\xfe\x01 not an envelope";
     assert_true(zmq_send(f->dealer, junk, sizeof junk, 0) >= 0);
-    assert_int_equal(recv_env(f, 5000, &rep), ERR_OK);
+    assert_int_equal(recv_env(f, RPC_MS, &rep), ERR_OK);
     assert_int_equal(rep.kind, WIRE_REJECTED);
     assert_int_equal(rep.u.rejected.code, WIRE_CODE_INVALID);
     wire_msg_release(&rep);
 
     wire_msg_t v2 = { .kind = WIRE_STATS, .version = 2 };
-    assert_int_equal(rpc(f, &v2, &rep, 5000), ERR_OK);
+    assert_int_equal(rpc(f, &v2, &rep, RPC_MS), ERR_OK);
     assert_int_equal(rep.kind, WIRE_REJECTED);
     assert_int_equal(rep.u.rejected.code, WIRE_CODE_BAD_VERSION);
     wire_msg_release(&rep);
@@ -1006,7 +1010,7 @@ test_bad_frames_rejected(void **state)
     assert_int_equal(zmq_connect(w, f->be), 0);
     assert_true(zmq_send(w, junk, sizeof junk, 0) >= 0);
     zmq_pollitem_t it = { .socket = w, .events = ZMQ_POLLIN };
-    assert_int_equal(zmq_poll(&it, 1, 5000), 1);
+    assert_int_equal(zmq_poll(&it, 1, RPC_MS), 1);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     assert_true(zmq_msg_recv(&msg, w, 0) >= 0);
@@ -1049,7 +1053,7 @@ test_worker_survives_broker_restart(void **state)
     assert_int_equal(s.code, WIRE_CODE_OK);
     WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 10000);
     assert_true(proc_alive(w));
-    assert_int_equal(proc_term(w, 5000), 0);
+    assert_int_equal(proc_term(w, 20000), 0);
 }
 
 /* A transcript of about n bytes (caller frees), slow enough to extract
@@ -1184,6 +1188,9 @@ int
 main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    const char *filter = getenv("EXCERPT_TEST_FILTER");
+    if (filter)
+        cmocka_set_test_filter(filter);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key_one_job, setup,
