@@ -532,6 +532,22 @@ test_idle_stop(void **state)
     assert_true(now_mono_ms() - t0 < 1000);
 }
 
+/* Stop before run: nothing is sent, no credit granted. */
+static void
+test_stop_before_run(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 2);
+    assert_int_equal(wloop_open(&t->w, &cfg), ERR_OK);
+    wloop_cfg_free(&cfg);
+    wloop_request_stop(t->w);
+    assert_int_equal(wloop_run(t->w), ERR_OK);
+    wloop_destroy(&t->w);
+    wire_msg_t m;
+    assert_int_equal(recv_any(t, 200, &m), ERR_TIMEOUT);
+}
+
 /* Defaults, bounds, and settings wloop_open refuses. */
 static void
 test_config(void **state)
@@ -593,6 +609,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_garbage_from_broker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idle_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_before_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -596,6 +596,11 @@ wloop_run(wloop_t *w)
 {
     assert(w && !w->ran);
     w->ran = true;
+    if (atomic_load(&w->stop_req)) {
+        /* stopped before it started: grant no credit it would not use */
+        log_info("worker: stopped before connecting");
+        return ERR_OK;
+    }
     int rc = open_dealer(w, "connected, Ready sent to");
     uint64_t drain_deadline = 0;
     if (rc != ERR_OK)
