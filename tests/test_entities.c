@@ -233,10 +233,11 @@ static void
 test_sentence_initial(void **state)
 {
     (void)state;
-    const char *s = "Practical issues remain. Speaking about agriculture, "
-                    "Overall output grew. Animal farming. Nevertheless, Sergei "
-                    "Ivanov of the Golden Harvest Exhibition disagreed. "
-                    "Ivanov said so.";
+    const char *s =
+        "Practical issues remain. Speaking about agriculture, "
+        "Overall output grew. Animal farming. Nevertheless, Sergei "
+        "Ivanov of the Golden Harvest Exhibition disagreed. "
+        "Ivanov said so. Who decides? The WHO and Russian regions do.";
     result_t *r = scan(s);
     expect(r, s, "Sergei Ivanov", RESULT_PERSON);
     const result_entity_t *e = find(r, "Ivanov", NULL);
@@ -247,7 +248,10 @@ test_sentence_initial(void **state)
     expect_none(r, "Overall");
     expect_none(r, "Animal");
     expect_none(r, "Golden Harvest Exhibition");
-    assert_int_equal(r->n_entities, 1);
+    expect_none(r, "Who");
+    expect(r, s, "WHO", RESULT_ORG);
+    expect(r, s, "Russian", RESULT_NORP);
+    assert_int_equal(r->n_entities, 3);
     result_destroy(&r);
 }
 

@@ -205,7 +205,9 @@ gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
         const gaz_slot_t *g = gaz_find(h);
         if (!g)
             break;
-        if ((g->kinds & GAZ_ENT) && !w[j].conn) {
+        bool caps_ok = !(g->kinds & GAZ_ACRONYM) ||
+                       (w[j].t.flags & (TOK_ALLCAPS | TOK_DIGIT));
+        if ((g->kinds & GAZ_ENT) && !w[j].conn && caps_ok) {
             *ent = j;
             *eslot = g;
         }
@@ -527,7 +529,8 @@ coordination(doc_t *d, word_t *w, size_t n)
         for (size_t k = i; k <= e; k++)
             if (w[k].kinds & (GAZ_HEAD | GAZ_ENT))
                 own = true;
-        if (own && !(e == i && (w[i].kinds & GAZ_ENT)))
+        if (own &&
+            !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
             process(d, w + i, e - i + 1);
         else
             add_cand(d, w[i].t.start, w[e].t.end, type, NULL);

@@ -112,6 +112,14 @@ add_entry(const char *surface, const char *canon, uint16_t kinds, int ent,
         kinds &= ~GAZ_ENT; /* first list wins */
     if ((kinds & (GAZ_HEAD | GAZ_PLURAL)) && r->head)
         kinds &= ~(GAZ_HEAD | GAZ_PLURAL);
+    if ((kinds & GAZ_ENT) && n == 1 && strlen(surface) >= 2) {
+        bool caps = true;
+        for (const char *c = surface; *c; c++)
+            if (*c >= 'a' && *c <= 'z')
+                caps = false;
+        if (caps)
+            kinds |= GAZ_ACRONYM;
+    }
     r->kinds |= kinds;
     if (kinds & GAZ_ENT) {
         r->ent = (uint8_t)ent;
