@@ -596,6 +596,7 @@ test_broker_kill9_exactly_once(void **state)
         snprintf(keys[i], sizeof keys[i], "crash-%04d", i);
     }
 
+    uint64_t t0 = now_mono_ms();
     /* phase 1: pipelined, window 100; kill -9 after a third is accepted */
     size_t next = 0, n_acc = 0, inflight = 0;
     while (n_acc < N_CRASH / 3) {
@@ -673,6 +674,7 @@ test_broker_kill9_exactly_once(void **state)
     }
 
     WAIT_FOR(stats(f).done >= N_CRASH, 120000);
+    uint64_t elapsed = now_mono_ms() - t0;
     wire_stats_t st = stats(f);
     assert_int_equal(st.done, N_CRASH);
     assert_int_equal(st.ready + st.leased + st.delayed + st.dead, 0);
@@ -697,8 +699,9 @@ test_broker_kill9_exactly_once(void **state)
             assert_true(a[i] != a[i - 1]);
     }
     print_message("broker kill -9 after %zu accepted, %zu resubmitted, "
-                  "%d committed once each\n",
-                  n_acc, resubmitted, N_CRASH);
+                  "%d committed once each; %" PRIu64
+                  " ms from first submit to last commit, restart included\n",
+                  n_acc, resubmitted, N_CRASH, elapsed);
     free(a);
     free(b);
     free(items);
@@ -760,9 +763,13 @@ test_stopped_worker_late_done_fenced(void **state)
                             "200",
                             NULL };
     start_broker(f, bargs);
-    proc_t *a = start_worker(f, 0, NULL);
+    /* stopped for longer than its own broker-timeout too: once resumed it
+     * must still read the Dispatch that waited in its socket */
+    const char *wargs[] = { "--broker-timeout-ms", "2000", NULL };
+    proc_t *a = start_worker(f, 0, wargs);
     WAIT_FOR(stats(f).workers == 1, 5000);
     proc_kill(a, SIGSTOP);
+    uint64_t stopped_at = now_mono_ms();
     char text[1024];
     size_t len = make_text(text, sizeof text, 2);
     sub_t s = submit(f, "late-done", text, len);
@@ -773,6 +780,8 @@ test_stopped_worker_late_done_fenced(void **state)
     jinfo_t before = get_job(f, s.job_id);
     assert_int_equal(before.attempts, 2);
 
+    while (now_mono_ms() - stopped_at < 2500)
+        usleep(10000);
     proc_kill(a, SIGCONT);
     WAIT_FOR(count_in_file(a->log, "fenced by broker code=NOT_FOUND") == 1,
              10000);

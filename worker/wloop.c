@@ -32,6 +32,8 @@
 /* Reconnect backoff after the broker went silent: base, doubling, cap. */
 #define RECONNECT_BASE_MS 100
 #define RECONNECT_MAX_MS 10000
+/* A poll that returns this much later than asked means we were stopped. */
+#define STALL_MS 1000
 /* Done/Failed envelopes kept for resending, at least this many. */
 #define UNACKED_MIN 64
 
@@ -319,10 +321,16 @@ ack(wloop_t *w, uint64_t id, uint32_t attempt, int code)
                 w->n_done++;
             log_debug("worker: job=%" PRIu64 " attempt=%" PRIu32 " acked %s",
                       id, attempt, d->failed ? "failure" : "result");
-        } else {
+        } else if (code == WIRE_CODE_NOT_FOUND) {
             w->n_fenced++;
             log_info("worker: job=%" PRIu64 " attempt=%" PRIu32
                      " fenced by broker code=%s",
+                     id, attempt, wire_code_name(code));
+        } else {
+            /* not committed (e.g. STORE_FULL): the lease runs out and the
+             * broker retries the job; nothing for us to resend */
+            log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32
+                     " not committed by broker code=%s",
                      id, attempt, wire_code_name(code));
         }
         wloop_done_free(d);
@@ -575,9 +583,11 @@ backoff_ms(wloop_t *w)
 static int
 poll_timeout(const wloop_t *w, uint64_t now, uint64_t drain_deadline)
 {
-    uint64_t next = w->next_hb_ms;
+    uint64_t next = now + 1000;
     if (w->dealer) {
         uint64_t lost = w->last_heard_ms + w->cfg.broker_timeout_ms;
+        if (w->next_hb_ms < next)
+            next = w->next_hb_ms;
         if (lost < next)
             next = lost;
     } else if (w->reconnect_at_ms < next) {
@@ -585,10 +595,7 @@ poll_timeout(const wloop_t *w, uint64_t now, uint64_t drain_deadline)
     }
     if (w->draining && drain_deadline < next)
         next = drain_deadline;
-    if (next <= now)
-        return 0;
-    uint64_t d = next - now;
-    return d > 1000 ? 1000 : (int)d;
+    return next <= now ? 0 : (int)(next - now);
 }
 
 int
@@ -614,8 +621,15 @@ wloop_run(wloop_t *w)
             { .socket = w->dealer, .fd = -1, .events = ZMQ_POLLIN },
         };
         uint64_t now = now_mono_ms();
-        int n = zmq_poll(items, w->dealer ? 2 : 1,
-                         poll_timeout(w, now, drain_deadline));
+        int timeout = poll_timeout(w, now, drain_deadline);
+        int n = zmq_poll(items, w->dealer ? 2 : 1, timeout);
+        uint64_t stall = now_mono_ms() - now;
+        if (stall > (uint64_t)timeout + STALL_MS) {
+            /* We were not running (SIGSTOP, a suspended VM): silence is
+             * only counted while we could have heard something, and the
+             * socket gets a chance to deliver what arrived meanwhile. */
+            w->last_heard_ms += stall - (uint64_t)timeout;
+        }
         if (n < 0 && errno != EINTR) {
             log_error("worker: zmq_poll failed: %s", zmq_strerror(errno));
             rc = ERR_IO;
