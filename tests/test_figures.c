@@ -155,6 +155,30 @@ test_money_forms(void **state)
 }
 
 static void
+test_negative_numbers(void **state)
+{
+    (void)state;
+    const char *in = "Inflation came in at minus 0.2 percent, deflation of "
+                     "-3% was feared, the balance was Minus 12 million and "
+                     "nights fell to -40 degrees (-35 degrees in town). "
+                     "Prices rose 5 -7 percent, Party \xe2\x80\x93"
+                     "17 percent, the well-4 site and the Su-57 jet.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "minus 0.2 percent", 0, -0.2, "");
+    num_fig(r, in, RESULT_PERCENT, "-3%", 0, -3, "");
+    num_fig(r, in, RESULT_CARDINAL, "Minus 12 million", 0, -12e6, "");
+    num_fig(r, in, RESULT_QUANTITY, "-40 degrees", 0, -40, "degree");
+    num_fig(r, in, RESULT_QUANTITY, "-35 degrees", 0, -35, "degree");
+    /* a dash after a number, a glued en dash, a dash inside a name: no sign */
+    num_fig(r, in, RESULT_PERCENT, "7 percent", 0, 7, "");
+    num_fig(r, in, RESULT_PERCENT, "17 percent", 0, 17, "");
+    for (size_t i = 0; i < r->n_figures; i++)
+        if (r->figures[i].value < 0)
+            assert_true(r->figures[i].start < offset_of(in, "Prices", 0));
+    result_destroy(&r);
+}
+
+static void
 test_coordinations(void **state)
 {
     (void)state;
@@ -457,6 +481,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percent_money_half_year),
         cmocka_unit_test(test_money_forms),
+        cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
         cmocka_unit_test(test_dates),

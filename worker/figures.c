@@ -1250,6 +1250,46 @@ scan_spelled(scan_t *s)
             spelled_at(s, p);
 }
 
+/* A minus sign or the word "minus" right before the number at p makes an
+ * amount negative ("minus 0.1 percent", "-3%", "-40C"). A dash counts only
+ * when glued to the digits, with a blank, bracket or line start before it
+ * and no number before that: "5 -7" is a range and "Party \u2013 17" or
+ * a glued en dash are typographic dashes, not signs. */
+static void
+apply_sign(const scan_t *s, size_t p, cand_t *c)
+{
+    if (c->start != p ||
+        !(c->type == RESULT_PERCENT || c->type == RESULT_MONEY ||
+          c->type == RESULT_QUANTITY || c->type == RESULT_CARDINAL))
+        return;
+    const unsigned char *t = s->t;
+    size_t dl = 0;
+    if (p >= 1 && t[p - 1] == '-')
+        dl = 1;
+    else if (p >= 3 && t[p - 3] == 0xE2 && t[p - 2] == 0x88 &&
+             t[p - 1] == 0x92) /* U+2212 minus sign */
+        dl = 3;
+    if (dl) {
+        size_t d = p - dl;
+        if (d > 0 && t[d - 1] != '(' && t[d - 1] != '\n' &&
+            fig_lex_blank_before(t, d) == 0)
+            return;
+        size_t q = fig_lex_skip_blanks_back(t, d);
+        if (q > 0 && (fig_lex_is_digit(t[q - 1]) || t[q - 1] == '%'))
+            return;
+        c->start = d;
+        c->num = -c->num;
+        return;
+    }
+    size_t ws, we;
+    if (fig_lex_blank_before(t, p) && fig_lex_prev_word(t, p, &ws, &we) &&
+        fig_lex_word_is(t, ws, we, "minus") &&
+        !(ws > 0 && is_alnum(t[ws - 1]))) {
+        c->start = ws;
+        c->num = -c->num;
+    }
+}
+
 void
 figures_scan(const char *text, size_t len, result_t *r)
 {
@@ -1269,8 +1309,10 @@ figures_scan(const char *text, size_t len, result_t *r)
         size_t e = classify(s, p, &c);
         if (c.type != RESULT_CARDINAL && c.type != RESULT_MONEY)
             c.flags &= ~F_LINK;
-        if (c.type)
+        if (c.type) {
+            apply_sign(s, p, &c);
             push(s, &c);
+        }
         p = e > p ? e : p + 1;
     }
     flush(s);
