@@ -233,6 +233,35 @@ test_counts_not_coordinated(void **state)
 }
 
 static void
+test_elliptical_amounts(void **state)
+{
+    (void)state;
+    const char *in =
+        "Sales grew by 4, and then by another 12 percent. Exports rose by "
+        "9 percent, and by another 11 over the spring. The firm earned 700 "
+        "billion roubles and will spend some 180 billion. Of 30.5 billion "
+        "roubles, 6.2 billion came from the region and 4.1 from Moscow. "
+        "Yields rose 2.5 percent, or 3-fold in the north.";
+    result_t *r = scan(in);
+    /* a bare number in a percent context takes the percent, either way */
+    num_fig(r, in, RESULT_PERCENT, "4", 0, 4, "");
+    num_fig(r, in, RESULT_PERCENT, "12 percent", 0, 12, "");
+    num_fig(r, in, RESULT_PERCENT, "11", 0, 11, "");
+    /* an amount with its own scale word but no currency is a CARDINAL */
+    num_fig(r, in, RESULT_MONEY, "700 billion roubles", 0, 700e9, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "180 billion", 0, 180e9, "");
+    num_fig(r, in, RESULT_CARDINAL, "6.2 billion", 0, 6.2e9, "");
+    /* ... and lends its scale to a shortened number after it */
+    num_fig(r, in, RESULT_CARDINAL, "4.1", 0, 4.1e9, "");
+    /* "3-fold" is a factor, not an elliptical percent */
+    const result_figure_t *f = find(r, in, "3", 1);
+    assert_true(f->start == offset_of(in, "3-fold", 0));
+    assert_int_equal(f->type, RESULT_CARDINAL);
+    assert_true(f->value == 3);
+    result_destroy(&r);
+}
+
+static void
 test_dates(void **state)
 {
     (void)state;
@@ -484,6 +513,7 @@ main(void)
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
+        cmocka_unit_test(test_elliptical_amounts),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_times_ordinals_cardinals),
         cmocka_unit_test(test_quantities),

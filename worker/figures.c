@@ -308,15 +308,33 @@ loose_ok(const scan_t *s, const cand_t *x, const cand_t *y, size_t a, size_t b)
         return false;
     if (y->num <= 0 || x->num <= 0)
         return false;
+    /* "invest some 251 billion" after "900 billion rubles" is a complete
+     * amount of its own (no currency word: CARDINAL), not an ellipsis */
+    if (x->flags & F_SCALE)
+        return false;
     double ratio = x->num / y->num;
     return ratio >= 0.2 && ratio <= 5.0;
+}
+
+/* Keep c as the expression later elliptical numbers may take after. */
+static void
+remember(scan_t *s, const cand_t *c)
+{
+    if (c->type == RESULT_PERCENT || c->type == RESULT_MONEY ||
+        c->type == RESULT_QUANTITY ||
+        (c->type == RESULT_CARDINAL && (c->flags & F_SCALE))) {
+        s->last = *c;
+        s->has_last = true;
+    }
 }
 
 static void
 flush(scan_t *s)
 {
-    for (size_t i = 0; i < s->nq; i++)
+    for (size_t i = 0; i < s->nq; i++) {
         emit(s, &s->q[i]);
+        remember(s, &s->q[i]);
+    }
     s->nq = 0;
 }
 
@@ -362,24 +380,20 @@ push(scan_t *s, cand_t *c)
         return;
     }
     emit(s, c);
-    if (c->type == RESULT_PERCENT || c->type == RESULT_MONEY ||
-        c->type == RESULT_QUANTITY ||
-        (c->type == RESULT_CARDINAL && (c->flags & F_SCALE))) {
-        s->last = *c;
-        s->has_last = true;
-    }
+    remember(s, c);
 }
 
 /* Words after which a bare number is elliptical ("25.1 a year earlier"). */
 static const char *const loose_followers[] = {
-    "last", "a",       "an",       "this",       "that",
-    "the",  "in",      "on",       "at",         "by",
-    "for",  "from",    "compared", "against",    "versus",
-    "vs",   "earlier", "before",   "previously", "respectively",
-    "and",  "or",      "but",      "to",         "than",
-    "was",  "is",      "were",     "are",        "will",
-    "now",  "today",   "then",     "already",    "so",
-    "as",   "with",    "while",    "whereas",    NULL,
+    "last",   "a",       "an",       "this",       "that",
+    "the",    "in",      "on",       "at",         "by",
+    "for",    "from",    "compared", "against",    "versus",
+    "vs",     "earlier", "before",   "previously", "respectively",
+    "and",    "or",      "but",      "to",         "than",
+    "was",    "is",      "were",     "are",        "will",
+    "now",    "today",   "then",     "already",    "so",
+    "as",     "with",    "while",    "whereas",    "over",
+    "during", "within",  "since",    NULL,
 };
 
 static bool
@@ -390,8 +404,11 @@ followed_loosely(const scan_t *s, size_t p)
         return true;
     unsigned char c = s->t[a];
     if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' ||
-        c == ')' || c == '\n' || c == '\r' || fig_lex_dash(s->t, s->n, a))
+        c == ')' || c == '\n' || c == '\r')
         return true;
+    size_t dl = fig_lex_dash(s->t, s->n, a);
+    if (dl) /* "25 - a year earlier", but not "30-fold" */
+        return !(a == p && alpha_at(s, a + dl));
     if (!fig_lex_is_alpha(c))
         return false;
     size_t e = a;
