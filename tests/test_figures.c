@@ -271,12 +271,17 @@ test_dates(void **state)
         "2015 concept. By the end of 2020, in May 2019, in the third "
         "quarter of 2019, in Q1 2021, in the 1990s, since the mid-1990s, "
         "from 2020 to 2025, on 2011-11-25. We began 20 years ago and "
-        "worked for 6 months. On October 1st it changed.";
+        "worked for 6 months. On October 1st it changed. It opened on the "
+        "12th of May, closed on the 3rd of April 2019 and was the 5th of "
+        "many.";
     result_t *r = scan(in);
     iso_fig(r, in, RESULT_DATE, "June 30", 0, "--06-30");
     iso_fig(r, in, RESULT_DATE, "June 30, 2020", 0, "2020-06-30");
     iso_fig(r, in, RESULT_DATE, "30 June 2020", 0, "2020-06-30");
     iso_fig(r, in, RESULT_DATE, "1 March", 0, "--03-01");
+    iso_fig(r, in, RESULT_DATE, "12th of May", 0, "--05-12");
+    iso_fig(r, in, RESULT_DATE, "3rd of April 2019", 0, "2019-04-03");
+    num_fig(r, in, RESULT_ORDINAL, "5th", 0, 5, "");
     iso_fig(r, in, RESULT_DATE, "2020-2024", 0, "2020/2024");
     iso_fig(r, in, RESULT_DATE,
             "2012\xe2\x80\x93"
@@ -294,7 +299,7 @@ test_dates(void **state)
     iso_fig(r, in, RESULT_DATE, "20 years ago", 0, "P20Y");
     iso_fig(r, in, RESULT_DATE, "6 months", 0, "P6M");
     iso_fig(r, in, RESULT_DATE, "October 1st", 0, "--10-01");
-    assert_int_equal(r->n_figures, 18);
+    assert_int_equal(r->n_figures, 21);
     result_destroy(&r);
 }
 

@@ -830,6 +830,32 @@ classify(scan_t *s, size_t p, cand_t *c)
                     }
                     return c->end;
                 }
+                /* "the 30th of June [2020]" */
+                size_t a = fig_lex_skip_blanks(t, n, e);
+                size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
+                size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
+                const fig_word_t *mw;
+                size_t me = b > oe ? fig_lex_match_table(
+                                         t, n, b, fig_lex_months, false, &mw)
+                                   : 0;
+                if (me && !alpha_at(s, me) && m.ip >= 1 && m.ip <= 31) {
+                    c->type = RESULT_DATE;
+                    c->kind = K_DAYMONTH;
+                    c->month = (int)mw->num;
+                    c->end = me;
+                    size_t ye;
+                    int y = year_after(s, me, &ye);
+                    if (y) {
+                        c->year = y;
+                        c->end = ye;
+                        snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y,
+                                 c->month, (int)m.ip);
+                    } else {
+                        snprintf(c->iso, sizeof c->iso, "--%02d-%02d", c->month,
+                                 (int)m.ip);
+                    }
+                    return c->end;
+                }
                 c->type = RESULT_ORDINAL;
                 c->end = e;
                 return e;
