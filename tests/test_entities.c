@@ -230,6 +230,53 @@ test_hyphen_norp_places(void **state)
 }
 
 static void
+test_complement_lists(void **state)
+{
+    (void)state;
+    const char *in =
+        "The Russian-Chilean Commission on Trade, Industrial and Cultural "
+        "Cooperation met the Ministry of Transport, Roads and Bridges. "
+        "We wrote to the Ministry of Energy, Gazprom and the Kursk "
+        "Region. Help came from the Ministry of Health, Small and Rural "
+        "Farms Corporation.";
+    result_t *r = scan(in);
+    expect(r, in,
+           "Russian-Chilean Commission on Trade, Industrial and Cultural "
+           "Cooperation",
+           RESULT_ORG);
+    expect(r, in, "Ministry of Transport, Roads and Bridges", RESULT_ORG);
+    /* a list of names is no list of topics */
+    expect(r, in, "Ministry of Energy", RESULT_ORG);
+    expect(r, in, "Gazprom", RESULT_ORG);
+    /* the last item runs on into a name of its own */
+    expect(r, in, "Ministry of Health", RESULT_ORG);
+    expect_none(r, "Ministry of Health, Small and Rural Farms");
+    result_destroy(&r);
+}
+
+static void
+test_org_forms(void **state)
+{
+    (void)state;
+    const char *in =
+        "Ties between Russia-EU and EU-Russia forums, the Russia-NATO "
+        "talks and Lukoil-Perm. The Kovdorsky GOK and Zarya PAO grew. "
+        "The State Great Khural and the Verkhovna Rada met.";
+    result_t *r = scan(in);
+    const result_entity_t *e = expect(r, in, "EU", RESULT_ORG);
+    assert_string_equal(e->name, "European Union");
+    expect(r, in, "Russia", RESULT_GPE);
+    expect(r, in, "NATO", RESULT_ORG);
+    /* a company's own hyphenated name is not split */
+    expect_none(r, "Lukoil");
+    expect(r, in, "Kovdorsky GOK", RESULT_ORG);
+    expect(r, in, "Zarya PAO", RESULT_ORG);
+    expect(r, in, "State Great Khural", RESULT_ORG);
+    expect(r, in, "Verkhovna Rada", RESULT_ORG);
+    result_destroy(&r);
+}
+
+static void
 test_sentence_initial(void **state)
 {
     (void)state;
@@ -349,6 +396,8 @@ main(void)
         cmocka_unit_test(test_flat_longest),
         cmocka_unit_test(test_coordination),
         cmocka_unit_test(test_hyphen_norp_places),
+        cmocka_unit_test(test_complement_lists),
+        cmocka_unit_test(test_org_forms),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -218,6 +218,64 @@ gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
     }
 }
 
+/* A plain capitalised word of a descriptive list ("Trade", "Scientific"):
+ * not a known name, title, head, given name or function word. */
+static bool
+list_word(const word_t *w)
+{
+    return (w->t.flags & TOK_CAP) && !w->conn && !w->plural &&
+           !(w->t.flags & (TOK_ALLCAPS | TOK_DIGIT | TOK_NUM | TOK_POSS)) &&
+           !(w->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_GIVEN |
+                         GAZ_HEAD | GAZ_STOP));
+}
+
+/* The comma at w[i] goes on with a list of plain words closed by "and":
+ * "on Trade, Economic, Scientific and Technical Cooperation". Returns the
+ * list's last word, or -1 when the comma ends the name. */
+static size_t
+comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
+{
+    size_t j = i;
+    for (int items = 0; j < n && items < 8; items++) {
+        if (!list_word(&w[j]))
+            return (size_t)-1;
+        size_t e = j;
+        while (e + 1 < n && e + 1 - j < 3 && !w[e + 1].comma &&
+               list_word(&w[e + 1]))
+            e++;
+        if (e + 1 < n && w[e + 1].comma) {
+            j = e + 1;
+            continue;
+        }
+        if (e + 2 < n && word_is(s, &w[e + 1], "and") && !w[e + 2].comma &&
+            list_word(&w[e + 2])) {
+            size_t f = e + 2;
+            while (f + 1 < n && f + 1 - (e + 2) < 3 && !w[f + 1].comma &&
+                   list_word(&w[f + 1]))
+                f++;
+            /* "Ministry of Agriculture, Small and Medium-Sized Business
+             * Corporation": the last item runs on into a name of its own */
+            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn)
+                return (size_t)-1;
+            return f;
+        }
+        return (size_t)-1;
+    }
+    return (size_t)-1;
+}
+
+/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
+static bool
+complement_open(const char *s, const word_t *w, size_t n)
+{
+    for (size_t j = 0; j + 1 < n; j++)
+        if ((w[j].kinds & GAZ_HEAD) && w[j + 1].conn &&
+            (word_is(s, &w[j + 1], "of") || word_is(s, &w[j + 1], "on") ||
+             word_is(s, &w[j + 1], "for")))
+            return true;
+    return false;
+}
+
 /*
  * A name ending in a head noun, with an optional "of ..." complement:
  * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
@@ -266,8 +324,13 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
         size_t cend = (size_t)-1;
         for (; k < n; k++) {
             const word_t *x = &w[k];
-            if (x->comma)
+            if (x->comma) {
+                size_t le = cend != (size_t)-1 ? comma_list_end(s, w, n, k)
+                                               : (size_t)-1;
+                if (le != (size_t)-1)
+                    cend = le;
                 break;
+            }
             if (x->conn && word_is(s, x, "and")) {
                 /* "... and the Federal Antimonopoly Service": a new body */
                 bool body = false;
@@ -373,12 +436,25 @@ hyphen_split(doc_t *d, const word_t *x)
     if (np < 2)
         return false;
     const gaz_slot_t *g[8];
+    bool place = false;
     for (size_t k = 0; k < np; k++) {
         g[k] = gaz_find(tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
-        if (!g[k] || !(g[k]->kinds & GAZ_ENT) ||
-            !(g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE))
+        if (!g[k] || !(g[k]->kinds & GAZ_ENT))
             return false;
+        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE) {
+            place = true;
+            continue;
+        }
+        /* "Russia-EU", "Russia-NATO": an organisation's acronym beside a
+         * place; "Lukoil-Perm" is a company of its own */
+        if (g[k]->ent != RESULT_ORG)
+            return false;
+        for (uint32_t q = parts[k][0]; q < parts[k][1]; q++)
+            if (!(s[q] >= 'A' && s[q] <= 'Z'))
+                return false;
     }
+    if (!place)
+        return false;
     for (size_t k = 0; k < np; k++)
         add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(g[k]));
     return true;
@@ -552,6 +628,13 @@ flush(doc_t *d, word_t *w, size_t n)
     }
     size_t a = 0;
     for (size_t i = 1; i <= n; i++) {
+        if (i < n && w[i].comma && complement_open(d->text, w + a, i - a)) {
+            size_t le = comma_list_end(d->text, w, n, i);
+            if (le != (size_t)-1) {
+                i = le;
+                continue;
+            }
+        }
         if (i == n || w[i].comma) {
             size_t b = i;
             while (b > a && w[b - 1].conn)
