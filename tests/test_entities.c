@@ -277,6 +277,29 @@ test_org_forms(void **state)
 }
 
 static void
+test_title_place_unknown_name(void **state)
+{
+    (void)state;
+    const char *in =
+        "We met President of Mongolia Tsakhiagiin Elbegdorj and Minister "
+        "of Finance of Uruguay Danilo Astori Ferreira. Mr Elbegdorj "
+        "agreed. Chairman of the Gazprom Management Board spoke.";
+    result_t *r = scan(in);
+    expect(r, in, "Mongolia", RESULT_GPE);
+    const result_entity_t *e =
+        expect(r, in, "Tsakhiagiin Elbegdorj", RESULT_PERSON);
+    assert_string_equal(e->role, "President of Mongolia");
+    expect(r, in, "Uruguay", RESULT_GPE);
+    expect(r, in, "Danilo Astori Ferreira", RESULT_PERSON);
+    e = find(r, "Elbegdorj", NULL); /* "Mr Elbegdorj" */
+    assert_non_null(e);
+    assert_string_equal(e->name, "Tsakhiagiin Elbegdorj");
+    /* after an organisation the words go on with its name */
+    expect_none(r, "Management Board");
+    result_destroy(&r);
+}
+
+static void
 test_sentence_initial(void **state)
 {
     (void)state;
@@ -398,6 +421,7 @@ main(void)
         cmocka_unit_test(test_hyphen_norp_places),
         cmocka_unit_test(test_complement_lists),
         cmocka_unit_test(test_org_forms),
+        cmocka_unit_test(test_title_place_unknown_name),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -365,6 +365,40 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
 
 static void process(doc_t *d, word_t *w, size_t n);
 
+/* A title's complement w[c..n) that ends in a known place followed by two
+ * or three unknown name words up to its end: where that person's name
+ * starts ("of Mongolia Khaltmaagiin Battulga", "of India Satish Kumar
+ * Sharma"), or -1. Given names are found without this ("of Russia
+ * Vladimir Putin"); after an organisation the words are as often more of
+ * its name ("Gazprom Management Board", "Gazprom Dobycha Noyabrsk"). */
+static size_t
+complement_person(const word_t *w, size_t n, size_t c)
+{
+    for (size_t len = 3; len >= 2; len--) {
+        if (n < c + len + 1)
+            continue;
+        size_t p = n - len;
+        bool names = true;
+        for (size_t k = p; k < n && names; k++)
+            if (!name_like(&w[k]) || (w[k].kinds & GAZ_ENT) ||
+                (k + 1 < n && (w[k].t.flags & TOK_POSS)))
+                names = false;
+        if (!names)
+            continue;
+        /* the known place may start anywhere: "of Defence of Mongolia" */
+        for (size_t j = c; j < p; j++) {
+            if (w[j].conn)
+                continue;
+            size_t ge, te;
+            const gaz_slot_t *g;
+            gaz_longest(w, p, j, &ge, &g, &te);
+            if (ge == p - 1 && g->ent == RESULT_GPE)
+                return p;
+        }
+    }
+    return (size_t)-1;
+}
+
 /* Title at i..te: the person it introduces, and entities in its "of ..."
  * complement. Returns the next word to look at. */
 static size_t
@@ -373,7 +407,7 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
     const char *s = d->text;
     uint32_t rs = w[i].t.start;
     size_t k = te + 1;
-    bool complement = false;
+    bool complement = false, named = false;
     /* "President of Russia", "Head of the Federal Tax Service" */
     while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
            (word_is(s, &w[k], "of") || word_is(s, &w[k], "for"))) {
@@ -392,7 +426,18 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         }
         if (stop == c)
             break;
-        process(d, w + c, stop - c);
+        size_t ce = stop; /* "... Battulga and Minister ...": drop "and" */
+        while (ce > c && w[ce - 1].conn)
+            ce--;
+        size_t pe = complement_person(w, ce, c);
+        if (pe != (size_t)-1) {
+            /* "President of Mongolia Khaltmaagiin Battulga" */
+            process(d, w + c, pe - c);
+            add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
+            named = true;
+        } else {
+            process(d, w + c, stop - c);
+        }
         complement = true;
         k = stop;
         if (k < n && (w[k].kinds & GAZ_TITLE)) {
@@ -402,6 +447,8 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             if (t2 != (size_t)-1)
                 return title_phrase(d, w, n, k, t2);
         }
+        if (named)
+            return k;
     }
     if (k >= n || w[k].comma || (w[k - 1].t.flags & TOK_POSS))
         return k;
