@@ -150,6 +150,29 @@ test_anonymous(void **state)
 }
 
 static void
+test_title_only_labels(void **state)
+{
+    (void)state;
+    /* speakers are persons: a title alone names no one */
+    const char *s = "Governor of the Tver Region Igor Smirnov: We are ready.\n"
+                    "Nikolai Orlov: I will list the new team.\n"
+                    "Minister of Sport: Pavel Belov.\n"
+                    "Minister of Transport: Olga Lebedeva.\n"
+                    "Governor of the Tver Region: Thank you.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 2);
+    assert_string_equal(r->speakers[0].name, "Igor Smirnov");
+    assert_string_equal(r->speakers[1].name, "Nikolai Orlov");
+    /* the list lines are no turns; the known title is Smirnov's turn */
+    assert_int_equal(r->n_turns, 3);
+    assert_int_equal(r->turns[1].start, off(s, "Nikolai Orlov:"));
+    assert_int_equal(r->turns[1].end, off(s, "Governor of the Tver Region:"));
+    assert_int_equal(r->turns[2].speaker, 0);
+    assert_int_equal(r->speakers[0].turns, 2);
+    result_destroy(&r);
+}
+
+static void
 test_crlf(void **state)
 {
     (void)state;
@@ -226,6 +249,7 @@ main(void)
         cmocka_unit_test(test_retranslated_and_particles),
         cmocka_unit_test(test_prose_colons),
         cmocka_unit_test(test_anonymous),
+        cmocka_unit_test(test_title_only_labels),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),

@@ -7,6 +7,10 @@
  * the first may not be a function word, and a one-word label is taken only
  * when it is a known speaker's surname or an anonymous role.
  *
+ * A title alone ("Minister of Defence:") names no person either: it is
+ * the turn of a speaker labelled earlier with that very title, else the
+ * line is no turn (in practice such lines are lists of appointments).
+ *
  * Anonymous labels ("Question:", "Remark:", "Answer:", "Voice from the
  * audience:") start turns of speaker -1: the schema counts as speakers only
  * the distinct persons who speak, and "Question" names no person, so these
@@ -71,7 +75,8 @@ typedef struct label {
     uint32_t name_end;
     uint32_t title_start; /* title span, empty when none */
     uint32_t title_end;
-    bool anonymous; /* a role such as "Question", no person */
+    bool anonymous;  /* a role such as "Question", no person */
+    bool title_only; /* a title naming no one ("Minister of Defence") */
 } label_t;
 
 /* Name particles: lower-case words inside a person's name. */
@@ -289,11 +294,12 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
         }
     }
     if (ns == n) {
-        /* a title alone names the speaker ("Minister of Defence") */
+        /* a title alone ("Minister of Defence"): see turns_parse */
         if (lower || n < 2)
             return false;
-        out->name_start = a + w[0].start;
-        out->name_end = a + w[n - 1].end;
+        out->title_only = true;
+        out->title_start = a + w[0].start;
+        out->title_end = a + w[n - 1].end;
         return true;
     }
     /* lower-case words only in a title, before a full name */
@@ -329,6 +335,20 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
             return (int32_t)i;
         if (one_word && l > n && nm[l - n - 1] == ' ' &&
             strncmp(nm + l - n, s + a, n) == 0)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+/* Speaker already labelled with the title text[a..b) ("President of
+ * Russia" after "President of Russia Vladimir Putin:"), or -1. */
+static int32_t
+find_title(const result_t *r, const char *s, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    for (size_t i = 0; i < r->n_speakers; i++) {
+        const char *t = r->speakers[i].title;
+        if (strlen(t) == n && strncmp(t, s + a, n) == 0)
             return (int32_t)i;
     }
     return -1;
@@ -404,7 +424,14 @@ turns_parse(const char *text, size_t len, result_t *r)
                     body++;
                 int32_t sp = -1;
                 bool take = true;
-                if (!lb.anonymous) {
+                if (lb.title_only) {
+                    /* speakers are persons: a title alone is the turn of
+                     * the speaker who bore it, else no turn at all (such
+                     * lines are lists: "Minister of Defence: Sergei
+                     * Shoigu.") */
+                    sp = find_title(r, text, lb.title_start, lb.title_end);
+                    take = sp >= 0;
+                } else if (!lb.anonymous) {
                     sp = find_speaker(r, text, lb.name_start, lb.name_end);
                     bool one = !memchr(text + lb.name_start, ' ',
                                        lb.name_end - lb.name_start) &&
