@@ -300,6 +300,29 @@ test_title_place_unknown_name(void **state)
 }
 
 static void
+test_unknown_towns(void **state)
+{
+    (void)state;
+    const char *in =
+        "A plant opened in Zelenodolsk and a depot near Lyubertsy, trains "
+        "go from Dmitrovsk to Borovichino. The Zelenogradsk Shipyard and "
+        "Mr Kolomensk spoke; we wrote to Pavlovsk Grigoryev and in Klin.";
+    result_t *r = scan(in);
+    expect(r, in, "Zelenodolsk", RESULT_GPE);
+    expect(r, in, "Dmitrovsk", RESULT_GPE);
+    expect(r, in, "Borovichino", RESULT_GPE);
+    /* no preposition, a longer name, a person, no town suffix */
+    expect_none(r, "Zelenogradsk");
+    expect_none(r, "Lyubertsy");
+    expect_none(r, "Klin");
+    const result_entity_t *e = find(r, "Kolomensk", NULL);
+    assert_true(e == NULL || e->type == RESULT_PERSON);
+    e = find(r, "Pavlovsk", NULL);
+    assert_true(e == NULL || e->type != RESULT_GPE);
+    result_destroy(&r);
+}
+
+static void
 test_sentence_initial(void **state)
 {
     (void)state;
@@ -422,6 +445,7 @@ main(void)
         cmocka_unit_test(test_complement_lists),
         cmocka_unit_test(test_org_forms),
         cmocka_unit_test(test_title_place_unknown_name),
+        cmocka_unit_test(test_unknown_towns),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -507,6 +507,46 @@ hyphen_split(doc_t *d, const word_t *x)
     return true;
 }
 
+/* True when the word ends in a Russian town suffix ("Rybinsk",
+ * "Volgodonsk", "Kaliningrad", "Yekaterinburg", "Odintsovo",
+ * "Strunino"); a hyphenated word by its first part ("Petropavlovsk-
+ * Kamchatsky"). */
+static bool
+town_suffix(const char *s, const tok_t *t)
+{
+    uint32_t e = t->start;
+    while (e < t->end && s[e] != '-')
+        e++;
+    size_t n = e - t->start;
+    const char *p = s + t->start;
+    static const char *const suf[] = {
+        "sk", "grad", "burg", "ovo", "evo", "ino"
+    };
+    if (n < 6)
+        return false;
+    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
+        size_t k = strlen(suf[i]);
+        if (memcmp(p + n - k, suf[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A place preposition right before text[p] ("in ", "to ", "from ",
+ * "near "), itself after a blank or the start. */
+static bool
+place_prep_before(const char *s, uint32_t p)
+{
+    static const char *const preps[] = { "in ", "to ", "from ", "near " };
+    for (size_t i = 0; i < sizeof preps / sizeof preps[0]; i++) {
+        size_t k = strlen(preps[i]);
+        if (p >= k && memcmp(s + p - k, preps[i], k) == 0 &&
+            (p == k || s[p - k - 1] == ' ' || s[p - k - 1] == '\n'))
+            return true;
+    }
+    return false;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -582,6 +622,14 @@ process(doc_t *d, word_t *w, size_t n)
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
                    name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
                 e++;
+            /* "in Mendeleyevsk", "from Odintsovo": an unknown town */
+            if (e == i && (i + 1 == n || w[i + 1].conn || w[i + 1].comma) &&
+                !(x->kinds & GAZ_GIVEN) && town_suffix(s, &x->t) &&
+                place_prep_before(s, x->t.start)) {
+                add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
+                i++;
+                continue;
+            }
             add_maybe(d, w, i, e);
             i = e + 1;
             continue;
