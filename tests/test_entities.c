@@ -323,6 +323,28 @@ test_unknown_towns(void **state)
 }
 
 static void
+test_boards(void **state)
+{
+    (void)state;
+    const char *in =
+        "Last year the Rosneft Supervisory Board approved it, and the "
+        "Sberbank Board of Trustees met. Chair of the Gazprom Management "
+        "Board Maria Petrova spoke. The Lukoil Management Board Chairman "
+        "left.";
+    result_t *r = scan(in);
+    expect(r, in, "Rosneft Supervisory Board", RESULT_ORG);
+    expect(r, in, "Sberbank Board of Trustees", RESULT_ORG);
+    /* inside or before a title the board belongs to the office */
+    expect(r, in, "Gazprom", RESULT_ORG);
+    expect_none(r, "Gazprom Management Board");
+    const result_entity_t *e = expect(r, in, "Maria Petrova", RESULT_PERSON);
+    assert_string_equal(e->role, "Chair of the Gazprom Management Board");
+    expect(r, in, "Lukoil", RESULT_ORG);
+    expect_none(r, "Lukoil Management Board");
+    result_destroy(&r);
+}
+
+static void
 test_sentence_initial(void **state)
 {
     (void)state;
@@ -446,6 +468,7 @@ main(void)
         cmocka_unit_test(test_org_forms),
         cmocka_unit_test(test_title_place_unknown_name),
         cmocka_unit_test(test_unknown_towns),
+        cmocka_unit_test(test_boards),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -60,6 +60,7 @@ typedef struct doc {
     size_t n_c, cap_c;
     maybe_t *m;
     size_t n_m, cap_m;
+    int in_title; /* > 0 while parsing a title's complement */
 } doc_t;
 
 entities_t *
@@ -432,11 +433,15 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         size_t pe = complement_person(w, ce, c);
         if (pe != (size_t)-1) {
             /* "President of Mongolia Khaltmaagiin Battulga" */
+            d->in_title++;
             process(d, w + c, pe - c);
+            d->in_title--;
             add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
             named = true;
         } else {
+            d->in_title++;
             process(d, w + c, stop - c);
+            d->in_title--;
         }
         complement = true;
         k = stop;
@@ -547,6 +552,38 @@ place_prep_before(const char *s, uint32_t p)
     return false;
 }
 
+/* An organisation's board after its name at w[e]: "Vnesheconombank
+ * Supervisory Board", "Gazprom Board of Directors". Returns the board's
+ * last word, or e. Not inside a title, where the board belongs to the
+ * office ("Chairman of the Gazprom Management Board"), nor before one
+ * ("Gazprom Neft Management Board Chairman"). */
+static size_t
+board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
+{
+    const char *s = d->text;
+    if (d->in_title || (w[e].t.flags & TOK_POSS))
+        return e;
+    size_t b = e;
+    if (e + 2 < n && word_is(s, &w[e + 2], "Board") &&
+        (word_is(s, &w[e + 1], "Supervisory") ||
+         word_is(s, &w[e + 1], "Management") ||
+         word_is(s, &w[e + 1], "Executive")))
+        b = e + 2;
+    else if (e + 3 < n && word_is(s, &w[e + 1], "Board") &&
+             word_is(s, &w[e + 2], "of") &&
+             (word_is(s, &w[e + 3], "Directors") ||
+              word_is(s, &w[e + 3], "Trustees")))
+        b = e + 3;
+    if (b == e)
+        return e;
+    for (size_t k = e + 1; k <= b; k++)
+        if (w[k].comma)
+            return e;
+    if (b + 1 < n && !w[b + 1].comma && !w[b + 1].conn)
+        return e; /* "... Board Chairman", "... Board Alexei Miller" */
+    return b;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -585,13 +622,19 @@ process(doc_t *d, word_t *w, size_t n)
             continue;
         }
         if (kind == 1) {
-            add_cand(d, w[i].t.start, w[best].t.end, gs->ent, gaz_name(gs));
-            i = best + 1;
+            size_t b =
+                gs->ent == RESULT_ORG ? board_after(d, w, n, best) : best;
+            if (b > best)
+                add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
+            else
+                add_cand(d, w[i].t.start, w[best].t.end, gs->ent, gaz_name(gs));
+            i = b + 1;
             continue;
         }
         if (kind == 2) {
-            add_cand(d, w[i].t.start, w[best].t.end, htype, NULL);
-            i = best + 1;
+            size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
+            add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
+            i = b + 1;
             continue;
         }
         if (kind == 3) {
