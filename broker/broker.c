@@ -37,6 +37,7 @@
 #define RETRY_INTERNAL_MS 1000    /* retry_after for INTERNAL */
 #define MAX_FLUSH_TRIES 48        /* map doublings and retries */
 #define PER_POLL 256              /* messages read per socket per turn */
+#define SEND_HWM 100000           /* outbound messages queued per peer */
 
 /* ------------------------------------------------------------ config */
 
@@ -1566,6 +1567,10 @@ sock_open(broker_t *b, void **out, int type, const char *endpoint)
         return ERR_IO;
     }
     int one = 1, ivl = 2000, tmo = 20000, ttl = 20000, zero = 0;
+    /* A group commit answers hundreds of requests at once; with the
+     * default HWM a pipelining client's replies would hit EAGAIN (ROUTER
+     * mandatory) and be lost. Inbound stays bounded by the default. */
+    int hwm = SEND_HWM;
     int64_t max = WIRE_MAX_FRAME;
     if ((type == ZMQ_ROUTER &&
          zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one)) ||
@@ -1573,6 +1578,7 @@ sock_open(broker_t *b, void **out, int type, const char *endpoint)
         zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) ||
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof tmo) ||
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl) ||
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero)) {
         log_error("broker setsockopt failed: %s", zmq_strerror(errno));
         zmq_close(s);
