@@ -17,12 +17,19 @@
 
 #include <cmocka.h>
 
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#ifndef EXCERPT_BROKER_BIN
+#define EXCERPT_BROKER_BIN ""
+#endif
 
 #define WAIT_MS 5000
 
@@ -780,6 +787,109 @@ test_restart_keeps_jobs(void **state)
     wire_msg_release(&r);
 }
 
+/* Start the excerpt-broker binary with argv; its stderr goes to *errfd. */
+static pid_t
+spawn(char *const argv[], int *errfd)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *errfd = p[0];
+    return pid;
+}
+
+/* Read fd until needle shows up or the deadline passes. */
+static bool
+wait_for(int fd, const char *needle, int timeout_ms)
+{
+    char buf[8192];
+    size_t n = 0;
+    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
+    while (now_mono_ms() < end && n < sizeof buf - 1) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, (int)(end - now_mono_ms())) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            return false;
+        n += (size_t)r;
+        buf[n] = '\0';
+        if (strstr(buf, needle))
+            return true;
+    }
+    return false;
+}
+
+static int
+wait_exit(pid_t pid, int timeout_ms)
+{
+    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
+    int st;
+    while (now_mono_ms() < end) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        zmq_poll(NULL, 0, 10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static void
+test_binary_listens_and_drains(void **state)
+{
+    fx_t *f = *state;
+    if (!*EXCERPT_BROKER_BIN)
+        skip();
+    char a[6][160];
+    snprintf(a[0], sizeof a[0], "%s", EXCERPT_BROKER_BIN);
+    snprintf(a[1], sizeof a[1], "--data-dir=%s", f->cfg.data_dir);
+    snprintf(a[2], sizeof a[2], "--frontend=%s", f->cfg.frontend);
+    snprintf(a[3], sizeof a[3], "--backend=%s", f->cfg.backend);
+    snprintf(a[4], sizeof a[4], "--publisher=%s", f->cfg.publisher);
+    snprintf(a[5], sizeof a[5], "--lease-ms=abc");
+    char *bad[] = { a[0], a[1], a[5], NULL };
+    int errfd;
+    pid_t pid = spawn(bad, &errfd);
+    assert_true(wait_for(errfd, "lease-ms", WAIT_MS));
+    assert_int_equal(wait_exit(pid, WAIT_MS), 2);
+    close(errfd);
+
+    char *argv[] = { a[0], a[1], a[2], a[3], a[4], NULL };
+    pid = spawn(argv, &errfd);
+    assert_true(wait_for(errfd, "listening", WAIT_MS));
+    f->client = dealer(f, f->cfg.frontend);
+    f->worker = dealer(f, f->cfg.backend);
+    assert_int_equal(submit_ok(f, "bin", "binary text"), 1);
+    ready(f, f->worker, 1);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), 1);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(wait_exit(pid, WAIT_MS), 0);
+    close(errfd);
+
+    /* what it accepted is there for the next run; leases are not */
+    assert_int_equal(broker_open(&f->b, &f->cfg), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, run_thread, f), 0);
+    wire_msg_t r;
+    get(f, 1, NULL, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_READY);
+    wire_msg_release(&r);
+    /* the attempt that was running when it stopped still counts */
+    assert_int_equal(done(f, f->worker, 1, att), WIRE_CODE_OK);
+}
+
 int
 main(void)
 {
@@ -800,6 +910,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_since_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_jobs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_binary_listens_and_drains, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
