@@ -1022,7 +1022,13 @@ reap_commit(broker_t *b, bool block)
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
             ;
     }
-    if (read(b->wake[0], buf, sizeof buf) > 0)
+    if (read(b->wake[0], buf, sizeof buf) <= 0)
+        return;
+    /* the mutex orders the committer's writes before our reads */
+    pthread_mutex_lock(&b->mu);
+    bool done = !b->work;
+    pthread_mutex_unlock(&b->mu);
+    if (done)
         finish_commit(b);
 }
 
