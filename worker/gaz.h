@@ -9,17 +9,18 @@
 
 #include <stdint.h>
 
-#define GAZ_ENT 0x001     /* a named entity; type in ent, name in canon */
-#define GAZ_TITLE 0x002   /* a title or office ("Deputy Prime Minister") */
-#define GAZ_HONOR 0x004   /* an honorific ("Mr") */
-#define GAZ_GIVEN 0x008   /* a given name */
-#define GAZ_HEAD 0x010    /* a head noun of a name; phrase type in head */
-#define GAZ_PLURAL 0x020  /* a lower-case plural head closing a list */
-#define GAZ_STOP 0x040    /* a function word, never part of a name alone */
-#define GAZ_COMMON 0x080  /* a common adjective ("Federal", "North") */
-#define GAZ_PREFIX 0x100  /* a longer key starts with this sequence */
-#define GAZ_ACRONYM 0x200 /* listed in capitals ("WHO"): match capitals only   \
-                           */
+#define GAZ_ENT 0x001    /* a named entity; type in ent, name in canon */
+#define GAZ_TITLE 0x002  /* a title or office ("Deputy Prime Minister") */
+#define GAZ_HONOR 0x004  /* an honorific ("Mr") */
+#define GAZ_GIVEN 0x008  /* a given name */
+#define GAZ_HEAD 0x010   /* a head noun of a name; phrase type in head */
+#define GAZ_PLURAL 0x020 /* a lower-case plural head closing a list */
+#define GAZ_STOP 0x040   /* a function word, never part of a name alone */
+#define GAZ_COMMON 0x080 /* a common adjective ("Federal", "North") */
+#define GAZ_PREFIX 0x100 /* a longer key starts with this sequence */
+#define GAZ_ACRONYM                                                            \
+    0x200 /* listed in capitals ("WHO"): match capitals only                   \
+           */
 
 typedef struct gaz_slot {
     uint64_t hash;  /* tok_seq() key hash; 0 marks an empty slot */
