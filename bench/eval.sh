@@ -1,13 +1,14 @@
 #!/bin/sh
 # bench/eval.sh: quality self-check of the extraction engine.
 #
-# Runs `excerpt extract --format json` over the development set and, if it
-# exists, the held-out set, adapts the output to the gold schema and scores
+# Runs `excerpt extract --format json` over the development set and, if they
+# exist, the two held-out sets, adapts the output to the gold schema and scores
 # it, printing one `overall:` line per set (prefixed with the set's name).
 #
 # Usage: bench/eval.sh [BUILD_DIR]     (default: build)
 #   EVAL_DEV      dev set dir with texts/ and gold/   (/work/shared/eval)
 #   EVAL_HOLDOUT  held-out dir with texts/ and gold/  (/work/notes/holdout)
+#   EVAL_HOLDOUT2 second held-out dir                 (/work/notes/holdout2)
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
 #   PYTHON        python 3 interpreter                (python3)
 # Exit status: 0 when every present set was scored, 1 otherwise. A missing
@@ -20,6 +21,7 @@ case $build in /*) ;; *) build="$PWD/$build" ;; esac
 exe="$build/cli/excerpt"
 dev=${EVAL_DEV:-/work/shared/eval}
 holdout=${EVAL_HOLDOUT:-/work/notes/holdout}
+holdout2=${EVAL_HOLDOUT2:-/work/notes/holdout2}
 py=${PYTHON:-python3}
 per_doc=
 [ "${EVAL_PER_DOC:-0}" = 1 ] && per_doc=--per-doc
@@ -69,11 +71,17 @@ score_set() {
     printf '%-8s %s\n' "$name" "$line"
 }
 
+# score_optional NAME DIR: score a held-out set if it is there, else say so.
+score_optional() {
+    if [ -d "$2/texts" ] && [ -d "$2/gold" ]; then
+        score_set "$1" "$2"
+    else
+        printf '%-8s (absent: %s)\n' "$1" "$2"
+    fi
+}
+
 rc=0
 score_set dev "$dev" || rc=1
-if [ -d "$holdout/texts" ] && [ -d "$holdout/gold" ]; then
-    score_set holdout "$holdout" || rc=1
-else
-    echo "holdout  (absent: $holdout)"
-fi
+score_optional holdout "$holdout" || rc=1
+score_optional holdout2 "$holdout2" || rc=1
 exit $rc
