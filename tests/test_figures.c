@@ -359,6 +359,41 @@ test_quantities(void **state)
     result_destroy(&r);
 }
 
+/* Agricultural, transport and energy units; "X per Y" rates are one unit. */
+static void
+test_units_and_rates(void **state)
+{
+    (void)state;
+    const char *in =
+        "Farms gathered 31 centners per hectare, against 5\xe2\x80\x93"
+        "6 centners once. Freight reached 1.8 trillion tonne-kilometres "
+        "and 95 billion passenger-kilometres. The plant burns 40 tonnes "
+        "per day and the pipe carries 12 cubic metres per hour. Heat: "
+        "300 gigacalories, 20 Gcal; a parcel of 3 kilos and 250 grammes; "
+        "lamps of 60 watts. Prices rose 4 per cent.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "31 centners per hectare", 0, 31,
+            "centner per hectare");
+    num_fig(r, in, RESULT_QUANTITY, "5", 0, 5, "centner");
+    num_fig(r, in, RESULT_QUANTITY, "6 centners", 0, 6, "centner");
+    num_fig(r, in, RESULT_QUANTITY, "1.8 trillion tonne-kilometres", 0, 1.8e12,
+            "tonne-kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "95 billion passenger-kilometres", 0, 95e9,
+            "passenger-kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "40 tonnes per day", 0, 40,
+            "tonne per day");
+    num_fig(r, in, RESULT_QUANTITY, "12 cubic metres per hour", 0, 12,
+            "cubic metre per hour");
+    num_fig(r, in, RESULT_QUANTITY, "300 gigacalories", 0, 300, "gigacalorie");
+    num_fig(r, in, RESULT_QUANTITY, "20 Gcal", 0, 20, "gigacalorie");
+    num_fig(r, in, RESULT_QUANTITY, "3 kilos", 0, 3, "kilogram");
+    num_fig(r, in, RESULT_QUANTITY, "250 grammes", 0, 250, "gram");
+    num_fig(r, in, RESULT_QUANTITY, "60 watts", 0, 60, "watt");
+    num_fig(r, in, RESULT_PERCENT, "4 per cent", 0, 4, "");
+    assert_int_equal(r->n_figures, 13);
+    result_destroy(&r);
+}
+
 static void
 test_percent_forms_and_spelled(void **state)
 {
@@ -522,6 +557,7 @@ main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_times_ordinals_cardinals),
         cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_units_and_rates),
         cmocka_unit_test(test_percent_forms_and_spelled),
         cmocka_unit_test(test_names_with_digits),
         cmocka_unit_test(test_typographic_and_crlf),

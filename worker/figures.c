@@ -22,6 +22,10 @@
 /* Loose inheritance looks this far (bytes) for the parallel expression. */
 #define LOOSE_GAP 160
 
+/* Compound units ("centner per hectare") a scan keeps, and their length. */
+#define PER_MAX 16
+#define PER_LEN 48
+
 enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
 
 #define F_LINK 1u  /* followed by a connector and another number */
@@ -54,15 +58,17 @@ typedef struct cand {
 } cand_t;
 
 typedef struct scan {
-    const unsigned char *t; /* input */
-    size_t n;               /* input length */
-    result_t *r;            /* output */
-    size_t emitted;         /* figures added */
-    size_t max_figs;        /* cap keeping memory bounded on junk input */
-    cand_t q[QMAX];         /* pending coordinated numbers */
-    size_t nq;              /* entries in q */
-    cand_t last;            /* last emitted figure with unit or scale */
-    bool has_last;          /* last is valid */
+    const unsigned char *t;     /* input */
+    size_t n;                   /* input length */
+    result_t *r;                /* output */
+    size_t emitted;             /* figures added */
+    size_t max_figs;            /* cap keeping memory bounded on junk input */
+    cand_t q[QMAX];             /* pending coordinated numbers */
+    size_t nq;                  /* entries in q */
+    cand_t last;                /* last emitted figure with unit or scale */
+    bool has_last;              /* last is valid */
+    char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
+    size_t nper;                /* entries in per */
 } scan_t;
 
 static bool
@@ -625,6 +631,57 @@ name_before(const scan_t *s, size_t p)
     return true;
 }
 
+/* Denominators of a rate after "per" that are not units of their own. */
+static const fig_word_t per_times[] = {
+    { "hour", "hour", 1, 0 },     { "day", "day", 1, 0 },
+    { "week", "week", 1, 0 },     { "month", "month", 1, 0 },
+    { "year", "year", 1, 0 },     { "annum", "year", 1, 0 },
+    { "second", "second", 1, 0 }, { "minute", "minute", 1, 0 },
+    { NULL, NULL, 0, 0 },
+};
+
+/* The unit "NUM per DEN" kept in the scan (one copy per distinct text),
+ * or NULL when the scan's table is full or the name too long. */
+static const char *
+per_name(scan_t *s, const char *num, const char *den)
+{
+    char buf[PER_LEN];
+    int k = snprintf(buf, sizeof buf, "%s per %s", num, den);
+    if (k < 0 || (size_t)k >= sizeof buf)
+        return NULL;
+    for (size_t i = 0; i < s->nper; i++)
+        if (strcmp(s->per[i], buf) == 0)
+            return s->per[i];
+    if (s->nper == PER_MAX)
+        return NULL;
+    memcpy(s->per[s->nper], buf, (size_t)k + 1);
+    return s->per[s->nper++];
+}
+
+/* A quantity's unit followed by "per" and a unit or a time word is a rate
+ * ("24 centners per hectare", "30 cubic metres per day"): one unit, one
+ * span. */
+static void
+per_unit(scan_t *s, cand_t *c)
+{
+    size_t a = fig_lex_skip_blanks(s->t, s->n, c->end);
+    size_t b = a > c->end ? fig_lex_match(s->t, s->n, a, "per", false) : 0;
+    size_t d = b ? fig_lex_skip_blanks(s->t, s->n, b) : 0;
+    if (!b || d == b)
+        return;
+    const fig_word_t *w;
+    size_t e = fig_lex_match_table(s->t, s->n, d, fig_lex_units, false, &w);
+    if (!e || w->num != 1)
+        e = fig_lex_match_table(s->t, s->n, d, per_times, false, &w);
+    if (!e)
+        return;
+    const char *u = per_name(s, c->unit, w->norm);
+    if (!u)
+        return;
+    c->unit = u;
+    c->end = e;
+}
+
 /* After the number and optional scale at p: percent, currency, unit. */
 static bool
 unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
@@ -665,6 +722,7 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         if (w->num != 1)
             c->flags |= F_SCALE;
         c->end = e;
+        per_unit(s, c);
         return true;
     }
     c->flags &= ~F_UNIT;
