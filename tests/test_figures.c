@@ -303,6 +303,25 @@ test_dates(void **state)
     result_destroy(&r);
 }
 
+/* Seasons before a year belong to the date; the value stays the year. */
+static void
+test_season_dates(void **state)
+{
+    (void)state;
+    const char *in = "Floods came at the start of summer 2013. Work resumed "
+                     "in the autumn of 2016, slowed in winter 2017, ended in "
+                     "late spring 2018 and by mid-2019. Summer, 2020 was dry.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "start of summer 2013", 0, "2013");
+    iso_fig(r, in, RESULT_DATE, "autumn of 2016", 0, "2016");
+    iso_fig(r, in, RESULT_DATE, "winter 2017", 0, "2017");
+    iso_fig(r, in, RESULT_DATE, "late spring 2018", 0, "2018");
+    iso_fig(r, in, RESULT_DATE, "mid-2019", 0, "2019");
+    iso_fig(r, in, RESULT_DATE, "2020", 0, "2020");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
 static void
 test_times_ordinals_cardinals(void **state)
 {
@@ -555,6 +574,7 @@ main(void)
         cmocka_unit_test(test_counts_not_coordinated),
         cmocka_unit_test(test_elliptical_amounts),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_season_dates),
         cmocka_unit_test(test_times_ordinals_cardinals),
         cmocka_unit_test(test_quantities),
         cmocka_unit_test(test_units_and_rates),

@@ -556,6 +556,41 @@ word_in_list(const scan_t *s, size_t ws, size_t we, const char *const *list)
     return false;
 }
 
+/* The word [ws, we) before a year is a season or "of" after one ("summer
+ * 2014", "autumn of 2019"): the date starts at the season, or at "early",
+ * "late" or "the start of" before it. The value stays the year. */
+static bool
+season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
+{
+    static const char *const seasons[] = { "spring", "summer", "autumn",
+                                           "winter", NULL };
+    const unsigned char *t = s->t;
+    size_t as, ae;
+    if (fig_lex_word_is(t, ws, we, "of")) {
+        if (!fig_lex_prev_word(t, ws, &as, &ae))
+            return false;
+        ws = as;
+        we = ae;
+    }
+    if (!word_in_list(s, ws, we, seasons))
+        return false;
+    c->start = ws;
+    if (!fig_lex_prev_word(t, ws, &as, &ae))
+        return true;
+    if (fig_lex_word_is(t, as, ae, "early") ||
+        fig_lex_word_is(t, as, ae, "late")) {
+        c->start = as;
+        return true;
+    }
+    size_t bs, be;
+    static const char *const edges[] = { "end", "beginning", "start", "middle",
+                                         NULL };
+    if (fig_lex_word_is(t, as, ae, "of") &&
+        fig_lex_prev_word(t, as, &bs, &be) && word_in_list(s, bs, be, edges))
+        c->start = bs;
+    return true;
+}
+
 /* "first half of", "end of", "Q3" ... before a year at p: fills iso and
  * moves *start. */
 static void
@@ -574,6 +609,8 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
         return;
     }
     if (!fig_lex_prev_word(t, p, &w1s, &w1e))
+        return;
+    if (season_before(s, w1s, w1e, c))
         return;
     if (fig_lex_word_is(t, w1s, w1e, "early") ||
         fig_lex_word_is(t, w1s, w1e, "late")) {
