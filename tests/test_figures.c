@@ -261,6 +261,25 @@ test_elliptical_amounts(void **state)
     result_destroy(&r);
 }
 
+/* An amount after "including" is a part of the amount before it. */
+static void
+test_including_part(void **state)
+{
+    (void)state;
+    const char *in =
+        "The budget gave 300 billion rubles, including 120 billion "
+        "to the regions. It spent 50 billion rubles, including "
+        "40 regions. Exports were 9 million tonnes, including "
+        "2 million by rail. Sales hit 10 billion rubles. Debt, "
+        "including 20 billion, grew.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "120 billion", 0, 120e9, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "40", 0, 40, "");
+    num_fig(r, in, RESULT_QUANTITY, "2 million", 0, 2e6, "tonne");
+    num_fig(r, in, RESULT_CARDINAL, "20 billion", 1, 20e9, "");
+    result_destroy(&r);
+}
+
 static void
 test_dates(void **state)
 {
@@ -573,6 +592,7 @@ main(void)
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
         cmocka_unit_test(test_elliptical_amounts),
+        cmocka_unit_test(test_including_part),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_season_dates),
         cmocka_unit_test(test_times_ordinals_cardinals),

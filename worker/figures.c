@@ -322,6 +322,29 @@ loose_ok(const scan_t *s, const cand_t *x, const cand_t *y, size_t a, size_t b)
     return ratio >= 0.2 && ratio <= 5.0;
 }
 
+/* "430 billion rubles, including 161 billion to ...": an amount after
+ * "including" is a part of the last amount in the sentence and is counted
+ * in its unit, even with a scale word of its own. */
+static bool
+part_of_last(const scan_t *s, const cand_t *x)
+{
+    const cand_t *y = &s->last;
+    size_t ws, we;
+    if (y->type != RESULT_MONEY && y->type != RESULT_QUANTITY)
+        return false;
+    /* "including 20 regions" counts regions */
+    if (!(x->flags & (F_SCALE | F_LOOSE)))
+        return false;
+    if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
+        !fig_lex_word_is(s->t, ws, we, "including"))
+        return false;
+    if (y->end > x->start || x->start - y->end > LOOSE_GAP ||
+        crosses_sentence(s, y->end, x->start))
+        return false;
+    double xv = x->num * x->scale, yv = y->num * y->scale;
+    return xv > 0 && xv <= yv;
+}
+
 /* Keep c as the expression later elliptical numbers may take after. */
 static void
 remember(scan_t *s, const cand_t *c)
@@ -376,8 +399,10 @@ push(scan_t *s, cand_t *c)
         }
     }
     bool bare = c->type == RESULT_CARDINAL;
-    if ((c->flags & F_LOOSE) && bare && !(c->flags & F_LINK) && s->has_last &&
-        loose_ok(s, c, &s->last, s->last.end, c->start))
+    if (bare && !(c->flags & F_LINK) && s->has_last &&
+        (((c->flags & F_LOOSE) &&
+          loose_ok(s, c, &s->last, s->last.end, c->start)) ||
+         part_of_last(s, c)))
         inherit(c, &s->last);
     bool wait = (c->flags & F_LINK) ||
                 ((c->flags & F_LOOSE) && c->type == RESULT_CARDINAL);
