@@ -344,6 +344,32 @@ test_boards(void **state)
     result_destroy(&r);
 }
 
+/* World cities, regional compounds and political adjectives from the
+ * curated lists. */
+static void
+test_world_places_norp(void **state)
+{
+    (void)state;
+    const char *in = "Talks in Bagdad and Erbil touched on Iraqi Kurdistan and "
+                     "on shipping in the Gulf. Some Western partners filmed "
+                     "it in Hollywood. The Nazi regime fell in Potsdam talks; "
+                     "the Western Balkans stayed calm.";
+    result_t *r = scan(in);
+    const result_entity_t *e = expect(r, in, "Bagdad", RESULT_GPE);
+    assert_string_equal(e->name, "Baghdad");
+    expect(r, in, "Erbil", RESULT_GPE);
+    expect(r, in, "Iraqi Kurdistan", RESULT_GPE);
+    expect(r, in, "Gulf", RESULT_LOC);
+    expect(r, in, "Western", RESULT_NORP);
+    expect(r, in, "Hollywood", RESULT_GPE);
+    expect(r, in, "Nazi", RESULT_NORP);
+    expect(r, in, "Potsdam", RESULT_GPE);
+    expect(r, in, "Western Balkans", RESULT_LOC);
+    expect_none(r, "Iraqi");
+    expect_none(r, "Kurdistan");
+    result_destroy(&r);
+}
+
 static void
 test_sentence_initial(void **state)
 {
@@ -469,6 +495,7 @@ main(void)
         cmocka_unit_test(test_title_place_unknown_name),
         cmocka_unit_test(test_unknown_towns),
         cmocka_unit_test(test_boards),
+        cmocka_unit_test(test_world_places_norp),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),
