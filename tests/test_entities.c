@@ -370,6 +370,23 @@ test_world_places_norp(void **state)
     result_destroy(&r);
 }
 
+/* "Staff" heads a body's name, inside a title too; "Chief of Staff"
+ * stays a title. */
+static void
+test_staff_head(void **state)
+{
+    (void)state;
+    const char *in = "Deputy Prime Minister \xe2\x80\x93 Chief of the "
+                     "Government Staff Irina Sokolova spoke after the Chief "
+                     "of Staff. The General Staff agreed.";
+    result_t *r = scan(in);
+    expect(r, in, "Government Staff", RESULT_ORG);
+    expect(r, in, "Irina Sokolova", RESULT_PERSON);
+    expect(r, in, "General Staff", RESULT_ORG);
+    expect_none(r, "Staff");
+    result_destroy(&r);
+}
+
 static void
 test_sentence_initial(void **state)
 {
@@ -496,6 +513,7 @@ main(void)
         cmocka_unit_test(test_unknown_towns),
         cmocka_unit_test(test_boards),
         cmocka_unit_test(test_world_places_norp),
+        cmocka_unit_test(test_staff_head),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),
