@@ -387,6 +387,21 @@ test_staff_head(void **state)
     result_destroy(&r);
 }
 
+/* A listed non-entity is not named by the head rule: the Government's
+ * Reserve Fund is a budget fund. */
+static void
+test_listed_non_entity(void **state)
+{
+    (void)state;
+    const char *in = "Money came from the Government's Reserve Fund and the "
+                     "Pension Fund of Russia.";
+    result_t *r = scan(in);
+    expect_none(r, "Reserve Fund");
+    expect_none(r, "Fund");
+    expect(r, in, "Pension Fund of Russia", RESULT_ORG);
+    result_destroy(&r);
+}
+
 static void
 test_sentence_initial(void **state)
 {
@@ -514,6 +529,7 @@ main(void)
         cmocka_unit_test(test_boards),
         cmocka_unit_test(test_world_places_norp),
         cmocka_unit_test(test_staff_head),
+        cmocka_unit_test(test_listed_non_entity),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

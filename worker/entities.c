@@ -621,6 +621,10 @@ process(doc_t *d, word_t *w, size_t n)
             i = title_phrase(d, w, n, i, te);
             continue;
         }
+        if (kind == 1 && !gs->ent) {
+            i = best + 1; /* a listed non-entity ("Reserve Fund") */
+            continue;
+        }
         if (kind == 1) {
             size_t b =
                 gs->ent == RESULT_ORG ? board_after(d, w, n, best) : best;

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define GAZ_ENT 0x001    /* a named entity; type in ent, name in canon */
+#define GAZ_ENT 0x001    /* a named entity; type in ent (0: names nothing) */
 #define GAZ_TITLE 0x002  /* a title or office ("Deputy Prime Minister") */
 #define GAZ_HONOR 0x004  /* an honorific ("Mr") */
 #define GAZ_GIVEN 0x008  /* a given name */

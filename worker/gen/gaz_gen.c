@@ -9,7 +9,8 @@
  * A list file holds one entry per line; "#" lines are comments, except a
  * "#!kind=K" line that sets the kind of the entries below it (ORG, GPE, LOC,
  * FAC, NORP, PERSON, TITLE, HONOR, GIVEN, STOP, COMMON, HEAD_<T>,
- * PLURAL_<T>). "Surface = Canonical" gives an entity its canonical name.
+ * PLURAL_<T>, NONE: an entry with entity type 0, a phrase no rule may
+ * name). "Surface = Canonical" gives an entity its canonical name.
  */
 #include "../gaz.h"
 #include "../tok.h"
@@ -148,6 +149,10 @@ parse_kind(const char *k, uint16_t *kinds, int *ent, int *head)
 {
     *ent = *head = 0;
     if ((*ent = type_code(k))) {
+        *kinds = GAZ_ENT;
+        return 0;
+    }
+    if (strcmp(k, "NONE") == 0) { /* a known phrase that names nothing */
         *kinds = GAZ_ENT;
         return 0;
     }
