@@ -402,6 +402,21 @@ test_listed_non_entity(void **state)
     result_destroy(&r);
 }
 
+/* "Lake", "Mount", "Cape" before an unknown name make a LOC. */
+static void
+test_place_noun_before_name(void **state)
+{
+    (void)state;
+    const char *in = "Tourists camp by Lake Zelyonoye, climb Mount Kedrovaya "
+                     "and sail past Cape Ostry. The Lake was calm.";
+    result_t *r = scan(in);
+    expect(r, in, "Lake Zelyonoye", RESULT_LOC);
+    expect(r, in, "Mount Kedrovaya", RESULT_LOC);
+    expect(r, in, "Cape Ostry", RESULT_LOC);
+    expect_none(r, "Lake");
+    result_destroy(&r);
+}
+
 static void
 test_sentence_initial(void **state)
 {
@@ -530,6 +545,7 @@ main(void)
         cmocka_unit_test(test_world_places_norp),
         cmocka_unit_test(test_staff_head),
         cmocka_unit_test(test_listed_non_entity),
+        cmocka_unit_test(test_place_noun_before_name),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -646,6 +646,16 @@ process(doc_t *d, word_t *w, size_t n)
             i = best + 1;
             continue;
         }
+        if (i + 1 < n && !w[i + 1].comma && !(x->t.flags & TOK_POSS) &&
+            name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
+            (word_is(s, x, "Lake") || word_is(s, x, "Mount") ||
+             word_is(s, x, "Cape"))) {
+            /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
+            size_t e = name_end(w, n, i + 1, 2);
+            add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
+            i = e + 1;
+            continue;
+        }
         if ((x->kinds & GAZ_HONOR) && i + 1 < n && !w[i + 1].comma &&
             !(x->t.flags & TOK_POSS)) {
             size_t k = i + 1, ke, kt;
