@@ -417,6 +417,24 @@ test_place_noun_before_name(void **state)
     result_destroy(&r);
 }
 
+/* A hyphenated pair of capitalised names before "railway", "pipeline",
+ * "motorway"... is one FAC; other hyphenated pairs split as before. */
+static void
+test_lines_between_places(void **state)
+{
+    (void)state;
+    const char *in = "Trains run on the Tomsk-Bely Yar railway and the "
+                     "Kedrovy-Orlovka railway; the Orsk-Chelyabinsk pipeline "
+                     "opened. The Russia-Mongolia talks went well.";
+    result_t *r = scan(in);
+    expect(r, in, "Kedrovy-Orlovka railway", RESULT_FAC);
+    expect(r, in, "Orsk-Chelyabinsk pipeline", RESULT_FAC);
+    expect(r, in, "Russia", RESULT_GPE);
+    expect(r, in, "Mongolia", RESULT_GPE);
+    expect_none(r, "Tomsk-Bely Yar railway");
+    result_destroy(&r);
+}
+
 static void
 test_sentence_initial(void **state)
 {
@@ -546,6 +564,7 @@ main(void)
         cmocka_unit_test(test_staff_head),
         cmocka_unit_test(test_listed_non_entity),
         cmocka_unit_test(test_place_noun_before_name),
+        cmocka_unit_test(test_lines_between_places),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_hostile),

@@ -1002,6 +1002,33 @@ resolve_persons(doc_t *d)
     pmap_free(&m);
 }
 
+/* A hyphenated pair of capitalised names followed by a lower-case kind of
+ * line is a named line between places: "Moscow-Adler railway",
+ * "Skovorodino-Mohe pipeline", "Bishkek-Osh motorway" (FAC). */
+static bool
+line_between(const char *s, const word_t *w, const tok_t *t)
+{
+    static const char *const kinds[] = { "railway",  "railroad",   "highway",
+                                         "motorway", "expressway", "pipeline" };
+    if (w->conn || w->plural || !(w->t.flags & TOK_CAP) ||
+        !(w->t.flags & TOK_HYPHEN) ||
+        (w->t.flags & (TOK_POSS | TOK_DIGIT | TOK_ALLCAPS)))
+        return false;
+    size_t tl = t->end - t->start;
+    bool kind = false;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !kind; i++)
+        kind =
+            strlen(kinds[i]) == tl && memcmp(s + t->start, kinds[i], tl) == 0;
+    if (!kind)
+        return false;
+    for (uint32_t q = w->t.start; q + 1 < w->t.end; q++) {
+        unsigned char c = (unsigned char)s[q + 1];
+        if (s[q] == '-' && !((c >= 'A' && c <= 'Z') || c >= 0xC0))
+            return false;
+    }
+    return true;
+}
+
 /* Bytes that may start a capitalised word: A-Z and any non-ASCII lead. */
 static const bool maybe_cap[256] = {
 #define R16(b)                                                                 \
@@ -1107,6 +1134,15 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 if (is_connector(text, &t)) {
                     w.conn = true;
                 } else {
+                    if (!(t.flags & TOK_BREAK) &&
+                        line_between(text, &seg[n - 1], &t)) {
+                        /* "the Moscow-Adler railway" */
+                        uint32_t ls = seg[n - 1].t.start;
+                        flush(&d, seg, n - 1);
+                        add_cand(&d, ls, t.end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
                     const gaz_slot_t *g = gaz_find(t.hash);
                     if (g && (g->kinds & GAZ_PLURAL)) {
                         w.plural = true;
