@@ -201,6 +201,22 @@ test_coordination(void **state)
     result_destroy(&r);
 }
 
+/* A capitalised plural head closes an "X and Y" list as well. */
+static void
+test_capitalised_plural_head(void **state)
+{
+    (void)state;
+    const char *s = "Ships sail the White and Barents Seas; aid reached the "
+                    "Tver and Vladimir Regions.";
+    result_t *r = scan(s);
+    expect(r, s, "White", RESULT_LOC);
+    expect(r, s, "Barents", RESULT_LOC);
+    expect(r, s, "Tver", RESULT_GPE);
+    expect(r, s, "Vladimir", RESULT_GPE);
+    expect_none(r, "Vladimir Regions");
+    result_destroy(&r);
+}
+
 static void
 test_hyphen_norp_places(void **state)
 {
@@ -554,6 +570,7 @@ main(void)
         cmocka_unit_test(test_mr_propagation),
         cmocka_unit_test(test_flat_longest),
         cmocka_unit_test(test_coordination),
+        cmocka_unit_test(test_capitalised_plural_head),
         cmocka_unit_test(test_hyphen_norp_places),
         cmocka_unit_test(test_complement_lists),
         cmocka_unit_test(test_org_forms),

@@ -774,6 +774,12 @@ flush(doc_t *d, word_t *w, size_t n)
         n--;
     if (n == 0)
         return;
+    /* "the Azov and Black Seas": a capitalised plural head closing an
+     * "X and Y" list is a plural head too */
+    if (!w[n - 1].plural && (w[n - 1].kinds & GAZ_PLURAL) && n >= 4 &&
+        !w[n - 1].comma && !w[n - 2].conn && !w[n - 2].comma &&
+        word_is(d->text, &w[n - 3], "and") && !(w[n - 2].kinds & GAZ_HEAD))
+        w[n - 1].plural = true;
     if (w[n - 1].plural) {
         coordination(d, w, n);
         return;
