@@ -322,11 +322,13 @@ test_unknown_towns(void **state)
     const char *in =
         "A plant opened in Zelenodolsk and a depot near Lyubertsy, trains "
         "go from Dmitrovsk to Borovichino. The Zelenogradsk Shipyard and "
-        "Mr Kolomensk spoke; we wrote to Pavlovsk Grigoryev and in Klin.";
+        "Mr Kolomensk spoke; we wrote to Pavlovsk Grigoryev and in Klin. "
+        "A spa is based in Sosnovikha.";
     result_t *r = scan(in);
     expect(r, in, "Zelenodolsk", RESULT_GPE);
     expect(r, in, "Dmitrovsk", RESULT_GPE);
     expect(r, in, "Borovichino", RESULT_GPE);
+    expect(r, in, "Sosnovikha", RESULT_GPE);
     /* no preposition, a longer name, a person, no town suffix */
     expect_none(r, "Zelenogradsk");
     expect_none(r, "Lyubertsy");

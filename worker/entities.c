@@ -514,8 +514,8 @@ hyphen_split(doc_t *d, const word_t *x)
 
 /* True when the word ends in a Russian town suffix ("Rybinsk",
  * "Volgodonsk", "Kaliningrad", "Yekaterinburg", "Odintsovo",
- * "Strunino"); a hyphenated word by its first part ("Petropavlovsk-
- * Kamchatsky"). */
+ * "Strunino", "Balashikha"); a hyphenated word by its first part
+ * ("Petropavlovsk- Kamchatsky"). */
 static bool
 town_suffix(const char *s, const tok_t *t)
 {
@@ -524,9 +524,8 @@ town_suffix(const char *s, const tok_t *t)
         e++;
     size_t n = e - t->start;
     const char *p = s + t->start;
-    static const char *const suf[] = {
-        "sk", "grad", "burg", "ovo", "evo", "ino"
-    };
+    static const char *const suf[] = { "sk",  "grad", "burg", "ovo",
+                                       "evo", "ino",  "ikha" };
     if (n < 6)
         return false;
     for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
