@@ -11,12 +11,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define REC_VERSION 1u
 #define REC_HEADER 88u
@@ -67,6 +70,7 @@ struct store {
     pthread_rwlock_t remap; /* read txns (shared) vs map growth (exclusive) */
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
+    int lock_fd;            /* flock'd DIR/lock: one broker per dir, or -1 */
 };
 
 /* Mutable owned copy of a job record, for write ops. */
@@ -469,6 +473,38 @@ meta_save(store_t *s, MDB_txn *txn)
     return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
+/* Take an exclusive flock on DIR/lock so that a second process cannot
+ * open the same store (LMDB itself would let two writers interleave
+ * their group commits and leases). The lock goes with the process, also
+ * on kill -9. Returns 0, or ERR_IO (held elsewhere, or the file failed). */
+static int
+lock_dir(store_t *s)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/lock", s->dir) >= (int)sizeof path) {
+        log_error("store open: data dir path too long dir=%s", s->dir);
+        return ERR_INVAL;
+    }
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        int e = errno;
+        log_error("store open: cannot open lock file path=%s: %s", path,
+                  strerror(e));
+        return err_from_errno(e);
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            log_error("store open: data dir is in use by another broker "
+                      "(lock held on %s); stop it or use another data-dir",
+                      path);
+        else
+            log_error("store open: cannot lock path=%s: %s", path, strerror(e));
+        return ERR_IO;
+    }
+    return ERR_OK;
+}
+
 int
 store_open(store_t **out, const store_cfg_t *cfg)
 {
@@ -489,6 +525,7 @@ store_open(store_t **out, const store_cfg_t *cfg)
         return err_from_errno(rc);
     }
     s = xcalloc(1, sizeof *s);
+    s->lock_fd = -1;
     s->dir = xstrdup(cfg->dir);
     if (pthread_rwlock_init(&s->remap, NULL) != 0) {
         log_error("store open: rwlock init failed");
@@ -497,6 +534,11 @@ store_open(store_t **out, const store_cfg_t *cfg)
         return ERR_INTERNAL;
     }
     s->remap_init = true;
+    rc = lock_dir(s);
+    if (rc) {
+        store_destroy(&s);
+        return rc;
+    }
     s->map_size = cfg->map_size ? cfg->map_size : 64ull << 20;
     s->map_limit = cfg->map_limit ? cfg->map_limit : s->map_size;
     if (s->map_limit < s->map_size)
@@ -571,6 +613,8 @@ store_destroy(store_t **sp)
         mdb_env_close(s->env);
     if (s->remap_init)
         pthread_rwlock_destroy(&s->remap);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
     free(s->dir);
     free(s);
     *sp = NULL;
@@ -942,9 +986,11 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     if (rc)
         goto out;
     uint64_t seq = ++m.last_seq;
-    /* Appending fields to a serialised message overrides earlier values
-     * (and merges Timings), so job_id, seq and timings need no re-encode. */
-    uint8_t tail[64], tim[32];
+    /* Appended scalar fields override earlier values, so job_id and seq
+     * need no re-encode. protobuf-c replaces an embedded message instead
+     * of merging it, so the appended Timings carries the worker's
+     * extract_us too. */
+    uint8_t tail[96], tim[40];
     size_t tn = 0, tl = 0;
     uint64_t queue_us = r.j.leased_ms > r.j.enqueued_ms
                             ? (r.j.leased_ms - r.j.enqueued_ms) * 1000
@@ -955,6 +1001,10 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     tn += put_varint(tail + tn, id);
     tail[tn++] = 0x10;
     tn += put_varint(tail + tn, seq);
+    if (res && res->extract_us) {
+        tim[tl++] = 0x08;
+        tl += put_varint(tim + tl, res->extract_us);
+    }
     tim[tl++] = 0x10;
     tl += put_varint(tim + tl, queue_us);
     tim[tl++] = 0x18;

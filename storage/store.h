@@ -114,6 +114,8 @@ typedef int (*store_id_fn)(void *arg, uint64_t job_id);
  * slots, check the schema version and load the counters. The environment
  * is never opened with MDB_WRITEMAP and syncs on every commit. Open it in
  * the process that uses it (after fork) and use it from one thread.
+ * Holds an exclusive flock on cfg->dir/lock until store_destroy: a second
+ * open of the same dir (another broker) fails with ERR_IO, logged.
  * Errors: ERR_INVAL (bad cfg), ERR_IO, ERR_VERSION (other schema), ERR_FULL.
  * Sets *out only on success.
  */

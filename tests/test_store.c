@@ -301,6 +301,7 @@ test_done_fence_result_log(void **state)
     int32_t e = result_add_entity(r, RESULT_PERSON, "Oleg  Sidorov", NULL);
     result_add_mention(r, e, "Ivan Ivanov: we met Oleg.", 20, 24);
     r->version = result_strndup(r, "test-1", 6);
+    r->extract_us = 1234567;
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(wire_result_encode(r, &buf, &len), 0);
@@ -330,6 +331,8 @@ test_done_fence_result_log(void **state)
     assert_int_equal(back->seq, 1);
     assert_int_equal(back->n_entities, 1);
     assert_string_equal(back->version, "test-1");
+    /* the worker's timing survives the broker's appended Timings */
+    assert_int_equal(back->extract_us, 1234567);
     result_destroy(&back);
     store_read_end(f->s);
 
@@ -810,6 +813,13 @@ test_open_errors(void **state)
     cfg.dir = "/proc/definitely/not/here";
     assert_int_not_equal(store_open(&s, &cfg), 0);
     assert_null(s);
+    /* one store per dir: a second open (another broker) is refused while
+     * the first is open, and works once it is closed */
+    assert_int_equal(store_open(&s, &f->cfg), ERR_IO);
+    assert_null(s);
+    store_destroy(&f->s);
+    assert_int_equal(store_open(&s, &f->cfg), 0);
+    store_destroy(&s);
     /* a store written with another schema version is refused */
     store_destroy(&f->s);
     MDB_env *env;
