@@ -172,6 +172,9 @@ struct broker {
     store_t *store;             /* the LMDB store */
     void *ctx;                  /* ZeroMQ context */
     void *front, *back, *pub;   /* sockets */
+    bool front_bound;           /* front bound: its ipc file is ours */
+    bool back_bound;            /* back bound: likewise */
+    bool pub_bound;             /* pub bound: likewise */
     volatile sig_atomic_t stop; /* set by broker_request_stop */
     bool draining;              /* stop seen */
     op_t *ops;                  /* group commit batch */
@@ -1276,6 +1279,27 @@ on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
     reply_read(b, rt, &m);
 }
 
+/* Is the Submit's idempotency key (given or default) committed already?
+ * Asked only when the queue is full: a duplicate adds no job, so it gets
+ * Accepted{duplicate} rather than QUEUE_FULL (DESIGN.md guarantee 4). */
+static bool
+key_exists(broker_t *b, const wire_msg_t *m)
+{
+    const wire_job_t *j = &m->u.submit.job;
+    char *own = NULL;
+    const char *key = j->key;
+    if (!key || !*key)
+        key = own = store_key_default(j->text, j->text_len);
+    bool found = false;
+    store_job_t job;
+    if (store_read_begin(b->store) == 0) {
+        found = store_get_key(b->store, key, strlen(key), &job) == 0;
+        store_read_end(b->store);
+    }
+    free(own);
+    return found;
+}
+
 static void
 on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
 {
@@ -1297,7 +1321,8 @@ on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
     }
     const store_counts_t *c = &b->counts;
     if (c->ready + c->leased + c->delayed + b->n_submits + b->c_submits >=
-        (uint64_t)b->cfg.max_queued) {
+            (uint64_t)b->cfg.max_queued &&
+        !key_exists(b, m)) {
         reject(b, b->front, rt, m->request_id, WIRE_CODE_QUEUE_FULL,
                "queue holds max-queued jobs", RETRY_QUEUE_FULL_MS);
         return;
@@ -1440,7 +1465,7 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
             wire_result_decode(m->u.done.result, m->u.done.result_len, &res);
         if (rc) {
             log_warn("broker undecodable result job=%llu worker=%s: %s",
-                     (unsigned long long)id, w->name, err_str(rc));
+                     (unsigned long long)id, w ? w->name : "?", err_str(rc));
             done = false;
         }
     }
@@ -1488,19 +1513,20 @@ on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
     }
     switch (m.kind) {
     case WIRE_READY:
-    case WIRE_DONE:
-    case WIRE_FAILED:
         if (!w) {
             w = worker_add(b, rt);
             log_info("broker worker joined worker=%s",
-                     m.kind == WIRE_READY && m.u.ready.worker_name
-                         ? m.u.ready.worker_name
-                         : "?");
+                     m.u.ready.worker_name ? m.u.ready.worker_name : "?");
         }
-        if (m.kind == WIRE_READY)
-            on_ready(b, w, &m);
-        else
-            on_done_or_failed(b, w, rt, &m);
+        on_ready(b, w, &m);
+        break;
+    case WIRE_DONE:
+    case WIRE_FAILED:
+        /* An unknown peer's result still counts (work finished across a
+         * restart is kept), but it does not register the peer: with no
+         * credit it would never be dispatched to, and its next Heartbeat
+         * must get "unknown worker" so that it sends Ready again. */
+        on_done_or_failed(b, w, rt, &m);
         break;
     case WIRE_HEARTBEAT:
         if (w)
@@ -1698,9 +1724,12 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         goto fail;
     }
     if ((rc = sock_open(b, &b->front, ZMQ_ROUTER, b->cfg.frontend)) ||
+        !(b->front_bound = true) ||
         (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend)) ||
+        !(b->back_bound = true) ||
         (rc = sock_open(b, &b->pub, ZMQ_PUB, b->cfg.publisher)))
         goto fail;
+    b->pub_bound = true;
     store_counts(b->store, &b->counts);
     const store_counts_t c = b->counts;
     log_info("listening frontend=%s backend=%s publisher=%s ready=%llu "
@@ -1835,6 +1864,17 @@ broker_run(broker_t *b)
     return rc;
 }
 
+static void
+unlink_ipc(const char *endpoint)
+{
+    if (!endpoint || strncmp(endpoint, "ipc://", 6) != 0 || !endpoint[6] ||
+        endpoint[6] == '@')
+        return; /* not a file (tcp, or a Linux abstract socket) */
+    if (unlink(endpoint + 6) != 0 && errno != ENOENT)
+        log_warn("broker cannot remove socket file path=%s: %s", endpoint + 6,
+                 strerror(errno));
+}
+
 void
 broker_destroy(broker_t **bp)
 {
@@ -1865,6 +1905,11 @@ broker_destroy(broker_t **bp)
         zmq_close(b->pub);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    /* libzmq leaves the socket file of a bound ipc:// endpoint behind;
+     * remove the ones this broker bound (its sockets are all closed). */
+    unlink_ipc(b->front_bound ? b->cfg.frontend : NULL);
+    unlink_ipc(b->back_bound ? b->cfg.backend : NULL);
+    unlink_ipc(b->pub_bound ? b->cfg.publisher : NULL);
     store_destroy(&b->store);
     broker_cfg_free(&b->cfg);
     free(b);

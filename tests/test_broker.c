@@ -43,6 +43,7 @@ typedef struct fx {
     void *client;     /* DEALER on the frontend */
     void *worker;     /* DEALER on the backend */
     void *sub;        /* SUB on the publisher */
+    void *other;      /* a second worker DEALER, if a test made one */
     uint64_t rid;     /* request ids */
 } fx_t;
 
@@ -132,6 +133,8 @@ teardown(void **state)
         zmq_close(f->worker);
     if (f->sub)
         zmq_close(f->sub);
+    if (f->other)
+        zmq_close(f->other);
     zmq_ctx_term(f->ctx);
     broker_cfg_free(&f->cfg);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
@@ -675,12 +678,48 @@ test_queue_full(void **state)
     assert_int_equal(r.u.rejected.code, WIRE_CODE_QUEUE_FULL);
     assert_true(r.u.rejected.retry_after_ms > 0);
     wire_msg_release(&r);
+    /* a key that exists adds no job: a full queue still answers with the
+     * existing job (dedup comes before the queue bound) */
+    int kind;
+    bool dup = false;
+    assert_int_equal(submit(f, "q1", "text one", 0, &kind, &dup), 1);
+    assert_int_equal(kind, WIRE_ACCEPTED);
+    assert_true(dup);
     /* finishing a job makes room */
     ready(f, f->worker, 1);
     uint32_t att;
     uint64_t id = expect_dispatch(f->worker, &att, WAIT_MS);
     assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
     submit_ok(f, "q3", "text three");
+}
+
+/* A Done from a peer the broker does not know (e.g. after a restart) is
+ * answered but does not register the peer: its next Heartbeat gets
+ * "unknown worker", so it sends Ready with its free credit again. */
+static void
+test_unknown_worker_done_not_registered(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    uint64_t id = submit_ok(f, "u1", "unknown worker text");
+    ready(f, f->worker, 1);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    /* the holder comes back under a new identity and finishes the job */
+    void *other = f->other = dealer(f, f->cfg.backend);
+    assert_int_equal(done(f, other, id, att), WIRE_CODE_OK);
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_HEARTBEAT;
+    rpc(f, other, &m, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, WIRE_CODE_NOT_FOUND);
+    wire_msg_release(&r);
+    /* after Ready it is a worker like any other */
+    submit_ok(f, "u2", "second text");
+    ready(f, other, 1);
+    uint64_t id2 = expect_dispatch(other, &att, WAIT_MS);
+    assert_int_equal(id2, id + 1);
 }
 
 static void
@@ -868,6 +907,12 @@ test_binary_listens_and_drains(void **state)
     char *argv[] = { a[0], a[1], a[2], a[3], a[4], NULL };
     pid = spawn(argv, &errfd);
     assert_true(wait_for(errfd, "listening", WAIT_MS));
+    /* a second broker on the same data dir is refused, clearly */
+    int errfd2;
+    pid_t pid2 = spawn(argv, &errfd2);
+    assert_true(wait_for(errfd2, "in use by another broker", WAIT_MS));
+    assert_int_equal(wait_exit(pid2, WAIT_MS), 1);
+    close(errfd2);
     f->client = dealer(f, f->cfg.frontend);
     f->worker = dealer(f, f->cfg.backend);
     assert_int_equal(submit_ok(f, "bin", "binary text"), 1);
@@ -877,6 +922,10 @@ test_binary_listens_and_drains(void **state)
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(wait_exit(pid, WAIT_MS), 0);
     close(errfd);
+    /* a clean exit leaves no ipc socket files behind */
+    assert_int_not_equal(access(f->cfg.frontend + 6, F_OK), 0);
+    assert_int_not_equal(access(f->cfg.backend + 6, F_OK), 0);
+    assert_int_not_equal(access(f->cfg.publisher + 6, F_OK), 0);
 
     /* what it accepted is there for the next run; leases are not */
     assert_int_equal(broker_open(&f->b, &f->cfg), 0);
@@ -906,6 +955,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_worker_done_not_registered,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_full_reads_work, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_since_in_order, setup, teardown),
