@@ -765,7 +765,10 @@ test_stopped_worker_late_done_fenced(void **state)
     start_broker(f, bargs);
     /* stopped for longer than its own broker-timeout too: once resumed it
      * must still read the Dispatch that waited in its socket */
-    const char *wargs[] = { "--broker-timeout-ms", "2000", NULL };
+    /* one slot: the stopped worker holds only this job, so its retry
+     * goes to the second worker, never back to the stopped one */
+    const char *wargs[] = { "--broker-timeout-ms", "2000", "--threads", "1",
+                            "--prefetch",          "1",    NULL };
     proc_t *a = start_worker(f, 0, wargs);
     WAIT_FOR(stats(f).workers == 1, 5000);
     proc_kill(a, SIGSTOP);

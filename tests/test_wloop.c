@@ -111,6 +111,7 @@ test_cfg(wloop_cfg_t *cfg, const tb_t *t, int threads)
                              "broker", t->endpoint, "test"),
                      ERR_OK);
     cfg->threads = threads;
+    cfg->prefetch = 1; /* credit = threads, unless a test says otherwise */
     cfg->heartbeat_ms = 50;
     cfg->broker_timeout_ms = 400;
     cfg->drain_timeout_ms = 5000;
@@ -402,6 +403,86 @@ test_silent_broker_reconnect_resends(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
+/* Receive until a Done (skipping Ready and Heartbeat, the latter answered
+ * unless silent); returns its job id. */
+static uint64_t
+next_done(tb_t *t, bool silent)
+{
+    for (;;) {
+        wire_msg_t m;
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        if (m.kind == WIRE_DONE) {
+            uint64_t id = m.u.done.job_id;
+            wire_msg_release(&m);
+            return id;
+        }
+        if (m.kind == WIRE_HEARTBEAT && !silent)
+            send_hb_reply(t, m.request_id);
+        else if (m.kind != WIRE_HEARTBEAT && m.kind != WIRE_READY)
+            fail_msg("unexpected %s", wire_kind_name(m.kind));
+        wire_msg_release(&m);
+    }
+}
+
+/* prefetch: one thread grants credit for three jobs, which it queues and
+ * runs. Results wait for their DoneAck in numbers far above the credit
+ * (a broker acks a whole group commit at once): none is forgotten, and a
+ * new socket resends every one of them. */
+#define UNACKED_JOBS 150
+static void
+test_prefetch_and_many_unacked(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = 3;
+    cfg.broker_timeout_ms = 300;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 3);
+    assert_int_equal(m.u.ready.capacity, 3);
+    wire_msg_release(&m);
+    zmq_msg_t first;
+    zmq_msg_init(&first);
+    zmq_msg_copy(&first, &t->ident);
+
+    bool seen[UNACKED_JOBS + 1] = { false };
+    for (uint64_t id = 1; id <= 3; id++)
+        dispatch(t, id, 1, TEXT);
+    for (int i = 0; i < 3; i++)
+        seen[next_done(t, false)] = true;
+    assert_true(seen[1] && seen[2] && seen[3]);
+    for (uint64_t id = 4; id <= UNACKED_JOBS; id++) {
+        dispatch(t, id, 1, TEXT);
+        assert_int_equal(next_done(t, false), id);
+    }
+    /* now silence: the worker redoes its socket and resends them all */
+    for (;;) {
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        int kind = m.kind;
+        wire_msg_release(&m);
+        bool same = zmq_msg_size(&first) == zmq_msg_size(&t->ident) &&
+                    !memcmp(zmq_msg_data(&first), zmq_msg_data(&t->ident),
+                            zmq_msg_size(&first));
+        if (kind == WIRE_READY && !same)
+            break;
+    }
+    zmq_msg_close(&first);
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < UNACKED_JOBS; i++) {
+        uint64_t id = next_done(t, false);
+        assert_true(id >= 1 && id <= UNACKED_JOBS);
+        assert_false(seen[id]);
+        seen[id] = true;
+    }
+    for (uint64_t id = 1; id <= UNACKED_JOBS; id++)
+        done_ack(t, id, 1, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
 /* Rejected "unknown worker" (a restarted broker) makes the worker send
  * Ready again; a rejection of a message older than that Ready does not
  * (it would grant the same slots twice). */
@@ -601,6 +682,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_broker_reconnect_resends,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_and_many_unacked, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unknown_worker_registers_again,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

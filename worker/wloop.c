@@ -27,15 +27,23 @@
 #include <zmq.h>
 
 /* A broker that dispatches beyond our credit gets its jobs queued up to
- * this many times the thread count; past that they are failed back. */
+ * this many times the credit capacity; past that they are failed back. */
 #define HELD_FACTOR 2
 /* Reconnect backoff after the broker went silent: base, doubling, cap. */
 #define RECONNECT_BASE_MS 100
 #define RECONNECT_MAX_MS 10000
 /* A poll that returns this much later than asked means we were stopped. */
 #define STALL_MS 1000
-/* Done/Failed envelopes kept for resending, at least this many. */
-#define UNACKED_MIN 64
+/* Done/Failed envelopes awaiting DoneAck: at or above the window no new
+ * credit is granted (the broker is slow to commit, so we stop taking
+ * work); the window is UNACKED_PER_SLOT per credit slot, at least
+ * UNACKED_MIN. Only a broker that never acks while still dispatching
+ * past our credit can push the list to UNACKED_HARD_FACTOR windows, where
+ * the oldest is forgotten (its lease re-queues the job). A group commit
+ * acks up to the broker's commit-batch (512) Dones at once. */
+#define UNACKED_MIN 1024
+#define UNACKED_PER_SLOT 16
+#define UNACKED_HARD_FACTOR 4
 
 /* ZMTP heartbeats (PROTOCOL.md "Sockets"). */
 #define ZMTP_HB_IVL_MS 2000
@@ -46,7 +54,10 @@ const cfg_entry_t wloop_cfg_table[] = {
       "tcp://127.0.0.1:7441", 0, 0,
       "broker backend endpoint (tcp://HOST:PORT or ipc://PATH)" },
     { "threads", CFG_INT, offsetof(wloop_cfg_t, threads), "0", 0, 1024,
-      "extraction threads, also the credit announced (0: one per CPU)" },
+      "extraction threads (0: one per CPU)" },
+    { "prefetch", CFG_INT, offsetof(wloop_cfg_t, prefetch), "8", 1, 64,
+      "jobs held per thread (credit = threads x prefetch): queued jobs "
+      "hide the broker round trip" },
     { "heartbeat-ms", CFG_MS, offsetof(wloop_cfg_t, heartbeat_ms), "1s", 10,
       60000, "interval of Heartbeat messages to the broker" },
     { "broker-timeout-ms", CFG_MS, offsetof(wloop_cfg_t, broker_timeout_ms),
@@ -68,7 +79,8 @@ const size_t wloop_cfg_table_len =
 
 struct wloop {
     wloop_cfg_t cfg;          /* own copy of the settings */
-    size_t threads;           /* resolved thread count = capacity */
+    size_t threads;           /* resolved thread count */
+    size_t capacity;          /* credit slots: threads x prefetch */
     char *name;               /* worker name sent in Ready */
     void *zctx;               /* ZeroMQ context */
     void *dealer;             /* socket to the broker, NULL between tries */
@@ -145,10 +157,21 @@ send_msg(wloop_t *w, wire_msg_t *m)
     return rc;
 }
 
+static size_t
+unacked_window(const wloop_t *w)
+{
+    size_t n = w->capacity * UNACKED_PER_SLOT;
+    return n > UNACKED_MIN ? n : UNACKED_MIN;
+}
+
+/* Credit we may still grant: free slots, none while too many results wait
+ * for their DoneAck. */
 static int64_t
 free_slots(const wloop_t *w)
 {
-    return (int64_t)w->threads - (int64_t)w->n_held - w->outstanding;
+    if (w->n_unacked >= unacked_window(w))
+        return 0;
+    return (int64_t)w->capacity - (int64_t)w->n_held - w->outstanding;
 }
 
 /* Send Ready. full: (re)register, the broker forgot any earlier credit;
@@ -166,7 +189,7 @@ grant(wloop_t *w, bool full, const char *why)
     wire_msg_t m = { 0 };
     m.kind = WIRE_READY;
     m.u.ready.credit = (uint32_t)credit;
-    m.u.ready.capacity = (uint32_t)w->threads;
+    m.u.ready.capacity = (uint32_t)w->capacity;
     m.u.ready.worker_name = w->name;
     if (send_msg(w, &m) != ERR_OK)
         return;
@@ -174,8 +197,9 @@ grant(wloop_t *w, bool full, const char *why)
     if (full) {
         w->ready_rid = w->rid;
         log_info("worker: %s broker=%s name=%s credit=%" PRId64
-                 " capacity=%zu held=%zu",
-                 why, w->cfg.broker, w->name, credit, w->threads, w->n_held);
+                 " capacity=%zu threads=%zu held=%zu",
+                 why, w->cfg.broker, w->name, credit, w->capacity, w->threads,
+                 w->n_held);
     }
 }
 
@@ -285,7 +309,8 @@ unhold(wloop_t *w, uint64_t id, uint32_t attempt)
 }
 
 /* Keep d until its DoneAck; bounded so a broker that never acks cannot
- * grow us without limit (the oldest is dropped: its lease re-queues it). */
+ * grow us without limit (the oldest is dropped: its lease re-queues it).
+ * In normal operation free_slots() stops new credit long before that. */
 static void
 keep_unacked(wloop_t *w, wloop_done_t *d)
 {
@@ -295,8 +320,7 @@ keep_unacked(wloop_t *w, wloop_done_t *d)
         pp = &(*pp)->next;
     *pp = d;
     w->n_unacked++;
-    size_t cap = w->threads * 4 > UNACKED_MIN ? w->threads * 4 : UNACKED_MIN;
-    if (w->n_unacked > cap) {
+    if (w->n_unacked > unacked_window(w) * UNACKED_HARD_FACTOR) {
         wloop_done_t *old = w->unacked;
         w->unacked = old->next;
         w->n_unacked--;
@@ -373,7 +397,7 @@ on_dispatch(wloop_t *w, wire_msg_t *m)
     uint32_t attempt = m->u.dispatch.attempt;
     if (w->outstanding > 0)
         w->outstanding--;
-    if (w->n_held >= w->threads * HELD_FACTOR) {
+    if (w->n_held >= w->capacity * HELD_FACTOR) {
         refuse(w, id, attempt, "worker over capacity: dispatch beyond credit");
         return;
     }
@@ -488,6 +512,7 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
 
     w->cfg.broker = xstrdup(cfg->broker ? cfg->broker : "");
     w->cfg.threads = cfg->threads;
+    w->cfg.prefetch = cfg->prefetch;
     w->cfg.heartbeat_ms = cfg->heartbeat_ms;
     w->cfg.broker_timeout_ms = cfg->broker_timeout_ms;
     w->cfg.drain_timeout_ms = cfg->drain_timeout_ms;
@@ -502,6 +527,10 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
     }
     if (w->cfg.threads < 0 || w->cfg.threads > 1024) {
         log_error("worker: config key=threads out of range [0,1024]");
+        goto fail;
+    }
+    if (w->cfg.prefetch < 1 || w->cfg.prefetch > 64) {
+        log_error("worker: config key=prefetch out of range [1,64]");
         goto fail;
     }
     if (w->cfg.heartbeat_ms == 0 ||
@@ -525,6 +554,7 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         w->threads = n > 0 ? (size_t)n : 1;
     }
+    w->capacity = w->threads * (size_t)w->cfg.prefetch;
     if (*w->cfg.name) {
         w->name = xstrdup(w->cfg.name);
     } else {

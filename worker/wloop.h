@@ -16,7 +16,8 @@
 /* Settings of one worker loop; filled from wloop_cfg_table. */
 typedef struct wloop_cfg {
     char *broker;               /* backend endpoint, tcp:// or ipc:// */
-    int64_t threads;            /* extraction threads = credit; 0: CPUs */
+    int64_t threads;            /* extraction threads; 0: CPUs */
+    int64_t prefetch;           /* credit per thread (jobs queued locally) */
     uint64_t heartbeat_ms;      /* Heartbeat interval to the broker */
     uint64_t broker_timeout_ms; /* silence after which the socket is redone */
     uint64_t drain_timeout_ms;  /* longest wait for running jobs on stop */
@@ -50,7 +51,9 @@ typedef struct wloop wloop_t;
 int wloop_open(wloop_t **out, const wloop_cfg_t *cfg);
 
 /*
- * Run until stopped: connect, send Ready{credit = threads}, take jobs,
+ * Run until stopped: connect, send Ready{credit = threads x prefetch},
+ * take jobs (queued in the pool beyond the running ones, all of them
+ * heartbeated, so their leases hold),
  * return results. Logs a line containing "connected" each time Ready is
  * sent on a new socket. Blocks the calling thread, which owns the sockets;
  * call it once per wloop_t. After wloop_request_stop() it sends no more
