@@ -2,13 +2,14 @@
 # bench/eval.sh: quality self-check of the extraction engine.
 #
 # Runs `excerpt extract --format json` over the development set and, if they
-# exist, the two held-out sets, adapts the output to the gold schema and scores
+# exist, the three held-out sets, adapts the output to the gold schema and scores
 # it, printing one `overall:` line per set (prefixed with the set's name).
 #
 # Usage: bench/eval.sh [BUILD_DIR]     (default: build)
 #   EVAL_DEV      dev set dir with texts/ and gold/   (/work/shared/eval)
 #   EVAL_HOLDOUT  held-out dir with texts/ and gold/  (/work/notes/holdout)
 #   EVAL_HOLDOUT2 second held-out dir                 (/work/notes/holdout2)
+#   EVAL_HOLDOUT3 third held-out dir                  (/work/notes/holdout3)
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
 #   PYTHON        python 3 interpreter                (python3)
 # Exit status: 0 when every present set was scored, 1 otherwise. A missing
@@ -22,6 +23,7 @@ exe="$build/cli/excerpt"
 dev=${EVAL_DEV:-/work/shared/eval}
 holdout=${EVAL_HOLDOUT:-/work/notes/holdout}
 holdout2=${EVAL_HOLDOUT2:-/work/notes/holdout2}
+holdout3=${EVAL_HOLDOUT3:-/work/notes/holdout3}
 py=${PYTHON:-python3}
 per_doc=
 [ "${EVAL_PER_DOC:-0}" = 1 ] && per_doc=--per-doc
@@ -84,4 +86,5 @@ rc=0
 score_set dev "$dev" || rc=1
 score_optional holdout "$holdout" || rc=1
 score_optional holdout2 "$holdout2" || rc=1
+score_optional holdout3 "$holdout3" || rc=1
 exit $rc
