@@ -506,6 +506,32 @@ test_extract_run_crlf(void **state)
 }
 
 static void
+test_listed_names_coordinated(void **state)
+{
+    (void)state;
+    /* two complete listed names joined by "and" stay two */
+    const char *s = "Ann Smith: Both Sberbank and Russian Railways signed, as "
+                    "did the Bank of Russia and Aeroflot. Trade between "
+                    "Kazakhstan and China, and Omsk and Omsk Region too. "
+                    "The Ministry of Industry and Trade agreed, and so did "
+                    "Bosnia and Herzegovina.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Sberbank", RESULT_ORG);
+    expect(r, s, "Russian Railways", RESULT_ORG);
+    expect(r, s, "Bank of Russia", RESULT_ORG);
+    expect(r, s, "Aeroflot", RESULT_ORG);
+    expect(r, s, "Kazakhstan", RESULT_GPE);
+    expect(r, s, "China", RESULT_GPE);
+    expect(r, s, "Omsk Region", RESULT_GPE);
+    /* one name with "and" inside is still one */
+    expect(r, s, "Ministry of Industry and Trade", RESULT_ORG);
+    expect(r, s, "Bosnia and Herzegovina", RESULT_GPE);
+    expect_none(r, "Sberbank and Russian Railways");
+    expect_none(r, "Bank of Russia and Aeroflot");
+    result_destroy(&r);
+}
+
+static void
 test_hostile(void **state)
 {
     (void)state;
@@ -586,6 +612,7 @@ main(void)
         cmocka_unit_test(test_lines_between_places),
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
+        cmocka_unit_test(test_listed_names_coordinated),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
     };

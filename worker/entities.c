@@ -219,6 +219,33 @@ gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
     }
 }
 
+/* w[i..e) is exactly one listed name (entity or not): "Gazprom" before
+ * "and Russian Railways" is complete, and a coordination does not merge
+ * it with what follows. */
+static bool
+listed_whole(const word_t *w, size_t e, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    if (e <= i)
+        return false;
+    gaz_longest(w, e, i, &ge, &gs, &te);
+    return ge == e - 1;
+}
+
+/* A listed organisation starts at w[i] and is complete: nothing but a
+ * connector, a comma or the run's end follows it ("and Sberbank"). */
+static bool
+listed_org(const word_t *w, size_t n, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    gaz_longest(w, n, i, &ge, &gs, &te);
+    if (ge == (size_t)-1 || gs->ent != RESULT_ORG)
+        return false;
+    return ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma;
+}
+
 /* A plain capitalised word of a descriptive list ("Trade", "Scientific"):
  * not a known name, title, head, given name or function word. */
 static bool
@@ -294,7 +321,7 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
             break;
         if (x->conn) {
             if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
-                last_head != j - 1)
+                last_head != j - 1 && !listed_whole(w, j, i))
                 continue;
             break;
         }
@@ -334,6 +361,11 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
             }
             if (x->conn && word_is(s, x, "and")) {
                 /* "... and the Federal Antimonopoly Service": a new body */
+                size_t q0 = k + 1;
+                if (q0 < n && word_is(s, &w[q0], "the"))
+                    q0++;
+                if (q0 < n && listed_org(w, n, q0))
+                    break; /* "Bank of Russia and Sberbank" */
                 bool body = false;
                 for (size_t q = k + 1; q < n && !w[q].comma; q++) {
                     if (w[q].conn && !word_is(s, &w[q], "the"))
