@@ -122,6 +122,24 @@ test_percent_money_half_year(void **state)
 }
 
 static void
+test_first_months_of_year(void **state)
+{
+    (void)state;
+    const char *in = "Output rose in the first six months of 2018, in the "
+                     "first 3 months of 2019 and in the first nine months of "
+                     "2017; the first half of the year was slow, and the "
+                     "first 6 months of this year too.";
+    result_t *r = scan(in);
+    assert_int_equal(r->n_figures, 4);
+    iso_fig(r, in, RESULT_DATE, "first six months of 2018", 0, "2018-H1");
+    iso_fig(r, in, RESULT_DATE, "first 3 months of 2019", 0, "2019-Q1");
+    iso_fig(r, in, RESULT_DATE, "first nine months of 2017", 0,
+            "2017-01/2017-09");
+    iso_fig(r, in, RESULT_DATE, "6 months", 0, "P6M");
+    result_destroy(&r);
+}
+
+static void
 test_money_forms(void **state)
 {
     (void)state;
@@ -603,6 +621,7 @@ main(void)
         cmocka_unit_test(test_typographic_and_crlf),
         cmocka_unit_test(test_empty_nul_invalid_utf8),
         cmocka_unit_test(test_huge_numbers),
+        cmocka_unit_test(test_first_months_of_year),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

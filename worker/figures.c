@@ -616,6 +616,49 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
     return true;
 }
 
+/* The opening months of a year, "first N months of YEAR", as an ISO value:
+ * three months are Q1, six H1, twelve the year; any other count has no
+ * name of its own and is the interval of its months ("first nine months of
+ * 2017" -> "2017-01/2017-09", "first month" -> "2017-01"). */
+static void
+first_months_iso(char *iso, size_t cap, int year, int months)
+{
+    if (months == 3)
+        snprintf(iso, cap, "%04d-Q1", year);
+    else if (months == 6)
+        snprintf(iso, cap, "%04d-H1", year);
+    else if (months == 12)
+        snprintf(iso, cap, "%04d", year);
+    else if (months == 1)
+        snprintf(iso, cap, "%04d-01", year);
+    else
+        snprintf(iso, cap, "%04d-01/%04d-%02d", year, year, months);
+}
+
+/* "first 6 months of 2018": a count in digits of months ending at de,
+ * after "first" and before "of YEAR", is one DATE for that part of the
+ * year (first_months_iso). False, nothing changed, otherwise. */
+static bool
+first_months_after(const scan_t *s, cand_t *c, const num_t *m,
+                   const fig_word_t *w, size_t de)
+{
+    size_t ws, we, ye;
+    if (w->norm[0] != 'M' || w->num != 1 || !is_int(m) || m->sep || m->ip < 1 ||
+        m->ip > 12 || !fig_lex_prev_word(s->t, c->start, &ws, &we) ||
+        !fig_lex_word_is(s->t, ws, we, "first"))
+        return false;
+    size_t b = fig_lex_skip_blanks(s->t, s->n, de);
+    size_t oe = b > de ? fig_lex_match(s->t, s->n, b, "of", false) : 0;
+    int y = oe ? year_after(s, oe, &ye) : 0;
+    if (!y)
+        return false;
+    first_months_iso(c->iso, sizeof c->iso, y, (int)m->ip);
+    c->kind = K_YEAR;
+    c->start = ws;
+    c->end = ye;
+    return true;
+}
+
 /* "first half of", "end of", "Q3" ... before a year at p: fills iso and
  * moves *start. */
 static void
@@ -649,6 +692,22 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
                                          "middle", "turn",      NULL };
     if (word_in_list(s, w2s, w2e, edges)) {
         c->start = w2s;
+        return;
+    }
+    /* "first six months of 2018": a spelled count of months (a count in
+     * digits is found from the number, see first_months_after) */
+    if (fig_lex_word_is(t, w2s, w2e, "months") &&
+        fig_lex_prev_word(t, w2s, &w3s, &w3e)) {
+        int k = fig_lex_word_in(t, w3s, w3e, fig_lex_numwords);
+        size_t w4s, w4e;
+        if (k >= 0 && fig_lex_numwords[k].num >= 1 &&
+            fig_lex_numwords[k].num <= 12 &&
+            fig_lex_prev_word(t, w3s, &w4s, &w4e) &&
+            fig_lex_word_is(t, w4s, w4e, "first")) {
+            first_months_iso(c->iso, sizeof c->iso, year,
+                             (int)fig_lex_numwords[k].num);
+            c->start = w4s;
+        }
         return;
     }
     bool half = fig_lex_word_is(t, w2s, w2e, "half");
@@ -1159,6 +1218,8 @@ lookahead : {
             snprintf(c->iso, sizeof c->iso, "%s%g%c", tm ? "PT" : "P",
                      m.val * w->num, tm ? w->norm[0] - 32 : w->norm[0]);
             c->end = de;
+            if (first_months_after(s, c, &m, w, de))
+                return c->end;
             size_t b = fig_lex_skip_blanks(t, n, de);
             size_t ae = b > de ? fig_lex_match(t, n, b, "ago", false) : 0;
             if (ae)
