@@ -140,6 +140,24 @@ test_first_months_of_year(void **state)
 }
 
 static void
+test_relative_periods(void **state)
+{
+    (void)state;
+    const char *in = "Over the past 25 years and the last 10 years, and for "
+                     "the next 5 years; 20 years ago we had 15 years of "
+                     "work, and in the past 24 hours, ten years on.";
+    result_t *r = scan(in);
+    assert_int_equal(r->n_figures, 6);
+    iso_fig(r, in, RESULT_DATE, "past 25 years", 0, "P25Y");
+    iso_fig(r, in, RESULT_DATE, "last 10 years", 0, "P10Y");
+    iso_fig(r, in, RESULT_DATE, "next 5 years", 0, "P5Y");
+    iso_fig(r, in, RESULT_DATE, "20 years ago", 0, "P20Y");
+    iso_fig(r, in, RESULT_DATE, "15 years", 0, "P15Y");
+    iso_fig(r, in, RESULT_TIME, "past 24 hours", 0, "PT24H");
+    result_destroy(&r);
+}
+
+static void
 test_money_forms(void **state)
 {
     (void)state;
@@ -622,6 +640,7 @@ main(void)
         cmocka_unit_test(test_empty_nul_invalid_utf8),
         cmocka_unit_test(test_huge_numbers),
         cmocka_unit_test(test_first_months_of_year),
+        cmocka_unit_test(test_relative_periods),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

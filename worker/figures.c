@@ -635,6 +635,20 @@ first_months_iso(char *iso, size_t cap, int year, int months)
         snprintf(iso, cap, "%04d-01/%04d-%02d", year, year, months);
 }
 
+/* "past", "last" or "next" before a duration belongs to it: "over the past
+ * 25 years" -> "past 25 years", still P25Y, as "20 years ago" keeps its
+ * "ago". */
+static void
+period_before(const scan_t *s, cand_t *c)
+{
+    static const char *const rel[] = { "past", "last", "next", NULL };
+    size_t ws, we;
+    if (fig_lex_blank_before(s->t, c->start) &&
+        fig_lex_prev_word(s->t, c->start, &ws, &we) &&
+        word_in_list(s, ws, we, rel))
+        c->start = ws;
+}
+
 /* "first 6 months of 2018": a count in digits of months ending at de,
  * after "first" and before "of YEAR", is one DATE for that part of the
  * year (first_months_iso). False, nothing changed, otherwise. */
@@ -1227,6 +1241,8 @@ lookahead : {
             else if (hyph && de + 4 <= n && t[de] == '-' &&
                      (ae = fig_lex_match(t, n, de + 1, "old", false)))
                 c->end = ae;
+            else
+                period_before(s, c); /* "past 25 years" */
             return c->end;
         }
     }
