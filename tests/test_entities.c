@@ -532,6 +532,22 @@ test_listed_names_coordinated(void **state)
 }
 
 static void
+test_continental_demonyms(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: South American and Southeast Asian buyers, "
+                    "an Eastern European view and North African ports.\n";
+    result_t *r = scan(s);
+    expect(r, s, "South American", RESULT_NORP);
+    expect(r, s, "Southeast Asian", RESULT_NORP);
+    expect(r, s, "Eastern European", RESULT_NORP);
+    expect(r, s, "North African", RESULT_NORP);
+    expect_none(r, "South");
+    expect_none(r, "Asian");
+    result_destroy(&r);
+}
+
+static void
 test_hostile(void **state)
 {
     (void)state;
@@ -613,6 +629,7 @@ main(void)
         cmocka_unit_test(test_sentence_initial),
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_listed_names_coordinated),
+        cmocka_unit_test(test_continental_demonyms),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
     };
