@@ -548,6 +548,21 @@ test_continental_demonyms(void **state)
 }
 
 static void
+test_pipeline_system(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The Baltic Pipeline System's load and the "
+                    "Druzhba Pipeline System grew; the Unified Energy System "
+                    "too.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Baltic Pipeline System", RESULT_FAC);
+    expect(r, s, "Druzhba Pipeline System", RESULT_FAC);
+    expect(r, s, "Unified Energy System", RESULT_ORG);
+    expect_none(r, "Baltic");
+    result_destroy(&r);
+}
+
+static void
 test_hostile(void **state)
 {
     (void)state;
@@ -630,6 +645,7 @@ main(void)
         cmocka_unit_test(test_extract_run_crlf),
         cmocka_unit_test(test_listed_names_coordinated),
         cmocka_unit_test(test_continental_demonyms),
+        cmocka_unit_test(test_pipeline_system),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
     };

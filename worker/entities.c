@@ -331,8 +331,13 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
         if (x->kinds & GAZ_HEAD) {
             last_head = j;
             *type = x->head;
+            /* "Baltic Pipeline System": the system is the pipeline's */
+            if (x->head == RESULT_FAC && word_is(s, x, "Pipeline") &&
+                j + 1 < n && !w[j + 1].comma &&
+                word_is(s, &w[j + 1], "System") && !(x->t.flags & TOK_POSS))
+                last_head = ++j;
         }
-        if (x->t.flags & TOK_POSS) {
+        if (w[j].t.flags & TOK_POSS) {
             j++;
             break;
         }
