@@ -71,8 +71,10 @@ const cfg_entry_t broker_cfg_table[] = {
       "most jobs one worker may hold at once" },
     { "commit-batch", CFG_INT, OFF(commit_batch), "512", 1, 100000,
       "operations per group commit at most" },
-    { "commit-delay-us", CFG_INT, OFF(commit_delay_us), "1000", 0, 1000000,
-      "longest wait to fill a group commit, microseconds" },
+    { "commit-delay-us", CFG_INT, OFF(commit_delay_us), "0", 0, 1000000,
+      "longest wait to fill a group commit, microseconds (0: commit at "
+      "once when the committer is idle; what arrives during a commit "
+      "forms the next group anyway)" },
     { "max-readers", CFG_INT, OFF(max_readers), "126", 1, 100000,
       "LMDB reader slots" },
     { "log-level", CFG_STRING, OFF(log_level), "info", 0, 0,
@@ -121,7 +123,6 @@ typedef struct op {
     uint64_t rid;       /* request_id to echo */
     wire_msg_t msg;     /* the decoded request, owned */
     char *key;          /* default key computed for a Submit, owned */
-    result_t *res;      /* decoded result of a Done, owned */
     uint64_t job_id;    /* Done/Failed/expire: the job */
     uint32_t attempt;   /* Done/Failed/expire: the attempt */
     const char *reason; /* Failed/expire: why (borrowed from msg or static) */
@@ -522,7 +523,6 @@ op_free(op_t *op)
     route_free(&op->route);
     wire_msg_release(&op->msg);
     free(op->key);
-    result_destroy(&op->res);
     free(op->done_key);
 }
 
@@ -567,7 +567,7 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
         store_done_t d;
         op->rc =
             store_done(b->store, op->job_id, op->attempt, op->msg.u.done.result,
-                       op->msg.u.done.result_len, op->res, now, &d);
+                       op->msg.u.done.result_len, NULL, now, &d);
         if (op->rc == 0) {
             op->seq = d.seq;
             op->done_key = d.key;
@@ -1446,7 +1446,6 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     bool done = m->kind == WIRE_DONE;
     uint64_t id = done ? m->u.done.job_id : m->u.failed.job_id;
     uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
-    result_t *res = NULL;
     bool fenced = false;
     lease_t *l = lt_find(&b->leases, id);
     if (l && l->attempt != att) {
@@ -1461,8 +1460,9 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
         l->finishing = true;
     }
     if (done && !fenced) {
-        int rc =
-            wire_result_decode(m->u.done.result, m->u.done.result_len, &res);
+        /* a wire-format check, not a decode: the store reads the entities
+         * from the bytes in the committer thread */
+        int rc = store_result_check(m->u.done.result, m->u.done.result_len);
         if (rc) {
             log_warn("broker undecodable result job=%llu worker=%s: %s",
                      (unsigned long long)id, w ? w->name : "?", err_str(rc));
@@ -1476,7 +1476,6 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     op->job_id = id;
     op->attempt = att;
     op->delay_ms = backoff_ms(b, att);
-    op->res = res;
     op->msg = *m;
     memset(m, 0, sizeof *m);
     if (fenced) {

@@ -7,6 +7,7 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/utf8.h"
 #include "../common/xalloc.h"
 
 #include <assert.h>
@@ -932,14 +933,17 @@ put_varint(uint8_t *p, uint64_t v)
 }
 
 /* Normalised entity index key: type byte + case-folded, space-collapsed
- * name, cut at a UTF-8 boundary. Returns its length (0: empty name). */
+ * name (len bytes, or up to its NUL when len is SIZE_MAX), cut at a UTF-8
+ * boundary. Returns its length (0: empty name). */
 static size_t
-entity_key(int type, const char *name, uint8_t *out)
+entity_key(int type, const char *name, size_t len, uint8_t *out)
 {
     size_t n = 0;
     bool space = false;
     out[n++] = (uint8_t)type;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)name;
+         len == SIZE_MAX ? *p != 0 : p < (const unsigned char *)name + len;
+         p++) {
         unsigned char c = *p;
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
             space = n > 1;
@@ -957,6 +961,144 @@ entity_key(int type, const char *name, uint8_t *out)
     if (n > 1 && out[n - 1] >= 0xC0)
         n--;
     return n > 1 ? n : 0;
+}
+
+/* ---- a minimal reader of the protobuf wire format, enough to find a
+ * serialised Result's entities and extract_us without decoding (and
+ * allocating) the whole message: the broker commits thousands per second. */
+
+/* One field: number, wire type, varint value or length-delimited bytes. */
+typedef struct pbf {
+    uint32_t num;       /* field number */
+    int wt;             /* wire type: 0 varint, 1 i64, 2 len, 5 i32 */
+    uint64_t v;         /* varint value (wt 0) */
+    const uint8_t *buf; /* bytes (wt 2) */
+    size_t len;         /* their count */
+} pbf_t;
+
+static int
+pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return ERR_PROTO;
+}
+
+/* Next field at *p; 1 got one, 0 at the end, ERR_PROTO when malformed. */
+static int
+pb_next(const uint8_t **p, const uint8_t *end, pbf_t *f)
+{
+    uint64_t tag;
+    if (*p >= end)
+        return 0;
+    if (pb_varint(p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
+        return ERR_PROTO;
+    f->num = (uint32_t)(tag >> 3);
+    f->wt = (int)(tag & 7);
+    switch (f->wt) {
+    case 0:
+        return pb_varint(p, end, &f->v) ? ERR_PROTO : 1;
+    case 1:
+    case 5: {
+        size_t n = f->wt == 1 ? 8 : 4;
+        if ((size_t)(end - *p) < n)
+            return ERR_PROTO;
+        *p += n;
+        return 1;
+    }
+    case 2:
+        if (pb_varint(p, end, &f->v) || f->v > (uint64_t)(end - *p))
+            return ERR_PROTO;
+        f->buf = *p;
+        f->len = (size_t)f->v;
+        *p += f->len;
+        return 1;
+    default:
+        return ERR_PROTO;
+    }
+}
+
+/* Walk a serialised Result: check its wire format (and that of each
+ * Entity and Timings), report each entity's type and name to fn (may be
+ * NULL) and the last extract_us. Field numbers from proto/excerpt.proto:
+ * Result.entities = 5, Result.timings = 8, Entity.type = 1, Entity.name
+ * = 2, Timings.extract_us = 1. */
+typedef int (*entity_fn)(void *arg, int type, const char *name, size_t len);
+
+static int
+result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
+            uint64_t *extract_us)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    pbf_t f;
+    int rc;
+    *extract_us = 0;
+    while ((rc = pb_next(&p, end, &f)) == 1) {
+        if (f.num != 5 && f.num != 8)
+            continue;
+        if (f.wt != 2)
+            return ERR_PROTO;
+        const uint8_t *q = f.buf, *qe = f.buf + f.len;
+        pbf_t g;
+        int type = 0;
+        const char *name = NULL;
+        size_t nlen = 0;
+        while ((rc = pb_next(&q, qe, &g)) == 1) {
+            if (f.num == 8 && g.num == 1 && g.wt == 0)
+                *extract_us = g.v;
+            else if (f.num == 5 && g.num == 1 && g.wt == 0)
+                type = (int)(g.v & 0xff);
+            else if (f.num == 5 && g.num == 2 && g.wt == 2) {
+                name = (const char *)g.buf;
+                nlen = g.len;
+            }
+        }
+        if (rc < 0)
+            return rc;
+        if (f.num == 5) {
+            if (name && !utf8_is_valid(name, nlen))
+                return ERR_PROTO;
+            if (fn && name && (rc = fn(arg, type, name, nlen)) != 0)
+                return rc;
+        }
+    }
+    return rc;
+}
+
+int
+store_result_check(const uint8_t *buf, size_t len)
+{
+    uint64_t us;
+    if (!buf && len)
+        return ERR_INVAL;
+    return result_walk(buf, len, NULL, NULL, &us) < 0 ? ERR_PROTO : ERR_OK;
+}
+
+/* Index one entity of a result (entity_fn for store_done). */
+typedef struct ent_put {
+    MDB_txn *txn;      /* the write txn */
+    MDB_dbi dbi;       /* DB_ENTITIES */
+    const uint8_t *id; /* the job id, 8 bytes big-endian */
+} ent_put_t;
+
+static int
+entity_put(void *arg, int type, const char *name, size_t len)
+{
+    ent_put_t *e = arg;
+    uint8_t ek[ENTITY_NAME_MAX + 1];
+    size_t en = entity_key(type, name, len, ek);
+    if (!en)
+        return 0;
+    MDB_val key = mval(ek, en), v = mval(e->id, 8);
+    int rc = mdb_put(e->txn, e->dbi, &key, &v, MDB_NODUPDATA);
+    return rc == MDB_KEYEXIST ? 0 : rc;
 }
 
 int
@@ -985,6 +1127,11 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     rc = unindex(s, txn, &r, &m);
     if (rc)
         goto out;
+    uint64_t extract_us = res ? res->extract_us : 0;
+    if (!res && result_walk(result, result_len, NULL, NULL, &extract_us) < 0) {
+        rc = ERR_INVAL;
+        goto out;
+    }
     uint64_t seq = ++m.last_seq;
     /* Appended scalar fields override earlier values, so job_id and seq
      * need no re-encode. protobuf-c replaces an embedded message instead
@@ -1001,9 +1148,9 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     tn += put_varint(tail + tn, id);
     tail[tn++] = 0x10;
     tn += put_varint(tail + tn, seq);
-    if (res && res->extract_us) {
+    if (extract_us) {
         tim[tl++] = 0x08;
-        tl += put_varint(tim + tl, res->extract_us);
+        tl += put_varint(tim + tl, extract_us);
     }
     tim[tl++] = 0x10;
     tl += put_varint(tim + tl, queue_us);
@@ -1029,17 +1176,16 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     rc = mdb_put(txn, s->dbi[DB_LOG], &key, &v, MDB_APPEND);
     if (rc)
         goto out;
+    ent_put_t ep = { txn, s->dbi[DB_ENTITIES], k };
     for (size_t i = 0; res && i < res->n_entities; i++) {
-        uint8_t ek[ENTITY_NAME_MAX + 1];
         const result_entity_t *e = &res->entities[i];
-        size_t en = entity_key(e->type, e->name ? e->name : "", ek);
-        if (!en)
-            continue;
-        key = mval(ek, en);
-        v = mval(k, 8);
-        rc = mdb_put(txn, s->dbi[DB_ENTITIES], &key, &v, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
+        rc = entity_put(&ep, e->type, e->name ? e->name : "", SIZE_MAX);
+        if (rc)
+            goto out;
+    }
+    if (!res) {
+        uint64_t us;
+        rc = result_walk(result, result_len, entity_put, &ep, &us);
         if (rc)
             goto out;
     }
@@ -1537,7 +1683,7 @@ store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
                   void *arg)
 {
     uint8_t ek[ENTITY_NAME_MAX + 1];
-    size_t en = entity_key(type, name ? name : "", ek);
+    size_t en = entity_key(type, name ? name : "", SIZE_MAX, ek);
     MDB_cursor *cur = NULL;
     int n = 0;
     if (!en)

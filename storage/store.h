@@ -183,12 +183,23 @@ int store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out);
  * recorded attempt (the caller fences attempts it leased in memory; the
  * store refuses what it knows to be stale). The attempt is recorded.
  * Stores the result once (the serialised Result with job_id, seq and the
- * broker's timings appended), assigns the next sequence number, logs it,
- * indexes r's entities (r may be NULL) and marks the job DONE.
+ * broker's timings appended, extract_us kept), assigns the next sequence
+ * number, logs it, indexes the entities and marks the job DONE. The
+ * entities (and extract_us) come from r when given, else straight from
+ * the serialised bytes (no full decode: what the broker does).
+ * ERR_INVAL when r is NULL and the bytes fail store_result_check.
  * out->key is set on success (caller frees).
  * Errors: ERR_NOTFOUND (no job), ERR_STALE (fenced), ERR_EXISTS (result
  * exists), ERR_AGAIN/ERR_FULL, ERR_IO.
  */
+/*
+ * Check the wire format of a serialised Result cheaply, without decoding
+ * it: every field well-formed, entities and timings well-formed, entity
+ * names valid UTF-8. Returns 0, ERR_PROTO or ERR_INVAL (NULL with len).
+ * Any thread; touches no txn.
+ */
+int store_result_check(const uint8_t *buf, size_t len);
+
 int store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
                size_t result_len, const result_t *r, uint64_t now_ms,
                store_done_t *out);

@@ -347,10 +347,10 @@ static void
 test_entity_index(void **state)
 {
     fx_t *f = *state;
-    uint64_t id[2];
+    uint64_t id[3];
     bool dup;
     const char *text = "Maria Lopez: Spain grew.";
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         char key[4] = { 'e', (char)('0' + i), 0, 0 };
         assert_int_equal(submit1(f->s, key, text, 0, &id[i], &dup), 0);
         store_lease_t l;
@@ -359,16 +359,44 @@ test_entity_index(void **state)
         result_t *r = result_new();
         int32_t e = result_add_entity(r, RESULT_GPE, "Spain", NULL);
         result_add_mention(r, e, text, 13, 18);
-        assert_int_equal(done1(f->s, l.id, l.attempt, NULL, 0, r, NULL), 0);
+        e = result_add_entity(r, RESULT_PERSON, "Maria Lopez", NULL);
+        result_add_mention(r, e, text, 0, 11);
+        r->extract_us = 99;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        assert_int_equal(wire_result_encode(r, &buf, &len), 0);
+        assert_int_equal(store_result_check(buf, len), 0);
+        /* the third is indexed from its bytes alone, as the broker does */
+        assert_int_equal(
+            done1(f->s, l.id, l.attempt, buf, len, i < 2 ? r : NULL, NULL), 0);
+        free(buf);
         result_destroy(&r);
     }
+    /* a cut or garbled Result fails the cheap check, and store_done */
+    const uint8_t junk[] = { 0x2a, 0x10, 0x08, 0x01 };
+    assert_int_equal(store_result_check(junk, sizeof junk), ERR_PROTO);
+    const uint8_t badtype[] = { 0x2f };
+    assert_int_equal(store_result_check(badtype, 1), ERR_PROTO);
     uint64_t got[8] = { 0 };
     assert_int_equal(store_read_begin(f->s), 0);
     assert_int_equal(
-        store_entity_jobs(f->s, RESULT_GPE, "  SPAIN ", collect_id, got), 2);
-    assert_int_equal(got[0], 2);
+        store_entity_jobs(f->s, RESULT_GPE, "  SPAIN ", collect_id, got), 3);
+    assert_int_equal(got[0], 3);
     assert_int_equal(got[1], id[0]);
     assert_int_equal(got[2], id[1]);
+    assert_int_equal(got[3], id[2]);
+    got[0] = 0;
+    assert_int_equal(
+        store_entity_jobs(f->s, RESULT_PERSON, "maria lopez", collect_id, got),
+        3);
+    const uint8_t *rb;
+    size_t rl;
+    result_t *back = NULL;
+    assert_int_equal(store_result(f->s, id[2], &rb, &rl), 0);
+    assert_int_equal(wire_result_decode(rb, rl, &back), 0);
+    assert_int_equal(back->extract_us, 99);
+    assert_int_equal(back->n_entities, 2);
+    result_destroy(&back);
     got[0] = 0;
     assert_int_equal(
         store_entity_jobs(f->s, RESULT_PERSON, "Spain", collect_id, got), 0);
