@@ -1399,14 +1399,22 @@ on_frontend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
 
 /* ------------------------------------------------------ backend reads */
 
+/* joined: the first message of this identity. Its credit is then at least
+ * its capacity: a worker whose connection was redone (a broker restart, a
+ * new socket) may be topping up credit that an earlier broker run or
+ * connection knew, and would otherwise run below its capacity for good.
+ * Jobs it still holds from before it queues (a worker takes up to twice
+ * its capacity) and answers as usual. */
 static void
-on_ready(broker_t *b, worker_t *w, const wire_msg_t *m)
+on_ready(broker_t *b, worker_t *w, const wire_msg_t *m, bool joined)
 {
     if (m->u.ready.worker_name && *m->u.ready.worker_name)
         snprintf(w->name, sizeof w->name, "%s", m->u.ready.worker_name);
     uint64_t room = (uint64_t)b->cfg.max_credit;
     uint64_t held = w->credit + w->n_leases;
     uint64_t add = m->u.ready.credit;
+    if (joined && m->u.ready.capacity > add)
+        add = m->u.ready.capacity;
     if (held >= room)
         add = 0;
     else if (add > room - held)
@@ -1511,14 +1519,16 @@ on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
         return;
     }
     switch (m.kind) {
-    case WIRE_READY:
-        if (!w) {
+    case WIRE_READY: {
+        bool joined = !w;
+        if (joined) {
             w = worker_add(b, rt);
             log_info("broker worker joined worker=%s",
                      m.u.ready.worker_name ? m.u.ready.worker_name : "?");
         }
-        on_ready(b, w, &m);
+        on_ready(b, w, &m, joined);
         break;
+    }
     case WIRE_DONE:
     case WIRE_FAILED:
         /* An unknown peer's result still counts (work finished across a

@@ -715,11 +715,19 @@ test_unknown_worker_done_not_registered(void **state)
     assert_int_equal(r.kind, WIRE_REJECTED);
     assert_int_equal(r.u.rejected.code, WIRE_CODE_NOT_FOUND);
     wire_msg_release(&r);
-    /* after Ready it is a worker like any other */
+    /* its first Ready may only top up credit the old connection had: it
+     * joins with its whole capacity, not the top-up */
     submit_ok(f, "u2", "second text");
-    ready(f, other, 1);
-    uint64_t id2 = expect_dispatch(other, &att, WAIT_MS);
-    assert_int_equal(id2, id + 1);
+    submit_ok(f, "u3", "third text");
+    submit_ok(f, "u4", "fourth text");
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_READY;
+    m.u.ready.credit = 1;
+    m.u.ready.capacity = 3;
+    m.u.ready.worker_name = "test:2";
+    send_wire(f, other, &m);
+    for (uint64_t k = 1; k <= 3; k++)
+        assert_int_equal(expect_dispatch(other, &att, WAIT_MS), id + k);
 }
 
 static void
