@@ -84,6 +84,8 @@ typedef struct run_result {
     uint64_t anon_kb;      /* server peak RssAnon, sampled every 100 ms */
     uint64_t end_anon_kb;  /* server RssAnon at the end of the run */
     uint64_t store_bytes;  /* broker store size at the end (Stats) */
+    double broker_cpu_s;   /* broker user+sys CPU over the whole run */
+    double worker_cpu_s;   /* all workers' user+sys CPU over the run */
 } run_result_t;
 
 /* Children to kill if the bench is interrupted. */
@@ -195,6 +197,30 @@ stop_process(pid_t pid, uint64_t grace_ms)
     (void)waitpid(pid, &st, 0);
     child_forget(pid);
     return -1;
+}
+
+/* User + system CPU seconds pid has used so far (0 if unreadable). */
+static double
+cpu_secs(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* fields after the ")" closing the command name: state is field 3,
+     * utime 14, stime 15 */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               &ut, &st) != 2)
+        return 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)(ut + st) / (double)hz : 0;
 }
 
 /* VmRSS, RssAnon and VmHWM of pid in kB; false if unreadable. */
@@ -946,6 +972,9 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
         }
     }
     mem_sample(&mem, true);
+    r->broker_cpu_s = cpu_secs(e.broker);
+    for (unsigned w = 0; w < e.n_workers; w++)
+        r->worker_cpu_s += cpu_secs(e.workers[w]);
     r->end_anon_kb = mem.last;
     r->anon_kb = mem.anon;
     r->hwm_kb = mem.hwm;
@@ -1317,6 +1346,10 @@ print_table(const run_result_t *rows, size_t n, const run_result_t *bs_def,
                r->jobs_per_s, r->p50_ms, r->p99_ms, r->max_ms,
                r->hwm_kb / 1024.0, r->anon_kb / 1024.0, ratio_def, ratio_f0,
                r->ok ? "" : "  (FAILED)");
+        if (r->jobs && (r->broker_cpu_s > 0 || r->worker_cpu_s > 0))
+            printf("%-34s (CPU per job: broker %.0f us, workers %.0f us)\n", "",
+                   r->broker_cpu_s * 1e6 / (double)r->jobs,
+                   r->worker_cpu_s * 1e6 / (double)r->jobs);
         if (r->late)
             printf("%-34s (%zu of %zu commits seen via Since catch-up)\n", "",
                    r->late, r->jobs);

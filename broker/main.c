@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static broker_t *running;
 
@@ -35,6 +36,20 @@ install_signals(void)
         return ERR_IO;
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL) ? ERR_IO : ERR_OK;
+}
+
+/* Log the CPU time this process used: per-job CPU is the figure the
+ * pipeline bench tunes (bench/README.md). */
+static void
+log_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    log_info("cpu user_ms=%ld sys_ms=%ld",
+             (long)ru.ru_utime.tv_sec * 1000 + (long)ru.ru_utime.tv_usec / 1000,
+             (long)ru.ru_stime.tv_sec * 1000 +
+                 (long)ru.ru_stime.tv_usec / 1000);
 }
 
 /* glibc's dynamic thresholds start low: it returns the top of the heap
@@ -102,6 +117,7 @@ main(int argc, char **argv)
         return 1;
     }
     rc = broker_run(b);
+    log_cpu();
     running = NULL;
     broker_destroy(&b);
     return rc ? 1 : 0;

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static wloop_t *volatile running;
 
@@ -61,6 +62,20 @@ load_config(wloop_cfg_t *cfg, int argc, char **argv)
     }
     log_set_level(level);
     return ERR_OK;
+}
+
+/* Log the CPU time this process used: per-job CPU is the figure the
+ * pipeline bench tunes (bench/README.md). */
+static void
+log_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return;
+    log_info("cpu user_ms=%ld sys_ms=%ld",
+             (long)ru.ru_utime.tv_sec * 1000 + (long)ru.ru_utime.tv_usec / 1000,
+             (long)ru.ru_stime.tv_sec * 1000 +
+                 (long)ru.ru_stime.tv_usec / 1000);
 }
 
 /* glibc's dynamic thresholds start low: it returns the top of the heap
@@ -114,6 +129,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     rc = wloop_run(w);
+    log_cpu();
     if (rc == ERR_OK)
         status = 0;
     else
