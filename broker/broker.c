@@ -865,7 +865,10 @@ publish(broker_t *b, const op_t *op)
 
 /* Committer thread: apply the handed-over batch (and due promotions) in
  * one txn and commit it, redoing it while the map grows. At the map limit
- * it retries without the new jobs so that results still land. */
+ * it retries without the new jobs so that results still land. The first
+ * try runs flat (no nested txn per op, see store_txn_begin_flat); if an op
+ * fails after writing, the group is redone with one nested txn per op so
+ * that the op fails alone. */
 static void
 commit_ops(broker_t *b)
 {
@@ -874,7 +877,8 @@ commit_ops(broker_t *b)
     size_t submits = b->c_submits;
     for (int tries = 0; tries < MAX_FLUSH_TRIES; tries++) {
         uint64_t now = now_wall_ms();
-        rc = store_txn_begin(b->store);
+        rc = tries == 0 ? store_txn_begin_flat(b->store)
+                        : store_txn_begin(b->store);
         if (rc)
             break;
         bool again = false;

@@ -68,6 +68,8 @@ struct store {
     uint64_t map_size;      /* current map size */
     uint64_t map_limit;     /* maximum map size */
     bool grow;              /* a write op hit MDB_MAP_FULL below the limit */
+    bool flat;              /* ops run in wtxn itself, no nested txn */
+    bool op_clean;          /* the failing op wrote nothing (flat mode) */
     pthread_rwlock_t remap; /* read txns (shared) vs map growth (exclusive) */
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
@@ -392,6 +394,11 @@ op_begin(store_t *s, MDB_txn **txn, meta_t *m)
 {
     assert(s->wtxn && "write op outside store_txn_begin");
     *m = s->meta;
+    s->op_clean = false;
+    if (s->flat) {
+        *txn = s->wtxn;
+        return ERR_OK;
+    }
     int rc = mdb_txn_begin(s->env, s->wtxn, 0, txn);
     if (rc) {
         log_error("store nested txn begin failed: %s", mdb_strerror(rc));
@@ -400,10 +407,42 @@ op_begin(store_t *s, MDB_txn **txn, meta_t *m)
     return ERR_OK;
 }
 
-/* End a nested txn: commit on rc == 0, else abort; translate rc. */
+/* The op is failing before it wrote anything: in flat mode the group txn
+ * stays usable. Call right before jumping to op_end with the error. */
+static void
+op_failing_clean(store_t *s)
+{
+    s->op_clean = true;
+}
+
+/* End an op that wrote nothing and succeeded (e.g. a duplicate). */
+static void
+op_discard(store_t *s, MDB_txn *txn)
+{
+    if (!s->flat)
+        mdb_txn_abort(txn);
+}
+
+/* End a nested txn: commit on rc == 0, else abort; translate rc. In flat
+ * mode a failure after a write poisons the group: ERR_AGAIN. */
 static int
 op_end(store_t *s, MDB_txn *txn, const meta_t *m, int rc)
 {
+    if (s->flat) {
+        if (rc == 0) {
+            s->meta = *m;
+            return ERR_OK;
+        }
+        if (!s->op_clean) {
+            if (rc == MDB_MAP_FULL && s->map_size < s->map_limit)
+                s->grow = true;
+            log_debug("store flat group: op failed after writing (%s), "
+                      "group to be redone",
+                      rc < 0 && rc > -100 ? err_str(rc) : mdb_strerror(rc));
+            return ERR_AGAIN;
+        }
+        return err_from_mdb(rc);
+    }
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
         if (rc == 0) {
@@ -664,7 +703,17 @@ store_txn_begin(store_t *s)
         return err_from_mdb(rc);
     }
     s->meta = s->meta_committed;
+    s->flat = false;
     return ERR_OK;
+}
+
+int
+store_txn_begin_flat(store_t *s)
+{
+    int rc = store_txn_begin(s);
+    if (rc == ERR_OK)
+        s->flat = true;
+    return rc;
 }
 
 int
@@ -680,6 +729,7 @@ store_txn_commit(store_t *s)
         rc = mdb_txn_commit(s->wtxn);
     }
     s->wtxn = NULL;
+    s->flat = false;
     if (rc == 0) {
         s->meta_committed = s->meta;
         return ERR_OK;
@@ -707,6 +757,7 @@ store_txn_abort(store_t *s)
         mdb_txn_abort(s->wtxn);
         s->wtxn = NULL;
     }
+    s->flat = false;
     s->meta = s->meta_committed;
     grow_map(s);
 }
@@ -773,13 +824,15 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     uint64_t old;
     rc = dedup_get(s, txn, job->key, klen, &old);
     if (rc == 0) {
-        mdb_txn_abort(txn);
+        op_discard(s, txn);
         *id = old;
         *duplicate = true;
         return ERR_OK;
     }
-    if (rc != MDB_NOTFOUND)
+    if (rc != MDB_NOTFOUND) {
+        op_failing_clean(s);
         goto out;
+    }
     nid = ++m.last_id;
     wire_msg_t msg;
     memset(&msg, 0, sizeof msg);
@@ -1117,21 +1170,25 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     if (rc)
         return rc;
     rc = rec_load(s, txn, id, &r);
-    if (rc)
+    if (rc) {
+        op_failing_clean(s);
         goto out;
+    }
     if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
         attempt < r.j.attempt) {
+        op_failing_clean(s);
         rc = ERR_STALE;
+        goto out;
+    }
+    uint64_t extract_us = res ? res->extract_us : 0;
+    if (!res && result_walk(result, result_len, NULL, NULL, &extract_us) < 0) {
+        op_failing_clean(s);
+        rc = ERR_INVAL;
         goto out;
     }
     rc = unindex(s, txn, &r, &m);
     if (rc)
         goto out;
-    uint64_t extract_us = res ? res->extract_us : 0;
-    if (!res && result_walk(result, result_len, NULL, NULL, &extract_us) < 0) {
-        rc = ERR_INVAL;
-        goto out;
-    }
     uint64_t seq = ++m.last_seq;
     /* Appended scalar fields override earlier values, so job_id and seq
      * need no re-encode. protobuf-c replaces an embedded message instead
@@ -1259,10 +1316,13 @@ store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
     if (rc)
         return rc;
     rc = rec_load(s, txn, id, &r);
-    if (rc)
+    if (rc) {
+        op_failing_clean(s);
         goto out;
+    }
     if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
         attempt < r.j.attempt) {
+        op_failing_clean(s);
         rc = ERR_STALE;
         goto out;
     }

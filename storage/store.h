@@ -142,6 +142,20 @@ void store_destroy(store_t **s);
  */
 int store_txn_begin(store_t *s);
 int store_txn_commit(store_t *s);
+
+/*
+ * Like store_txn_begin, but the write operations of this group run directly
+ * in the group txn, without a nested txn each: much cheaper per operation
+ * (a nested txn copies every page it touches and merges its dirty list
+ * into the group's, so its cost grows with the group), but a failed
+ * operation cannot be rolled back alone. Operations that fail before
+ * writing anything (duplicate key, unknown job, ERR_STALE fence, a
+ * malformed result) still return their usual code and leave the group
+ * usable; any other failure returns ERR_AGAIN: call store_txn_abort and
+ * redo the whole group, with store_txn_begin so that the failing
+ * operation fails alone. Errors as store_txn_begin.
+ */
+int store_txn_begin_flat(store_t *s);
 void store_txn_abort(store_t *s);
 /* True while a write transaction is open. */
 bool store_in_txn(const store_t *s);

@@ -679,6 +679,108 @@ test_dead_letters(void **state)
     assert_int_equal(n.ready + n.leased + n.delayed, 0);
 }
 
+/* A flat group (no nested txn per op): ops that fail before writing keep
+ * their codes and the group commits; an op failing after a write poisons
+ * the group (ERR_AGAIN) and the nested redo fails it alone. */
+static void
+test_flat_group(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id1, id2, id3, id;
+    bool dup;
+    assert_int_equal(submit1(f->s, "f1", "Anna Petrova: hello.", 0, &id1, &dup),
+                     0);
+    assert_int_equal(submit1(f->s, "f2", "Boris Orlov: hi.", 0, &id2, &dup), 0);
+    store_lease_t l;
+    assert_int_equal(lease1(f->s, 1500, &l), 0);
+    wire_msg_release(&l.msg);
+    assert_int_equal(lease1(f->s, 1500, &l), 0);
+    wire_msg_release(&l.msg);
+
+    result_t *r = result_new();
+    int32_t e = result_add_entity(r, RESULT_PERSON, "Anna Petrova", NULL);
+    result_add_mention(r, e, "Anna Petrova: hello.", 0, 12);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_result_encode(r, &buf, &len), 0);
+
+    store_done_t d;
+    int st = 0;
+    wire_job_t again = mkjob("f1", "other text", 0);
+    wire_job_t fresh = mkjob("f3", "Clara Smirnova: bye.", 0);
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(store_done(f->s, id1, 1, buf, len, NULL, 5000, &d), 0);
+    assert_int_equal(d.seq, 1);
+    free(d.key);
+    assert_int_equal(store_submit(f->s, &again, 1, &id, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(id, id1);
+    assert_int_equal(store_done(f->s, 999, 1, buf, len, NULL, 5000, &d),
+                     ERR_NOTFOUND);
+    assert_int_equal(store_done(f->s, id1, 1, buf, len, NULL, 5000, &d),
+                     ERR_STALE);
+    assert_int_equal(
+        store_done(f->s, id2, 1, (const uint8_t *)"\xff", 1, NULL, 5000, &d),
+        ERR_INVAL);
+    assert_int_equal(
+        store_fail(f->s, id2, 0, "zero attempt", false, 3, 0, 2000, &st),
+        ERR_STALE);
+    assert_int_equal(store_submit(f->s, &fresh, 1, &id3, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(store_done(f->s, id2, 1, buf, len, NULL, 5000, &d), 0);
+    assert_int_equal(d.seq, 2);
+    free(d.key);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    free(buf);
+    result_destroy(&r);
+
+    assert_int_equal(state_of(f->s, id1), STORE_DONE);
+    assert_int_equal(state_of(f->s, id2), STORE_DONE);
+    assert_int_equal(state_of(f->s, id3), STORE_READY);
+    store_counts_t n;
+    store_counts(f->s, &n);
+    assert_int_equal(n.done, 2);
+    assert_int_equal(n.ready, 1);
+    assert_int_equal(n.leased, 0);
+    assert_int_equal(n.last_seq, 2);
+    reopen(f);
+    store_counts(f->s, &n);
+    assert_int_equal(n.done, 2);
+    assert_int_equal(n.last_seq, 2);
+
+    /* at the map limit: a submit that does not fit poisons the flat group;
+     * redone nested, it fails alone with ERR_FULL */
+    store_destroy(&f->s);
+    f->cfg.map_size = 1 << 20;
+    f->cfg.map_limit = 1 << 20;
+    assert_int_equal(store_open(&f->s, &f->cfg), 0);
+    size_t big_len = 2u << 20;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    memset(big, 'x', big_len);
+    big[big_len] = '\0';
+    wire_job_t huge = mkjob("huge", big, 0);
+    wire_job_t small = mkjob("f4", "Dmitry Volkov: ok.", 0);
+    uint64_t id4;
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(store_submit(f->s, &small, 1, &id4, &dup), 0);
+    assert_int_equal(store_submit(f->s, &huge, 1, &id, &dup), ERR_AGAIN);
+    store_txn_abort(f->s);
+    assert_int_equal(store_txn_begin(f->s), 0);
+    assert_int_equal(store_submit(f->s, &small, 1, &id4, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(store_submit(f->s, &huge, 1, &id, &dup), ERR_FULL);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    free(big);
+    assert_int_equal(state_of(f->s, id4), STORE_READY);
+    store_job_t j;
+    assert_int_equal(store_read_begin(f->s), 0);
+    assert_int_equal(store_get_key(f->s, "huge", 4, &j), ERR_NOTFOUND);
+    store_read_end(f->s);
+    store_counts(f->s, &n);
+    assert_int_equal(n.ready, 2);
+}
+
 static void
 test_map_growth(void **state)
 {
@@ -883,6 +985,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_requeue_leased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flat_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_and_reopen, setup, teardown),
