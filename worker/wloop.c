@@ -93,6 +93,7 @@ struct wloop {
     size_t n_held;            /* entries in held_* */
     size_t cap_held;          /* slots in held_* */
     wloop_done_t *unacked;    /* sent Done/Failed awaiting DoneAck */
+    wloop_done_t *ack_tail;   /* last of unacked, NULL when empty */
     size_t n_unacked;         /* entries in unacked */
     int64_t outstanding;      /* credit granted and not yet used */
     uint64_t rid;             /* last request_id used */
@@ -315,14 +316,17 @@ static void
 keep_unacked(wloop_t *w, wloop_done_t *d)
 {
     d->next = NULL;
-    wloop_done_t **pp = &w->unacked;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = d;
+    if (w->ack_tail)
+        w->ack_tail->next = d;
+    else
+        w->unacked = d;
+    w->ack_tail = d;
     w->n_unacked++;
     if (w->n_unacked > unacked_window(w) * UNACKED_HARD_FACTOR) {
         wloop_done_t *old = w->unacked;
         w->unacked = old->next;
+        if (!w->unacked)
+            w->ack_tail = NULL;
         w->n_unacked--;
         log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32
                  " never acked, forgetting it",
@@ -334,11 +338,14 @@ keep_unacked(wloop_t *w, wloop_done_t *d)
 static void
 ack(wloop_t *w, uint64_t id, uint32_t attempt, int code)
 {
-    for (wloop_done_t **pp = &w->unacked; *pp; pp = &(*pp)->next) {
+    wloop_done_t *prev = NULL;
+    for (wloop_done_t **pp = &w->unacked; *pp; prev = *pp, pp = &(*pp)->next) {
         wloop_done_t *d = *pp;
         if (d->job_id != id || d->attempt != attempt)
             continue;
         *pp = d->next;
+        if (w->ack_tail == d)
+            w->ack_tail = prev;
         w->n_unacked--;
         if (code == WIRE_CODE_OK) {
             if (!d->failed)
@@ -734,6 +741,7 @@ wloop_destroy(wloop_t **wp)
         w->unacked = d->next;
         wloop_done_free(d);
     }
+    w->ack_tail = NULL;
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     free(w->held_ids);

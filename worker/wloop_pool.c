@@ -164,6 +164,10 @@ pool_main(void *arg)
         free(j);
 
         pthread_mutex_lock(&p->mu);
+        /* Only the first result of an untaken list needs a wake byte: the
+         * socket thread clears the pipe before it takes the list, so what
+         * joins a non-empty list is taken with it. */
+        bool first = p->done == NULL;
         if (p->done_tail)
             p->done_tail->next = d;
         else
@@ -171,7 +175,8 @@ pool_main(void *arg)
         p->done_tail = d;
         p->busy--;
         pthread_mutex_unlock(&p->mu);
-        wloop_pool_wake(p);
+        if (first)
+            wloop_pool_wake(p);
     }
     return NULL;
 }
