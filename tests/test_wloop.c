@@ -113,7 +113,10 @@ test_cfg(wloop_cfg_t *cfg, const tb_t *t, int threads)
     cfg->threads = threads;
     cfg->prefetch = 1; /* credit = threads, unless a test says otherwise */
     cfg->heartbeat_ms = 50;
-    cfg->broker_timeout_ms = 400;
+    /* long enough that a loaded machine (sanitizers, parallel tests) never
+     * makes the worker think this fake broker is gone; tests of a silent
+     * broker set their own short timeout */
+    cfg->broker_timeout_ms = 5000;
     cfg->drain_timeout_ms = 5000;
     assert_int_equal(cfg_set(wloop_cfg_table, wloop_cfg_table_len, cfg, "name",
                              "test-worker", "test"),
@@ -365,7 +368,11 @@ static void
 test_silent_broker_reconnect_resends(void **state)
 {
     tb_t *t = *state;
-    start_worker(t, 2);
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 2);
+    cfg.broker_timeout_ms = 400;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
     expect_ready(t, 2);
     zmq_msg_t first;
     zmq_msg_init(&first);
