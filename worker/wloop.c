@@ -187,6 +187,14 @@ grant(wloop_t *w, bool full, const char *why)
         credit = 0;
     if (!full && credit == 0)
         return;
+    /* Top-ups are batched: with prefetch, one Ready per freed quarter of
+     * the capacity halves (or better) the Readys per job, while jobs are
+     * still queued for every thread. Without prefetch, or when the local
+     * queue could run dry, every freed slot is granted at once. */
+    int64_t batch = (int64_t)(w->capacity / 4);
+    if (!full && credit < batch &&
+        (int64_t)w->n_held + w->outstanding > (int64_t)w->threads)
+        return;
     wire_msg_t m = { 0 };
     m.kind = WIRE_READY;
     m.u.ready.credit = (uint32_t)credit;
