@@ -753,8 +753,10 @@ test_stopped_worker_late_done_fenced(void **state)
     fx_t *f = *state;
     if (!have_programs())
         skip();
+    /* the stopped worker is lost after worker-timeout (1 s); the lease
+     * (1.5 s) only has to outlast the second worker's heartbeat period */
     const char *bargs[] = { "--lease-ms",
-                            "800",
+                            "1500",
                             "--worker-timeout-ms",
                             "1000",
                             "--retry-base-ms",
@@ -1092,8 +1094,12 @@ test_heartbeats_extend_lease(void **state)
     fx_t *f = *state;
     if (!have_programs())
         skip();
+    /* The lease starts when the broker sends the Dispatch, so it must also
+     * cover moving 8 MiB to the worker on a loaded machine (a 300 ms lease
+     * expired before a sanitizer build had even decoded the job); 1.5 s is
+     * still shorter than the extraction in sanitizer builds. */
     const char *bargs[] = {
-        "--lease-ms", "300", "--worker-timeout-ms", "2000", "--retry-base-ms",
+        "--lease-ms", "1500", "--worker-timeout-ms", "5000", "--retry-base-ms",
         "50",         NULL
     };
     start_broker(f, bargs);
@@ -1122,10 +1128,10 @@ test_heartbeats_extend_lease(void **state)
     }
     fclose(lf);
     assert_true(us > 0);
-    print_message("%zu-byte job extracted in %llu ms under a 300 ms lease%s\n",
+    print_message("%zu-byte job extracted in %llu ms under a 1500 ms lease%s\n",
                   len, us / 1000,
-                  us < 300000 ? " (faster than the lease: not conclusive)"
-                              : "");
+                  us < 1500000 ? " (faster than the lease: not conclusive)"
+                               : "");
     assert_int_equal(check_log(f, NULL), 1);
 }
 
