@@ -415,6 +415,21 @@ op_failing_clean(store_t *s)
     s->op_clean = true;
 }
 
+/* Load job id for a Done or Failed of attempt: ERR_STALE (fenced) when the
+ * job is finished or the attempt is older than the last one issued, the
+ * load error otherwise; a failure leaves the op failing cleanly. */
+static int
+load_unfenced(store_t *s, MDB_txn *txn, uint64_t id, uint32_t attempt, rec_t *r)
+{
+    int rc = rec_load(s, txn, id, r);
+    if (!rc && (r->j.state == STORE_DONE || r->j.state == STORE_DEAD ||
+                attempt == 0 || attempt < r->j.attempt))
+        rc = ERR_STALE;
+    if (rc)
+        op_failing_clean(s);
+    return rc;
+}
+
 /* End an op that wrote nothing and succeeded (e.g. a duplicate). */
 static void
 op_discard(store_t *s, MDB_txn *txn)
@@ -1169,17 +1184,9 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     int rc = op_begin(s, &txn, &m);
     if (rc)
         return rc;
-    rc = rec_load(s, txn, id, &r);
-    if (rc) {
-        op_failing_clean(s);
+    rc = load_unfenced(s, txn, id, attempt, &r);
+    if (rc)
         goto out;
-    }
-    if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
-        attempt < r.j.attempt) {
-        op_failing_clean(s);
-        rc = ERR_STALE;
-        goto out;
-    }
     uint64_t extract_us = res ? res->extract_us : 0;
     if (!res && result_walk(result, result_len, NULL, NULL, &extract_us) < 0) {
         op_failing_clean(s);
@@ -1315,17 +1322,9 @@ store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
     int rc = op_begin(s, &txn, &m);
     if (rc)
         return rc;
-    rc = rec_load(s, txn, id, &r);
-    if (rc) {
-        op_failing_clean(s);
+    rc = load_unfenced(s, txn, id, attempt, &r);
+    if (rc)
         goto out;
-    }
-    if (r.j.state == STORE_DONE || r.j.state == STORE_DEAD || attempt == 0 ||
-        attempt < r.j.attempt) {
-        op_failing_clean(s);
-        rc = ERR_STALE;
-        goto out;
-    }
     rc = unindex(s, txn, &r, &m);
     if (rc)
         goto out;
