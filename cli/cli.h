@@ -32,6 +32,13 @@ int cmd_tail(int argc, char **argv);
  * it is larger than max bytes. */
 int cli_read_file(const char *path, size_t max, char **buf, size_t *len);
 
+/* Append path to *list (grown as needed; *n entries, *cap slots), or for
+ * a directory every *.txt file in it, sorted; "-" (stdin) is kept as is.
+ * Each entry is a new string (caller frees). Returns 0, or ERR_IO with a
+ * message starting with prefix printed; an empty directory only warns. */
+int cli_collect_inputs(const char *prefix, const char *path, char ***list,
+                       size_t *n, size_t *cap);
+
 /* True when stdout is a terminal (tables, progress bars). */
 bool cli_is_tty(int fd);
 

@@ -479,13 +479,6 @@ typedef struct inputs {
     size_t cap; /* allocated */
 } inputs_t;
 
-static int
-txt_filter(const struct dirent *d)
-{
-    size_t n = strlen(d->d_name);
-    return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".txt");
-}
-
 static void
 add_input(inputs_t *in, char *path)
 {
@@ -500,34 +493,13 @@ add_input(inputs_t *in, char *path)
 static int
 collect(inputs_t *in, const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "excerpt run: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        add_input(in, xstrdup(path));
-        return ERR_OK;
-    }
-    struct dirent **ents = NULL;
-    int k = scandir(path, &ents, txt_filter, alphasort);
-    if (k < 0) {
-        fprintf(stderr, "excerpt run: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    size_t plen = strlen(path);
-    bool slash = plen && path[plen - 1] == '/';
-    for (int i = 0; i < k; i++) {
-        size_t len = plen + strlen(ents[i]->d_name) + 2;
-        char *p = xmalloc(len);
-        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", ents[i]->d_name);
-        add_input(in, p);
-        free(ents[i]);
-    }
-    free(ents);
-    if (k == 0)
-        fprintf(stderr, "excerpt run: %s: no *.txt files\n", path);
-    return ERR_OK;
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    int rc = cli_collect_inputs("excerpt run", path, &paths, &n, &cap);
+    for (size_t i = 0; i < n; i++)
+        add_input(in, paths[i]); /* takes the string */
+    free(paths);
+    return rc;
 }
 
 static void

@@ -70,56 +70,6 @@ usage(FILE *out)
         "(also a missing input path), 3 broker unreachable or timed out.\n");
 }
 
-static int
-txt_filter(const struct dirent *d)
-{
-    size_t n = strlen(d->d_name);
-    return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".txt");
-}
-
-/* Append path, or for a directory its *.txt files, to *list. Returns 0 or
- * ERR_IO (message printed). */
-static int
-collect(const char *path, char ***list, size_t *n, size_t *cap)
-{
-    struct stat st;
-    if (strcmp(path, "-") && stat(path, &st) != 0) {
-        fprintf(stderr, PREFIX ": %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (!strcmp(path, "-") || !S_ISDIR(st.st_mode)) {
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 16;
-            *list = xreallocarray(*list, *cap, sizeof **list);
-        }
-        (*list)[(*n)++] = xstrdup(path);
-        return ERR_OK;
-    }
-    struct dirent **ents = NULL;
-    int k = scandir(path, &ents, txt_filter, alphasort);
-    if (k < 0) {
-        fprintf(stderr, PREFIX ": %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (k == 0)
-        fprintf(stderr, PREFIX ": %s: no *.txt files\n", path);
-    size_t plen = strlen(path);
-    bool slash = plen && path[plen - 1] == '/';
-    for (int i = 0; i < k; i++) {
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 16;
-            *list = xreallocarray(*list, *cap, sizeof **list);
-        }
-        size_t len = plen + strlen(ents[i]->d_name) + 2;
-        char *p = xmalloc(len);
-        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", ents[i]->d_name);
-        (*list)[(*n)++] = p;
-        free(ents[i]);
-    }
-    free(ents);
-    return ERR_OK;
-}
-
 static void
 on_result(void *ud, size_t index, int rc, uint64_t job_id, bool duplicate,
           const char *reason)
@@ -330,7 +280,7 @@ cmd_submit(int argc, char **argv)
     size_t n = 0, cap = 0;
     int status = CLI_EXIT_OK;
     for (; i < argc; i++)
-        if (collect(argv[i], &files, &n, &cap))
+        if (cli_collect_inputs(PREFIX, argv[i], &files, &n, &cap))
             status = CLI_EXIT_USAGE;
     if (status == CLI_EXIT_OK && a.key && n != 1) {
         fprintf(stderr, PREFIX ": --key needs exactly one input, got %zu\n", n);

@@ -6,10 +6,12 @@
 #include "../common/err.h"
 #include "../common/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool
@@ -65,5 +67,60 @@ cli_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
     buf[len] = '\0';
     *bufp = buf;
     *lenp = len;
+    return ERR_OK;
+}
+
+static int
+txt_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".txt");
+}
+
+static void
+append(char ***list, size_t *n, size_t *cap, char *path)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *list = xreallocarray(*list, *cap, sizeof **list);
+    }
+    (*list)[(*n)++] = path;
+}
+
+int
+cli_collect_inputs(const char *prefix, const char *path, char ***list,
+                   size_t *n, size_t *cap)
+{
+    struct stat st;
+    if (!strcmp(path, "-")) {
+        append(list, n, cap, xstrdup(path));
+        return ERR_OK;
+    }
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "%s: %s: %s\n", prefix, path, strerror(errno));
+        return ERR_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        append(list, n, cap, xstrdup(path));
+        return ERR_OK;
+    }
+    struct dirent **ents = NULL;
+    int k = scandir(path, &ents, txt_filter, alphasort);
+    if (k < 0) {
+        fprintf(stderr, "%s: %s: %s\n", prefix, path, strerror(errno));
+        return ERR_IO;
+    }
+    if (k == 0)
+        fprintf(stderr, "%s: %s: no *.txt files\n", prefix, path);
+    size_t plen = strlen(path);
+    bool slash = plen && path[plen - 1] == '/';
+    for (int i = 0; i < k; i++) {
+        size_t len = plen + strlen(ents[i]->d_name) + 2;
+        char *p = xmalloc(len);
+        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", ents[i]->d_name);
+        append(list, n, cap, p);
+        free(ents[i]);
+    }
+    free(ents);
     return ERR_OK;
 }
