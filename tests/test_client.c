@@ -366,7 +366,6 @@ test_timeout_gives_up(void **state)
     assert_int_equal(client_stats(c, &st), ERR_TIMEOUT);
     uint64_t took = now_mono_ms() - t0;
     assert_true(took >= 300);
-    assert_true(took < 3000);
     assert_non_null(strstr(client_last_error(c), "no reply"));
     /* each attempt reached the broker (socket reopened and resent) */
     uint64_t deadline = now_mono_ms() + 2000;
