@@ -848,7 +848,13 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
         op_failing_clean(s);
         goto out;
     }
-    nid = ++m.last_id;
+    if (job->id) {
+        nid = job->id;
+        if (nid > m.last_id)
+            m.last_id = nid;
+    } else {
+        nid = ++m.last_id;
+    }
     wire_msg_t msg;
     memset(&msg, 0, sizeof msg);
     msg.kind = WIRE_SUBMIT;
@@ -891,6 +897,19 @@ out:
         *duplicate = false;
     }
     return rc;
+}
+
+int
+store_reserve_ids(store_t *s, uint64_t upto)
+{
+    MDB_txn *txn = NULL;
+    meta_t m;
+    int rc = op_begin(s, &txn, &m);
+    if (rc)
+        return rc;
+    if (upto > m.last_id)
+        m.last_id = upto;
+    return op_end(s, txn, &m, 0);
 }
 
 /* Dead-letter r (already unindexed) with reason; writes the record. */

@@ -69,7 +69,7 @@ typedef struct store_job {
 typedef struct store_counts {
     uint64_t ready, leased, delayed, done, dead; /* jobs by state */
     uint64_t last_seq;                           /* highest committed seq */
-    uint64_t last_id;                            /* highest job id issued */
+    uint64_t last_id; /* highest job id issued or reserved */
 } store_counts_t;
 
 /* Map usage for stats. */
@@ -174,11 +174,23 @@ void store_read_end(store_t *s);
  * Add a job (write op). job->key must be 1..WIRE_MAX_KEY bytes, job->text
  * non-empty; the caller validated the rest. An existing key sets
  * *duplicate and returns that job's id without writing. Otherwise the job
- * gets the next id, its payload is stored and it is queued READY.
+ * gets job->id when it is non-zero (an id the caller assigned: it must be
+ * larger than every id submitted before, see store_reserve_ids), else the
+ * next id after the highest issued or reserved; its payload is stored and
+ * it is queued READY.
  * Errors: ERR_INVAL, ERR_AGAIN/ERR_FULL (see transactions), ERR_IO.
  */
 int store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms,
                  uint64_t *id, bool *duplicate);
+
+/*
+ * Record (write op) that every job id up to upto may have been handed out:
+ * store_submit never issues those ids itself, and after a crash the ids a
+ * caller assigned to jobs that never committed are not issued again. A
+ * value at or below the current mark changes nothing.
+ * Errors: as store_submit.
+ */
+int store_reserve_ids(store_t *s, uint64_t upto);
 
 /*
  * Durably lease the first READY job (highest priority, then queue order):

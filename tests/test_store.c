@@ -441,6 +441,58 @@ complete_n(fx_t *f, int n, const char *prefix)
     }
 }
 
+/* Ids the caller assigns are kept; a reservation survives a reopen (a crash
+ * that lost uncommitted jobs), so an assigned id is never issued twice. */
+static void
+test_assigned_and_reserved_ids(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id;
+    bool dup;
+    assert_int_equal(submit1(f->s, "a", "text a", 0, &id, &dup), 0);
+    assert_int_equal(id, 1);
+    /* reserve up to 100 and assign 2 and 3 in one txn, as the broker does */
+    wire_job_t j = mkjob("b", "text b", 0);
+    assert_int_equal(store_txn_begin(f->s), 0);
+    assert_int_equal(store_reserve_ids(f->s, 100), 0);
+    assert_int_equal(store_reserve_ids(f->s, 50), 0); /* lower: no change */
+    j.id = 2;
+    assert_int_equal(store_submit(f->s, &j, 1000, &id, &dup), 0);
+    assert_int_equal(id, 2);
+    j = mkjob("c", "text c", 0);
+    j.id = 3;
+    assert_int_equal(store_submit(f->s, &j, 1000, &id, &dup), 0);
+    assert_int_equal(id, 3);
+    /* a duplicate key answers the existing id whatever id it was given */
+    j = mkjob("b", "text b", 0);
+    j.id = 4;
+    assert_int_equal(store_submit(f->s, &j, 1000, &id, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(id, 2);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    /* an assigned id past the reservation raises the mark */
+    j = mkjob("d", "text d", 0);
+    j.id = 150;
+    assert_int_equal(store_txn_begin(f->s), 0);
+    assert_int_equal(store_submit(f->s, &j, 1000, &id, &dup), 0);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    assert_int_equal(id, 150);
+    /* a reserved range that never committed: the txn is lost */
+    assert_int_equal(store_txn_begin(f->s), 0);
+    assert_int_equal(store_reserve_ids(f->s, 400), 0);
+    store_txn_abort(f->s);
+    reopen(f);
+    store_counts_t c;
+    store_counts(f->s, &c);
+    assert_int_equal(c.last_id, 150);
+    assert_int_equal(submit1(f->s, "e", "text e", 0, &id, &dup), 0);
+    assert_int_equal(id, 151);
+    assert_int_equal(state_of(f->s, 2), STORE_READY);
+    assert_int_equal(state_of(f->s, 3), STORE_READY);
+    assert_int_equal(state_of(f->s, 4), ERR_NOTFOUND);
+    assert_int_equal(state_of(f->s, 150), STORE_READY);
+}
+
 static void
 test_seq_gap_free_across_reopen(void **state)
 {
@@ -979,6 +1031,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_done_fence_result_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_entity_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assigned_and_reserved_ids, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_seq_gap_free_across_reopen, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fail_delay_promote, setup,
