@@ -771,43 +771,81 @@ wire_msg_release(wire_msg_t *m)
 
 /* ---------------------------------------------------------- result */
 
-int
-wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
-{
-    scratch_t s = { 0 };
-    Excerpt__V1__Result pr = EXCERPT__V1__RESULT__INIT;
-    Excerpt__V1__Timings tm = EXCERPT__V1__TIMINGS__INIT;
-    pr.job_id = r->job_id;
-    pr.seq = r->seq;
-    pr.extractor_version = s_or_empty(r->version);
-    pr.source = s_or_empty(r->source);
-    tm.extract_us = r->extract_us;
-    pr.timings = &tm;
+/* The protobuf-c view of one result_t: every struct and pointer array in
+ * one allocation (mem), strings borrowed from the result. */
+typedef struct pb_result {
+    Excerpt__V1__Result msg; /* the message to pack */
+    Excerpt__V1__Timings tm; /* msg.timings */
+    void *mem;               /* the one allocation behind msg's arrays */
+} pb_result_t;
 
-    pr.n_speakers = r->n_speakers;
-    pr.speakers = scratch_alloc(&s, r->n_speakers, sizeof *pr.speakers);
-    Excerpt__V1__Speaker *sp = scratch_alloc(&s, r->n_speakers, sizeof *sp);
+/* Carve n items of size bytes from *at (size is a multiple of 8). */
+static void *
+carve(char **at, size_t n, size_t size)
+{
+    void *p = *at;
+    *at += n * size;
+    return p;
+}
+
+static void
+result_to_pb(const result_t *r, pb_result_t *pb)
+{
+    Excerpt__V1__Result *pr = &pb->msg;
+    excerpt__v1__result__init(pr);
+    excerpt__v1__timings__init(&pb->tm);
+    pr->job_id = r->job_id;
+    pr->seq = r->seq;
+    pr->extractor_version = s_or_empty(r->version);
+    pr->source = s_or_empty(r->source);
+    pb->tm.extract_us = r->extract_us;
+    pr->timings = &pb->tm;
+
+    size_t n_mentions = 0;
+    for (size_t i = 0; i < r->n_entities; i++)
+        n_mentions += r->entities[i].n_mentions;
+    size_t n_ptrs =
+        r->n_speakers + r->n_turns + r->n_entities + r->n_figures + n_mentions;
+    /* every protobuf-c struct holds pointers, so sizes keep 8-alignment */
+    size_t bytes = r->n_speakers * sizeof(Excerpt__V1__Speaker) +
+                   r->n_turns * sizeof(Excerpt__V1__Turn) +
+                   r->n_entities * sizeof(Excerpt__V1__Entity) +
+                   r->n_figures * sizeof(Excerpt__V1__Figure) +
+                   n_mentions * sizeof(Excerpt__V1__Mention) +
+                   n_ptrs * sizeof(void *);
+    pb->mem = xmalloc(bytes ? bytes : 1);
+    char *at = pb->mem;
+
+    Excerpt__V1__Speaker *sp = carve(&at, r->n_speakers, sizeof *sp);
+    Excerpt__V1__Turn *tu = carve(&at, r->n_turns, sizeof *tu);
+    Excerpt__V1__Entity *en = carve(&at, r->n_entities, sizeof *en);
+    Excerpt__V1__Figure *fi = carve(&at, r->n_figures, sizeof *fi);
+    Excerpt__V1__Mention *mm = carve(&at, n_mentions, sizeof *mm);
+    pr->n_speakers = r->n_speakers;
+    pr->speakers = carve(&at, r->n_speakers, sizeof *pr->speakers);
+    pr->n_turns = r->n_turns;
+    pr->turns = carve(&at, r->n_turns, sizeof *pr->turns);
+    pr->n_entities = r->n_entities;
+    pr->entities = carve(&at, r->n_entities, sizeof *pr->entities);
+    pr->n_figures = r->n_figures;
+    pr->figures = carve(&at, r->n_figures, sizeof *pr->figures);
+    Excerpt__V1__Mention **mp = carve(&at, n_mentions, sizeof *mp);
+
     for (size_t i = 0; i < r->n_speakers; i++) {
         excerpt__v1__speaker__init(&sp[i]);
         sp[i].name = s_or_empty(r->speakers[i].name);
         sp[i].title = s_or_empty(r->speakers[i].title);
         sp[i].turns = r->speakers[i].turns;
-        pr.speakers[i] = &sp[i];
+        pr->speakers[i] = &sp[i];
     }
-    pr.n_turns = r->n_turns;
-    pr.turns = scratch_alloc(&s, r->n_turns, sizeof *pr.turns);
-    Excerpt__V1__Turn *tu = scratch_alloc(&s, r->n_turns, sizeof *tu);
     for (size_t i = 0; i < r->n_turns; i++) {
         excerpt__v1__turn__init(&tu[i]);
         tu[i].speaker = r->turns[i].speaker;
         tu[i].start = r->turns[i].start;
         tu[i].end = r->turns[i].end;
         tu[i].body = r->turns[i].body;
-        pr.turns[i] = &tu[i];
+        pr->turns[i] = &tu[i];
     }
-    pr.n_entities = r->n_entities;
-    pr.entities = scratch_alloc(&s, r->n_entities, sizeof *pr.entities);
-    Excerpt__V1__Entity *en = scratch_alloc(&s, r->n_entities, sizeof *en);
     for (size_t i = 0; i < r->n_entities; i++) {
         const result_entity_t *e = &r->entities[i];
         excerpt__v1__entity__init(&en[i]);
@@ -815,22 +853,17 @@ wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
         en[i].name = s_or_empty(e->name);
         en[i].role = s_or_empty(e->role);
         en[i].n_mentions = e->n_mentions;
-        en[i].mentions =
-            scratch_alloc(&s, e->n_mentions, sizeof *en[i].mentions);
-        Excerpt__V1__Mention *mm = scratch_alloc(&s, e->n_mentions, sizeof *mm);
+        en[i].mentions = mp;
         for (size_t k = 0; k < e->n_mentions; k++) {
-            excerpt__v1__mention__init(&mm[k]);
-            mm[k].text = s_or_empty(e->mentions[k].text);
-            mm[k].start = e->mentions[k].start;
-            mm[k].end = e->mentions[k].end;
-            mm[k].turn = e->mentions[k].turn;
-            en[i].mentions[k] = &mm[k];
+            excerpt__v1__mention__init(mm);
+            mm->text = s_or_empty(e->mentions[k].text);
+            mm->start = e->mentions[k].start;
+            mm->end = e->mentions[k].end;
+            mm->turn = e->mentions[k].turn;
+            *mp++ = mm++;
         }
-        pr.entities[i] = &en[i];
+        pr->entities[i] = &en[i];
     }
-    pr.n_figures = r->n_figures;
-    pr.figures = scratch_alloc(&s, r->n_figures, sizeof *pr.figures);
-    Excerpt__V1__Figure *fi = scratch_alloc(&s, r->n_figures, sizeof *fi);
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
         excerpt__v1__figure__init(&fi[i]);
@@ -843,13 +876,93 @@ wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
         fi[i].start = f->start;
         fi[i].end = f->end;
         fi[i].turn = f->turn;
-        pr.figures[i] = &fi[i];
+        pr->figures[i] = &fi[i];
     }
-    size_t n = excerpt__v1__result__get_packed_size(&pr);
-    uint8_t *out = xmalloc(n);
-    size_t w = excerpt__v1__result__pack(&pr, out);
-    scratch_free(&s);
+}
+
+int
+wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
+{
+    pb_result_t pb;
+    result_to_pb(r, &pb);
+    size_t n = excerpt__v1__result__get_packed_size(&pb.msg);
+    uint8_t *out = xmalloc(n ? n : 1);
+    size_t w = excerpt__v1__result__pack(&pb.msg, out);
+    free(pb.mem);
     if (w != n) {
+        free(out);
+        return ERR_INTERNAL;
+    }
+    *buf = out;
+    *len = n;
+    return ERR_OK;
+}
+
+/* A ProtobufCBuffer writing into a buffer of known size. The bytes at
+ * hole (the packed Result) are already in place: appending them from that
+ * very address only moves the write position. */
+typedef struct place_buf {
+    ProtobufCBuffer base; /* must be first: protobuf-c calls base.append */
+    uint8_t *buf;         /* destination, cap bytes */
+    size_t len, cap;      /* bytes written, capacity */
+    const uint8_t *hole;  /* where the pre-packed bytes sit */
+    bool bad;             /* a write did not fit or was out of place */
+} place_buf_t;
+
+static void
+place_append(ProtobufCBuffer *b, size_t n, const uint8_t *data)
+{
+    place_buf_t *pb = (place_buf_t *)b;
+    if (pb->bad || n > pb->cap - pb->len) {
+        pb->bad = true;
+        return;
+    }
+    uint8_t *dst = pb->buf + pb->len;
+    if (data == pb->hole) {
+        if (dst != pb->hole)
+            pb->bad = true; /* the Result is not the envelope's tail */
+    } else if (n) {
+        memcpy(dst, data, n);
+    }
+    pb->len += n;
+}
+
+int
+wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
+                 uint8_t **buf, size_t *len)
+{
+    pb_result_t pb;
+    result_to_pb(r, &pb);
+    size_t rlen = excerpt__v1__result__get_packed_size(&pb.msg);
+
+    Excerpt__V1__Done done = EXCERPT__V1__DONE__INIT;
+    Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
+    done.job_id = job_id;
+    done.attempt = attempt;
+    done.result.len = rlen;
+    done.result.data = NULL; /* set to the hole below, once it exists */
+    env.version = WIRE_PROTOCOL_VERSION;
+    env.body_case = EXCERPT__V1__ENVELOPE__BODY_DONE;
+    env.done = &done;
+    size_t n = excerpt__v1__envelope__get_packed_size(&env);
+    if (n > WIRE_MAX_FRAME || n < rlen) {
+        free(pb.mem);
+        *len = n;
+        return n > WIRE_MAX_FRAME ? ERR_TOOBIG : ERR_INTERNAL;
+    }
+    uint8_t *out = xmalloc(n);
+    /* Done.result is the last field of the last field of the envelope, so
+     * the Result occupies the final rlen bytes: pack it there once. */
+    uint8_t *hole = out + (n - rlen);
+    size_t w = excerpt__v1__result__pack(&pb.msg, hole);
+    free(pb.mem);
+    done.result.data = hole;
+    place_buf_t pbuf = { .base = { place_append },
+                         .buf = out,
+                         .cap = n,
+                         .hole = rlen ? hole : NULL };
+    size_t total = excerpt__v1__envelope__pack_to_buffer(&env, &pbuf.base);
+    if (w != rlen || pbuf.bad || total != n || pbuf.len != n) {
         free(out);
         return ERR_INTERNAL;
     }

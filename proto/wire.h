@@ -261,6 +261,18 @@ const char *wire_job_state_name(int state);
 /* Serialise a result into a new buffer (caller frees). */
 int wire_result_encode(const result_t *r, uint8_t **buf, size_t *len);
 
+/*
+ * Serialise a Done envelope {job_id, attempt, result = r serialised} into a
+ * new buffer (*buf, caller frees); request_id 0, the current version. The
+ * same bytes as wire_encode() of a Done around wire_result_encode(r), but
+ * the Result is packed once, in place, and never copied. Errors:
+ * ERR_TOOBIG when the envelope would exceed WIRE_MAX_FRAME (*len is then
+ * set to the size it would have had, *buf untouched), ERR_INTERNAL.
+ * Thread-safe (no shared state).
+ */
+int wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
+                     uint8_t **buf, size_t *len);
+
 /* Parse a serialised Result (bounded like wire_decode) into a new result_t.
  * Errors: ERR_PROTO, ERR_TOOBIG. Offsets are checked for start <= end. */
 int wire_result_decode(const uint8_t *buf, size_t len, result_t **out);

@@ -82,8 +82,6 @@ run_job(wloop_pool_t *p, const wire_msg_t *msg)
     const wire_job_t *j = &msg->u.dispatch.job;
     wloop_done_t *d = xcalloc(1, sizeof *d);
     result_t *r = NULL;
-    uint8_t *rbuf = NULL;
-    size_t rlen = 0;
     char reason[200];
 
     d->job_id = j->id;
@@ -113,29 +111,22 @@ run_job(wloop_pool_t *p, const wire_msg_t *msg)
     if (r->extract_us == 0)
         r->extract_us = now_mono_us() - t0;
     d->extract_us = r->extract_us;
-    rc = wire_result_encode(r, &rbuf, &rlen);
+    size_t env_len = 0;
+    rc = wire_done_encode(d->job_id, d->attempt, r, &d->env, &env_len);
     result_destroy(&r);
     if (rc != ERR_OK) {
-        snprintf(reason, sizeof reason, "result does not encode: %s",
-                 err_str(rc));
+        /* The same text gives the same result anywhere: do not retry. */
+        if (rc == ERR_TOOBIG)
+            snprintf(reason, sizeof reason,
+                     "result of %zu bytes does not fit in a frame", env_len);
+        else
+            snprintf(reason, sizeof reason, "result does not encode: %s",
+                     err_str(rc));
+        log_warn("job=%" PRIu64 " %s", d->job_id, reason);
         fail_env(d, reason, true);
         return d;
     }
-    wire_msg_t m = { 0 };
-    m.kind = WIRE_DONE;
-    m.u.done.job_id = d->job_id;
-    m.u.done.attempt = d->attempt;
-    m.u.done.result = rbuf;
-    m.u.done.result_len = rlen;
-    rc = wire_encode(&m, &d->env, &d->env_len);
-    free(rbuf);
-    if (rc != ERR_OK || d->env_len > WIRE_MAX_FRAME) {
-        /* The same text gives the same result anywhere: do not retry. */
-        snprintf(reason, sizeof reason,
-                 "result of %zu bytes does not fit in a frame", rlen);
-        log_warn("job=%" PRIu64 " %s", d->job_id, reason);
-        fail_env(d, reason, true);
-    }
+    d->env_len = env_len;
     return d;
 }
 
