@@ -38,6 +38,7 @@
 #define MAX_FLUSH_TRIES 48        /* map doublings and retries */
 #define PER_POLL 256              /* messages read per socket per turn */
 #define SEND_HWM 100000           /* outbound messages queued per peer */
+#define ID_BLOCK 65536            /* job ids reserved ahead per commit */
 
 /* ------------------------------------------------------------ config */
 
@@ -75,6 +76,9 @@ const cfg_entry_t broker_cfg_table[] = {
       "longest wait to fill a group commit, microseconds (0: commit at "
       "once when the committer is idle; what arrives during a commit "
       "forms the next group anyway)" },
+    { "early-wait-us", CFG_INT, OFF(early_wait_us), "2000", 0, 1000000,
+      "longest wait, microseconds, for the results of jobs sent to workers "
+      "before their Submit committed, so that both commit together" },
     { "max-readers", CFG_INT, OFF(max_readers), "126", 1, 100000,
       "LMDB reader slots" },
     { "log-level", CFG_STRING, OFF(log_level), "info", 0, 0,
@@ -131,6 +135,8 @@ typedef struct op {
     bool final;         /* outcome decided, skip when (re)applying */
     int rc;             /* outcome */
     uint64_t id;        /* Submit: job id */
+    uint64_t assigned;  /* Submit: the id the broker gave it */
+    bool predispatched; /* Submit: sent to a worker before its commit */
     bool dup;           /* Submit: key existed */
     uint64_t seq;       /* Done: commit seq */
     char *done_key;     /* Done: the job's key, owned */
@@ -149,6 +155,7 @@ typedef struct lease {
     uint64_t deadline_ms; /* monotonic expiry */
     struct worker *w;     /* holder; NULL once finishing */
     bool finishing;       /* an op for it waits in the batch */
+    uint64_t early_gen;   /* pre-dispatched: batch_gen of its Submit, or 0 */
 } lease_t;
 
 /* Open-addressing hash table of leases keyed by job id. */
@@ -184,6 +191,8 @@ struct broker {
     size_t batch_bytes;         /* payload bytes in the batch */
     uint64_t batch_start_us;    /* when the batch got its first item */
     bool batch_open;            /* batch_start_us is valid */
+    uint64_t batch_gen;         /* numbers the batches, from 1 */
+    size_t batch_early;         /* its pre-dispatched jobs not answered */
     ltab_t leases;              /* jobs out with workers */
     store_counts_t counts;      /* store counters as of the last commit */
     /* The committer thread owns every write txn; the loop hands it a
@@ -193,6 +202,7 @@ struct broker {
     size_t n_cops, cap_cops; /* its size */
     size_t c_submits;        /* Submits in it */
     bool c_promote;          /* promote due jobs in it */
+    uint64_t c_reserve;      /* job ids it reserves up to, or 0 */
     int c_rc;                /* its outcome */
     uint64_t c_us;           /* its duration */
     store_counts_t c_counts; /* counters after it */
@@ -205,11 +215,20 @@ struct broker {
     int wake[2];             /* pipe: committer -> loop "done" */
     worker_t **workers;      /* known workers */
     size_t n_workers, cap_workers;
-    size_t rr;                /* round-robin start for dispatch */
-    bool promote_due;         /* a delayed job is due */
-    uint64_t next_tick_ms;    /* monotonic time of the next tick */
-    uint64_t rng;             /* jitter state */
-    uint64_t out_rid;         /* request ids of broker-initiated msgs */
+    size_t rr;             /* round-robin start for dispatch */
+    bool promote_due;      /* a delayed job is due */
+    uint64_t next_tick_ms; /* monotonic time of the next tick */
+    uint64_t rng;          /* jitter state */
+    uint64_t out_rid;      /* request ids of broker-initiated msgs */
+    /* Job ids are given out by the loop as a Submit arrives. Ids up to
+     * id_durable are reserved in the store (store_reserve_ids), so a job
+     * with such an id can go to a worker before its Submit commits: after
+     * a crash no other job ever gets that id, and a late Done for it finds
+     * no job. */
+    uint64_t next_id;         /* id of the next Submit */
+    uint64_t id_durable;      /* ids <= this are reserved, committed */
+    uint64_t id_asked;        /* highest reservation in a commit so far */
+    size_t n_early;           /* leases of jobs whose Submit is uncommitted */
     uint64_t start_ms;        /* monotonic start time */
     uint64_t submitted_total; /* new jobs accepted since start */
     uint64_t committed_total; /* results committed since start */
@@ -490,8 +509,11 @@ lt_remove(ltab_t *t, lease_t *l)
 
 /* Mark a live lease finishing: it no longer counts against its worker. */
 static void
-lease_finish(lease_t *l)
+lease_finish(broker_t *b, lease_t *l)
 {
+    if (l->early_gen && l->early_gen == b->batch_gen && b->batch_early)
+        b->batch_early--; /* its Submit can now commit with the answer */
+    l->early_gen = 0;
     if (!l->finishing && l->w && l->w->n_leases)
         l->w->n_leases--;
     l->finishing = true;
@@ -546,7 +568,7 @@ expire(broker_t *b, lease_t *l, const char *why)
     op->attempt = l->attempt;
     op->reason = why;
     op->delay_ms = backoff_ms(b, l->attempt);
-    lease_finish(l);
+    lease_finish(b, l);
     log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
              (unsigned long long)l->job_id, l->attempt, why);
 }
@@ -560,6 +582,7 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
         wire_job_t job = op->msg.u.submit.job;
         if (op->key)
             job.key = op->key;
+        job.id = op->assigned;
         op->rc = store_submit(b->store, &job, now, &op->id, &op->dup);
         break;
     }
@@ -624,7 +647,8 @@ static uint64_t
 available(broker_t *b)
 {
     const store_counts_t *c = &b->counts;
-    return c->ready > b->leases.n ? c->ready - b->leases.n : 0;
+    uint64_t out = b->leases.n > b->n_early ? b->leases.n - b->n_early : 0;
+    return c->ready > out ? c->ready - out : 0;
 }
 
 static bool
@@ -889,6 +913,14 @@ commit_ops(broker_t *b)
             op_apply(b, op, now);
             again = op->rc == ERR_AGAIN;
         }
+        if (!again && b->c_reserve) {
+            int rrc = store_reserve_ids(b->store, b->c_reserve);
+            again = rrc == ERR_AGAIN;
+            if (rrc && !again) {
+                log_warn("broker id reservation failed: %s", err_str(rrc));
+                b->c_reserve = 0;
+            }
+        }
         if (!again && b->c_promote) {
             int prc = store_promote_due(b->store, now, PROMOTE_PER_FLUSH, NULL);
             again = prc == ERR_AGAIN;
@@ -965,6 +997,17 @@ finish_commit(broker_t *b)
         log_debug("broker group commit ops=%zu submits=%zu us=%llu", b->n_cops,
                   b->c_submits, (unsigned long long)b->c_us);
     b->counts = b->c_counts;
+    if (b->c_rc)
+        b->id_asked = b->id_durable; /* ask again with the next batch */
+    else if (b->c_reserve > b->id_durable)
+        b->id_durable = b->c_reserve;
+    for (size_t i = 0; i < b->n_cops; i++) {
+        const op_t *op = &b->cops[i];
+        if (op->type != OP_SUBMIT)
+            continue;
+        if (op->predispatched && b->n_early)
+            b->n_early--;
+    }
     for (size_t i = 0; i < b->n_cops; i++)
         op_reply(b, &b->cops[i]);
     for (size_t i = 0; i < b->n_cops; i++)
@@ -1006,10 +1049,17 @@ start_commit(broker_t *b)
     b->n_ops = 0;
     b->c_submits = b->n_submits;
     b->c_promote = b->promote_due && b->counts.delayed > 0;
+    b->c_reserve = 0;
+    if (b->next_id + ID_BLOCK / 2 > b->id_asked) {
+        b->c_reserve = b->next_id + ID_BLOCK;
+        b->id_asked = b->c_reserve;
+    }
     b->promote_due = false;
     b->n_submits = 0;
     b->batch_bytes = 0;
     b->batch_open = false;
+    b->batch_gen++;
+    b->batch_early = 0;
     b->committing = true;
     pthread_mutex_lock(&b->mu);
     b->work = true;
@@ -1287,6 +1337,18 @@ on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
  * Asked only when the queue is full: a duplicate adds no job, so it gets
  * Accepted{duplicate} rather than QUEUE_FULL (DESIGN.md guarantee 4). */
 static bool
+key_committed(broker_t *b, const char *key)
+{
+    bool found = false;
+    store_job_t job;
+    if (store_read_begin(b->store) == 0) {
+        found = store_get_key(b->store, key, strlen(key), &job) == 0;
+        store_read_end(b->store);
+    }
+    return found;
+}
+
+static bool
 key_exists(broker_t *b, const wire_msg_t *m)
 {
     const wire_job_t *j = &m->u.submit.job;
@@ -1294,14 +1356,59 @@ key_exists(broker_t *b, const wire_msg_t *m)
     const char *key = j->key;
     if (!key || !*key)
         key = own = store_key_default(j->text, j->text_len);
-    bool found = false;
-    store_job_t job;
-    if (store_read_begin(b->store) == 0) {
-        found = store_get_key(b->store, key, strlen(key), &job) == 0;
-        store_read_end(b->store);
-    }
+    bool found = key_committed(b, key);
     free(own);
     return found;
+}
+
+/* Send a just-arrived Submit's job to a worker before its commit, when it
+ * would be the next job dispatched anyway: no committed job is waiting
+ * and a worker has credit (an earlier Submit still waiting for its commit
+ * cannot be dispatched before it, so it loses nothing).
+ * Its id must be reserved (see next_id). The Submit is still answered
+ * only after its commit; the result commits in the same group or a later
+ * one, never before the job. A job that then fails to commit (duplicate
+ * key in the same batch, store full) leaves a Done that finds no job.
+ * This takes one group commit off the submit-to-result path. */
+static bool
+predispatch(broker_t *b, op_t *op)
+{
+    if (b->draining || op->assigned > b->id_durable || available(b) > 0)
+        return false;
+    worker_t *w = next_worker(b);
+    if (!w)
+        return false;
+    const wire_job_t *j = &op->msg.u.submit.job;
+    const char *key = op->key ? op->key : j->key;
+    if (key_committed(b, key))
+        return false; /* a resubmission: no work to do */
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DISPATCH;
+    m.request_id = ++b->out_rid;
+    m.u.dispatch.job = *j;
+    m.u.dispatch.job.id = op->assigned;
+    m.u.dispatch.job.key = key;
+    m.u.dispatch.attempt = 1;
+    m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
+    lease_t *l = lt_insert(&b->leases, op->assigned);
+    l->attempt = 1;
+    l->deadline_ms = now_mono_ms() + b->cfg.lease_ms;
+    l->early_gen = b->batch_gen;
+    b->batch_early++;
+    l->w = w;
+    w->n_leases++;
+    w->credit--;
+    route_t rt;
+    rt.n = 1;
+    rt.len[0] = w->ident_len;
+    rt.data[0] = w->ident;
+    if (send_msg(b->back, &rt, &m) != 0)
+        w->lost = true; /* its leases expire at the next tick */
+    else
+        log_debug("broker dispatched job=%llu attempt=1 worker=%s early",
+                  (unsigned long long)op->assigned, w->name);
+    return true;
 }
 
 static void
@@ -1342,6 +1449,10 @@ on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
                                     op->msg.u.submit.job.text_len);
     b->n_submits++;
     b->batch_bytes += op->msg.u.submit.job.text_len;
+    op->assigned = b->next_id++;
+    op->predispatched = predispatch(b, op);
+    if (op->predispatched)
+        b->n_early++;
 }
 
 static void
@@ -1463,7 +1574,7 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     if (l && l->attempt != att) {
         fenced = true; /* another attempt holds the job */
     } else if (l) {
-        lease_finish(l);
+        lease_finish(b, l);
     } else {
         /* not leased by this broker run (e.g. it restarted): keep the job
          * from being dispatched while this op waits for its commit */
@@ -1699,6 +1810,7 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         goto fail;
     }
     b->start_ms = now_mono_ms();
+    b->batch_gen = 1;
     b->rng = now_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (!b->rng)
         b->rng = 1;
@@ -1708,13 +1820,18 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
     if (rc)
         goto fail;
     /* No lease survives a restart: whoever held one reconnects and either
-     * finishes first (its Done still matches the attempt) or loses it. */
+     * finishes first (its Done still matches the attempt) or loses it.
+     * The same txn reserves the first block of job ids. */
+    store_counts(b->store, &b->counts);
+    b->next_id = b->counts.last_id + 1;
     for (int i = 0; i < MAX_FLUSH_TRIES; i++) {
         uint64_t n = 0;
         rc = store_txn_begin(b->store);
         if (rc)
             goto fail;
         rc = store_requeue_leased(b->store, now_wall_ms(), &n);
+        if (rc == 0)
+            rc = store_reserve_ids(b->store, b->next_id + ID_BLOCK);
         if (rc) {
             store_txn_abort(b->store);
             if (rc == ERR_AGAIN)
@@ -1726,6 +1843,7 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
             continue;
         if (rc)
             goto fail;
+        b->id_durable = b->id_asked = b->next_id + ID_BLOCK;
         if (n)
             log_info("broker requeued leased jobs count=%llu",
                      (unsigned long long)n);
@@ -1772,6 +1890,19 @@ batch_full(const broker_t *b)
            b->batch_bytes >= BATCH_BYTES;
 }
 
+/* When the open batch should be committed: commit-delay-us after its
+ * first item, or up to early-wait-us while jobs sent to workers before
+ * their Submit committed may still answer (submit and result then share
+ * one group commit instead of two). */
+static uint64_t
+batch_due_at(const broker_t *b)
+{
+    uint64_t wait = (uint64_t)b->cfg.commit_delay_us;
+    if (b->batch_early > 0 && (uint64_t)b->cfg.early_wait_us > wait)
+        wait = (uint64_t)b->cfg.early_wait_us;
+    return b->batch_start_us + wait;
+}
+
 static bool
 batch_due(broker_t *b, uint64_t now_us)
 {
@@ -1779,7 +1910,7 @@ batch_due(broker_t *b, uint64_t now_us)
         return true;
     if (!b->batch_open)
         return false;
-    return now_us - b->batch_start_us >= (uint64_t)b->cfg.commit_delay_us;
+    return now_us >= batch_due_at(b);
 }
 
 int
@@ -1813,7 +1944,7 @@ broker_run(broker_t *b)
         long timeout = TICK_MS;
         uint64_t now_us = now_mono_us();
         if (b->batch_open && !b->committing) {
-            uint64_t end = b->batch_start_us + (uint64_t)b->cfg.commit_delay_us;
+            uint64_t end = batch_due_at(b);
             timeout = end > now_us ? (long)((end - now_us + 999) / 1000) : 0;
         }
         if (b->draining)

@@ -33,6 +33,7 @@ typedef struct broker_cfg {
     int64_t max_credit;         /* most jobs one worker may hold */
     int64_t commit_batch;       /* operations per group commit at most */
     int64_t commit_delay_us;    /* longest wait to fill a group commit */
+    int64_t early_wait_us;      /* wait for early jobs' results */
     int64_t max_readers;        /* LMDB reader slots */
     char *log_level;            /* error, warn, info or debug */
 } broker_cfg_t;

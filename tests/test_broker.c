@@ -834,6 +834,116 @@ test_restart_keeps_jobs(void **state)
     wire_msg_release(&r);
 }
 
+/* Wait until the broker has read everything worker socket w sent so far:
+ * it answers a Heartbeat on the same connection after those. */
+static void
+sync_worker(fx_t *f, void *w)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_HEARTBEAT;
+    rpc(f, w, &m, &r);
+    assert_int_equal(r.kind, WIRE_HEARTBEAT);
+    wire_msg_release(&r);
+}
+
+/* Send a Submit without waiting for its answer; returns its request id. */
+static uint64_t
+submit_async(fx_t *f, const char *key, const char *text)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.key = key;
+    m.u.submit.job.text = text;
+    m.u.submit.job.text_len = strlen(text);
+    return send_wire(f, f->client, &m);
+}
+
+/* Wait for the Accepted answering request rid; returns the job id. */
+static uint64_t
+expect_accepted(fx_t *f, uint64_t rid, bool *dup)
+{
+    wire_msg_t r;
+    assert_int_equal(recv_wire(f->client, WAIT_MS, &r), 0);
+    assert_int_equal(r.kind, WIRE_ACCEPTED);
+    assert_int_equal(r.request_id, rid);
+    uint64_t id = r.u.accepted.job_id;
+    *dup = r.u.accepted.duplicate;
+    wire_msg_release(&r);
+    return id;
+}
+
+/* With an idle worker, a new job goes out before its Submit commits; the
+ * Submit is answered only after the commit, which waits (early-wait-us)
+ * for the result so that job and result commit together. */
+static void
+test_early_dispatch(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.early_wait_us = 60 * 1000 * 1000; /* longer than any test */
+    start(f);
+    ready(f, f->worker, 2);
+    sync_worker(f, f->worker);
+    wire_msg_t r;
+    uint64_t rid = submit_async(f, "early", "Early text for the worker.");
+    uint32_t att;
+    uint64_t id = expect_dispatch(f->worker, &att, WAIT_MS);
+    assert_true(id > 0);
+    assert_int_equal(att, 1);
+    /* not accepted yet: its commit waits for the result */
+    zmq_pollitem_t it = { f->client, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal(zmq_poll(&it, 1, 200), 0);
+    assert_int_equal(done(f, f->worker, id, att), WIRE_CODE_OK);
+    bool dup;
+    assert_int_equal(expect_accepted(f, rid, &dup), id);
+    assert_false(dup);
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    assert_true(r.u.get_reply.job.seq > 0);
+    wire_msg_release(&r);
+}
+
+/* An id that reached a worker is never given to another job, even when
+ * its Submit did not commit (here: a duplicate key in the same batch) and
+ * the broker restarts; the worker's late Done for it finds no job. */
+static void
+test_early_ids_never_reused(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.early_wait_us = 500 * 1000;
+    start(f);
+    ready(f, f->worker, 4);
+    sync_worker(f, f->worker);
+    wire_msg_t r;
+    uint64_t rid1 = submit_async(f, "same", "First text.");
+    uint64_t rid2 = submit_async(f, "same", "Second text, same key.");
+    uint32_t a1, a2;
+    uint64_t e1 = expect_dispatch(f->worker, &a1, WAIT_MS);
+    uint64_t e2 = expect_dispatch(f->worker, &a2, WAIT_MS);
+    assert_true(e1 > 0 && e2 > 0 && e1 != e2);
+    bool dup1, dup2;
+    uint64_t id1 = expect_accepted(f, rid1, &dup1);
+    uint64_t id2 = expect_accepted(f, rid2, &dup2);
+    assert_false(dup1);
+    assert_true(dup2);
+    assert_int_equal(id1, e1);
+    assert_int_equal(id2, e1); /* e2 never became a job */
+    stop(f);
+    assert_int_equal(broker_open(&f->b, &f->cfg), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, run_thread, f), 0);
+    uint64_t fresh = submit_ok(f, "fresh", "A new job after the restart.");
+    assert_true(fresh > e2);
+    /* the late answer for e2 finds no job and changes nothing */
+    assert_int_not_equal(done(f, f->worker, e2, a2), WIRE_CODE_OK);
+    get(f, fresh, NULL, &r);
+    assert_int_not_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    wire_msg_release(&r);
+    get(f, e2, NULL, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    wire_msg_release(&r);
+}
+
 /* Start the excerpt-broker binary with argv; its stderr goes to *errfd. */
 static pid_t
 spawn(char *const argv[], int *errfd)
@@ -968,6 +1078,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_full_reads_work, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_since_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_dispatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_ids_never_reused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_jobs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_binary_listens_and_drains, setup,
