@@ -68,6 +68,9 @@ const cfg_entry_t broker_cfg_table[] = {
       "first retry delay; doubles per attempt, with jitter" },
     { "retry-max-ms", CFG_MS, OFF(retry_max_ms), "60s", 0, 86400000,
       "longest retry delay" },
+    { "max-worker-bytes", CFG_SIZE, OFF(max_worker_bytes), "256M", 1, 0,
+      "text bytes one worker may hold before it gets another job (it "
+      "always gets one)" },
     { "max-credit", CFG_INT, OFF(max_credit), "1024", 1, 1000000,
       "most jobs one worker may hold at once" },
     { "commit-batch", CFG_INT, OFF(commit_batch), "512", 1, 100000,
@@ -156,6 +159,7 @@ typedef struct lease {
     struct worker *w;     /* holder; NULL once finishing */
     bool finishing;       /* an op for it waits in the batch */
     uint64_t early_gen;   /* pre-dispatched: batch_gen of its Submit, or 0 */
+    uint64_t bytes;       /* text bytes of the job */
 } lease_t;
 
 /* Open-addressing hash table of leases keyed by job id. */
@@ -171,6 +175,7 @@ typedef struct worker {
     char name[128];   /* worker_name from Ready */
     uint64_t credit;  /* jobs it may still be sent */
     size_t n_leases;  /* live leases it holds */
+    uint64_t bytes;   /* text bytes of those jobs */
     uint64_t last_ms; /* monotonic time of its last message */
     bool lost;        /* unreachable; removed at the next tick */
 } worker_t;
@@ -514,8 +519,10 @@ lease_finish(broker_t *b, lease_t *l)
     if (l->early_gen && l->early_gen == b->batch_gen && b->batch_early)
         b->batch_early--; /* its Submit can now commit with the answer */
     l->early_gen = 0;
-    if (!l->finishing && l->w && l->w->n_leases)
+    if (!l->finishing && l->w && l->w->n_leases) {
         l->w->n_leases--;
+        l->w->bytes -= l->bytes < l->w->bytes ? l->bytes : l->w->bytes;
+    }
     l->finishing = true;
     l->w = NULL;
 }
@@ -651,15 +658,36 @@ available(broker_t *b)
     return c->ready > out ? c->ready - out : 0;
 }
 
+/* Can w take another job: credit left, reachable, and holding less than
+ * max-worker-bytes of text (or nothing: one job of any size always goes).
+ * The byte bound keeps a large prefetch credit from piling big texts into
+ * one worker's memory. */
+static bool
+worker_open(const broker_t *b, const worker_t *w)
+{
+    return w->credit > 0 && !w->lost &&
+           (w->n_leases == 0 || w->bytes < b->cfg.max_worker_bytes);
+}
+
 static bool
 can_dispatch(broker_t *b)
 {
     if (b->draining || available(b) == 0)
         return false;
     for (size_t i = 0; i < b->n_workers; i++)
-        if (b->workers[i]->credit > 0 && !b->workers[i]->lost)
+        if (worker_open(b, b->workers[i]))
             return true;
     return false;
+}
+
+/* Record lease l as held by w. */
+static void
+lease_give(lease_t *l, worker_t *w, uint64_t bytes)
+{
+    l->w = w;
+    l->bytes = bytes;
+    w->n_leases++;
+    w->bytes += bytes;
 }
 /* Lease jobs round-robin to workers with credit (inside the txn).
  * Returns 0, or ERR_AGAIN (redo the flush). */
@@ -684,7 +712,7 @@ next_worker(broker_t *b)
 {
     for (size_t k = 0; k < b->n_workers; k++) {
         worker_t *w = b->workers[(b->rr + k) % b->n_workers];
-        if (w->credit > 0 && !w->lost) {
+        if (worker_open(b, w)) {
             b->rr = (b->rr + k + 1) % b->n_workers;
             return w;
         }
@@ -736,8 +764,7 @@ dispatch(broker_t *b)
         lease_t *l = lt_insert(&b->leases, j.id);
         l->attempt = j.attempt + 1;
         l->deadline_ms = now + b->cfg.lease_ms;
-        l->w = w;
-        w->n_leases++;
+        lease_give(l, w, job.u.submit.job.text_len);
         w->credit--;
         route_t rt;
         rt.n = 1;
@@ -1396,8 +1423,7 @@ predispatch(broker_t *b, op_t *op)
     l->deadline_ms = now_mono_ms() + b->cfg.lease_ms;
     l->early_gen = b->batch_gen;
     b->batch_early++;
-    l->w = w;
-    w->n_leases++;
+    lease_give(l, w, j->text_len);
     w->credit--;
     route_t rt;
     rt.n = 1;
@@ -1550,10 +1576,12 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
              m->u.heartbeat.attempts[i] == l->attempt)) {
             l->deadline_ms = deadline;
             if (l->w != w) { /* the holder reconnected under a new id */
-                if (l->w && l->w->n_leases)
+                if (l->w && l->w->n_leases) {
                     l->w->n_leases--;
-                l->w = w;
-                w->n_leases++;
+                    l->w->bytes -=
+                        l->bytes < l->w->bytes ? l->bytes : l->w->bytes;
+                }
+                lease_give(l, w, l->bytes);
             }
         }
     }

@@ -24,6 +24,7 @@ typedef struct broker_cfg {
     char *publisher;            /* notification endpoint (PUB, bind) */
     uint64_t map_size;          /* initial LMDB map size, bytes */
     uint64_t map_limit;         /* LMDB map never grows past this */
+    uint64_t max_worker_bytes;  /* text one worker may hold */
     int64_t max_queued;         /* ready + leased + delayed jobs accepted */
     int64_t max_attempts;       /* failed attempts before dead letter */
     uint64_t lease_ms;          /* lease length, extended by heartbeats */

@@ -458,6 +458,54 @@ test_credit_respected(void **state)
     assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
 }
 
+/* Credit is not the only bound: a worker holding max-worker-bytes of text
+ * gets no further job until it answers, but always gets one. */
+static void
+test_worker_byte_bound(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.max_worker_bytes = 40;
+    start(f);
+    uint64_t ids[3];
+    char key[8];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "b%d", i);
+        ids[i] = submit_ok(f, key, "A text of some thirty bytes.");
+    }
+    ready(f, f->worker, 8);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), ids[0]);
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), ids[1]);
+    /* 56 bytes held: no third job despite the credit */
+    assert_int_equal(expect_dispatch(f->worker, &att, 300), 0);
+    /* the answer frees the room at once: the third job may come before
+     * the DoneAck (which waits for the commit) */
+    uint8_t *buf;
+    size_t len;
+    encode_result(ids[0], &buf, &len);
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DONE;
+    m.u.done.job_id = ids[0];
+    m.u.done.attempt = att;
+    m.u.done.result = buf;
+    m.u.done.result_len = len;
+    send_wire(f, f->worker, &m);
+    free(buf);
+    bool acked = false, third = false;
+    while (!acked || !third) {
+        assert_int_equal(recv_wire(f->worker, WAIT_MS, &r), 0);
+        if (r.kind == WIRE_DONE_ACK) {
+            assert_int_equal(r.u.done_ack.code, WIRE_CODE_OK);
+            acked = true;
+        } else if (r.kind == WIRE_DISPATCH) {
+            assert_int_equal(r.u.dispatch.job.id, ids[2]);
+            third = true;
+        }
+        wire_msg_release(&r);
+    }
+}
+
 static void
 test_lease_expiry_fences_stale_done(void **state)
 {
@@ -1067,6 +1115,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_key_and_priority, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_byte_bound, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_lease_expiry_fences_stale_done,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_retried_then_dead, setup,
