@@ -49,6 +49,51 @@ static const char *const db_names[DB_COUNT] = {
     "results", "log",      "entities", "dead",    "meta"
 };
 
+/* One distinct entity index key of a flat group. */
+typedef struct ent_key {
+    uint32_t off;   /* its bytes in ents_t.kbuf */
+    uint32_t len;   /* their count */
+    uint32_t hash;  /* FNV-1a of the bytes */
+    uint32_t count; /* pairs naming it; then its first slot in ents_t.ids */
+} ent_key_t;
+
+/* A key to sort, self-contained for qsort. */
+typedef struct ent_sort {
+    const uint8_t *k; /* its bytes */
+    uint32_t len;     /* their count */
+    uint32_t key;     /* index into ents_t.keys */
+} ent_sort_t;
+
+/* One (entity key, job id) pair of a flat group. */
+typedef struct ent_pair {
+    uint32_t key; /* index into ents_t.keys */
+    uint64_t id;  /* the job id */
+} ent_pair_t;
+
+/*
+ * The entity index entries of a flat group, written in key order at
+ * store_txn_commit instead of one B-tree descent per entity per result:
+ * many results name the same entities, so a group's puts mostly land on
+ * the same pages. Distinct keys are interned in a hash table.
+ */
+typedef struct ents {
+    uint8_t *kbuf;          /* distinct keys, back to back */
+    size_t kbuf_len;        /* bytes used */
+    size_t kbuf_cap;        /* bytes allocated */
+    ent_key_t *keys;        /* distinct keys */
+    size_t n_keys;          /* count */
+    size_t cap_keys;        /* allocated */
+    uint32_t *table;        /* open addressing: key index + 1, 0 empty */
+    size_t table_cap;       /* slots, a power of two (0: none yet) */
+    ent_pair_t *pairs;      /* pairs in op order */
+    size_t n_pairs;         /* count */
+    size_t cap_pairs;       /* allocated */
+    uint64_t *ids;          /* flush scratch: ids grouped by key */
+    size_t cap_ids;         /* allocated */
+    struct ent_sort *order; /* flush scratch: keys in key order */
+    size_t cap_order;       /* allocated */
+} ents_t;
+
 /* Counters persisted in meta under "counters"; native endian. */
 typedef struct meta {
     uint64_t last_id;   /* highest job id issued */
@@ -74,7 +119,12 @@ struct store {
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
     int lock_fd;            /* flock'd DIR/lock: one broker per dir, or -1 */
+    ents_t ents;            /* entity index entries of the open flat group */
 };
+
+static int ents_flush(store_t *s, MDB_txn *txn);
+static void ents_reset(ents_t *e);
+static void ents_free(ents_t *e);
 
 /* Mutable owned copy of a job record, for write ops. */
 typedef struct rec {
@@ -670,6 +720,7 @@ store_destroy(store_t **sp)
         pthread_rwlock_destroy(&s->remap);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
+    ents_free(&s->ents);
     free(s->dir);
     free(s);
     *sp = NULL;
@@ -719,6 +770,7 @@ store_txn_begin(store_t *s)
     }
     s->meta = s->meta_committed;
     s->flat = false;
+    ents_reset(&s->ents);
     return ERR_OK;
 }
 
@@ -736,7 +788,12 @@ store_txn_commit(store_t *s)
 {
     assert(s && s->wtxn);
     int rc = 0;
-    if (memcmp(&s->meta, &s->meta_committed, sizeof s->meta) != 0)
+    bool deferred = false;
+    if (s->flat && s->ents.n_pairs) {
+        rc = ents_flush(s, s->wtxn);
+        deferred = rc != 0;
+    }
+    if (!rc && memcmp(&s->meta, &s->meta_committed, sizeof s->meta) != 0)
         rc = meta_save(s, s->wtxn);
     if (rc) {
         mdb_txn_abort(s->wtxn);
@@ -745,6 +802,20 @@ store_txn_commit(store_t *s)
     }
     s->wtxn = NULL;
     s->flat = false;
+    ents_reset(&s->ents);
+    if (deferred) {
+        /* the flat group's deferred entity puts failed: redo it nested,
+         * where the op that cannot be written fails alone */
+        s->meta = s->meta_committed;
+        if (rc == MDB_MAP_FULL && s->map_size < s->map_limit) {
+            s->grow = true;
+            grow_map(s);
+        }
+        log_debug("store flat group: entity index write failed (%s), "
+                  "group to be redone",
+                  mdb_strerror(rc));
+        return ERR_AGAIN;
+    }
     if (rc == 0) {
         s->meta_committed = s->meta;
         return ERR_OK;
@@ -773,6 +844,7 @@ store_txn_abort(store_t *s)
         s->wtxn = NULL;
     }
     s->flat = false;
+    ents_reset(&s->ents);
     s->meta = s->meta_committed;
     grow_map(s);
 }
@@ -1168,24 +1240,219 @@ store_result_check(const uint8_t *buf, size_t len)
     return result_walk(buf, len, NULL, NULL, &us) < 0 ? ERR_PROTO : ERR_OK;
 }
 
-/* Index one entity of a result (entity_fn for store_done). */
-typedef struct ent_put {
-    MDB_txn *txn;      /* the write txn */
-    MDB_dbi dbi;       /* DB_ENTITIES */
-    const uint8_t *id; /* the job id, 8 bytes big-endian */
-} ent_put_t;
+/* ------------------------------------------- entity index (grouped) */
+
+static uint32_t
+ent_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* Grow *buf (holding *cap elements of size sz) to at least want. */
+static void *
+grow_array(void *buf, size_t *cap, size_t want, size_t sz)
+{
+    if (want <= *cap)
+        return buf;
+    size_t n = *cap ? *cap : 64;
+    while (n < want)
+        n *= 2;
+    *cap = n;
+    return xreallocarray(buf, n, sz);
+}
+
+static void
+ents_rehash(ents_t *e)
+{
+    size_t cap = e->table_cap ? e->table_cap * 2 : 256;
+    free(e->table);
+    e->table = xcalloc(cap, sizeof *e->table);
+    e->table_cap = cap;
+    for (size_t i = 0; i < e->n_keys; i++) {
+        size_t at = e->keys[i].hash & (cap - 1);
+        while (e->table[at])
+            at = (at + 1) & (cap - 1);
+        e->table[at] = (uint32_t)i + 1;
+    }
+}
+
+/* Record that job id names the entity key k (n bytes). */
+static void
+ents_add(ents_t *e, const uint8_t *k, size_t n, uint64_t id)
+{
+    uint32_t h = ent_hash(k, n);
+    if (2 * (e->n_keys + 1) > e->table_cap)
+        ents_rehash(e);
+    size_t at = h & (e->table_cap - 1);
+    uint32_t ki;
+    for (;;) {
+        ki = e->table[at];
+        if (!ki)
+            break;
+        const ent_key_t *x = &e->keys[ki - 1];
+        if (x->hash == h && x->len == n && memcmp(e->kbuf + x->off, k, n) == 0)
+            break;
+        at = (at + 1) & (e->table_cap - 1);
+    }
+    if (!ki) {
+        e->kbuf = grow_array(e->kbuf, &e->kbuf_cap, e->kbuf_len + n, 1);
+        memcpy(e->kbuf + e->kbuf_len, k, n);
+        e->keys =
+            grow_array(e->keys, &e->cap_keys, e->n_keys + 1, sizeof *e->keys);
+        ent_key_t *x = &e->keys[e->n_keys++];
+        x->off = (uint32_t)e->kbuf_len;
+        x->len = (uint32_t)n;
+        x->hash = h;
+        x->count = 0;
+        e->kbuf_len += n;
+        ki = (uint32_t)e->n_keys;
+        e->table[at] = ki;
+    }
+    e->pairs =
+        grow_array(e->pairs, &e->cap_pairs, e->n_pairs + 1, sizeof *e->pairs);
+    e->pairs[e->n_pairs].key = ki - 1;
+    e->pairs[e->n_pairs].id = id;
+    e->n_pairs++;
+}
+
+/* Forget the group's entries (keeps the memory for the next group). */
+static void
+ents_reset(ents_t *e)
+{
+    if (e->n_keys && e->table_cap)
+        memset(e->table, 0, e->table_cap * sizeof *e->table);
+    e->kbuf_len = 0;
+    e->n_keys = 0;
+    e->n_pairs = 0;
+}
+
+static void
+ents_free(ents_t *e)
+{
+    free(e->kbuf);
+    free(e->keys);
+    free(e->table);
+    free(e->pairs);
+    free(e->ids);
+    free(e->order);
+    memset(e, 0, sizeof *e);
+}
 
 static int
-entity_put(void *arg, int type, const char *name, size_t len)
+cmp_ent_key(const void *a, const void *b)
 {
-    ent_put_t *e = arg;
+    const ent_sort_t *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->k, y->k, n);
+    if (c)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Write the group's entity index entries into txn, in key order then id
+ * order (as LMDB sorts them), each pair once. Returns an MDB code. */
+static int
+ents_flush(store_t *s, MDB_txn *txn)
+{
+    ents_t *e = &s->ents;
+    MDB_cursor *cur = NULL;
+    if (!e->n_pairs)
+        return 0;
+    e->order = grow_array(e->order, &e->cap_order, e->n_keys, sizeof *e->order);
+    e->ids = grow_array(e->ids, &e->cap_ids, e->n_pairs, sizeof *e->ids);
+    for (size_t i = 0; i < e->n_keys; i++) {
+        e->order[i].k = e->kbuf + e->keys[i].off;
+        e->order[i].len = e->keys[i].len;
+        e->order[i].key = (uint32_t)i;
+        e->keys[i].count = 0;
+    }
+    for (size_t i = 0; i < e->n_pairs; i++)
+        e->keys[e->pairs[i].key].count++;
+    qsort(e->order, e->n_keys, sizeof *e->order, cmp_ent_key);
+    /* counting sort of the pairs by key rank; count becomes the first slot */
+    uint32_t at = 0;
+    for (size_t r = 0; r < e->n_keys; r++) {
+        ent_key_t *x = &e->keys[e->order[r].key];
+        uint32_t c = x->count;
+        x->count = at;
+        at += c;
+    }
+    for (size_t i = 0; i < e->n_pairs; i++)
+        e->ids[e->keys[e->pairs[i].key].count++] = e->pairs[i].id;
+    /* now count is one past each key's last slot */
+    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTITIES], &cur);
+    if (rc)
+        return rc;
+    uint32_t lo = 0;
+    for (size_t r = 0; r < e->n_keys && rc == 0; r++) {
+        const ent_key_t *x = &e->keys[e->order[r].key];
+        uint32_t hi = x->count;
+        uint64_t *ids = e->ids + lo;
+        size_t n = hi - lo;
+        lo = hi;
+        /* ids arrive nearly sorted (ops run in job order): insertion sort */
+        for (size_t i = 1; i < n; i++) {
+            uint64_t v = ids[i];
+            size_t j = i;
+            while (j > 0 && ids[j - 1] > v) {
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            ids[j] = v;
+        }
+        MDB_val key = mval(e->kbuf + x->off, x->len);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            if (i > 0 && ids[i] == ids[i - 1])
+                continue;
+            uint8_t idb[8];
+            put_be64(idb, ids[i]);
+            MDB_val v = mval(idb, 8);
+            rc = mdb_cursor_put(cur, &key, &v, MDB_NODUPDATA);
+            if (rc == MDB_KEYEXIST)
+                rc = 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Collects a result's entity keys for job id (entity_fn for store_done). */
+typedef struct ent_collect {
+    ents_t *e;   /* where they go */
+    uint64_t id; /* the job */
+} ent_collect_t;
+
+static int
+entity_collect(void *arg, int type, const char *name, size_t len)
+{
+    ent_collect_t *c = arg;
     uint8_t ek[ENTITY_NAME_MAX + 1];
     size_t en = entity_key(type, name, len, ek);
-    if (!en)
-        return 0;
-    MDB_val key = mval(ek, en), v = mval(e->id, 8);
-    int rc = mdb_put(e->txn, e->dbi, &key, &v, MDB_NODUPDATA);
-    return rc == MDB_KEYEXIST ? 0 : rc;
+    if (en)
+        ents_add(c->e, ek, en, c->id);
+    return 0;
+}
+
+/* Put the pairs from index first on directly, one mdb_put each, as a
+ * nested op must (a failure has to stay inside its nested txn). */
+static int
+ents_put_direct(store_t *s, MDB_txn *txn, size_t first)
+{
+    ents_t *e = &s->ents;
+    int rc = 0;
+    for (size_t i = first; i < e->n_pairs && rc == 0; i++) {
+        const ent_key_t *x = &e->keys[e->pairs[i].key];
+        uint8_t idb[8];
+        put_be64(idb, e->pairs[i].id);
+        MDB_val key = mval(e->kbuf + x->off, x->len), v = mval(idb, 8);
+        rc = mdb_put(txn, s->dbi[DB_ENTITIES], &key, &v, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    return rc;
 }
 
 int
@@ -1197,6 +1464,7 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     meta_t m;
     rec_t r;
     uint8_t *val = NULL;
+    size_t ents_mark = s->ents.n_pairs;
     memset(out, 0, sizeof *out);
     if (!result && result_len)
         return ERR_INVAL;
@@ -1206,8 +1474,17 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     rc = load_unfenced(s, txn, id, attempt, &r);
     if (rc)
         goto out;
+    /* One walk checks the bytes and collects the entity keys; a flat group
+     * writes them at commit (ents_flush), a nested op below. */
     uint64_t extract_us = res ? res->extract_us : 0;
-    if (!res && result_walk(result, result_len, NULL, NULL, &extract_us) < 0) {
+    ent_collect_t ec = { &s->ents, id };
+    if (res) {
+        for (size_t i = 0; i < res->n_entities; i++) {
+            const result_entity_t *e = &res->entities[i];
+            entity_collect(&ec, e->type, e->name ? e->name : "", SIZE_MAX);
+        }
+    } else if (result_walk(result, result_len, entity_collect, &ec,
+                           &extract_us) < 0) {
         op_failing_clean(s);
         rc = ERR_INVAL;
         goto out;
@@ -1259,16 +1536,9 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     rc = mdb_put(txn, s->dbi[DB_LOG], &key, &v, MDB_APPEND);
     if (rc)
         goto out;
-    ent_put_t ep = { txn, s->dbi[DB_ENTITIES], k };
-    for (size_t i = 0; res && i < res->n_entities; i++) {
-        const result_entity_t *e = &res->entities[i];
-        rc = entity_put(&ep, e->type, e->name ? e->name : "", SIZE_MAX);
-        if (rc)
-            goto out;
-    }
-    if (!res) {
-        uint64_t us;
-        rc = result_walk(result, result_len, entity_put, &ep, &us);
+    if (!s->flat) {
+        rc = ents_put_direct(s, txn, ents_mark);
+        s->ents.n_pairs = ents_mark;
         if (rc)
             goto out;
     }
@@ -1285,6 +1555,8 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
 out:
     free(val);
     rec_free(&r);
+    if (rc)
+        s->ents.n_pairs = ents_mark;
     rc = op_end(s, txn, &m, rc);
     if (rc) {
         free(out->key);

@@ -134,7 +134,9 @@ void store_destroy(store_t **s);
  * limit) and redo the whole group. ERR_FULL means the map is at its limit;
  * the group txn stays usable.
  * store_txn_commit makes everything durable (fsync) or nothing: ERR_AGAIN
- * (map grown, redo the group), ERR_FULL, ERR_IO; the txn is over either way.
+ * (map grown, or a flat group's deferred writes failed: redo the group,
+ * with store_txn_begin after a flat one), ERR_FULL, ERR_IO; the txn is
+ * over either way.
  * Threads: write txns and store_counts belong to one thread (the writer);
  * one other thread may run read txns and store_info meanwhile. Growing the
  * map waits for read txns to end, so the writer must not hold a read txn
@@ -153,7 +155,10 @@ int store_txn_commit(store_t *s);
  * malformed result) still return their usual code and leave the group
  * usable; any other failure returns ERR_AGAIN: call store_txn_abort and
  * redo the whole group, with store_txn_begin so that the failing
- * operation fails alone. Errors as store_txn_begin.
+ * operation fails alone. The entity index entries of the group's results
+ * are written in key order by store_txn_commit (many results name the same
+ * entities): store_entity_jobs sees them once the group is committed.
+ * Errors as store_txn_begin.
  */
 int store_txn_begin_flat(store_t *s);
 void store_txn_abort(store_t *s);

@@ -833,6 +833,179 @@ test_flat_group(void **state)
     assert_int_equal(n.ready, 2);
 }
 
+/* Encode a Result naming the given entities (type, name pairs). */
+static uint8_t *
+encode_entities(const int *types, const char *const *names, size_t n,
+                size_t *len)
+{
+    result_t *r = result_new();
+    for (size_t i = 0; i < n; i++)
+        result_add_entity(r, types[i], names[i], NULL);
+    uint8_t *buf = NULL;
+    assert_int_equal(wire_result_encode(r, &buf, len), 0);
+    result_destroy(&r);
+    return buf;
+}
+
+/* Job ids indexed under an entity (read txn); v[0] gets the count. */
+static void
+entity_ids(store_t *s, int type, const char *name, uint64_t *v)
+{
+    v[0] = 0;
+    assert_int_equal(store_read_begin(s), 0);
+    assert_true(store_entity_jobs(s, type, name, collect_id, v) >= 0);
+    store_read_end(s);
+}
+
+/* A flat group writes its entity index entries at commit, in key order:
+ * the same as one put each (sorted ids, each pair once), nothing from an
+ * op that failed or a group that was aborted. */
+static void
+test_flat_entity_index(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id[4], got[8];
+    bool dup;
+    for (int i = 0; i < 4; i++) {
+        char key[3] = { 'x', (char)('0' + i), 0 };
+        assert_int_equal(
+            submit1(f->s, key, "Maria Lopez: Spain.", 0, &id[i], &dup), 0);
+        store_lease_t l;
+        assert_int_equal(lease1(f->s, 1, &l), 0);
+        wire_msg_release(&l.msg);
+    }
+    static const int t1[] = { RESULT_GPE, RESULT_PERSON, RESULT_GPE };
+    static const char *const n1[] = { "Spain", "Maria Lopez", "  SPAIN " };
+    static const int t2[] = { RESULT_PERSON, RESULT_GPE };
+    static const char *const n2[] = { "Maria  lopez", "Spain" };
+    static const int t3[] = { RESULT_PERSON };
+    static const char *const n3[] = { "Zed Zeta" };
+    size_t l1, l2, l3;
+    uint8_t *b1 = encode_entities(t1, n1, 3, &l1);
+    uint8_t *b2 = encode_entities(t2, n2, 2, &l2);
+    uint8_t *b3 = encode_entities(t3, n3, 1, &l3);
+    /* b3 followed by a cut field: its entity is read before the error */
+    uint8_t *bad = malloc(l3 + 2);
+    assert_non_null(bad);
+    memcpy(bad, b3, l3);
+    bad[l3] = 0x2a;
+    bad[l3 + 1] = 0x10;
+    store_done_t d;
+
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(store_done(f->s, id[3], 1, b2, l2, NULL, 5000, &d), 0);
+    free(d.key);
+    assert_int_equal(store_done(f->s, id[2], 1, bad, l3 + 2, NULL, 5000, &d),
+                     ERR_INVAL);
+    assert_int_equal(store_done(f->s, id[0], 1, b1, l1, NULL, 5000, &d), 0);
+    free(d.key);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    entity_ids(f->s, RESULT_GPE, "spain", got);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], id[0]);
+    assert_int_equal(got[2], id[3]);
+    entity_ids(f->s, RESULT_PERSON, "MARIA LOPEZ", got);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], id[0]);
+    assert_int_equal(got[2], id[3]);
+    entity_ids(f->s, RESULT_PERSON, "zed zeta", got);
+    assert_int_equal(got[0], 0);
+    assert_int_equal(state_of(f->s, id[2]), STORE_LEASED);
+
+    /* an aborted flat group leaves no entries behind for the next one */
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(store_done(f->s, id[2], 1, b3, l3, NULL, 5000, &d), 0);
+    free(d.key);
+    store_txn_abort(f->s);
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(store_done(f->s, id[1], 1, b1, l1, NULL, 5000, &d), 0);
+    free(d.key);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    entity_ids(f->s, RESULT_PERSON, "zed zeta", got);
+    assert_int_equal(got[0], 0);
+    entity_ids(f->s, RESULT_GPE, "spain", got);
+    assert_int_equal(got[0], 3);
+    assert_int_equal(got[2], id[1]);
+    assert_int_equal(state_of(f->s, id[2]), STORE_LEASED);
+    free(b1);
+    free(b2);
+    free(b3);
+    free(bad);
+}
+
+/* At the map limit, a flat group whose entity index entries do not fit
+ * fails at commit with ERR_AGAIN and nothing of it lands; redone nested,
+ * that result fails alone with ERR_FULL and the rest commits. */
+static void
+test_flat_entity_index_full(void **state)
+{
+    fx_t *f = *state;
+    store_destroy(&f->s);
+    f->cfg.map_size = 1 << 20;
+    f->cfg.map_limit = 1 << 20;
+    assert_int_equal(store_open(&f->s, &f->cfg), 0);
+    uint64_t big_id, small_id, got[4];
+    bool dup;
+    assert_int_equal(submit1(f->s, "big", "many names", 0, &big_id, &dup), 0);
+    assert_int_equal(submit1(f->s, "small", "one name", 0, &small_id, &dup), 0);
+    store_lease_t l;
+    assert_int_equal(lease1(f->s, 1, &l), 0);
+    wire_msg_release(&l.msg);
+    assert_int_equal(lease1(f->s, 1, &l), 0);
+    wire_msg_release(&l.msg);
+    /* ~150 pages of result bytes fit the 256-page map; as many again of
+     * index keys do not */
+    enum { N = 2400, NAME = 250 };
+    result_t *r = result_new();
+    char name[NAME + 1];
+    for (int i = 0; i < N; i++) {
+        memset(name, 'a' + i % 26, NAME);
+        snprintf(name, sizeof name, "%05d", i);
+        name[5] = 'n';
+        name[NAME] = '\0';
+        result_add_entity(r, RESULT_ORG, name, NULL);
+    }
+    uint8_t *big = NULL;
+    size_t big_len = 0;
+    assert_int_equal(wire_result_encode(r, &big, &big_len), 0);
+    result_destroy(&r);
+    static const int ts[] = { RESULT_GPE };
+    static const char *const ns[] = { "Norway" };
+    size_t small_len;
+    uint8_t *small = encode_entities(ts, ns, 1, &small_len);
+    store_done_t d;
+    assert_int_equal(store_txn_begin_flat(f->s), 0);
+    assert_int_equal(
+        store_done(f->s, small_id, 1, small, small_len, NULL, 5000, &d), 0);
+    free(d.key);
+    assert_int_equal(store_done(f->s, big_id, 1, big, big_len, NULL, 5000, &d),
+                     0);
+    free(d.key);
+    assert_int_equal(store_txn_commit(f->s), ERR_AGAIN);
+    assert_int_equal(state_of(f->s, small_id), STORE_LEASED);
+    store_counts_t n;
+    store_counts(f->s, &n);
+    assert_int_equal(n.last_seq, 0);
+    assert_int_equal(n.done, 0);
+
+    assert_int_equal(store_txn_begin(f->s), 0);
+    assert_int_equal(
+        store_done(f->s, small_id, 1, small, small_len, NULL, 5000, &d), 0);
+    free(d.key);
+    assert_int_equal(store_done(f->s, big_id, 1, big, big_len, NULL, 5000, &d),
+                     ERR_FULL);
+    assert_int_equal(store_txn_commit(f->s), 0);
+    assert_int_equal(state_of(f->s, small_id), STORE_DONE);
+    assert_int_equal(state_of(f->s, big_id), STORE_LEASED);
+    entity_ids(f->s, RESULT_GPE, "norway", got);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], small_id);
+    store_counts(f->s, &n);
+    assert_int_equal(n.last_seq, 1);
+    free(big);
+    free(small);
+}
+
 static void
 test_map_growth(void **state)
 {
@@ -1040,6 +1213,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_requeue_leased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flat_entity_index, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flat_entity_index_full, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_and_reopen, setup, teardown),
