@@ -41,12 +41,15 @@ enum {
     DB_ENTITIES,
     DB_DEAD,
     DB_META,
+    DB_ENTLISTS,
     DB_COUNT
 };
 
+/* "entities" (type + name -> job id, dupsort) is the index of schema 1,
+ * read but no longer written; "entity_lists" replaced it (see list_key). */
 static const char *const db_names[DB_COUNT] = {
     "jobs",    "payloads", "ready",    "delayed", "leased", "dedup",
-    "results", "log",      "entities", "dead",    "meta"
+    "results", "log",      "entities", "dead",    "meta",   "entity_lists"
 };
 
 /* One distinct entity index key of a flat group. */
@@ -550,6 +553,17 @@ meta_load(store_t *s, MDB_txn *txn)
     uint32_t ver = 0;
     if (v.mv_size == 4)
         memcpy(&ver, v.mv_data, 4);
+    if (ver == 1) {
+        /* schema 1 differs only in its entity index, which stays readable:
+         * mark the store so that an older broker no longer opens it */
+        ver = STORE_SCHEMA_VERSION;
+        v = mval(&ver, 4);
+        rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+        if (rc)
+            return rc;
+        log_info("store schema upgraded from 1 to %u dir=%s",
+                 STORE_SCHEMA_VERSION, s->dir);
+    }
     if (ver != STORE_SCHEMA_VERSION) {
         log_error("store schema version %u, expected %u dir=%s", ver,
                   STORE_SCHEMA_VERSION, s->dir);
@@ -1242,6 +1256,28 @@ store_result_check(const uint8_t *buf, size_t len)
 
 /* ------------------------------------------- entity index (grouped) */
 
+/*
+ * The entity index ("entity_lists"): key = type byte, name length (2 bytes
+ * BE), normalised name, then the smallest job id of the value (8 bytes
+ * BE); value = job ids (8 bytes BE each, ascending). A group writes one
+ * such list per distinct entity, so the ids of one entity are spread over
+ * the lists of the groups that named it. The length makes the keys of one
+ * entity a contiguous range that no other entity's keys fall into.
+ */
+#define LIST_KEY_MAX (3 + ENTITY_NAME_MAX + 8)
+
+/* List key prefix of entity key ek (en bytes, from entity_key); returns its
+ * length. out holds LIST_KEY_MAX bytes. */
+static size_t
+list_prefix(const uint8_t *ek, size_t en, uint8_t *out)
+{
+    out[0] = ek[0];
+    out[1] = (uint8_t)((en - 1) >> 8);
+    out[2] = (uint8_t)(en - 1);
+    memcpy(out + 3, ek + 1, en - 1);
+    return en + 2;
+}
+
 static uint32_t
 ent_hash(const uint8_t *p, size_t n)
 {
@@ -1341,15 +1377,50 @@ ents_free(ents_t *e)
     memset(e, 0, sizeof *e);
 }
 
+/* Order of the list keys: type, then name length, then name. */
 static int
 cmp_ent_key(const void *a, const void *b)
 {
     const ent_sort_t *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->k, y->k, n);
-    if (c)
-        return c;
-    return x->len < y->len ? -1 : x->len > y->len;
+    if (x->k[0] != y->k[0])
+        return x->k[0] < y->k[0] ? -1 : 1;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->k + 1, y->k + 1, x->len - 1);
+}
+
+/* Put one list (ids ascending, n >= 1) of entity key ek. A list of that
+ * entity starting at ids[0] can only exist if that job's result was
+ * indexed already: then the ids are put one list each, skipping those
+ * that exist. Returns an MDB code. */
+static int
+list_put(MDB_cursor *cur, const uint8_t *ek, size_t en, const uint64_t *ids,
+         size_t n)
+{
+    uint8_t lk[LIST_KEY_MAX];
+    size_t pn = list_prefix(ek, en, lk);
+    put_be64(lk + pn, ids[0]);
+    MDB_val key = mval(lk, pn + 8), v = mval(NULL, n * 8);
+    int rc = mdb_cursor_put(cur, &key, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            put_be64((uint8_t *)v.mv_data + 8 * i, ids[i]);
+        return 0;
+    }
+    if (rc != MDB_KEYEXIST)
+        return rc;
+    rc = 0;
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        uint8_t idb[8];
+        put_be64(idb, ids[i]);
+        put_be64(lk + pn, ids[i]);
+        key = mval(lk, pn + 8);
+        v = mval(idb, 8);
+        rc = mdb_cursor_put(cur, &key, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    return rc;
 }
 
 /* Write the group's entity index entries into txn, in key order then id
@@ -1383,7 +1454,7 @@ ents_flush(store_t *s, MDB_txn *txn)
     for (size_t i = 0; i < e->n_pairs; i++)
         e->ids[e->keys[e->pairs[i].key].count++] = e->pairs[i].id;
     /* now count is one past each key's last slot */
-    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTITIES], &cur);
+    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTLISTS], &cur);
     if (rc)
         return rc;
     uint32_t lo = 0;
@@ -1393,27 +1464,26 @@ ents_flush(store_t *s, MDB_txn *txn)
         uint64_t *ids = e->ids + lo;
         size_t n = hi - lo;
         lo = hi;
-        /* ids arrive nearly sorted (ops run in job order): insertion sort */
+        if (n == 0)
+            continue; /* interned by an op that failed */
+        /* ids arrive nearly sorted (ops run in job order): insertion sort,
+         * then drop repeats (a result may name an entity twice) */
+        size_t u = 1;
         for (size_t i = 1; i < n; i++) {
             uint64_t v = ids[i];
-            size_t j = i;
+            size_t j = u;
             while (j > 0 && ids[j - 1] > v) {
                 ids[j] = ids[j - 1];
                 j--;
             }
-            ids[j] = v;
-        }
-        MDB_val key = mval(e->kbuf + x->off, x->len);
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (i > 0 && ids[i] == ids[i - 1])
+            if (j > 0 && ids[j - 1] == v) {
+                memmove(ids + j, ids + j + 1, (u - j) * sizeof *ids);
                 continue;
-            uint8_t idb[8];
-            put_be64(idb, ids[i]);
-            MDB_val v = mval(idb, 8);
-            rc = mdb_cursor_put(cur, &key, &v, MDB_NODUPDATA);
-            if (rc == MDB_KEYEXIST)
-                rc = 0;
+            }
+            ids[j] = v;
+            u++;
         }
+        rc = list_put(cur, e->kbuf + x->off, x->len, ids, u);
     }
     mdb_cursor_close(cur);
     return rc;
@@ -1436,22 +1506,23 @@ entity_collect(void *arg, int type, const char *name, size_t len)
     return 0;
 }
 
-/* Put the pairs from index first on directly, one mdb_put each, as a
- * nested op must (a failure has to stay inside its nested txn). */
+/* Put the pairs from index first on directly, as a nested op must (a
+ * failure has to stay inside its nested txn): they are all one job's, so
+ * one list of one id per distinct entity. */
 static int
 ents_put_direct(store_t *s, MDB_txn *txn, size_t first)
 {
     ents_t *e = &s->ents;
-    int rc = 0;
+    MDB_cursor *cur = NULL;
+    if (first >= e->n_pairs)
+        return 0;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTLISTS], &cur);
     for (size_t i = first; i < e->n_pairs && rc == 0; i++) {
         const ent_key_t *x = &e->keys[e->pairs[i].key];
-        uint8_t idb[8];
-        put_be64(idb, e->pairs[i].id);
-        MDB_val key = mval(e->kbuf + x->off, x->len), v = mval(idb, 8);
-        rc = mdb_put(txn, s->dbi[DB_ENTITIES], &key, &v, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
+        rc = list_put(cur, e->kbuf + x->off, x->len, &e->pairs[i].id, 1);
     }
+    if (cur)
+        mdb_cursor_close(cur);
     return rc;
 }
 
@@ -2028,35 +2099,88 @@ store_dead_list(store_t *s, uint64_t after_id, size_t limit, store_job_fn fn,
     return rc ? err_from_mdb(rc) : n;
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Append the ids of entity key ek from the lists and from the schema 1
+ * index to *ids (n, cap). Returns an MDB code or ERR_IO. */
+static int
+entity_ids(store_t *s, MDB_txn *txn, const uint8_t *ek, size_t en,
+           uint64_t **ids, size_t *n, size_t *cap)
+{
+    uint8_t lk[LIST_KEY_MAX];
+    size_t pn = list_prefix(ek, en, lk);
+    MDB_cursor *cur = NULL;
+    memset(lk + pn, 0, 8);
+    MDB_val key = mval(lk, pn + 8), v;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTLISTS], &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == pn + 8 &&
+           memcmp(key.mv_data, lk, pn) == 0) {
+        if (v.mv_size == 0 || v.mv_size % 8) {
+            rc = ERR_IO;
+            break;
+        }
+        size_t k = v.mv_size / 8;
+        *ids = grow_array(*ids, cap, *n + k, sizeof **ids);
+        for (size_t i = 0; i < k; i++)
+            (*ids)[(*n)++] = get_be64((const uint8_t *)v.mv_data + 8 * i);
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    key = mval(ek, en);
+    rc = mdb_cursor_open(txn, s->dbi[DB_ENTITIES], &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
+    while (rc == 0) {
+        if (v.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        *ids = grow_array(*ids, cap, *n + 1, sizeof **ids);
+        (*ids)[(*n)++] = get_be64(v.mv_data);
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int
 store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
                   void *arg)
 {
     uint8_t ek[ENTITY_NAME_MAX + 1];
     size_t en = entity_key(type, name ? name : "", SIZE_MAX, ek);
-    MDB_cursor *cur = NULL;
-    int n = 0;
+    uint64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    int count = 0;
     if (!en)
         return 0;
-    MDB_val key = mval(ek, en), v;
-    int rc = mdb_cursor_open(cur_txn(s), s->dbi[DB_ENTITIES], &cur);
-    if (rc)
+    int rc = entity_ids(s, cur_txn(s), ek, en, &ids, &n, &cap);
+    if (rc) {
+        free(ids);
         return err_from_mdb(rc);
-    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY);
-    while (rc == 0 && n < INT32_MAX) {
-        if (v.mv_size != 8) {
-            rc = ERR_IO;
-            break;
-        }
-        if (fn(arg, get_be64(v.mv_data)) != 0)
-            break;
-        n++;
-        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP);
     }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    return rc ? err_from_mdb(rc) : n;
+    if (n > 1)
+        qsort(ids, n, sizeof *ids, cmp_u64);
+    for (size_t i = 0; i < n && count < INT32_MAX; i++) {
+        if (i > 0 && ids[i] == ids[i - 1])
+            continue;
+        if (fn(arg, ids[i]) != 0)
+            break;
+        count++;
+    }
+    free(ids);
+    return count;
 }
 
 int

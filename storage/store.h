@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* On-disk schema version kept in meta; a different one is ERR_VERSION. */
-#define STORE_SCHEMA_VERSION 1u
+/* On-disk schema version kept in meta. A version 1 store (whose entity
+ * index had another layout, still read) is marked 2 at open, so older
+ * brokers refuse it; any other version is ERR_VERSION. */
+#define STORE_SCHEMA_VERSION 2u
 
 /* Longest history kept per job (lines) and per line (bytes). */
 #define STORE_MAX_HISTORY 16u
@@ -302,8 +304,8 @@ int store_dead_list(store_t *s, uint64_t after_id, size_t limit,
                     store_job_fn fn, void *arg);
 
 /* Call fn with each job id whose result names an entity of this type and
- * name (compared normalised: case-folded ASCII, single spaces) (read).
- * Returns the count or a negative error. */
+ * name (compared normalised: case-folded ASCII, single spaces), ascending,
+ * each once (read). Returns the count or a negative error. */
 int store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
                       void *arg);
 

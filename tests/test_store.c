@@ -1158,6 +1158,73 @@ test_stats_helpers(void **state)
     free(k);
 }
 
+/* A schema 1 store opens: it is marked 2, and the entity index of
+ * schema 1 (one dupsort entry per entity and job) is still read, merged
+ * with the lists written since, ids ascending and once each. */
+static void
+test_schema1_entity_index(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id, got[8];
+    bool dup;
+    assert_int_equal(submit1(f->s, "s1", "Spain.", 0, &id, &dup), 0);
+    store_lease_t l;
+    assert_int_equal(lease1(f->s, 1, &l), 0);
+    wire_msg_release(&l.msg);
+    static const int ts[] = { RESULT_GPE };
+    static const char *const ns[] = { "Spain" };
+    size_t len;
+    uint8_t *buf = encode_entities(ts, ns, 1, &len);
+    assert_int_equal(done1(f->s, id, 1, buf, len, NULL, NULL), 0);
+    free(buf);
+    store_destroy(&f->s);
+
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, ents;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(
+        mdb_dbi_open(txn, "entities", MDB_DUPSORT | MDB_DUPFIXED, &ents), 0);
+    uint32_t ver = 1;
+    MDB_val k = { 6, "schema" }, v = { 4, &ver };
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    uint8_t ek[6] = { RESULT_GPE, 's', 'p', 'a', 'i', 'n' };
+    const uint64_t old_ids[] = { 300, 3, id };
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t idb[8];
+        for (int b = 0; b < 8; b++)
+            idb[b] = (uint8_t)(old_ids[i] >> (56 - 8 * b));
+        MDB_val ekv = { sizeof ek, ek }, idv = { 8, idb };
+        assert_int_equal(mdb_put(txn, ents, &ekv, &idv, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    assert_int_equal(store_open(&f->s, &f->cfg), 0);
+    entity_ids(f->s, RESULT_GPE, "spain", got);
+    assert_int_equal(got[0], 3);
+    assert_int_equal(got[1], id);
+    assert_int_equal(got[2], 3);
+    assert_int_equal(got[3], 300);
+    store_destroy(&f->s);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 4);
+    memcpy(&ver, v.mv_data, 4);
+    assert_int_equal(ver, STORE_SCHEMA_VERSION);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    assert_int_equal(store_open(&f->s, &f->cfg), 0);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -1221,6 +1288,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_map_limit_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_helpers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema1_entity_index, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
