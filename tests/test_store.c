@@ -927,6 +927,12 @@ test_flat_entity_index(void **state)
     assert_int_equal(got[0], 3);
     assert_int_equal(got[2], id[1]);
     assert_int_equal(state_of(f->s, id[2]), STORE_LEASED);
+    /* nested (one list per entity and job): the repeated name is one entry */
+    assert_int_equal(done1(f->s, id[2], 1, b1, l1, NULL, NULL), 0);
+    entity_ids(f->s, RESULT_GPE, "spain", got);
+    assert_int_equal(got[0], 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(got[1 + i], id[i]);
     free(b1);
     free(b2);
     free(b3);
