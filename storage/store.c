@@ -42,14 +42,17 @@ enum {
     DB_DEAD,
     DB_META,
     DB_ENTLISTS,
+    DB_ENTRECENT,
     DB_COUNT
 };
 
 /* "entities" (type + name -> job id, dupsort) is the index of schema 1,
- * read but no longer written; "entity_lists" replaced it (see list_key). */
+ * read but no longer written; "entity_lists" and "entity_recent" replaced
+ * it (see list_prefix and recent_write). */
 static const char *const db_names[DB_COUNT] = {
-    "jobs",    "payloads", "ready",    "delayed", "leased", "dedup",
-    "results", "log",      "entities", "dead",    "meta",   "entity_lists"
+    "jobs",  "payloads",     "ready",        "delayed",  "leased",
+    "dedup", "results",      "log",          "entities", "dead",
+    "meta",  "entity_lists", "entity_recent"
 };
 
 /* One distinct entity index key of a flat group. */
@@ -57,7 +60,8 @@ typedef struct ent_key {
     uint32_t off;   /* its bytes in ents_t.kbuf */
     uint32_t len;   /* their count */
     uint32_t hash;  /* FNV-1a of the bytes */
-    uint32_t count; /* pairs naming it; then its first slot in ents_t.ids */
+    uint32_t first; /* after ents_sort: its first id in ents_t.ids */
+    uint32_t count; /* pairs naming it; after ents_sort: distinct ids */
 } ent_key_t;
 
 /* A key to sort, self-contained for qsort. */
@@ -827,7 +831,7 @@ store_txn_commit(store_t *s)
         }
         log_debug("store flat group: entity index write failed (%s), "
                   "group to be redone",
-                  mdb_strerror(rc));
+                  rc < 0 && rc > -100 ? err_str(rc) : mdb_strerror(rc));
         return ERR_AGAIN;
     }
     if (rc == 0) {
@@ -1315,43 +1319,53 @@ ents_rehash(ents_t *e)
     }
 }
 
-/* Record that job id names the entity key k (n bytes). */
-static void
-ents_add(ents_t *e, const uint8_t *k, size_t n, uint64_t id)
+/* Index of entity key k (n bytes) in e->keys, added if new. */
+static uint32_t
+ents_intern(ents_t *e, const uint8_t *k, size_t n)
 {
     uint32_t h = ent_hash(k, n);
     if (2 * (e->n_keys + 1) > e->table_cap)
         ents_rehash(e);
     size_t at = h & (e->table_cap - 1);
-    uint32_t ki;
     for (;;) {
-        ki = e->table[at];
+        uint32_t ki = e->table[at];
         if (!ki)
             break;
         const ent_key_t *x = &e->keys[ki - 1];
         if (x->hash == h && x->len == n && memcmp(e->kbuf + x->off, k, n) == 0)
-            break;
+            return ki - 1;
         at = (at + 1) & (e->table_cap - 1);
     }
-    if (!ki) {
-        e->kbuf = grow_array(e->kbuf, &e->kbuf_cap, e->kbuf_len + n, 1);
-        memcpy(e->kbuf + e->kbuf_len, k, n);
-        e->keys =
-            grow_array(e->keys, &e->cap_keys, e->n_keys + 1, sizeof *e->keys);
-        ent_key_t *x = &e->keys[e->n_keys++];
-        x->off = (uint32_t)e->kbuf_len;
-        x->len = (uint32_t)n;
-        x->hash = h;
-        x->count = 0;
-        e->kbuf_len += n;
-        ki = (uint32_t)e->n_keys;
-        e->table[at] = ki;
-    }
+    e->kbuf = grow_array(e->kbuf, &e->kbuf_cap, e->kbuf_len + n, 1);
+    memcpy(e->kbuf + e->kbuf_len, k, n);
+    e->keys = grow_array(e->keys, &e->cap_keys, e->n_keys + 1, sizeof *e->keys);
+    ent_key_t *x = &e->keys[e->n_keys++];
+    x->off = (uint32_t)e->kbuf_len;
+    x->len = (uint32_t)n;
+    x->hash = h;
+    x->first = 0;
+    x->count = 0;
+    e->kbuf_len += n;
+    e->table[at] = (uint32_t)e->n_keys;
+    return (uint32_t)e->n_keys - 1;
+}
+
+/* Record that job id names entity key ki. */
+static void
+ents_pair(ents_t *e, uint32_t ki, uint64_t id)
+{
     e->pairs =
         grow_array(e->pairs, &e->cap_pairs, e->n_pairs + 1, sizeof *e->pairs);
-    e->pairs[e->n_pairs].key = ki - 1;
+    e->pairs[e->n_pairs].key = ki;
     e->pairs[e->n_pairs].id = id;
     e->n_pairs++;
+}
+
+/* Record that job id names the entity key k (n bytes). */
+static void
+ents_add(ents_t *e, const uint8_t *k, size_t n, uint64_t id)
+{
+    ents_pair(e, ents_intern(e, k, n), id);
 }
 
 /* Forget the group's entries (keeps the memory for the next group). */
@@ -1423,15 +1437,18 @@ list_put(MDB_cursor *cur, const uint8_t *ek, size_t en, const uint64_t *ids,
     return rc;
 }
 
-/* Write the group's entity index entries into txn, in key order then id
- * order (as LMDB sorts them), each pair once. Returns an MDB code. */
 static int
-ents_flush(store_t *s, MDB_txn *txn)
+cmp_u64(const void *a, const void *b)
 {
-    ents_t *e = &s->ents;
-    MDB_cursor *cur = NULL;
-    if (!e->n_pairs)
-        return 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sort the pending entries: e->order by list key order, and each key's
+ * ids ascending and distinct at e->ids[first .. first + count). */
+static void
+ents_sort(ents_t *e)
+{
     e->order = grow_array(e->order, &e->cap_order, e->n_keys, sizeof *e->order);
     e->ids = grow_array(e->ids, &e->cap_ids, e->n_pairs, sizeof *e->ids);
     for (size_t i = 0; i < e->n_keys; i++) {
@@ -1443,50 +1460,184 @@ ents_flush(store_t *s, MDB_txn *txn)
     for (size_t i = 0; i < e->n_pairs; i++)
         e->keys[e->pairs[i].key].count++;
     qsort(e->order, e->n_keys, sizeof *e->order, cmp_ent_key);
-    /* counting sort of the pairs by key rank; count becomes the first slot */
+    /* counting sort of the pairs by key rank */
     uint32_t at = 0;
     for (size_t r = 0; r < e->n_keys; r++) {
         ent_key_t *x = &e->keys[e->order[r].key];
-        uint32_t c = x->count;
-        x->count = at;
-        at += c;
+        x->first = at;
+        at += x->count;
+        x->count = 0;
     }
-    for (size_t i = 0; i < e->n_pairs; i++)
-        e->ids[e->keys[e->pairs[i].key].count++] = e->pairs[i].id;
-    /* now count is one past each key's last slot */
+    for (size_t i = 0; i < e->n_pairs; i++) {
+        ent_key_t *x = &e->keys[e->pairs[i].key];
+        e->ids[x->first + x->count++] = e->pairs[i].id;
+    }
+    for (size_t r = 0; r < e->n_keys; r++) {
+        ent_key_t *x = &e->keys[e->order[r].key];
+        uint64_t *ids = e->ids + x->first;
+        size_t n = x->count;
+        if (n == 0)
+            continue; /* interned by an op that failed */
+        /* a group's ids arrive in job order, but a merge appends older
+         * groups' after them */
+        bool sorted = true;
+        for (size_t i = 1; i < n && sorted; i++)
+            sorted = ids[i - 1] <= ids[i];
+        if (!sorted)
+            qsort(ids, n, sizeof *ids, cmp_u64);
+        /* drop repeats (a result may name an entity twice) */
+        size_t u = 1;
+        for (size_t i = 1; i < n; i++)
+            if (ids[i] != ids[u - 1])
+                ids[u++] = ids[i];
+        x->count = (uint32_t)u;
+    }
+}
+
+/* Write the sorted entries as one list per entity. Returns an MDB code. */
+static int
+lists_write(store_t *s, MDB_txn *txn)
+{
+    ents_t *e = &s->ents;
+    MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, s->dbi[DB_ENTLISTS], &cur);
     if (rc)
         return rc;
-    uint32_t lo = 0;
     for (size_t r = 0; r < e->n_keys && rc == 0; r++) {
         const ent_key_t *x = &e->keys[e->order[r].key];
-        uint32_t hi = x->count;
-        uint64_t *ids = e->ids + lo;
-        size_t n = hi - lo;
-        lo = hi;
-        if (n == 0)
-            continue; /* interned by an op that failed */
-        /* ids arrive nearly sorted (ops run in job order): insertion sort,
-         * then drop repeats (a result may name an entity twice) */
-        size_t u = 1;
-        for (size_t i = 1; i < n; i++) {
-            uint64_t v = ids[i];
-            size_t j = u;
-            while (j > 0 && ids[j - 1] > v) {
-                ids[j] = ids[j - 1];
-                j--;
-            }
-            if (j > 0 && ids[j - 1] == v) {
-                memmove(ids + j, ids + j + 1, (u - j) * sizeof *ids);
-                continue;
-            }
-            ids[j] = v;
-            u++;
-        }
-        rc = list_put(cur, e->kbuf + x->off, x->len, ids, u);
+        if (x->count)
+            rc = list_put(cur, e->kbuf + x->off, x->len, e->ids + x->first,
+                          x->count);
     }
     mdb_cursor_close(cur);
     return rc;
+}
+
+/*
+ * "entity_recent" holds the entries of the last groups, one value per
+ * group (key: the group's last seq, 8 bytes BE), until RECENT_MAX of them
+ * are merged into "entity_lists" at once: a group's lists land on one leaf
+ * per entity each, scattered over the tree, while one value per group is
+ * a few contiguous pages; merging many groups' worth writes each entity's
+ * leaf once for all of them. Value: per entity, in list key order, its
+ * key length (2 bytes BE), entity key (type + name), id count (4 bytes BE)
+ * and ids (8 bytes BE each, ascending).
+ */
+#define RECENT_MAX 16u
+
+static int
+recent_write(store_t *s, MDB_txn *txn)
+{
+    ents_t *e = &s->ents;
+    size_t size = 0;
+    for (size_t r = 0; r < e->n_keys; r++) {
+        const ent_key_t *x = &e->keys[e->order[r].key];
+        if (x->count)
+            size += 6 + x->len + 8 * (size_t)x->count;
+    }
+    if (size == 0)
+        return 0;
+    uint8_t k[8];
+    put_be64(k, s->meta.last_seq);
+    MDB_val key = mval(k, 8), v = mval(NULL, size);
+    int rc =
+        mdb_put(txn, s->dbi[DB_ENTRECENT], &key, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc)
+        return rc;
+    uint8_t *p = v.mv_data;
+    for (size_t r = 0; r < e->n_keys; r++) {
+        const ent_key_t *x = &e->keys[e->order[r].key];
+        if (!x->count)
+            continue;
+        p[0] = (uint8_t)(x->len >> 8);
+        p[1] = (uint8_t)x->len;
+        memcpy(p + 2, e->kbuf + x->off, x->len);
+        p += 2 + x->len;
+        p[0] = (uint8_t)(x->count >> 24);
+        p[1] = (uint8_t)(x->count >> 16);
+        p[2] = (uint8_t)(x->count >> 8);
+        p[3] = (uint8_t)x->count;
+        p += 4;
+        for (uint32_t i = 0; i < x->count; i++, p += 8)
+            put_be64(p, e->ids[x->first + i]);
+    }
+    return 0;
+}
+
+/* One entity of a recent value: *p advances past it. 1 got one, 0 at the
+ * end, ERR_IO when malformed. */
+static int
+recent_next(const uint8_t **p, const uint8_t *end, const uint8_t **k,
+            size_t *kn, const uint8_t **ids, size_t *n)
+{
+    if (*p == end)
+        return 0;
+    if (end - *p < 2)
+        return ERR_IO;
+    *kn = (size_t)(*p)[0] << 8 | (*p)[1];
+    if (*kn < 2 || *kn > ENTITY_NAME_MAX || (size_t)(end - *p) < 6 + *kn)
+        return ERR_IO;
+    *k = *p + 2;
+    const uint8_t *c = *p + 2 + *kn;
+    *n = (size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3];
+    if (*n == 0 || (size_t)(end - (c + 4)) / 8 < *n)
+        return ERR_IO;
+    *ids = c + 4;
+    *p = c + 4 + 8 * *n;
+    return 1;
+}
+
+/* Move every recent value's entries into the pending ones and empty
+ * "entity_recent". Returns an MDB code or ERR_IO. */
+static int
+recent_merge(store_t *s, MDB_txn *txn)
+{
+    ents_t *e = &s->ents;
+    MDB_cursor *cur = NULL;
+    MDB_val key, v;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_ENTRECENT], &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    while (rc == 0) {
+        const uint8_t *p = v.mv_data, *end = p + v.mv_size, *k, *ids;
+        size_t kn, n;
+        while ((rc = recent_next(&p, end, &k, &kn, &ids, &n)) == 1) {
+            uint32_t ki = ents_intern(e, k, kn);
+            for (size_t i = 0; i < n; i++)
+                ents_pair(e, ki, get_be64(ids + 8 * i));
+        }
+        if (rc)
+            break;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    return mdb_drop(txn, s->dbi[DB_ENTRECENT], 0);
+}
+
+/* Write the group's entity index entries into txn: as one recent value,
+ * or, every RECENT_MAX groups, merged with the recent ones into the
+ * lists. Returns an MDB code or ERR_IO (a malformed recent value). */
+static int
+ents_flush(store_t *s, MDB_txn *txn)
+{
+    MDB_stat st;
+    if (!s->ents.n_pairs)
+        return 0;
+    int rc = mdb_stat(txn, s->dbi[DB_ENTRECENT], &st);
+    if (rc)
+        return rc;
+    if (st.ms_entries + 1 < RECENT_MAX) {
+        ents_sort(&s->ents);
+        return recent_write(s, txn);
+    }
+    rc = recent_merge(s, txn);
+    if (rc)
+        return rc;
+    ents_sort(&s->ents);
+    return lists_write(s, txn);
 }
 
 /* Collects a result's entity keys for job id (entity_fn for store_done). */
@@ -2099,13 +2250,6 @@ store_dead_list(store_t *s, uint64_t after_id, size_t limit, store_job_fn fn,
     return rc ? err_from_mdb(rc) : n;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Append the ids of entity key ek from the lists and from the schema 1
  * index to *ids (n, cap). Returns an MDB code or ERR_IO. */
 static int
@@ -2131,6 +2275,27 @@ entity_ids(store_t *s, MDB_txn *txn, const uint8_t *ek, size_t en,
         *ids = grow_array(*ids, cap, *n + k, sizeof **ids);
         for (size_t i = 0; i < k; i++)
             (*ids)[(*n)++] = get_be64((const uint8_t *)v.mv_data + 8 * i);
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    rc = mdb_cursor_open(txn, s->dbi[DB_ENTRECENT], &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    while (rc == 0) {
+        const uint8_t *p = v.mv_data, *end = p + v.mv_size, *k, *rid;
+        size_t kn, k_ids;
+        while ((rc = recent_next(&p, end, &k, &kn, &rid, &k_ids)) == 1) {
+            if (kn != en || memcmp(k, ek, en) != 0)
+                continue;
+            *ids = grow_array(*ids, cap, *n + k_ids, sizeof **ids);
+            for (size_t i = 0; i < k_ids; i++)
+                (*ids)[(*n)++] = get_be64(rid + 8 * i);
+        }
+        if (rc)
+            break;
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);

@@ -939,6 +939,59 @@ test_flat_entity_index(void **state)
     free(bad);
 }
 
+/* Flat groups keep their entity entries in one recent value each until
+ * enough groups' worth is merged into the lists: queries see every
+ * committed entry either way, before and after a merge and a reopen. */
+static void
+test_entity_recent_merge(void **state)
+{
+    fx_t *f = *state;
+    enum { JOBS = 40 };
+    uint64_t id[JOBS], got[JOBS + 1];
+    bool dup;
+    for (int i = 0; i < JOBS; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "m%d", i);
+        assert_int_equal(submit1(f->s, key, "Spain.", 0, &id[i], &dup), 0);
+        store_lease_t l;
+        assert_int_equal(lease1(f->s, 1, &l), 0);
+        wire_msg_release(&l.msg);
+    }
+    for (int i = 0; i < JOBS; i++) {
+        char who[32];
+        snprintf(who, sizeof who, "Person %d", i);
+        const int ts[] = { RESULT_GPE, RESULT_PERSON, RESULT_GPE };
+        const char *const ns[] = { "Spain", who, "Spain" };
+        size_t len;
+        uint8_t *buf = encode_entities(ts, ns, 3, &len);
+        store_done_t d;
+        assert_int_equal(store_txn_begin_flat(f->s), 0);
+        assert_int_equal(store_done(f->s, id[i], 1, buf, len, NULL, 5000, &d),
+                         0);
+        free(d.key);
+        assert_int_equal(store_txn_commit(f->s), 0);
+        free(buf);
+        entity_ids(f->s, RESULT_GPE, "spain", got);
+        assert_int_equal(got[0], (uint64_t)i + 1);
+        for (int j = 0; j <= i; j++)
+            assert_int_equal(got[1 + j], id[j]);
+        entity_ids(f->s, RESULT_PERSON, who, got);
+        assert_int_equal(got[0], 1);
+        assert_int_equal(got[1], id[i]);
+    }
+    reopen(f);
+    entity_ids(f->s, RESULT_GPE, "SPAIN", got);
+    assert_int_equal(got[0], JOBS);
+    for (int j = 0; j < JOBS; j++)
+        assert_int_equal(got[1 + j], id[j]);
+    entity_ids(f->s, RESULT_PERSON, "person 3", got);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], id[3]);
+    entity_ids(f->s, RESULT_PERSON, "person 39", got);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], id[39]);
+}
+
 /* At the map limit, a flat group whose entity index entries do not fit
  * fails at commit with ERR_AGAIN and nothing of it lands; redone nested,
  * that result fails alone with ERR_FULL and the rest commits. */
@@ -1289,6 +1342,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_flat_entity_index, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_flat_entity_index_full, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_entity_recent_merge, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_limit_full, setup, teardown),
