@@ -990,6 +990,29 @@ test_entity_recent_merge(void **state)
     entity_ids(f->s, RESULT_PERSON, "person 39", got);
     assert_int_equal(got[0], 1);
     assert_int_equal(got[1], id[39]);
+
+    /* a malformed recent value is ERR_IO for a query, not a crash */
+    store_destroy(&f->s);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entity_recent", 0, &dbi), 0);
+    uint8_t k[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    uint8_t junk[] = { 0, 6, RESULT_GPE, 's', 'p', 'a', 'i', 'n', 0, 0, 0, 9 };
+    MDB_val kv = { sizeof k, k }, jv = { sizeof junk, junk };
+    assert_int_equal(mdb_put(txn, dbi, &kv, &jv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(store_open(&f->s, &f->cfg), 0);
+    assert_int_equal(store_read_begin(f->s), 0);
+    got[0] = 0;
+    assert_int_equal(
+        store_entity_jobs(f->s, RESULT_GPE, "Spain", collect_id, got), ERR_IO);
+    store_read_end(f->s);
 }
 
 /* At the map limit, a flat group whose entity index entries do not fit
