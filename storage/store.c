@@ -1478,12 +1478,18 @@ ents_sort(ents_t *e)
         size_t n = x->count;
         if (n == 0)
             continue; /* interned by an op that failed */
-        /* a group's ids arrive in job order, but a merge appends older
-         * groups' after them */
-        bool sorted = true;
-        for (size_t i = 1; i < n && sorted; i++)
-            sorted = ids[i - 1] <= ids[i];
-        if (!sorted)
+        /* ids arrive nearly in order (ops run in job order, a merge adds
+         * groups oldest first): insertion sort while that holds */
+        size_t moves = 0;
+        for (size_t i = 1; i < n && moves <= 8 * n; i++) {
+            uint64_t v = ids[i];
+            size_t j = i;
+            for (; j > 0 && ids[j - 1] > v; j--)
+                ids[j] = ids[j - 1];
+            ids[j] = v;
+            moves += i - j;
+        }
+        if (moves > 8 * n)
             qsort(ids, n, sizeof *ids, cmp_u64);
         /* drop repeats (a result may name an entity twice) */
         size_t u = 1;
@@ -1598,6 +1604,12 @@ recent_merge(store_t *s, MDB_txn *txn)
     int rc = mdb_cursor_open(txn, s->dbi[DB_ENTRECENT], &cur);
     if (rc)
         return rc;
+    /* the group's own pairs go after the older groups' (ids nearly in
+     * order for ents_sort) */
+    size_t own = e->n_pairs;
+    ent_pair_t *mine = xreallocarray(NULL, own, sizeof *mine);
+    memcpy(mine, e->pairs, own * sizeof *mine);
+    e->n_pairs = 0;
     rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
     while (rc == 0) {
         const uint8_t *p = v.mv_data, *end = p + v.mv_size, *k, *ids;
@@ -1612,6 +1624,9 @@ recent_merge(store_t *s, MDB_txn *txn)
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
+    for (size_t i = 0; i < own; i++)
+        ents_pair(e, mine[i].key, mine[i].id);
+    free(mine);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     return mdb_drop(txn, s->dbi[DB_ENTRECENT], 0);
@@ -2135,6 +2150,20 @@ store_result(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
     put_be64(k, id);
     MDB_val key = mval(k, 8), v;
     int rc = mdb_get(cur_txn(s), s->dbi[DB_RESULTS], &key, &v);
+    if (rc)
+        return err_from_mdb(rc);
+    *buf = v.mv_data;
+    *len = v.mv_size;
+    return ERR_OK;
+}
+
+int
+store_payload_raw(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
+{
+    uint8_t k[8];
+    put_be64(k, id);
+    MDB_val key = mval(k, 8), v;
+    int rc = mdb_get(cur_txn(s), s->dbi[DB_PAYLOADS], &key, &v);
     if (rc)
         return err_from_mdb(rc);
     *buf = v.mv_data;

@@ -286,6 +286,11 @@ int store_get_key(store_t *s, const char *key, size_t key_len,
 /* Borrow the stored result of a job (read), seq set. ERR_NOTFOUND. */
 int store_result(store_t *s, uint64_t id, const uint8_t **buf, size_t *len);
 
+/* The stored payload of job id as its raw bytes: the encoded Submit
+ * envelope (see wire_splice_dispatch), borrowed until the txn ends.
+ * Errors: ERR_NOTFOUND, ERR_IO. */
+int store_payload_raw(store_t *s, uint64_t id, const uint8_t **buf,
+                      size_t *len);
 /* Decode the job's payload (read) into *out (a Submit message; release
  * with wire_msg_release). ERR_NOTFOUND, ERR_IO (undecodable). */
 int store_payload(store_t *s, uint64_t id, wire_msg_t *out);
