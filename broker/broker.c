@@ -11,6 +11,7 @@
 #include "../common/now.h"
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
+#include "../proto/wire_splice.h"
 #include "../storage/store.h"
 
 #include <assert.h>
@@ -281,19 +282,13 @@ free_buf(void *data, void *hint)
     free(data);
 }
 
-/* Send route frames then the encoded message. Returns 0 or ERR_CLOSED
- * (peer gone) / ERR_AGAIN (queue full) / ERR_IO; logs. */
+/* Send route frames then buf, an encoded envelope of kind (for logs),
+ * whose ownership passes to this call. Returns 0 or ERR_CLOSED (peer
+ * gone) / ERR_AGAIN (queue full) / ERR_IO; logs. */
 static int
-send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
+send_buf(void *sock, const route_t *rt, uint8_t *buf, size_t len, int kind)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = wire_encode(m, &buf, &len);
-    if (rc) {
-        log_error("broker encode failed kind=%s: %s", wire_kind_name(m->kind),
-                  err_str(rc));
-        return rc;
-    }
+    int rc;
     for (size_t i = 0; i < rt->n; i++) {
         if (zmq_send(sock, rt->data[i], rt->len[i],
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
@@ -315,13 +310,28 @@ send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
     return ERR_OK;
 fail:
     free(buf);
-    log_warn("broker send failed kind=%s: %s", wire_kind_name(m->kind),
+    log_warn("broker send failed kind=%s: %s", wire_kind_name(kind),
              zmq_strerror(rc));
     if (rc == EHOSTUNREACH)
         return ERR_CLOSED;
     if (rc == EAGAIN)
         return ERR_AGAIN;
     return ERR_IO;
+}
+
+/* Encode m and send it after the route frames; as send_buf. */
+static int
+send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc) {
+        log_error("broker encode failed kind=%s: %s", wire_kind_name(m->kind),
+                  err_str(rc));
+        return rc;
+    }
+    return send_buf(sock, rt, buf, len, m->kind);
 }
 
 static void
@@ -741,41 +751,40 @@ dispatch(broker_t *b)
     uint64_t now = now_mono_ms();
     for (size_t i = 0; i < p.n; i++) {
         store_job_t j;
-        wire_msg_t job;
+        const uint8_t *stored = NULL;
+        size_t stored_len = 0;
+        uint8_t *buf = NULL;
+        size_t len = 0;
         worker_t *w = next_worker(b);
         if (!w)
             break;
         rc = store_get(b->store, p.ids[i], &j);
         if (rc == 0)
-            rc = store_payload(b->store, p.ids[i], &job);
+            rc = store_payload_raw(b->store, p.ids[i], &stored, &stored_len);
+        /* the stored Submit's Job goes out as it is, not re-encoded */
+        if (rc == 0)
+            rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid,
+                                      j.attempt + 1, (uint32_t)b->cfg.lease_ms,
+                                      &buf, &len);
         if (rc) {
             log_error("broker cannot read job=%llu: %s",
                       (unsigned long long)p.ids[i], err_str(rc));
             continue;
         }
-        wire_msg_t m;
-        memset(&m, 0, sizeof m);
-        m.kind = WIRE_DISPATCH;
-        m.request_id = ++b->out_rid;
-        m.u.dispatch.job = job.u.submit.job;
-        m.u.dispatch.job.id = j.id;
-        m.u.dispatch.attempt = j.attempt + 1;
-        m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
         lease_t *l = lt_insert(&b->leases, j.id);
         l->attempt = j.attempt + 1;
         l->deadline_ms = now + b->cfg.lease_ms;
-        lease_give(l, w, job.u.submit.job.text_len);
+        lease_give(l, w, j.text_bytes);
         w->credit--;
         route_t rt;
         rt.n = 1;
         rt.len[0] = w->ident_len;
         rt.data[0] = w->ident;
-        if (send_msg(b->back, &rt, &m) != 0)
+        if (send_buf(b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
             w->lost = true; /* its leases expire at the next tick */
         else
             log_debug("broker dispatched job=%llu attempt=%u worker=%s",
                       (unsigned long long)j.id, l->attempt, w->name);
-        wire_msg_release(&job);
     }
     store_read_end(b->store);
     free(p.ids);
