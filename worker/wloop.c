@@ -1,9 +1,10 @@
 /*
  * wloop: the socket side of a worker. One thread owns the DEALER to the
- * broker: it grants credit with Ready, hands Dispatches to the pool,
- * forwards finished envelopes, heartbeats the jobs it holds, keeps every
- * Done until its DoneAck (resending after a reconnect) and redoes the
- * socket when the broker has been silent for broker-timeout.
+ * broker: it grants credit with Ready, hands Dispatches to the pool (or,
+ * with one thread, extracts them itself), forwards finished envelopes,
+ * heartbeats the jobs it holds, keeps every Done until its DoneAck
+ * (resending after a reconnect) and redoes the socket when the broker has
+ * been silent for broker-timeout.
  */
 #include "wloop.h"
 
@@ -18,6 +19,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,6 +47,10 @@
 #define UNACKED_PER_SLOT 16
 #define UNACKED_HARD_FACTOR 4
 
+/* With one thread, jobs run on the socket thread in slices of about this
+ * long, so the broker is read and heartbeated between them. */
+#define INLINE_SLICE_MS 20
+
 /* ZMTP heartbeats (PROTOCOL.md "Sockets"). */
 #define ZMTP_HB_IVL_MS 2000
 #define ZMTP_HB_TIMEOUT_MS 20000
@@ -69,6 +75,11 @@ const cfg_entry_t wloop_cfg_table[] = {
     { "max-text", CFG_SIZE, offsetof(wloop_cfg_t, max_text), "64M", 1,
       (int64_t)WIRE_MAX_TEXT,
       "texts longer than this fail (retryable, another worker may take it)" },
+    { "inline-max", CFG_SIZE, offsetof(wloop_cfg_t, inline_max), "1M", 0,
+      (int64_t)WIRE_MAX_TEXT,
+      "with threads = 1, texts up to this size are extracted on the socket "
+      "thread (no hand-off); larger ones on the extraction thread, so "
+      "heartbeats go on (0: never)" },
     { "name", CFG_STRING, offsetof(wloop_cfg_t, name), "", 0, 0,
       "worker name sent in Ready (default HOST:PID)" },
     { "log-level", CFG_STRING, offsetof(wloop_cfg_t, log_level), "info", 0, 0,
@@ -84,7 +95,16 @@ struct wloop {
     char *name;               /* worker name sent in Ready */
     void *zctx;               /* ZeroMQ context */
     void *dealer;             /* socket to the broker, NULL between tries */
+    int dealer_fd;            /* its ZMQ_FD, polled beside the wake pipe */
+    bool unread;              /* a ZeroMQ call since the last drained read
+                               * may have taken the fd's wake-up */
     wloop_pool_t *pool;       /* extraction threads */
+    size_t in_pool;           /* jobs pushed to the pool, not collected */
+    bool run_here;            /* threads = 1: small jobs run on this thread */
+    wire_msg_t *local;        /* ring of Dispatches held for running here */
+    size_t local_cap;         /* its slots: capacity x HELD_FACTOR */
+    size_t local_head;        /* index of the oldest */
+    size_t local_n;           /* entries in the ring */
     atomic_int stop_req;      /* set by wloop_request_stop */
     bool ran;                 /* wloop_run was called */
     bool draining;            /* stop seen: no more credit */
@@ -94,6 +114,7 @@ struct wloop {
     size_t cap_held;          /* slots in held_* */
     wloop_done_t *unacked;    /* sent Done/Failed awaiting DoneAck */
     wloop_done_t *ack_tail;   /* last of unacked, NULL when empty */
+    wloop_done_t *unsent;     /* first of unacked's tail not sent yet */
     size_t n_unacked;         /* entries in unacked */
     int64_t outstanding;      /* credit granted and not yet used */
     uint64_t rid;             /* last request_id used */
@@ -129,6 +150,9 @@ send_bytes(wloop_t *w, const uint8_t *buf, size_t len)
 {
     if (!w->dealer)
         return ERR_CLOSED;
+    /* libzmq may process the socket's commands inside zmq_send, taking
+     * the wake-up of the fd we poll: read before blocking again. */
+    w->unread = true;
     if (zmq_send(w->dealer, buf, len, ZMQ_DONTWAIT) >= 0)
         return ERR_OK;
     if (errno == EAGAIN) {
@@ -156,6 +180,17 @@ send_msg(wloop_t *w, wire_msg_t *m)
     rc = send_bytes(w, buf, len);
     free(buf);
     return rc;
+}
+
+/* Send the answers finished since the last flush. They are sent in one
+ * burst (and before any Ready) so that libzmq's I/O thread is woken once
+ * for them rather than once per job. */
+static void
+flush_unsent(wloop_t *w)
+{
+    for (wloop_done_t *d = w->unsent; d; d = d->next)
+        (void)send_bytes(w, d->env, d->env_len);
+    w->unsent = NULL;
 }
 
 static size_t
@@ -195,6 +230,7 @@ grant(wloop_t *w, bool full, const char *why)
     if (!full && credit < batch &&
         (int64_t)w->n_held + w->outstanding > (int64_t)w->threads)
         return;
+    flush_unsent(w);
     wire_msg_t m = { 0 };
     m.kind = WIRE_READY;
     m.u.ready.credit = (uint32_t)credit;
@@ -267,6 +303,7 @@ drop_dealer(wloop_t *w)
         zmq_close(w->dealer);
         w->dealer = NULL;
     }
+    w->dealer_fd = -1;
     w->outstanding = 0;
 }
 
@@ -277,9 +314,20 @@ open_dealer(wloop_t *w, const char *why)
     w->dealer = make_dealer(w);
     if (!w->dealer)
         return ERR_IO;
+    int fd = -1;
+    size_t fd_len = sizeof fd;
+    if (zmq_getsockopt(w->dealer, ZMQ_FD, &fd, &fd_len) != 0) {
+        log_error("worker: zmq_getsockopt ZMQ_FD failed: %s",
+                  zmq_strerror(errno));
+        drop_dealer(w);
+        return ERR_IO;
+    }
+    w->dealer_fd = fd;
+    w->unread = true;
     uint64_t now = now_mono_ms();
     w->last_heard_ms = now;
     w->next_hb_ms = now + w->cfg.heartbeat_ms;
+    w->unsent = NULL; /* all of unacked is sent below */
     grant(w, true, why);
     for (wloop_done_t *d = w->unacked; d; d = d->next)
         (void)send_bytes(w, d->env, d->env_len);
@@ -332,6 +380,8 @@ keep_unacked(wloop_t *w, wloop_done_t *d)
     w->n_unacked++;
     if (w->n_unacked > unacked_window(w) * UNACKED_HARD_FACTOR) {
         wloop_done_t *old = w->unacked;
+        if (w->unsent == old)
+            w->unsent = old->next;
         w->unacked = old->next;
         if (!w->unacked)
             w->ack_tail = NULL;
@@ -354,6 +404,8 @@ ack(wloop_t *w, uint64_t id, uint32_t attempt, int code)
         *pp = d->next;
         if (w->ack_tail == d)
             w->ack_tail = prev;
+        if (w->unsent == d)
+            w->unsent = d->next;
         w->n_unacked--;
         if (code == WIRE_CODE_OK) {
             if (!d->failed)
@@ -399,6 +451,7 @@ refuse(wloop_t *w, uint64_t id, uint32_t attempt, const char *reason)
     log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32 " refused: %s", id,
              attempt, reason);
     w->n_failed++;
+    flush_unsent(w);
     (void)send_bytes(w, d->env, d->env_len);
     keep_unacked(w, d);
 }
@@ -420,6 +473,15 @@ on_dispatch(wloop_t *w, wire_msg_t *m)
               " dispatched bytes=%zu lease_ms=%" PRIu32,
               id, attempt, m->u.dispatch.job.text_len, m->u.dispatch.lease_ms);
     hold(w, id, attempt);
+    if (w->run_here) {
+        /* n_held bounds the ring: it holds at most capacity x HELD_FACTOR */
+        assert(w->local_n < w->local_cap);
+        w->local[(w->local_head + w->local_n) % w->local_cap] = *m;
+        w->local_n++;
+        memset(m, 0, sizeof *m);
+        return;
+    }
+    w->in_pool++;
     wloop_pool_push(w->pool, m);
 }
 
@@ -473,15 +535,20 @@ on_message(wloop_t *w, const uint8_t *buf, size_t len)
     wire_msg_release(&m);
 }
 
+/* Take every message the broker sent. Ending on EAGAIN, libzmq has taken
+ * all its commands, so its fd becomes readable on the next message. */
 static int
 read_socket(wloop_t *w)
 {
+    w->unread = false;
     for (;;) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, w->dealer, ZMQ_DONTWAIT) < 0) {
             int e = errno;
             zmq_msg_close(&msg);
+            if (e == EINTR)
+                w->unread = true;
             if (e == EAGAIN || e == EINTR)
                 return ERR_OK;
             log_error("worker: receive failed: %s", zmq_strerror(e));
@@ -496,25 +563,66 @@ read_socket(wloop_t *w)
     }
 }
 
+/* A job finished: keep its answer until acked, to be sent with the next
+ * flush_unsent(). */
+static void
+finish(wloop_t *w, wloop_done_t *d)
+{
+    unhold(w, d->job_id, d->attempt);
+    if (d->failed)
+        w->n_failed++;
+    log_debug(
+        "worker: job=%" PRIu64 " attempt=%" PRIu32 " %s extract_us=%" PRIu64,
+        d->job_id, d->attempt, d->failed ? "failed" : "done", d->extract_us);
+    keep_unacked(w, d);
+    if (!w->unsent)
+        w->unsent = d;
+}
+
 static void
 collect_done(wloop_t *w)
 {
     wloop_done_t *d = wloop_pool_take_done(w->pool);
+    if (!d)
+        return;
     while (d) {
         wloop_done_t *next = d->next;
-        unhold(w, d->job_id, d->attempt);
-        if (d->failed)
-            w->n_failed++;
-        log_debug("worker: job=%" PRIu64 " attempt=%" PRIu32
-                  " %s extract_us=%" PRIu64,
-                  d->job_id, d->attempt, d->failed ? "failed" : "done",
-                  d->extract_us);
-        (void)send_bytes(w, d->env, d->env_len);
-        keep_unacked(w, d);
+        w->in_pool--;
+        finish(w, d);
         d = next;
     }
+    flush_unsent(w);
     if (!w->draining && w->dealer)
         grant(w, false, "credit");
+}
+
+/* With one thread: run held jobs here, oldest first, for one slice. A
+ * text over inline-max goes to the extraction thread instead (heartbeats
+ * and credit go on meanwhile), and nothing runs here until it is back, so
+ * one job runs at a time. Returns true when jobs are left to run now. */
+static bool
+run_local(wloop_t *w)
+{
+    uint64_t start = now_mono_ms();
+    while (w->local_n > 0 && w->in_pool == 0) {
+        wire_msg_t m = w->local[w->local_head];
+        memset(&w->local[w->local_head], 0, sizeof m);
+        w->local_head = (w->local_head + 1) % w->local_cap;
+        w->local_n--;
+        if (m.u.dispatch.job.text_len > w->cfg.inline_max) {
+            w->in_pool++;
+            wloop_pool_push(w->pool, &m);
+            break;
+        }
+        finish(w, wloop_pool_run_here(w->pool, &m));
+        /* a Ready it sends takes the answers so far with it */
+        if (!w->draining && w->dealer)
+            grant(w, false, "credit");
+        if (now_mono_ms() - start >= INLINE_SLICE_MS)
+            break;
+    }
+    flush_unsent(w);
+    return w->local_n > 0 && w->in_pool == 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -532,6 +640,8 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
     w->cfg.broker_timeout_ms = cfg->broker_timeout_ms;
     w->cfg.drain_timeout_ms = cfg->drain_timeout_ms;
     w->cfg.max_text = cfg->max_text;
+    w->cfg.inline_max = cfg->inline_max;
+    w->dealer_fd = -1;
     w->cfg.name = xstrdup(cfg->name ? cfg->name : "");
     w->cfg.log_level = xstrdup(cfg->log_level ? cfg->log_level : "info");
     atomic_init(&w->stop_req, 0);
@@ -570,6 +680,11 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
         w->threads = n > 0 ? (size_t)n : 1;
     }
     w->capacity = w->threads * (size_t)w->cfg.prefetch;
+    if (w->threads == 1 && w->cfg.inline_max > 0) {
+        w->run_here = true;
+        w->local_cap = w->capacity * HELD_FACTOR;
+        w->local = xcalloc(w->local_cap, sizeof *w->local);
+    }
     if (*w->cfg.name) {
         w->name = xstrdup(w->cfg.name);
     } else {
@@ -658,27 +773,35 @@ wloop_run(wloop_t *w)
     if (rc != ERR_OK)
         return rc;
 
+    bool busy = true; /* something to do without waiting */
     for (;;) {
-        zmq_pollitem_t items[2] = {
-            { .socket = NULL,
-              .fd = wloop_pool_wake_fd(w->pool),
-              .events = ZMQ_POLLIN },
-            { .socket = w->dealer, .fd = -1, .events = ZMQ_POLLIN },
-        };
         uint64_t now = now_mono_ms();
-        int timeout = poll_timeout(w, now, drain_deadline);
-        int n = zmq_poll(items, w->dealer ? 2 : 1, timeout);
-        uint64_t stall = now_mono_ms() - now;
-        if (stall > (uint64_t)timeout + STALL_MS) {
-            /* We were not running (SIGSTOP, a suspended VM): silence is
-             * only counted while we could have heard something, and the
-             * socket gets a chance to deliver what arrived meanwhile. */
-            w->last_heard_ms += stall - (uint64_t)timeout;
-        }
-        if (n < 0 && errno != EINTR) {
-            log_error("worker: zmq_poll failed: %s", zmq_strerror(errno));
-            rc = ERR_IO;
-            break;
+        int timeout = busy ? 0 : poll_timeout(w, now, drain_deadline);
+        /* A zero timeout needs no poll: everything below is looked at
+         * anyway. Blocking, the wake pipe is written only while we sleep. */
+        if (timeout > 0 && wloop_pool_sleep_begin(w->pool)) {
+            struct pollfd fds[2] = {
+                { .fd = wloop_pool_wake_fd(w->pool), .events = POLLIN },
+                { .fd = w->dealer_fd, .events = POLLIN },
+            };
+            int n = poll(fds, w->dealer ? 2 : 1, timeout);
+            int e = errno;
+            wloop_pool_sleep_end(w->pool);
+            uint64_t stall = now_mono_ms() - now;
+            if (stall > (uint64_t)timeout + STALL_MS) {
+                /* We were not running (SIGSTOP, a suspended VM): silence
+                 * is only counted while we could have heard something,
+                 * and the socket gets a chance to deliver what arrived
+                 * meanwhile. */
+                w->last_heard_ms += stall - (uint64_t)timeout;
+            }
+            if (n < 0 && e != EINTR) {
+                log_error("worker: poll failed: %s", strerror(e));
+                rc = ERR_IO;
+                break;
+            }
+            if (n > 0 && (fds[0].revents & POLLIN))
+                wloop_pool_clear_wake(w->pool);
         }
         /* Read the broker before looking at the clock, so that a process
          * resumed after SIGSTOP sees what arrived meanwhile. */
@@ -686,7 +809,6 @@ wloop_run(wloop_t *w)
             drop_dealer(w);
             w->reconnect_at_ms = now_mono_ms() + backoff_ms(w);
         }
-        wloop_pool_clear_wake(w->pool);
         collect_done(w);
         if (!w->draining && atomic_load(&w->stop_req)) {
             w->draining = true;
@@ -695,6 +817,7 @@ wloop_run(wloop_t *w)
                 "worker: draining jobs=%zu unacked=%zu timeout_ms=%" PRIu64,
                 w->n_held, w->n_unacked, w->cfg.drain_timeout_ms);
         }
+        bool more = w->run_here && run_local(w);
         now = now_mono_ms();
         if (w->draining) {
             if (w->n_held == 0 && w->n_unacked == 0) {
@@ -727,6 +850,9 @@ wloop_run(wloop_t *w)
             send_heartbeat(w);
             w->next_hb_ms = now + w->cfg.heartbeat_ms;
         }
+        /* Sleep only once the socket was drained after our last send and
+         * nothing is left to run here. */
+        busy = more || (w->dealer && w->unread);
     }
     drop_dealer(w);
     log_info("worker: stopped results=%" PRIu64 " failed=%" PRIu64
@@ -750,6 +876,9 @@ wloop_destroy(wloop_t **wp)
         wloop_done_free(d);
     }
     w->ack_tail = NULL;
+    for (size_t i = 0; i < w->local_n; i++)
+        wire_msg_release(&w->local[(w->local_head + i) % w->local_cap]);
+    free(w->local);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     free(w->held_ids);

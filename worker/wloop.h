@@ -22,6 +22,7 @@ typedef struct wloop_cfg {
     uint64_t broker_timeout_ms; /* silence after which the socket is redone */
     uint64_t drain_timeout_ms;  /* longest wait for running jobs on stop */
     uint64_t max_text;          /* texts above this fail (retryable) */
+    uint64_t inline_max;        /* threads=1: texts run on the socket thread */
     char *name;                 /* worker name in Ready; "" = host:pid */
     char *log_level;            /* error, warn, info, debug (main applies) */
 } wloop_cfg_t;

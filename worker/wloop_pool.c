@@ -1,8 +1,9 @@
 /*
  * wloop_pool: extraction threads sharing one immutable extract_t. Jobs in
  * through a mutex + condvar queue, finished envelopes out through a done
- * list plus a byte on a non-blocking pipe, so the socket thread can poll it
- * beside its ZeroMQ socket.
+ * list plus, only while the socket thread sleeps in poll, a byte on a
+ * non-blocking pipe it polls beside its ZeroMQ socket. The socket thread
+ * may also run a job itself (wloop_pool_run_here) with the same engine.
  */
 #include "wloop_pool.h"
 
@@ -36,6 +37,7 @@ struct wloop_pool {
     size_t queued;           /* jobs in the queue */
     size_t busy;             /* threads inside a job */
     bool stop;               /* threads exit when set */
+    bool sleeping;           /* socket thread blocks: next result wakes it */
     extract_t *ex;           /* the shared engine */
     uint64_t max_text;       /* longer texts fail */
     int wake[2];             /* pipe: [0] polled, [1] written */
@@ -155,10 +157,11 @@ pool_main(void *arg)
         free(j);
 
         pthread_mutex_lock(&p->mu);
-        /* Only the first result of an untaken list needs a wake byte: the
-         * socket thread clears the pipe before it takes the list, so what
-         * joins a non-empty list is taken with it. */
-        bool first = p->done == NULL;
+        /* A wake byte only when the socket thread sleeps in poll (at most
+         * one per sleep): awake, it takes the list before it blocks again
+         * (wloop_pool_sleep_begin refuses to sleep on a non-empty list). */
+        bool wake = p->sleeping;
+        p->sleeping = false;
         if (p->done_tail)
             p->done_tail->next = d;
         else
@@ -166,7 +169,7 @@ pool_main(void *arg)
         p->done_tail = d;
         p->busy--;
         pthread_mutex_unlock(&p->mu);
-        if (first)
+        if (wake)
             wloop_pool_wake(p);
     }
     return NULL;
@@ -223,8 +226,35 @@ void
 wloop_pool_clear_wake(wloop_pool_t *p)
 {
     char buf[256];
-    while (read(p->wake[0], buf, sizeof buf) > 0) {
+    /* A short read emptied the pipe; skip the read that says EAGAIN. */
+    while (read(p->wake[0], buf, sizeof buf) == (ssize_t)sizeof buf) {
     }
+}
+
+bool
+wloop_pool_sleep_begin(wloop_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool sleep = p->done == NULL;
+    p->sleeping = sleep;
+    pthread_mutex_unlock(&p->mu);
+    return sleep;
+}
+
+void
+wloop_pool_sleep_end(wloop_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->sleeping = false;
+    pthread_mutex_unlock(&p->mu);
+}
+
+wloop_done_t *
+wloop_pool_run_here(wloop_pool_t *p, wire_msg_t *dispatch)
+{
+    wloop_done_t *d = run_job(p, dispatch);
+    wire_msg_release(dispatch);
+    return d;
 }
 
 void

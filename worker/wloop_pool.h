@@ -2,7 +2,8 @@
  * wloop_pool: the extraction threads of a worker loop. Jobs go in under a
  * mutex + condvar; each finished job comes back as a ready-to-send Done or
  * Failed envelope on a done list, announced by a byte on a wake pipe that
- * the socket thread polls. Threads never touch a ZeroMQ socket.
+ * the socket thread polls (only while it sleeps there). Threads never
+ * touch a ZeroMQ socket.
  * Internal to worker/wloop*.c.
  */
 #ifndef EXCERPT_WLOOP_POOL_H
@@ -42,8 +43,24 @@ int wloop_pool_wake_fd(const wloop_pool_t *p);
 /* Make the wake fd readable. Async-signal-safe. */
 void wloop_pool_wake(wloop_pool_t *p);
 
-/* Empty the wake pipe (call before taking the done list). */
+/* Empty the wake pipe (after poll found it readable). */
 void wloop_pool_clear_wake(wloop_pool_t *p);
+
+/* The socket thread is about to block in poll on the wake fd: returns
+ * false (do not block) when finished jobs wait to be taken; otherwise the
+ * next job to finish writes the wake byte. Pair a true return with
+ * wloop_pool_sleep_end() after the poll. Without this, finished jobs
+ * write no wake byte. */
+bool wloop_pool_sleep_begin(wloop_pool_t *p);
+
+/* The socket thread is awake again (after poll). */
+void wloop_pool_sleep_end(wloop_pool_t *p);
+
+/* Extract a decoded Dispatch in the calling thread with the pool's engine
+ * and return its done record (caller owns it, as from take_done). Takes
+ * ownership of *dispatch and releases it. Any thread; the pool's own
+ * threads are not involved. */
+wloop_done_t *wloop_pool_run_here(wloop_pool_t *p, wire_msg_t *dispatch);
 
 /* Queue a decoded Dispatch; the pool takes ownership of *dispatch (its
  * contents are moved out and *dispatch is zeroed). */
