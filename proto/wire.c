@@ -967,42 +967,91 @@ place_append(ProtobufCBuffer *b, size_t n, const uint8_t *data)
     pb->len += n;
 }
 
+/* Upper bounds of the bytes protobuf-c writes, per field: any scalar (tag
+ * plus the longest varint, 10 bytes for a negative int32; a double is 9),
+ * the tag and length of a submessage, a string of n bytes. */
+#define PB_SCALAR_MAX 11u
+#define PB_SUB_MAX 6u
+#define PB_STR_MAX(n) (6u + (n))
+
+static size_t
+slen(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* At least the packed size of r's Result (r as result_to_pb sees it):
+ * cheap, since only string lengths are read, so the Result can be packed
+ * in one pass into a buffer sized once. */
+static size_t
+result_bound(const result_t *r)
+{
+    size_t b = 2 * PB_SCALAR_MAX; /* job_id, seq */
+    b += PB_STR_MAX(slen(r->version)) + PB_STR_MAX(slen(r->source));
+    b += PB_SUB_MAX + 3 * PB_SCALAR_MAX; /* timings */
+    for (size_t i = 0; i < r->n_speakers; i++)
+        b += PB_SUB_MAX + PB_STR_MAX(slen(r->speakers[i].name)) +
+             PB_STR_MAX(slen(r->speakers[i].title)) + PB_SCALAR_MAX;
+    b += r->n_turns * (PB_SUB_MAX + 4 * PB_SCALAR_MAX);
+    for (size_t i = 0; i < r->n_entities; i++) {
+        const result_entity_t *e = &r->entities[i];
+        b += PB_SUB_MAX + PB_SCALAR_MAX + PB_STR_MAX(slen(e->name)) +
+             PB_STR_MAX(slen(e->role));
+        for (size_t k = 0; k < e->n_mentions; k++)
+            b += PB_SUB_MAX + PB_STR_MAX(slen(e->mentions[k].text)) +
+                 3 * PB_SCALAR_MAX;
+    }
+    for (size_t i = 0; i < r->n_figures; i++) {
+        const result_figure_t *f = &r->figures[i];
+        b += PB_SUB_MAX + PB_STR_MAX(slen(f->text)) + PB_STR_MAX(slen(f->iso)) +
+             PB_STR_MAX(slen(f->unit)) + 6 * PB_SCALAR_MAX;
+    }
+    return b;
+}
+
 int
 wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
                  uint8_t **buf, size_t *len)
 {
     pb_result_t pb;
     result_to_pb(r, &pb);
-    size_t rlen = excerpt__v1__result__get_packed_size(&pb.msg);
+    size_t bound = result_bound(r);
 
     Excerpt__V1__Done done = EXCERPT__V1__DONE__INIT;
     Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
     done.job_id = job_id;
     done.attempt = attempt;
-    done.result.len = rlen;
-    done.result.data = NULL; /* set to the hole below, once it exists */
+    done.result.len = bound;
     env.version = WIRE_PROTOCOL_VERSION;
     env.body_case = EXCERPT__V1__ENVELOPE__BODY_DONE;
     env.done = &done;
+    /* Done.result is the last field of the last field of the envelope, so
+     * the Result is the envelope's tail: pack it once, after room for the
+     * longest header it can need, then the header in front of it. */
+    size_t head_max = excerpt__v1__envelope__get_packed_size(&env) - bound;
+    uint8_t *out = xmalloc(head_max + bound);
+    size_t rlen = excerpt__v1__result__pack(&pb.msg, out + head_max);
+    free(pb.mem);
+    if (rlen > bound)
+        abort(); /* result_bound is wrong: the heap is already damaged */
+    done.result.len = rlen;
     size_t n = excerpt__v1__envelope__get_packed_size(&env);
-    if (n > WIRE_MAX_FRAME || n < rlen) {
-        free(pb.mem);
+    if (n > WIRE_MAX_FRAME || n < rlen || n - rlen > head_max) {
+        free(out);
         *len = n;
         return n > WIRE_MAX_FRAME ? ERR_TOOBIG : ERR_INTERNAL;
     }
-    uint8_t *out = xmalloc(n);
-    /* Done.result is the last field of the last field of the envelope, so
-     * the Result occupies the final rlen bytes: pack it there once. */
     uint8_t *hole = out + (n - rlen);
-    size_t w = excerpt__v1__result__pack(&pb.msg, hole);
-    free(pb.mem);
+    /* A shorter length varint than the bound's (rare): close the gap. */
+    if (hole != out + head_max)
+        memmove(hole, out + head_max, rlen);
     done.result.data = hole;
     place_buf_t pbuf = { .base = { place_append },
                          .buf = out,
                          .cap = n,
                          .hole = rlen ? hole : NULL };
     size_t total = excerpt__v1__envelope__pack_to_buffer(&env, &pbuf.base);
-    if (w != rlen || pbuf.bad || total != n || pbuf.len != n) {
+    if (pbuf.bad || total != n || pbuf.len != n) {
         free(out);
         return ERR_INTERNAL;
     }

@@ -610,8 +610,8 @@ test_garbage_from_broker(void **state)
 
 /* wire_done_encode, the worker's Done path, gives byte for byte what
  * wire_encode of a Done around wire_result_encode gives: for an empty
- * result, a small one and every sample transcript (results well over 127
- * bytes, so multi-byte lengths). */
+ * result, results of 60-200 bytes, a small extraction and sample
+ * transcripts (multi-byte lengths). */
 static void
 check_done_bytes(const result_t *r, uint64_t id, uint32_t attempt)
 {
@@ -638,6 +638,15 @@ test_done_encode_same_bytes(void **state)
     (void)state;
     result_t *r = result_new();
     check_done_bytes(r, 0, 0);
+    /* sizes around 128, where the Result's length takes a second byte
+     * while the encoder's upper bound already did (the header is then
+     * shorter than the room left for it) */
+    static char src[200];
+    memset(src, 's', sizeof src);
+    for (size_t n = 60; n < sizeof src; n++) {
+        r->source = result_strndup(r, src, n);
+        check_done_bytes(r, 1, 1);
+    }
     result_destroy(&r);
 
     extract_t *ex = extract_new();
