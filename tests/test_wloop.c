@@ -491,6 +491,102 @@ test_prefetch_and_many_unacked(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
+/* One thread: texts up to inline-max run on the socket thread, a longer
+ * one on the extraction thread; still one job at a time, in dispatch
+ * order, each answered and credited again. */
+static void
+test_one_thread_inline_and_handoff(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = 3;
+    assert_int_equal(cfg_set(wloop_cfg_table, wloop_cfg_table_len, &cfg,
+                             "inline-max", "100", "test"),
+                     ERR_OK);
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 3);
+    wire_msg_release(&m);
+    static const char small[] = "Anna Petrova: Revenues rose by 4.5 percent.";
+    assert_true(sizeof small - 1 <= 100 && strlen(TEXT) > 100);
+    for (int round = 0; round < 3; round++) {
+        uint64_t base = 100 + 10 * (uint64_t)round;
+        dispatch(t, base + 1, 1, small);
+        dispatch(t, base + 2, 1, TEXT); /* over inline-max: handed off */
+        dispatch(t, base + 3, 1, small);
+        /* Dones in dispatch order; all three slots come back, in one or
+         * more Readys between or after them */
+        uint64_t k = 1;
+        uint32_t credit = 0;
+        while (k <= 3 || credit < 3) {
+            assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+            if (m.kind == WIRE_HEARTBEAT) {
+                send_hb_reply(t, m.request_id);
+            } else if (m.kind == WIRE_READY) {
+                credit += m.u.ready.credit;
+            } else {
+                assert_int_equal(m.kind, WIRE_DONE);
+                assert_int_equal(m.u.done.job_id, base + k);
+                result_t *r = NULL;
+                assert_int_equal(wire_result_decode(m.u.done.result,
+                                                    m.u.done.result_len, &r),
+                                 ERR_OK);
+                assert_true(k == 2 ? r->n_entities > 0 : r->n_figures > 0);
+                result_destroy(&r);
+                done_ack(t, base + k, 1, WIRE_CODE_OK);
+                k++;
+            }
+            wire_msg_release(&m);
+        }
+        assert_int_equal(credit, 3);
+    }
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* Credit stops while the unacked window (1024 answers with one slot) is
+ * full, and resumes once DoneAcks arrive even though no job finishes. */
+#define WINDOW_JOBS 1024
+static void
+test_credit_resumes_after_acks(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    static const char small[] = "Anna Petrova: Good afternoon.";
+    for (uint64_t id = 1; id <= WINDOW_JOBS; id++) {
+        expect(t, WIRE_READY, &m, true);
+        assert_int_equal(m.u.ready.credit, 1);
+        wire_msg_release(&m);
+        dispatch(t, id, 1, small);
+        expect(t, WIRE_DONE, &m, true);
+        assert_int_equal(m.u.done.job_id, id);
+        wire_msg_release(&m);
+    }
+    /* window full: heartbeats only, no Ready */
+    uint64_t until = now_mono_ms() + 200;
+    while (now_mono_ms() < until) {
+        if (recv_any(t, 20, &m) == ERR_OK) {
+            assert_int_equal(m.kind, WIRE_HEARTBEAT);
+            send_hb_reply(t, m.request_id);
+            wire_msg_release(&m);
+        }
+    }
+    for (uint64_t id = 1; id <= WINDOW_JOBS; id++)
+        done_ack(t, id, 1, WIRE_CODE_OK);
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 1);
+    wire_msg_release(&m);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
 /* Rejected "unknown worker" (a restarted broker) makes the worker send
  * Ready again; a rejection of a message older than that Ready does not
  * (it would grant the same slots twice). */
@@ -766,6 +862,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_silent_broker_reconnect_resends,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_and_many_unacked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_one_thread_inline_and_handoff,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_resumes_after_acks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_worker_registers_again,
                                         setup, teardown),

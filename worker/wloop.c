@@ -583,8 +583,6 @@ static void
 collect_done(wloop_t *w)
 {
     wloop_done_t *d = wloop_pool_take_done(w->pool);
-    if (!d)
-        return;
     while (d) {
         wloop_done_t *next = d->next;
         w->in_pool--;
