@@ -135,6 +135,7 @@ typedef struct op {
     uint32_t attempt;   /* Done/Failed/expire: the attempt */
     const char *reason; /* Failed/expire: why (borrowed from msg or static) */
     bool permanent;     /* Failed: no retry */
+    bool bad_result;    /* a Done whose result did not parse, now Failed */
     uint64_t delay_ms;  /* Failed/expire: backoff before the retry */
     bool final;         /* outcome decided, skip when (re)applying */
     int rc;             /* outcome */
@@ -611,9 +612,20 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
         if (op->rc == 0) {
             op->seq = d.seq;
             op->done_key = d.key;
+            break;
         }
-        break;
+        if (op->rc != ERR_INVAL)
+            break;
+        /* the result bytes do not parse (store_done wrote nothing): the
+         * attempt failed */
+        log_warn("broker undecodable result job=%llu attempt=%u",
+                 (unsigned long long)op->job_id, op->attempt);
+        op->type = OP_FAILED;
+        op->reason = "worker sent an undecodable result";
+        op->permanent = false;
+        op->bad_result = true;
     }
+        /* fall through */
     case OP_FAILED:
     case OP_EXPIRE:
         op->rc = store_fail(b->store, op->job_id, op->attempt, op->reason,
@@ -881,8 +893,11 @@ op_reply(broker_t *b, op_t *op)
                      "reason=\"%s\"",
                      (unsigned long long)op->job_id, op->attempt,
                      wire_job_state_name(op->state), op->reason);
+        /* a Done turned into a failure was not stored: say so */
         send_done_ack(b, op,
-                      op->rc == 0 ? WIRE_CODE_OK : code_of_store(op->rc));
+                      op->rc != 0      ? code_of_store(op->rc)
+                      : op->bad_result ? WIRE_CODE_INVALID
+                                       : WIRE_CODE_OK);
         break;
     case OP_EXPIRE:
         if (op->rc == 0 && op->state == STORE_DEAD)
@@ -1601,7 +1616,7 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
     (void)send_msg(b->back, rt, &r);
 }
 static void
-on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
+on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
 {
     bool done = m->kind == WIRE_DONE;
     uint64_t id = done ? m->u.done.job_id : m->u.failed.job_id;
@@ -1619,16 +1634,8 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
         l->attempt = att;
         l->finishing = true;
     }
-    if (done && !fenced) {
-        /* a wire-format check, not a decode: the store reads the entities
-         * from the bytes in the committer thread */
-        int rc = store_result_check(m->u.done.result, m->u.done.result_len);
-        if (rc) {
-            log_warn("broker undecodable result job=%llu worker=%s: %s",
-                     (unsigned long long)id, w ? w->name : "?", err_str(rc));
-            done = false;
-        }
-    }
+    /* The result bytes are checked where they are read, in the committer
+     * (store_done): one that does not parse turns into a failed attempt. */
     op_t *op = op_push(b, done ? OP_DONE : OP_FAILED);
     op->sock = b->back;
     op->rid = m->request_id;
@@ -1645,8 +1652,6 @@ on_done_or_failed(broker_t *b, worker_t *w, const route_t *rt, wire_msg_t *m)
     if (op->msg.kind == WIRE_FAILED) {
         op->reason = op->msg.u.failed.reason ? op->msg.u.failed.reason : "";
         op->permanent = op->msg.u.failed.permanent;
-    } else if (!done) {
-        op->reason = "worker sent an undecodable result";
     } else if (!fenced) {
         b->batch_bytes += op->msg.u.done.result_len;
     }
@@ -1687,7 +1692,7 @@ on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
          * restart is kept), but it does not register the peer: with no
          * credit it would never be dispatched to, and its next Heartbeat
          * must get "unknown worker" so that it sends Ready again. */
-        on_done_or_failed(b, w, rt, &m);
+        on_done_or_failed(b, rt, &m);
         break;
     case WIRE_HEARTBEAT:
         if (w)

@@ -506,6 +506,41 @@ test_worker_byte_bound(void **state)
     }
 }
 
+/* A Done whose result bytes do not parse stores nothing: the attempt
+ * counts as failed (DoneAck CODE_INVALID) and the job is tried again. */
+static void
+test_undecodable_result_retried(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    uint64_t id = submit_ok(f, "garbled", "Garbled result text.");
+    ready(f, f->worker, 1);
+    uint32_t att;
+    assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
+    static const uint8_t junk[] = { 0x2a, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DONE;
+    m.u.done.job_id = id;
+    m.u.done.attempt = att;
+    m.u.done.result = junk;
+    m.u.done.result_len = sizeof junk;
+    rpc(f, f->worker, &m, &r);
+    assert_int_equal(r.kind, WIRE_DONE_ACK);
+    assert_int_equal(r.u.done_ack.code, WIRE_CODE_INVALID);
+    wire_msg_release(&r);
+    ready(f, f->worker, 1);
+    uint32_t att2;
+    assert_int_equal(expect_dispatch(f->worker, &att2, WAIT_MS), id);
+    assert_int_equal(att2, att + 1);
+    assert_int_equal(done(f, f->worker, id, att2), WIRE_CODE_OK);
+    get(f, id, NULL, &r);
+    assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+    assert_string_equal(r.u.get_reply.job.last_error,
+                        "worker sent an undecodable result");
+    wire_msg_release(&r);
+}
+
 static void
 test_lease_expiry_fences_stale_done(void **state)
 {
@@ -1116,6 +1151,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_byte_bound, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_undecodable_result_retried, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lease_expiry_fences_stale_done,
                                         setup, teardown),
