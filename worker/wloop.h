@@ -54,13 +54,15 @@ int wloop_open(wloop_t **out, const wloop_cfg_t *cfg);
 /*
  * Run until stopped: connect, send Ready{credit = threads x prefetch},
  * take jobs (queued in the pool beyond the running ones, all of them
- * heartbeated, so their leases hold),
- * return results. Logs a line containing "connected" each time Ready is
- * sent on a new socket. Blocks the calling thread, which owns the sockets;
- * call it once per wloop_t. After wloop_request_stop() it sends no more
- * credit, finishes the jobs it holds, waits for their DoneAck and returns
- * ERR_OK; ERR_TIMEOUT if that took longer than drain-timeout (jobs may
- * still be running: wloop_destroy copes). ERR_IO on a socket failure.
+ * heartbeated, so their leases hold), return results. Logs a line
+ * containing "connected" each time Ready is sent on a new socket. Blocks
+ * the calling thread, which owns the sockets; with threads = 1 it also
+ * extracts texts up to inline-max itself (in slices of about 20 ms between
+ * socket passes; longer texts go to the extraction thread so heartbeats go
+ * on). Call it once per wloop_t. After wloop_request_stop() it sends no
+ * more credit, finishes the jobs it holds, waits for their DoneAck and
+ * returns ERR_OK; ERR_TIMEOUT if that took longer than drain-timeout (jobs
+ * may still be running: wloop_destroy copes). ERR_IO on a socket failure.
  */
 int wloop_run(wloop_t *w);
 

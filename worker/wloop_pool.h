@@ -36,8 +36,9 @@ typedef struct wloop_pool wloop_pool_t;
  */
 int wloop_pool_open(wloop_pool_t **out, size_t threads, uint64_t max_text);
 
-/* Read end of the wake pipe: readable when a job finished or after
- * wloop_pool_wake(). Owned by the pool. */
+/* Read end of the wake pipe: readable when a job finished while the
+ * socket thread slept (wloop_pool_sleep_begin) or after wloop_pool_wake().
+ * Owned by the pool. */
 int wloop_pool_wake_fd(const wloop_pool_t *p);
 
 /* Make the wake fd readable. Async-signal-safe. */
