@@ -120,7 +120,9 @@ run_job(wloop_pool_t *p, const wire_msg_t *msg)
         /* The same text gives the same result anywhere: do not retry. */
         if (rc == ERR_TOOBIG)
             snprintf(reason, sizeof reason,
-                     "result of %zu bytes does not fit in a frame", env_len);
+                     "result does not fit in a frame (Done of %zu bytes, "
+                     "limit %u)",
+                     env_len, WIRE_MAX_FRAME);
         else
             snprintf(reason, sizeof reason, "result does not encode: %s",
                      err_str(rc));
