@@ -151,10 +151,14 @@ send_bytes(wloop_t *w, const uint8_t *buf, size_t len)
     if (!w->dealer)
         return ERR_CLOSED;
     /* libzmq may process the socket's commands inside zmq_send, taking
-     * the wake-up of the fd we poll: read before blocking again. */
-    w->unread = true;
-    if (zmq_send(w->dealer, buf, len, ZMQ_DONTWAIT) >= 0)
+     * the wake-up of the fd we poll: read before blocking again. Not after
+     * a refused send, which a full queue would repeat on every pass
+     * (credit is retried each pass): a spin. The broker is not reading
+     * then, and the next timer (at most a heartbeat away) reads anyway. */
+    if (zmq_send(w->dealer, buf, len, ZMQ_DONTWAIT) >= 0) {
+        w->unread = true;
         return ERR_OK;
+    }
     if (errno == EAGAIN) {
         /* Broker unreachable and the queue full: the silence timer will
          * redo the socket; Done/Failed are kept in unacked. */
