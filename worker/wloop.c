@@ -61,9 +61,10 @@ const cfg_entry_t wloop_cfg_table[] = {
       "broker backend endpoint (tcp://HOST:PORT or ipc://PATH)" },
     { "threads", CFG_INT, offsetof(wloop_cfg_t, threads), "0", 0, 1024,
       "extraction threads (0: one per CPU)" },
-    { "prefetch", CFG_INT, offsetof(wloop_cfg_t, prefetch), "8", 1, 64,
+    { "prefetch", CFG_INT, offsetof(wloop_cfg_t, prefetch), "64", 1, 1024,
       "jobs held per thread (credit = threads x prefetch): queued jobs "
-      "hide the broker round trip" },
+      "hide the broker round trip and its group commit; the broker's "
+      "max-worker-bytes bounds the text they hold" },
     { "heartbeat-ms", CFG_MS, offsetof(wloop_cfg_t, heartbeat_ms), "1s", 10,
       60000, "interval of Heartbeat messages to the broker" },
     { "broker-timeout-ms", CFG_MS, offsetof(wloop_cfg_t, broker_timeout_ms),
@@ -656,8 +657,8 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
         log_error("worker: config key=threads out of range [0,1024]");
         goto fail;
     }
-    if (w->cfg.prefetch < 1 || w->cfg.prefetch > 64) {
-        log_error("worker: config key=prefetch out of range [1,64]");
+    if (w->cfg.prefetch < 1 || w->cfg.prefetch > 1024) {
+        log_error("worker: config key=prefetch out of range [1,1024]");
         goto fail;
     }
     if (w->cfg.heartbeat_ms == 0 ||
