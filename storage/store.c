@@ -9,6 +9,7 @@
 #include "../common/log.h"
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
+#include "../proto/pbraw.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1097,18 +1098,6 @@ out:
     return rc;
 }
 
-static size_t
-put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Normalised entity index key: type byte + case-folded, space-collapsed
  * name (len bytes, or up to its NUL when len is SIZE_MAX), cut at a UTF-8
  * boundary. Returns its length (0: empty name). */
@@ -1144,63 +1133,7 @@ entity_key(int type, const char *name, size_t len, uint8_t *out)
  * serialised Result's entities and extract_us without decoding (and
  * allocating) the whole message: the broker commits thousands per second. */
 
-/* One field: number, wire type, varint value or length-delimited bytes. */
-typedef struct pbf {
-    uint32_t num;       /* field number */
-    int wt;             /* wire type: 0 varint, 1 i64, 2 len, 5 i32 */
-    uint64_t v;         /* varint value (wt 0) */
-    const uint8_t *buf; /* bytes (wt 2) */
-    size_t len;         /* their count */
-} pbf_t;
-
-static int
-pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return ERR_PROTO;
-}
-
-/* Next field at *p; 1 got one, 0 at the end, ERR_PROTO when malformed. */
-static int
-pb_next(const uint8_t **p, const uint8_t *end, pbf_t *f)
-{
-    uint64_t tag;
-    if (*p >= end)
-        return 0;
-    if (pb_varint(p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
-        return ERR_PROTO;
-    f->num = (uint32_t)(tag >> 3);
-    f->wt = (int)(tag & 7);
-    switch (f->wt) {
-    case 0:
-        return pb_varint(p, end, &f->v) ? ERR_PROTO : 1;
-    case 1:
-    case 5: {
-        size_t n = f->wt == 1 ? 8 : 4;
-        if ((size_t)(end - *p) < n)
-            return ERR_PROTO;
-        *p += n;
-        return 1;
-    }
-    case 2:
-        if (pb_varint(p, end, &f->v) || f->v > (uint64_t)(end - *p))
-            return ERR_PROTO;
-        f->buf = *p;
-        f->len = (size_t)f->v;
-        *p += f->len;
-        return 1;
-    default:
-        return ERR_PROTO;
-    }
-}
+typedef pbraw_field_t pbf_t;
 
 /* Walk a serialised Result: check its wire format (and that of each
  * Entity and Timings), report each entity's type and name to fn (may be
@@ -1217,7 +1150,7 @@ result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
     pbf_t f;
     int rc;
     *extract_us = 0;
-    while ((rc = pb_next(&p, end, &f)) == 1) {
+    while ((rc = pbraw_next(&p, end, &f)) == 1) {
         if (f.num != 5 && f.num != 8)
             continue;
         if (f.wt != 2)
@@ -1227,7 +1160,7 @@ result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
         int type = 0;
         const char *name = NULL;
         size_t nlen = 0;
-        while ((rc = pb_next(&q, qe, &g)) == 1) {
+        while ((rc = pbraw_next(&q, qe, &g)) == 1) {
             if (f.num == 8 && g.num == 1 && g.wt == 0)
                 *extract_us = g.v;
             else if (f.num == 5 && g.num == 1 && g.wt == 0)
@@ -1742,17 +1675,17 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     uint64_t total_us =
         now_ms > r.j.submitted_ms ? (now_ms - r.j.submitted_ms) * 1000 : 0;
     tail[tn++] = 0x08;
-    tn += put_varint(tail + tn, id);
+    tn += pbraw_put_varint(tail + tn, id);
     tail[tn++] = 0x10;
-    tn += put_varint(tail + tn, seq);
+    tn += pbraw_put_varint(tail + tn, seq);
     if (extract_us) {
         tim[tl++] = 0x08;
-        tl += put_varint(tim + tl, extract_us);
+        tl += pbraw_put_varint(tim + tl, extract_us);
     }
     tim[tl++] = 0x10;
-    tl += put_varint(tim + tl, queue_us);
+    tl += pbraw_put_varint(tim + tl, queue_us);
     tim[tl++] = 0x18;
-    tl += put_varint(tim + tl, total_us);
+    tl += pbraw_put_varint(tim + tl, total_us);
     tail[tn++] = 0x42;
     tail[tn++] = (uint8_t)tl;
     memcpy(tail + tn, tim, tl);
