@@ -222,7 +222,10 @@ grant(wloop_t *w, bool full, const char *why)
 {
     if (full)
         w->outstanding = 0;
-    int64_t credit = w->draining ? 0 : free_slots(w);
+    /* A stop requested during this pass counts at once: no credit may
+     * follow it, even before the loop switches to draining. */
+    int64_t credit =
+        w->draining || atomic_load(&w->stop_req) ? 0 : free_slots(w);
     if (credit < 0)
         credit = 0;
     if (!full && credit == 0)
