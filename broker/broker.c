@@ -523,6 +523,28 @@ lt_remove(ltab_t *t, lease_t *l)
     t->n--;
 }
 
+/* Record lease l (of a job with bytes of text) as held by w. */
+static void
+lease_give(lease_t *l, worker_t *w, uint64_t bytes)
+{
+    l->w = w;
+    l->bytes = bytes;
+    w->n_leases++;
+    w->bytes += bytes;
+}
+
+/* Undo lease_give: l no longer counts against its holder, if any. */
+static void
+lease_take(lease_t *l)
+{
+    worker_t *w = l->w;
+    if (w && w->n_leases) {
+        w->n_leases--;
+        w->bytes -= l->bytes < w->bytes ? l->bytes : w->bytes;
+    }
+    l->w = NULL;
+}
+
 /* Mark a live lease finishing: it no longer counts against its worker. */
 static void
 lease_finish(broker_t *b, lease_t *l)
@@ -530,10 +552,8 @@ lease_finish(broker_t *b, lease_t *l)
     if (l->early_gen && l->early_gen == b->batch_gen && b->batch_early)
         b->batch_early--; /* its Submit can now commit with the answer */
     l->early_gen = 0;
-    if (!l->finishing && l->w && l->w->n_leases) {
-        l->w->n_leases--;
-        l->w->bytes -= l->bytes < l->w->bytes ? l->bytes : l->w->bytes;
-    }
+    if (!l->finishing)
+        lease_take(l);
     l->finishing = true;
     l->w = NULL;
 }
@@ -701,16 +721,6 @@ can_dispatch(broker_t *b)
             return true;
     return false;
 }
-
-/* Record lease l as held by w. */
-static void
-lease_give(lease_t *l, worker_t *w, uint64_t bytes)
-{
-    l->w = w;
-    l->bytes = bytes;
-    w->n_leases++;
-    w->bytes += bytes;
-}
 /* Lease jobs round-robin to workers with credit (inside the txn).
  * Returns 0, or ERR_AGAIN (redo the flush). */
 typedef struct pick {
@@ -727,6 +737,29 @@ pick_cb(void *arg, uint64_t id)
         return 0; /* out already, or its Done is being committed */
     p->ids[p->n++] = id;
     return p->n >= p->max;
+}
+
+/* Lease job id (attempt, bytes of text) to w and send it buf, its
+ * encoded Dispatch (owned by this call). Returns the lease. */
+static lease_t *
+lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
+          uint64_t bytes, uint8_t *buf, size_t len)
+{
+    lease_t *l = lt_insert(&b->leases, id);
+    l->attempt = attempt;
+    l->deadline_ms = now_mono_ms() + b->cfg.lease_ms;
+    lease_give(l, w, bytes);
+    w->credit--;
+    route_t rt;
+    rt.n = 1;
+    rt.len[0] = w->ident_len;
+    rt.data[0] = w->ident;
+    if (send_buf(b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
+        w->lost = true; /* its leases expire at the next tick */
+    else
+        log_debug("broker dispatched job=%llu attempt=%u worker=%s",
+                  (unsigned long long)id, attempt, w->name);
+    return l;
 }
 
 static worker_t *
@@ -760,7 +793,6 @@ dispatch(broker_t *b)
     int rc = store_ready_scan(b->store, pick_cb, &p);
     if (rc < 0)
         log_error("broker ready scan failed: %s", err_str(rc));
-    uint64_t now = now_mono_ms();
     for (size_t i = 0; i < p.n; i++) {
         store_job_t j;
         const uint8_t *stored = NULL;
@@ -783,20 +815,7 @@ dispatch(broker_t *b)
                       (unsigned long long)p.ids[i], err_str(rc));
             continue;
         }
-        lease_t *l = lt_insert(&b->leases, j.id);
-        l->attempt = j.attempt + 1;
-        l->deadline_ms = now + b->cfg.lease_ms;
-        lease_give(l, w, j.text_bytes);
-        w->credit--;
-        route_t rt;
-        rt.n = 1;
-        rt.len[0] = w->ident_len;
-        rt.data[0] = w->ident;
-        if (send_buf(b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
-            w->lost = true; /* its leases expire at the next tick */
-        else
-            log_debug("broker dispatched job=%llu attempt=%u worker=%s",
-                      (unsigned long long)j.id, l->attempt, w->name);
+        lease_out(b, w, j.id, j.attempt + 1, j.text_bytes, buf, len);
     }
     store_read_end(b->store);
     free(p.ids);
@@ -1442,22 +1461,13 @@ predispatch(broker_t *b, op_t *op)
     m.u.dispatch.job.key = key;
     m.u.dispatch.attempt = 1;
     m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
-    lease_t *l = lt_insert(&b->leases, op->assigned);
-    l->attempt = 1;
-    l->deadline_ms = now_mono_ms() + b->cfg.lease_ms;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (wire_encode(&m, &buf, &len) != ERR_OK)
+        return false; /* it goes out after its commit instead */
+    lease_t *l = lease_out(b, w, op->assigned, 1, j->text_len, buf, len);
     l->early_gen = b->batch_gen;
     b->batch_early++;
-    lease_give(l, w, j->text_len);
-    w->credit--;
-    route_t rt;
-    rt.n = 1;
-    rt.len[0] = w->ident_len;
-    rt.data[0] = w->ident;
-    if (send_msg(b->back, &rt, &m) != 0)
-        w->lost = true; /* its leases expire at the next tick */
-    else
-        log_debug("broker dispatched job=%llu attempt=1 worker=%s early",
-                  (unsigned long long)op->assigned, w->name);
     return true;
 }
 
@@ -1600,11 +1610,7 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
              m->u.heartbeat.attempts[i] == l->attempt)) {
             l->deadline_ms = deadline;
             if (l->w != w) { /* the holder reconnected under a new id */
-                if (l->w && l->w->n_leases) {
-                    l->w->n_leases--;
-                    l->w->bytes -=
-                        l->bytes < l->w->bytes ? l->bytes : l->w->bytes;
-                }
+                lease_take(l);
                 lease_give(l, w, l->bytes);
             }
         }

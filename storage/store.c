@@ -2076,45 +2076,43 @@ store_get_key(store_t *s, const char *key, size_t key_len, store_job_t *out)
     return ERR_OK;
 }
 
-int
-store_result(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
+/* The value of job id in database db, borrowed from the current txn. */
+static int
+get_by_id(store_t *s, int db, uint64_t id, const uint8_t **buf, size_t *len)
 {
     uint8_t k[8];
     put_be64(k, id);
     MDB_val key = mval(k, 8), v;
-    int rc = mdb_get(cur_txn(s), s->dbi[DB_RESULTS], &key, &v);
+    int rc = mdb_get(cur_txn(s), s->dbi[db], &key, &v);
     if (rc)
         return err_from_mdb(rc);
     *buf = v.mv_data;
     *len = v.mv_size;
     return ERR_OK;
+}
+
+int
+store_result(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
+{
+    return get_by_id(s, DB_RESULTS, id, buf, len);
 }
 
 int
 store_payload_raw(store_t *s, uint64_t id, const uint8_t **buf, size_t *len)
 {
-    uint8_t k[8];
-    put_be64(k, id);
-    MDB_val key = mval(k, 8), v;
-    int rc = mdb_get(cur_txn(s), s->dbi[DB_PAYLOADS], &key, &v);
-    if (rc)
-        return err_from_mdb(rc);
-    *buf = v.mv_data;
-    *len = v.mv_size;
-    return ERR_OK;
+    return get_by_id(s, DB_PAYLOADS, id, buf, len);
 }
 
 int
 store_payload(store_t *s, uint64_t id, wire_msg_t *out)
 {
-    uint8_t k[8];
-    put_be64(k, id);
-    MDB_val key = mval(k, 8), v;
+    const uint8_t *buf = NULL;
+    size_t len = 0;
     memset(out, 0, sizeof *out);
-    int rc = mdb_get(cur_txn(s), s->dbi[DB_PAYLOADS], &key, &v);
+    int rc = get_by_id(s, DB_PAYLOADS, id, &buf, &len);
     if (rc)
-        return err_from_mdb(rc);
-    rc = wire_decode(v.mv_data, v.mv_size, 0, out);
+        return rc;
+    rc = wire_decode(buf, len, 0, out);
     if (rc == 0 && out->kind != WIRE_SUBMIT) {
         wire_msg_release(out);
         rc = ERR_PROTO;

@@ -289,6 +289,21 @@ encode_result(uint64_t id, uint8_t **buf, size_t *len)
     result_destroy(&r);
 }
 
+/* Send Done{id, attempt, result} on w without waiting; its request id. */
+static uint64_t
+send_done(fx_t *f, void *w, uint64_t id, uint32_t attempt,
+          const uint8_t *result, size_t len)
+{
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_DONE;
+    m.u.done.job_id = id;
+    m.u.done.attempt = attempt;
+    m.u.done.result = result;
+    m.u.done.result_len = len;
+    return send_wire(f, w, &m);
+}
+
 /* Send Done and return the DoneAck code. */
 static int
 done(fx_t *f, void *w, uint64_t id, uint32_t attempt)
@@ -296,14 +311,10 @@ done(fx_t *f, void *w, uint64_t id, uint32_t attempt)
     uint8_t *buf;
     size_t len;
     encode_result(id, &buf, &len);
-    wire_msg_t m, r;
-    memset(&m, 0, sizeof m);
-    m.kind = WIRE_DONE;
-    m.u.done.job_id = id;
-    m.u.done.attempt = attempt;
-    m.u.done.result = buf;
-    m.u.done.result_len = len;
-    rpc(f, w, &m, &r);
+    wire_msg_t r;
+    uint64_t rid = send_done(f, w, id, attempt, buf, len);
+    assert_int_equal(recv_wire(w, WAIT_MS, &r), 0);
+    assert_int_equal(r.request_id, rid);
     free(buf);
     assert_int_equal(r.kind, WIRE_DONE_ACK);
     assert_int_equal(r.u.done_ack.job_id, id);
@@ -483,14 +494,8 @@ test_worker_byte_bound(void **state)
     uint8_t *buf;
     size_t len;
     encode_result(ids[0], &buf, &len);
-    wire_msg_t m, r;
-    memset(&m, 0, sizeof m);
-    m.kind = WIRE_DONE;
-    m.u.done.job_id = ids[0];
-    m.u.done.attempt = att;
-    m.u.done.result = buf;
-    m.u.done.result_len = len;
-    send_wire(f, f->worker, &m);
+    wire_msg_t r;
+    send_done(f, f->worker, ids[0], att, buf, len);
     free(buf);
     bool acked = false, third = false;
     while (!acked || !third) {
@@ -518,14 +523,10 @@ test_undecodable_result_retried(void **state)
     uint32_t att;
     assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), id);
     static const uint8_t junk[] = { 0x2a, 0xff, 0xff, 0xff, 0x0f, 0x01 };
-    wire_msg_t m, r;
-    memset(&m, 0, sizeof m);
-    m.kind = WIRE_DONE;
-    m.u.done.job_id = id;
-    m.u.done.attempt = att;
-    m.u.done.result = junk;
-    m.u.done.result_len = sizeof junk;
-    rpc(f, f->worker, &m, &r);
+    wire_msg_t r;
+    uint64_t rid = send_done(f, f->worker, id, att, junk, sizeof junk);
+    assert_int_equal(recv_wire(f->worker, WAIT_MS, &r), 0);
+    assert_int_equal(r.request_id, rid);
     assert_int_equal(r.kind, WIRE_DONE_ACK);
     assert_int_equal(r.u.done_ack.code, WIRE_CODE_INVALID);
     wire_msg_release(&r);

@@ -62,6 +62,26 @@ reopen(fx_t *f)
     assert_int_equal(store_open(&f->s, &f->cfg), 0);
 }
 
+/* Put one value into database db of the closed store in dir with plain
+ * LMDB, as damage or an older program would leave it. */
+static void
+raw_put(const char *dir, const char *db, const void *key, size_t klen,
+        const void *val, size_t vlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 static wire_job_t
 mkjob(const char *key, const char *text, int prio)
 {
@@ -993,20 +1013,9 @@ test_entity_recent_merge(void **state)
 
     /* a malformed recent value is ERR_IO for a query, not a crash */
     store_destroy(&f->s);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "entity_recent", 0, &dbi), 0);
     uint8_t k[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     uint8_t junk[] = { 0, 6, RESULT_GPE, 's', 'p', 'a', 'i', 'n', 0, 0, 0, 9 };
-    MDB_val kv = { sizeof k, k }, jv = { sizeof junk, junk };
-    assert_int_equal(mdb_put(txn, dbi, &kv, &jv, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_put(f->dir, "entity_recent", k, sizeof k, junk, sizeof junk);
     assert_int_equal(store_open(&f->s, &f->cfg), 0);
     assert_int_equal(store_read_begin(f->s), 0);
     got[0] = 0;
@@ -1326,19 +1335,8 @@ test_open_errors(void **state)
     store_destroy(&s);
     /* a store written with another schema version is refused */
     store_destroy(&f->s);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
     uint32_t ver = 99;
-    MDB_val k = { 6, "schema" }, v = { 4, &ver };
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_put(f->dir, "meta", "schema", 6, &ver, sizeof ver);
     assert_int_equal(store_open(&f->s, &f->cfg), ERR_VERSION);
     assert_null(f->s);
 }
