@@ -141,9 +141,9 @@ wire_kind_name(int kind)
         "Done",       "Failed",   "Heartbeat",     "DoneAck",     "Get",
         "GetReply",   "Since",    "SinceReply",    "Committed",   "Stats",
         "StatsReply", "DeadList", "DeadListReply", "DeadRequeue", "DeadPurge",
-        "DeadReply"
+        "DeadReply",  "Batch"
     };
-    if (kind >= WIRE_SUBMIT && kind <= WIRE_DEAD_REPLY)
+    if (kind >= WIRE_SUBMIT && kind <= WIRE_BATCH)
         return names[kind - WIRE_SUBMIT];
     return "None";
 }
@@ -302,6 +302,7 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         p->credit = m->u.ready.credit;
         p->worker_name = s_or_empty(m->u.ready.worker_name);
         p->capacity = m->u.ready.capacity;
+        p->batch = m->u.ready.batch;
         env->ready = p;
         return ERR_OK;
     }
@@ -629,6 +630,7 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
         m->u.ready.credit = env->ready->credit;
         m->u.ready.worker_name = nz(env->ready->worker_name);
         m->u.ready.capacity = env->ready->capacity;
+        m->u.ready.batch = env->ready->batch;
         return ERR_OK;
     case EXCERPT__V1__ENVELOPE__BODY_DISPATCH:
         m->u.dispatch.attempt = env->dispatch->attempt;

@@ -47,7 +47,8 @@ typedef enum {
     WIRE_DEAD_LIST_REPLY = 27,
     WIRE_DEAD_REQUEUE = 28,
     WIRE_DEAD_PURGE = 29,
-    WIRE_DEAD_REPLY = 30
+    WIRE_DEAD_REPLY = 30,
+    WIRE_BATCH = 31 /* never decoded by wire_decode: see wire_batch.h */
 } wire_kind_t;
 
 /* Rejection codes; values match proto Code. */
@@ -159,6 +160,7 @@ typedef struct wire_msg {
             uint32_t credit;
             const char *worker_name;
             uint32_t capacity;
+            bool batch; /* the worker takes Batch envelopes */
         } ready;
         struct {
             wire_job_t job;
