@@ -11,6 +11,7 @@
 #include "../common/now.h"
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 #include "../proto/wire_splice.h"
 #include "../storage/store.h"
 
@@ -40,6 +41,9 @@
 #define PER_POLL 256              /* messages read per socket per turn */
 #define SEND_HWM 100000           /* outbound messages queued per peer */
 #define ID_BLOCK 65536            /* job ids reserved ahead per commit */
+#define OUT_BYTES (1u << 20)      /* a Batch frame's items, about */
+#define MAX_OUTBOXES 64           /* peers with messages waiting per pass */
+#define MAX_TOPICS 64             /* distinct publisher subscriptions kept */
 
 /* ------------------------------------------------------------ config */
 
@@ -147,6 +151,7 @@ typedef struct op {
     char *done_key;     /* Done: the job's key, owned */
     uint64_t count;     /* dead ops: jobs affected */
     int state;          /* Failed: new state */
+    bool batched;       /* the request came in a Batch: reply may be too */
 } op_t;
 
 struct worker;
@@ -180,7 +185,16 @@ typedef struct worker {
     uint64_t bytes;   /* text bytes of those jobs */
     uint64_t last_ms; /* monotonic time of its last message */
     bool lost;        /* unreachable; removed at the next tick */
+    bool batch;       /* its Ready said it reads Batch envelopes */
 } worker_t;
+
+/* Messages for one peer produced in this pass of the loop; they leave as
+ * one frame (a Batch, or the message alone) when the pass ends. */
+typedef struct outbox {
+    void *sock;         /* front or back */
+    route_t route;      /* the peer's routing frames, owned */
+    wire_batch_t batch; /* the encoded messages */
+} outbox_t;
 
 struct broker {
     broker_cfg_t cfg;           /* owned copy */
@@ -232,16 +246,22 @@ struct broker {
      * with such an id can go to a worker before its Submit commits: after
      * a crash no other job ever gets that id, and a late Done for it finds
      * no job. */
-    uint64_t next_id;         /* id of the next Submit */
-    uint64_t id_durable;      /* ids <= this are reserved, committed */
-    uint64_t id_asked;        /* highest reservation in a commit so far */
-    size_t n_early;           /* leases of jobs whose Submit is uncommitted */
-    uint64_t start_ms;        /* monotonic start time */
-    uint64_t submitted_total; /* new jobs accepted since start */
-    uint64_t committed_total; /* results committed since start */
-    uint64_t rejected_total;  /* requests rejected since start */
-    uint64_t rate_sec[10];    /* commits per second, ring */
-    uint64_t rate_stamp[10];  /* second each slot counts */
+    uint64_t next_id;           /* id of the next Submit */
+    uint64_t id_durable;        /* ids <= this are reserved, committed */
+    uint64_t id_asked;          /* highest reservation in a commit so far */
+    size_t n_early;             /* leases of jobs whose Submit is uncommitted */
+    uint64_t start_ms;          /* monotonic start time */
+    uint64_t submitted_total;   /* new jobs accepted since start */
+    uint64_t committed_total;   /* results committed since start */
+    uint64_t rejected_total;    /* requests rejected since start */
+    uint64_t rate_sec[10];      /* commits per second, ring */
+    uint64_t rate_stamp[10];    /* second each slot counts */
+    outbox_t out[MAX_OUTBOXES]; /* peers with batched messages waiting */
+    size_t n_out;               /* outboxes in use */
+    bool cur_batched;           /* the request in hand came in a Batch */
+    char *topics[MAX_TOPICS];   /* publisher subscriptions (XPUB) */
+    size_t n_topics;            /* their count */
+    bool topics_full;           /* more than MAX_TOPICS: publish all */
 };
 
 /* ----------------------------------------------------------- helpers */
@@ -320,9 +340,94 @@ fail:
     return ERR_IO;
 }
 
-/* Encode m and send it after the route frames; as send_buf. */
+static bool
+route_equal(const route_t *a, const route_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->len[i] != b->len[i] || memcmp(a->data[i], b->data[i], a->len[i]))
+            return false;
+    return true;
+}
+
+static worker_t *worker_find(broker_t *b, const route_t *rt);
+
+/* Whether the peer at rt on sock reads Batch envelopes: a worker whose
+ * Ready said so, or a client whose request in hand came in a Batch. */
+static bool
+peer_batches(broker_t *b, void *sock, const route_t *rt)
+{
+    if (sock == b->back) {
+        worker_t *w = worker_find(b, rt);
+        return w && w->batch;
+    }
+    return b->cur_batched;
+}
+
+/* Send what o holds as one frame and empty it. A worker that cannot be
+ * reached is marked lost (its leases expire at the next tick). */
+static void
+outbox_send(broker_t *b, outbox_t *o)
+{
+    if (o->batch.n == 0)
+        return;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    int kind = o->batch.n > 1 ? WIRE_BATCH : WIRE_NONE;
+    if (wire_batch_finish(&o->batch, &frame, &len) != ERR_OK)
+        return;
+    if (send_buf(o->sock, &o->route, frame, len, kind) != ERR_OK &&
+        o->sock == b->back) {
+        worker_t *w = worker_find(b, &o->route);
+        if (w)
+            w->lost = true;
+    }
+}
+
+/* End of a loop pass: send every outbox. */
+static void
+flush_out(broker_t *b)
+{
+    for (size_t i = 0; i < b->n_out; i++) {
+        outbox_send(b, &b->out[i]);
+        route_free(&b->out[i].route);
+    }
+    b->n_out = 0;
+}
+
+/* Send buf, an encoded envelope of kind owned by this call, to the peer at
+ * rt on sock: into the peer's outbox when it reads Batches (it leaves at
+ * the end of this loop pass with the peer's other messages), else at
+ * once. Returns 0 or as send_buf. */
 static int
-send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
+post(broker_t *b, void *sock, const route_t *rt, uint8_t *buf, size_t len,
+     int kind)
+{
+    if (!peer_batches(b, sock, rt))
+        return send_buf(sock, rt, buf, len, kind);
+    outbox_t *o = NULL;
+    for (size_t i = 0; i < b->n_out && !o; i++)
+        if (b->out[i].sock == sock && route_equal(&b->out[i].route, rt))
+            o = &b->out[i];
+    if (!o) {
+        if (b->n_out == MAX_OUTBOXES)
+            flush_out(b);
+        o = &b->out[b->n_out++];
+        o->sock = sock;
+        route_copy(&o->route, rt);
+        wire_batch_init(&o->batch);
+    }
+    if (o->batch.n > 0 && wire_batch_bytes(&o->batch) + len > OUT_BYTES)
+        outbox_send(b, o);
+    wire_batch_add(&o->batch, buf, len);
+    free(buf);
+    return ERR_OK;
+}
+
+/* Encode m and post it to the peer at rt; as post. */
+static int
+send_msg(broker_t *b, void *sock, const route_t *rt, const wire_msg_t *m)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -332,7 +437,7 @@ send_msg(void *sock, const route_t *rt, const wire_msg_t *m)
                   err_str(rc));
         return rc;
     }
-    return send_buf(sock, rt, buf, len, m->kind);
+    return post(b, sock, rt, buf, len, m->kind);
 }
 
 static void
@@ -349,7 +454,7 @@ reject(broker_t *b, void *sock, const route_t *rt, uint64_t rid, int code,
     b->rejected_total++;
     log_debug("broker rejected code=%s reason=\"%s\"", wire_code_name(code),
               reason);
-    (void)send_msg(sock, rt, &m);
+    (void)send_msg(b, sock, rt, &m);
 }
 
 static int
@@ -570,6 +675,7 @@ op_push(broker_t *b, int type)
     op_t *op = &b->ops[b->n_ops++];
     memset(op, 0, sizeof *op);
     op->type = type;
+    op->batched = b->cur_batched;
     if (!b->batch_open) {
         b->batch_open = true;
         b->batch_start_us = now_mono_us();
@@ -754,7 +860,7 @@ lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
     rt.n = 1;
     rt.len[0] = w->ident_len;
     rt.data[0] = w->ident;
-    if (send_buf(b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
+    if (post(b, b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
         w->lost = true; /* its leases expire at the next tick */
     else
         log_debug("broker dispatched job=%llu attempt=%u worker=%s",
@@ -843,7 +949,7 @@ send_done_ack(broker_t *b, op_t *op, int code)
     m.u.done_ack.job_id = op->job_id;
     m.u.done_ack.attempt = op->attempt;
     m.u.done_ack.code = code;
-    (void)send_msg(b->back, &op->route, &m);
+    (void)send_msg(b, b->back, &op->route, &m);
 }
 
 static int
@@ -870,6 +976,7 @@ op_reply(broker_t *b, op_t *op)
     wire_msg_t m;
     memset(&m, 0, sizeof m);
     m.request_id = op->rid;
+    b->cur_batched = op->batched;
     switch (op->type) {
     case OP_SUBMIT:
         if (op->rc == 0) {
@@ -880,7 +987,7 @@ op_reply(broker_t *b, op_t *op)
                 b->submitted_total++;
             log_debug("broker accepted job=%llu dup=%d",
                       (unsigned long long)op->id, op->dup);
-            (void)send_msg(b->front, &op->route, &m);
+            (void)send_msg(b, b->front, &op->route, &m);
         } else if (op->rc == ERR_FULL) {
             reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,
                    "store at its map size limit", RETRY_STORE_FULL_MS);
@@ -928,13 +1035,14 @@ op_reply(broker_t *b, op_t *op)
         if (op->rc == 0) {
             m.kind = WIRE_DEAD_REPLY;
             m.u.dead_reply.count = op->count;
-            (void)send_msg(b->front, &op->route, &m);
+            (void)send_msg(b, b->front, &op->route, &m);
         } else {
             reject(b, b->front, &op->route, op->rid, code_of_store(op->rc),
                    err_str(op->rc), RETRY_STORE_FULL_MS);
         }
         break;
     }
+    b->cur_batched = false;
 }
 
 static void
@@ -1183,7 +1291,7 @@ info_fill(wire_job_info_t *ji, const store_job_t *j)
 static void
 reply_read(broker_t *b, const route_t *rt, const wire_msg_t *m)
 {
-    (void)send_msg(b->front, rt, m);
+    (void)send_msg(b, b->front, rt, m);
 }
 
 static void
@@ -1528,14 +1636,12 @@ on_dead_write(broker_t *b, const route_t *rt, wire_msg_t *m)
 }
 
 static void
-on_frontend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
+on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
 {
     wire_msg_t m;
-    int rc = wire_decode(zmq_msg_data((zmq_msg_t *)env),
-                         zmq_msg_size((zmq_msg_t *)env), 0, &m);
+    int rc = wire_decode(env, len, 0, &m);
     if (rc) {
-        log_info("broker bad frontend frame bytes=%zu: %s",
-                 zmq_msg_size((zmq_msg_t *)env), err_str(rc));
+        log_info("broker bad frontend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->front, rt, m.request_id, code_of_decode(rc),
                reason_of_decode(rc), 0);
         return;
@@ -1619,7 +1725,7 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
     memset(&r, 0, sizeof r);
     r.kind = WIRE_HEARTBEAT;
     r.request_id = m->request_id;
-    (void)send_msg(b->back, rt, &r);
+    (void)send_msg(b, b->back, rt, &r);
 }
 static void
 on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
@@ -1664,19 +1770,17 @@ on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
 }
 
 static void
-on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
+on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
 {
     wire_msg_t m;
     if (rt->n == 0)
         return; /* ROUTER always adds the identity; nothing to answer */
-    int rc = wire_decode(zmq_msg_data((zmq_msg_t *)env),
-                         zmq_msg_size((zmq_msg_t *)env), 0, &m);
+    int rc = wire_decode(env, len, 0, &m);
     worker_t *w = worker_find(b, rt);
     if (w)
         w->last_ms = now_mono_ms();
     if (rc) {
-        log_info("broker bad backend frame bytes=%zu: %s",
-                 zmq_msg_size((zmq_msg_t *)env), err_str(rc));
+        log_info("broker bad backend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->back, rt, m.request_id, code_of_decode(rc),
                reason_of_decode(rc), 0);
         return;
@@ -1689,6 +1793,7 @@ on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
             log_info("broker worker joined worker=%s",
                      m.u.ready.worker_name ? m.u.ready.worker_name : "?");
         }
+        w->batch = m.u.ready.batch;
         on_ready(b, w, &m, joined);
         break;
     }
@@ -1717,6 +1822,47 @@ on_backend(broker_t *b, const route_t *rt, const zmq_msg_t *env)
         break;
     }
     wire_msg_release(&m);
+}
+
+/* One frame from a peer: a message, or a Batch whose items are handled in
+ * order as if each had come alone. */
+static void
+on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
+{
+    const uint8_t *data = zmq_msg_data((zmq_msg_t *)env);
+    size_t len = zmq_msg_size((zmq_msg_t *)env);
+    wire_batch_iter_t it;
+    int rc = wire_batch_open(data, len, &it);
+    if (rc == 0) {
+        if (sock == b->front)
+            on_frontend(b, rt, data, len);
+        else
+            on_backend(b, rt, data, len);
+        return;
+    }
+    b->cur_batched = true;
+    if (rc < 0) {
+        log_info("broker bad batch bytes=%zu: %s", len, err_str(rc));
+        if (sock == b->front || rt->n > 0)
+            reject(b, sock, rt, 0, code_of_decode(rc), reason_of_decode(rc), 0);
+        b->cur_batched = false;
+        return;
+    }
+    const uint8_t *item;
+    size_t item_len;
+    while ((rc = wire_batch_next(&it, &item, &item_len)) == 1) {
+        if (sock == b->front)
+            on_frontend(b, rt, item, item_len);
+        else
+            on_backend(b, rt, item, item_len);
+    }
+    if (rc < 0) {
+        log_info("broker malformed batch item bytes=%zu", len);
+        if (sock == b->front || rt->n > 0)
+            reject(b, sock, rt, 0, WIRE_CODE_INVALID,
+                   "malformed Batch: items from here on were dropped", 0);
+    }
+    b->cur_batched = false;
 }
 
 /* -------------------------------------------------------------- timers */
@@ -1997,6 +2143,7 @@ broker_run(broker_t *b)
         }
         if (b->draining)
             timeout = 0;
+        flush_out(b); /* what this pass produced, one frame per peer */
         if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
             log_error("broker poll failed: %s", zmq_strerror(errno));
             rc = ERR_IO;
@@ -2016,10 +2163,7 @@ broker_run(broker_t *b)
                 zmq_msg_t env;
                 if (recv_msg(sock, &rt, &env) <= 0)
                     break;
-                if (s == 0)
-                    on_frontend(b, &rt, &env);
-                else
-                    on_backend(b, &rt, &env);
+                on_frame(b, sock, &rt, &env);
                 zmq_msg_close(&env);
                 route_free(&rt);
             }
@@ -2047,6 +2191,7 @@ broker_run(broker_t *b)
             start_commit(b);
     }
     reap_commit(b, true);
+    flush_out(b);
     pthread_mutex_lock(&b->mu);
     b->quit = true;
     pthread_cond_signal(&b->cv);
