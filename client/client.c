@@ -10,6 +10,7 @@
 #include "../common/now.h"
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
+#include "../proto/wire_batch.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -24,6 +25,9 @@
 #define DEFAULT_RETRIES 3u
 #define DEFAULT_BUSY_MS 30000u
 #define DEFAULT_WINDOW 64u
+/* a Batch of Submits is closed before its items pass this many bytes (a
+ * larger single Submit goes alone) */
+#define BATCH_BYTES (1u << 20)
 /* retry delay when a retryable Rejected carries no retry_after_ms */
 #define MIN_RETRY_MS 50u
 #define MAX_RETRY_MS 5000u
@@ -245,37 +249,87 @@ send_frame(client_t *c, const uint8_t *buf, size_t len, bool block)
     }
 }
 
+/* The replies one received message carries: its last frame is either one
+ * Envelope or a Batch of them (PROTOCOL.md "Batches"). */
+typedef struct frame {
+    zmq_msg_t msg;        /* the last frame */
+    wire_batch_iter_t it; /* next item when batch */
+    bool batch;           /* msg is a Batch */
+    bool pending;         /* a plain envelope not yet decoded */
+} frame_t;
+
 /*
- * Receive one message (all frames) and decode its last frame into *out.
- * Returns 0, ERR_PROTO (undecodable: skip it), ERR_VERSION (out->request_id
- * set), ERR_IO. Call only when the socket is readable.
+ * Receive one message (all frames) into *f; read its replies with
+ * frame_next, then frame_close. Returns 0, ERR_AGAIN (nothing waiting),
+ * ERR_PROTO (an undecodable frame, already closed: skip it), ERR_IO.
  */
 static int
-recv_msg(client_t *c, wire_msg_t *out)
+frame_recv(client_t *c, frame_t *f)
 {
-    zmq_msg_t part;
-    zmq_msg_init(&part);
-    int rc = ERR_OK;
+    zmq_msg_init(&f->msg);
     for (;;) {
-        if (zmq_msg_recv(&part, c->sock, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&f->msg, c->sock, ZMQ_DONTWAIT) < 0) {
             if (errno == EINTR)
                 continue;
-            set_err(c, "receive failed: %s", zmq_strerror(errno));
-            zmq_msg_close(&part);
-            return errno == EAGAIN ? ERR_AGAIN : ERR_IO;
+            int e = errno;
+            set_err(c, "receive failed: %s", zmq_strerror(e));
+            zmq_msg_close(&f->msg);
+            return e == EAGAIN ? ERR_AGAIN : ERR_IO;
         }
-        if (!zmq_msg_more(&part))
+        if (!zmq_msg_more(&f->msg))
             break;
     }
-    memset(out, 0, sizeof *out);
-    rc = wire_decode(zmq_msg_data(&part), zmq_msg_size(&part), 0, out);
-    if (rc && rc != ERR_VERSION) {
+    int rc =
+        wire_batch_open(zmq_msg_data(&f->msg), zmq_msg_size(&f->msg), &f->it);
+    if (rc < 0) {
         log_warn("client: undecodable reply from %s (%zu bytes): %s",
-                 c->endpoint, zmq_msg_size(&part), err_str(rc));
+                 c->endpoint, zmq_msg_size(&f->msg), err_str(rc));
+        zmq_msg_close(&f->msg);
+        return ERR_PROTO;
+    }
+    f->batch = rc == 1;
+    f->pending = rc == 0;
+    return ERR_OK;
+}
+
+/*
+ * Decode the next reply of f into *out. Returns 1 (caller releases *out),
+ * 0 (no more), ERR_VERSION (out->request_id set, release it), ERR_PROTO
+ * (an undecodable reply: skip it; a malformed Batch ends here).
+ */
+static int
+frame_next(client_t *c, frame_t *f, wire_msg_t *out)
+{
+    const uint8_t *buf = zmq_msg_data(&f->msg);
+    size_t len = zmq_msg_size(&f->msg);
+    if (f->batch) {
+        int r = wire_batch_next(&f->it, &buf, &len);
+        if (r <= 0) {
+            if (r < 0)
+                log_warn("client: malformed Batch from %s", c->endpoint);
+            return r;
+        }
+    } else if (f->pending) {
+        f->pending = false;
+    } else {
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    int rc = wire_decode(buf, len, 0, out);
+    if (rc == ERR_OK)
+        return 1;
+    if (rc != ERR_VERSION) {
+        log_warn("client: undecodable reply from %s (%zu bytes): %s",
+                 c->endpoint, len, err_str(rc));
         rc = ERR_PROTO;
     }
-    zmq_msg_close(&part);
     return rc;
+}
+
+static void
+frame_close(frame_t *f)
+{
+    zmq_msg_close(&f->msg);
 }
 
 /* Wait until the socket is readable or deadline (monotonic ms) passes.
@@ -303,8 +357,8 @@ wait_readable(client_t *c, uint64_t deadline)
 
 /*
  * Wait for the reply to request rid until deadline, skipping stale and
- * undecodable messages (*garbage set). Returns 0 with *m (caller
- * releases), ERR_TIMEOUT, ERR_VERSION, ERR_IO.
+ * undecodable messages (*garbage set); a Batch is read item by item.
+ * Returns 0 with *m (caller releases), ERR_TIMEOUT, ERR_VERSION, ERR_IO.
  */
 static int
 await_reply(client_t *c, uint64_t rid, uint64_t deadline, wire_msg_t *m,
@@ -316,7 +370,8 @@ await_reply(client_t *c, uint64_t rid, uint64_t deadline, wire_msg_t *m,
             return r;
         if (r == 0)
             return ERR_TIMEOUT;
-        r = recv_msg(c, m);
+        frame_t f;
+        r = frame_recv(c, &f);
         if (r == ERR_AGAIN)
             continue;
         if (r == ERR_PROTO) {
@@ -325,17 +380,32 @@ await_reply(client_t *c, uint64_t rid, uint64_t deadline, wire_msg_t *m,
         }
         if (r == ERR_IO)
             return r;
-        if (m->request_id != rid) {
-            log_debug("client: stale reply request_id=%llu",
-                      (unsigned long long)m->request_id);
-            wire_msg_release(m);
-            continue;
+        int found = 0; /* 1: *m holds the reply; ERR_VERSION */
+        wire_msg_t one;
+        while ((r = frame_next(c, &f, &one)) != 0) {
+            if (r == ERR_PROTO) {
+                *garbage = true;
+                continue;
+            }
+            if (found || one.request_id != rid) {
+                log_debug("client: stale reply request_id=%llu",
+                          (unsigned long long)one.request_id);
+                wire_msg_release(&one);
+                continue;
+            }
+            if (r == ERR_VERSION) {
+                wire_msg_release(&one);
+                found = ERR_VERSION;
+                continue;
+            }
+            *m = one;
+            found = 1;
         }
-        if (r == ERR_VERSION) {
-            wire_msg_release(m);
-            return r;
-        }
-        return ERR_OK;
+        frame_close(&f);
+        if (found == 1)
+            return ERR_OK;
+        if (found)
+            return found;
     }
 }
 
@@ -620,6 +690,8 @@ typedef struct batch {
     size_t *slot_of;        /* job index -> slot + 1 (0: none) */
     client_submit_cb cb;    /* completion callback */
     void *ud;               /* callback argument */
+    wire_batch_t out;       /* Submits queued for the next frame */
+    size_t per_frame;       /* most Submits in one frame */
 } batch_t;
 
 static void
@@ -633,16 +705,41 @@ slot_finish(batch_t *b, slot_t *s, int rc, uint64_t job_id, bool dup,
     b->cb(b->ud, s->index, rc, job_id, dup, reason ? reason : "");
 }
 
-/* Send a slot's frame; a full pipe counts as sent (the reply timeout then
- * covers it). */
+/* Send the queued Submits as one frame (a Batch when more than one); a
+ * full pipe counts as sent (the slots' reply timeouts then cover it). */
+static int
+out_flush(batch_t *b)
+{
+    if (!b->out.n)
+        return ERR_OK;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = wire_batch_finish(&b->out, &buf, &len);
+    if (rc == ERR_OK)
+        rc = send_frame(b->c, buf, len, false);
+    free(buf);
+    return rc == ERR_IO ? rc : ERR_OK;
+}
+
+/* Send a slot's Submit: queued for the next frame, which out_flush sends
+ * (also here when the frame is full). */
 static int
 slot_send(batch_t *b, slot_t *s)
 {
-    int rc = send_frame(b->c, s->buf, s->len, false);
-    if (rc == ERR_IO)
-        return rc;
+    int rc = ERR_OK;
     s->state = SLOT_SENT;
     s->deadline = now_mono_ms() + b->c->opts.timeout_ms;
+    if (b->per_frame == 1) {
+        rc = send_frame(b->c, s->buf, s->len, false);
+        return rc == ERR_IO ? rc : ERR_OK;
+    }
+    if (b->out.n && (b->out.n >= b->per_frame ||
+                     wire_batch_bytes(&b->out) + s->len > BATCH_BYTES)) {
+        rc = out_flush(b);
+        if (rc)
+            return rc;
+    }
+    wire_batch_add(&b->out, s->buf, s->len);
     return ERR_OK;
 }
 
@@ -738,7 +835,8 @@ batch_timers(batch_t *b)
     if (!reopen)
         return ERR_OK;
     /* replies to anything sent on the old socket are lost with it: resend
-     * everything in flight (Submit is idempotent by key) */
+     * everything in flight (Submit is idempotent by key), once each */
+    wire_batch_free(&b->out);
     int rc = open_socket(b->c);
     if (rc)
         return rc;
@@ -762,6 +860,8 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
     batch_t b = {
         .c = c, .jobs = jobs, .n = n, .window = window, .cb = cb, .ud = ud
     };
+    b.per_frame = c->opts.batch_max ? c->opts.batch_max : window;
+    wire_batch_init(&b.out);
     b.rid_base = c->next_rid;
     c->next_rid += n;
     b.slots = xcalloc(window, sizeof *b.slots);
@@ -787,14 +887,17 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
         }
         if (!busy)
             break;
+        rc = out_flush(&b);
+        if (rc)
+            goto fail;
         int r = wait_readable(c, wake);
         if (r < 0) {
             rc = r;
             goto fail;
         }
         while (r == 1) {
-            wire_msg_t m;
-            int d = recv_msg(c, &m);
+            frame_t f;
+            int d = frame_recv(c, &f);
             if (d == ERR_AGAIN)
                 break;
             if (d == ERR_IO) {
@@ -802,10 +905,14 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
                 goto fail;
             }
             if (d == ERR_OK) {
-                batch_reply(&b, &m);
-                wire_msg_release(&m);
-            } else if (d == ERR_VERSION) {
-                wire_msg_release(&m);
+                wire_msg_t m;
+                while ((d = frame_next(c, &f, &m)) != 0) {
+                    if (d == 1)
+                        batch_reply(&b, &m);
+                    if (d != ERR_PROTO)
+                        wire_msg_release(&m);
+                }
+                frame_close(&f);
             }
             zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLIN };
             r = zmq_poll(&it, 1, 0) > 0 ? 1 : 0;
@@ -818,6 +925,7 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
     free(b.slot_of);
     return ERR_OK;
 fail:
+    wire_batch_free(&b.out);
     for (size_t i = 0; i < window; i++)
         if (b.slots[i].state != SLOT_FREE)
             slot_finish(&b, &b.slots[i], ERR_IO, 0, false, c->err);

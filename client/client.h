@@ -3,7 +3,8 @@
  * One DEALER socket per client_t; every request carries a request_id and
  * its reply is matched by it. Timeouts reopen the socket and resend;
  * Rejected{QUEUE_FULL, STORE_FULL, SHUTTING_DOWN, INTERNAL} are retried
- * after retry_after_ms within a time budget.
+ * after retry_after_ms within a time budget. Replies may come one per
+ * frame or several in a Batch (PROTOCOL.md "Batches"); both are read.
  */
 #ifndef EXCERPT_CLIENT_H
 #define EXCERPT_CLIENT_H
@@ -25,6 +26,9 @@ typedef struct client_opts {
     uint32_t retries;        /* resends after a timeout; see retries_set */
     bool retries_set;        /* false: retries = 3 (so 0 can mean "none") */
     uint32_t busy_budget_ms; /* total wait on retryable Rejected; 0: 30000 */
+    uint32_t batch_max;      /* client_submit_many: most Submits per frame;
+                                0: the window, 1: no Batch (for brokers
+                                that predate Batch) */
 } client_opts_t;
 
 /*
@@ -71,8 +75,12 @@ typedef void (*client_submit_cb)(void *ud, size_t index, int rc,
 
 /*
  * Pipelined submit: keeps up to window (0: 64) Submits of jobs[0..n) in
- * flight and calls cb once for each job. Timeouts and retryable refusals
- * are handled per job as in client_submit. Returns 0 when every job was
+ * flight and calls cb once for each job. The Submits ready in one pass
+ * (at first the whole window, then as many as replies freed) go out as
+ * one Batch frame of at most opts.batch_max items and about 1 MiB (a
+ * larger Submit goes alone); each is still its own request with its own
+ * request_id, timeout and retries. Timeouts and retryable refusals are
+ * handled per job as in client_submit. Returns 0 when every job was
  * reported through cb (whatever its rc), ERR_IO on a socket failure (the
  * remaining jobs are reported with ERR_IO).
  */

@@ -8,6 +8,7 @@
 #include "../common/now.h"
 #include "../common/result.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,24 +17,35 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#ifndef EXCERPT_BROKER_BIN
+#define EXCERPT_BROKER_BIN ""
+#endif
+
 /* How the fake broker answers. */
 enum {
-    FAKE_NORMAL,    /* answer everything */
-    FAKE_DROP,      /* ignore the first `count` requests */
-    FAKE_FULL,      /* Rejected QUEUE_FULL to the first `count` requests */
-    FAKE_GARBAGE,   /* garbage and a stale reply before the real one */
-    FAKE_SILENT,    /* never answer */
-    FAKE_ONLY_JUNK, /* answer only with undecodable frames */
-    FAKE_NOT_FOUND, /* Rejected NOT_FOUND to everything */
-    FAKE_FULL_EVERY /* QUEUE_FULL to the first try of every 7th job */
+    FAKE_NORMAL,     /* answer everything */
+    FAKE_DROP,       /* ignore the first `count` requests */
+    FAKE_FULL,       /* Rejected QUEUE_FULL to the first `count` requests */
+    FAKE_GARBAGE,    /* garbage and a stale reply before the real one */
+    FAKE_SILENT,     /* never answer */
+    FAKE_ONLY_JUNK,  /* answer only with undecodable frames */
+    FAKE_NOT_FOUND,  /* Rejected NOT_FOUND to everything */
+    FAKE_FULL_EVERY, /* QUEUE_FULL to the first try of every 7th job */
+    FAKE_BATCH_REPLY /* each reply in a Batch after a stale and a junk item */
 };
+
+/* Replies to a Batch of requests are sent batched, this many per frame (a
+ * grouping of the fake's choosing, as the protocol allows). */
+#define FAKE_REPLIES_PER_FRAME 5
 
 typedef struct fake {
     char dir[64];                /* temp dir */
@@ -47,31 +59,77 @@ typedef struct fake {
     char last_key[1100];         /* key of the last Submit */
     uint64_t rejected_rid[4096]; /* FULL_EVERY: request ids refused once */
     size_t n_rejected;           /* entries in rejected_rid */
+    atomic_int frames;           /* request frames received */
+    atomic_int batches;          /* of which Batch frames */
+    atomic_size_t max_items;     /* most requests in one frame */
+    atomic_size_t max_frame;     /* largest Batch frame, bytes */
+    wire_batch_t *acc;           /* replies held for one frame, or NULL */
     pthread_t thread;            /* the broker thread */
 } fake_t;
 
 static void
-send_reply(void *sock, zmq_msg_t *ident, const wire_msg_t *m)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(wire_encode(m, &buf, &len), 0);
-    zmq_msg_t copy;
-    zmq_msg_init(&copy);
-    zmq_msg_copy(&copy, ident);
-    assert_true(zmq_msg_send(&copy, sock, ZMQ_SNDMORE) >= 0);
-    assert_true(zmq_send(sock, buf, len, 0) >= 0);
-    free(buf);
-}
-
-static void
-send_raw(void *sock, zmq_msg_t *ident, const void *data, size_t len)
+send_frame(void *sock, zmq_msg_t *ident, const void *data, size_t len)
 {
     zmq_msg_t copy;
     zmq_msg_init(&copy);
     zmq_msg_copy(&copy, ident);
     assert_true(zmq_msg_send(&copy, sock, ZMQ_SNDMORE) >= 0);
     assert_true(zmq_send(sock, data, len, 0) >= 0);
+}
+
+/* Send the replies held in f->acc as one frame. */
+static void
+flush_replies(fake_t *f, void *sock, zmq_msg_t *ident)
+{
+    if (!f->acc || !f->acc->n)
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_batch_finish(f->acc, &buf, &len), 0);
+    send_frame(sock, ident, buf, len);
+    free(buf);
+}
+
+/* Send m, or hold it for a batched reply while a Batch is handled. */
+static void
+send_reply(fake_t *f, void *sock, zmq_msg_t *ident, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    if (f->acc) {
+        wire_batch_add(f->acc, buf, len);
+        if (f->acc->n == FAKE_REPLIES_PER_FRAME)
+            flush_replies(f, sock, ident);
+    } else if (f->mode == FAKE_BATCH_REPLY) {
+        wire_msg_t stale = { .kind = WIRE_ACCEPTED,
+                             .request_id = m->request_id + 99 };
+        stale.u.accepted.job_id = 1;
+        uint8_t *sbuf = NULL;
+        size_t slen = 0;
+        assert_int_equal(wire_encode(&stale, &sbuf, &slen), 0);
+        static const uint8_t junk[] = { 0x0a, 0x0b, 0x0c, 0x0d };
+        wire_batch_t b;
+        wire_batch_init(&b);
+        wire_batch_add(&b, sbuf, slen);
+        wire_batch_add(&b, junk, sizeof junk);
+        wire_batch_add(&b, buf, len);
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        assert_int_equal(wire_batch_finish(&b, &out, &out_len), 0);
+        send_frame(sock, ident, out, out_len);
+        free(out);
+        free(sbuf);
+    } else {
+        send_frame(sock, ident, buf, len);
+    }
+    free(buf);
+}
+
+static void
+send_raw(void *sock, zmq_msg_t *ident, const void *data, size_t len)
+{
+    send_frame(sock, ident, data, len);
 }
 
 static void
@@ -126,9 +184,84 @@ answer(fake_t *f, void *sock, zmq_msg_t *ident, const wire_msg_t *req)
         rep.u.rejected.reason = "unexpected";
         break;
     }
-    send_reply(sock, ident, &rep);
+    send_reply(f, sock, ident, &rep);
     free(res);
     result_destroy(&r);
+}
+
+/* Handle one request (a frame, or an item of a Batch). */
+static void
+handle(fake_t *f, void *sock, zmq_msg_t *ident, const uint8_t *buf, size_t len)
+{
+    wire_msg_t req;
+    assert_int_equal(wire_decode(buf, len, 0, &req), 0);
+    int n = atomic_fetch_add(&f->requests, 1) + 1;
+    bool skip = false;
+    switch (f->mode) {
+    case FAKE_DROP:
+        skip = n <= f->count;
+        break;
+    case FAKE_FULL:
+        if (n <= f->count) {
+            wire_msg_t rep = { .kind = WIRE_REJECTED,
+                               .request_id = req.request_id };
+            rep.u.rejected.code = WIRE_CODE_QUEUE_FULL;
+            rep.u.rejected.reason = "queue holds 10 jobs";
+            rep.u.rejected.retry_after_ms = f->retry_after_ms;
+            send_reply(f, sock, ident, &rep);
+            skip = true;
+        }
+        break;
+    case FAKE_GARBAGE: {
+        static const char junk[] = "\xff\x01garbage\x00\x7f";
+        send_raw(sock, ident, junk, sizeof junk);
+        wire_msg_t stale = { .kind = WIRE_ACCEPTED,
+                             .request_id = req.request_id + 99 };
+        stale.u.accepted.job_id = 1;
+        send_reply(f, sock, ident, &stale);
+        break;
+    }
+    case FAKE_SILENT:
+        skip = true;
+        break;
+    case FAKE_ONLY_JUNK: {
+        static const char junk[] = "\x0a\x0b\x0c\x0d";
+        send_raw(sock, ident, junk, sizeof junk);
+        skip = true;
+        break;
+    }
+    case FAKE_NOT_FOUND: {
+        wire_msg_t rep = { .kind = WIRE_REJECTED,
+                           .request_id = req.request_id };
+        rep.u.rejected.code = WIRE_CODE_NOT_FOUND;
+        rep.u.rejected.reason = "no such key";
+        send_reply(f, sock, ident, &rep);
+        skip = true;
+        break;
+    }
+    case FAKE_FULL_EVERY:
+        if (req.kind == WIRE_SUBMIT && req.u.submit.job.text_len % 7 == 0) {
+            bool seen = false;
+            for (size_t i = 0; i < f->n_rejected; i++)
+                seen |= f->rejected_rid[i] == req.request_id;
+            if (!seen && f->n_rejected < 4096) {
+                f->rejected_rid[f->n_rejected++] = req.request_id;
+                wire_msg_t rep = { .kind = WIRE_REJECTED,
+                                   .request_id = req.request_id };
+                rep.u.rejected.code = WIRE_CODE_QUEUE_FULL;
+                rep.u.rejected.reason = "full";
+                rep.u.rejected.retry_after_ms = 20;
+                send_reply(f, sock, ident, &rep);
+                skip = true;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (!skip)
+        answer(f, sock, ident, &req);
+    wire_msg_release(&req);
 }
 
 static void *
@@ -153,76 +286,38 @@ fake_main(void *arg)
         assert_true(zmq_msg_more(&ident));
         assert_true(zmq_msg_recv(&body, sock, 0) >= 0);
         assert_false(zmq_msg_more(&body));
-        wire_msg_t req;
-        assert_int_equal(
-            wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), 0, &req), 0);
-        int n = atomic_fetch_add(&f->requests, 1) + 1;
-        bool skip = false;
-        switch (f->mode) {
-        case FAKE_DROP:
-            skip = n <= f->count;
-            break;
-        case FAKE_FULL:
-            if (n <= f->count) {
-                wire_msg_t rep = { .kind = WIRE_REJECTED,
-                                   .request_id = req.request_id };
-                rep.u.rejected.code = WIRE_CODE_QUEUE_FULL;
-                rep.u.rejected.reason = "queue holds 10 jobs";
-                rep.u.rejected.retry_after_ms = f->retry_after_ms;
-                send_reply(sock, &ident, &rep);
-                skip = true;
+        const uint8_t *buf = zmq_msg_data(&body);
+        size_t len = zmq_msg_size(&body);
+        wire_batch_iter_t bi;
+        int isb = wire_batch_open(buf, len, &bi);
+        assert_true(isb >= 0);
+        atomic_fetch_add(&f->frames, 1);
+        if (isb == 1) {
+            atomic_fetch_add(&f->batches, 1);
+            if (len > atomic_load(&f->max_frame))
+                atomic_store(&f->max_frame, len);
+            wire_batch_t acc;
+            wire_batch_init(&acc);
+            f->acc = &acc;
+            size_t items = 0;
+            const uint8_t *item;
+            size_t item_len;
+            int r;
+            while ((r = wire_batch_next(&bi, &item, &item_len)) == 1) {
+                handle(f, sock, &ident, item, item_len);
+                items++;
             }
-            break;
-        case FAKE_GARBAGE: {
-            static const char junk[] = "\xff\x01garbage\x00\x7f";
-            send_raw(sock, &ident, junk, sizeof junk);
-            wire_msg_t stale = { .kind = WIRE_ACCEPTED,
-                                 .request_id = req.request_id + 99 };
-            stale.u.accepted.job_id = 1;
-            send_reply(sock, &ident, &stale);
-            break;
+            assert_int_equal(r, 0);
+            flush_replies(f, sock, &ident);
+            f->acc = NULL;
+            wire_batch_free(&acc);
+            if (items > atomic_load(&f->max_items))
+                atomic_store(&f->max_items, items);
+        } else {
+            if (atomic_load(&f->max_items) == 0)
+                atomic_store(&f->max_items, 1);
+            handle(f, sock, &ident, buf, len);
         }
-        case FAKE_SILENT:
-            skip = true;
-            break;
-        case FAKE_ONLY_JUNK: {
-            static const char junk[] = "\x0a\x0b\x0c\x0d";
-            send_raw(sock, &ident, junk, sizeof junk);
-            skip = true;
-            break;
-        }
-        case FAKE_NOT_FOUND: {
-            wire_msg_t rep = { .kind = WIRE_REJECTED,
-                               .request_id = req.request_id };
-            rep.u.rejected.code = WIRE_CODE_NOT_FOUND;
-            rep.u.rejected.reason = "no such key";
-            send_reply(sock, &ident, &rep);
-            skip = true;
-            break;
-        }
-        case FAKE_FULL_EVERY:
-            if (req.kind == WIRE_SUBMIT && req.u.submit.job.text_len % 7 == 0) {
-                bool seen = false;
-                for (size_t i = 0; i < f->n_rejected; i++)
-                    seen |= f->rejected_rid[i] == req.request_id;
-                if (!seen && f->n_rejected < 4096) {
-                    f->rejected_rid[f->n_rejected++] = req.request_id;
-                    wire_msg_t rep = { .kind = WIRE_REJECTED,
-                                       .request_id = req.request_id };
-                    rep.u.rejected.code = WIRE_CODE_QUEUE_FULL;
-                    rep.u.rejected.reason = "full";
-                    rep.u.rejected.retry_after_ms = 20;
-                    send_reply(sock, &ident, &rep);
-                    skip = true;
-                }
-            }
-            break;
-        default:
-            break;
-        }
-        if (!skip)
-            answer(f, sock, &ident, &req);
-        wire_msg_release(&req);
         zmq_msg_close(&ident);
         zmq_msg_close(&body);
     }
@@ -585,6 +680,223 @@ test_submit_many_timeout(void **state)
     fake_stop(&f);
 }
 
+static client_t *
+open_client_batch(fake_t *f, uint32_t batch_max)
+{
+    client_opts_t o = { .timeout_ms = 2000,
+                        .retries = 1,
+                        .retries_set = true,
+                        .busy_budget_ms = 5000,
+                        .batch_max = batch_max };
+    client_t *c = NULL;
+    assert_int_equal(client_open(&c, f->endpoint, &o), 0);
+    return c;
+}
+
+static void
+test_submit_many_batched(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    static char texts[N][N + 2];
+    wire_job_t jobs[N];
+    for (size_t i = 0; i < N; i++) {
+        memset(texts[i], 'b', i + 1);
+        texts[i][i + 1] = '\0';
+        jobs[i] = (wire_job_t){ .text = texts[i], .text_len = i + 1 };
+    }
+    /* default: the first pass sends the whole window in one Batch and the
+     * batched replies (5 per frame here) are each matched to their job */
+    fake_t *f = fake_start(FAKE_NORMAL, 0);
+    client_t *c = open_client_batch(f, 0);
+    unsigned char hit[N] = { 0 };
+    seen_t s = { .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, 64, on_done, &s), 0);
+    assert_int_equal(s.calls, N);
+    assert_int_equal(s.ok, N);
+    assert_false(s.wrong_id);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(hit[i], 1);
+    assert_int_equal(atomic_load(&f->requests), N);
+    assert_int_equal(atomic_load(&f->max_items), 64);
+    assert_true(atomic_load(&f->batches) >= 1);
+    assert_true(atomic_load(&f->frames) < N);
+    client_destroy(&c);
+    fake_stop(&f);
+
+    /* batch_max 1: one frame per Submit, as for a broker without Batch */
+    f = fake_start(FAKE_NORMAL, 0);
+    c = open_client_batch(f, 1);
+    memset(hit, 0, sizeof hit);
+    s = (seen_t){ .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, 64, on_done, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_int_equal(atomic_load(&f->frames), N);
+    assert_int_equal(atomic_load(&f->batches), 0);
+    client_destroy(&c);
+    fake_stop(&f);
+
+    /* batch_max 10: at most 10 per frame */
+    f = fake_start(FAKE_NORMAL, 0);
+    c = open_client_batch(f, 10);
+    memset(hit, 0, sizeof hit);
+    s = (seen_t){ .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, 64, on_done, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_int_equal(atomic_load(&f->max_items), 10);
+    client_destroy(&c);
+    fake_stop(&f);
+}
+
+static void
+test_submit_many_frame_bytes(void **state)
+{
+    (void)state;
+    /* 300 KiB texts: at most three fit the ~1 MiB a frame carries; a
+     * 2 MiB text goes alone, as a plain Submit */
+    enum { N = 12, BIG = 300 * 1024 };
+    char *texts[N];
+    wire_job_t jobs[N];
+    for (size_t i = 0; i < N; i++) {
+        size_t len = i == 5 ? 2u << 20 : BIG + i;
+        texts[i] = malloc(len);
+        assert_non_null(texts[i]);
+        memset(texts[i], 'c', len);
+        jobs[i] = (wire_job_t){ .text = texts[i], .text_len = len };
+    }
+    fake_t *f = fake_start(FAKE_NORMAL, 0);
+    client_t *c = open_client_batch(f, 0);
+    unsigned char hit[N] = { 0 };
+    seen_t s = { .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, N, on_done, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_false(s.wrong_id);
+    assert_int_equal(atomic_load(&f->max_items), 3);
+    assert_true(atomic_load(&f->max_frame) <= (1u << 20) + 64);
+    assert_true(atomic_load(&f->batches) >= 3);
+    client_destroy(&c);
+    fake_stop(&f);
+    for (size_t i = 0; i < N; i++)
+        free(texts[i]);
+}
+
+static void
+test_batched_reply(void **state)
+{
+    (void)state;
+    /* a reply inside a Batch, after a stale reply and an undecodable
+     * item, is found by its request_id */
+    fake_t *f = fake_start(FAKE_BATCH_REPLY, 0);
+    client_t *c = open_client(f, 2000, 0);
+    wire_job_t job = { .text = "hello", .text_len = 5 };
+    uint64_t id = 0;
+    assert_int_equal(client_submit(c, &job, &id, NULL), 0);
+    assert_int_equal(id, 1005);
+    wire_stats_t st;
+    assert_int_equal(client_stats(c, &st), 0);
+    assert_int_equal(st.done, 5);
+    assert_int_equal(atomic_load(&f->requests), 2);
+    client_destroy(&c);
+    fake_stop(&f);
+}
+
+/* ---------------------------------------------- against the real broker */
+
+typedef struct ids {
+    uint64_t *id;      /* per job */
+    size_t ok;         /* rc == 0 */
+    size_t duplicates; /* duplicate == true */
+} ids_t;
+
+static void
+on_id(void *ud, size_t index, int rc, uint64_t job_id, bool dup,
+      const char *reason)
+{
+    ids_t *s = ud;
+    (void)reason;
+    if (rc)
+        return;
+    s->ok++;
+    s->duplicates += dup;
+    s->id[index] = job_id;
+}
+
+static void
+test_real_broker_batched(void **state)
+{
+    (void)state;
+    if (!*EXCERPT_BROKER_BIN)
+        skip();
+    char dir[64], data[128], fe[160], be[160], pub[160];
+    snprintf(dir, sizeof dir, "/tmp/test_client.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(fe, sizeof fe, "ipc://%s/fe.sock", dir);
+    snprintf(be, sizeof be, "ipc://%s/be.sock", dir);
+    snprintf(pub, sizeof pub, "ipc://%s/pub.sock", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *argv[] = { (char *)EXCERPT_BROKER_BIN,
+                         "--data-dir",
+                         data,
+                         "--frontend",
+                         fe,
+                         "--backend",
+                         be,
+                         "--publisher",
+                         pub,
+                         "--log-level",
+                         "warn",
+                         NULL };
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    client_opts_t o = { .timeout_ms = 5000, .retries = 2, .retries_set = true };
+    client_t *c = NULL;
+    assert_int_equal(client_open(&c, fe, &o), 0);
+    wire_stats_t st;
+    assert_int_equal(client_stats(c, &st), 0);
+
+    enum { N = 300 };
+    static char texts[N][64];
+    wire_job_t jobs[N];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(texts[i], sizeof texts[i], "Transcript %zu.\n\nAnna: Hi.\n",
+                 i);
+        jobs[i] =
+            (wire_job_t){ .text = texts[i], .text_len = strlen(texts[i]) };
+    }
+    uint64_t first[N] = { 0 }, again[N] = { 0 };
+    ids_t s = { .id = first };
+    assert_int_equal(client_submit_many(c, jobs, N, 64, on_id, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_int_equal(s.duplicates, 0);
+    for (size_t i = 0; i < N; i++) {
+        assert_true(first[i] > 0);
+        for (size_t k = 0; k < i; k++)
+            assert_true(first[k] != first[i]);
+    }
+    /* the same keys again, batched differently: the same jobs */
+    s = (ids_t){ .id = again };
+    assert_int_equal(client_submit_many(c, jobs, N, 17, on_id, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_int_equal(s.duplicates, N);
+    assert_memory_equal(first, again, sizeof first);
+    assert_int_equal(client_stats(c, &st), 0);
+    assert_int_equal(st.ready, N);
+
+    client_destroy(&c);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -603,6 +915,10 @@ main(void)
         cmocka_unit_test(test_not_found_no_retry),
         cmocka_unit_test(test_submit_many),
         cmocka_unit_test(test_submit_many_timeout),
+        cmocka_unit_test(test_submit_many_batched),
+        cmocka_unit_test(test_submit_many_frame_bytes),
+        cmocka_unit_test(test_batched_reply),
+        cmocka_unit_test(test_real_broker_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
