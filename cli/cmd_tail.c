@@ -2,7 +2,9 @@
  * excerpt tail: follow committed results. Subscribes to the broker's
  * publisher first, catches up from the store with Since, then prints each
  * new commit once, in seq order, filling any gap the PUB socket left with
- * Since (PROTOCOL.md, "Publisher").
+ * Since (PROTOCOL.md, "Publisher"). It subscribes to the topic "group" (one
+ * Batch of Committed per group commit: one message per commit instead of
+ * one per result); the notifications only say when to read the store.
  */
 #include "cli.h"
 #include "clientopt.h"
@@ -11,6 +13,7 @@
 #include "../client/rjson.h"
 #include "../common/err.h"
 #include "../common/now.h"
+#include "../proto/wire_batch.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 /* ask the store now and then even without notifications: the PUB socket
  * may have dropped the last ones */
 #define RESYNC_MS 5000
+#define TOPIC "group"
 
 static volatile sig_atomic_t tail_stop;
 
@@ -130,7 +134,21 @@ catch_up(client_t *c, uint64_t *last, bool results)
     }
 }
 
-/* Read every pending notification; *newer set when one is past last. */
+/* true if the encoded Committed env is past last. */
+static bool
+is_newer(const uint8_t *env, size_t len, uint64_t last)
+{
+    wire_msg_t m;
+    bool newer = false;
+    if (wire_decode(env, len, 0, &m) == ERR_OK) {
+        newer = m.kind == WIRE_COMMITTED && m.u.committed.seq > last;
+        wire_msg_release(&m);
+    }
+    return newer;
+}
+
+/* Read every pending notification (a Batch of Committed, or one alone);
+ * *newer set when one is past last. */
 static int
 drain_sub(void *sub, uint64_t last, bool *newer)
 {
@@ -148,12 +166,17 @@ drain_sub(void *sub, uint64_t last, bool *newer)
             }
             more = zmq_msg_more(&part);
         }
-        wire_msg_t m;
-        if (wire_decode(zmq_msg_data(&part), zmq_msg_size(&part), 0, &m) ==
-            ERR_OK) {
-            if (m.kind == WIRE_COMMITTED && m.u.committed.seq > last)
-                *newer = true;
-            wire_msg_release(&m);
+        const uint8_t *env = zmq_msg_data(&part);
+        size_t len = zmq_msg_size(&part);
+        wire_batch_iter_t it;
+        int b = wire_batch_open(env, len, &it);
+        if (b == 0 && !*newer) {
+            *newer = is_newer(env, len, last);
+        } else if (b == 1) {
+            const uint8_t *item;
+            size_t item_len;
+            while (!*newer && wire_batch_next(&it, &item, &item_len) == 1)
+                *newer = is_newer(item, item_len, last);
         }
         zmq_msg_close(&part);
     }
@@ -228,7 +251,7 @@ cmd_tail(int argc, char **argv)
         int64_t maxmsg = (int64_t)WIRE_MAX_FRAME;
         if (!sub || zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) ||
             zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
-            zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "committed", 9) ||
+            zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC, strlen(TOPIC)) ||
             zmq_connect(sub, pub) != 0) {
             fprintf(stderr, PREFIX ": cannot subscribe to %s: %s\n", pub,
                     zmq_strerror(errno));

@@ -474,6 +474,107 @@ test_serve_submit_get(void **state)
     assert_int_equal(wait_exit(serve, 30000), 0);
 }
 
+/* Lines in a file (0 when it does not exist yet). */
+static size_t
+count_lines(const char *path)
+{
+    char *text = slurp(path);
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+static void
+test_serve_many_and_tail(void **state)
+{
+    ctx_t *c = *state;
+    enum { N = 300 }; /* two chunks of `submit`, each sent in Batches */
+    char many[160];
+    snprintf(many, sizeof many, "%s/many", c->dir);
+    assert_int_equal(mkdir(many, 0755), 0);
+    for (int i = 0; i < N; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/doc%03d.txt", many, i);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fprintf(f,
+                "Meeting %d on river freight.\n\nAnna Petrova: Item %d "
+                "grew by %d percent in 2023.\n",
+                i, i, i % 50);
+        fclose(f);
+    }
+    pid_t serve = start_serve(c, "1");
+
+    /* tail follows from the start, in the background */
+    char out[128], tail_out[128];
+    memcpy(out, c->out, sizeof out);
+    snprintf(tail_out, sizeof tail_out, "%s/tail.out", c->dir);
+    memcpy(c->out, tail_out, sizeof c->out);
+    const char *tail[] = { "tail", "--data-dir", c->data, "--from", "0", NULL };
+    pid_t tailer = spawn_cli(c, tail);
+    memcpy(c->out, out, sizeof c->out);
+
+    const char *sub[] = {
+        "submit", "--json", "--data-dir", c->data, many, NULL
+    };
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(run_cli(c, sub), 0);
+        char *text = slurp(c->out);
+        size_t lines = 0, dups = 0;
+        json_int_t ids[N];
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            json_error_t je;
+            json_t *j = json_loads(line, 0, &je);
+            assert_non_null(j);
+            assert_true(lines < N);
+            ids[lines] = json_integer_value(json_object_get(j, "job_id"));
+            assert_true(ids[lines] > 0);
+            dups += json_is_true(json_object_get(j, "duplicate"));
+            for (size_t k = 0; k < lines; k++)
+                assert_true(ids[k] != ids[lines]);
+            lines++;
+            json_decref(j);
+        }
+        free(text);
+        assert_int_equal(lines, N);
+        /* the second round finds every key: the same jobs */
+        assert_int_equal(dups, round ? N : 0);
+    }
+
+    /* every result appears in tail once, in commit order */
+    uint64_t deadline = now_mono_ms() + RUN_TIMEOUT_MS;
+    while (count_lines(tail_out) < N && now_mono_ms() < deadline)
+        sleep_ms(20);
+    assert_int_equal(count_lines(tail_out), N);
+    kill(tailer, SIGTERM);
+    assert_int_equal(wait_exit(tailer, 30000), 0);
+    char *text = slurp(tail_out);
+    json_int_t prev = 0;
+    char *save = NULL;
+    size_t lines = 0;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        assert_non_null(j);
+        json_int_t seq = json_integer_value(json_object_get(j, "seq"));
+        assert_int_equal(seq, prev + 1);
+        prev = seq;
+        assert_true(json_integer_value(json_object_get(j, "job_id")) > 0);
+        lines++;
+        json_decref(j);
+    }
+    free(text);
+    assert_int_equal(lines, N);
+
+    kill(serve, SIGTERM);
+    assert_int_equal(wait_exit(serve, 30000), 0);
+}
+
 static void
 test_serve_child_killed(void **state)
 {
@@ -513,6 +614,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_run_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_submit_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_many_and_tail, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_serve_child_killed, setup,
                                         teardown),
     };
