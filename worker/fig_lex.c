@@ -5,6 +5,8 @@
  */
 #include "fig_lex.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #define CS FIG_LEX_CS
@@ -391,6 +393,68 @@ fig_lex_match(const unsigned char *t, size_t n, size_t p, const char *pat,
     return q;
 }
 
+/* Entries of one table by lower-cased first byte, in table order, so the
+ * longest-match and first-found rules see the same entries as a full scan
+ * (every other entry fails the first-byte test anyway). */
+typedef struct tindex {
+    const fig_word_t *table; /* the table indexed */
+    uint8_t head[256];       /* 1 + first entry starting with the byte */
+    uint8_t next[255];       /* 1 + next entry with the same first byte */
+    uint8_t len[255];        /* pattern lengths */
+} tindex_t;
+
+static tindex_t tindex[7];
+static size_t n_tindex;
+static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
+
+static void
+tindex_add(const fig_word_t *table)
+{
+    size_t n = 0;
+    for (; table[n].pat; n++)
+        if (strlen(table[n].pat) >= 255)
+            return; /* not indexed: scanned in full */
+    if (n >= 255)
+        return;
+    tindex_t *x = &tindex[n_tindex++];
+    memset(x, 0, sizeof *x);
+    x->table = table;
+    uint8_t *tail[256];
+    for (size_t c = 0; c < 256; c++)
+        tail[c] = &x->head[c];
+    for (size_t i = 0; i < n; i++) {
+        x->len[i] = (uint8_t)strlen(table[i].pat);
+        unsigned char c0 = lower((unsigned char)table[i].pat[0]);
+        *tail[c0] = (uint8_t)(i + 1);
+        tail[c0] = &x->next[i];
+    }
+}
+
+/* Built once, read-only afterwards: the tables are static and so is this. */
+static void
+tindex_build(void)
+{
+    tindex_add(fig_lex_scales);
+    tindex_add(fig_lex_currencies);
+    tindex_add(fig_lex_units);
+    tindex_add(fig_lex_months);
+    tindex_add(fig_lex_percents);
+    tindex_add(fig_lex_durations);
+    tindex_add(fig_lex_numwords);
+}
+
+/* The index of table, or NULL for a table not listed in tindex_build(). */
+static const tindex_t *
+tindex_of(const fig_word_t *table)
+{
+    if (pthread_once(&tindex_once, tindex_build) != 0)
+        return NULL;
+    for (size_t i = 0; i < n_tindex; i++)
+        if (tindex[i].table == table)
+            return &tindex[i];
+    return NULL;
+}
+
 size_t
 fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
                     const fig_word_t *table, bool glued, const fig_word_t **w)
@@ -400,6 +464,20 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
     if (p >= n)
         return 0;
     unsigned char c0 = lower(t[p]);
+    const tindex_t *x = tindex_of(table);
+    if (x) {
+        for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
+            const fig_word_t *e = &table[i - 1];
+            if (glued && !(e->flags & FIG_LEX_GLUE))
+                continue;
+            size_t q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+            if (q > best) {
+                best = q;
+                *w = e;
+            }
+        }
+        return best;
+    }
     for (const fig_word_t *e = table; e->pat; e++) {
         if (glued && !(e->flags & FIG_LEX_GLUE))
             continue;
@@ -431,12 +509,25 @@ fig_lex_prev_word(const unsigned char *t, size_t p, size_t *ws, size_t *we)
 bool
 fig_lex_word_is(const unsigned char *t, size_t ws, size_t we, const char *word)
 {
-    size_t k = strlen(word);
-    if (we - ws != k)
-        return false;
+    /* no strlen: the word's NUL ends the comparison */
+    size_t k = we - ws;
     for (size_t i = 0; i < k; i++)
-        if (lower(t[ws + i]) != lower((unsigned char)word[i]))
+        if (!word[i] || lower(t[ws + i]) != lower((unsigned char)word[i]))
             return false;
+    return word[k] == '\0';
+}
+
+/* t[ws..we) (k bytes) equals table entry i under the entry's case rule. */
+static bool
+entry_is(const unsigned char *t, size_t ws, size_t k, const fig_word_t *e)
+{
+    const char *pat = e->pat;
+    bool cs = e->flags & FIG_LEX_CS;
+    for (size_t j = 0; j < k; j++) {
+        unsigned char a = t[ws + j], b = (unsigned char)pat[j];
+        if (cs ? a != b : lower(a) != lower(b))
+            return false;
+    }
     return true;
 }
 
@@ -444,20 +535,18 @@ int
 fig_lex_word_in(const unsigned char *t, size_t ws, size_t we,
                 const fig_word_t *table)
 {
-    for (int i = 0; table[i].pat; i++) {
-        const char *pat = table[i].pat;
-        size_t k = strlen(pat);
-        if (we - ws != k)
-            continue;
-        size_t j = 0;
-        bool cs = table[i].flags & FIG_LEX_CS;
-        for (; j < k; j++) {
-            unsigned char a = t[ws + j], b = (unsigned char)pat[j];
-            if (cs ? a != b : lower(a) != lower(b))
-                break;
-        }
-        if (j == k)
-            return i;
+    size_t k = we - ws;
+    const tindex_t *x = tindex_of(table);
+    if (x) {
+        if (k == 0 || k >= 255)
+            return -1; /* no pattern is empty; none is that long */
+        for (unsigned i = x->head[lower(t[ws])]; i; i = x->next[i - 1])
+            if (x->len[i - 1] == k && entry_is(t, ws, k, &table[i - 1]))
+                return (int)(i - 1);
+        return -1;
     }
+    for (int i = 0; table[i].pat; i++)
+        if (strlen(table[i].pat) == k && entry_is(t, ws, k, &table[i]))
+            return i;
     return -1;
 }
