@@ -2,11 +2,14 @@
  * test_wloop: the worker loop against a fake broker. The test thread plays
  * the broker backend on a real ROUTER over ipc:// in a temp dir, speaking
  * the real protocol through wire_*; wloop_run runs in a second thread.
+ * The worker may batch what it sends (PROTOCOL.md "Batches"): the fake
+ * broker unwraps each frame and keeps count of frames and items.
  */
 #include "../common/err.h"
 #include "../common/now.h"
 #include "../common/result.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 #include "../worker/extract.h"
 #include "../worker/wloop.h"
 
@@ -42,6 +45,15 @@ typedef struct tb {
     int rc;              /* what wloop_run returned */
     zmq_msg_t ident;     /* routing id of the last message received */
     bool have_ident;     /* ident holds a value */
+    wire_msg_t *queue;   /* decoded items of the last frame not taken */
+    size_t q_head;       /* next item to hand out */
+    size_t q_n;          /* items in queue */
+    size_t frames;       /* frames received from the worker */
+    size_t items;        /* messages in them */
+    size_t frame_items;  /* messages in the last frame */
+    size_t frame_bytes;  /* its size */
+    size_t frame_dones;  /* Dones in it */
+    size_t done_frames;  /* frames that held at least one Done */
 } tb_t;
 
 /* ------------------------------------------------------------ harness */
@@ -84,6 +96,9 @@ teardown(void **state)
 {
     tb_t *t = *state;
     stop_worker(t);
+    for (size_t i = t->q_head; i < t->q_n; i++)
+        wire_msg_release(&t->queue[i]);
+    free(t->queue);
     zmq_msg_close(&t->ident);
     zmq_close(t->router);
     zmq_ctx_term(t->ctx);
@@ -141,10 +156,11 @@ start_worker(tb_t *t, int threads)
     wloop_cfg_free(&cfg);
 }
 
-/* Receive one message within timeout_ms into *m (release it). Remembers
- * the sender in t->ident. Returns ERR_TIMEOUT when nothing came. */
+/* Receive one frame within timeout_ms and decode its messages (one, or
+ * the items of a Batch) into t->queue. Remembers the sender in t->ident.
+ * Returns ERR_TIMEOUT when nothing came. */
 static int
-recv_any(tb_t *t, int timeout_ms, wire_msg_t *m)
+recv_frame(tb_t *t, int timeout_ms)
 {
     zmq_pollitem_t it = { .socket = t->router, .events = ZMQ_POLLIN };
     if (zmq_poll(&it, 1, timeout_ms) <= 0)
@@ -156,9 +172,49 @@ recv_any(tb_t *t, int timeout_ms, wire_msg_t *m)
     assert_true(zmq_msg_recv(&body, t->router, 0) >= 0);
     assert_false(zmq_msg_more(&body));
     t->have_ident = true;
-    assert_int_equal(
-        wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), 0, m), ERR_OK);
+    const uint8_t *buf = zmq_msg_data(&body);
+    size_t len = zmq_msg_size(&body);
+    assert_int_equal(t->q_head, t->q_n);
+    t->q_head = t->q_n = 0;
+    t->frame_items = t->frame_dones = 0;
+    t->frame_bytes = len;
+    wire_batch_iter_t bi;
+    int rc = wire_batch_open(buf, len, &bi);
+    assert_true(rc == 0 || rc == 1);
+    const uint8_t *item = buf;
+    size_t item_len = len;
+    while (rc == 0 || (rc = wire_batch_next(&bi, &item, &item_len)) == 1) {
+        t->queue = realloc(t->queue, (t->q_n + 1) * sizeof *t->queue);
+        assert_non_null(t->queue);
+        wire_msg_t *m = &t->queue[t->q_n++];
+        assert_int_equal(wire_decode(item, item_len, 0, m), ERR_OK);
+        if (m->kind == WIRE_DONE)
+            t->frame_dones++;
+        if (rc == 0)
+            break;
+    }
+    assert_true(rc >= 0);
+    t->frame_items = t->q_n;
+    assert_true(t->frame_items > 0);
+    t->frames++;
+    t->items += t->q_n;
+    if (t->frame_dones > 0)
+        t->done_frames++;
     zmq_msg_close(&body);
+    return ERR_OK;
+}
+
+/* Receive one message within timeout_ms into *m (release it): the next
+ * item of the last frame, or of a new one. */
+static int
+recv_any(tb_t *t, int timeout_ms, wire_msg_t *m)
+{
+    if (t->q_head == t->q_n) {
+        int rc = recv_frame(t, timeout_ms);
+        if (rc != ERR_OK)
+            return rc;
+    }
+    *m = t->queue[t->q_head++];
     return ERR_OK;
 }
 
@@ -213,8 +269,8 @@ expect(tb_t *t, int kind, wire_msg_t *m, bool answer_hb)
     }
 }
 
-static void
-dispatch(tb_t *t, uint64_t id, uint32_t attempt, const char *text)
+static wire_msg_t
+dispatch_msg(uint64_t id, uint32_t attempt, const char *text)
 {
     wire_msg_t d = { .kind = WIRE_DISPATCH };
     d.u.dispatch.job.id = id;
@@ -224,7 +280,36 @@ dispatch(tb_t *t, uint64_t id, uint32_t attempt, const char *text)
     d.u.dispatch.job.text_len = strlen(text);
     d.u.dispatch.attempt = attempt;
     d.u.dispatch.lease_ms = 60000;
+    return d;
+}
+
+static void
+dispatch(tb_t *t, uint64_t id, uint32_t attempt, const char *text)
+{
+    wire_msg_t d = dispatch_msg(id, attempt, text);
     send_msg(t, &d);
+}
+
+/* Append m, encoded, to batch b. */
+static void
+batch_add(wire_batch_t *b, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
+    wire_batch_add(b, buf, len);
+    free(buf);
+}
+
+/* Send b as one frame (a Batch when it holds more than one message). */
+static void
+batch_send(tb_t *t, wire_batch_t *b)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_batch_finish(b, &buf, &len), ERR_OK);
+    send_raw(t, buf, len);
+    free(buf);
 }
 
 static void
@@ -245,6 +330,7 @@ expect_ready(tb_t *t, uint32_t credit)
     assert_int_equal(m.u.ready.credit, credit);
     assert_int_equal(m.u.ready.capacity, 2);
     assert_string_equal(m.u.ready.worker_name, "test-worker");
+    assert_true(m.u.ready.batch);
     wire_msg_release(&m);
 }
 
@@ -269,6 +355,10 @@ expect_done(tb_t *t, uint64_t id, uint32_t attempt)
 static int
 join_worker(tb_t *t)
 {
+    /* what the last frame held besides the message awaited came before
+     * the stop */
+    while (t->q_head < t->q_n)
+        wire_msg_release(&t->queue[t->q_head++]);
     uint64_t deadline = now_mono_ms() + 5000;
     while (atomic_load(&t->running) && now_mono_ms() < deadline) {
         wire_msg_t m;
@@ -451,6 +541,7 @@ test_prefetch_and_many_unacked(void **state)
     expect(t, WIRE_READY, &m, true);
     assert_int_equal(m.u.ready.credit, 3);
     assert_int_equal(m.u.ready.capacity, 3);
+    assert_true(m.u.ready.batch);
     wire_msg_release(&m);
     zmq_msg_t first;
     zmq_msg_init(&first);
@@ -704,6 +795,272 @@ test_garbage_from_broker(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
+/* A Batch of Dispatches (behind a Heartbeat reply) is taken item by item:
+ * every job is answered once and its slot credited again; the DoneAcks,
+ * sent back as one Batch, let the drain finish. */
+#define BATCH_JOBS 8
+static void
+test_batch_of_dispatches(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 2);
+    cfg.prefetch = BATCH_JOBS / 2;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, BATCH_JOBS);
+    assert_true(m.u.ready.batch);
+    wire_msg_release(&m);
+
+    wire_batch_t b;
+    wire_batch_init(&b);
+    wire_msg_t hb = { .kind = WIRE_HEARTBEAT, .request_id = 1 };
+    batch_add(&b, &hb);
+    for (uint64_t i = 1; i <= BATCH_JOBS; i++) {
+        wire_msg_t d = dispatch_msg(70 + i, 1, TEXT);
+        batch_add(&b, &d);
+    }
+    batch_send(t, &b);
+
+    bool seen[BATCH_JOBS + 1] = { false };
+    size_t dones = 0, frames0 = t->done_frames;
+    uint32_t credit = 0;
+    while (dones < BATCH_JOBS || credit < BATCH_JOBS) {
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        if (m.kind == WIRE_DONE) {
+            uint64_t i = m.u.done.job_id - 70;
+            assert_true(i >= 1 && i <= BATCH_JOBS);
+            assert_false(seen[i]);
+            seen[i] = true;
+            assert_int_equal(m.u.done.attempt, 1);
+            result_t *r = NULL;
+            assert_int_equal(
+                wire_result_decode(m.u.done.result, m.u.done.result_len, &r),
+                ERR_OK);
+            assert_int_equal(r->job_id, 70 + i);
+            result_destroy(&r);
+            dones++;
+        } else if (m.kind == WIRE_READY) {
+            credit += m.u.ready.credit;
+            assert_true(credit <= BATCH_JOBS);
+        } else if (m.kind == WIRE_HEARTBEAT) {
+            send_hb_reply(t, m.request_id);
+        } else {
+            fail_msg("unexpected %s", wire_kind_name(m.kind));
+        }
+        wire_msg_release(&m);
+    }
+    /* how the answers were grouped depends on thread timing: totals only */
+    size_t frames = t->done_frames - frames0;
+    assert_true(frames >= 1 && frames <= BATCH_JOBS);
+    print_message("%d Dones came in %zu frames\n", BATCH_JOBS, frames);
+
+    for (uint64_t i = 1; i <= BATCH_JOBS; i++) {
+        wire_msg_t a = { .kind = WIRE_DONE_ACK };
+        a.u.done_ack.job_id = 70 + i;
+        a.u.done_ack.attempt = 1;
+        a.u.done_ack.code = WIRE_CODE_OK;
+        batch_add(&b, &a);
+    }
+    batch_send(t, &b);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* What one loop pass sends is one frame, up to about 1 MiB: after a
+ * silent broker, the new socket's Ready and every unacked Done (here
+ * about 1.2 MiB of them) come in frames that each hold many messages,
+ * the first one led by the Ready, none much over the cap. */
+#define CAP_JOBS 300
+#define OUT_CAP (1u << 20)
+static void
+test_batches_capped_on_resend(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = CAP_JOBS;
+    cfg.broker_timeout_ms = 1000;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, CAP_JOBS);
+    wire_msg_release(&m);
+    zmq_msg_t first;
+    zmq_msg_init(&first);
+    zmq_msg_copy(&first, &t->ident);
+
+    /* each Result carries its 4000-byte source: Dones of over 4 KB */
+    static char url[4001];
+    memset(url, 'u', sizeof url - 1);
+    memcpy(url, "https://", 8);
+    static const char small[] = "Anna Petrova: Revenues rose by 4.5 percent.";
+    wire_batch_t b;
+    wire_batch_init(&b);
+    for (uint64_t id = 1; id <= CAP_JOBS; id++) {
+        wire_msg_t d = dispatch_msg(id, 1, small);
+        d.u.dispatch.job.source_url = url;
+        batch_add(&b, &d);
+    }
+    batch_send(t, &b);
+    /* one thread runs them in dispatch order */
+    for (uint64_t id = 1; id <= CAP_JOBS; id++)
+        assert_int_equal(next_done(t, false), id);
+
+    /* silence: the worker redoes its socket and resends them all */
+    for (;;) {
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        int kind = m.kind;
+        uint32_t credit = kind == WIRE_READY ? m.u.ready.credit : 0;
+        wire_msg_release(&m);
+        bool same = zmq_msg_size(&first) == zmq_msg_size(&t->ident) &&
+                    !memcmp(zmq_msg_data(&first), zmq_msg_data(&t->ident),
+                            zmq_msg_size(&first));
+        if (same)
+            continue;
+        /* the new socket's first frame: its Ready, then the answers */
+        assert_int_equal(kind, WIRE_READY);
+        assert_int_equal(t->q_head, 1);
+        assert_int_equal(credit, CAP_JOBS);
+        break;
+    }
+    zmq_msg_close(&first);
+    bool seen[CAP_JOBS + 1] = { false };
+    size_t frames0 = t->done_frames - 1, max_bytes = t->frame_bytes;
+    assert_true(t->frame_dones > 1);
+    for (int i = 0; i < CAP_JOBS; i++) {
+        uint64_t id = next_done(t, false);
+        assert_true(id >= 1 && id <= CAP_JOBS);
+        assert_false(seen[id]);
+        seen[id] = true;
+        assert_true(t->frame_dones > 1);
+        if (t->frame_bytes > max_bytes)
+            max_bytes = t->frame_bytes;
+    }
+    size_t frames = t->done_frames - frames0;
+    print_message("%d resent Dones came in %zu frames, largest %zu bytes\n",
+                  CAP_JOBS, frames, max_bytes);
+    assert_true(frames >= 2); /* more than the cap in all */
+    assert_true(frames < CAP_JOBS / 10);
+    assert_true(max_bytes <= OUT_CAP + 2 * sizeof url);
+
+    for (uint64_t id = 1; id <= CAP_JOBS; id++) {
+        wire_msg_t a = { .kind = WIRE_DONE_ACK };
+        a.u.done_ack.job_id = id;
+        a.u.done_ack.attempt = 1;
+        a.u.done_ack.code = WIRE_CODE_OK;
+        batch_add(&b, &a);
+    }
+    batch_send(t, &b);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
+/* Append a protobuf varint to p; returns bytes written. */
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Send Envelope{version, batch = body} with a hand-made body. */
+static void
+send_batch_body(tb_t *t, uint64_t version, const uint8_t *body, size_t len)
+{
+    uint8_t *f = malloc(len + 16);
+    assert_non_null(f);
+    size_t n = 0;
+    f[n++] = 0x08; /* field 1, varint */
+    n += put_varint(f + n, version);
+    n += put_varint(f + n, 31u << 3 | 2u); /* Envelope.batch */
+    n += put_varint(f + n, len);
+    memcpy(f + n, body, len);
+    send_raw(t, f, n + len);
+    free(f);
+}
+
+/* Malformed Batches from the broker: the items before the bad one are
+ * handled, the rest of the frame is dropped, and the worker keeps
+ * serving. With one thread the Dones come in dispatch order, so a
+ * dropped job answered by mistake would show up before the next one. */
+static void
+test_malformed_batch(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = 4;
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 4);
+    wire_msg_release(&m);
+
+    /* a Batch nested in a Batch: 81 runs, the nested one and 89 not */
+    wire_batch_t inner, b;
+    wire_batch_init(&inner);
+    wire_batch_init(&b);
+    wire_msg_t hb = { .kind = WIRE_HEARTBEAT };
+    batch_add(&inner, &hb);
+    batch_add(&inner, &hb);
+    uint8_t *nested = NULL;
+    size_t nested_len = 0;
+    assert_int_equal(wire_batch_finish(&inner, &nested, &nested_len), ERR_OK);
+    wire_msg_t d = dispatch_msg(81, 1, TEXT);
+    batch_add(&b, &d);
+    wire_batch_add(&b, nested, nested_len);
+    d = dispatch_msg(89, 1, TEXT);
+    batch_add(&b, &d);
+    batch_send(t, &b);
+    free(nested);
+
+    /* an item whose length runs past the end: 82 runs */
+    uint8_t *item = NULL;
+    size_t item_len = 0;
+    d = dispatch_msg(82, 1, TEXT);
+    assert_int_equal(wire_encode(&d, &item, &item_len), ERR_OK);
+    uint8_t *body = malloc(item_len + 16);
+    assert_non_null(body);
+    size_t n = 0;
+    body[n++] = 0x0a; /* Batch.items */
+    n += put_varint(body + n, item_len);
+    memcpy(body + n, item, item_len);
+    n += item_len;
+    body[n++] = 0x0a;
+    body[n++] = 0x7f;
+    send_batch_body(t, 1, body, n);
+    free(body);
+    free(item);
+
+    /* an items field that is a number; a Batch of another version; a
+     * Batch field longer than the frame */
+    static const uint8_t number[] = { 0x08, 0x05 };
+    send_batch_body(t, 1, number, sizeof number);
+    send_batch_body(t, 2, number, 0);
+    static const uint8_t cut[] = { 0x08, 0x01, 0xfa, 0x01, 0x50, 0x0a };
+    send_raw(t, cut, sizeof cut);
+
+    dispatch(t, 83, 1, TEXT);
+    assert_int_equal(next_done(t, false), 81);
+    assert_int_equal(next_done(t, false), 82);
+    assert_int_equal(next_done(t, false), 83);
+    done_ack(t, 81, 1, WIRE_CODE_OK);
+    done_ack(t, 82, 1, WIRE_CODE_OK);
+    done_ack(t, 83, 1, WIRE_CODE_OK);
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
 /* wire_done_encode, the worker's Done path, gives byte for byte what
  * wire_encode of a Done around wire_result_encode gives: for an empty
  * result, results of 60-200 bytes, a small extraction and sample
@@ -874,6 +1231,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_drain_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_from_broker, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_batch_of_dispatches, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_batches_capped_on_resend, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_before_run, setup, teardown),
     };

@@ -4,7 +4,9 @@
  * with one thread, extracts them itself), forwards finished envelopes,
  * heartbeats the jobs it holds, keeps every Done until its DoneAck
  * (resending after a reconnect) and redoes the socket when the broker has
- * been silent for broker-timeout.
+ * been silent for broker-timeout. What one pass of the loop sends goes
+ * out as one frame (a Batch, PROTOCOL.md "Batches"), and Batches from the
+ * broker are read item by item.
  */
 #include "wloop.h"
 
@@ -15,6 +17,7 @@
 #include "../common/now.h"
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -50,6 +53,10 @@
 /* With one thread, jobs run on the socket thread in slices of about this
  * long, so the broker is read and heartbeated between them. */
 #define INLINE_SLICE_MS 20
+
+/* A frame batches messages up to about this many bytes; the next one goes
+ * in a new frame, and a single larger message goes alone. */
+#define OUT_BATCH_MAX (1u << 20)
 
 /* ZMTP heartbeats (PROTOCOL.md "Sockets"). */
 #define ZMTP_HB_IVL_MS 2000
@@ -115,7 +122,9 @@ struct wloop {
     size_t cap_held;          /* slots in held_* */
     wloop_done_t *unacked;    /* sent Done/Failed awaiting DoneAck */
     wloop_done_t *ack_tail;   /* last of unacked, NULL when empty */
-    wloop_done_t *unsent;     /* first of unacked's tail not sent yet */
+    wloop_done_t *unsent;     /* first of unacked's tail not queued yet */
+    wire_batch_t out;         /* messages queued for the next frame */
+    int64_t out_credit;       /* credit of the Readys in out */
     size_t n_unacked;         /* entries in unacked */
     int64_t outstanding;      /* credit granted and not yet used */
     uint64_t rid;             /* last request_id used */
@@ -146,32 +155,76 @@ wloop_cfg_free(wloop_cfg_t *cfg)
 
 /* ------------------------------------------------------------ sending */
 
-static int
-send_bytes(wloop_t *w, const uint8_t *buf, size_t len)
+static void
+free_frame(void *data, void *hint)
 {
-    if (!w->dealer)
+    (void)hint;
+    free(data);
+}
+
+/* Send what out holds as one frame (one message when it holds one). The
+ * buffer is handed to libzmq, not copied. A refused frame loses its
+ * messages: its credit was not granted (grant retries on a later pass) and
+ * its answers stay in unacked, resent on a new socket. */
+static int
+out_flush(wloop_t *w)
+{
+    if (w->out.n == 0)
+        return ERR_OK;
+    int64_t credit = w->out_credit;
+    w->out_credit = 0;
+    if (!w->dealer) {
+        wire_batch_free(&w->out);
         return ERR_CLOSED;
-    /* libzmq may process the socket's commands inside zmq_send, taking
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    (void)wire_batch_finish(&w->out, &buf, &len); /* n > 0: cannot fail */
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, len, free_frame, NULL) != 0) {
+        log_error("worker: zmq_msg_init_data failed: %s", zmq_strerror(errno));
+        free(buf);
+        w->outstanding -= credit;
+        return ERR_IO;
+    }
+    /* libzmq may process the socket's commands inside zmq_msg_send, taking
      * the wake-up of the fd we poll: read before blocking again. Not after
      * a refused send, which a full queue would repeat on every pass
      * (credit is retried each pass): a spin. The broker is not reading
      * then, and the next timer (at most a heartbeat away) reads anyway. */
-    if (zmq_send(w->dealer, buf, len, ZMQ_DONTWAIT) >= 0) {
+    if (zmq_msg_send(&msg, w->dealer, ZMQ_DONTWAIT) >= 0) {
         w->unread = true;
         return ERR_OK;
     }
-    if (errno == EAGAIN) {
+    int e = errno;
+    zmq_msg_close(&msg); /* frees buf */
+    w->outstanding -= credit;
+    if (w->outstanding < 0)
+        w->outstanding = 0;
+    if (e == EAGAIN) {
         /* Broker unreachable and the queue full: the silence timer will
          * redo the socket; Done/Failed are kept in unacked. */
-        log_debug("worker: send queue full, message dropped");
+        log_debug("worker: send queue full, frame dropped bytes=%zu", len);
         return ERR_AGAIN;
     }
-    log_warn("worker: send failed: %s", zmq_strerror(errno));
+    log_warn("worker: send failed: %s", zmq_strerror(e));
     return ERR_IO;
 }
 
+/* Queue one encoded Envelope (copied) for the next frame; a frame that
+ * would pass OUT_BATCH_MAX is sent first. */
+static void
+out_add(wloop_t *w, const uint8_t *buf, size_t len)
+{
+    if (!w->dealer)
+        return;
+    if (w->out.n > 0 && wire_batch_bytes(&w->out) + len > OUT_BATCH_MAX)
+        (void)out_flush(w);
+    wire_batch_add(&w->out, buf, len);
+}
+
 static int
-send_msg(wloop_t *w, wire_msg_t *m)
+queue_msg(wloop_t *w, wire_msg_t *m)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -182,19 +235,18 @@ send_msg(wloop_t *w, wire_msg_t *m)
                   err_str(rc));
         return rc;
     }
-    rc = send_bytes(w, buf, len);
+    out_add(w, buf, len);
     free(buf);
-    return rc;
+    return w->dealer ? ERR_OK : ERR_CLOSED;
 }
 
-/* Send the answers finished since the last flush. They are sent in one
- * burst (and before any Ready) so that libzmq's I/O thread is woken once
- * for them rather than once per job. */
+/* Queue the answers finished since the last call, before any Ready that
+ * follows them, so they share its frame. */
 static void
-flush_unsent(wloop_t *w)
+queue_unsent(wloop_t *w)
 {
     for (wloop_done_t *d = w->unsent; d; d = d->next)
-        (void)send_bytes(w, d->env, d->env_len);
+        out_add(w, d->env, d->env_len);
     w->unsent = NULL;
 }
 
@@ -215,9 +267,10 @@ free_slots(const wloop_t *w)
     return (int64_t)w->capacity - (int64_t)w->n_held - w->outstanding;
 }
 
-/* Send Ready. full: (re)register, the broker forgot any earlier credit;
- * otherwise top the credit up to the free slots, if any. */
-static void
+/* Queue Ready (after the answers not queued yet). full: (re)register, the
+ * broker forgot any earlier credit; otherwise top the credit up to the
+ * free slots, if any. Returns true when a Ready was queued. */
+static bool
 grant(wloop_t *w, bool full, const char *why)
 {
     if (full)
@@ -229,7 +282,7 @@ grant(wloop_t *w, bool full, const char *why)
     if (credit < 0)
         credit = 0;
     if (!full && credit == 0)
-        return;
+        return false;
     /* Top-ups are batched: with prefetch, one Ready per freed quarter of
      * the capacity halves (or better) the Readys per job, while jobs are
      * still queued for every thread. Without prefetch, or when the local
@@ -237,16 +290,18 @@ grant(wloop_t *w, bool full, const char *why)
     int64_t batch = (int64_t)(w->capacity / 4);
     if (!full && credit < batch &&
         (int64_t)w->n_held + w->outstanding > (int64_t)w->threads)
-        return;
-    flush_unsent(w);
+        return false;
+    queue_unsent(w);
     wire_msg_t m = { 0 };
     m.kind = WIRE_READY;
     m.u.ready.credit = (uint32_t)credit;
     m.u.ready.capacity = (uint32_t)w->capacity;
     m.u.ready.worker_name = w->name;
-    if (send_msg(w, &m) != ERR_OK)
-        return;
+    m.u.ready.batch = true;
+    if (queue_msg(w, &m) != ERR_OK)
+        return false;
     w->outstanding += credit;
+    w->out_credit += credit;
     if (full) {
         w->ready_rid = w->rid;
         log_info("worker: %s broker=%s name=%s credit=%" PRId64
@@ -254,6 +309,7 @@ grant(wloop_t *w, bool full, const char *why)
                  why, w->cfg.broker, w->name, credit, w->capacity, w->threads,
                  w->n_held);
     }
+    return true;
 }
 
 static void
@@ -264,7 +320,7 @@ send_heartbeat(wloop_t *w)
     m.u.heartbeat.n = w->n_held;
     m.u.heartbeat.job_ids = w->held_ids;
     m.u.heartbeat.attempts = w->held_att;
-    (void)send_msg(w, &m);
+    (void)queue_msg(w, &m);
 }
 
 /* ------------------------------------------------------------ sockets */
@@ -313,9 +369,13 @@ drop_dealer(wloop_t *w)
     }
     w->dealer_fd = -1;
     w->outstanding = 0;
+    /* queued answers are in unacked, resent on the next socket */
+    wire_batch_free(&w->out);
+    w->out_credit = 0;
 }
 
-/* New socket: register with the free slots and resend unacked answers. */
+/* New socket: register with the free slots and resend unacked answers
+ * (queued: they go with the next flush). */
 static int
 open_dealer(wloop_t *w, const char *why)
 {
@@ -336,9 +396,9 @@ open_dealer(wloop_t *w, const char *why)
     w->last_heard_ms = now;
     w->next_hb_ms = now + w->cfg.heartbeat_ms;
     w->unsent = NULL; /* all of unacked is sent below */
-    grant(w, true, why);
+    (void)grant(w, true, why);
     for (wloop_done_t *d = w->unacked; d; d = d->next)
-        (void)send_bytes(w, d->env, d->env_len);
+        out_add(w, d->env, d->env_len);
     return ERR_OK;
 }
 
@@ -459,8 +519,8 @@ refuse(wloop_t *w, uint64_t id, uint32_t attempt, const char *reason)
     log_warn("worker: job=%" PRIu64 " attempt=%" PRIu32 " refused: %s", id,
              attempt, reason);
     w->n_failed++;
-    flush_unsent(w);
-    (void)send_bytes(w, d->env, d->env_len);
+    queue_unsent(w);
+    out_add(w, d->env, d->env_len);
     keep_unacked(w, d);
 }
 
@@ -506,7 +566,7 @@ on_rejected(wloop_t *w, const wire_msg_t *m)
         log_info("worker: broker rejected request=%" PRIu64
                  " (%s): registering again",
                  m->request_id, reason);
-        grant(w, true, "registered again with");
+        (void)grant(w, true, "registered again with");
         return;
     }
     log_warn("worker: broker rejected request=%" PRIu64 " code=%s reason=%s",
@@ -543,6 +603,36 @@ on_message(wloop_t *w, const uint8_t *buf, size_t len)
     wire_msg_release(&m);
 }
 
+/* One frame from the broker: a message, or a Batch of them handled in
+ * order. A malformed Batch ends at the bad item: the rest of the frame is
+ * dropped (the broker re-leases a job whose Dispatch was lost; a lost
+ * DoneAck is answered again when the Done is resent). */
+static void
+on_frame(wloop_t *w, const uint8_t *buf, size_t len)
+{
+    wire_batch_iter_t it;
+    int rc = wire_batch_open(buf, len, &it);
+    if (rc == 0) {
+        on_message(w, buf, len);
+        return;
+    }
+    if (rc < 0) {
+        log_warn("worker: undecodable frame from broker bytes=%zu: %s", len,
+                 err_str(rc));
+        return;
+    }
+    const uint8_t *item = NULL;
+    size_t item_len = 0, n = 0;
+    while ((rc = wire_batch_next(&it, &item, &item_len)) == 1) {
+        on_message(w, item, item_len);
+        n++;
+    }
+    if (rc < 0)
+        log_warn("worker: malformed batch from broker bytes=%zu after "
+                 "items=%zu, rest dropped: %s",
+                 len, n, err_str(rc));
+}
+
 /* Take every message the broker sent. Ending on EAGAIN, libzmq has taken
  * all its commands, so its fd becomes readable on the next message. */
 static int
@@ -566,13 +656,13 @@ read_socket(wloop_t *w)
         w->last_heard_ms = now_mono_ms();
         w->reconnects = 0;
         if (!more) /* the Envelope is the last frame */
-            on_message(w, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            on_frame(w, zmq_msg_data(&msg), zmq_msg_size(&msg));
         zmq_msg_close(&msg);
     }
 }
 
-/* A job finished: keep its answer until acked, to be sent with the next
- * flush_unsent(). */
+/* A job finished: keep its answer until acked, to be queued with the next
+ * queue_unsent(). */
 static void
 finish(wloop_t *w, wloop_done_t *d)
 {
@@ -597,9 +687,9 @@ collect_done(wloop_t *w)
         finish(w, d);
         d = next;
     }
-    flush_unsent(w);
+    queue_unsent(w);
     if (!w->draining && w->dealer)
-        grant(w, false, "credit");
+        (void)grant(w, false, "credit");
 }
 
 /* With one thread: run held jobs here, oldest first, for one slice. A
@@ -610,6 +700,9 @@ static bool
 run_local(wloop_t *w)
 {
     uint64_t start = now_mono_ms();
+    /* what this pass queued so far should not wait for the slice */
+    if (w->local_n > 0 && w->in_pool == 0)
+        (void)out_flush(w);
     while (w->local_n > 0 && w->in_pool == 0) {
         wire_msg_t m = w->local[w->local_head];
         memset(&w->local[w->local_head], 0, sizeof m);
@@ -621,13 +714,14 @@ run_local(wloop_t *w)
             break;
         }
         finish(w, wloop_pool_run_here(w->pool, &m));
-        /* a Ready it sends takes the answers so far with it */
-        if (!w->draining && w->dealer)
-            grant(w, false, "credit");
+        /* a Ready takes the answers so far with it, in one frame sent now
+         * so the broker can dispatch while we go on */
+        if (!w->draining && w->dealer && grant(w, false, "credit"))
+            (void)out_flush(w);
         if (now_mono_ms() - start >= INLINE_SLICE_MS)
             break;
     }
-    flush_unsent(w);
+    queue_unsent(w);
     return w->local_n > 0 && w->in_pool == 0;
 }
 
@@ -856,6 +950,8 @@ wloop_run(wloop_t *w)
             send_heartbeat(w);
             w->next_hb_ms = now + w->cfg.heartbeat_ms;
         }
+        /* one frame for what this pass queued */
+        (void)out_flush(w);
         /* Sleep only once the socket was drained after our last send and
          * nothing is left to run here. */
         busy = more || (w->dealer && w->unread);
@@ -882,6 +978,7 @@ wloop_destroy(wloop_t **wp)
         wloop_done_free(d);
     }
     w->ack_tail = NULL;
+    wire_batch_free(&w->out);
     for (size_t i = 0; i < w->local_n; i++)
         wire_msg_release(&w->local[(w->local_head + i) % w->local_cap]);
     free(w->local);
