@@ -8,6 +8,7 @@
 #include "../common/now.h"
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 
 #include <zmq.h>
 
@@ -38,6 +39,9 @@
 #include <unistd.h>
 
 #define MAX_WORKER_RUNS 8
+#define MAX_BATCH_RUNS 4
+/* a Batch of Submits is sent before its items pass this many bytes */
+#define BATCH_BYTES (1u << 20)
 #define MAX_CHILDREN 64
 #define CORPUS_MAX (64u << 20)
 #define KEY_PREFIX "bench-"
@@ -54,6 +58,8 @@ typedef struct opts {
     unsigned workers[MAX_WORKER_RUNS]; /* worker process counts to run */
     size_t n_workers;                  /* entries in workers */
     unsigned threads;                  /* --threads of each worker */
+    size_t batches[MAX_BATCH_RUNS];    /* Submits per frame to run with */
+    size_t n_batches;                  /* entries in batches */
     double rate;        /* offered jobs/s; 0 = as fast as possible */
     size_t fill;        /* fill mode: jobs to queue with no workers */
     bool no_beanstalkd; /* skip the beanstalkd runs */
@@ -565,6 +571,108 @@ zrecv(void *sock, wire_msg_t *out, int flags)
     return rc;
 }
 
+/* Reads the messages of a socket one at a time: each frame is one
+ * Envelope or a Batch of them (PROTOCOL.md "Batches"). */
+typedef struct zin {
+    zmq_msg_t frame;      /* last frame of the message being read */
+    wire_batch_iter_t it; /* next item when state == ZIN_BATCH */
+    int state;            /* ZIN_* */
+} zin_t;
+
+enum { ZIN_EMPTY, ZIN_ONE, ZIN_BATCH };
+
+static void
+zin_close(zin_t *in)
+{
+    if (in->state != ZIN_EMPTY)
+        zmq_msg_close(&in->frame);
+    in->state = ZIN_EMPTY;
+}
+
+/* Next message into *out: from the frame being read, else from a message
+ * received now (flags: ZMQ_DONTWAIT or 0). Returns ERR_OK, ERR_AGAIN
+ * (nothing waiting), ERR_IO, or a decoding error (that message skipped). */
+static int
+zin_next(void *sock, zin_t *in, wire_msg_t *out, int flags)
+{
+    for (;;) {
+        if (in->state == ZIN_BATCH) {
+            const uint8_t *item;
+            size_t len;
+            int r = wire_batch_next(&in->it, &item, &len);
+            if (r == 1)
+                return wire_decode(item, len, 0, out);
+            zin_close(in);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (in->state == ZIN_ONE) {
+            int rc = wire_decode(zmq_msg_data(&in->frame),
+                                 zmq_msg_size(&in->frame), 0, out);
+            zin_close(in);
+            return rc;
+        }
+        zmq_msg_init(&in->frame);
+        bool got = false;
+        for (;;) {
+            if (zmq_msg_recv(&in->frame, sock, got ? 0 : flags) < 0) {
+                int e = zmq_errno();
+                zmq_msg_close(&in->frame);
+                return e == EAGAIN ? ERR_AGAIN : ERR_IO;
+            }
+            got = true;
+            if (!zmq_msg_more(&in->frame))
+                break;
+        }
+        int b = wire_batch_open(zmq_msg_data(&in->frame),
+                                zmq_msg_size(&in->frame), &in->it);
+        if (b < 0) {
+            zmq_msg_close(&in->frame);
+            return b;
+        }
+        in->state = b == 1 ? ZIN_BATCH : ZIN_ONE;
+    }
+}
+
+/* Send the Submits queued in b as one frame. */
+static int
+zflush(void *sock, wire_batch_t *b)
+{
+    if (!b->n)
+        return ERR_OK;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = wire_batch_finish(b, &buf, &len);
+    if (rc != ERR_OK)
+        return rc;
+    rc = zmq_send(sock, buf, len, 0) == (int)len ? ERR_OK : ERR_IO;
+    if (rc != ERR_OK)
+        fprintf(stderr, "bench: zmq_send: %s\n", zmq_strerror(zmq_errno()));
+    free(buf);
+    return rc;
+}
+
+/* Queue m in b (batch > 1; sent when b is full) or send it (batch 1). */
+static int
+zqueue(void *sock, wire_batch_t *b, size_t batch, const wire_msg_t *m)
+{
+    if (batch <= 1)
+        return zsend(sock, m);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc != ERR_OK)
+        return rc;
+    if (b->n && wire_batch_bytes(b) + len > BATCH_BYTES)
+        rc = zflush(sock, b);
+    wire_batch_add(b, buf, len);
+    free(buf);
+    if (rc == ERR_OK && b->n >= batch)
+        rc = zflush(sock, b);
+    return rc;
+}
+
 /* One request on the control DEALER, waiting up to timeout_ms for the
  * reply with the same request_id. */
 static int
@@ -620,8 +728,6 @@ zsocket(void *ctx, int type, const char *endpoint)
     (void)zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     (void)zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
     (void)zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
-    if (type == ZMQ_SUB)
-        (void)zmq_setsockopt(s, ZMQ_SUBSCRIBE, "committed", 9);
     if (zmq_connect(s, endpoint) != 0) {
         fprintf(stderr, "bench: connect %s: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));
@@ -811,14 +917,20 @@ excerpt_env_workers(excerpt_env_t *e, const opts_t *o, unsigned n)
 /*
  * One excerpt run: n_workers worker processes (0 = fill mode: only
  * submits, done when all are Accepted), n jobs, offered rate (0 = as
- * fast as the window allows).
+ * fast as the window allows), at most batch Submits per frame (1: one
+ * message each, and the subscriber takes topic "committed", one message
+ * per result; else Batches, and topic "group", one Batch per commit).
  */
 static int
 excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
-            size_t n, double rate, run_result_t *r)
+            size_t n, double rate, size_t batch, run_result_t *r)
 {
     excerpt_env_t e;
     void *front = NULL, *sub = NULL;
+    zin_t zfront = { .state = ZIN_EMPTY }, zsub = { .state = ZIN_EMPTY };
+    wire_batch_t out;
+    wire_batch_init(&out);
+    const char *topic = batch > 1 ? "group" : "committed";
     uint64_t *t_sub = xcalloc(n, sizeof *t_sub);
     uint64_t *t_com = xcalloc(n, sizeof *t_com);
     retry_ring_t q = { .idx = xcalloc(n, sizeof(size_t)),
@@ -832,6 +944,8 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
         goto out;
     front = zsocket(ctx, ZMQ_DEALER, e.front);
     sub = fill ? NULL : zsocket(ctx, ZMQ_SUB, e.pub);
+    if (sub)
+        (void)zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
     if (!front || (!fill && !sub)) {
         rc = ERR_IO;
         goto out;
@@ -889,11 +1003,15 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
             m.u.submit.job.text_len = len;
             if (!t_sub[i])
                 t_sub[i] = now_mono_us();
-            if (zsend(front, &m) != ERR_OK) {
+            if (zqueue(front, &out, batch, &m) != ERR_OK) {
                 rc = ERR_IO;
                 goto out;
             }
             inflight++;
+        }
+        if (zflush(front, &out) != ERR_OK) {
+            rc = ERR_IO;
+            goto out;
         }
         mem_sample(&mem, false);
 
@@ -915,7 +1033,7 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
             break;
         }
         wire_msg_t m;
-        while (zrecv(front, &m, ZMQ_DONTWAIT) == ERR_OK) {
+        while (zin_next(front, &zfront, &m, ZMQ_DONTWAIT) == ERR_OK) {
             if (m.kind == WIRE_ACCEPTED) {
                 inflight--;
                 accepted++;
@@ -940,7 +1058,7 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
             }
             wire_msg_release(&m);
         }
-        while (sub && zrecv(sub, &m, ZMQ_DONTWAIT) == ERR_OK) {
+        while (sub && zin_next(sub, &zsub, &m, ZMQ_DONTWAIT) == ERR_OK) {
             if (m.kind == WIRE_COMMITTED) {
                 uint64_t now2 = now_mono_us();
                 size_t i = key_index(m.u.committed.key, n);
@@ -997,6 +1115,9 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
     }
     r->ok = rc == ERR_OK;
 out:
+    zin_close(&zfront);
+    zin_close(&zsub);
+    wire_batch_free(&out);
     if (front)
         zmq_close(front);
     if (sub)
@@ -1328,10 +1449,10 @@ static void
 print_table(const run_result_t *rows, size_t n, const run_result_t *bs_def,
             const run_result_t *bs_f0)
 {
-    printf("\n%-34s %9s %8s %8s %8s %9s %9s %8s %8s\n", "system", "jobs/s",
+    printf("\n%-40s %9s %8s %8s %8s %9s %9s %8s %8s\n", "system", "jobs/s",
            "p50 ms", "p99 ms", "max ms", "peakRSS", "RssAnon", "x bs-def",
            "x bs-f0");
-    printf("%-34s %9s %8s %8s %8s %9s %9s %8s %8s\n", "", "", "", "", "", "MiB",
+    printf("%-40s %9s %8s %8s %8s %9s %9s %8s %8s\n", "", "", "", "", "", "MiB",
            "MiB", "", "");
     for (size_t i = 0; i < n; i++) {
         const run_result_t *r = &rows[i];
@@ -1342,19 +1463,19 @@ print_table(const run_result_t *rows, size_t n, const run_result_t *bs_def,
         if (bs_f0 && bs_f0->ok && bs_f0->jobs_per_s > 0)
             snprintf(ratio_f0, sizeof ratio_f0, "%.2f",
                      r->jobs_per_s / bs_f0->jobs_per_s);
-        printf("%-34s %9.0f %8.2f %8.2f %8.2f %9.1f %9.1f %8s %8s%s\n", r->name,
+        printf("%-40s %9.0f %8.2f %8.2f %8.2f %9.1f %9.1f %8s %8s%s\n", r->name,
                r->jobs_per_s, r->p50_ms, r->p99_ms, r->max_ms,
                r->hwm_kb / 1024.0, r->anon_kb / 1024.0, ratio_def, ratio_f0,
                r->ok ? "" : "  (FAILED)");
         if (r->jobs && (r->broker_cpu_s > 0 || r->worker_cpu_s > 0))
-            printf("%-34s (CPU per job: broker %.0f us, workers %.0f us)\n", "",
+            printf("%-40s (CPU per job: broker %.0f us, workers %.0f us)\n", "",
                    r->broker_cpu_s * 1e6 / (double)r->jobs,
                    r->worker_cpu_s * 1e6 / (double)r->jobs);
         if (r->late)
-            printf("%-34s (%zu of %zu commits seen via Since catch-up)\n", "",
+            printf("%-40s (%zu of %zu commits seen via Since catch-up)\n", "",
                    r->late, r->jobs);
         if (r->rejected)
-            printf("%-34s (%zu submits rejected and retried)\n", "",
+            printf("%-40s (%zu submits rejected and retried)\n", "",
                    r->rejected);
     }
 }
@@ -1402,6 +1523,10 @@ usage(FILE *out)
             "  --workers LIST    worker process counts, e.g. 1,2 (1,2)\n"
             "  --threads N       --threads of each worker (1)\n"
             "  --window N        submits/puts in flight (256)\n"
+            "  --batch LIST      excerpt: most Submits per frame, one run per\n"
+            "                    entry, e.g. 1,64 (64); 1 = a message per\n"
+            "                    Submit and the subscriber on \"committed\";\n"
+            "                    more = Batches, subscriber on \"group\"\n"
             "  --rate R          offered load in jobs/s instead of max speed\n"
             "  --fill N          only fill N jobs, no workers; print broker "
             "RssAnon\n"
@@ -1436,6 +1561,7 @@ parse_opts(opts_t *o, int argc, char **argv)
         { "workers", required_argument, NULL, 'w' },
         { "threads", required_argument, NULL, 't' },
         { "window", required_argument, NULL, 'W' },
+        { "batch", required_argument, NULL, 'b' },
         { "rate", required_argument, NULL, 'r' },
         { "fill", required_argument, NULL, 'f' },
         { "corpus", required_argument, NULL, 'c' },
@@ -1500,6 +1626,23 @@ parse_opts(opts_t *o, int argc, char **argv)
             }
             free(copy);
             if (!o->n_workers)
+                goto bad;
+            break;
+        }
+        case 'b': {
+            o->n_batches = 0;
+            char *copy = xstrdup(optarg), *save = NULL;
+            for (char *tok = strtok_r(copy, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (o->n_batches == MAX_BATCH_RUNS || parse_size(tok, &v, 1) ||
+                    v > 4096) {
+                    free(copy);
+                    goto bad;
+                }
+                o->batches[o->n_batches++] = v;
+            }
+            free(copy);
+            if (!o->n_batches)
                 goto bad;
             break;
         }
@@ -1572,13 +1715,15 @@ main(int argc, char **argv)
         .window = 256,
         .workers = { 1, 2 },
         .n_workers = 2,
+        .batches = { 64 },
+        .n_batches = 1,
         .threads = 1,
         .timeout_s = 600,
     };
     corpus_t c = { 0 };
     void *ctx = NULL;
     int status = 1;
-    run_result_t rows[MAX_WORKER_RUNS + 2];
+    run_result_t rows[MAX_WORKER_RUNS * MAX_BATCH_RUNS + 2];
     size_t n_rows = 0;
     run_result_t *bs_def = NULL, *bs_f0 = NULL;
 
@@ -1611,10 +1756,10 @@ main(int argc, char **argv)
                "workers\n",
                o.fill, o.size);
         fflush(stdout);
-        (void)excerpt_run(&o, &c, ctx, 0, o.fill, 0, r);
+        (void)excerpt_run(&o, &c, ctx, 0, o.fill, 0, o.batches[0], r);
         printf("\naccepted %zu jobs in %.1f s (%.0f submits/s, window "
-               "%zu)\n",
-               r->jobs, r->secs, r->jobs_per_s, o.window);
+               "%zu, batch %zu)\n",
+               r->jobs, r->secs, r->jobs_per_s, o.window, o.batches[0]);
         printf("broker RssAnon at the end: %.1f MiB (peak %.1f MiB), "
                "VmHWM %.1f MiB, store %.1f MiB\n",
                r->end_anon_kb / 1024.0, r->anon_kb / 1024.0, r->hwm_kb / 1024.0,
@@ -1632,13 +1777,17 @@ main(int argc, char **argv)
     fflush(stdout);
     status = 0;
     for (size_t k = 0; k < o.n_workers && !interrupted; k++) {
-        run_result_t *r = &rows[n_rows++];
-        snprintf(r->name, sizeof r->name, "excerpt %u worker%s x%u thread%s",
-                 o.workers[k], o.workers[k] == 1 ? "" : "s", o.threads,
-                 o.threads == 1 ? "" : "s");
-        fprintf(stderr, "bench: running %s\n", r->name);
-        if (excerpt_run(&o, &c, ctx, o.workers[k], o.jobs, o.rate, r) != ERR_OK)
-            status = 1;
+        for (size_t b = 0; b < o.n_batches && !interrupted; b++) {
+            run_result_t *r = &rows[n_rows++];
+            snprintf(r->name, sizeof r->name,
+                     "excerpt %u worker%s x%u thread%s, batch %zu",
+                     o.workers[k], o.workers[k] == 1 ? "" : "s", o.threads,
+                     o.threads == 1 ? "" : "s", o.batches[b]);
+            fprintf(stderr, "bench: running %s\n", r->name);
+            if (excerpt_run(&o, &c, ctx, o.workers[k], o.jobs, o.rate,
+                            o.batches[b], r) != ERR_OK)
+                status = 1;
+        }
     }
     if (!o.no_beanstalkd && !interrupted) {
         bs_def = &rows[n_rows++];
@@ -1659,6 +1808,10 @@ main(int argc, char **argv)
     print_table(rows, n_rows, bs_def, bs_f0);
     printf("\nexcerpt: submit -> Accepted (fsynced) -> extract -> result "
            "committed (PUB Committed seen).\n"
+           "batch N: at most N Submits per frame (Batch), Committed read "
+           "from topic \"group\";\n"
+           "batch 1: a frame per Submit, topic \"committed\" (one message "
+           "per result).\n"
            "beanstalkd: put -> reserve -> delete acknowledged; no work "
            "done on the payload.\n"
            "peakRSS = server VmHWM; RssAnon = server peak anonymous "
