@@ -1093,6 +1093,52 @@ static const bool word_byte[256] = {
 #undef R16
 };
 
+/* Bytes of w that are A-Z or >= 0xC0 (maybe_cap), as bit 7 of each byte.
+ * Per byte without carries: x + 0x3F sets bit 7 for x >= 'A', x + 0x25
+ * for x > 'Z' (x < 0x80); a byte >= 0xC0 has bits 7 and 6 set. */
+static uint64_t
+cap_bytes(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    const uint64_t high = ones * 0x80;
+    uint64_t x = w & ~high;
+    uint64_t ge_a = x + ones * 0x3F;
+    uint64_t gt_z = x + ones * 0x25;
+    return ((ge_a & ~gt_z & ~w) | (w & (w << 1))) & high;
+}
+
+/* First q >= pos where a capitalised word may start (maybe_cap[u[q]] and
+ * no word byte before it), or len. Eight bytes at a time: prose is mostly
+ * lower case. */
+static size_t
+next_cap(const unsigned char *u, size_t len, size_t pos)
+{
+    size_t q = pos;
+    while (q + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, u + q, 8);
+        for (uint64_t m = cap_bytes(w); m; m &= m - 1) {
+            size_t k = q + (size_t)(__builtin_ctzll(m) >> 3);
+            if (k == 0 || !word_byte[u[k - 1]])
+                return k;
+        }
+        q += 8;
+    }
+    while (q < len && !(maybe_cap[u[q]] && (q == 0 || !word_byte[u[q - 1]])))
+        q++;
+    return q;
+}
+
+/* Append the word at x (seg[*n], or a slot past it when a flush emptied
+ * the run after x was read) to the run. */
+static void
+push_word(word_t *seg, size_t *n, const word_t *x)
+{
+    if (x != &seg[*n])
+        seg[*n] = *x;
+    (*n)++;
+}
+
 void
 entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
 {
@@ -1100,29 +1146,28 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     if (!text || !len || len > UINT32_MAX)
         return;
     doc_t d = { .text = text };
-    word_t seg[SEG_MAX];
+    word_t seg[SEG_MAX + 1]; /* seg[n] takes the next word in place */
     size_t n = 0;
     lab_t *labs = NULL;
     size_t n_labs = find_labels(text, r, &labs), li = 0;
     uint32_t skip_until = 0;
     size_t pos = 0;
-    tok_t t;
     for (;;) {
         if (n == 0 && !(li < n_labs && pos >= labs[li].ns)) {
             /* no run open: jump to the next word that may be capitalised;
              * the gap before a run's first word does not matter */
-            const unsigned char *u = (const unsigned char *)text;
-            size_t q = pos;
-            while (q < len &&
-                   !(maybe_cap[u[q]] && (q == 0 || !word_byte[u[q - 1]])))
-                q++;
+            size_t q = next_cap((const unsigned char *)text, len, pos);
             if (li < n_labs && q > labs[li].ns)
                 q = labs[li].ns;
             pos = q;
         }
-        if (!tok_next(text, len, &pos, &t))
+        /* tokenised straight into its slot: no copies of a tok_t whose
+         * fields were just stored one by one (store-forwarding stalls) */
+        word_t *x = &seg[n];
+        if (!tok_next(text, len, &pos, &x->t))
             break;
-        while (li < n_labs && t.start >= labs[li].ns) {
+        const tok_t *t = &x->t;
+        while (li < n_labs && t->start >= labs[li].ns) {
             flush(&d, seg, n);
             n = 0;
             const lab_t *lb = &labs[li];
@@ -1146,24 +1191,27 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             skip_until = lb->body;
             li++;
         }
-        if (t.start < skip_until)
+        if (t->start < skip_until)
             continue;
-        word_t w;
-        memset(&w, 0, sizeof w);
-        w.t = t;
-        bool cap = (t.flags & TOK_CAP) != 0;
-        if (n > 0 && (t.flags & TOK_BREAK)) {
+        x->kinds = 0;
+        x->ent = 0;
+        x->head = 0;
+        x->conn = false;
+        x->comma = false;
+        x->plural = false;
+        bool cap = (t->flags & TOK_CAP) != 0;
+        if (n > 0 && (t->flags & TOK_BREAK)) {
             const word_t *p = &seg[n - 1];
             bool dot = text[p->t.after] == '.' &&
                        ((p->kinds & GAZ_HONOR) ||
                         (p->t.end - p->t.start == 2 &&
                          (text[p->t.start] | 0x20) == 's' &&
                          (text[p->t.start + 1] | 0x20) == 't'));
-            for (uint32_t q = p->t.after + 1; dot && q < t.start; q++)
+            for (uint32_t q = p->t.after + 1; dot && q < t->start; q++)
                 if (text[q] != ' ')
                     dot = false;
-            if ((t.flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
-                w.comma = true;
+            if ((t->flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
+                x->comma = true;
             else if (!dot) {
                 flush(&d, seg, n);
                 n = 0;
@@ -1172,25 +1220,25 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         if (!cap) {
             if (n == 0)
                 continue;
-            if (t.flags & TOK_LOWER) {
-                if (is_connector(text, &t)) {
-                    w.conn = true;
+            if (t->flags & TOK_LOWER) {
+                if (is_connector(text, t)) {
+                    x->conn = true;
                 } else {
-                    if (!(t.flags & TOK_BREAK) &&
-                        line_between(text, &seg[n - 1], &t)) {
+                    if (!(t->flags & TOK_BREAK) &&
+                        line_between(text, &seg[n - 1], t)) {
                         /* "the Moscow-Adler railway" */
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
-                        add_cand(&d, ls, t.end, RESULT_FAC, NULL);
+                        add_cand(&d, ls, t->end, RESULT_FAC, NULL);
                         n = 0;
                         continue;
                     }
-                    const gaz_slot_t *g = gaz_find(t.hash);
+                    const gaz_slot_t *g = gaz_find(t->hash);
                     if (g && (g->kinds & GAZ_PLURAL)) {
-                        w.plural = true;
-                        w.head = g->head;
-                        w.kinds = g->kinds;
-                        seg[n++] = w;
+                        x->plural = true;
+                        x->head = g->head;
+                        x->kinds = g->kinds;
+                        push_word(seg, &n, x);
                     }
                     flush(&d, seg, n);
                     n = 0;
@@ -1202,11 +1250,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 continue;
             }
         } else {
-            const gaz_slot_t *g = gaz_find(t.hash);
+            const gaz_slot_t *g = gaz_find(t->hash);
             if (g) {
-                w.kinds = g->kinds;
-                w.ent = g->ent;
-                w.head = g->head;
+                x->kinds = g->kinds;
+                x->ent = g->ent;
+                x->head = g->head;
             }
         }
         if (n == 0 && !cap)
@@ -1215,7 +1263,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             flush(&d, seg, n);
             n = 0;
         }
-        seg[n++] = w;
+        push_word(seg, &n, x);
     }
     flush(&d, seg, n);
     free(labs);
