@@ -401,6 +401,7 @@ typedef struct tindex {
     uint8_t head[256];       /* 1 + first entry starting with the byte */
     uint8_t next[255];       /* 1 + next entry with the same first byte */
     uint8_t len[255];        /* pattern lengths */
+    uint8_t c1[255];         /* lower-cased second byte, 0: not checked */
 } tindex_t;
 
 static tindex_t tindex[7];
@@ -424,6 +425,9 @@ tindex_add(const fig_word_t *table)
         tail[c] = &x->head[c];
     for (size_t i = 0; i < n; i++) {
         x->len[i] = (uint8_t)strlen(table[i].pat);
+        /* a blank in the pattern matches any blank run: no byte test */
+        unsigned char c1 = (unsigned char)table[i].pat[1];
+        x->c1[i] = c1 == ' ' ? 0 : lower(c1);
         unsigned char c0 = lower((unsigned char)table[i].pat[0]);
         *tail[c0] = (uint8_t)(i + 1);
         tail[c0] = &x->next[i];
@@ -466,9 +470,14 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
     unsigned char c0 = lower(t[p]);
     const tindex_t *x = tindex_of(table);
     if (x) {
+        unsigned char c1 = p + 1 < n ? lower(t[p + 1]) : 0;
         for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
             const fig_word_t *e = &table[i - 1];
             if (glued && !(e->flags & FIG_LEX_GLUE))
+                continue;
+            /* the second byte fails most entries of a bucket; at the end
+             * of the text (c1 0) a two-byte pattern cannot match either */
+            if (x->c1[i - 1] && x->c1[i - 1] != c1)
                 continue;
             size_t q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
             if (q > best) {
