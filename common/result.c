@@ -6,6 +6,7 @@
 
 #include "xalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,19 +214,82 @@ cmp_entity(const void *a, const void *b)
     return (xs > ys) - (xs < ys);
 }
 
+typedef int (*cmp_fn)(const void *, const void *);
+
+/* Stable merge of a[0..m) and a[m..n) through tmp (n elements). */
+static void
+merge(char *a, size_t m, size_t n, size_t size, cmp_fn cmp, char *tmp)
+{
+    size_t i = 0, j = m, k = 0;
+    while (i < m && j < n) {
+        if (cmp(a + i * size, a + j * size) <= 0)
+            memcpy(tmp + k++ * size, a + i++ * size, size);
+        else
+            memcpy(tmp + k++ * size, a + j++ * size, size);
+    }
+    memcpy(tmp + k * size, a + i * size, (m - i) * size);
+    k += m - i;
+    memcpy(a, tmp, k * size); /* a[j..n) is already in place */
+}
+
+static void
+merge_sort(char *a, size_t n, size_t size, cmp_fn cmp, char *tmp)
+{
+    if (n < 2)
+        return;
+    size_t m = n / 2;
+    merge_sort(a, m, size, cmp, tmp);
+    merge_sort(a + m * size, n - m, size, cmp, tmp);
+    if (cmp(a + (m - 1) * size, a + m * size) > 0)
+        merge(a, m, n, size, cmp, tmp);
+}
+
+/* Stable sort: equal elements keep their order, as with the glibc merge
+ * sort that qsort() used here before. The arrays come almost sorted (the
+ * engine adds in text order, with a few late additions), so a sorted
+ * array costs one pass and a short one an insertion sort. */
+static void
+sort_stable(void *base, size_t n, size_t size, cmp_fn cmp)
+{
+    char *a = base;
+    size_t i = 1;
+    while (i < n && cmp(a + (i - 1) * size, a + i * size) <= 0)
+        i++;
+    if (i >= n)
+        return;
+    if (n <= 64) {
+        char x[128];
+        assert(size <= sizeof x);
+        for (; i < n; i++) {
+            size_t j = i;
+            if (cmp(a + (j - 1) * size, a + j * size) <= 0)
+                continue;
+            memcpy(x, a + j * size, size);
+            while (j > 0 && cmp(a + (j - 1) * size, x) > 0) {
+                memcpy(a + j * size, a + (j - 1) * size, size);
+                j--;
+            }
+            memcpy(a + j * size, x, size);
+        }
+        return;
+    }
+    char *tmp = xmalloc(n * size);
+    merge_sort(a, n, size, cmp, tmp);
+    free(tmp);
+}
+
 void
 result_finish(result_t *r)
 {
     for (size_t i = 0; i < r->n_entities; i++) {
         result_entity_t *e = &r->entities[i];
-        qsort(e->mentions, e->n_mentions, sizeof *e->mentions, cmp_mention);
+        sort_stable(e->mentions, e->n_mentions, sizeof *e->mentions,
+                    cmp_mention);
         for (size_t k = 0; k < e->n_mentions; k++)
             e->mentions[k].turn = result_turn_at(r, e->mentions[k].start);
     }
-    if (r->n_entities > 1)
-        qsort(r->entities, r->n_entities, sizeof *r->entities, cmp_entity);
-    if (r->n_figures > 1)
-        qsort(r->figures, r->n_figures, sizeof *r->figures, cmp_figure);
+    sort_stable(r->entities, r->n_entities, sizeof *r->entities, cmp_entity);
+    sort_stable(r->figures, r->n_figures, sizeof *r->figures, cmp_figure);
     for (size_t i = 0; i < r->n_figures; i++)
         r->figures[i].turn = result_turn_at(r, r->figures[i].start);
 }
