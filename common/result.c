@@ -7,6 +7,9 @@
 #include "xalloc.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,16 +19,55 @@ typedef struct result_arena {
     struct result_arena *next; /* older block */
     size_t used;               /* bytes used in data */
     size_t size;               /* bytes available in data */
-    char data[];               /* the strings */
+    max_align_t data[];        /* the strings and arrays */
 } arena_t;
 
-static char *
-arena_alloc(result_t *r, size_t n)
+/* One spare usual-size block per thread: a result then costs no malloc
+ * and free of its first 16 KiB, which holds everything of a few-KiB
+ * document. The key's destructor frees a thread's spare when it exits. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void
+spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static arena_t *
+spare_take(void)
+{
+    if (pthread_once(&spare_once, spare_init) != 0 || !spare_ok)
+        return NULL;
+    arena_t *b = pthread_getspecific(spare_key);
+    if (b && pthread_setspecific(spare_key, NULL) != 0)
+        return NULL;
+    return b;
+}
+
+/* Keep b as this thread's spare if it has none; else free it. */
+static void
+spare_put(arena_t *b)
+{
+    if (b->size == ARENA_BLOCK && pthread_once(&spare_once, spare_init) == 0 &&
+        spare_ok && !pthread_getspecific(spare_key) &&
+        pthread_setspecific(spare_key, b) == 0)
+        return;
+    free(b);
+}
+
+/* n bytes at an offset that is a multiple of align (1 or 8). */
+static void *
+arena_alloc(result_t *r, size_t n, size_t align)
 {
     arena_t *a = r->arena;
-    if (!a || a->size - a->used < n) {
+    size_t pad = a ? (0 - a->used) & (align - 1) : 0;
+    if (!a || a->size - a->used < n || a->size - a->used - n < pad) {
         size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        arena_t *b = xmalloc(sizeof *b + sz);
+        arena_t *b = sz == ARENA_BLOCK ? spare_take() : NULL;
+        if (!b)
+            b = xmalloc(sizeof *b + sz);
         b->used = 0;
         b->size = sz;
         if (a && n > ARENA_BLOCK / 4) {
@@ -37,16 +79,26 @@ arena_alloc(result_t *r, size_t n)
         }
         b->next = a;
         r->arena = a = b;
+        pad = 0;
     }
-    char *p = a->data + a->used;
-    a->used += n;
+    char *p = (char *)a->data + a->used + pad;
+    a->used += pad + n;
     return p;
+}
+
+/* Room for n elements of elem bytes, 8-aligned, in r's arena. */
+static void *
+arena_array(result_t *r, size_t n, size_t elem)
+{
+    if (elem && n > SIZE_MAX / elem)
+        abort();
+    return arena_alloc(r, n * elem, 8);
 }
 
 char *
 result_strndup(result_t *r, const char *s, size_t n)
 {
-    char *p = arena_alloc(r, n + 1);
+    char *p = arena_alloc(r, n + 1, 1);
     if (n)
         memcpy(p, s, n);
     p[n] = '\0';
@@ -75,35 +127,38 @@ result_destroy(result_t **rp)
         return;
     result_t *r = *rp;
     for (size_t i = 0; i < r->n_entities; i++)
-        free(r->entities[i].mentions);
-    free(r->speakers);
-    free(r->turns);
-    free(r->entities);
-    free(r->figures);
+        if (!r->entities[i].mentions_in_arena)
+            free(r->entities[i].mentions);
     arena_t *a = r->arena;
     while (a) {
         arena_t *next = a->next;
-        free(a);
+        spare_put(a);
         a = next;
     }
     free(r);
     *rp = NULL;
 }
 
+/* p (cap elements) with room for element n: doubled into the arena when
+ * full; the old array stays behind in the arena. */
 static void *
-grow(void *p, size_t *cap, size_t n, size_t elem)
+grow(result_t *r, void *p, size_t *cap, size_t n, size_t elem, size_t first)
 {
     if (n < *cap)
         return p;
-    *cap = *cap ? *cap * 2 : 16;
-    return xreallocarray(p, *cap, elem);
+    size_t nc = *cap ? *cap * 2 : first;
+    void *q = arena_array(r, nc, elem);
+    if (n)
+        memcpy(q, p, n * elem);
+    *cap = nc;
+    return q;
 }
 
 int32_t
 result_add_speaker(result_t *r, const char *name, const char *title)
 {
-    r->speakers =
-        grow(r->speakers, &r->cap[0], r->n_speakers, sizeof *r->speakers);
+    r->speakers = grow(r, r->speakers, &r->cap[0], r->n_speakers,
+                       sizeof *r->speakers, 16);
     result_speaker_t *s = &r->speakers[r->n_speakers];
     s->name = dup_or_empty(r, name);
     s->title = dup_or_empty(r, title);
@@ -115,7 +170,7 @@ int32_t
 result_add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
                 uint32_t end)
 {
-    r->turns = grow(r->turns, &r->cap[1], r->n_turns, sizeof *r->turns);
+    r->turns = grow(r, r->turns, &r->cap[1], r->n_turns, sizeof *r->turns, 16);
     result_turn_t *t = &r->turns[r->n_turns];
     t->speaker = speaker;
     t->start = start;
@@ -129,8 +184,8 @@ result_add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
 int32_t
 result_add_entity(result_t *r, int type, const char *name, const char *role)
 {
-    r->entities =
-        grow(r->entities, &r->cap[2], r->n_entities, sizeof *r->entities);
+    r->entities = grow(r, r->entities, &r->cap[2], r->n_entities,
+                       sizeof *r->entities, 16);
     result_entity_t *e = &r->entities[r->n_entities];
     memset(e, 0, sizeof *e);
     e->type = type;
@@ -144,8 +199,14 @@ result_add_mention(result_t *r, int32_t entity, const char *text,
                    uint32_t start, uint32_t end)
 {
     result_entity_t *e = &r->entities[entity];
-    e->mentions =
-        grow(e->mentions, &e->cap_mentions, e->n_mentions, sizeof *e->mentions);
+    if (e->n_mentions >= e->cap_mentions) {
+        result_mention_t *old = e->mentions;
+        e->mentions = grow(r, old, &e->cap_mentions, e->n_mentions,
+                           sizeof *e->mentions, 4);
+        if (!e->mentions_in_arena)
+            free(old); /* malloc'd by whoever built the entity */
+        e->mentions_in_arena = true;
+    }
     result_mention_t *m = &e->mentions[e->n_mentions++];
     m->text = result_strndup(r, text + start, end - start);
     m->start = start;
@@ -158,7 +219,8 @@ result_add_figure(result_t *r, int type, const char *input, uint32_t start,
                   uint32_t end, double value, bool has_value, const char *iso,
                   const char *unit)
 {
-    r->figures = grow(r->figures, &r->cap[3], r->n_figures, sizeof *r->figures);
+    r->figures =
+        grow(r, r->figures, &r->cap[3], r->n_figures, sizeof *r->figures, 16);
     result_figure_t *f = &r->figures[r->n_figures++];
     f->type = type;
     f->text = result_strndup(r, input + start, end - start);

@@ -2,7 +2,9 @@
  * result: the plain data model of one extraction result (speakers, turns,
  * entities with mentions, figures). The engine builds it, proto/wire.c
  * converts it to and from the protobuf Result, the CLI prints it as JSON.
- * All strings live in the result's own arena and die with it.
+ * All strings and the arrays grown by result_add_* live in the result's
+ * own arena and die with it (a mentions array set by hand is malloc'd and
+ * freed by result_destroy unless mentions_in_arena).
  */
 #ifndef EXCERPT_RESULT_H
 #define EXCERPT_RESULT_H
@@ -57,6 +59,7 @@ typedef struct result_mention {
 
 typedef struct result_entity {
     int type;                   /* result_entity_type_t */
+    bool mentions_in_arena;     /* mentions live in the arena (else malloc) */
     char *name;                 /* canonical name, e.g. "Askar Mamin" */
     char *role;                 /* title seen attached to the name, or "" */
     result_mention_t *mentions; /* in text order after result_finish() */
