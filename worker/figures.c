@@ -71,6 +71,64 @@ typedef struct scan {
     size_t nper;                /* entries in per */
 } scan_t;
 
+/* The ISO strings of the common dates, formatted without stdio (snprintf
+ * was a few percent of the engine). Each writes exactly what the
+ * snprintf format in its comment writes, falling back to it for values
+ * outside the fixed widths. */
+
+/* Write v (0 <= v < 10^w) as w digits at p. */
+static char *
+put_digits(char *p, int v, int w)
+{
+    for (int i = w - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + w;
+}
+
+/* "%04d" */
+static void
+iso_y(char *iso, size_t cap, int y)
+{
+    if (cap < 5 || y < 0 || y > 9999) {
+        snprintf(iso, cap, "%04d", y);
+        return;
+    }
+    *put_digits(iso, y, 4) = '\0';
+}
+
+/* "%04d-%02d-%02d" */
+static void
+iso_ymd(char *iso, size_t cap, int y, int m, int d)
+{
+    if (cap < 11 || y < 0 || y > 9999 || m < 0 || m > 99 || d < 0 || d > 99) {
+        snprintf(iso, cap, "%04d-%02d-%02d", y, m, d);
+        return;
+    }
+    char *p = put_digits(iso, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    *put_digits(p, d, 2) = '\0';
+}
+
+/* "--%02d-%02d" */
+static void
+iso_md(char *iso, size_t cap, int m, int d)
+{
+    if (cap < 8 || m < 0 || m > 99 || d < 0 || d > 99) {
+        snprintf(iso, cap, "--%02d-%02d", m, d);
+        return;
+    }
+    char *p = iso;
+    *p++ = '-';
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    *put_digits(p, d, 2) = '\0';
+}
+
 static bool
 is_alnum(unsigned char c)
 {
@@ -284,11 +342,9 @@ inherit(cand_t *x, const cand_t *y)
         x->type = RESULT_DATE;
         x->kind = K_DAYMONTH;
         if (y->year)
-            snprintf(x->iso, sizeof x->iso, "%04d-%02d-%02d", y->year, y->month,
-                     (int)x->num);
+            iso_ymd(x->iso, sizeof x->iso, y->year, y->month, (int)x->num);
         else
-            snprintf(x->iso, sizeof x->iso, "--%02d-%02d", y->month,
-                     (int)x->num);
+            iso_md(x->iso, sizeof x->iso, y->month, (int)x->num);
         changed = true;
     }
     if (x->type == RESULT_CARDINAL && !(x->flags & F_SCALE) &&
@@ -628,7 +684,7 @@ first_months_iso(char *iso, size_t cap, int year, int months)
     else if (months == 6)
         snprintf(iso, cap, "%04d-H1", year);
     else if (months == 12)
-        snprintf(iso, cap, "%04d", year);
+        iso_y(iso, cap, year);
     else if (months == 1)
         snprintf(iso, cap, "%04d-01", year);
     else
@@ -679,7 +735,7 @@ static void
 year_context(const scan_t *s, size_t p, int year, cand_t *c)
 {
     const unsigned char *t = s->t;
-    snprintf(c->iso, sizeof c->iso, "%04d", year);
+    iso_y(c->iso, sizeof c->iso, year);
     size_t w1s, w1e, w2s, w2e, w3s, w3e;
     /* Q1 2020, H1 2020 */
     size_t q = fig_lex_skip_blanks_back(t, p);
@@ -950,8 +1006,7 @@ classify(scan_t *s, size_t p, cand_t *c)
                 int d = (t[q2 + 1] - '0') * 10 + (t[q2 + 2] - '0');
                 if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
                     c->type = RESULT_DATE;
-                    snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", (int)m.ip,
-                             mo, d);
+                    iso_ymd(c->iso, sizeof c->iso, (int)m.ip, mo, d);
                     c->end = q2 + 3;
                     return c->end;
                 }
@@ -1015,11 +1070,9 @@ classify(scan_t *s, size_t p, cand_t *c)
                     if (y) {
                         c->year = y;
                         c->end = ye;
-                        snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, mo,
-                                 (int)m.ip);
+                        iso_ymd(c->iso, sizeof c->iso, y, mo, (int)m.ip);
                     } else {
-                        snprintf(c->iso, sizeof c->iso, "--%02d-%02d", mo,
-                                 (int)m.ip);
+                        iso_md(c->iso, sizeof c->iso, mo, (int)m.ip);
                     }
                     return c->end;
                 }
@@ -1041,11 +1094,9 @@ classify(scan_t *s, size_t p, cand_t *c)
                     if (y) {
                         c->year = y;
                         c->end = ye;
-                        snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y,
-                                 c->month, (int)m.ip);
+                        iso_ymd(c->iso, sizeof c->iso, y, c->month, (int)m.ip);
                     } else {
-                        snprintf(c->iso, sizeof c->iso, "--%02d-%02d", c->month,
-                                 (int)m.ip);
+                        iso_md(c->iso, sizeof c->iso, c->month, (int)m.ip);
                     }
                     return c->end;
                 }
@@ -1163,10 +1214,9 @@ lookahead : {
             if (y) {
                 c->year = y;
                 c->end = ye;
-                snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, mo,
-                         (int)m.ip);
+                iso_ymd(c->iso, sizeof c->iso, y, mo, (int)m.ip);
             } else {
-                snprintf(c->iso, sizeof c->iso, "--%02d-%02d", mo, (int)m.ip);
+                iso_md(c->iso, sizeof c->iso, mo, (int)m.ip);
             }
             return c->end;
         }
@@ -1190,11 +1240,9 @@ lookahead : {
             if (y) {
                 c->year = y;
                 c->end = ye;
-                snprintf(c->iso, sizeof c->iso, "%04d-%02d-%02d", y, c->month,
-                         (int)m.ip);
+                iso_ymd(c->iso, sizeof c->iso, y, c->month, (int)m.ip);
             } else {
-                snprintf(c->iso, sizeof c->iso, "--%02d-%02d", c->month,
-                         (int)m.ip);
+                iso_md(c->iso, sizeof c->iso, c->month, (int)m.ip);
             }
             return c->end;
         }
