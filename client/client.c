@@ -39,6 +39,7 @@ struct client {
     client_opts_t opts; /* resolved options */
     uint64_t next_rid;  /* next request_id */
     int last_code;      /* wire_code_t of the last Rejected */
+    bool no_batch;      /* the broker cannot read Batch frames */
     char err[512];      /* reason of the last failure */
 };
 
@@ -774,14 +775,42 @@ slot_start(batch_t *b, slot_t *s, size_t index)
     return slot_send(b, s);
 }
 
-static void
+/*
+ * A broker that predates Batch cannot read one: it answers the frame as a
+ * whole with Rejected{INVALID} and request_id 0 (never one of ours). Send
+ * a frame per Submit from then on, for this client's life, and resend
+ * what is in flight (Submit is idempotent by key).
+ */
+static int
+batch_fallback(batch_t *b)
+{
+    log_info("client: %s does not read Batch frames; one frame per Submit",
+             b->c->endpoint);
+    b->c->no_batch = true;
+    b->per_frame = 1;
+    wire_batch_free(&b->out);
+    for (size_t i = 0; i < b->window; i++) {
+        if (b->slots[i].state == SLOT_SENT) {
+            int rc = slot_send(b, &b->slots[i]);
+            if (rc)
+                return rc;
+        }
+    }
+    return ERR_OK;
+}
+
+/* Handle one reply. Returns 0 or ERR_IO (a resend failed). */
+static int
 batch_reply(batch_t *b, wire_msg_t *m)
 {
+    if (m->request_id == 0 && m->kind == WIRE_REJECTED &&
+        m->u.rejected.code == WIRE_CODE_INVALID && b->per_frame > 1)
+        return batch_fallback(b);
     if (m->request_id < b->rid_base || m->request_id >= b->rid_base + b->n)
-        return;
+        return ERR_OK;
     size_t index = (size_t)(m->request_id - b->rid_base);
     if (!b->slot_of[index])
-        return; /* duplicate reply to a finished job */
+        return ERR_OK; /* duplicate reply to a finished job */
     slot_t *s = &b->slots[b->slot_of[index] - 1];
     if (m->kind == WIRE_ACCEPTED) {
         slot_finish(b, s, ERR_OK, m->u.accepted.job_id, m->u.accepted.duplicate,
@@ -796,7 +825,7 @@ batch_reply(batch_t *b, wire_msg_t *m)
             now_mono_ms() + delay <= s->busy_deadline) {
             s->state = SLOT_WAIT;
             s->deadline = now_mono_ms() + delay;
-            return;
+            return ERR_OK;
         }
         slot_finish(b, s, client_code_to_err(code), 0, false, reason);
     } else {
@@ -805,6 +834,7 @@ batch_reply(batch_t *b, wire_msg_t *m)
                  wire_kind_name(m->kind));
         slot_finish(b, s, ERR_PROTO, 0, false, reason);
     }
+    return ERR_OK;
 }
 
 /* Handle deadlines: resend waiting slots, time out sent ones. */
@@ -861,6 +891,8 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
         .c = c, .jobs = jobs, .n = n, .window = window, .cb = cb, .ud = ud
     };
     b.per_frame = c->opts.batch_max ? c->opts.batch_max : window;
+    if (c->no_batch)
+        b.per_frame = 1;
     wire_batch_init(&b.out);
     b.rid_base = c->next_rid;
     c->next_rid += n;
@@ -908,11 +940,15 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
                 wire_msg_t m;
                 while ((d = frame_next(c, &f, &m)) != 0) {
                     if (d == 1)
-                        batch_reply(&b, &m);
+                        rc = batch_reply(&b, &m);
                     if (d != ERR_PROTO)
                         wire_msg_release(&m);
+                    if (rc)
+                        break;
                 }
                 frame_close(&f);
+                if (rc)
+                    goto fail;
             }
             zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLIN };
             r = zmq_poll(&it, 1, 0) > 0 ? 1 : 0;

@@ -79,10 +79,12 @@ typedef void (*client_submit_cb)(void *ud, size_t index, int rc,
  * (at first the whole window, then as many as replies freed) go out as
  * one Batch frame of at most opts.batch_max items and about 1 MiB (a
  * larger Submit goes alone); each is still its own request with its own
- * request_id, timeout and retries. Timeouts and retryable refusals are
- * handled per job as in client_submit. Returns 0 when every job was
- * reported through cb (whatever its rc), ERR_IO on a socket failure (the
- * remaining jobs are reported with ERR_IO).
+ * request_id, timeout and retries. A broker that predates Batch refuses
+ * such a frame as a whole (Rejected INVALID, request_id 0): its Submits are
+ * then resent one per frame, as every later one from this client.
+ * Timeouts and retryable refusals are handled per job as in client_submit.
+ * Returns 0 when every job was reported through cb (whatever its rc), ERR_IO on
+ * a socket failure (the remaining jobs are reported with ERR_IO).
  */
 int client_submit_many(client_t *c, const wire_job_t *jobs, size_t n,
                        size_t window, client_submit_cb cb, void *ud);

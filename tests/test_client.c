@@ -32,15 +32,16 @@
 
 /* How the fake broker answers. */
 enum {
-    FAKE_NORMAL,     /* answer everything */
-    FAKE_DROP,       /* ignore the first `count` requests */
-    FAKE_FULL,       /* Rejected QUEUE_FULL to the first `count` requests */
-    FAKE_GARBAGE,    /* garbage and a stale reply before the real one */
-    FAKE_SILENT,     /* never answer */
-    FAKE_ONLY_JUNK,  /* answer only with undecodable frames */
-    FAKE_NOT_FOUND,  /* Rejected NOT_FOUND to everything */
-    FAKE_FULL_EVERY, /* QUEUE_FULL to the first try of every 7th job */
-    FAKE_BATCH_REPLY /* each reply in a Batch after a stale and a junk item */
+    FAKE_NORMAL,      /* answer everything */
+    FAKE_DROP,        /* ignore the first `count` requests */
+    FAKE_FULL,        /* Rejected QUEUE_FULL to the first `count` requests */
+    FAKE_GARBAGE,     /* garbage and a stale reply before the real one */
+    FAKE_SILENT,      /* never answer */
+    FAKE_ONLY_JUNK,   /* answer only with undecodable frames */
+    FAKE_NOT_FOUND,   /* Rejected NOT_FOUND to everything */
+    FAKE_FULL_EVERY,  /* QUEUE_FULL to the first try of every 7th job */
+    FAKE_BATCH_REPLY, /* each reply in a Batch after a stale and a junk item */
+    FAKE_NO_BATCH     /* a broker before Batch: INVALID, no request_id */
 };
 
 /* Replies to a Batch of requests are sent batched, this many per frame (a
@@ -292,7 +293,13 @@ fake_main(void *arg)
         int isb = wire_batch_open(buf, len, &bi);
         assert_true(isb >= 0);
         atomic_fetch_add(&f->frames, 1);
-        if (isb == 1) {
+        if (isb == 1 && f->mode == FAKE_NO_BATCH) {
+            atomic_fetch_add(&f->batches, 1);
+            wire_msg_t rep = { .kind = WIRE_REJECTED };
+            rep.u.rejected.code = WIRE_CODE_INVALID;
+            rep.u.rejected.reason = "no body";
+            send_reply(f, sock, &ident, &rep);
+        } else if (isb == 1) {
             atomic_fetch_add(&f->batches, 1);
             if (len > atomic_load(&f->max_frame))
                 atomic_store(&f->max_frame, len);
@@ -800,6 +807,41 @@ test_batched_reply(void **state)
     fake_stop(&f);
 }
 
+static void
+test_old_broker_fallback(void **state)
+{
+    (void)state;
+    /* a broker that cannot read Batch refuses the whole frame: the client
+     * resends each Submit alone, and does so from then on */
+    fake_t *f = fake_start(FAKE_NO_BATCH, 0);
+    client_t *c = open_client(f, 2000, 1);
+    enum { N = 50 };
+    static char texts[N][N + 2];
+    wire_job_t jobs[N];
+    for (size_t i = 0; i < N; i++) {
+        memset(texts[i], 'd', i + 1);
+        texts[i][i + 1] = '\0';
+        jobs[i] = (wire_job_t){ .text = texts[i], .text_len = i + 1 };
+    }
+    unsigned char hit[N] = { 0 };
+    seen_t s = { .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, 16, on_done, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_false(s.wrong_id);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(hit[i], 1);
+    assert_int_equal(atomic_load(&f->batches), 1);
+    assert_int_equal(atomic_load(&f->requests), N);
+    memset(hit, 0, sizeof hit);
+    s = (seen_t){ .hit = hit, .jobs = jobs };
+    assert_int_equal(client_submit_many(c, jobs, N, 16, on_done, &s), 0);
+    assert_int_equal(s.ok, N);
+    assert_int_equal(atomic_load(&f->batches), 1);
+    assert_int_equal(atomic_load(&f->frames), 1 + 2 * N);
+    client_destroy(&c);
+    fake_stop(&f);
+}
+
 /* ---------------------------------------------- against the real broker */
 
 typedef struct ids {
@@ -918,6 +960,7 @@ main(void)
         cmocka_unit_test(test_submit_many_batched),
         cmocka_unit_test(test_submit_many_frame_bytes),
         cmocka_unit_test(test_batched_reply),
+        cmocka_unit_test(test_old_broker_fallback),
         cmocka_unit_test(test_real_broker_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
