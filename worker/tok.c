@@ -5,6 +5,8 @@
  */
 #include "tok.h"
 
+#include <string.h>
+
 enum { C_SEP = 0, C_UP, C_LO, C_DIG, C_HI, C_APOS, C_HYPH };
 
 static const unsigned char cls[256] = {
@@ -33,8 +35,69 @@ static const unsigned char cls[256] = {
 #undef HI16
 };
 
-#define FNV_OFF 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+/*
+ * Word hash. A word's canonical bytes (ASCII lowered, U+2018/U+2019 as an
+ * apostrophe) are taken eight at a time, little-endian, each block mixed
+ * in with a multiply; the length closes it. Blocks instead of bytes let
+ * the scanner hash a run of ASCII letters in one step, and the chain of
+ * dependent multiplies is an eighth as long as a per-byte hash's. The
+ * value depends only on the bytes, however they were fed.
+ */
+#define HS_SEED 0x243F6A8885A308D3ULL
+#define HS_K1 0x9FB21C651E98DF25ULL
+#define HS_K2 0xC2B2AE3D27D4EB4FULL
+
+typedef struct hs {
+    uint64_t h;   /* blocks so far */
+    uint64_t blk; /* pending bytes, low first */
+    unsigned nb;  /* bytes pending (0..7) */
+    uint32_t len; /* bytes fed */
+} hs_t;
+
+static uint64_t
+hs_absorb(uint64_t h, uint64_t blk)
+{
+    h = (h ^ blk) * HS_K1;
+    return h ^ (h >> 32);
+}
+
+/* Feed k (1..8) bytes held in the low bytes of x (higher bytes 0). */
+static inline void
+hs_add(hs_t *st, uint64_t x, unsigned k)
+{
+    unsigned nb = st->nb;
+    st->len += k;
+    st->blk |= x << (8 * nb);
+    if (nb + k < 8) {
+        st->nb = nb + k;
+        return;
+    }
+    st->h = hs_absorb(st->h, st->blk);
+    unsigned used = 8 - nb; /* bytes of x in that block */
+    st->blk = used == 8 ? 0 : x >> (8 * used);
+    st->nb = nb + k - 8;
+}
+
+static uint64_t
+hs_end(const hs_t *st)
+{
+    uint64_t h = hs_absorb(st->h, st->blk ^ ((uint64_t)st->len << 56));
+    h *= HS_K2;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+/* Per byte of w, bit 7 set where the byte is in [lo, hi] (both below
+ * 0x80; bytes >= 0x80 never are). No carries cross bytes. */
+static uint64_t
+bytes_in(uint64_t w, unsigned lo, unsigned hi)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+    uint64_t x = w & ~high;
+    uint64_t ge = x + ones * (0x80 - lo);
+    uint64_t gt = x + ones * (0x7F - hi);
+    return ge & ~gt & ~w & high;
+}
 
 /* Length of the UTF-8 sequence at s[i] (1..4), or 0 if invalid; *cp gets
  * the code point. */
@@ -123,8 +186,20 @@ uint64_t
 tok_hash(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    uint64_t h = FNV_OFF;
-    for (size_t i = 0; i < n; i++) {
+    hs_t st = { HS_SEED, 0, 0, 0 };
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            /* no 0xE2 (start of U+2018/U+2019) among the eight */
+            uint64_t e = w ^ 0xE2E2E2E2E2E2E2E2ULL;
+            if (!((e - 0x0101010101010101ULL) & ~e & 0x8080808080808080ULL)) {
+                hs_add(&st, w | (bytes_in(w, 'A', 'Z') >> 2), 8);
+                i += 8;
+                continue;
+            }
+        }
         unsigned c = s[i];
         if (c >= 'A' && c <= 'Z')
             c += 32;
@@ -133,9 +208,10 @@ tok_hash(const char *str, size_t n)
             c = '\'';
             i += 2;
         }
-        h = (h ^ c) * FNV_PRIME;
+        hs_add(&st, c, 1);
+        i++;
     }
-    return h ? h : 1;
+    return hs_end(&st);
 }
 
 uint64_t
@@ -205,8 +281,32 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     else
         flags |= TOK_NUM | TOK_DIGIT;
     unsigned letters = 0, uppers = 0;
-    uint64_t h = FNV_OFF;
+    hs_t st = { HS_SEED, 0, 0, 0 };
     for (;;) {
+        /* a run of ASCII letters and digits, eight bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            uint64_t up = bytes_in(w, 'A', 'Z');
+            uint64_t dig = bytes_in(w, '0', '9');
+            uint64_t an = up | dig | bytes_in(w, 'a', 'z');
+            uint64_t stop = ~an & 0x8080808080808080ULL;
+            unsigned k = stop ? (unsigned)__builtin_ctzll(stop) >> 3 : 8;
+            if (!k)
+                break;
+            uint64_t keep = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
+            up &= keep;
+            dig &= keep;
+            unsigned nd = (unsigned)__builtin_popcountll(dig);
+            if (nd)
+                flags |= TOK_DIGIT;
+            letters += k - nd;
+            uppers += (unsigned)__builtin_popcountll(up);
+            hs_add(&st, (w | (up >> 2)) & keep, k);
+            i += k;
+            if (k < 8)
+                break;
+        }
         if (i >= len)
             break;
         n = letter_len(s, len, i, &cp);
@@ -222,12 +322,12 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
                         c += 32;
                     }
                 }
-                h = (h ^ c) * FNV_PRIME;
+                hs_add(&st, c, 1);
             } else {
                 letters++;
                 uppers += cp_is_upper(cp);
                 for (unsigned q = 0; q < n; q++)
-                    h = (h ^ s[i + q]) * FNV_PRIME;
+                    hs_add(&st, s[i + q], 1);
             }
             i += n;
             continue;
@@ -246,7 +346,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
                 goto done;
             }
             if (j < len && letter_len(s, len, j, &cp2)) {
-                h = (h ^ '\'') * FNV_PRIME;
+                hs_add(&st, '\'', 1);
                 i = j;
                 continue;
             }
@@ -260,7 +360,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         }
         if (s[i] == '-' && i + 1 < len && letter_len(s, len, i + 1, &cp)) {
             flags |= TOK_HYPHEN;
-            h = (h ^ '-') * FNV_PRIME;
+            hs_add(&st, '-', 1);
             i++;
             continue;
         }
@@ -272,7 +372,7 @@ done:
     if (letters >= 2 && uppers == letters)
         flags |= TOK_ALLCAPS;
     t->flags = flags;
-    t->hash = h ? h : 1;
+    t->hash = hs_end(&st);
     *pos = t->after;
     return true;
 }

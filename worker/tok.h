@@ -28,7 +28,7 @@ typedef struct tok {
     uint32_t after; /* one past the word including its possessive */
     uint32_t gap;   /* first byte of the gap before the word */
     uint16_t flags; /* TOK_* */
-    uint64_t hash;  /* tok_hash() of the word */
+    uint64_t hash;  /* tok_hash() of the word (possessive excluded) */
 } tok_t;
 
 /*
@@ -38,8 +38,9 @@ typedef struct tok {
  */
 bool tok_next(const char *s, size_t len, size_t *pos, tok_t *t);
 
-/* Hash of a word: FNV-1a over its bytes with ASCII lowered and U+2019
- * folded to an apostrophe. Never 0. */
+/* Hash of a word: its bytes with ASCII lowered and U+2018/U+2019 folded
+ * to an apostrophe, mixed eight at a time (the same value tok_next() gives
+ * the word). Never 0. */
 uint64_t tok_hash(const char *s, size_t n);
 
 /* Extend a word-sequence hash h (0 for the empty sequence) by a word. */
