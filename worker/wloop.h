@@ -59,7 +59,12 @@ int wloop_open(wloop_t **out, const wloop_cfg_t *cfg);
  * the calling thread, which owns the sockets; with threads = 1 it also
  * extracts texts up to inline-max itself (in slices of about 20 ms between
  * socket passes; longer texts go to the extraction thread so heartbeats go
- * on). Call it once per wloop_t. After wloop_request_stop() it sends no
+ * on). Ready sets batch, so the broker may send Batches (read item by
+ * item; a malformed one is logged and the rest of its frame dropped); what
+ * one loop pass sends (answers, Ready, Heartbeat) goes out as one frame, a
+ * Batch of at most about 1 MiB when it is more than one message (a Ready
+ * due during a slice of jobs run here leaves at once with the answers
+ * before it). Call it once per wloop_t. After wloop_request_stop() it sends no
  * more credit, finishes the jobs it holds, waits for their DoneAck and
  * returns ERR_OK; ERR_TIMEOUT if that took longer than drain-timeout (jobs
  * may still be running: wloop_destroy copes). ERR_IO on a socket failure.
