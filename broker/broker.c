@@ -260,8 +260,9 @@ struct broker {
     size_t n_out;               /* outboxes in use */
     bool cur_batched;           /* the request in hand came in a Batch */
     char *topics[MAX_TOPICS];   /* publisher subscriptions (XPUB) */
-    size_t n_topics;            /* their count */
-    bool topics_full;           /* more than MAX_TOPICS: publish all */
+    size_t topic_len[MAX_TOPICS]; /* their lengths */
+    size_t n_topics;              /* their count */
+    bool topics_full;             /* more than MAX_TOPICS: publish all */
 };
 
 /* ----------------------------------------------------------- helpers */
@@ -1045,24 +1046,121 @@ op_reply(broker_t *b, op_t *op)
     b->cur_batched = false;
 }
 
+/* ---------------------------------------------------------- publisher */
+
+#define TOPIC_ONE "committed" /* one Committed per result */
+#define TOPIC_GROUP "group"   /* the Committed of one group commit */
+
+/* A subscription message from the XPUB socket: byte 1 (subscribe) or 0
+ * (unsubscribe), then the topic prefix. XPUB passes on the first
+ * subscription to a prefix and the last unsubscription only. */
 static void
-publish(broker_t *b, const op_t *op)
+topic_update(broker_t *b, const uint8_t *d, size_t n)
 {
-    wire_msg_t m;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    memset(&m, 0, sizeof m);
-    m.kind = WIRE_COMMITTED;
-    m.u.committed.seq = op->seq;
-    m.u.committed.job_id = op->job_id;
-    m.u.committed.key = op->done_key;
-    if (wire_encode(&m, &buf, &len) != 0)
+    if (n < 1 || d[0] > 1)
         return;
-    if (zmq_send(b->pub, "committed", 9, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+    const char *t = (const char *)d + 1;
+    size_t tl = n - 1;
+    for (size_t i = 0; i < b->n_topics; i++) {
+        if (b->topic_len[i] != tl || memcmp(b->topics[i], t, tl))
+            continue;
+        if (d[0] == 0) {
+            free(b->topics[i]);
+            b->topics[i] = b->topics[b->n_topics - 1];
+            b->topic_len[i] = b->topic_len[b->n_topics - 1];
+            b->n_topics--;
+        }
+        return;
+    }
+    if (d[0] == 0)
+        return;
+    if (b->n_topics == MAX_TOPICS) {
+        b->topics_full = true; /* can no longer tell: publish everything */
+        return;
+    }
+    b->topics[b->n_topics] = xmalloc(tl ? tl : 1);
+    memcpy(b->topics[b->n_topics], t, tl);
+    b->topic_len[b->n_topics++] = tl;
+}
+
+/* Take in the subscriptions that reached the publisher so far. */
+static void
+read_subscriptions(broker_t *b)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, b->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        topic_update(b, zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+    }
+}
+
+/* Whether some subscriber receives topic (its subscription is a prefix). */
+static bool
+topic_wanted(const broker_t *b, const char *topic)
+{
+    if (b->topics_full)
+        return true;
+    size_t n = strlen(topic);
+    for (size_t i = 0; i < b->n_topics; i++)
+        if (b->topic_len[i] <= n &&
+            !memcmp(b->topics[i], topic, b->topic_len[i]))
+            return true;
+    return false;
+}
+
+static void
+pub_send(broker_t *b, const char *topic, const uint8_t *buf, size_t len)
+{
+    if (zmq_send(b->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0 ||
         zmq_send(b->pub, buf, len, ZMQ_DONTWAIT) < 0)
-        log_warn("broker publish failed seq=%llu: %s",
-                 (unsigned long long)op->seq, zmq_strerror(errno));
-    free(buf);
+        log_warn("broker publish failed topic=%s: %s", topic,
+                 zmq_strerror(errno));
+}
+
+/* After a commit: its results on the topics somebody subscribed to, one
+ * message per result ("committed") and one frame for the group ("group"). */
+static void
+publish(broker_t *b)
+{
+    read_subscriptions(b);
+    bool one = topic_wanted(b, TOPIC_ONE), group = topic_wanted(b, TOPIC_GROUP);
+    if (!one && !group)
+        return;
+    wire_batch_t g;
+    wire_batch_init(&g);
+    for (size_t i = 0; i < b->n_cops; i++) {
+        const op_t *op = &b->cops[i];
+        if (op->type != OP_DONE || op->rc != 0)
+            continue;
+        wire_msg_t m;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_COMMITTED;
+        m.u.committed.seq = op->seq;
+        m.u.committed.job_id = op->job_id;
+        m.u.committed.key = op->done_key;
+        if (wire_encode(&m, &buf, &len) != 0)
+            continue;
+        if (one)
+            pub_send(b, TOPIC_ONE, buf, len);
+        if (group)
+            wire_batch_add(&g, buf, len);
+        free(buf);
+    }
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    if (g.n > 0 && wire_batch_finish(&g, &frame, &len) == ERR_OK) {
+        pub_send(b, TOPIC_GROUP, frame, len);
+        free(frame);
+    }
+    wire_batch_free(&g);
 }
 
 /* Committer thread: apply the handed-over batch (and due promotions) in
@@ -1188,9 +1286,7 @@ finish_commit(broker_t *b)
     }
     for (size_t i = 0; i < b->n_cops; i++)
         op_reply(b, &b->cops[i]);
-    for (size_t i = 0; i < b->n_cops; i++)
-        if (b->cops[i].type == OP_DONE && b->cops[i].rc == 0)
-            publish(b, &b->cops[i]);
+    publish(b);
     /* committed (or refused): the store now tells these jobs' state */
     for (size_t i = 0; i < b->n_cops; i++) {
         op_t *op = &b->cops[i];
@@ -2052,7 +2148,7 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         !(b->front_bound = true) ||
         (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend)) ||
         !(b->back_bound = true) ||
-        (rc = sock_open(b, &b->pub, ZMQ_PUB, b->cfg.publisher)))
+        (rc = sock_open(b, &b->pub, ZMQ_XPUB, b->cfg.publisher)))
         goto fail;
     b->pub_bound = true;
     store_counts(b->store, &b->counts);
@@ -2234,6 +2330,12 @@ broker_destroy(broker_t **bp)
     for (size_t i = 0; i < b->n_workers; i++)
         worker_free(b->workers[i]);
     free(b->workers);
+    for (size_t i = 0; i < b->n_topics; i++)
+        free(b->topics[i]);
+    for (size_t i = 0; i < b->n_out; i++) {
+        wire_batch_free(&b->out[i].batch);
+        route_free(&b->out[i].route);
+    }
     if (b->front)
         zmq_close(b->front);
     if (b->back)

@@ -9,6 +9,7 @@
 #include "../common/now.h"
 #include "../common/result.h"
 #include "../proto/wire.h"
+#include "../proto/wire_batch.h"
 #include "../storage/store.h"
 
 #include <setjmp.h>
@@ -1029,6 +1030,323 @@ test_early_ids_never_reused(void **state)
 }
 
 /* Start the excerpt-broker binary with argv; its stderr goes to *errfd. */
+/* ------------------------------------------------------------ batches */
+
+#define MAX_ITEMS 64
+
+/* Receive one frame within timeout_ms and decode its messages (a Batch's
+ * items, or the one message) into out; returns how many, 0 on timeout.
+ * For a SUB socket the topic must be want_topic. */
+static size_t
+recv_frame(void *sock, int timeout_ms, const char *want_topic, wire_msg_t *out)
+{
+    zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_mono_ms();
+        if (now >= end)
+            return 0;
+        if (zmq_poll(&it, 1, (long)(end - now)) > 0)
+            break;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_true(zmq_msg_recv(&msg, sock, 0) >= 0);
+    if (want_topic) {
+        assert_true(zmq_msg_more(&msg));
+        assert_int_equal(zmq_msg_size(&msg), strlen(want_topic));
+        assert_memory_equal(zmq_msg_data(&msg), want_topic, strlen(want_topic));
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        assert_true(zmq_msg_recv(&msg, sock, 0) >= 0);
+    }
+    assert_false(zmq_msg_more(&msg));
+    const uint8_t *data = zmq_msg_data(&msg);
+    size_t len = zmq_msg_size(&msg), n = 0;
+    wire_batch_iter_t bi;
+    int rc = wire_batch_open(data, len, &bi);
+    assert_true(rc == 0 || rc == 1);
+    if (rc == 0) {
+        assert_int_equal(wire_decode(data, len, 0, &out[n++]), 0);
+    } else {
+        const uint8_t *item;
+        size_t item_len;
+        while ((rc = wire_batch_next(&bi, &item, &item_len)) == 1) {
+            assert_true(n < MAX_ITEMS);
+            assert_int_equal(wire_decode(item, item_len, 0, &out[n++]), 0);
+        }
+        assert_int_equal(rc, 0);
+        assert_true(n > 1); /* one message goes alone, not in a Batch */
+    }
+    zmq_msg_close(&msg);
+    return n;
+}
+
+static void
+release_all(wire_msg_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wire_msg_release(&m[i]);
+}
+
+/* Encode m (request id from the fixture) into batch b; its request id. */
+static uint64_t
+batch_add(fx_t *f, wire_batch_t *b, wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    m->request_id = ++f->rid;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    wire_batch_add(b, buf, len);
+    free(buf);
+    return m->request_id;
+}
+
+static void
+batch_send(void *sock, wire_batch_t *b)
+{
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_batch_finish(b, &frame, &len), 0);
+    send_raw(sock, frame, len);
+    free(frame);
+}
+
+/* Submit n jobs (keys prefix-i) in one Batch; rids get their request ids. */
+static void
+batch_submit(fx_t *f, const char *prefix, size_t n, uint64_t *rids)
+{
+    static char texts[MAX_ITEMS][64], keys[MAX_ITEMS][32];
+    wire_batch_t b;
+    wire_batch_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        wire_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_SUBMIT;
+        snprintf(keys[i], sizeof keys[i], "%s-%zu", prefix, i);
+        snprintf(texts[i], sizeof texts[i], "Lena Berg: item %zu of %s.", i,
+                 prefix);
+        m.u.submit.job.key = keys[i];
+        m.u.submit.job.text = texts[i];
+        m.u.submit.job.text_len = strlen(texts[i]);
+        rids[i] = batch_add(f, &b, &m);
+    }
+    batch_send(f->client, &b);
+}
+
+/* Collect the replies to rids[0..n) (any framing) into ids (job ids;
+ * 0 for a rejection); returns the number of frames they came in. */
+static size_t
+collect_accepted(fx_t *f, const uint64_t *rids, size_t n, uint64_t *ids,
+                 int *kinds)
+{
+    wire_msg_t r[MAX_ITEMS];
+    size_t got = 0, frames = 0;
+    while (got < n) {
+        size_t k = recv_frame(f->client, WAIT_MS, NULL, r);
+        assert_true(k > 0);
+        frames++;
+        for (size_t j = 0; j < k; j++) {
+            size_t i = 0;
+            while (i < n && rids[i] != r[j].request_id)
+                i++;
+            assert_true(i < n);
+            kinds[i] = r[j].kind;
+            ids[i] = r[j].kind == WIRE_ACCEPTED ? r[j].u.accepted.job_id : 0;
+            got++;
+        }
+        release_all(r, k);
+    }
+    return frames;
+}
+
+/* Requests in a Batch are handled one by one as if alone: each gets its
+ * own reply (a bad one its own rejection), and the replies that leave in
+ * the same pass share a frame. A plain request still gets a plain reply. */
+static void
+test_batch_submit(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    wire_batch_t b;
+    wire_batch_init(&b);
+    uint64_t rids[6], ids[6];
+    int kinds[6];
+    static const char *const texts[] = {
+        "Anna Holm: one.",   "Anna Holm: two.",  "",
+        "Anna Holm: three.", "Anna Holm: four.", "Anna Holm: five."
+    };
+    for (size_t i = 0; i < 6; i++) {
+        wire_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.kind = WIRE_SUBMIT;
+        m.u.submit.job.text = texts[i];
+        m.u.submit.job.text_len = strlen(texts[i]);
+        rids[i] = batch_add(f, &b, &m);
+    }
+    batch_send(f->client, &b);
+    size_t frames = collect_accepted(f, rids, 6, ids, kinds);
+    /* the rejection leaves at once, the five Accepted after one commit */
+    assert_int_equal(frames, 2);
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(kinds[i], i == 2 ? WIRE_REJECTED : WIRE_ACCEPTED);
+        for (size_t j = 0; j < i; j++)
+            if (i != 2 && j != 2)
+                assert_true(ids[i] != ids[j]);
+    }
+    wire_msg_t r;
+    get(f, ids[4], NULL, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.job.text_bytes, strlen(texts[4]));
+    wire_msg_release(&r);
+    /* a nested Batch: the items before it count, the rest is rejected */
+    wire_batch_t inner;
+    wire_batch_init(&inner);
+    wire_msg_t st;
+    memset(&st, 0, sizeof st);
+    st.kind = WIRE_STATS;
+    (void)batch_add(f, &inner, &st);
+    (void)batch_add(f, &inner, &st);
+    uint8_t *nested = NULL;
+    size_t nested_len = 0;
+    assert_int_equal(wire_batch_finish(&inner, &nested, &nested_len), 0);
+    uint64_t first = batch_add(f, &b, &st);
+    wire_batch_add(&b, nested, nested_len);
+    free(nested);
+    batch_send(f->client, &b);
+    wire_msg_t out[MAX_ITEMS];
+    size_t k = recv_frame(f->client, WAIT_MS, NULL, out);
+    assert_int_equal(k, 2);
+    assert_int_equal(out[0].kind, WIRE_STATS_REPLY);
+    assert_int_equal(out[0].request_id, first);
+    assert_int_equal(out[0].u.stats_reply.ready, 5);
+    assert_int_equal(out[1].kind, WIRE_REJECTED);
+    assert_int_equal(out[1].u.rejected.code, WIRE_CODE_INVALID);
+    release_all(out, k);
+    /* plain in, plain out; the broker still serves */
+    assert_true(submit_ok(f, "plain", "Anna Holm: plain.") > 0);
+}
+
+/* A worker whose Ready set batch gets the jobs leased in one pass in one
+ * frame, and the DoneAcks of one commit in one frame; a Batch of Dones
+ * counts each. The "group" topic carries the group's Committed. */
+static void
+test_batch_worker_and_group_topic(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    void *gsub = f->other = zmq_socket(f->ctx, ZMQ_SUB);
+    assert_non_null(gsub);
+    int zero = 0;
+    zmq_setsockopt(gsub, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_setsockopt(gsub, ZMQ_SUBSCRIBE, "group", 5), 0);
+    assert_int_equal(zmq_connect(gsub, f->cfg.publisher), 0);
+    enum { N = 5 };
+    uint64_t rids[N], ids[N];
+    int kinds[N];
+    batch_submit(f, "w", N, rids);
+    (void)collect_accepted(f, rids, N, ids, kinds);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(kinds[i], WIRE_ACCEPTED);
+
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_READY;
+    m.u.ready.credit = 8;
+    m.u.ready.capacity = 8;
+    m.u.ready.batch = true;
+    m.u.ready.worker_name = "batch:1";
+    send_wire(f, f->worker, &m);
+    /* all five jobs were ready when the credit came: one pass, one frame */
+    wire_msg_t d[MAX_ITEMS];
+    size_t k = recv_frame(f->worker, WAIT_MS, NULL, d);
+    assert_int_equal(k, N);
+    wire_batch_t b;
+    wire_batch_init(&b);
+    uint8_t *res[N];
+    size_t res_len[N];
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(d[i].kind, WIRE_DISPATCH);
+        uint64_t id = d[i].u.dispatch.job.id;
+        encode_result(id, &res[i], &res_len[i]);
+        wire_msg_t dm;
+        memset(&dm, 0, sizeof dm);
+        dm.kind = WIRE_DONE;
+        dm.u.done.job_id = id;
+        dm.u.done.attempt = d[i].u.dispatch.attempt;
+        dm.u.done.result = res[i];
+        dm.u.done.result_len = res_len[i];
+        (void)batch_add(f, &b, &dm);
+    }
+    release_all(d, k);
+    batch_send(f->worker, &b);
+    /* the five Dones commit in one group: one frame of five DoneAcks */
+    k = recv_frame(f->worker, WAIT_MS, NULL, d);
+    assert_int_equal(k, N);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(d[i].kind, WIRE_DONE_ACK);
+        assert_int_equal(d[i].u.done_ack.code, WIRE_CODE_OK);
+        free(res[i]);
+    }
+    release_all(d, k);
+    for (size_t i = 0; i < N; i++) {
+        wire_msg_t r;
+        get(f, ids[i], NULL, &r);
+        assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
+        wire_msg_release(&r);
+    }
+    /* The subscription reaches the broker at some point; from then on
+     * each group commit publishes its results in one "group" frame. Run
+     * jobs until one shows up, then check it: seqs in order, no gaps. */
+    uint64_t end = now_mono_ms() + WAIT_MS;
+    size_t seen = 0;
+    for (int round = 0; seen == 0 && now_mono_ms() < end; round++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "g%d", round);
+        batch_submit(f, prefix, 3, rids);
+        k = 0;
+        while (k < 3) {
+            size_t got = recv_frame(f->worker, WAIT_MS, NULL, d + k);
+            assert_true(got > 0);
+            k += got;
+        }
+        (void)collect_accepted(f, rids, 3, ids, kinds);
+        wire_batch_init(&b);
+        for (size_t i = 0; i < 3; i++) {
+            if (d[i].kind != WIRE_DISPATCH)
+                continue;
+            encode_result(d[i].u.dispatch.job.id, &res[i], &res_len[i]);
+            wire_msg_t dm;
+            memset(&dm, 0, sizeof dm);
+            dm.kind = WIRE_DONE;
+            dm.u.done.job_id = d[i].u.dispatch.job.id;
+            dm.u.done.attempt = d[i].u.dispatch.attempt;
+            dm.u.done.result = res[i];
+            dm.u.done.result_len = res_len[i];
+            (void)batch_add(f, &b, &dm);
+            free(res[i]);
+        }
+        release_all(d, k);
+        batch_send(f->worker, &b);
+        k = recv_frame(f->worker, WAIT_MS, NULL, d);
+        assert_int_equal(k, 3);
+        release_all(d, k);
+        wire_msg_t g[MAX_ITEMS];
+        seen = recv_frame(gsub, 200, "group", g);
+        for (size_t i = 0; i < seen; i++) {
+            assert_int_equal(g[i].kind, WIRE_COMMITTED);
+            if (i > 0)
+                assert_int_equal(g[i].u.committed.seq,
+                                 g[i - 1].u.committed.seq + 1);
+        }
+        /* the first group seen: this round's, or the five above if the
+         * subscription was in place before they committed */
+        assert_true(seen == 0 || seen == 3 || seen == N);
+        release_all(g, seen);
+    }
+    assert_true(seen > 0);
+}
+
 static pid_t
 spawn(char *const argv[], int *errfd)
 {
@@ -1171,6 +1489,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_jobs, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_batch_submit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_worker_and_group_topic,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_binary_listens_and_drains, setup,
                                         teardown),
     };
