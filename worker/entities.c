@@ -1093,6 +1093,9 @@ static const bool word_byte[256] = {
 #undef R16
 };
 
+/* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
+typedef unsigned char v16_t __attribute__((vector_size(16)));
+
 /* Bytes of w that are A-Z or >= 0xC0 (maybe_cap), as bit 7 of each byte.
  * Per byte without carries: x + 0x3F sets bit 7 for x >= 'A', x + 0x25
  * for x > 'Z' (x < 0x80); a byte >= 0xC0 has bits 7 and 6 set. */
@@ -1114,6 +1117,22 @@ static size_t
 next_cap(const unsigned char *u, size_t len, size_t pos)
 {
     size_t q = pos;
+    while (q + 16 <= len) {
+        /* sixteen at a time: bytes that may start a capitalised word
+         * (maybe_cap), kept when no word byte comes before them */
+        v16_t a;
+        memcpy(&a, u + q, 16);
+        v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
+        uint64_t half[2];
+        memcpy(half, &m, 16);
+        for (size_t h = 0; h < 2; h++)
+            for (uint64_t x = half[h] & 0x8080808080808080ull; x; x &= x - 1) {
+                size_t k = q + 8 * h + (size_t)(__builtin_ctzll(x) >> 3);
+                if (k == 0 || !word_byte[u[k - 1]])
+                    return k;
+            }
+        q += 16;
+    }
     while (q + 8 <= len) {
         uint64_t w;
         memcpy(&w, u + q, 8);

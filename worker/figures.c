@@ -147,6 +147,24 @@ alpha_at(const scan_t *s, size_t p)
     return p < s->n && fig_lex_is_alpha(s->t[p]);
 }
 
+/* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
+typedef unsigned char v16_t __attribute__((vector_size(16)));
+
+/* Offset of the first byte with its high bit set in the sixteen bytes of
+ * m (0xFF / 0 per byte), or 16. */
+static size_t
+v16_first(v16_t m)
+{
+    uint64_t half[2];
+    memcpy(half, &m, 16);
+    for (size_t h = 0; h < 2; h++) {
+        uint64_t x = half[h] & 0x8080808080808080ull;
+        if (x)
+            return 8 * h + (size_t)(__builtin_ctzll(x) >> 3);
+    }
+    return 16;
+}
+
 /* Position of the first ASCII digit at or after p, or n. Eight bytes at a
  * time: a byte is a digit iff (b - '0') < 10 unsigned. */
 static size_t
@@ -154,6 +172,14 @@ next_digit(const unsigned char *t, size_t n, size_t p)
 {
     const uint64_t ones = 0x0101010101010101ull;
     const uint64_t high = 0x8080808080808080ull;
+    while (p + 16 <= n) {
+        v16_t a;
+        memcpy(&a, t + p, 16);
+        size_t k = v16_first((v16_t)((v16_t)(a - '0') < 10));
+        if (k < 16)
+            return p + k;
+        p += 16;
+    }
     while (p + 8 <= n) {
         uint64_t w;
         memcpy(&w, t + p, 8);
@@ -1472,9 +1498,6 @@ spelled_money(scan_t *s, size_t ws, size_t we, double scale)
     c.unit = w->norm;
     emit(s, &c);
 }
-
-/* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
-typedef unsigned char v16_t __attribute__((vector_size(16)));
 
 /* High bit set in each byte of w equal to c (exact, no false hits). */
 static uint64_t
