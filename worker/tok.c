@@ -280,7 +280,10 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         flags |= TOK_LOWER;
     else
         flags |= TOK_NUM | TOK_DIGIT;
-    unsigned letters = 0, uppers = 0;
+    /* letters counted (only >= 2 matters) and whether one was not upper
+     * case: together they decide TOK_ALLCAPS */
+    unsigned letters = 0;
+    bool lower_seen = false;
     hs_t st = { HS_SEED, 0, 0, 0 };
     for (;;) {
         /* a run of ASCII letters and digits, eight bytes at a time */
@@ -297,11 +300,11 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             uint64_t keep = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
             up &= keep;
             dig &= keep;
-            unsigned nd = (unsigned)__builtin_popcountll(dig);
-            if (nd)
+            uint64_t let = an & keep & ~dig;
+            if (dig)
                 flags |= TOK_DIGIT;
-            letters += k - nd;
-            uppers += (unsigned)__builtin_popcountll(up);
+            letters += (let != 0) + ((let & (let - 1)) != 0);
+            lower_seen |= (let & ~up) != 0;
             hs_add(&st, (w | (up >> 2)) & keep, k);
             i += k;
             if (k < 8)
@@ -317,15 +320,15 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
                     flags |= TOK_DIGIT;
                 } else {
                     letters++;
-                    if (cls[c] == C_UP) {
-                        uppers++;
+                    if (cls[c] == C_UP)
                         c += 32;
-                    }
+                    else
+                        lower_seen = true;
                 }
                 hs_add(&st, c, 1);
             } else {
                 letters++;
-                uppers += cp_is_upper(cp);
+                lower_seen |= !cp_is_upper(cp);
                 for (unsigned q = 0; q < n; q++)
                     hs_add(&st, s[i + q], 1);
             }
@@ -369,7 +372,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     t->end = (uint32_t)i;
     t->after = (uint32_t)i;
 done:
-    if (letters >= 2 && uppers == letters)
+    if (letters >= 2 && !lower_seen)
         flags |= TOK_ALLCAPS;
     t->flags = flags;
     t->hash = hs_end(&st);
