@@ -401,8 +401,18 @@ typedef struct tindex {
     uint8_t head[256];       /* 1 + first entry starting with the byte */
     uint8_t next[255];       /* 1 + next entry with the same first byte */
     uint8_t len[255];        /* pattern lengths */
-    uint8_t c1[255];         /* lower-cased second byte, 0: not checked */
+    uint64_t pre[255];       /* lower-cased bytes before the first blank */
+    uint64_t pmask[255];     /* which bytes of pre to compare (up to 8) */
 } tindex_t;
+
+/* Bit 7 of each byte of w that is A-Z (no carries cross bytes). */
+static uint64_t
+upper_bytes(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+    uint64_t x = w & ~high;
+    return (x + ones * (0x80 - 'A')) & ~(x + ones * (0x7F - 'Z')) & ~w & high;
+}
 
 static tindex_t tindex[7];
 static size_t n_tindex;
@@ -425,9 +435,13 @@ tindex_add(const fig_word_t *table)
         tail[c] = &x->head[c];
     for (size_t i = 0; i < n; i++) {
         x->len[i] = (uint8_t)strlen(table[i].pat);
-        /* a blank in the pattern matches any blank run: no byte test */
-        unsigned char c1 = (unsigned char)table[i].pat[1];
-        x->c1[i] = c1 == ' ' ? 0 : lower(c1);
+        /* a blank in the pattern matches any blank run: bytes up to it */
+        for (size_t j = 0; j < 8 && table[i].pat[j] && table[i].pat[j] != ' ';
+             j++) {
+            x->pre[i] |= (uint64_t)lower((unsigned char)table[i].pat[j])
+                         << (8 * j);
+            x->pmask[i] |= (uint64_t)0xFF << (8 * j);
+        }
         unsigned char c0 = lower((unsigned char)table[i].pat[0]);
         *tail[c0] = (uint8_t)(i + 1);
         tail[c0] = &x->next[i];
@@ -470,14 +484,16 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
     unsigned char c0 = lower(t[p]);
     const tindex_t *x = tindex_of(table);
     if (x) {
-        unsigned char c1 = p + 1 < n ? lower(t[p + 1]) : 0;
+        /* up to eight bytes at p, lower-cased, zeros past the end (where
+         * no pattern byte can match): most entries fail on them */
+        uint64_t tw = 0;
+        memcpy(&tw, t + p, n - p < 8 ? n - p : 8);
+        tw |= upper_bytes(tw) >> 2;
         for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
             const fig_word_t *e = &table[i - 1];
             if (glued && !(e->flags & FIG_LEX_GLUE))
                 continue;
-            /* the second byte fails most entries of a bucket; at the end
-             * of the text (c1 0) a two-byte pattern cannot match either */
-            if (x->c1[i - 1] && x->c1[i - 1] != c1)
+            if ((tw ^ x->pre[i - 1]) & x->pmask[i - 1])
                 continue;
             size_t q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
             if (q > best) {
