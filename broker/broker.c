@@ -298,17 +298,19 @@ route_copy(route_t *dst, const route_t *src)
 }
 
 static void
-free_buf(void *data, void *hint)
+free_hint(void *data, void *hint)
 {
-    (void)hint;
-    free(data);
+    (void)data;
+    free(hint);
 }
 
-/* Send route frames then buf, an encoded envelope of kind (for logs),
- * whose ownership passes to this call. Returns 0 or ERR_CLOSED (peer
- * gone) / ERR_AGAIN (queue full) / ERR_IO; logs. */
+/* Send route frames then the len bytes at mem + off, an encoded envelope
+ * of kind (for logs); mem is malloc'd and its ownership passes to this
+ * call. Returns 0 or ERR_CLOSED (peer gone) / ERR_AGAIN (queue full) /
+ * ERR_IO; logs. */
 static int
-send_buf(void *sock, const route_t *rt, uint8_t *buf, size_t len, int kind)
+send_at(void *sock, const route_t *rt, uint8_t *mem, size_t off, size_t len,
+        int kind)
 {
     int rc;
     for (size_t i = 0; i < rt->n; i++) {
@@ -319,11 +321,11 @@ send_buf(void *sock, const route_t *rt, uint8_t *buf, size_t len, int kind)
         }
     }
     zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, buf, len, free_buf, NULL) != 0) {
+    if (zmq_msg_init_data(&msg, mem + off, len, free_hint, mem) != 0) {
         rc = errno;
         goto fail;
     }
-    buf = NULL;
+    mem = NULL;
     if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
         rc = errno;
         zmq_msg_close(&msg);
@@ -331,7 +333,7 @@ send_buf(void *sock, const route_t *rt, uint8_t *buf, size_t len, int kind)
     }
     return ERR_OK;
 fail:
-    free(buf);
+    free(mem);
     log_warn("broker send failed kind=%s: %s", wire_kind_name(kind),
              zmq_strerror(rc));
     if (rc == EHOSTUNREACH)
@@ -366,6 +368,13 @@ peer_batches(broker_t *b, void *sock, const route_t *rt)
     return b->cur_batched;
 }
 
+/* send_at for a whole buffer. */
+static int
+send_buf(void *sock, const route_t *rt, uint8_t *buf, size_t len, int kind)
+{
+    return send_at(sock, rt, buf, 0, len, kind);
+}
+
 /* Send what o holds as one frame and empty it. A worker that cannot be
  * reached is marked lost (its leases expire at the next tick). */
 static void
@@ -373,12 +382,12 @@ outbox_send(broker_t *b, outbox_t *o)
 {
     if (o->batch.n == 0)
         return;
-    uint8_t *frame = NULL;
-    size_t len = 0;
+    uint8_t *mem = NULL;
+    size_t off = 0, len = 0;
     int kind = o->batch.n > 1 ? WIRE_BATCH : WIRE_NONE;
-    if (wire_batch_finish(&o->batch, &frame, &len) != ERR_OK)
+    if (wire_batch_take(&o->batch, &mem, &off, &len) != ERR_OK)
         return;
-    if (send_buf(o->sock, &o->route, frame, len, kind) != ERR_OK &&
+    if (send_at(o->sock, &o->route, mem, off, len, kind) != ERR_OK &&
         o->sock == b->back) {
         worker_t *w = worker_find(b, &o->route);
         if (w)
@@ -397,16 +406,11 @@ flush_out(broker_t *b)
     b->n_out = 0;
 }
 
-/* Send buf, an encoded envelope of kind owned by this call, to the peer at
- * rt on sock: into the peer's outbox when it reads Batches (it leaves at
- * the end of this loop pass with the peer's other messages), else at
- * once. Returns 0 or as send_buf. */
-static int
-post(broker_t *b, void *sock, const route_t *rt, uint8_t *buf, size_t len,
-     int kind)
+/* The outbox of the peer at rt on sock, with room for a message of len
+ * bytes (what it held goes out first if the frame would pass OUT_BYTES). */
+static outbox_t *
+outbox_for(broker_t *b, void *sock, const route_t *rt, size_t len)
 {
-    if (!peer_batches(b, sock, rt))
-        return send_buf(sock, rt, buf, len, kind);
     outbox_t *o = NULL;
     for (size_t i = 0; i < b->n_out && !o; i++)
         if (b->out[i].sock == sock && route_equal(&b->out[i].route, rt))
@@ -421,7 +425,20 @@ post(broker_t *b, void *sock, const route_t *rt, uint8_t *buf, size_t len,
     }
     if (o->batch.n > 0 && wire_batch_bytes(&o->batch) + len > OUT_BYTES)
         outbox_send(b, o);
-    wire_batch_add(&o->batch, buf, len);
+    return o;
+}
+
+/* Send buf, an encoded envelope of kind owned by this call, to the peer at
+ * rt on sock: into the peer's outbox when it reads Batches (it leaves at
+ * the end of this loop pass with the peer's other messages), else at
+ * once. Returns 0 or as send_buf. */
+static int
+post(broker_t *b, void *sock, const route_t *rt, uint8_t *buf, size_t len,
+     int kind)
+{
+    if (!peer_batches(b, sock, rt))
+        return send_buf(sock, rt, buf, len, kind);
+    wire_batch_add(&outbox_for(b, sock, rt, len)->batch, buf, len);
     free(buf);
     return ERR_OK;
 }
@@ -847,7 +864,8 @@ pick_cb(void *arg, uint64_t id)
 }
 
 /* Lease job id (attempt, bytes of text) to w and send it buf, its
- * encoded Dispatch (owned by this call). Returns the lease. */
+ * encoded Dispatch (owned by this call), or with buf NULL, the Dispatch
+ * the caller put in w's outbox. Returns the lease. */
 static lease_t *
 lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
           uint64_t bytes, uint8_t *buf, size_t len)
@@ -861,7 +879,7 @@ lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
     rt.n = 1;
     rt.len[0] = w->ident_len;
     rt.data[0] = w->ident;
-    if (post(b, b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
+    if (buf && post(b, b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
         w->lost = true; /* its leases expire at the next tick */
     else
         log_debug("broker dispatched job=%llu attempt=%u worker=%s",
@@ -912,11 +930,22 @@ dispatch(broker_t *b)
         rc = store_get(b->store, p.ids[i], &j);
         if (rc == 0)
             rc = store_payload_raw(b->store, p.ids[i], &stored, &stored_len);
-        /* the stored Submit's Job goes out as it is, not re-encoded */
-        if (rc == 0)
+        /* the stored Submit's Job goes out as it is, not re-encoded; to a
+         * worker that reads Batches, straight into its outbox */
+        if (rc == 0 && w->batch) {
+            route_t rt;
+            rt.n = 1;
+            rt.len[0] = w->ident_len;
+            rt.data[0] = w->ident;
+            rc = wire_splice_dispatch_batch(
+                stored, stored_len, ++b->out_rid, j.attempt + 1,
+                (uint32_t)b->cfg.lease_ms,
+                &outbox_for(b, b->back, &rt, stored_len + 64)->batch);
+        } else if (rc == 0) {
             rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid,
                                       j.attempt + 1, (uint32_t)b->cfg.lease_ms,
                                       &buf, &len);
+        }
         if (rc) {
             log_error("broker cannot read job=%llu: %s",
                       (unsigned long long)p.ids[i], err_str(rc));

@@ -13,6 +13,7 @@
 #define FIELD_BODY_MIN 10 /* the first Envelope.body field number */
 #define FIELD_ITEMS 1u    /* Batch.items */
 #define HEAD_ROOM 16u     /* version (2) + batch tag (2) + length (<= 10) */
+#define FIRST_CAP 16384u  /* first allocation; doubles as items come */
 
 int
 wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
@@ -77,12 +78,12 @@ wire_batch_init(wire_batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
-void
-wire_batch_add(wire_batch_t *b, const uint8_t *env, size_t len)
+uint8_t *
+wire_batch_reserve(wire_batch_t *b, size_t len)
 {
     size_t need = 1 + pbraw_varint_len(len) + len;
     if (!b->buf) {
-        b->cap = HEAD_ROOM + (need > 4096 ? need : 4096);
+        b->cap = HEAD_ROOM + (need > FIRST_CAP ? need : FIRST_CAP);
         b->buf = xmalloc(b->cap);
         b->len = HEAD_ROOM;
     } else if (b->cap - b->len < need) {
@@ -99,9 +100,15 @@ wire_batch_add(wire_batch_t *b, const uint8_t *env, size_t len)
         b->first_off = (size_t)(p - b->buf);
         b->first_len = len;
     }
-    memcpy(p, env, len);
     b->len = (size_t)(p - b->buf) + len;
     b->n++;
+    return p;
+}
+
+void
+wire_batch_add(wire_batch_t *b, const uint8_t *env, size_t len)
+{
+    memcpy(wire_batch_reserve(b, len), env, len);
 }
 
 size_t
@@ -111,14 +118,13 @@ wire_batch_bytes(const wire_batch_t *b)
 }
 
 int
-wire_batch_finish(wire_batch_t *b, uint8_t **out, size_t *out_len)
+wire_batch_take(wire_batch_t *b, uint8_t **mem, size_t *off, size_t *len)
 {
     if (b->n == 0)
         return ERR_INVAL;
     if (b->n == 1) {
-        memmove(b->buf, b->buf + b->first_off, b->first_len);
-        *out = b->buf;
-        *out_len = b->first_len;
+        *off = b->first_off;
+        *len = b->first_len;
     } else {
         size_t body = b->len - HEAD_ROOM;
         uint8_t head[HEAD_ROOM];
@@ -128,13 +134,22 @@ wire_batch_finish(wire_batch_t *b, uint8_t **out, size_t *out_len)
         h += pbraw_put_varint(head + h, (uint64_t)WIRE_BATCH << 3 | PBRAW_LEN);
         h += pbraw_put_varint(head + h, body);
         memcpy(b->buf + HEAD_ROOM - h, head, h);
-        if (h < HEAD_ROOM)
-            memmove(b->buf, b->buf + HEAD_ROOM - h, h + body);
-        *out = b->buf;
-        *out_len = h + body;
+        *off = HEAD_ROOM - h;
+        *len = h + body;
     }
+    *mem = b->buf;
     wire_batch_init(b);
     return ERR_OK;
+}
+
+int
+wire_batch_finish(wire_batch_t *b, uint8_t **out, size_t *out_len)
+{
+    size_t off;
+    int rc = wire_batch_take(b, out, &off, out_len);
+    if (rc == ERR_OK && off > 0)
+        memmove(*out, *out + off, *out_len);
+    return rc;
 }
 
 void

@@ -52,6 +52,10 @@ void wire_batch_init(wire_batch_t *b);
 /* Append a copy of env (one encoded Envelope, not a Batch). */
 void wire_batch_add(wire_batch_t *b, const uint8_t *env, size_t len);
 
+/* Append an item of exactly len bytes and return where they go; the
+ * caller writes them there before the next call on b. */
+uint8_t *wire_batch_reserve(wire_batch_t *b, size_t len);
+
 /* Body bytes the batch holds (what its frame costs, within 16 bytes). */
 size_t wire_batch_bytes(const wire_batch_t *b);
 
@@ -62,6 +66,13 @@ size_t wire_batch_bytes(const wire_batch_t *b);
  * ERR_INVAL if b holds no item.
  */
 int wire_batch_finish(wire_batch_t *b, uint8_t **out, size_t *out_len);
+
+/*
+ * As wire_batch_finish, without moving the bytes: the frame is the len
+ * bytes at mem + off, and mem is what to free. For senders that can hand
+ * over a pointer and a separate block to free (zmq_msg_init_data).
+ */
+int wire_batch_take(wire_batch_t *b, uint8_t **mem, size_t *off, size_t *len);
 
 /* Free what b holds; b is empty again. */
 void wire_batch_free(wire_batch_t *b);

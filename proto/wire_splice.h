@@ -8,6 +8,8 @@
 #ifndef EXCERPT_WIRE_SPLICE_H
 #define EXCERPT_WIRE_SPLICE_H
 
+#include "wire_batch.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,5 +23,11 @@
 int wire_splice_dispatch(const uint8_t *submit, size_t len, uint64_t request_id,
                          uint32_t attempt, uint32_t lease_ms, uint8_t **out,
                          size_t *out_len);
+
+/* As wire_splice_dispatch, the envelope appended to batch b as one more
+ * item instead of into a new buffer (one copy of the Job in all). */
+int wire_splice_dispatch_batch(const uint8_t *submit, size_t len,
+                               uint64_t request_id, uint32_t attempt,
+                               uint32_t lease_ms, wire_batch_t *b);
 
 #endif

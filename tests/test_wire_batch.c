@@ -140,6 +140,23 @@ test_single_item_goes_plain(void **state)
     assert_int_equal(frame_len, len);
     assert_memory_equal(frame, ack, len);
     free(frame);
+    /* take: the same frame without moving it */
+    wire_batch_add(&b, ack, len);
+    memcpy(wire_batch_reserve(&b, len), ack, len);
+    uint8_t *mem = NULL;
+    size_t off = 0;
+    assert_int_equal(wire_batch_take(&b, &mem, &off, &frame_len), ERR_OK);
+    wire_batch_iter_t it;
+    const uint8_t *item;
+    size_t item_len;
+    assert_int_equal(wire_batch_open(mem + off, frame_len, &it), 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(wire_batch_next(&it, &item, &item_len), 1);
+        assert_int_equal(item_len, len);
+        assert_memory_equal(item, ack, len);
+    }
+    assert_int_equal(wire_batch_next(&it, &item, &item_len), 0);
+    free(mem);
     /* reusable after finish */
     wire_batch_add(&b, ack, len);
     wire_batch_add(&b, ack, len);

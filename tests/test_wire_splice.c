@@ -5,6 +5,7 @@
  */
 #include "common/err.h"
 #include "proto/wire.h"
+#include "proto/wire_batch.h"
 #include "proto/wire_splice.h"
 
 #include <setjmp.h>
@@ -41,6 +42,28 @@ check_same(const wire_job_t *job, uint64_t rid, uint32_t attempt,
                      ERR_OK);
     assert_int_equal(got_len, want_len);
     assert_memory_equal(got, want, want_len);
+
+    /* the same bytes as a Batch item, behind another item */
+    wire_batch_t b;
+    wire_batch_init(&b);
+    wire_batch_add(&b, want, want_len);
+    assert_int_equal(wire_splice_dispatch_batch(stored, stored_len, rid,
+                                                attempt, lease_ms, &b),
+                     ERR_OK);
+    wire_batch_iter_t it;
+    const uint8_t *item;
+    size_t item_len;
+    uint8_t *frame = NULL;
+    size_t frame_len = 0;
+    assert_int_equal(wire_batch_finish(&b, &frame, &frame_len), ERR_OK);
+    assert_int_equal(wire_batch_open(frame, frame_len, &it), 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(wire_batch_next(&it, &item, &item_len), 1);
+        assert_int_equal(item_len, want_len);
+        assert_memory_equal(item, want, want_len);
+    }
+    assert_int_equal(wire_batch_next(&it, &item, &item_len), 0);
+    free(frame);
 
     wire_msg_t back;
     assert_int_equal(wire_decode(got, got_len, 0, &back), ERR_OK);
