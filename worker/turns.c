@@ -47,12 +47,27 @@ static const char *const connectors[] = {
     "des", "di",  "zu",  "dos", "el",  "ben", "in", "at",  "to"
 };
 
+static unsigned char
+ascii_lower(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return u >= 'A' && u <= 'Z' ? (unsigned char)(u + 32) : u;
+}
+
 static bool
 word_in(const char *s, size_t n, const char *const *list, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
-        if (strlen(list[i]) == n && strncasecmp(list[i], s, n) == 0)
+    /* what strlen(w) == n && strncasecmp(w, s, n) == 0 tests in the C
+     * locale (the programs never set another), without the strlen and
+     * stopping at the first differing byte */
+    for (size_t i = 0; i < count; i++) {
+        const char *w = list[i];
+        size_t k = 0;
+        while (k < n && w[k] && ascii_lower(w[k]) == ascii_lower(s[k]))
+            k++;
+        if (k == n && w[k] == '\0')
             return true;
+    }
     return false;
 }
 
