@@ -13,7 +13,7 @@
 #define FIELD_BODY_MIN 10 /* the first Envelope.body field number */
 #define FIELD_ITEMS 1u    /* Batch.items */
 #define HEAD_ROOM 16u     /* version (2) + batch tag (2) + length (<= 10) */
-#define FIRST_CAP 16384u  /* first allocation; doubles as items come */
+#define FIRST_CAP 65536u  /* first allocation; grows 4x as items come */
 
 int
 wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
@@ -87,7 +87,7 @@ wire_batch_reserve(wire_batch_t *b, size_t len)
         b->buf = xmalloc(b->cap);
         b->len = HEAD_ROOM;
     } else if (b->cap - b->len < need) {
-        size_t cap = b->cap * 2;
+        size_t cap = b->cap * 4; /* few copies of a growing frame */
         if (cap - b->len < need)
             cap = b->len + need;
         b->buf = xreallocarray(b->buf, cap, 1);
