@@ -57,33 +57,43 @@ spare_put(arena_t *b)
     free(b);
 }
 
-/* n bytes at an offset that is a multiple of align (1 or 8). */
+/* n bytes from a new block (after the current one did not have them). */
 static void *
+arena_new_block(result_t *r, size_t n)
+{
+    arena_t *a = r->arena;
+    size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+    arena_t *b = sz == ARENA_BLOCK ? spare_take() : NULL;
+    if (!b)
+        b = xmalloc(sizeof *b + sz);
+    b->used = n;
+    b->size = sz;
+    if (a && n > ARENA_BLOCK / 4) {
+        /* keep filling the current block; park the big one behind it */
+        b->next = a->next;
+        a->next = b;
+        return b->data;
+    }
+    b->next = a;
+    r->arena = b;
+    return b->data;
+}
+
+/* n bytes at an offset that is a multiple of align (1 or 8). */
+static inline void *
 arena_alloc(result_t *r, size_t n, size_t align)
 {
     arena_t *a = r->arena;
-    size_t pad = a ? (0 - a->used) & (align - 1) : 0;
-    if (!a || a->size - a->used < n || a->size - a->used - n < pad) {
-        size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        arena_t *b = sz == ARENA_BLOCK ? spare_take() : NULL;
-        if (!b)
-            b = xmalloc(sizeof *b + sz);
-        b->used = 0;
-        b->size = sz;
-        if (a && n > ARENA_BLOCK / 4) {
-            /* keep filling the current block; park the big one behind it */
-            b->next = a->next;
-            a->next = b;
-            b->used = n;
-            return b->data;
+    if (a) {
+        size_t pad = (0 - a->used) & (align - 1);
+        size_t room = a->size - a->used;
+        if (room >= n && room - n >= pad) {
+            char *p = (char *)a->data + a->used + pad;
+            a->used += pad + n;
+            return p;
         }
-        b->next = a;
-        r->arena = a = b;
-        pad = 0;
     }
-    char *p = (char *)a->data + a->used + pad;
-    a->used += pad + n;
-    return p;
+    return arena_new_block(r, n);
 }
 
 /* Room for n elements of elem bytes, 8-aligned, in r's arena. */

@@ -189,16 +189,16 @@ tok_hash(const char *str, size_t n)
     hs_t st = { HS_SEED, 0, 0, 0 };
     size_t i = 0;
     while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            /* no 0xE2 (start of U+2018/U+2019) among the eight */
-            uint64_t e = w ^ 0xE2E2E2E2E2E2E2E2ULL;
-            if (!((e - 0x0101010101010101ULL) & ~e & 0x8080808080808080ULL)) {
-                hs_add(&st, w | (bytes_in(w, 'A', 'Z') >> 2), 8);
-                i += 8;
-                continue;
-            }
+        /* up to eight bytes at once (zeros past the end), when no 0xE2
+         * (start of U+2018/U+2019) is among them */
+        size_t k = n - i < 8 ? n - i : 8;
+        uint64_t w = 0;
+        memcpy(&w, s + i, k);
+        uint64_t e = w ^ 0xE2E2E2E2E2E2E2E2ULL;
+        if (!((e - 0x0101010101010101ULL) & ~e & 0x8080808080808080ULL)) {
+            hs_add(&st, w | (bytes_in(w, 'A', 'Z') >> 2), (unsigned)k);
+            i += k;
+            continue;
         }
         unsigned c = s[i];
         if (c >= 'A' && c <= 'Z')
