@@ -213,7 +213,7 @@ result_add_mention(result_t *r, int32_t entity, const char *text,
         result_mention_t *old = e->mentions;
         e->mentions = grow(r, old, &e->cap_mentions, e->n_mentions,
                            sizeof *e->mentions, 4);
-        if (!e->mentions_in_arena)
+        if (old && !e->mentions_in_arena)
             free(old); /* malloc'd by whoever built the entity */
         e->mentions_in_arena = true;
     }

@@ -13,6 +13,7 @@
 #include "gaz.h"
 #include "tok.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,7 +61,8 @@ typedef struct doc {
     size_t n_c, cap_c;
     maybe_t *m;
     size_t n_m, cap_m;
-    int in_title; /* > 0 while parsing a title's complement */
+    int in_title;       /* > 0 while parsing a title's complement */
+    struct scratch *sc; /* this thread's reusable buffers */
 } doc_t;
 
 entities_t *
@@ -851,13 +853,117 @@ typedef struct lab {
     int32_t speaker; /* speaker index */
 } lab_t;
 
-static size_t
-find_labels(const char *text, const result_t *r, lab_t **out)
+/* Buffers an entities_scan() on this thread keeps for the next document,
+ * so that a document costs no malloc of its own: candidates, unknown
+ * runs, labels and the hash maps of resolve_persons() and emit() (used
+ * one after the other). Freed when the thread exits; buffers grown past
+ * the caps are freed after the document instead of being kept. */
+typedef struct scratch {
+    cand_t *c;       /* doc_t.c */
+    size_t cap_c;    /* its slots */
+    maybe_t *m;      /* doc_t.m */
+    size_t cap_m;    /* its slots */
+    lab_t *labs;     /* find_labels() output */
+    size_t cap_labs; /* its slots */
+    uint64_t *key;   /* map keys, 0 = empty */
+    uint32_t *val;   /* map values (read only where a key is set) */
+    size_t cap_map;  /* slots of key and val */
+} scratch_t;
+
+#define SCRATCH_KEEP 4096      /* candidates, runs, labels kept */
+#define SCRATCH_KEEP_MAP 16384 /* map slots kept */
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void
+scratch_free(void *p)
 {
-    lab_t *l = NULL;
+    scratch_t *sc = p;
+    if (!sc)
+        return;
+    free(sc->c);
+    free(sc->m);
+    free(sc->labs);
+    free(sc->key);
+    free(sc->val);
+    free(sc);
+}
+
+static void
+scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's buffers (taken: a nested scan would get new ones). */
+static scratch_t *
+scratch_take(void)
+{
+    scratch_t *sc = NULL;
+    if (pthread_once(&scratch_once, scratch_init) == 0 && scratch_ok) {
+        sc = pthread_getspecific(scratch_key);
+        if (sc && pthread_setspecific(scratch_key, NULL) != 0)
+            sc = NULL;
+    }
+    return sc ? sc : xcalloc(1, sizeof *sc);
+}
+
+static void
+scratch_give(scratch_t *sc)
+{
+    if (sc->cap_c > SCRATCH_KEEP) {
+        free(sc->c);
+        sc->c = NULL;
+        sc->cap_c = 0;
+    }
+    if (sc->cap_m > SCRATCH_KEEP) {
+        free(sc->m);
+        sc->m = NULL;
+        sc->cap_m = 0;
+    }
+    if (sc->cap_labs > SCRATCH_KEEP) {
+        free(sc->labs);
+        sc->labs = NULL;
+        sc->cap_labs = 0;
+    }
+    if (sc->cap_map > SCRATCH_KEEP_MAP) {
+        free(sc->key);
+        free(sc->val);
+        sc->key = NULL;
+        sc->val = NULL;
+        sc->cap_map = 0;
+    }
+    if (!scratch_ok || pthread_getspecific(scratch_key) ||
+        pthread_setspecific(scratch_key, sc) != 0)
+        scratch_free(sc);
+}
+
+/* A map of size slots (a power of two) with every key 0. */
+static void
+scratch_map(scratch_t *sc, size_t size)
+{
+    if (sc->cap_map < size) {
+        free(sc->key);
+        free(sc->val);
+        sc->key = xreallocarray(NULL, size, sizeof *sc->key);
+        sc->val = xreallocarray(NULL, size, sizeof *sc->val);
+        sc->cap_map = size;
+    }
+    memset(sc->key, 0, size * sizeof *sc->key);
+}
+
+static size_t
+find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
+{
+    lab_t *l = sc->labs;
     size_t n = 0;
-    if (r->n_turns)
-        l = xreallocarray(NULL, r->n_turns, sizeof *l);
+    if (r->n_turns > sc->cap_labs) {
+        free(sc->labs);
+        l = sc->labs = xreallocarray(NULL, r->n_turns, sizeof *l);
+        sc->cap_labs = r->n_turns;
+    }
     for (size_t i = 0; i < r->n_turns; i++) {
         const result_turn_t *t = &r->turns[i];
         if (t->speaker < 0 || (size_t)t->speaker >= r->n_speakers)
@@ -914,13 +1020,14 @@ typedef struct pmap {
 } pmap_t;
 
 static void
-pmap_init(pmap_t *m, size_t n)
+pmap_init(pmap_t *m, size_t n, scratch_t *sc)
 {
     size_t size = 64;
     while (size < n * 2 + 2)
         size *= 2;
-    m->key = xcalloc(size, sizeof *m->key);
-    m->cand = xcalloc(size, sizeof *m->cand);
+    scratch_map(sc, size);
+    m->key = sc->key;
+    m->cand = sc->val;
     m->mask = size - 1;
 }
 
@@ -932,13 +1039,6 @@ pmap_slot(const pmap_t *m, uint64_t h)
     while (m->key[i] && m->key[i] != h)
         i = (i + 1) & m->mask;
     return i;
-}
-
-static void
-pmap_free(pmap_t *m)
-{
-    free(m->key);
-    free(m->cand);
 }
 
 /* Case-insensitive hash of a canonical name (bytes as written). */
@@ -955,8 +1055,9 @@ emit(doc_t *d, const char *text, result_t *r)
     size_t size = 64;
     while (size < d->n_c * 2 + 2)
         size *= 2;
-    uint64_t *key = xcalloc(size, sizeof *key);
-    int32_t *ent = xcalloc(size, sizeof *ent);
+    scratch_map(d->sc, size);
+    uint64_t *key = d->sc->key;
+    uint32_t *ent = d->sc->val; /* entity indexes */
     for (size_t i = 0; i < d->n_c; i++) {
         const cand_t *c = &d->c[i];
         const char *cn = c->canon;
@@ -984,17 +1085,15 @@ emit(doc_t *d, const char *text, result_t *r)
                 rl = 0;
             memcpy(role, text + c->rstart, rl);
             role[rl] = '\0';
-            ent[k] = result_add_entity(r, c->type, cn, role);
+            ent[k] = (uint32_t)result_add_entity(r, c->type, cn, role);
         } else if (c->rend > c->rstart) {
             result_entity_t *e = &r->entities[ent[k]];
             if (!e->role[0])
                 e->role =
                     result_strndup(r, text + c->rstart, c->rend - c->rstart);
         }
-        result_add_mention(r, ent[k], text, c->start, c->end);
+        result_add_mention(r, (int32_t)ent[k], text, c->start, c->end);
     }
-    free(key);
-    free(ent);
 }
 
 /* Link surnames and unknown runs to persons, fix canonical names. */
@@ -1002,7 +1101,7 @@ static void
 resolve_persons(doc_t *d)
 {
     pmap_t m;
-    pmap_init(&m, d->n_c);
+    pmap_init(&m, d->n_c, d->sc);
     /* full names first: the first one seen names the person */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < d->n_c; i++) {
@@ -1041,7 +1140,6 @@ resolve_persons(doc_t *d)
             c->ce = f->ce;
         }
     }
-    pmap_free(&m);
 }
 
 /* A hyphenated pair of capitalised names followed by a lower-case kind of
@@ -1164,11 +1262,17 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     (void)e;
     if (!text || !len || len > UINT32_MAX)
         return;
-    doc_t d = { .text = text };
+    scratch_t *sc = scratch_take();
+    doc_t d = { .text = text,
+                .c = sc->c,
+                .cap_c = sc->cap_c,
+                .m = sc->m,
+                .cap_m = sc->cap_m,
+                .sc = sc };
     word_t seg[SEG_MAX + 1]; /* seg[n] takes the next word in place */
     size_t n = 0;
     lab_t *labs = NULL;
-    size_t n_labs = find_labels(text, r, &labs), li = 0;
+    size_t n_labs = find_labels(text, r, sc, &labs), li = 0;
     uint32_t skip_until = 0;
     size_t pos = 0;
     for (;;) {
@@ -1285,9 +1389,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         push_word(seg, &n, x);
     }
     flush(&d, seg, n);
-    free(labs);
     resolve_persons(&d);
     emit(&d, text, r);
-    free(d.c);
-    free(d.m);
+    sc->c = d.c;
+    sc->cap_c = d.cap_c;
+    sc->m = d.m;
+    sc->cap_m = d.cap_m;
+    scratch_give(sc);
 }
