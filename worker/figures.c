@@ -527,8 +527,12 @@ followed_loosely(const scan_t *s, size_t p)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
+    /* the words are lower case and c is a letter: the first byte
+     * rules out most of them without a call */
+    unsigned char c0 = (unsigned char)(c | 0x20);
     for (int i = 0; loose_followers[i]; i++)
-        if (fig_lex_word_is(s->t, a, e, loose_followers[i]))
+        if ((unsigned char)loose_followers[i][0] == c0 &&
+            fig_lex_word_is(s->t, a, e, loose_followers[i]))
             return true;
     return false;
 }
