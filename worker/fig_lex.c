@@ -6,6 +6,7 @@
 #include "fig_lex.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -417,6 +418,7 @@ upper_bytes(uint64_t w)
 static tindex_t tindex[7];
 static size_t n_tindex;
 static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
+static atomic_bool tindex_ready; /* set once tindex is complete */
 
 static void
 tindex_add(const fig_word_t *table)
@@ -452,20 +454,25 @@ tindex_add(const fig_word_t *table)
 static void
 tindex_build(void)
 {
-    tindex_add(fig_lex_scales);
+    /* the tables looked up after every number first */
+    tindex_add(fig_lex_percents);
     tindex_add(fig_lex_currencies);
     tindex_add(fig_lex_units);
+    tindex_add(fig_lex_scales);
     tindex_add(fig_lex_months);
-    tindex_add(fig_lex_percents);
     tindex_add(fig_lex_durations);
     tindex_add(fig_lex_numwords);
+    atomic_store_explicit(&tindex_ready, true, memory_order_release);
 }
 
 /* The index of table, or NULL for a table not listed in tindex_build(). */
 static const tindex_t *
 tindex_of(const fig_word_t *table)
 {
-    if (pthread_once(&tindex_once, tindex_build) != 0)
+    /* pthread_once() is a call every time; the flag is a load */
+    if (!atomic_load_explicit(&tindex_ready, memory_order_acquire) &&
+        (pthread_once(&tindex_once, tindex_build) != 0 ||
+         !atomic_load_explicit(&tindex_ready, memory_order_acquire)))
         return NULL;
     for (size_t i = 0; i < n_tindex; i++)
         if (tindex[i].table == table)
@@ -487,7 +494,11 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
         /* up to eight bytes at p, lower-cased, zeros past the end (where
          * no pattern byte can match): most entries fail on them */
         uint64_t tw = 0;
-        memcpy(&tw, t + p, n - p < 8 ? n - p : 8);
+        if (n - p >= 8)
+            memcpy(&tw, t + p, 8);
+        else
+            for (size_t j = 0; j < n - p; j++)
+                tw |= (uint64_t)t[p + j] << (8 * j);
         tw |= upper_bytes(tw) >> 2;
         for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
             const fig_word_t *e = &table[i - 1];

@@ -193,7 +193,11 @@ tok_hash(const char *str, size_t n)
          * (start of U+2018/U+2019) is among them */
         size_t k = n - i < 8 ? n - i : 8;
         uint64_t w = 0;
-        memcpy(&w, s + i, k);
+        if (k == 8)
+            memcpy(&w, s + i, 8);
+        else
+            for (size_t j = 0; j < k; j++)
+                w |= (uint64_t)s[i + j] << (8 * j);
         uint64_t e = w ^ 0xE2E2E2E2E2E2E2E2ULL;
         if (!((e - 0x0101010101010101ULL) & ~e & 0x8080808080808080ULL)) {
             hs_add(&st, w | (bytes_in(w, 'A', 'Z') >> 2), (unsigned)k);
