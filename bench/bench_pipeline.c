@@ -41,8 +41,10 @@
 
 #define MAX_WORKER_RUNS 8
 #define MAX_BATCH_RUNS 4
-/* a Batch of Submits is sent before its items pass this many bytes */
-#define BATCH_BYTES (1u << 20)
+/* a Batch of Submits is sent before its items pass this many bytes (as in
+ * client.c: wire_batch's first block, under malloc's mmap threshold) */
+#define BATCH_BYTES (64u << 10)
+#define ITEM_HEAD 11u /* tag + length varint of a Batch item, at most */
 #define MAX_CHILDREN 64
 #define CORPUS_MAX (64u << 20)
 #define KEY_PREFIX "bench-"
@@ -692,7 +694,7 @@ zqueue(void *sock, wire_batch_t *b, size_t batch, const wire_msg_t *m)
     int rc = wire_encode(m, &buf, &len);
     if (rc != ERR_OK)
         return rc;
-    if (b->n && wire_batch_bytes(b) + len > BATCH_BYTES)
+    if (b->n && wire_batch_bytes(b) + ITEM_HEAD + len > BATCH_BYTES)
         rc = zflush(sock, b);
     wire_batch_add(b, buf, len);
     free(buf);
@@ -1548,28 +1550,29 @@ default_corpus(void)
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bench_pipeline [options]\n"
-            "  --jobs N          jobs per run (20000)\n"
-            "  --size BYTES      payload size (4096)\n"
-            "  --workers LIST    worker process counts, e.g. 1,2 (1,2)\n"
-            "  --threads N       --threads of each worker (1)\n"
-            "  --window N        submits/puts in flight (256)\n"
-            "  --batch LIST      excerpt: most Submits per frame, one run per\n"
-            "                    entry, e.g. 1,64 (64); 1 = a message per\n"
-            "                    Submit and the subscriber on \"committed\";\n"
-            "                    more = Batches, subscriber on \"group\"\n"
-            "  --rate R          offered load in jobs/s instead of max speed\n"
-            "  --fill N          only fill N jobs, no workers; print broker "
-            "RssAnon\n"
-            "  --corpus DIR      *.txt to cut payloads from (samples/)\n"
-            "  --broker PATH     excerpt-broker (../broker/excerpt-broker)\n"
-            "  --worker PATH     excerpt-worker (../worker/excerpt-worker)\n"
-            "  --beanstalkd PATH (/usr/bin/beanstalkd)\n"
-            "  --no-beanstalkd   skip the beanstalkd runs\n"
-            "  --tmp DIR         where temp dirs go ($TMPDIR or /tmp)\n"
-            "  --keep            keep temp dirs (stores, logs)\n"
-            "  --timeout S       give up on a run after S seconds (600)\n");
+    fprintf(
+        out,
+        "usage: bench_pipeline [options]\n"
+        "  --jobs N          jobs per run (20000)\n"
+        "  --size BYTES      payload size (4096)\n"
+        "  --workers LIST    worker process counts, e.g. 1,2 (1,2)\n"
+        "  --threads N       --threads of each worker (1)\n"
+        "  --window N        submits/puts in flight (256)\n"
+        "  --batch LIST      excerpt: most Submits per frame (and 64 KiB),\n"
+        "                    a run per entry, e.g. 1,64 (64); 1 = a message\n"
+        "                    per Submit and the subscriber on \"committed\";\n"
+        "                    more = Batches, subscriber on \"group\"\n"
+        "  --rate R          offered load in jobs/s instead of max speed\n"
+        "  --fill N          only fill N jobs, no workers; print broker "
+        "RssAnon\n"
+        "  --corpus DIR      *.txt to cut payloads from (samples/)\n"
+        "  --broker PATH     excerpt-broker (../broker/excerpt-broker)\n"
+        "  --worker PATH     excerpt-worker (../worker/excerpt-worker)\n"
+        "  --beanstalkd PATH (/usr/bin/beanstalkd)\n"
+        "  --no-beanstalkd   skip the beanstalkd runs\n"
+        "  --tmp DIR         where temp dirs go ($TMPDIR or /tmp)\n"
+        "  --keep            keep temp dirs (stores, logs)\n"
+        "  --timeout S       give up on a run after S seconds (600)\n");
 }
 
 static int

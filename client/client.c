@@ -25,9 +25,13 @@
 #define DEFAULT_RETRIES 3u
 #define DEFAULT_BUSY_MS 30000u
 #define DEFAULT_WINDOW 64u
-/* a Batch of Submits is closed before its items pass this many bytes (a
- * larger single Submit goes alone) */
-#define BATCH_BYTES (1u << 20)
+/* a Batch of Submits is closed before its items (with their field headers)
+ * pass this many bytes, a larger single Submit going alone: it then fits
+ * wire_batch's first block (no realloc), stays under malloc's mmap
+ * threshold and in cache. 1 MiB frames cost the bench client more CPU per
+ * job than no batching (page faults as the heap top came and went). */
+#define BATCH_BYTES (64u << 10)
+#define ITEM_HEAD 11u /* tag + length varint of a Batch item, at most */
 /* retry delay when a retryable Rejected carries no retry_after_ms */
 #define MIN_RETRY_MS 50u
 #define MAX_RETRY_MS 5000u
@@ -758,8 +762,9 @@ slot_send(batch_t *b, slot_t *s)
         rc = send_frame(b->c, s->buf, s->len, false);
         return rc == ERR_IO ? rc : ERR_OK;
     }
-    if (b->out.n && (b->out.n >= b->per_frame ||
-                     wire_batch_bytes(&b->out) + s->len > BATCH_BYTES)) {
+    if (b->out.n &&
+        (b->out.n >= b->per_frame ||
+         wire_batch_bytes(&b->out) + ITEM_HEAD + s->len > BATCH_BYTES)) {
         rc = out_flush(b);
         if (rc)
             return rc;

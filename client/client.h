@@ -77,7 +77,7 @@ typedef void (*client_submit_cb)(void *ud, size_t index, int rc,
  * Pipelined submit: keeps up to window (0: 64) Submits of jobs[0..n) in
  * flight and calls cb once for each job. The Submits ready in one pass
  * (at first the whole window, then as many as replies freed) go out as
- * one Batch frame of at most opts.batch_max items and about 1 MiB (a
+ * one Batch frame of at most opts.batch_max items and 64 KiB (a
  * larger Submit goes alone); each is still its own request with its own
  * request_id, timeout and retries. A broker that predates Batch refuses
  * such a frame as a whole (Rejected INVALID, request_id 0): its Submits are

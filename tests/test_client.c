@@ -759,13 +759,13 @@ static void
 test_submit_many_frame_bytes(void **state)
 {
     (void)state;
-    /* 300 KiB texts: at most three fit the ~1 MiB a frame carries; a
-     * 2 MiB text goes alone, as a plain Submit */
-    enum { N = 12, BIG = 300 * 1024 };
+    /* 20 KiB texts: at most three fit the 64 KiB a frame carries; a
+     * 200 KiB text goes alone, as a plain Submit */
+    enum { N = 12, BIG = 20 * 1024 };
     char *texts[N];
     wire_job_t jobs[N];
     for (size_t i = 0; i < N; i++) {
-        size_t len = i == 5 ? 2u << 20 : BIG + i;
+        size_t len = i == 5 ? 200u << 10 : BIG + i;
         texts[i] = malloc(len);
         assert_non_null(texts[i]);
         memset(texts[i], 'c', len);
@@ -779,7 +779,7 @@ test_submit_many_frame_bytes(void **state)
     assert_int_equal(s.ok, N);
     assert_false(s.wrong_id);
     assert_int_equal(atomic_load(&f->max_items), 3);
-    assert_true(atomic_load(&f->max_frame) <= (1u << 20) + 64);
+    assert_true(atomic_load(&f->max_frame) <= (64u << 10) + 16);
     assert_true(atomic_load(&f->batches) >= 3);
     client_destroy(&c);
     fake_stop(&f);
