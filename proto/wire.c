@@ -830,16 +830,47 @@ carve(char **at, size_t n, size_t size)
     return p;
 }
 
-static void
+/* Upper bounds of the bytes protobuf-c writes, per field: any scalar (tag
+ * plus the longest varint, 10 bytes for a negative int32; a double is 9),
+ * the tag and length of a submessage, a string of n bytes. */
+#define PB_SCALAR_MAX 11u
+#define PB_SUB_MAX 6u
+#define PB_STR_MAX(n) (6u + (n))
+
+/* s for protobuf-c ("" for NULL); adds its bound to *b. */
+static char *
+pb_str(const char *s, size_t *b)
+{
+    if (!s)
+        s = "";
+    *b += PB_STR_MAX(strlen(s));
+    return (char *)s;
+}
+
+/* Fill pb from r and return at least the packed size of the Result, in
+ * the same walk: cheap, since only string lengths are read, so the Result
+ * can be packed in one pass into a buffer sized once. Structs start as
+ * copies of the generated *_INIT values (what the generated *_init()
+ * functions do, without a call per struct). */
+static size_t
 result_to_pb(const result_t *r, pb_result_t *pb)
 {
+    static const Excerpt__V1__Result result_init = EXCERPT__V1__RESULT__INIT;
+    static const Excerpt__V1__Timings timings_init = EXCERPT__V1__TIMINGS__INIT;
+    static const Excerpt__V1__Speaker speaker_init = EXCERPT__V1__SPEAKER__INIT;
+    static const Excerpt__V1__Turn turn_init = EXCERPT__V1__TURN__INIT;
+    static const Excerpt__V1__Entity entity_init = EXCERPT__V1__ENTITY__INIT;
+    static const Excerpt__V1__Mention mention_init = EXCERPT__V1__MENTION__INIT;
+    static const Excerpt__V1__Figure figure_init = EXCERPT__V1__FIGURE__INIT;
+    size_t b = 2 * PB_SCALAR_MAX;        /* job_id, seq */
+    b += PB_SUB_MAX + 3 * PB_SCALAR_MAX; /* timings */
     Excerpt__V1__Result *pr = &pb->msg;
-    excerpt__v1__result__init(pr);
-    excerpt__v1__timings__init(&pb->tm);
+    *pr = result_init;
+    pb->tm = timings_init;
     pr->job_id = r->job_id;
     pr->seq = r->seq;
-    pr->extractor_version = s_or_empty(r->version);
-    pr->source = s_or_empty(r->source);
+    pr->extractor_version = pb_str(r->version, &b);
+    pr->source = pb_str(r->source, &b);
     pb->tm.extract_us = r->extract_us;
     pr->timings = &pb->tm;
 
@@ -874,52 +905,58 @@ result_to_pb(const result_t *r, pb_result_t *pb)
     Excerpt__V1__Mention **mp = carve(&at, n_mentions, sizeof *mp);
 
     for (size_t i = 0; i < r->n_speakers; i++) {
-        excerpt__v1__speaker__init(&sp[i]);
-        sp[i].name = s_or_empty(r->speakers[i].name);
-        sp[i].title = s_or_empty(r->speakers[i].title);
+        sp[i] = speaker_init;
+        sp[i].name = pb_str(r->speakers[i].name, &b);
+        sp[i].title = pb_str(r->speakers[i].title, &b);
         sp[i].turns = r->speakers[i].turns;
         pr->speakers[i] = &sp[i];
+        b += PB_SUB_MAX + PB_SCALAR_MAX;
     }
     for (size_t i = 0; i < r->n_turns; i++) {
-        excerpt__v1__turn__init(&tu[i]);
+        tu[i] = turn_init;
         tu[i].speaker = r->turns[i].speaker;
         tu[i].start = r->turns[i].start;
         tu[i].end = r->turns[i].end;
         tu[i].body = r->turns[i].body;
         pr->turns[i] = &tu[i];
     }
+    b += r->n_turns * (PB_SUB_MAX + 4 * PB_SCALAR_MAX);
     for (size_t i = 0; i < r->n_entities; i++) {
         const result_entity_t *e = &r->entities[i];
-        excerpt__v1__entity__init(&en[i]);
+        en[i] = entity_init;
         en[i].type = (Excerpt__V1__EntityType)e->type;
-        en[i].name = s_or_empty(e->name);
-        en[i].role = s_or_empty(e->role);
+        en[i].name = pb_str(e->name, &b);
+        en[i].role = pb_str(e->role, &b);
         en[i].n_mentions = e->n_mentions;
         en[i].mentions = mp;
+        b += PB_SUB_MAX + PB_SCALAR_MAX;
         for (size_t k = 0; k < e->n_mentions; k++) {
-            excerpt__v1__mention__init(mm);
-            mm->text = s_or_empty(e->mentions[k].text);
+            *mm = mention_init;
+            mm->text = pb_str(e->mentions[k].text, &b);
             mm->start = e->mentions[k].start;
             mm->end = e->mentions[k].end;
             mm->turn = e->mentions[k].turn;
             *mp++ = mm++;
         }
+        b += e->n_mentions * (PB_SUB_MAX + 3 * PB_SCALAR_MAX);
         pr->entities[i] = &en[i];
     }
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
-        excerpt__v1__figure__init(&fi[i]);
+        fi[i] = figure_init;
         fi[i].type = (Excerpt__V1__FigureType)f->type;
-        fi[i].text = s_or_empty(f->text);
+        fi[i].text = pb_str(f->text, &b);
         fi[i].value = f->value;
         fi[i].has_value = f->has_value;
-        fi[i].iso = s_or_empty(f->iso);
-        fi[i].unit = s_or_empty(f->unit);
+        fi[i].iso = pb_str(f->iso, &b);
+        fi[i].unit = pb_str(f->unit, &b);
         fi[i].start = f->start;
         fi[i].end = f->end;
         fi[i].turn = f->turn;
         pr->figures[i] = &fi[i];
     }
+    b += r->n_figures * (PB_SUB_MAX + 6 * PB_SCALAR_MAX);
+    return b;
 }
 
 int
@@ -969,55 +1006,12 @@ place_append(ProtobufCBuffer *b, size_t n, const uint8_t *data)
     pb->len += n;
 }
 
-/* Upper bounds of the bytes protobuf-c writes, per field: any scalar (tag
- * plus the longest varint, 10 bytes for a negative int32; a double is 9),
- * the tag and length of a submessage, a string of n bytes. */
-#define PB_SCALAR_MAX 11u
-#define PB_SUB_MAX 6u
-#define PB_STR_MAX(n) (6u + (n))
-
-static size_t
-slen(const char *s)
-{
-    return s ? strlen(s) : 0;
-}
-
-/* At least the packed size of r's Result (r as result_to_pb sees it):
- * cheap, since only string lengths are read, so the Result can be packed
- * in one pass into a buffer sized once. */
-static size_t
-result_bound(const result_t *r)
-{
-    size_t b = 2 * PB_SCALAR_MAX; /* job_id, seq */
-    b += PB_STR_MAX(slen(r->version)) + PB_STR_MAX(slen(r->source));
-    b += PB_SUB_MAX + 3 * PB_SCALAR_MAX; /* timings */
-    for (size_t i = 0; i < r->n_speakers; i++)
-        b += PB_SUB_MAX + PB_STR_MAX(slen(r->speakers[i].name)) +
-             PB_STR_MAX(slen(r->speakers[i].title)) + PB_SCALAR_MAX;
-    b += r->n_turns * (PB_SUB_MAX + 4 * PB_SCALAR_MAX);
-    for (size_t i = 0; i < r->n_entities; i++) {
-        const result_entity_t *e = &r->entities[i];
-        b += PB_SUB_MAX + PB_SCALAR_MAX + PB_STR_MAX(slen(e->name)) +
-             PB_STR_MAX(slen(e->role));
-        for (size_t k = 0; k < e->n_mentions; k++)
-            b += PB_SUB_MAX + PB_STR_MAX(slen(e->mentions[k].text)) +
-                 3 * PB_SCALAR_MAX;
-    }
-    for (size_t i = 0; i < r->n_figures; i++) {
-        const result_figure_t *f = &r->figures[i];
-        b += PB_SUB_MAX + PB_STR_MAX(slen(f->text)) + PB_STR_MAX(slen(f->iso)) +
-             PB_STR_MAX(slen(f->unit)) + 6 * PB_SCALAR_MAX;
-    }
-    return b;
-}
-
 int
 wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
                  uint8_t **buf, size_t *len)
 {
     pb_result_t pb;
-    result_to_pb(r, &pb);
-    size_t bound = result_bound(r);
+    size_t bound = result_to_pb(r, &pb);
 
     Excerpt__V1__Done done = EXCERPT__V1__DONE__INIT;
     Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
@@ -1035,7 +1029,7 @@ wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
     size_t rlen = excerpt__v1__result__pack(&pb.msg, out + head_max);
     free(pb.mem);
     if (rlen > bound)
-        abort(); /* result_bound is wrong: the heap is already damaged */
+        abort(); /* the bound is wrong: the heap is already damaged */
     done.result.len = rlen;
     size_t n = excerpt__v1__envelope__get_packed_size(&env);
     if (n > WIRE_MAX_FRAME || n < rlen || n - rlen > head_max) {
