@@ -62,7 +62,7 @@ int wloop_open(wloop_t **out, const wloop_cfg_t *cfg);
  * on). Ready sets batch, so the broker may send Batches (read item by
  * item; a malformed one is logged and the rest of its frame dropped); what
  * one loop pass sends (answers, Ready, Heartbeat) goes out as one frame, a
- * Batch of at most about 1 MiB when it is more than one message (a Ready
+ * Batch of at most about 64 KiB when it is more than one message (a Ready
  * due during a slice of jobs run here leaves at once with the answers
  * before it). Call it once per wloop_t. After wloop_request_stop() it sends no
  * more credit, finishes the jobs it holds, waits for their DoneAck and
