@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1779,6 +1780,11 @@ main(int argc, char **argv)
     (void)sigaction(SIGINT, &sa, NULL);
     (void)sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* as the broker and worker do: keep freed memory (Batch frames that
+     * ZeroMQ frees in its I/O thread) instead of giving the top of the
+     * heap back and faulting it in again */
+    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
     ctx = zmq_ctx_new();
     if (!ctx)
         goto out;
