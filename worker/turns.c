@@ -203,6 +203,23 @@ name_start(const char *s, const tok_t *w, size_t n)
     return ns;
 }
 
+/* ASCII bytes a label may hold outside parentheses: letters, digits,
+ * blank, '-', '\'', '.', ','. */
+static const bool label_ascii[128] = {
+    [' '] = 1, ['-'] = 1, ['\''] = 1, ['.'] = 1, [','] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1,  ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1,  ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1,  ['M'] = 1, ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1,  ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1,  ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1,  ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1,  ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1,  ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1,  ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1,
+};
+
 /*
  * Parse text[a..b) (the label without its colon) as a speaker label.
  * Returns false when it is prose.
@@ -220,10 +237,7 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
         unsigned char c = (unsigned char)s[a + i];
         if (c == '(')
             depth++;
-        if (depth == 0 && c < 0x80 &&
-            !(c == ' ' || c == '-' || c == '\'' || c == '.' || c == ',' ||
-              (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9')))
+        if (depth == 0 && c < 0x80 && !label_ascii[c])
             return false;
         if (depth > 0 && (c < 0x20 || c == 0x7f))
             return false;
