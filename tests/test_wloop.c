@@ -1079,6 +1079,65 @@ test_malformed_batch(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
+/* A broker that predates Batch refuses a Batch frame as a whole with
+ * Rejected{INVALID} and request_id 0: the worker then sends one message
+ * per frame, resends the answers and grants again the credit the refused
+ * frames held. */
+static void
+test_broker_without_batches(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = 4; /* a Ready after every job, with its Done: a Batch */
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    assert_int_equal(m.u.ready.credit, 4);
+    wire_msg_release(&m);
+
+    dispatch(t, 91, 1, TEXT);
+    expect(t, WIRE_DONE, &m, true);
+    assert_int_equal(m.u.done.job_id, 91);
+    wire_msg_release(&m);
+    assert_true(t->frame_items > 1);
+    while (t->q_head < t->q_n)
+        wire_msg_release(&t->queue[t->q_head++]);
+    wire_msg_t rej = { .kind = WIRE_REJECTED };
+    rej.u.rejected.code = WIRE_CODE_INVALID;
+    rej.u.rejected.reason = "malformed envelope";
+    send_msg(t, &rej);
+
+    /* the Done again, the slot granted again, then two more jobs: every
+     * frame holds one message */
+    uint64_t next = 91;
+    uint32_t credit = 0;
+    uint64_t deadline = now_mono_ms() + 10000;
+    while (next <= 93 || credit < 3) {
+        assert_true(now_mono_ms() < deadline);
+        assert_int_equal(recv_any(t, 5000, &m), ERR_OK);
+        assert_int_equal(t->frame_items, 1);
+        if (m.kind == WIRE_DONE) {
+            assert_int_equal(m.u.done.job_id, next);
+            done_ack(t, next, 1, WIRE_CODE_OK);
+            if (next < 93)
+                dispatch(t, next + 1, 1, TEXT);
+            next++;
+        } else if (m.kind == WIRE_READY) {
+            credit += m.u.ready.credit;
+            assert_true(credit <= 3);
+        } else if (m.kind == WIRE_HEARTBEAT) {
+            send_hb_reply(t, m.request_id);
+        } else {
+            fail_msg("unexpected %s", wire_kind_name(m.kind));
+        }
+        wire_msg_release(&m);
+    }
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
 /* wire_done_encode, the worker's Done path, gives byte for byte what
  * wire_encode of a Done around wire_result_encode gives: for an empty
  * result, results of 60-200 bytes, a small extraction and sample
@@ -1254,6 +1313,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batches_capped_on_resend, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_without_batches, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_idle_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_before_run, setup, teardown),
     };

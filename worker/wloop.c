@@ -129,6 +129,9 @@ struct wloop {
     wloop_done_t *unsent;     /* first of unacked's tail not queued yet */
     wire_batch_t out;         /* messages queued for the next frame */
     int64_t out_credit;       /* credit of the Readys in out */
+    int64_t batched_credit;   /* credit sent inside Batch frames on this
+                               * socket (lost if the broker refuses them) */
+    bool no_batch;            /* the broker cannot read Batch frames */
     size_t n_unacked;         /* entries in unacked */
     int64_t outstanding;      /* credit granted and not yet used */
     uint64_t rid;             /* last request_id used */
@@ -184,6 +187,7 @@ out_flush(wloop_t *w)
     }
     uint8_t *mem = NULL;
     size_t off = 0, len = 0;
+    bool batched = w->out.n > 1;
     (void)wire_batch_take(&w->out, &mem, &off, &len); /* n > 0: no error */
     zmq_msg_t msg;
     if (zmq_msg_init_data(&msg, mem + off, len, free_frame, mem) != 0) {
@@ -201,6 +205,8 @@ out_flush(wloop_t *w)
      * then, and the next timer (at most a heartbeat away) reads anyway. */
     if (zmq_msg_send(&msg, w->dealer, ZMQ_DONTWAIT) >= 0) {
         w->unread = true;
+        if (batched)
+            w->batched_credit += credit;
         return ERR_OK;
     }
     int e = errno;
@@ -226,7 +232,8 @@ out_add(wloop_t *w, const uint8_t *buf, size_t len)
     if (!w->dealer)
         return;
     if (w->out.n > 0 &&
-        wire_batch_bytes(&w->out) + OUT_ITEM_HEAD + len > OUT_BATCH_MAX)
+        (w->no_batch ||
+         wire_batch_bytes(&w->out) + OUT_ITEM_HEAD + len > OUT_BATCH_MAX))
         (void)out_flush(w);
     wire_batch_add(&w->out, buf, len);
 }
@@ -377,6 +384,7 @@ drop_dealer(wloop_t *w)
     }
     w->dealer_fd = -1;
     w->outstanding = 0;
+    w->batched_credit = 0;
     /* queued answers are in unacked, resent on the next socket */
     wire_batch_free(&w->out);
     w->out_credit = 0;
@@ -575,6 +583,29 @@ on_rejected(wloop_t *w, const wire_msg_t *m)
                  " (%s): registering again",
                  m->request_id, reason);
         (void)grant(w, true, "registered again with");
+        return;
+    }
+    if (code == WIRE_CODE_INVALID && m->request_id == 0 && !w->no_batch) {
+        /* A broker that predates Batch refuses a Batch frame as a whole
+         * (request_id 0 is never one of ours): from now on one message per
+         * frame. What the refused frames held is lost: their credit is
+         * taken back (grant tops it up again) and every unacked answer is
+         * sent again (a duplicate of one that got through is fenced). */
+        log_warn("worker: broker cannot read Batch frames (%s): one message "
+                 "per frame from now on, resending unacked=%zu",
+                 reason, w->n_unacked);
+        w->no_batch = true;
+        w->outstanding -= w->batched_credit + w->out_credit;
+        if (w->outstanding < 0)
+            w->outstanding = 0;
+        w->batched_credit = 0;
+        /* what this pass queued so far would go as a Batch too: dropped,
+         * its answers are among those resent, its credit granted again */
+        wire_batch_free(&w->out);
+        w->out_credit = 0;
+        w->unsent = NULL; /* all of unacked is queued below */
+        for (wloop_done_t *d = w->unacked; d; d = d->next)
+            out_add(w, d->env, d->env_len);
         return;
     }
     log_warn("worker: broker rejected request=%" PRIu64 " code=%s reason=%s",
