@@ -56,9 +56,10 @@
 
 /* A frame batches messages up to about this many bytes; the next one goes
  * in a new frame, and a single larger message goes alone. It is
- * wire_batch's first block: no realloc, and under malloc's mmap threshold
- * (the bench client paid page faults for 1 MiB frames). A pass of a worker
- * with one thread and prefetch 64 sends about 16 Dones of 3 KiB. */
+ * wire_batch's first block: no realloc, and under glibc's default mmap
+ * threshold, which `excerpt run` (embedding this loop) keeps (the bench
+ * client paid page faults for 1 MiB frames). A pass of a worker with one
+ * thread and prefetch 64 sends about 16 Dones of 3 KiB. */
 #define OUT_BATCH_MAX (64u << 10)
 #define OUT_ITEM_HEAD 11u /* tag + length varint of a Batch item, at most */
 
