@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,7 @@ struct broker {
     pthread_mutex_t mu;      /* guards work, quit */
     pthread_cond_t cv;       /* signals work, quit */
     bool work, quit;         /* hand-over flags */
+    atomic_bool c_finished;  /* committer done and its wake-up written */
     int wake[2];             /* pipe: committer -> loop "done" */
     worker_t **workers;      /* known workers */
     size_t n_workers, cap_workers;
@@ -900,6 +902,24 @@ next_worker(broker_t *b)
     return NULL;
 }
 
+static void reap_commit(broker_t *b, bool block);
+static void start_commit(broker_t *b);
+static bool batch_due(broker_t *b, uint64_t now_us);
+
+/* The committer is the pipeline's one serial stage (its fsync): once it
+ * is free, finish its group and hand it the next one at once, from inside
+ * long stretches of loop work too (reading a backlog, dispatching). */
+static void
+service_commit(broker_t *b)
+{
+    if (!b->committing ||
+        !atomic_load_explicit(&b->c_finished, memory_order_acquire))
+        return;
+    reap_commit(b, false);
+    if (!b->committing && b->batch_open && batch_due(b, now_mono_us()))
+        start_commit(b);
+}
+
 /* Lease READY jobs in memory to workers with credit, round-robin, and send
  * them. Reads the store only; attempts continue from the recorded one. */
 static void
@@ -952,6 +972,8 @@ dispatch(broker_t *b)
             continue;
         }
         lease_out(b, w, j.id, j.attempt + 1, j.text_bytes, buf, len);
+        if (i % 16 == 15)
+            service_commit(b);
     }
     store_read_end(b->store);
     free(p.ids);
@@ -1287,6 +1309,7 @@ committer_main(void *arg)
         do {
             w = write(b->wake[1], "c", 1);
         } while (w < 0 && errno == EINTR);
+        atomic_store_explicit(&b->c_finished, true, memory_order_release);
     }
 }
 
@@ -1364,6 +1387,7 @@ start_commit(broker_t *b)
     b->batch_gen++;
     b->batch_early = 0;
     b->committing = true;
+    atomic_store_explicit(&b->c_finished, false, memory_order_relaxed);
     pthread_mutex_lock(&b->mu);
     b->work = true;
     pthread_cond_signal(&b->cv);
@@ -2291,6 +2315,7 @@ broker_run(broker_t *b)
                 on_frame(b, sock, &rt, &env);
                 zmq_msg_close(&env);
                 route_free(&rt);
+                service_commit(b);
             }
         }
         if (b->draining) {
