@@ -292,6 +292,8 @@ cmd_tail(int argc, char **argv)
     }
     goto out;
 fail:
+    if (tail_stop)
+        goto out; /* SIGINT/SIGTERM cut a request short: a clean stop */
     if (rc == ERR_IO && !*client_last_error(c))
         fprintf(stderr, PREFIX ": cannot write output\n");
     else
