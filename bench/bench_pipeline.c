@@ -1051,7 +1051,8 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
         if (rate > 0 && next < n) {
             uint64_t due = t0 + (uint64_t)((double)next * 1e6 / rate);
             now = now_mono_us();
-            timeout = due > now ? (long)((due - now) / 1000) : 0;
+            /* rounded up: a due time under 1 ms away must not spin */
+            timeout = due > now ? (long)((due - now + 999) / 1000) : 0;
             if (timeout > 20)
                 timeout = 20;
         }
