@@ -4,10 +4,10 @@
  */
 #include "result.h"
 
+#include "spare.h"
 #include "xalloc.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,39 +22,19 @@ typedef struct result_arena {
     max_align_t data[];        /* the strings and arrays */
 } arena_t;
 
-/* One spare usual-size block per thread: a result then costs no malloc
- * and free of its first 16 KiB, which holds everything of a few-KiB
- * document. The key's destructor frees a thread's spare when it exits. */
-static pthread_key_t spare_key;
-static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
-static bool spare_ok;
-
-static void
-spare_init(void)
-{
-    spare_ok = pthread_key_create(&spare_key, free) == 0;
-}
-
+/* Blocks of the usual size are kept as this thread's spare (common/
+ * spare.h) when freed and reused by the next result. */
 static arena_t *
-spare_take(void)
+block_take(void)
 {
-    if (pthread_once(&spare_once, spare_init) != 0 || !spare_ok)
-        return NULL;
-    arena_t *b = pthread_getspecific(spare_key);
-    if (b && pthread_setspecific(spare_key, NULL) != 0)
-        return NULL;
-    return b;
+    return spare_take(SPARE_RESULT);
 }
 
-/* Keep b as this thread's spare if it has none; else free it. */
 static void
-spare_put(arena_t *b)
+block_put(arena_t *b)
 {
-    if (b->size == ARENA_BLOCK && pthread_once(&spare_once, spare_init) == 0 &&
-        spare_ok && !pthread_getspecific(spare_key) &&
-        pthread_setspecific(spare_key, b) == 0)
-        return;
-    free(b);
+    if (b->size != ARENA_BLOCK || !spare_put(SPARE_RESULT, b))
+        free(b);
 }
 
 /* n bytes from a new block (after the current one did not have them). */
@@ -63,7 +43,7 @@ arena_new_block(result_t *r, size_t n)
 {
     arena_t *a = r->arena;
     size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-    arena_t *b = sz == ARENA_BLOCK ? spare_take() : NULL;
+    arena_t *b = sz == ARENA_BLOCK ? block_take() : NULL;
     if (!b)
         b = xmalloc(sizeof *b + sz);
     b->used = n;
@@ -142,7 +122,7 @@ result_destroy(result_t **rp)
     arena_t *a = r->arena;
     while (a) {
         arena_t *next = a->next;
-        spare_put(a);
+        block_put(a);
         a = next;
     }
     free(r);

@@ -6,11 +6,11 @@
 #include "wire.h"
 
 #include "../common/err.h"
+#include "../common/spare.h"
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 #include "excerpt.pb-c.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,39 +32,19 @@ typedef struct arena {
 
 #define ARENA_BLOCK 65536 /* usual block size */
 
-/* One spare usual-size block per thread: decoding a message then costs no
- * malloc/free of 64 KiB (whose free makes glibc consolidate its fastbins,
- * the top cost of the broker's loop thread before this). The key's
- * destructor frees a thread's spare when it exits. */
-static pthread_key_t spare_key;
-static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
-static bool spare_ok;
-
-static void
-spare_init(void)
-{
-    spare_ok = pthread_key_create(&spare_key, free) == 0;
-}
-
+/* Blocks of the usual size are kept as this thread's spare (common/
+ * spare.h) when freed and reused by the next decode. */
 static block_t *
-spare_take(void)
+block_take(void)
 {
-    if (pthread_once(&spare_once, spare_init) != 0 || !spare_ok)
-        return NULL;
-    block_t *b = pthread_getspecific(spare_key);
-    if (b && pthread_setspecific(spare_key, NULL) != 0)
-        return NULL;
-    return b;
+    return spare_take(SPARE_DECODE);
 }
 
 static void
-spare_put(block_t *b)
+block_put(block_t *b)
 {
-    if (b->size == ARENA_BLOCK && pthread_once(&spare_once, spare_init) == 0 &&
-        spare_ok && !pthread_getspecific(spare_key) &&
-        pthread_setspecific(spare_key, b) == 0)
-        return;
-    free(b);
+    if (b->size != ARENA_BLOCK || !spare_put(SPARE_DECODE, b))
+        free(b);
 }
 
 static void *
@@ -83,7 +63,7 @@ arena_alloc(void *data, size_t n)
     block_t *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = sz == ARENA_BLOCK ? spare_take() : NULL;
+        b = sz == ARENA_BLOCK ? block_take() : NULL;
         if (!b)
             b = malloc(sizeof *b + sz);
         if (!b) {
@@ -114,7 +94,7 @@ arena_release(arena_t *a)
     block_t *b = a->head;
     while (b) {
         block_t *next = b->next;
-        spare_put(b);
+        block_put(b);
         b = next;
     }
     a->head = NULL;

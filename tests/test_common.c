@@ -5,9 +5,11 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "common/spare.h"
 #include "common/utf8.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,11 +233,45 @@ test_result_building(void **state)
     assert_string_equal(result_figure_type_name(0), "UNKNOWN");
 }
 
+static void *
+other_thread_take(void *arg)
+{
+    (void)arg;
+    return spare_take(SPARE_DECODE); /* not the main thread's spare */
+}
+
+/* One spare per thread and kind: taken once, refused when one is kept,
+ * invisible to other threads. */
+static void
+test_spare(void **state)
+{
+    (void)state;
+    void *a = malloc(64), *b = malloc(64);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(spare_take(SPARE_DECODE));
+    assert_true(spare_put(SPARE_DECODE, a));
+    assert_false(spare_put(SPARE_DECODE, b)); /* already has one */
+    assert_true(spare_put(SPARE_RESULT, b));  /* another kind */
+    pthread_t t;
+    void *seen = a;
+    assert_int_equal(pthread_create(&t, NULL, other_thread_take, NULL), 0);
+    assert_int_equal(pthread_join(t, &seen), 0);
+    assert_null(seen);
+    assert_ptr_equal(spare_take(SPARE_DECODE), a);
+    assert_null(spare_take(SPARE_DECODE));
+    assert_ptr_equal(spare_take(SPARE_RESULT), b);
+    assert_false(spare_put(SPARE_KINDS, a)); /* no such kind */
+    free(a);
+    free(b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_spare),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_cfg_layers),
         cmocka_unit_test(test_cfg_errors),

@@ -8,6 +8,7 @@
 #include "../common/err.h"
 #include "../common/now.h"
 #include "../common/result.h"
+#include "../proto/pbraw.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
 #include "../worker/extract.h"
@@ -977,19 +978,6 @@ test_batches_capped_on_resend(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
-/* Append a protobuf varint to p; returns bytes written. */
-static size_t
-put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Send Envelope{version, batch = body} with a hand-made body. */
 static void
 send_batch_body(tb_t *t, uint64_t version, const uint8_t *body, size_t len)
@@ -998,9 +986,9 @@ send_batch_body(tb_t *t, uint64_t version, const uint8_t *body, size_t len)
     assert_non_null(f);
     size_t n = 0;
     f[n++] = 0x08; /* field 1, varint */
-    n += put_varint(f + n, version);
-    n += put_varint(f + n, 31u << 3 | 2u); /* Envelope.batch */
-    n += put_varint(f + n, len);
+    n += pbraw_put_varint(f + n, version);
+    n += pbraw_put_varint(f + n, 31u << 3 | 2u); /* Envelope.batch */
+    n += pbraw_put_varint(f + n, len);
     memcpy(f + n, body, len);
     send_raw(t, f, n + len);
     free(f);
@@ -1051,7 +1039,7 @@ test_malformed_batch(void **state)
     assert_non_null(body);
     size_t n = 0;
     body[n++] = 0x0a; /* Batch.items */
-    n += put_varint(body + n, item_len);
+    n += pbraw_put_varint(body + n, item_len);
     memcpy(body + n, item, item_len);
     n += item_len;
     body[n++] = 0x0a;
