@@ -1073,7 +1073,11 @@ cmd_serve(int argc, char **argv)
     status = fleet_prepare(f, &a, "excerpt serve");
     if (!status)
         status = fleet_start(f, &a, "excerpt serve", &c);
-    if (!status) {
+    if (status && g_stop) {
+        /* SIGTERM/SIGINT is how serve is stopped, also while it starts */
+        fprintf(stderr, "excerpt serve: stopped by a signal while starting\n");
+        status = CLI_EXIT_OK;
+    } else if (!status) {
         fprintf(stderr,
                 "excerpt serve: broker up with %d worker%s, data in %s\n"
                 "  frontend  %s\n  backend   %s\n  publisher %s\n"

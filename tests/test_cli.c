@@ -345,10 +345,15 @@ start_serve(ctx_t *c, const char *workers)
     /* commands below write elsewhere so serve's stderr stays readable */
     snprintf(c->out, sizeof c->out, "%s/cmd.out", c->dir);
     snprintf(c->err, sizeof c->err, "%s/cmd.err", c->dir);
+    /* up once serve says so (its own startup check is done then: a
+     * SIGTERM before that is a stop during startup) */
     uint64_t deadline = now_mono_ms() + 30000;
-    const char *st[] = { "stats",     "--data-dir", c->data,
-                         "--timeout", "200",        NULL };
-    while (run_cli(c, st) != 0) {
+    for (;;) {
+        char *text = slurp(err);
+        bool up = strstr(text, "broker up") != NULL;
+        free(text);
+        if (up)
+            break;
         int status = 0;
         if (waitpid(pid, &status, WNOHANG) == pid)
             fail_msg("serve exited early");
@@ -357,10 +362,9 @@ start_serve(ctx_t *c, const char *workers)
             waitpid(pid, NULL, 0);
             fail_msg("serve did not come up");
         }
-        sleep_ms(50);
+        sleep_ms(20);
     }
     (void)out;
-    (void)err;
     return pid;
 }
 
