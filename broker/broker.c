@@ -2020,6 +2020,7 @@ static void
 tick(broker_t *b)
 {
     uint64_t now = now_mono_ms();
+    read_subscriptions(b); /* keep XPUB's queue short while nothing commits */
     for (size_t i = 0; i < b->n_workers; i++) {
         worker_t *w = b->workers[i];
         if (!w->lost && now - w->last_ms > b->cfg.worker_timeout_ms) {
