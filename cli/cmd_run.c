@@ -37,6 +37,7 @@
 #define MAX_WORKERS 64
 #define START_TIMEOUT_MS 20000
 #define STOP_TIMEOUT_MS 15000
+#define RUN_WINDOW 256 /* Submits in flight: acks wait for an fsync */
 /* sun_path holds 108 bytes */
 #define MAX_IPC_PATH 100
 #define TOP_ENTITIES 5
@@ -583,7 +584,7 @@ submit_all(client_t *c, fleet_t *f, inputs_t *in, double *mb, int *rcp)
             map[m++] = next;
         }
         submit_ctx_t sc = { .in = in, .map = map };
-        int rc = client_submit_many(c, jobs, m, 64, on_submitted, &sc);
+        int rc = client_submit_many(c, jobs, m, RUN_WINDOW, on_submitted, &sc);
         if (rc)
             fprintf(stderr, "excerpt run: submitting failed: %s\n",
                     err_str(rc));

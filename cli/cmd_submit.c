@@ -21,7 +21,7 @@
 #define PREFIX "excerpt submit"
 /* files read and submitted together; bounds memory for huge directories */
 #define CHUNK 256
-#define DEFAULT_WINDOW 64
+#define DEFAULT_WINDOW 256 /* acks wait for an fsync: keep the pipe full */
 
 typedef struct outcome {
     int rc;           /* 0 or the failure */
