@@ -684,21 +684,34 @@ zflush(void *sock, wire_batch_t *b)
     return ERR_OK;
 }
 
+/* A frame being filled (wire_encode_into's room): what it holds goes out
+ * first when the next Submit would pass BATCH_BYTES. */
+typedef struct zroom {
+    void *sock;      /* where frames go */
+    wire_batch_t *b; /* the frame */
+    int rc;          /* the first flush error */
+} zroom_t;
+
+static wire_batch_t *
+zroom_of(void *ud, size_t n)
+{
+    zroom_t *r = ud;
+    if (r->b->n && wire_batch_bytes(r->b) + ITEM_HEAD + n > BATCH_BYTES &&
+        r->rc == ERR_OK)
+        r->rc = zflush(r->sock, r->b);
+    return r->b;
+}
+
 /* Queue m in b (batch > 1; sent when b is full) or send it (batch 1). */
 static int
 zqueue(void *sock, wire_batch_t *b, size_t batch, const wire_msg_t *m)
 {
     if (batch <= 1)
         return zsend(sock, m);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = wire_encode(m, &buf, &len);
-    if (rc != ERR_OK)
-        return rc;
-    if (b->n && wire_batch_bytes(b) + ITEM_HEAD + len > BATCH_BYTES)
-        rc = zflush(sock, b);
-    wire_batch_add(b, buf, len);
-    free(buf);
+    zroom_t r = { sock, b, ERR_OK };
+    int rc = wire_encode_into(m, zroom_of, &r);
+    if (rc == ERR_OK)
+        rc = r.rc;
     if (rc == ERR_OK && b->n >= batch)
         rc = zflush(sock, b);
     return rc;

@@ -430,34 +430,40 @@ outbox_for(broker_t *b, void *sock, const route_t *rt, size_t len)
     return o;
 }
 
-/* Send buf, an encoded envelope of kind owned by this call, to the peer at
- * rt on sock: into the peer's outbox when it reads Batches (it leaves at
- * the end of this loop pass with the peer's other messages), else at
- * once. Returns 0 or as send_buf. */
-static int
-post(broker_t *b, void *sock, const route_t *rt, uint8_t *buf, size_t len,
-     int kind)
+/* The outbox a message goes to (wire_encode_into's room). */
+typedef struct room {
+    broker_t *b;       /* the broker */
+    void *sock;        /* front or back */
+    const route_t *rt; /* the peer */
+} room_t;
+
+static wire_batch_t *
+room_of(void *ud, size_t n)
 {
-    if (!peer_batches(b, sock, rt))
-        return send_buf(sock, rt, buf, len, kind);
-    wire_batch_add(&outbox_for(b, sock, rt, len)->batch, buf, len);
-    free(buf);
-    return ERR_OK;
+    room_t *r = ud;
+    return &outbox_for(r->b, r->sock, r->rt, n)->batch;
 }
 
-/* Encode m and post it to the peer at rt; as post. */
+/* Encode m for the peer at rt: straight into its outbox when it reads
+ * Batches, else into a buffer sent at once (as send_buf). */
 static int
 send_msg(broker_t *b, void *sock, const route_t *rt, const wire_msg_t *m)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = wire_encode(m, &buf, &len);
-    if (rc) {
+    int rc;
+    if (peer_batches(b, sock, rt)) {
+        room_t r = { b, sock, rt };
+        rc = wire_encode_into(m, room_of, &r);
+    } else {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        rc = wire_encode(m, &buf, &len);
+        if (rc == ERR_OK)
+            return send_buf(sock, rt, buf, len, m->kind);
+    }
+    if (rc)
         log_error("broker encode failed kind=%s: %s", wire_kind_name(m->kind),
                   err_str(rc));
-        return rc;
-    }
-    return post(b, sock, rt, buf, len, m->kind);
+    return rc;
 }
 
 static void
@@ -865,9 +871,21 @@ pick_cb(void *arg, uint64_t id)
     return p->n >= p->max;
 }
 
+/* The routing frame of worker w (borrowed). */
+static route_t
+worker_route(const worker_t *w)
+{
+    route_t rt;
+    rt.n = 1;
+    rt.len[0] = w->ident_len;
+    rt.data[0] = w->ident;
+    return rt;
+}
+
 /* Lease job id (attempt, bytes of text) to w and send it buf, its
  * encoded Dispatch (owned by this call), or with buf NULL, the Dispatch
- * the caller put in w's outbox. Returns the lease. */
+ * the caller put in w's outbox (a worker that reads Batches). Returns the
+ * lease. */
 static lease_t *
 lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
           uint64_t bytes, uint8_t *buf, size_t len)
@@ -877,11 +895,8 @@ lease_out(broker_t *b, worker_t *w, uint64_t id, uint32_t attempt,
     l->deadline_ms = now_mono_ms() + b->cfg.lease_ms;
     lease_give(l, w, bytes);
     w->credit--;
-    route_t rt;
-    rt.n = 1;
-    rt.len[0] = w->ident_len;
-    rt.data[0] = w->ident;
-    if (buf && post(b, b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
+    route_t rt = worker_route(w);
+    if (buf && send_buf(b->back, &rt, buf, len, WIRE_DISPATCH) != 0)
         w->lost = true; /* its leases expire at the next tick */
     else
         log_debug("broker dispatched job=%llu attempt=%u worker=%s",
@@ -953,10 +968,7 @@ dispatch(broker_t *b)
         /* the stored Submit's Job goes out as it is, not re-encoded; to a
          * worker that reads Batches, straight into its outbox */
         if (rc == 0 && w->batch) {
-            route_t rt;
-            rt.n = 1;
-            rt.len[0] = w->ident_len;
-            rt.data[0] = w->ident;
+            route_t rt = worker_route(w);
             rc = wire_splice_dispatch_batch(
                 stored, stored_len, ++b->out_rid, j.attempt + 1,
                 (uint32_t)b->cfg.lease_ms,
@@ -1174,6 +1186,13 @@ pub_send(broker_t *b, const char *topic, const uint8_t *buf, size_t len)
                  zmq_strerror(errno));
 }
 
+static wire_batch_t *
+group_room(void *ud, size_t n)
+{
+    (void)n;
+    return ud;
+}
+
 /* After a commit: its results on the topics somebody subscribed to, one
  * message per result ("committed") and one frame for the group ("group"). */
 static void
@@ -1197,10 +1216,13 @@ publish(broker_t *b)
         m.u.committed.seq = op->seq;
         m.u.committed.job_id = op->job_id;
         m.u.committed.key = op->done_key;
+        if (!one) { /* the group frame only: no buffer of its own */
+            (void)wire_encode_into(&m, group_room, &g);
+            continue;
+        }
         if (wire_encode(&m, &buf, &len) != 0)
             continue;
-        if (one)
-            pub_send(b, TOPIC_ONE, buf, len);
+        pub_send(b, TOPIC_ONE, buf, len);
         if (group)
             wire_batch_add(&g, buf, len);
         free(buf);
@@ -1720,7 +1742,10 @@ predispatch(broker_t *b, op_t *op)
     m.u.dispatch.lease_ms = (uint32_t)b->cfg.lease_ms;
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (wire_encode(&m, &buf, &len) != ERR_OK)
+    route_t rt = worker_route(w);
+    room_t r = { b, b->back, &rt };
+    if ((w->batch ? wire_encode_into(&m, room_of, &r)
+                  : wire_encode(&m, &buf, &len)) != ERR_OK)
         return false; /* it goes out after its commit instead */
     lease_t *l = lease_out(b, w, op->assigned, 1, j->text_len, buf, len);
     l->early_gen = b->batch_gen;
@@ -1973,8 +1998,20 @@ on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
     wire_msg_release(&m);
 }
 
+/* One message from a peer on sock. */
+static void
+on_message(broker_t *b, void *sock, const route_t *rt, const uint8_t *env,
+           size_t len)
+{
+    if (sock == b->front)
+        on_frontend(b, rt, env, len);
+    else
+        on_backend(b, rt, env, len);
+}
+
 /* One frame from a peer: a message, or a Batch whose items are handled in
- * order as if each had come alone. */
+ * order as if each had come alone; a malformed Batch is rejected from the
+ * bad item on (the backend answers only a peer with an identity). */
 static void
 on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
 {
@@ -1983,33 +2020,22 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     wire_batch_iter_t it;
     int rc = wire_batch_open(data, len, &it);
     if (rc == 0) {
-        if (sock == b->front)
-            on_frontend(b, rt, data, len);
-        else
-            on_backend(b, rt, data, len);
+        on_message(b, sock, rt, data, len);
         return;
     }
     b->cur_batched = true;
-    if (rc < 0) {
-        log_info("broker bad batch bytes=%zu: %s", len, err_str(rc));
-        if (sock == b->front || rt->n > 0)
-            reject(b, sock, rt, 0, code_of_decode(rc), reason_of_decode(rc), 0);
-        b->cur_batched = false;
-        return;
-    }
     const uint8_t *item;
     size_t item_len;
-    while ((rc = wire_batch_next(&it, &item, &item_len)) == 1) {
-        if (sock == b->front)
-            on_frontend(b, rt, item, item_len);
-        else
-            on_backend(b, rt, item, item_len);
-    }
+    while (rc == 1 && (rc = wire_batch_next(&it, &item, &item_len)) == 1)
+        on_message(b, sock, rt, item, item_len);
     if (rc < 0) {
-        log_info("broker malformed batch item bytes=%zu", len);
+        log_info("broker malformed batch bytes=%zu: %s", len, err_str(rc));
         if (sock == b->front || rt->n > 0)
-            reject(b, sock, rt, 0, WIRE_CODE_INVALID,
-                   "malformed Batch: items from here on were dropped", 0);
+            reject(b, sock, rt, 0, code_of_decode(rc),
+                   rc == ERR_VERSION
+                       ? reason_of_decode(rc)
+                       : "malformed Batch: items from here on were dropped",
+                   0);
     }
     b->cur_batched = false;
 }

@@ -10,6 +10,7 @@
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 #include "excerpt.pb-c.h"
+#include "wire_batch.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -464,8 +465,11 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
     }
 }
 
-int
-wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len)
+/* Encode m into the n bytes that place(ud, n) returns: the one packing
+ * behind wire_encode (a new buffer) and wire_encode_into (a Batch). */
+static int
+encode_at(const wire_msg_t *m, uint8_t *(*place)(void *ud, size_t n), void *ud,
+          size_t *len)
 {
     scratch_t s = { 0 };
     Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
@@ -477,16 +481,49 @@ wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len)
         return rc;
     }
     size_t n = excerpt__v1__envelope__get_packed_size(&env);
-    uint8_t *out = xmalloc(n);
-    size_t w = excerpt__v1__envelope__pack(&env, out);
+    size_t w = excerpt__v1__envelope__pack(&env, place(ud, n));
     scratch_free(&s);
-    if (w != n) {
-        free(out);
-        return ERR_INTERNAL;
-    }
-    *buf = out;
+    if (w != n)
+        abort(); /* protobuf-c disagrees with itself: memory is damaged */
     *len = n;
     return ERR_OK;
+}
+
+static uint8_t *
+place_new(void *ud, size_t n)
+{
+    uint8_t **out = ud;
+    *out = xmalloc(n ? n : 1);
+    return *out;
+}
+
+int
+wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    return encode_at(m, place_new, buf, len);
+}
+
+/* wire_encode_into's room() around the Batch it picks. */
+typedef struct place_batch {
+    wire_batch_t *(*room)(void *ud, size_t n); /* the caller's */
+    void *ud;                                  /* its argument */
+} place_batch_t;
+
+static uint8_t *
+place_batch(void *ud, size_t n)
+{
+    place_batch_t *pb = ud;
+    return wire_batch_reserve(pb->room(pb->ud, n), n);
+}
+
+int
+wire_encode_into(const wire_msg_t *m, wire_batch_t *(*room)(void *ud, size_t n),
+                 void *ud)
+{
+    place_batch_t pb = { room, ud };
+    size_t len;
+    return encode_at(m, place_batch, &pb, &len);
 }
 
 /* ---------------------------------------------------------- decode */

@@ -237,6 +237,15 @@ typedef struct wire_msg {
  * an unknown kind. version 0 means WIRE_PROTOCOL_VERSION. */
 int wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len);
 
+struct wire_batch;
+
+/* Encode m as one more item of a Batch being built (wire_batch.h), with no
+ * buffer of its own: room(ud, n) returns the batch to append to, given the
+ * n bytes m takes (a caller that caps its frames sends what that batch
+ * held first). Errors: as wire_encode, before room is called. */
+int wire_encode_into(const wire_msg_t *m,
+                     struct wire_batch *(*room)(void *ud, size_t n), void *ud);
+
 /* Parse an Envelope from untrusted bytes into *out. Memory used while
  * decoding is capped at max_alloc bytes (0: wire_decode_budget(len)).
  * Errors: ERR_TOOBIG (len > WIRE_MAX_FRAME or the cap was hit), ERR_PROTO
