@@ -477,6 +477,7 @@ reject(broker_t *b, void *sock, const route_t *rt, uint64_t rid, int code,
     m.u.rejected.code = code;
     m.u.rejected.reason = reason;
     m.u.rejected.retry_after_ms = retry_after_ms;
+    m.u.rejected.batch = true; /* tells a peer this broker reads Batches */
     b->rejected_total++;
     log_debug("broker rejected code=%s reason=\"%s\"", wire_code_name(code),
               reason);

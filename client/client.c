@@ -833,7 +833,8 @@ static int
 batch_reply(batch_t *b, wire_msg_t *m)
 {
     if (m->request_id == 0 && m->kind == WIRE_REJECTED &&
-        m->u.rejected.code == WIRE_CODE_INVALID && b->per_frame > 1)
+        m->u.rejected.code == WIRE_CODE_INVALID && !m->u.rejected.batch &&
+        b->per_frame > 1)
         return batch_fallback(b);
     if (m->request_id < b->rid_base || m->request_id >= b->rid_base + b->n)
         return ERR_OK;

@@ -274,6 +274,7 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         p->code = (Excerpt__V1__Code)m->u.rejected.code;
         p->reason = s_or_empty(m->u.rejected.reason);
         p->retry_after_ms = m->u.rejected.retry_after_ms;
+        p->batch = m->u.rejected.batch;
         env->rejected = p;
         return ERR_OK;
     }
@@ -642,6 +643,7 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
         m->u.rejected.code = (int)env->rejected->code;
         m->u.rejected.reason = nz(env->rejected->reason);
         m->u.rejected.retry_after_ms = env->rejected->retry_after_ms;
+        m->u.rejected.batch = env->rejected->batch;
         return ERR_OK;
     case EXCERPT__V1__ENVELOPE__BODY_READY:
         m->u.ready.credit = env->ready->credit;

@@ -155,6 +155,9 @@ typedef struct wire_msg {
             int code;
             const char *reason;
             uint32_t retry_after_ms;
+            bool batch; /* the broker reads Batch frames (all brokers since
+                         * Batch set it: its absence on a refused Batch
+                         * means an older broker) */
         } rejected;
         struct {
             uint32_t credit;

@@ -1222,6 +1222,7 @@ test_batch_submit(void **state)
     assert_int_equal(out[0].u.stats_reply.ready, 5);
     assert_int_equal(out[1].kind, WIRE_REJECTED);
     assert_int_equal(out[1].u.rejected.code, WIRE_CODE_INVALID);
+    assert_true(out[1].u.rejected.batch); /* "this broker reads Batches" */
     release_all(out, k);
     /* plain in, plain out; the broker still serves */
     assert_true(submit_ok(f, "plain", "Anna Holm: plain.") > 0);

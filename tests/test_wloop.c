@@ -1126,6 +1126,40 @@ test_broker_without_batches(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
+/* A broker that reads Batches says so in every Rejected (batch = true):
+ * its refusal of something with request_id 0 (here: as for a malformed
+ * Batch item) does not make the worker stop batching. */
+static void
+test_batch_broker_rejection_keeps_batches(void **state)
+{
+    tb_t *t = *state;
+    wloop_cfg_t cfg;
+    test_cfg(&cfg, t, 1);
+    cfg.prefetch = 4; /* a Ready after every job, with its Done: a Batch */
+    start_cfg(t, &cfg);
+    wloop_cfg_free(&cfg);
+    wire_msg_t m;
+    expect(t, WIRE_READY, &m, true);
+    wire_msg_release(&m);
+    wire_msg_t rej = { .kind = WIRE_REJECTED };
+    rej.u.rejected.code = WIRE_CODE_INVALID;
+    rej.u.rejected.reason = "malformed Batch: items from here on were dropped";
+    rej.u.rejected.batch = true;
+    send_msg(t, &rej);
+    for (uint64_t id = 95; id <= 96; id++) {
+        dispatch(t, id, 1, TEXT);
+        expect(t, WIRE_DONE, &m, true);
+        assert_int_equal(m.u.done.job_id, id);
+        wire_msg_release(&m);
+        assert_true(t->frame_items > 1); /* still Done + Ready in one */
+        while (t->q_head < t->q_n)
+            wire_msg_release(&t->queue[t->q_head++]);
+        done_ack(t, id, 1, WIRE_CODE_OK);
+    }
+    wloop_request_stop(t->w);
+    assert_int_equal(join_worker(t), ERR_OK);
+}
+
 /* wire_done_encode, the worker's Done path, gives byte for byte what
  * wire_encode of a Done around wire_result_encode gives: for an empty
  * result, results of 60-200 bytes, a small extraction and sample
@@ -1301,6 +1335,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batches_capped_on_resend, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_batch_broker_rejection_keeps_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_without_batches, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idle_stop, setup, teardown),

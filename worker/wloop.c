@@ -586,9 +586,11 @@ on_rejected(wloop_t *w, const wire_msg_t *m)
         (void)grant(w, true, "registered again with");
         return;
     }
-    if (code == WIRE_CODE_INVALID && m->request_id == 0 && !w->no_batch) {
+    if (code == WIRE_CODE_INVALID && m->request_id == 0 &&
+        !m->u.rejected.batch && !w->no_batch) {
         /* A broker that predates Batch refuses a Batch frame as a whole
-         * (request_id 0 is never one of ours): from now on one message per
+         * (request_id 0 is never one of ours; a broker that reads Batches
+         * says so in every Rejected): from now on one message per
          * frame. What the refused frames held is lost: their credit is
          * taken back (grant tops it up again) and every unacked answer is
          * sent again (a duplicate of one that got through is fenced). */
