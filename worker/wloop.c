@@ -123,7 +123,8 @@ struct wloop {
     bool draining;            /* stop seen: no more credit */
     uint64_t *held_ids;       /* jobs dispatched to us and not finished */
     uint32_t *held_att;       /* their attempts */
-    size_t n_held;            /* entries in held_* */
+    size_t held_off;          /* first live entry of held_* */
+    size_t n_held;            /* live entries, from held_off */
     size_t cap_held;          /* slots in held_* */
     wloop_done_t *unacked;    /* sent Done/Failed awaiting DoneAck */
     wloop_done_t *ack_tail;   /* last of unacked, NULL when empty */
@@ -225,35 +226,40 @@ out_flush(wloop_t *w)
     return ERR_IO;
 }
 
-/* Queue one encoded Envelope (copied) for the next frame; a frame that
- * would pass OUT_BATCH_MAX is sent first. */
-static void
-out_add(wloop_t *w, const uint8_t *buf, size_t len)
+/* The frame the next message of len bytes goes in: what out holds is sent
+ * first when the message would take it past OUT_BATCH_MAX (or when the
+ * broker reads no Batches). */
+static wire_batch_t *
+out_room(void *ud, size_t len)
 {
-    if (!w->dealer)
-        return;
+    wloop_t *w = ud;
     if (w->out.n > 0 &&
         (w->no_batch ||
          wire_batch_bytes(&w->out) + OUT_ITEM_HEAD + len > OUT_BATCH_MAX))
         (void)out_flush(w);
-    wire_batch_add(&w->out, buf, len);
+    return &w->out;
 }
 
+/* Queue one encoded Envelope (copied) for the next frame. */
+static void
+out_add(wloop_t *w, const uint8_t *buf, size_t len)
+{
+    if (w->dealer)
+        wire_batch_add(out_room(w, len), buf, len);
+}
+
+/* Encode m straight into the next frame. */
 static int
 queue_msg(wloop_t *w, wire_msg_t *m)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    if (!w->dealer)
+        return ERR_CLOSED;
     m->request_id = ++w->rid;
-    int rc = wire_encode(m, &buf, &len);
-    if (rc != ERR_OK) {
+    int rc = wire_encode_into(m, out_room, w);
+    if (rc != ERR_OK)
         log_error("worker: cannot encode %s: %s", wire_kind_name(m->kind),
                   err_str(rc));
-        return rc;
-    }
-    out_add(w, buf, len);
-    free(buf);
-    return w->dealer ? ERR_OK : ERR_CLOSED;
+    return rc;
 }
 
 /* Queue the answers finished since the last call, before any Ready that
@@ -334,8 +340,8 @@ send_heartbeat(wloop_t *w)
     wire_msg_t m = { 0 };
     m.kind = WIRE_HEARTBEAT;
     m.u.heartbeat.n = w->n_held;
-    m.u.heartbeat.job_ids = w->held_ids;
-    m.u.heartbeat.attempts = w->held_att;
+    m.u.heartbeat.job_ids = w->held_ids + w->held_off;
+    m.u.heartbeat.attempts = w->held_att + w->held_off;
     (void)queue_msg(w, &m);
 }
 
@@ -424,29 +430,42 @@ open_dealer(wloop_t *w, const char *why)
 static void
 hold(wloop_t *w, uint64_t id, uint32_t attempt)
 {
+    if (w->held_off + w->n_held == w->cap_held && w->held_off > 0) {
+        /* the finished ones at the front make room (once per cap_held) */
+        memmove(w->held_ids, w->held_ids + w->held_off,
+                w->n_held * sizeof *w->held_ids);
+        memmove(w->held_att, w->held_att + w->held_off,
+                w->n_held * sizeof *w->held_att);
+        w->held_off = 0;
+    }
     if (w->n_held == w->cap_held) {
         size_t cap = w->cap_held ? 2 * w->cap_held : 8;
         w->held_ids = xreallocarray(w->held_ids, cap, sizeof *w->held_ids);
         w->held_att = xreallocarray(w->held_att, cap, sizeof *w->held_att);
         w->cap_held = cap;
     }
-    w->held_ids[w->n_held] = id;
-    w->held_att[w->n_held] = attempt;
+    w->held_ids[w->held_off + w->n_held] = id;
+    w->held_att[w->held_off + w->n_held] = attempt;
     w->n_held++;
 }
 
 static void
 unhold(wloop_t *w, uint64_t id, uint32_t attempt)
 {
+    uint64_t *ids = w->held_ids + w->held_off;
+    uint32_t *att = w->held_att + w->held_off;
     for (size_t i = 0; i < w->n_held; i++) {
-        if (w->held_ids[i] == id && w->held_att[i] == attempt) {
-            memmove(&w->held_ids[i], &w->held_ids[i + 1],
-                    (w->n_held - i - 1) * sizeof *w->held_ids);
-            memmove(&w->held_att[i], &w->held_att[i + 1],
-                    (w->n_held - i - 1) * sizeof *w->held_att);
-            w->n_held--;
-            return;
+        if (ids[i] != id || att[i] != attempt)
+            continue;
+        if (i == 0) { /* jobs mostly finish in the order they came */
+            w->held_off++;
+        } else {
+            memmove(&ids[i], &ids[i + 1], (w->n_held - i - 1) * sizeof *ids);
+            memmove(&att[i], &att[i + 1], (w->n_held - i - 1) * sizeof *att);
         }
+        if (--w->n_held == 0)
+            w->held_off = 0;
+        return;
     }
 }
 
