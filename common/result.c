@@ -33,7 +33,7 @@ block_take(void)
 static void
 block_put(arena_t *b)
 {
-    if (b->size != ARENA_BLOCK || !spare_put(SPARE_RESULT, b))
+    if (b->size != ARENA_BLOCK || !spare_put(SPARE_RESULT, b, free))
         free(b);
 }
 

@@ -1,29 +1,31 @@
 /*
- * spare: one spare memory block per thread and per kind of block, so that
- * code which allocates and frees a block of the same usual size for every
- * message or document (a decode arena, a result arena) reuses it instead:
- * no malloc and free per item, and no glibc consolidation that freeing a
- * large chunk triggers. A thread's spares are freed when it exits.
+ * spare: one spare object per thread and per kind, so that code which
+ * builds and drops an object of the same usual size for every message or
+ * document (a decode arena block, a result arena block, the entity
+ * scanner's buffers) reuses it instead: no malloc and free per item, and
+ * no glibc consolidation that freeing a large chunk triggers. A thread's
+ * spares are freed when it exits.
  */
 #ifndef EXCERPT_SPARE_H
 #define EXCERPT_SPARE_H
 
 #include <stdbool.h>
 
-/* Kinds of spare blocks; each thread keeps at most one of each. */
+/* Kinds of spare objects; each thread keeps at most one of each. */
 typedef enum {
-    SPARE_DECODE, /* proto/wire.c decode arena blocks */
-    SPARE_RESULT, /* common/result.c result arena blocks */
+    SPARE_DECODE,   /* proto/wire.c decode arena blocks */
+    SPARE_RESULT,   /* common/result.c result arena blocks */
+    SPARE_ENTITIES, /* worker/entities.c scan buffers */
     SPARE_KINDS
 } spare_kind_t;
 
-/* This thread's spare of kind (a block given to spare_put), or NULL. The
- * caller owns it from now on. */
+/* This thread's spare of kind (an object given to spare_put), or NULL.
+ * The caller owns it from now on. */
 void *spare_take(spare_kind_t kind);
 
-/* Keep block (malloc'd, of the kind's usual size) as this thread's spare
- * of kind. Returns false when the thread already has one (or no spare can
- * be kept): the caller frees block then. */
-bool spare_put(spare_kind_t kind, void *block);
+/* Keep obj as this thread's spare of kind; destroy(obj) frees it if the
+ * thread exits first (free for a plain block). Returns false when the
+ * thread already has one (or none can be kept): the caller frees obj. */
+bool spare_put(spare_kind_t kind, void *obj, void (*destroy)(void *));
 
 #endif

@@ -44,7 +44,7 @@ block_take(void)
 static void
 block_put(block_t *b)
 {
-    if (b->size != ARENA_BLOCK || !spare_put(SPARE_DECODE, b))
+    if (b->size != ARENA_BLOCK || !spare_put(SPARE_DECODE, b, free))
         free(b);
 }
 

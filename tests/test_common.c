@@ -233,6 +233,26 @@ test_result_building(void **state)
     assert_string_equal(result_figure_type_name(0), "UNKNOWN");
 }
 
+static int spare_destroyed;
+
+static void
+count_destroy(void *p)
+{
+    spare_destroyed++;
+    free(p);
+}
+
+/* A thread that exits with a spare frees it with its destroy function. */
+static void *
+exiting_thread_puts(void *arg)
+{
+    (void)arg;
+    void *p = malloc(16);
+    if (p && !spare_put(SPARE_ENTITIES, p, count_destroy))
+        free(p);
+    return NULL;
+}
+
 static void *
 other_thread_take(void *arg)
 {
@@ -250,9 +270,9 @@ test_spare(void **state)
     assert_non_null(a);
     assert_non_null(b);
     assert_null(spare_take(SPARE_DECODE));
-    assert_true(spare_put(SPARE_DECODE, a));
-    assert_false(spare_put(SPARE_DECODE, b)); /* already has one */
-    assert_true(spare_put(SPARE_RESULT, b));  /* another kind */
+    assert_true(spare_put(SPARE_DECODE, a, free));
+    assert_false(spare_put(SPARE_DECODE, b, free)); /* already has one */
+    assert_true(spare_put(SPARE_RESULT, b, free));  /* another kind */
     pthread_t t;
     void *seen = a;
     assert_int_equal(pthread_create(&t, NULL, other_thread_take, NULL), 0);
@@ -261,9 +281,13 @@ test_spare(void **state)
     assert_ptr_equal(spare_take(SPARE_DECODE), a);
     assert_null(spare_take(SPARE_DECODE));
     assert_ptr_equal(spare_take(SPARE_RESULT), b);
-    assert_false(spare_put(SPARE_KINDS, a)); /* no such kind */
+    assert_false(spare_put(SPARE_KINDS, a, free)); /* no such kind */
     free(a);
     free(b);
+    spare_destroyed = 0;
+    assert_int_equal(pthread_create(&t, NULL, exiting_thread_puts, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(spare_destroyed, 1);
 }
 
 int

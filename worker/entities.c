@@ -9,11 +9,11 @@
  */
 #include "entities.h"
 
+#include "../common/spare.h"
 #include "../common/xalloc.h"
 #include "gaz.h"
 #include "tok.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -873,10 +873,6 @@ typedef struct scratch {
 #define SCRATCH_KEEP 4096      /* candidates, runs, labels kept */
 #define SCRATCH_KEEP_MAP 16384 /* map slots kept */
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static bool scratch_ok;
-
 static void
 scratch_free(void *p)
 {
@@ -891,25 +887,17 @@ scratch_free(void *p)
     free(sc);
 }
 
-static void
-scratch_init(void)
-{
-    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
-}
-
-/* This thread's buffers (taken: a nested scan would get new ones). */
+/* This thread's buffers (common/spare.h; taken: a nested scan would get
+ * new ones). */
 static scratch_t *
 scratch_take(void)
 {
-    scratch_t *sc = NULL;
-    if (pthread_once(&scratch_once, scratch_init) == 0 && scratch_ok) {
-        sc = pthread_getspecific(scratch_key);
-        if (sc && pthread_setspecific(scratch_key, NULL) != 0)
-            sc = NULL;
-    }
+    scratch_t *sc = spare_take(SPARE_ENTITIES);
     return sc ? sc : xcalloc(1, sizeof *sc);
 }
 
+/* Keep sc for this thread's next document, without what grew past the
+ * caps. */
 static void
 scratch_give(scratch_t *sc)
 {
@@ -935,8 +923,7 @@ scratch_give(scratch_t *sc)
         sc->val = NULL;
         sc->cap_map = 0;
     }
-    if (!scratch_ok || pthread_getspecific(scratch_key) ||
-        pthread_setspecific(scratch_key, sc) != 0)
+    if (!spare_put(SPARE_ENTITIES, sc, scratch_free))
         scratch_free(sc);
 }
 
