@@ -116,9 +116,6 @@ result_destroy(result_t **rp)
     if (!rp || !*rp)
         return;
     result_t *r = *rp;
-    for (size_t i = 0; i < r->n_entities; i++)
-        if (!r->entities[i].mentions_in_arena)
-            free(r->entities[i].mentions);
     arena_t *a = r->arena;
     while (a) {
         arena_t *next = a->next;
@@ -184,18 +181,28 @@ result_add_entity(result_t *r, int type, const char *name, const char *role)
     return (int32_t)r->n_entities++;
 }
 
+result_mention_t *
+result_reserve_mentions(result_t *r, int32_t entity, size_t n)
+{
+    result_entity_t *e = &r->entities[entity];
+    if (e->cap_mentions - e->n_mentions < n) {
+        result_mention_t *m = arena_array(r, e->n_mentions + n, sizeof *m);
+        if (e->n_mentions)
+            memcpy(m, e->mentions, e->n_mentions * sizeof *m);
+        e->mentions = m;
+        e->cap_mentions = e->n_mentions + n;
+    }
+    return e->mentions + e->n_mentions;
+}
+
 void
 result_add_mention(result_t *r, int32_t entity, const char *text,
                    uint32_t start, uint32_t end)
 {
     result_entity_t *e = &r->entities[entity];
     if (e->n_mentions >= e->cap_mentions) {
-        result_mention_t *old = e->mentions;
-        e->mentions = grow(r, old, &e->cap_mentions, e->n_mentions,
+        e->mentions = grow(r, e->mentions, &e->cap_mentions, e->n_mentions,
                            sizeof *e->mentions, 4);
-        if (old && !e->mentions_in_arena)
-            free(old); /* malloc'd by whoever built the entity */
-        e->mentions_in_arena = true;
     }
     result_mention_t *m = &e->mentions[e->n_mentions++];
     m->text = result_strndup(r, text + start, end - start);

@@ -3,8 +3,7 @@
  * entities with mentions, figures). The engine builds it, proto/wire.c
  * converts it to and from the protobuf Result, the CLI prints it as JSON.
  * All strings and the arrays grown by result_add_* live in the result's
- * own arena and die with it (a mentions array set by hand is malloc'd and
- * freed by result_destroy unless mentions_in_arena).
+ * own arena and die with it.
  */
 #ifndef EXCERPT_RESULT_H
 #define EXCERPT_RESULT_H
@@ -59,7 +58,6 @@ typedef struct result_mention {
 
 typedef struct result_entity {
     int type;                   /* result_entity_type_t */
-    bool mentions_in_arena;     /* mentions live in the arena (else malloc) */
     char *name;                 /* canonical name, e.g. "Askar Mamin" */
     char *role;                 /* title seen attached to the name, or "" */
     result_mention_t *mentions; /* in text order after result_finish() */
@@ -118,6 +116,12 @@ int32_t result_add_turn(result_t *r, int32_t speaker, uint32_t start,
  * be NULL). Pointers into r->entities are invalidated by later adds. */
 int32_t result_add_entity(result_t *r, int type, const char *name,
                           const char *role);
+
+/* Room for n more mentions of entity idx (in the arena): returns where
+ * the next one goes; whoever fills them counts them in n_mentions. For
+ * builders that know the count, such as a decoder. */
+result_mention_t *result_reserve_mentions(result_t *r, int32_t entity,
+                                          size_t n);
 
 /* Add a mention of entity idx covering text[start..end) of the input; the
  * surface text is copied from text. turn is filled by result_finish(). */

@@ -1121,9 +1121,7 @@ wire_result_decode(const uint8_t *buf, size_t len, result_t **out)
         int32_t idx =
             result_add_entity(r, (int)e->type, nz(e->name), nz(e->role));
         result_entity_t *re = &r->entities[idx];
-        re->mentions =
-            xcalloc(e->n_mentions ? e->n_mentions : 1, sizeof *re->mentions);
-        re->cap_mentions = e->n_mentions ? e->n_mentions : 1;
+        (void)result_reserve_mentions(r, idx, e->n_mentions);
         for (size_t k = 0; k < e->n_mentions; k++) {
             const Excerpt__V1__Mention *m = e->mentions[k];
             if (m->start > m->end) {
