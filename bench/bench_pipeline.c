@@ -592,18 +592,16 @@ zrecv(void *sock, wire_msg_t *out, int flags)
  * Envelope or a Batch of them (PROTOCOL.md "Batches"). */
 typedef struct zin {
     zmq_msg_t frame;      /* last frame of the message being read */
-    wire_batch_iter_t it; /* next item when state == ZIN_BATCH */
-    int state;            /* ZIN_* */
+    wire_batch_iter_t it; /* its next message */
+    bool open;            /* frame holds a message being read */
 } zin_t;
-
-enum { ZIN_EMPTY, ZIN_ONE, ZIN_BATCH };
 
 static void
 zin_close(zin_t *in)
 {
-    if (in->state != ZIN_EMPTY)
+    if (in->open)
         zmq_msg_close(&in->frame);
-    in->state = ZIN_EMPTY;
+    in->open = false;
 }
 
 /* Next message into *out: from the frame being read, else from a message
@@ -613,7 +611,7 @@ static int
 zin_next(void *sock, zin_t *in, wire_msg_t *out, int flags)
 {
     for (;;) {
-        if (in->state == ZIN_BATCH) {
+        if (in->open) {
             const uint8_t *item;
             size_t len;
             int r = wire_batch_next(&in->it, &item, &len);
@@ -623,12 +621,6 @@ zin_next(void *sock, zin_t *in, wire_msg_t *out, int flags)
             if (r < 0)
                 return r;
             continue;
-        }
-        if (in->state == ZIN_ONE) {
-            int rc = wire_decode(zmq_msg_data(&in->frame),
-                                 zmq_msg_size(&in->frame), 0, out);
-            zin_close(in);
-            return rc;
         }
         zmq_msg_init(&in->frame);
         bool got = false;
@@ -648,7 +640,7 @@ zin_next(void *sock, zin_t *in, wire_msg_t *out, int flags)
             zmq_msg_close(&in->frame);
             return b;
         }
-        in->state = b == 1 ? ZIN_BATCH : ZIN_ONE;
+        in->open = true;
     }
 }
 
@@ -971,7 +963,7 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
 {
     excerpt_env_t e;
     void *front = NULL, *sub = NULL;
-    zin_t zfront = { .state = ZIN_EMPTY }, zsub = { .state = ZIN_EMPTY };
+    zin_t zfront = { .open = false }, zsub = { .open = false };
     wire_batch_t out;
     wire_batch_init(&out);
     const char *topic = batch > 1 ? "group" : "committed";

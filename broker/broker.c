@@ -2020,23 +2020,19 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     size_t len = zmq_msg_size((zmq_msg_t *)env);
     wire_batch_iter_t it;
     int rc = wire_batch_open(data, len, &it);
-    if (rc == 0) {
-        on_message(b, sock, rt, data, len);
-        return;
-    }
-    b->cur_batched = true;
+    b->cur_batched = rc == 1;
+    const char *why = reason_of_decode(rc); /* the frame itself is bad */
     const uint8_t *item;
     size_t item_len;
-    while (rc == 1 && (rc = wire_batch_next(&it, &item, &item_len)) == 1)
-        on_message(b, sock, rt, item, item_len);
+    if (rc >= 0) {
+        while ((rc = wire_batch_next(&it, &item, &item_len)) == 1)
+            on_message(b, sock, rt, item, item_len);
+        why = "malformed Batch: items from here on were dropped";
+    }
     if (rc < 0) {
-        log_info("broker malformed batch bytes=%zu: %s", len, err_str(rc));
+        log_info("broker bad frame bytes=%zu: %s", len, err_str(rc));
         if (sock == b->front || rt->n > 0)
-            reject(b, sock, rt, 0, code_of_decode(rc),
-                   rc == ERR_VERSION
-                       ? reason_of_decode(rc)
-                       : "malformed Batch: items from here on were dropped",
-                   0);
+            reject(b, sock, rt, 0, code_of_decode(rc), why, 0);
     }
     b->cur_batched = false;
 }

@@ -258,9 +258,7 @@ send_frame(client_t *c, const uint8_t *buf, size_t len, bool block)
  * Envelope or a Batch of them (PROTOCOL.md "Batches"). */
 typedef struct frame {
     zmq_msg_t msg;        /* the last frame */
-    wire_batch_iter_t it; /* next item when batch */
-    bool batch;           /* msg is a Batch */
-    bool pending;         /* a plain envelope not yet decoded */
+    wire_batch_iter_t it; /* its next reply */
 } frame_t;
 
 /*
@@ -292,8 +290,6 @@ frame_recv(client_t *c, frame_t *f)
         zmq_msg_close(&f->msg);
         return ERR_PROTO;
     }
-    f->batch = rc == 1;
-    f->pending = rc == 0;
     return ERR_OK;
 }
 
@@ -305,19 +301,13 @@ frame_recv(client_t *c, frame_t *f)
 static int
 frame_next(client_t *c, frame_t *f, wire_msg_t *out)
 {
-    const uint8_t *buf = zmq_msg_data(&f->msg);
-    size_t len = zmq_msg_size(&f->msg);
-    if (f->batch) {
-        int r = wire_batch_next(&f->it, &buf, &len);
-        if (r <= 0) {
-            if (r < 0)
-                log_warn("client: malformed Batch from %s", c->endpoint);
-            return r;
-        }
-    } else if (f->pending) {
-        f->pending = false;
-    } else {
-        return 0;
+    const uint8_t *buf;
+    size_t len;
+    int r = wire_batch_next(&f->it, &buf, &len);
+    if (r <= 0) {
+        if (r < 0)
+            log_warn("client: malformed Batch from %s", c->endpoint);
+        return r;
     }
     memset(out, 0, sizeof *out);
     int rc = wire_decode(buf, len, 0, out);

@@ -25,6 +25,8 @@ wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
     uint32_t last_body = 0;
     pbraw_field_t f;
     int rc;
+    it->p = it->end = env;
+    it->single = 0;
     if (!env)
         return ERR_PROTO;
     while ((rc = pbraw_next(&p, end, &f)) == 1) {
@@ -42,8 +44,11 @@ wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
     }
     if (rc != 0)
         return ERR_PROTO;
-    if (last_body != WIRE_BATCH)
+    if (last_body != WIRE_BATCH) {
+        it->end = env + len;
+        it->single = 1;
         return 0;
+    }
     if (version != WIRE_PROTOCOL_VERSION)
         return ERR_VERSION;
     it->p = body;
@@ -56,6 +61,13 @@ wire_batch_next(wire_batch_iter_t *it, const uint8_t **item, size_t *len)
 {
     pbraw_field_t f;
     int rc;
+    if (it->single) {
+        it->single = 0;
+        *item = it->p;
+        *len = (size_t)(it->end - it->p);
+        it->p = it->end;
+        return 1;
+    }
     while ((rc = pbraw_next(&it->p, it->end, &f)) == 1) {
         if (f.num != FIELD_ITEMS)
             continue; /* a field added later: ignored */

@@ -13,25 +13,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reading position inside one Batch frame. */
+/* Reading position inside one frame. */
 typedef struct wire_batch_iter {
-    const uint8_t *p;   /* next unread byte of the Batch body */
-    const uint8_t *end; /* one past the Batch body */
+    const uint8_t *p;   /* next unread byte of the Batch body (or the
+                         * frame, when single) */
+    const uint8_t *end; /* one past it */
+    int single;         /* the frame is one message, not yet returned */
 } wire_batch_iter_t;
 
 /*
- * Look at an encoded Envelope. Returns 1 if it is a Batch (it then sets
- * *it to its first item), 0 if it is not (decode it with wire_decode), or
- * ERR_VERSION (a Batch whose Envelope.version is not the protocol's) or
- * ERR_PROTO (not a protobuf message, or a Batch field that is not a
- * message). Cheap: it reads the top-level field tags only.
+ * Look at a frame, an encoded Envelope, and set *it to read its messages
+ * with wire_batch_next: the items of a Batch, or the frame itself once.
+ * Returns 1 (a Batch), 0 (one message), or ERR_VERSION (a Batch whose
+ * Envelope.version is not the protocol's) or ERR_PROTO (not a protobuf
+ * message, or a Batch field that is not a message); *it then yields
+ * nothing. Cheap: it reads the top-level field tags only.
  */
 int wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it);
 
 /*
- * The next item of a Batch: 1 (*item, *len point into the frame), 0 (no
- * more items) or ERR_PROTO (a malformed body or an item that is itself a
- * Batch; stop reading this frame).
+ * The next message of the frame: 1 (*item, *len point into the frame;
+ * decode it with wire_decode), 0 (no more) or ERR_PROTO (a malformed Batch
+ * body or an item that is itself a Batch; the rest of the frame is lost).
  */
 int wire_batch_next(wire_batch_iter_t *it, const uint8_t **item, size_t *len);
 

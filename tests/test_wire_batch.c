@@ -116,8 +116,16 @@ test_round_trip_and_protobuf_bytes(void **state)
     wire_msg_t m;
     assert_int_not_equal(wire_decode(frame, frame_len, 0, &m), ERR_OK);
     wire_msg_release(&m);
-    /* an ordinary envelope is not a Batch */
+    /* an ordinary envelope is not a Batch, and reads as one message */
     assert_int_equal(wire_batch_open(items[1], lens[1], &it), 0);
+    assert_int_equal(wire_batch_next(&it, &item, &item_len), 1);
+    assert_ptr_equal(item, items[1]);
+    assert_int_equal(item_len, lens[1]);
+    assert_int_equal(wire_batch_next(&it, &item, &item_len), 0);
+    /* a bad frame yields nothing */
+    static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+    assert_int_equal(wire_batch_open(junk, sizeof junk, &it), ERR_PROTO);
+    assert_int_equal(wire_batch_next(&it, &item, &item_len), 0);
     for (size_t k = 0; k < N; k++)
         free(items[k]);
     free(want);

@@ -673,10 +673,6 @@ on_frame(wloop_t *w, const uint8_t *buf, size_t len)
 {
     wire_batch_iter_t it;
     int rc = wire_batch_open(buf, len, &it);
-    if (rc == 0) {
-        on_message(w, buf, len);
-        return;
-    }
     if (rc < 0) {
         log_warn("worker: undecodable frame from broker bytes=%zu: %s", len,
                  err_str(rc));
