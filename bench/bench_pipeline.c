@@ -9,6 +9,7 @@
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
+#include "../proto/wire_zmq.h"
 
 #include <zmq.h>
 
@@ -644,36 +645,15 @@ zin_next(void *sock, zin_t *in, wire_msg_t *out, int flags)
     }
 }
 
-static void
-zfree(void *data, void *hint)
-{
-    (void)data;
-    free(hint);
-}
-
 /* Send the Submits queued in b as one frame, handed to ZeroMQ where it
  * lies (no copy; ZeroMQ frees it once sent). */
 static int
 zflush(void *sock, wire_batch_t *b)
 {
-    if (!b->n)
-        return ERR_OK;
-    uint8_t *mem = NULL;
-    size_t off = 0, len = 0;
-    int rc = wire_batch_take(b, &mem, &off, &len);
+    int rc = wire_batch_zsend(sock, b, 0);
     if (rc != ERR_OK)
-        return rc;
-    zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, mem + off, len, zfree, mem) != 0) {
-        free(mem);
-        return ERR_IO;
-    }
-    if (zmq_msg_send(&msg, sock, 0) != (int)len) {
-        fprintf(stderr, "bench: zmq_send: %s\n", zmq_strerror(zmq_errno()));
-        zmq_msg_close(&msg);
-        return ERR_IO;
-    }
-    return ERR_OK;
+        fprintf(stderr, "bench: zmq_send: %s\n", zmq_strerror(errno));
+    return rc;
 }
 
 /* A frame being filled (wire_encode_into's room): what it holds goes out

@@ -13,6 +13,7 @@
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
 #include "../proto/wire_splice.h"
+#include "../proto/wire_zmq.h"
 #include "../storage/store.h"
 
 #include <assert.h>
@@ -299,11 +300,14 @@ route_copy(route_t *dst, const route_t *src)
     }
 }
 
-static void
-free_hint(void *data, void *hint)
+/* Log a failed send (errno tells why); returns its ERR_* code. */
+static int
+send_failed(int kind)
 {
-    (void)data;
-    free(hint);
+    int e = errno;
+    log_warn("broker send failed kind=%s: %s", wire_kind_name(kind),
+             zmq_strerror(e));
+    return e == EHOSTUNREACH ? ERR_CLOSED : e == EAGAIN ? ERR_AGAIN : ERR_IO;
 }
 
 /* Send route frames then the len bytes at mem + off, an encoded envelope
@@ -314,35 +318,17 @@ static int
 send_at(void *sock, const route_t *rt, uint8_t *mem, size_t off, size_t len,
         int kind)
 {
-    int rc;
     for (size_t i = 0; i < rt->n; i++) {
         if (zmq_send(sock, rt->data[i], rt->len[i],
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-            rc = errno;
-            goto fail;
+            int rc = send_failed(kind);
+            free(mem);
+            return rc;
         }
     }
-    zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, mem + off, len, free_hint, mem) != 0) {
-        rc = errno;
-        goto fail;
-    }
-    mem = NULL;
-    if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
-        rc = errno;
-        zmq_msg_close(&msg);
-        goto fail;
-    }
+    if (wire_zsend(sock, mem, off, len, ZMQ_DONTWAIT) != ERR_OK)
+        return send_failed(kind);
     return ERR_OK;
-fail:
-    free(mem);
-    log_warn("broker send failed kind=%s: %s", wire_kind_name(kind),
-             zmq_strerror(rc));
-    if (rc == EHOSTUNREACH)
-        return ERR_CLOSED;
-    if (rc == EAGAIN)
-        return ERR_AGAIN;
-    return ERR_IO;
 }
 
 static bool

@@ -11,6 +11,7 @@
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 #include "../proto/wire_batch.h"
+#include "../proto/wire_zmq.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -700,13 +701,6 @@ slot_finish(batch_t *b, slot_t *s, int rc, uint64_t job_id, bool dup,
     b->cb(b->ud, s->index, rc, job_id, dup, reason ? reason : "");
 }
 
-static void
-free_frame(void *data, void *hint)
-{
-    (void)data;
-    free(hint);
-}
-
 /* Send the queued Submits as one frame (a Batch when more than one),
  * handed to ZeroMQ where it lies: a copy would cost a large allocation
  * per frame, fresh pages each time. A full pipe counts as sent (the
@@ -714,30 +708,11 @@ free_frame(void *data, void *hint)
 static int
 out_flush(batch_t *b)
 {
-    if (!b->out.n)
+    int rc = wire_batch_zsend(b->c->sock, &b->out, ZMQ_DONTWAIT);
+    if (rc == ERR_OK || rc == ERR_AGAIN)
         return ERR_OK;
-    uint8_t *mem = NULL;
-    size_t off = 0, len = 0;
-    if (wire_batch_take(&b->out, &mem, &off, &len) != ERR_OK)
-        return ERR_OK;
-    zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, mem + off, len, free_frame, mem) != 0) {
-        free(mem);
-        set_err(b->c, "cannot make a message: %s", zmq_strerror(errno));
-        return ERR_IO;
-    }
-    for (;;) {
-        if (zmq_msg_send(&msg, b->c->sock, ZMQ_DONTWAIT) >= 0)
-            return ERR_OK;
-        if (errno == EINTR)
-            continue;
-        int e = errno;
-        zmq_msg_close(&msg);
-        if (e == EAGAIN)
-            return ERR_OK;
-        set_err(b->c, "send to %s failed: %s", b->c->endpoint, zmq_strerror(e));
-        return ERR_IO;
-    }
+    set_err(b->c, "send to %s failed: %s", b->c->endpoint, zmq_strerror(errno));
+    return ERR_IO;
 }
 
 /* Send a slot's Submit: queued for the next frame, which out_flush sends

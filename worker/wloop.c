@@ -18,6 +18,7 @@
 #include "../common/xalloc.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
+#include "../proto/wire_zmq.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -165,13 +166,6 @@ wloop_cfg_free(wloop_cfg_t *cfg)
 /* ------------------------------------------------------------ sending */
 
 /* libzmq is done with a frame: hint is the block it lies in. */
-static void
-free_frame(void *data, void *hint)
-{
-    (void)data;
-    free(hint);
-}
-
 /* Send what out holds as one frame (one message when it holds one). The
  * buffer is handed to libzmq, not copied. A refused frame loses its
  * messages: its credit was not granted (grant retries on a later pass) and
@@ -187,36 +181,25 @@ out_flush(wloop_t *w)
         wire_batch_free(&w->out);
         return ERR_CLOSED;
     }
-    uint8_t *mem = NULL;
-    size_t off = 0, len = 0;
     bool batched = w->out.n > 1;
-    (void)wire_batch_take(&w->out, &mem, &off, &len); /* n > 0: no error */
-    zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, mem + off, len, free_frame, mem) != 0) {
-        log_error("worker: zmq_msg_init_data failed: %s", zmq_strerror(errno));
-        free(mem);
-        w->outstanding -= credit;
-        if (w->outstanding < 0)
-            w->outstanding = 0;
-        return ERR_IO;
-    }
+    size_t len = wire_batch_bytes(&w->out);
     /* libzmq may process the socket's commands inside zmq_msg_send, taking
      * the wake-up of the fd we poll: read before blocking again. Not after
      * a refused send, which a full queue would repeat on every pass
      * (credit is retried each pass): a spin. The broker is not reading
      * then, and the next timer (at most a heartbeat away) reads anyway. */
-    if (zmq_msg_send(&msg, w->dealer, ZMQ_DONTWAIT) >= 0) {
+    int rc = wire_batch_zsend(w->dealer, &w->out, ZMQ_DONTWAIT);
+    if (rc == ERR_OK) {
         w->unread = true;
         if (batched)
             w->batched_credit += credit;
         return ERR_OK;
     }
     int e = errno;
-    zmq_msg_close(&msg); /* frees mem */
     w->outstanding -= credit;
     if (w->outstanding < 0)
         w->outstanding = 0;
-    if (e == EAGAIN) {
+    if (rc == ERR_AGAIN) {
         /* Broker unreachable and the queue full: the silence timer will
          * redo the socket; Done/Failed are kept in unacked. */
         log_debug("worker: send queue full, frame dropped bytes=%zu", len);
