@@ -12,6 +12,7 @@
 #include "../common/spare.h"
 #include "../common/xalloc.h"
 #include "gaz.h"
+#include "swar.h"
 #include "tok.h"
 
 #include <stdbool.h>
@@ -1178,21 +1179,12 @@ static const bool word_byte[256] = {
 #undef R16
 };
 
-/* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
-typedef unsigned char v16_t __attribute__((vector_size(16)));
-
-/* Bytes of w that are A-Z or >= 0xC0 (maybe_cap), as bit 7 of each byte.
- * Per byte without carries: x + 0x3F sets bit 7 for x >= 'A', x + 0x25
- * for x > 'Z' (x < 0x80); a byte >= 0xC0 has bits 7 and 6 set. */
+/* Bytes of w that are A-Z or >= 0xC0 (maybe_cap), as bit 7 of each byte
+ * (a byte >= 0xC0 has bits 7 and 6 set). */
 static uint64_t
 cap_bytes(uint64_t w)
 {
-    const uint64_t ones = 0x0101010101010101ull;
-    const uint64_t high = ones * 0x80;
-    uint64_t x = w & ~high;
-    uint64_t ge_a = x + ones * 0x3F;
-    uint64_t gt_z = x + ones * 0x25;
-    return ((ge_a & ~gt_z & ~w) | (w & (w << 1))) & high;
+    return swar_in(w, 'A', 'Z') | (w & (w << 1) & SWAR_HIGH);
 }
 
 /* First q >= pos where a capitalised word may start (maybe_cap[u[q]] and
@@ -1209,10 +1201,10 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
         memcpy(&a, u + q, 16);
         v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
         uint64_t half[2];
-        memcpy(half, &m, 16);
+        v16_masks(m, half);
         for (size_t h = 0; h < 2; h++)
-            for (uint64_t x = half[h] & 0x8080808080808080ull; x; x &= x - 1) {
-                size_t k = q + 8 * h + (size_t)(__builtin_ctzll(x) >> 3);
+            for (uint64_t x = half[h]; x; x &= x - 1) {
+                size_t k = q + 8 * h + swar_first(x);
                 if (k == 0 || !word_byte[u[k - 1]])
                     return k;
             }
@@ -1222,7 +1214,7 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
         uint64_t w;
         memcpy(&w, u + q, 8);
         for (uint64_t m = cap_bytes(w); m; m &= m - 1) {
-            size_t k = q + (size_t)(__builtin_ctzll(m) >> 3);
+            size_t k = q + swar_first(m);
             if (k == 0 || !word_byte[u[k - 1]])
                 return k;
         }

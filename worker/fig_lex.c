@@ -4,6 +4,7 @@
  * stay byte offsets into the caller's input.
  */
 #include "fig_lex.h"
+#include "swar.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -406,15 +407,6 @@ typedef struct tindex {
     uint64_t pmask[255];     /* which bytes of pre to compare (up to 8) */
 } tindex_t;
 
-/* Bit 7 of each byte of w that is A-Z (no carries cross bytes). */
-static uint64_t
-upper_bytes(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
-    uint64_t x = w & ~high;
-    return (x + ones * (0x80 - 'A')) & ~(x + ones * (0x7F - 'Z')) & ~w & high;
-}
-
 static tindex_t tindex[7];
 static size_t n_tindex;
 static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
@@ -493,13 +485,8 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
     if (x) {
         /* up to eight bytes at p, lower-cased, zeros past the end (where
          * no pattern byte can match): most entries fail on them */
-        uint64_t tw = 0;
-        if (n - p >= 8)
-            memcpy(&tw, t + p, 8);
-        else
-            for (size_t j = 0; j < n - p; j++)
-                tw |= (uint64_t)t[p + j] << (8 * j);
-        tw |= upper_bytes(tw) >> 2;
+        uint64_t tw = swar_load((const unsigned char *)t + p, n - p);
+        tw |= swar_in(tw, 'A', 'Z') >> 2;
         for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
             const fig_word_t *e = &table[i - 1];
             if (glued && !(e->flags & FIG_LEX_GLUE))

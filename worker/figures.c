@@ -9,6 +9,7 @@
 #include "figures.h"
 
 #include "fig_lex.h"
+#include "swar.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -147,22 +148,16 @@ alpha_at(const scan_t *s, size_t p)
     return p < s->n && fig_lex_is_alpha(s->t[p]);
 }
 
-/* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
-typedef unsigned char v16_t __attribute__((vector_size(16)));
-
 /* Offset of the first byte with its high bit set in the sixteen bytes of
  * m (0xFF / 0 per byte), or 16. */
 static size_t
 v16_first(v16_t m)
 {
     uint64_t half[2];
-    memcpy(half, &m, 16);
-    for (size_t h = 0; h < 2; h++) {
-        uint64_t x = half[h] & 0x8080808080808080ull;
-        if (x)
-            return 8 * h + (size_t)(__builtin_ctzll(x) >> 3);
-    }
-    return 16;
+    v16_masks(m, half);
+    return half[0]   ? swar_first(half[0])
+           : half[1] ? 8 + swar_first(half[1])
+                     : 16;
 }
 
 /* Position of the first ASCII digit at or after p, or n. Eight bytes at a
@@ -170,8 +165,6 @@ v16_first(v16_t m)
 static size_t
 next_digit(const unsigned char *t, size_t n, size_t p)
 {
-    const uint64_t ones = 0x0101010101010101ull;
-    const uint64_t high = 0x8080808080808080ull;
     while (p + 16 <= n) {
         v16_t a;
         memcpy(&a, t + p, 16);
@@ -183,13 +176,9 @@ next_digit(const unsigned char *t, size_t n, size_t p)
     while (p + 8 <= n) {
         uint64_t w;
         memcpy(&w, t + p, 8);
-        /* x = b ^ 0x30 maps digits to 0..9; (x + 0x76) has bit 7 set for
-         * x >= 10 when x < 0x80; bytes >= 0x80 are excluded via ~w. */
-        uint64_t x = w ^ (ones * 0x30);
-        uint64_t ge10 = (x & ~high) + ones * 0x76;
-        uint64_t m = ~(ge10 | x | w) & high;
+        uint64_t m = swar_in(w, '0', '9');
         if (m)
-            return p + (size_t)(__builtin_ctzll(m) >> 3);
+            return p + swar_first(m);
         p += 8;
     }
     while (p < n && !fig_lex_is_digit(t[p]))
@@ -1503,15 +1492,6 @@ spelled_money(scan_t *s, size_t ws, size_t we, double scale)
     emit(s, &c);
 }
 
-/* High bit set in each byte of w equal to c (exact, no false hits). */
-static uint64_t
-bytes_equal(uint64_t w, unsigned char c)
-{
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
-    uint64_t x = w ^ (0x0101010101010101ull * c);
-    return ~(((x & low7) + low7) | x) & ~low7;
-}
-
 /* A spelled keyword may touch position k (see scan_spelled). */
 static void
 spelled_at(scan_t *s, size_t k)
@@ -1558,21 +1538,20 @@ scan_spelled(scan_t *s)
         v16_t m = (v16_t)(((a == 'l') & (b == 'l')) |
                           ((a == 'r') & ((b == 'c') | (b == ' '))));
         uint64_t half[2];
-        memcpy(half, &m, 16);
+        v16_masks(m, half);
         for (size_t h = 0; h < 2; h++)
-            for (uint64_t x = half[h] & 0x8080808080808080ull; x; x &= x - 1)
-                spelled_at(s, p + 8 * h + (size_t)(__builtin_ctzll(x) >> 3));
+            for (uint64_t x = half[h]; x; x &= x - 1)
+                spelled_at(s, p + 8 * h + swar_first(x));
         p += 16;
     }
     while (p + 9 <= n) {
         uint64_t w0, w1;
         memcpy(&w0, t + p, 8);
         memcpy(&w1, t + p + 1, 8);
-        uint64_t m = (bytes_equal(w0, 'l') & bytes_equal(w1, 'l')) |
-                     (bytes_equal(w0, 'r') &
-                      (bytes_equal(w1, 'c') | bytes_equal(w1, ' ')));
+        uint64_t m = (swar_eq(w0, 'l') & swar_eq(w1, 'l')) |
+                     (swar_eq(w0, 'r') & (swar_eq(w1, 'c') | swar_eq(w1, ' ')));
         while (m) {
-            spelled_at(s, p + (size_t)(__builtin_ctzll(m) >> 3));
+            spelled_at(s, p + swar_first(m));
             m &= m - 1;
         }
         p += 8;

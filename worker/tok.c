@@ -4,6 +4,7 @@
  * (U+0080-00BF, U+2000-206F, U+3000-303F, U+FEFF) or invalid.
  */
 #include "tok.h"
+#include "swar.h"
 
 #include <string.h>
 
@@ -85,18 +86,6 @@ hs_end(const hs_t *st)
     h *= HS_K2;
     h ^= h >> 29;
     return h ? h : 1;
-}
-
-/* Per byte of w, bit 7 set where the byte is in [lo, hi] (both below
- * 0x80; bytes >= 0x80 never are). No carries cross bytes. */
-static uint64_t
-bytes_in(uint64_t w, unsigned lo, unsigned hi)
-{
-    const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
-    uint64_t x = w & ~high;
-    uint64_t ge = x + ones * (0x80 - lo);
-    uint64_t gt = x + ones * (0x7F - hi);
-    return ge & ~gt & ~w & high;
 }
 
 /* Length of the UTF-8 sequence at s[i] (1..4), or 0 if invalid; *cp gets
@@ -192,15 +181,9 @@ tok_hash(const char *str, size_t n)
         /* up to eight bytes at once (zeros past the end), when no 0xE2
          * (start of U+2018/U+2019) is among them */
         size_t k = n - i < 8 ? n - i : 8;
-        uint64_t w = 0;
-        if (k == 8)
-            memcpy(&w, s + i, 8);
-        else
-            for (size_t j = 0; j < k; j++)
-                w |= (uint64_t)s[i + j] << (8 * j);
-        uint64_t e = w ^ 0xE2E2E2E2E2E2E2E2ULL;
-        if (!((e - 0x0101010101010101ULL) & ~e & 0x8080808080808080ULL)) {
-            hs_add(&st, w | (bytes_in(w, 'A', 'Z') >> 2), (unsigned)k);
+        uint64_t w = swar_load(s + i, k);
+        if (!swar_eq(w, 0xE2)) {
+            hs_add(&st, w | (swar_in(w, 'A', 'Z') >> 2), (unsigned)k);
             i += k;
             continue;
         }
@@ -294,11 +277,11 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         while (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            uint64_t up = bytes_in(w, 'A', 'Z');
-            uint64_t dig = bytes_in(w, '0', '9');
-            uint64_t an = up | dig | bytes_in(w, 'a', 'z');
-            uint64_t stop = ~an & 0x8080808080808080ULL;
-            unsigned k = stop ? (unsigned)__builtin_ctzll(stop) >> 3 : 8;
+            uint64_t up = swar_in(w, 'A', 'Z');
+            uint64_t dig = swar_in(w, '0', '9');
+            uint64_t an = up | dig | swar_in(w, 'a', 'z');
+            uint64_t stop = ~an & SWAR_HIGH;
+            unsigned k = stop ? (unsigned)swar_first(stop) : 8;
             if (!k)
                 break;
             uint64_t keep = k == 8 ? ~0ULL : (1ULL << (8 * k)) - 1;
