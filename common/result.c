@@ -7,7 +7,6 @@
 #include "spare.h"
 #include "xalloc.h"
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -307,6 +306,13 @@ merge_sort(char *a, size_t n, size_t size, cmp_fn cmp, char *tmp)
  * sort that qsort() used here before. The arrays come almost sorted (the
  * engine adds in text order, with a few late additions), so a sorted
  * array costs one pass and a short one an insertion sort. */
+/* The largest element sort_stable moves through its stack buffer. */
+#define SORT_ELEM_MAX 128
+_Static_assert(sizeof(result_mention_t) <= SORT_ELEM_MAX &&
+                   sizeof(result_entity_t) <= SORT_ELEM_MAX &&
+                   sizeof(result_figure_t) <= SORT_ELEM_MAX,
+               "sort_stable's buffer holds every element it sorts");
+
 static void
 sort_stable(void *base, size_t n, size_t size, cmp_fn cmp)
 {
@@ -317,8 +323,9 @@ sort_stable(void *base, size_t n, size_t size, cmp_fn cmp)
     if (i >= n)
         return;
     if (n <= 64) {
-        char x[128];
-        assert(size <= sizeof x);
+        char x[SORT_ELEM_MAX];
+        if (size > sizeof x)
+            abort(); /* a new caller with a bigger element: raise the max */
         for (; i < n; i++) {
             size_t j = i;
             if (cmp(a + (j - 1) * size, a + j * size) <= 0)
@@ -332,6 +339,8 @@ sort_stable(void *base, size_t n, size_t size, cmp_fn cmp)
         }
         return;
     }
+    /* scratch from the result's arena would outlive the sort; a malloc
+     * here is one per result_finish of a document with > 64 items */
     char *tmp = xmalloc(n * size);
     merge_sort(a, n, size, cmp, tmp);
     free(tmp);
