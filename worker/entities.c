@@ -1002,9 +1002,9 @@ find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
 
 /* Per-document map from a person's last word to the full-name mention. */
 typedef struct pmap {
-    uint64_t *key;  /* last-word hash, 0 = empty */
-    uint32_t *cand; /* index into d->c of the full name */
-    size_t mask;    /* size - 1 */
+    uint64_t *key; /* hash, 0 = empty */
+    uint32_t *val; /* what the key maps to (read only where a key is set) */
+    size_t mask;   /* size - 1 */
 } pmap_t;
 
 static void
@@ -1015,7 +1015,7 @@ pmap_init(pmap_t *m, size_t n, scratch_t *sc)
         size *= 2;
     scratch_map(sc, size);
     m->key = sc->key;
-    m->cand = sc->val;
+    m->val = sc->val;
     m->mask = size - 1;
 }
 
@@ -1040,12 +1040,10 @@ name_hash(int type, const char *s, size_t n)
 static void
 emit(doc_t *d, const char *text, result_t *r)
 {
-    size_t size = 64;
-    while (size < d->n_c * 2 + 2)
-        size *= 2;
-    scratch_map(d->sc, size);
-    uint64_t *key = d->sc->key;
-    uint32_t *ent = d->sc->val; /* entity indexes */
+    pmap_t m; /* name hash -> entity index */
+    pmap_init(&m, d->n_c, d->sc);
+    uint64_t *key = m.key;
+    uint32_t *ent = m.val;
     for (size_t i = 0; i < d->n_c; i++) {
         const cand_t *c = &d->c[i];
         const char *cn = c->canon;
@@ -1062,9 +1060,7 @@ emit(doc_t *d, const char *text, result_t *r)
             cn = buf;
         }
         uint64_t h = name_hash(c->type, cn, cl);
-        size_t k = (size_t)(h ^ (h >> 31)) & (size - 1);
-        while (key[k] && key[k] != h)
-            k = (k + 1) & (size - 1);
+        size_t k = pmap_slot(&m, h);
         if (!key[k]) {
             key[k] = h;
             char role[256] = "";
@@ -1101,7 +1097,7 @@ resolve_persons(doc_t *d)
             size_t k = pmap_slot(&m, c->last);
             if (!m.key[k]) {
                 m.key[k] = c->last;
-                m.cand[k] = (uint32_t)i;
+                m.val[k] = (uint32_t)i;
             }
         }
     }
@@ -1122,7 +1118,7 @@ resolve_persons(doc_t *d)
         size_t k = pmap_slot(&m, c->last);
         if (!m.key[k])
             continue;
-        const cand_t *f = &d->c[m.cand[k]];
+        const cand_t *f = &d->c[m.val[k]];
         if (f->words >= 2) {
             c->cs = f->cs;
             c->ce = f->ce;
