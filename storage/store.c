@@ -1633,7 +1633,6 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     MDB_txn *txn = NULL;
     meta_t m;
     rec_t r;
-    uint8_t *val = NULL;
     size_t ents_mark = s->ents.n_pairs;
     memset(out, 0, sizeof *out);
     if (!result && result_len)
@@ -1690,17 +1689,18 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     tail[tn++] = (uint8_t)tl;
     memcpy(tail + tn, tim, tl);
     tn += tl;
-    val = xmalloc(result_len + tn);
-    if (result_len)
-        memcpy(val, result, result_len);
-    memcpy(val + result_len, tail, tn);
     uint8_t k[8], sk[8];
     put_be64(k, id);
     put_be64(sk, seq);
-    MDB_val key = mval(k, 8), v = mval(val, result_len + tn);
-    rc = mdb_put(txn, s->dbi[DB_RESULTS], &key, &v, MDB_NOOVERWRITE);
+    /* Reserved in place: the bytes are copied once, into the txn's page. */
+    MDB_val key = mval(k, 8), v = mval(NULL, result_len + tn);
+    rc = mdb_put(txn, s->dbi[DB_RESULTS], &key, &v,
+                 MDB_NOOVERWRITE | MDB_RESERVE);
     if (rc)
         goto out;
+    if (result_len)
+        memcpy(v.mv_data, result, result_len);
+    memcpy((uint8_t *)v.mv_data + result_len, tail, tn);
     key = mval(sk, 8);
     v = mval(k, 8);
     rc = mdb_put(txn, s->dbi[DB_LOG], &key, &v, MDB_APPEND);
@@ -1723,7 +1723,6 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     out->seq = seq;
     out->key = xstrdup(r.j.key);
 out:
-    free(val);
     rec_free(&r);
     if (rc)
         s->ents.n_pairs = ents_mark;
