@@ -267,6 +267,34 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         flags |= TOK_LOWER;
     else
         flags |= TOK_NUM | TOK_DIGIT;
+    /* The common word: one to seven ASCII letters and digits, then a
+     * blank or punctuation. Its flags and hash come from one block, as
+     * the loop below would compute them. */
+    if (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t up = swar_in(w, 'A', 'Z');
+        uint64_t dig = swar_in(w, '0', '9');
+        uint64_t stop = ~(up | dig | swar_in(w, 'a', 'z')) & SWAR_HIGH;
+        unsigned k = stop ? (unsigned)swar_first(stop) : 0;
+        if (k && cls[s[i + k]] == C_SEP) {
+            uint64_t keep = (1ULL << (8 * k)) - 1;
+            up &= keep;
+            dig &= keep;
+            uint64_t let = keep & SWAR_HIGH & ~dig;
+            if (dig)
+                flags |= TOK_DIGIT;
+            if ((let & (let - 1)) && !(let & ~up))
+                flags |= TOK_ALLCAPS;
+            uint64_t blk = (w | (up >> 2)) & keep;
+            hs_t one = { HS_SEED, blk, k, k };
+            t->end = t->after = (uint32_t)(i + k);
+            t->flags = flags;
+            t->hash = hs_end(&one);
+            *pos = i + k;
+            return true;
+        }
+    }
     /* letters counted (only >= 2 matters) and whether one was not upper
      * case: together they decide TOK_ALLCAPS */
     unsigned letters = 0;
@@ -297,7 +325,9 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             if (k < 8)
                 break;
         }
-        if (i >= len)
+        /* most words end at a blank or punctuation: no letter,
+         * apostrophe or hyphen to look into */
+        if (i >= len || cls[s[i]] == C_SEP)
             break;
         n = letter_len(s, len, i, &cp);
         if (n) {
