@@ -8,6 +8,8 @@
 #include "../common/result.h"
 #include "../worker/entities.h"
 #include "../worker/extract.h"
+#include "../worker/gaz.h"
+#include "../worker/tok.h"
 #include "../worker/turns.h"
 
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +565,51 @@ test_pipeline_system(void **state)
     result_destroy(&r);
 }
 
+/* entities_scan looks a lower-case word up as a plural head only when it
+ * ends in 's': every PLURAL_<T> entry of the gazetteer lists must. */
+static void
+test_plural_heads_end_in_s(void **state)
+{
+    (void)state;
+    const char *dir = EXCERPT_SOURCE_DIR "/worker/data";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t plurals = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 4, ".txt") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char line[512];
+        bool plural = false;
+        while (fgets(line, sizeof line, f)) {
+            size_t n = strcspn(line, "\r\n");
+            while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+                n--;
+            line[n] = '\0';
+            if (strncmp(line, "#!kind=", 7) == 0) {
+                plural = strncmp(line + 7, "PLURAL_", 7) == 0;
+                continue;
+            }
+            if (!plural || !n || line[0] == '#')
+                continue;
+            if ((line[n - 1] | 0x20) != 's')
+                fail_msg("%s: plural head \"%s\" does not end in s", path,
+                         line);
+            /* listed, so a key (merged kinds may have dropped PLURAL) */
+            assert_non_null(gaz_find(tok_hash(line, n)));
+            plurals++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    assert_true(plurals > 0);
+}
+
 static void
 test_hostile(void **state)
 {
@@ -646,6 +694,7 @@ main(void)
         cmocka_unit_test(test_listed_names_coordinated),
         cmocka_unit_test(test_continental_demonyms),
         cmocka_unit_test(test_pipeline_system),
+        cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
     };

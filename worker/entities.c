@@ -1289,8 +1289,13 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             skip_until = lb->body;
             li++;
         }
-        if (t->start < skip_until)
+        if (t->start < skip_until) {
+            /* the rest of the label is the speaker's name, already a
+             * mention: go on at the speech (no run is open) */
+            if (pos < skip_until)
+                pos = skip_until;
             continue;
+        }
         x->kinds = 0;
         x->ent = 0;
         x->head = 0;
@@ -1331,7 +1336,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                         n = 0;
                         continue;
                     }
-                    const gaz_slot_t *g = gaz_find(t->hash);
+                    /* every plural head ends in 's' (test_entities
+                     * checks the list): other words skip the lookup */
+                    const gaz_slot_t *g = (text[t->end - 1] | 0x20) == 's'
+                                              ? gaz_find(t->hash)
+                                              : NULL;
                     if (g && (g->kinds & GAZ_PLURAL)) {
                         x->plural = true;
                         x->head = g->head;
