@@ -38,16 +38,24 @@ swar_eq(uint64_t w, unsigned char c)
     return ~(((x & low7) + low7) | x) & SWAR_HIGH;
 }
 
-/* The n (<= 8) bytes at s as a word, zeros past them. */
+/* The first min(n, 8) bytes at s as a word, zeros past them; reads no
+ * byte past s[n - 1]. A short tail is two overlapping four-byte loads
+ * (n 4..7) or three single bytes (n 1..3), not a loop. */
 static inline uint64_t
 swar_load(const unsigned char *s, size_t n)
 {
     uint64_t w = 0;
-    if (n >= 8)
+    if (n >= 8) {
         memcpy(&w, s, 8);
-    else
-        for (size_t j = 0; j < n; j++)
-            w |= (uint64_t)s[j] << (8 * j);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        w = lo | (uint64_t)hi << (8 * (n - 4));
+    } else if (n) {
+        w = s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+            (uint64_t)s[n - 1] << (8 * (n - 1));
+    }
     return w;
 }
 
