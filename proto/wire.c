@@ -849,29 +849,9 @@ carve(char **at, size_t n, size_t size)
     return p;
 }
 
-/* Upper bounds of the bytes protobuf-c writes, per field: any scalar (tag
- * plus the longest varint, 10 bytes for a negative int32; a double is 9),
- * the tag and length of a submessage, a string of n bytes. */
-#define PB_SCALAR_MAX 11u
-#define PB_SUB_MAX 6u
-#define PB_STR_MAX(n) (6u + (n))
-
-/* s for protobuf-c ("" for NULL); adds its bound to *b. */
-static char *
-pb_str(const char *s, size_t *b)
-{
-    if (!s)
-        s = "";
-    *b += PB_STR_MAX(strlen(s));
-    return (char *)s;
-}
-
-/* Fill pb from r and return at least the packed size of the Result, in
- * the same walk: cheap, since only string lengths are read, so the Result
- * can be packed in one pass into a buffer sized once. Structs start as
- * copies of the generated *_INIT values (what the generated *_init()
- * functions do, without a call per struct). */
-static size_t
+/* Fill pb from r. Structs start as copies of the generated *_INIT values
+ * (what the generated *_init() functions do, without a call per struct). */
+static void
 result_to_pb(const result_t *r, pb_result_t *pb)
 {
     static const Excerpt__V1__Result result_init = EXCERPT__V1__RESULT__INIT;
@@ -881,15 +861,13 @@ result_to_pb(const result_t *r, pb_result_t *pb)
     static const Excerpt__V1__Entity entity_init = EXCERPT__V1__ENTITY__INIT;
     static const Excerpt__V1__Mention mention_init = EXCERPT__V1__MENTION__INIT;
     static const Excerpt__V1__Figure figure_init = EXCERPT__V1__FIGURE__INIT;
-    size_t b = 2 * PB_SCALAR_MAX;        /* job_id, seq */
-    b += PB_SUB_MAX + 3 * PB_SCALAR_MAX; /* timings */
     Excerpt__V1__Result *pr = &pb->msg;
     *pr = result_init;
     pb->tm = timings_init;
     pr->job_id = r->job_id;
     pr->seq = r->seq;
-    pr->extractor_version = pb_str(r->version, &b);
-    pr->source = pb_str(r->source, &b);
+    pr->extractor_version = s_or_empty(r->version);
+    pr->source = s_or_empty(r->source);
     pb->tm.extract_us = r->extract_us;
     pr->timings = &pb->tm;
 
@@ -925,11 +903,10 @@ result_to_pb(const result_t *r, pb_result_t *pb)
 
     for (size_t i = 0; i < r->n_speakers; i++) {
         sp[i] = speaker_init;
-        sp[i].name = pb_str(r->speakers[i].name, &b);
-        sp[i].title = pb_str(r->speakers[i].title, &b);
+        sp[i].name = s_or_empty(r->speakers[i].name);
+        sp[i].title = s_or_empty(r->speakers[i].title);
         sp[i].turns = r->speakers[i].turns;
         pr->speakers[i] = &sp[i];
-        b += PB_SUB_MAX + PB_SCALAR_MAX;
     }
     for (size_t i = 0; i < r->n_turns; i++) {
         tu[i] = turn_init;
@@ -939,43 +916,38 @@ result_to_pb(const result_t *r, pb_result_t *pb)
         tu[i].body = r->turns[i].body;
         pr->turns[i] = &tu[i];
     }
-    b += r->n_turns * (PB_SUB_MAX + 4 * PB_SCALAR_MAX);
     for (size_t i = 0; i < r->n_entities; i++) {
         const result_entity_t *e = &r->entities[i];
         en[i] = entity_init;
         en[i].type = (Excerpt__V1__EntityType)e->type;
-        en[i].name = pb_str(e->name, &b);
-        en[i].role = pb_str(e->role, &b);
+        en[i].name = s_or_empty(e->name);
+        en[i].role = s_or_empty(e->role);
         en[i].n_mentions = e->n_mentions;
         en[i].mentions = mp;
-        b += PB_SUB_MAX + PB_SCALAR_MAX;
         for (size_t k = 0; k < e->n_mentions; k++) {
             *mm = mention_init;
-            mm->text = pb_str(e->mentions[k].text, &b);
+            mm->text = s_or_empty(e->mentions[k].text);
             mm->start = e->mentions[k].start;
             mm->end = e->mentions[k].end;
             mm->turn = e->mentions[k].turn;
             *mp++ = mm++;
         }
-        b += e->n_mentions * (PB_SUB_MAX + 3 * PB_SCALAR_MAX);
         pr->entities[i] = &en[i];
     }
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
         fi[i] = figure_init;
         fi[i].type = (Excerpt__V1__FigureType)f->type;
-        fi[i].text = pb_str(f->text, &b);
+        fi[i].text = s_or_empty(f->text);
         fi[i].value = f->value;
         fi[i].has_value = f->has_value;
-        fi[i].iso = pb_str(f->iso, &b);
-        fi[i].unit = pb_str(f->unit, &b);
+        fi[i].iso = s_or_empty(f->iso);
+        fi[i].unit = s_or_empty(f->unit);
         fi[i].start = f->start;
         fi[i].end = f->end;
         fi[i].turn = f->turn;
         pr->figures[i] = &fi[i];
     }
-    b += r->n_figures * (PB_SUB_MAX + 6 * PB_SCALAR_MAX);
-    return b;
 }
 
 int
@@ -988,85 +960,6 @@ wire_result_encode(const result_t *r, uint8_t **buf, size_t *len)
     size_t w = excerpt__v1__result__pack(&pb.msg, out);
     free(pb.mem);
     if (w != n) {
-        free(out);
-        return ERR_INTERNAL;
-    }
-    *buf = out;
-    *len = n;
-    return ERR_OK;
-}
-
-/* A ProtobufCBuffer writing into a buffer of known size. The bytes at
- * hole (the packed Result) are already in place: appending them from that
- * very address only moves the write position. */
-typedef struct place_buf {
-    ProtobufCBuffer base; /* must be first: protobuf-c calls base.append */
-    uint8_t *buf;         /* destination, cap bytes */
-    size_t len, cap;      /* bytes written, capacity */
-    const uint8_t *hole;  /* where the pre-packed bytes sit */
-    bool bad;             /* a write did not fit or was out of place */
-} place_buf_t;
-
-static void
-place_append(ProtobufCBuffer *b, size_t n, const uint8_t *data)
-{
-    place_buf_t *pb = (place_buf_t *)b;
-    if (pb->bad || n > pb->cap - pb->len) {
-        pb->bad = true;
-        return;
-    }
-    uint8_t *dst = pb->buf + pb->len;
-    if (data == pb->hole) {
-        if (dst != pb->hole)
-            pb->bad = true; /* the Result is not the envelope's tail */
-    } else if (n) {
-        memcpy(dst, data, n);
-    }
-    pb->len += n;
-}
-
-int
-wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
-                 uint8_t **buf, size_t *len)
-{
-    pb_result_t pb;
-    size_t bound = result_to_pb(r, &pb);
-
-    Excerpt__V1__Done done = EXCERPT__V1__DONE__INIT;
-    Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
-    done.job_id = job_id;
-    done.attempt = attempt;
-    done.result.len = bound;
-    env.version = WIRE_PROTOCOL_VERSION;
-    env.body_case = EXCERPT__V1__ENVELOPE__BODY_DONE;
-    env.done = &done;
-    /* Done.result is the last field of the last field of the envelope, so
-     * the Result is the envelope's tail: pack it once, after room for the
-     * longest header it can need, then the header in front of it. */
-    size_t head_max = excerpt__v1__envelope__get_packed_size(&env) - bound;
-    uint8_t *out = xmalloc(head_max + bound);
-    size_t rlen = excerpt__v1__result__pack(&pb.msg, out + head_max);
-    free(pb.mem);
-    if (rlen > bound)
-        abort(); /* the bound is wrong: the heap is already damaged */
-    done.result.len = rlen;
-    size_t n = excerpt__v1__envelope__get_packed_size(&env);
-    if (n > WIRE_MAX_FRAME || n < rlen || n - rlen > head_max) {
-        free(out);
-        *len = n;
-        return n > WIRE_MAX_FRAME ? ERR_TOOBIG : ERR_INTERNAL;
-    }
-    uint8_t *hole = out + (n - rlen);
-    /* A shorter length varint than the bound's (rare): close the gap. */
-    if (hole != out + head_max)
-        memmove(hole, out + head_max, rlen);
-    done.result.data = hole;
-    place_buf_t pbuf = { .base = { place_append },
-                         .buf = out,
-                         .cap = n,
-                         .hole = rlen ? hole : NULL };
-    size_t total = excerpt__v1__envelope__pack_to_buffer(&env, &pbuf.base);
-    if (pbuf.bad || total != n || pbuf.len != n) {
         free(out);
         return ERR_INTERNAL;
     }

@@ -279,10 +279,10 @@ int wire_result_encode(const result_t *r, uint8_t **buf, size_t *len);
  * Serialise a Done envelope {job_id, attempt, result = r serialised} into a
  * new buffer (*buf, caller frees); request_id 0, the current version. The
  * same bytes as wire_encode() of a Done around wire_result_encode(r), but
- * the Result is packed once, in place, and never copied. Errors:
- * ERR_TOOBIG when the envelope would exceed WIRE_MAX_FRAME (*len is then
- * set to the size it would have had, *buf untouched), ERR_INTERNAL.
- * Thread-safe (no shared state).
+ * written straight from r (proto/wire_result.c: no protobuf-c structs,
+ * each string measured once, nothing copied twice). Errors: ERR_TOOBIG
+ * when the envelope would exceed WIRE_MAX_FRAME (*len is then set to the
+ * size it would have had, *buf untouched). Thread-safe (no shared state).
  */
 int wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
                      uint8_t **buf, size_t *len);

@@ -5,11 +5,16 @@
 #include "common/err.h"
 #include "common/result.h"
 #include "proto/wire.h"
+#include "worker/extract.h"
 
+#include <dirent.h>
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +380,373 @@ test_result_round_trip(void **state)
     result_destroy(&r); /* NULL-safe */
 }
 
+/* ------------------------------------------ wire_done_encode vs protobuf-c */
+
+/* wire_done_encode writes the Done envelope itself; its bytes must be
+ * those of wire_encode of a Done around wire_result_encode (protobuf-c's
+ * packing). Returns the envelope's length. */
+static size_t
+check_done_bytes(const result_t *r, uint64_t id, uint32_t attempt)
+{
+    uint8_t *rbuf = NULL, *want = NULL, *got = NULL;
+    size_t rlen = 0, want_len = 0, got_len = 0;
+    assert_int_equal(wire_result_encode(r, &rbuf, &rlen), ERR_OK);
+    wire_msg_t m = { .kind = WIRE_DONE };
+    m.u.done.job_id = id;
+    m.u.done.attempt = attempt;
+    m.u.done.result = rbuf;
+    m.u.done.result_len = rlen;
+    assert_int_equal(wire_encode(&m, &want, &want_len), ERR_OK);
+    assert_int_equal(wire_done_encode(id, attempt, r, &got, &got_len), ERR_OK);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(rbuf);
+    free(want);
+    free(got);
+    return got_len;
+}
+
+/* splitmix64: a fixed seed gives the same results on every run. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static uint64_t
+rng_below(uint64_t *s, uint64_t n)
+{
+    return rng_next(s) % n;
+}
+
+/* Values at the varint byte boundaries, or random bits. */
+static uint64_t
+gen_u64(uint64_t *s)
+{
+    static const uint64_t edges[] = { 0,
+                                      1,
+                                      127,
+                                      128,
+                                      16383,
+                                      16384,
+                                      (1u << 21) - 1,
+                                      1u << 21,
+                                      1u << 28,
+                                      UINT32_MAX,
+                                      (uint64_t)1 << 35,
+                                      (uint64_t)1 << 63,
+                                      UINT64_MAX };
+    size_t n = sizeof edges / sizeof edges[0];
+    uint64_t k = rng_below(s, n + 2);
+    if (k < n)
+        return edges[k];
+    return k == n ? rng_next(s) : rng_next(s) >> rng_below(s, 64);
+}
+
+static uint32_t
+gen_u32(uint64_t *s)
+{
+    return (uint32_t)gen_u64(s);
+}
+
+static int32_t
+gen_i32(uint64_t *s)
+{
+    static const int32_t edges[] = { 0,    RESULT_NO_TURN, 1,         127, 128,
+                                     -128, INT32_MIN,      INT32_MAX, 3,   17 };
+    uint64_t k = rng_below(s, sizeof edges / sizeof edges[0] + 1);
+    if (k < sizeof edges / sizeof edges[0])
+        return edges[k];
+    return (int32_t)(uint32_t)rng_next(s);
+}
+
+static double
+gen_double(uint64_t *s)
+{
+    static const double edges[] = { 0.0,     -0.0,   1.0,     -1.5,
+                                    7.5,     1e12,   DBL_MAX, -DBL_MAX,
+                                    DBL_MIN, 5e-324, 1e308 };
+    uint64_t k = rng_below(s, sizeof edges / sizeof edges[0] + 3);
+    if (k < sizeof edges / sizeof edges[0])
+        return edges[k];
+    if (k == sizeof edges / sizeof edges[0])
+        return rng_below(s, 2) ? INFINITY : -INFINITY;
+    uint64_t bits = rng_next(s);
+    double d;
+    memcpy(&d, &bits, sizeof d); /* any bit pattern, NaNs included */
+    return d;
+}
+
+/* A string: NULL, "", ASCII, multi-byte UTF-8, or long enough for a 2 or
+ * 3 byte length while *budget bytes of long strings remain (so that no
+ * result nears WIRE_MAX_FRAME); copied into r's arena (NULL stays NULL). */
+static char *
+gen_str(uint64_t *s, result_t *r, size_t *budget)
+{
+    static const char *const words[] = {
+        "",
+        "a",
+        "Askar Mamin",
+        "Мамин",
+        "Владивосток",
+        "東京",
+        "\xf0\x9f\x98\x80 emoji",
+        "7.5 percent",
+        "Минэкономразвития России",
+    };
+    static char big[70000];
+    if (!big[0])
+        for (size_t i = 0; i < sizeof big - 1; i++)
+            big[i] = (char)('a' + i % 26);
+    size_t nw = sizeof words / sizeof words[0];
+    uint64_t k = rng_below(s, nw + 3);
+    if (k < nw)
+        return result_strndup(r, words[k], strlen(words[k]));
+    if (k == nw)
+        return NULL;
+    static const size_t lens[] = {
+        126, 127, 128, 129, 300, 16383, 16384, 65000
+    };
+    size_t nl = sizeof lens / sizeof lens[0];
+    size_t n = lens[rng_below(s, nl)];
+    if (n > *budget)
+        n = lens[rng_below(s, 4)];
+    else
+        *budget -= n;
+    return result_strndup(r, big, n);
+}
+
+/* A result with every field drawn from the generators; scale bounds the
+ * array sizes (mentions of one entity up to 8 * scale). */
+static result_t *
+gen_result(uint64_t *s, size_t scale)
+{
+    result_t *r = result_new();
+    size_t lng_budget = rng_below(s, 4) == 0 ? 300000 : 0;
+    size_t *lng = &lng_budget;
+    r->job_id = gen_u64(s);
+    r->seq = gen_u64(s);
+    r->extract_us = gen_u64(s);
+    r->version = gen_str(s, r, lng);
+    r->source = gen_str(s, r, lng);
+    size_t ns = rng_below(s, scale + 1);
+    for (size_t i = 0; i < ns; i++) {
+        int32_t k = result_add_speaker(r, "x", "y");
+        r->speakers[k].name = gen_str(s, r, lng);
+        r->speakers[k].title = gen_str(s, r, lng);
+        r->speakers[k].turns = gen_u32(s);
+    }
+    size_t nt = rng_below(s, scale + 1);
+    for (size_t i = 0; i < nt; i++) {
+        int32_t k = result_add_turn(r, ns ? 0 : -1, 0, 0, 0);
+        r->turns[k].speaker = gen_i32(s);
+        r->turns[k].start = gen_u32(s);
+        r->turns[k].body = gen_u32(s);
+        r->turns[k].end = gen_u32(s);
+    }
+    if (ns)
+        r->speakers[0].turns = gen_u32(s);
+    size_t ne = rng_below(s, scale + 1);
+    for (size_t i = 0; i < ne; i++) {
+        int32_t k = result_add_entity(r, RESULT_PERSON, "n", NULL);
+        r->entities[k].type =
+            rng_below(s, 4) ? (int)rng_below(s, 8) : (int)gen_i32(s);
+        r->entities[k].name = gen_str(s, r, lng);
+        r->entities[k].role = gen_str(s, r, lng);
+        size_t nm =
+            rng_below(s, 3) ? rng_below(s, 4) : rng_below(s, 8 * scale + 1);
+        result_mention_t *m = result_reserve_mentions(r, k, nm);
+        for (size_t j = 0; j < nm; j++) {
+            m[j].text = gen_str(s, r, lng);
+            m[j].start = gen_u32(s);
+            m[j].end = gen_u32(s);
+            m[j].turn = gen_i32(s);
+        }
+        r->entities[k].n_mentions = nm;
+    }
+    size_t nf = rng_below(s, scale + 1);
+    for (size_t i = 0; i < nf; i++) {
+        result_figure_t *f =
+            result_add_figure(r, RESULT_MONEY, "x", 0, 1, 0, false, NULL, NULL);
+        f->type = rng_below(s, 4) ? (int)rng_below(s, 9) : (int)gen_i32(s);
+        f->text = gen_str(s, r, lng);
+        f->value = gen_double(s);
+        f->has_value = rng_below(s, 2);
+        f->iso = gen_str(s, r, lng);
+        f->unit = gen_str(s, r, lng);
+        f->start = gen_u32(s);
+        f->end = gen_u32(s);
+        f->turn = gen_i32(s);
+    }
+    return r;
+}
+
+/* Generated results: every field at its defaults, edges and random
+ * values, strings NULL / "" / UTF-8 / long, many mentions. */
+static void
+test_done_encode_generated(void **state)
+{
+    (void)state;
+    uint64_t seed = 20261128;
+    size_t longest = 0;
+    for (int i = 0; i < 3000; i++) {
+        size_t scale = i % 50 == 49 ? 200 : 1 + (size_t)i % 12;
+        result_t *r = gen_result(&seed, scale);
+        uint64_t id = gen_u64(&seed);
+        uint32_t attempt = gen_u32(&seed);
+        size_t n = check_done_bytes(r, id, attempt);
+        if (n > longest)
+            longest = n;
+        result_destroy(&r);
+    }
+    /* lengths of 3 bytes and more were produced */
+    assert_true(longest > 16384);
+}
+
+/* Hand-picked cases: defaults everywhere (empty submessages), a single
+ * field set at a time, -0.0 (left out like 0.0), RESULT_NO_TURN, an
+ * entity with no mentions and one with thousands, a Result of more than
+ * 2 MiB (a 4-byte length). */
+static void
+test_done_encode_edges(void **state)
+{
+    (void)state;
+    result_t *r = result_new();
+    check_done_bytes(r, 0, 0);
+    check_done_bytes(r, 1, 0);
+    check_done_bytes(r, 0, 1);
+    check_done_bytes(r, UINT64_MAX, UINT32_MAX);
+    r->version = NULL;
+    r->source = NULL;
+    check_done_bytes(r, 5, 1);
+    result_destroy(&r);
+
+    r = result_new();
+    int32_t sp = result_add_speaker(r, "", "");
+    r->speakers[sp].name = NULL;
+    result_add_turn(r, sp, 0, 0, 0);
+    r->speakers[sp].turns = 0;
+    r->turns[0].speaker = 0;
+    int32_t e = result_add_entity(r, 0, "", NULL);
+    (void)e;
+    result_figure_t *f =
+        result_add_figure(r, 0, "", 0, 0, -0.0, false, NULL, NULL);
+    f->turn = 0;
+    check_done_bytes(r, 9, 2);
+    f->value = 0.0;
+    f->turn = RESULT_NO_TURN;
+    check_done_bytes(r, 9, 2);
+    f->value = -1e300;
+    f->has_value = true;
+    check_done_bytes(r, 9, 2);
+    r->turns[0].speaker = RESULT_NO_TURN;
+    r->entities[0].type = -3;
+    f->type = -1;
+    check_done_bytes(r, 9, 2);
+    result_destroy(&r);
+
+    /* one entity with thousands of mentions: more string lengths than
+     * the encoder keeps on its stack, an entity body of 3 length bytes */
+    r = result_new();
+    e = result_add_entity(r, RESULT_ORG, "Газпром", "");
+    result_add_entity(r, RESULT_GPE, "Kazan", NULL);
+    static const char text[] = "Газпром said";
+    for (uint32_t i = 0; i < 5000; i++)
+        result_add_mention(r, e, text, 0, 14);
+    for (uint32_t i = 0; i < 5000; i++)
+        r->entities[e].mentions[i].turn = (int32_t)i - 1;
+    check_done_bytes(r, 77, 3);
+    result_destroy(&r);
+
+    /* a Result over 2 MiB */
+    r = result_new();
+    size_t n = (2u << 20) + 5;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'q', n);
+    big[n] = '\0';
+    r->source = big; /* borrowed: result_destroy frees only its arena */
+    assert_true(check_done_bytes(r, 1, 1) > n);
+    result_destroy(&r);
+    free(big);
+}
+
+/* A result too large for a frame: ERR_TOOBIG, *buf untouched, *len the
+ * size the envelope would have had (what wire_encode gives). */
+static void
+test_done_encode_too_big(void **state)
+{
+    (void)state;
+    result_t *r = result_new();
+    size_t n = WIRE_MAX_FRAME;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'z', n);
+    big[n] = '\0';
+    r->version = big;
+    uint8_t *rbuf = NULL, *want = NULL;
+    size_t rlen = 0, want_len = 0;
+    assert_int_equal(wire_result_encode(r, &rbuf, &rlen), ERR_OK);
+    wire_msg_t m = { .kind = WIRE_DONE };
+    m.u.done.job_id = 4;
+    m.u.done.attempt = 1;
+    m.u.done.result = rbuf;
+    m.u.done.result_len = rlen;
+    assert_int_equal(wire_encode(&m, &want, &want_len), ERR_OK);
+    free(want);
+    free(rbuf);
+    uint8_t *got = (uint8_t *)"untouched";
+    size_t got_len = 0;
+    assert_int_equal(wire_done_encode(4, 1, r, &got, &got_len), ERR_TOOBIG);
+    assert_string_equal((char *)got, "untouched");
+    assert_int_equal(got_len, want_len);
+    result_destroy(&r);
+    free(big);
+}
+
+/* Results of the real extractor on every bundled sample. */
+static void
+test_done_encode_samples(void **state)
+{
+    (void)state;
+    extract_t *ex = extract_new();
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/samples", EXCERPT_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    static char text[1 << 20];
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 4 || strcmp(de->d_name + nl - 4, ".txt"))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        size_t n = fread(text, 1, sizeof text, f);
+        fclose(f);
+        assert_true(n > 0 && n < sizeof text);
+        result_t *r = NULL;
+        assert_int_equal(extract_run(ex, text, n, &r), ERR_OK);
+        assert_true(r->n_entities > 0);
+        check_done_bytes(r, 0, 1);
+        r->job_id = 1000000007u + (uint64_t)files;
+        r->extract_us = 12345;
+        r->source = result_strndup(r, de->d_name, nl);
+        check_done_bytes(r, r->job_id, 300);
+        result_destroy(&r);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 10);
+    extract_destroy(&ex);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -531,6 +903,10 @@ main(void)
         cmocka_unit_test(test_small_messages),
         cmocka_unit_test(test_replies_with_lists),
         cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_done_encode_generated),
+        cmocka_unit_test(test_done_encode_edges),
+        cmocka_unit_test(test_done_encode_too_big),
+        cmocka_unit_test(test_done_encode_samples),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_version_and_body),
         cmocka_unit_test(test_invalid_utf8_and_bounds),
