@@ -405,7 +405,15 @@ typedef struct tindex {
     uint8_t len[255];        /* pattern lengths */
     uint64_t pre[255];       /* lower-cased bytes before the first blank */
     uint64_t pmask[255];     /* which bytes of pre to compare (up to 8) */
+    uint64_t raw[255];       /* the bytes of pre as written (FULL_CS) */
+    uint8_t full[255];       /* FULL_*: pre holds the whole pattern */
 } tindex_t;
+
+/* tindex_t.full: the pattern has at most eight bytes and no blank, so a
+ * match of pre (case-insensitive) or raw (FULL_CS) is a match of it all,
+ * up to the word-boundary test. */
+#define FULL_CI 1
+#define FULL_CS 2
 
 static tindex_t tindex[7];
 static size_t n_tindex;
@@ -434,8 +442,11 @@ tindex_add(const fig_word_t *table)
              j++) {
             x->pre[i] |= (uint64_t)lower((unsigned char)table[i].pat[j])
                          << (8 * j);
+            x->raw[i] |= (uint64_t)(unsigned char)table[i].pat[j] << (8 * j);
             x->pmask[i] |= (uint64_t)0xFF << (8 * j);
         }
+        if (x->len[i] <= 8 && !strchr(table[i].pat, ' '))
+            x->full[i] = table[i].flags & FIG_LEX_CS ? FULL_CS : FULL_CI;
         unsigned char c0 = lower((unsigned char)table[i].pat[0]);
         *tail[c0] = (uint8_t)(i + 1);
         tail[c0] = &x->next[i];
@@ -485,15 +496,30 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
     if (x) {
         /* up to eight bytes at p, lower-cased, zeros past the end (where
          * no pattern byte can match): most entries fail on them */
-        uint64_t tw = swar_load((const unsigned char *)t + p, n - p);
-        tw |= swar_in(tw, 'A', 'Z') >> 2;
+        uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
+        uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
         for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
             const fig_word_t *e = &table[i - 1];
             if (glued && !(e->flags & FIG_LEX_GLUE))
                 continue;
             if ((tw ^ x->pre[i - 1]) & x->pmask[i - 1])
                 continue;
-            size_t q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+            size_t q;
+            if (x->full[i - 1]) {
+                /* what fig_lex_match() finds, without its byte loop (the
+                 * zeros past the text end match no pattern byte) */
+                if (x->full[i - 1] == FULL_CS &&
+                    ((raw ^ x->raw[i - 1]) & x->pmask[i - 1]))
+                    continue;
+                size_t len = x->len[i - 1];
+                unsigned char last = (unsigned char)e->pat[len - 1];
+                q = p + len;
+                if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) &&
+                    q < n && (fig_lex_is_alpha(t[q]) || fig_lex_is_digit(t[q])))
+                    q = 0;
+            } else {
+                q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+            }
             if (q > best) {
                 best = q;
                 *w = e;
