@@ -397,15 +397,22 @@ fig_lex_match(const unsigned char *t, size_t n, size_t p, const char *pat,
 
 /* Entries of one table by lower-cased first byte, in table order, so the
  * longest-match and first-found rules see the same entries as a full scan
- * (every other entry fails the first-byte test anyway). */
+ * (every other entry fails the first-byte test anyway). The entries of one
+ * first byte are consecutive slots: a lookup walks an array, not a chain
+ * of dependent loads. */
+typedef struct tslot {
+    uint64_t pre;   /* lower-cased bytes before the first blank (up to 8) */
+    uint64_t pmask; /* which bytes of pre to compare */
+} tslot_t;
+
 typedef struct tindex {
     const fig_word_t *table; /* the table indexed */
-    uint8_t head[256];       /* 1 + first entry starting with the byte */
-    uint8_t next[255];       /* 1 + next entry with the same first byte */
-    uint8_t len[255];        /* pattern lengths */
-    uint64_t pre[255];       /* lower-cased bytes before the first blank */
-    uint64_t pmask[255];     /* which bytes of pre to compare (up to 8) */
+    uint8_t from[256];       /* first slot of the entries starting with c */
+    uint8_t to[256];         /* one past their last slot */
+    tslot_t slot[255];       /* prefix tests, by slot */
     uint64_t raw[255];       /* the bytes of pre as written (FULL_CS) */
+    uint8_t idx[255];        /* table entry of each slot */
+    uint8_t len[255];        /* pattern length of each slot */
     uint8_t full[255];       /* FULL_*: pre holds the whole pattern */
 } tindex_t;
 
@@ -432,24 +439,27 @@ tindex_add(const fig_word_t *table)
     tindex_t *x = &tindex[n_tindex++];
     memset(x, 0, sizeof *x);
     x->table = table;
-    uint8_t *tail[256];
-    for (size_t c = 0; c < 256; c++)
-        tail[c] = &x->head[c];
+    size_t count[256] = { 0 };
+    for (size_t i = 0; i < n; i++)
+        count[lower((unsigned char)table[i].pat[0])]++;
+    size_t at = 0;
+    for (size_t c = 0; c < 256; c++) {
+        x->from[c] = x->to[c] = (uint8_t)at;
+        at += count[c];
+    }
     for (size_t i = 0; i < n; i++) {
-        x->len[i] = (uint8_t)strlen(table[i].pat);
+        const char *pat = table[i].pat;
+        size_t k = x->to[lower((unsigned char)pat[0])]++;
+        x->idx[k] = (uint8_t)i;
+        x->len[k] = (uint8_t)strlen(pat);
         /* a blank in the pattern matches any blank run: bytes up to it */
-        for (size_t j = 0; j < 8 && table[i].pat[j] && table[i].pat[j] != ' ';
-             j++) {
-            x->pre[i] |= (uint64_t)lower((unsigned char)table[i].pat[j])
-                         << (8 * j);
-            x->raw[i] |= (uint64_t)(unsigned char)table[i].pat[j] << (8 * j);
-            x->pmask[i] |= (uint64_t)0xFF << (8 * j);
+        for (size_t j = 0; j < 8 && pat[j] && pat[j] != ' '; j++) {
+            x->slot[k].pre |= (uint64_t)lower((unsigned char)pat[j]) << (8 * j);
+            x->slot[k].pmask |= (uint64_t)0xFF << (8 * j);
+            x->raw[k] |= (uint64_t)(unsigned char)pat[j] << (8 * j);
         }
-        if (x->len[i] <= 8 && !strchr(table[i].pat, ' '))
-            x->full[i] = table[i].flags & FIG_LEX_CS ? FULL_CS : FULL_CI;
-        unsigned char c0 = lower((unsigned char)table[i].pat[0]);
-        *tail[c0] = (uint8_t)(i + 1);
-        tail[c0] = &x->next[i];
+        if (x->len[k] <= 8 && !strchr(pat, ' '))
+            x->full[k] = table[i].flags & FIG_LEX_CS ? FULL_CS : FULL_CI;
     }
 }
 
@@ -498,20 +508,20 @@ fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
          * no pattern byte can match): most entries fail on them */
         uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
         uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
-        for (unsigned i = x->head[c0]; i; i = x->next[i - 1]) {
-            const fig_word_t *e = &table[i - 1];
+        for (size_t k = x->from[c0]; k < x->to[c0]; k++) {
+            if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
+                continue;
+            const fig_word_t *e = &table[x->idx[k]];
             if (glued && !(e->flags & FIG_LEX_GLUE))
                 continue;
-            if ((tw ^ x->pre[i - 1]) & x->pmask[i - 1])
-                continue;
             size_t q;
-            if (x->full[i - 1]) {
+            if (x->full[k]) {
                 /* what fig_lex_match() finds, without its byte loop (the
                  * zeros past the text end match no pattern byte) */
-                if (x->full[i - 1] == FULL_CS &&
-                    ((raw ^ x->raw[i - 1]) & x->pmask[i - 1]))
+                if (x->full[k] == FULL_CS &&
+                    ((raw ^ x->raw[k]) & x->slot[k].pmask))
                     continue;
-                size_t len = x->len[i - 1];
+                size_t len = x->len[k];
                 unsigned char last = (unsigned char)e->pat[len - 1];
                 q = p + len;
                 if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) &&
@@ -589,9 +599,10 @@ fig_lex_word_in(const unsigned char *t, size_t ws, size_t we,
     if (x) {
         if (k == 0 || k >= 255)
             return -1; /* no pattern is empty; none is that long */
-        for (unsigned i = x->head[lower(t[ws])]; i; i = x->next[i - 1])
-            if (x->len[i - 1] == k && entry_is(t, ws, k, &table[i - 1]))
-                return (int)(i - 1);
+        unsigned char c0 = lower(t[ws]);
+        for (size_t j = x->from[c0]; j < x->to[c0]; j++)
+            if (x->len[j] == k && entry_is(t, ws, k, &table[x->idx[j]]))
+                return x->idx[j];
         return -1;
     }
     for (int i = 0; table[i].pat; i++)
