@@ -23,6 +23,8 @@
 #include "gaz.h"
 #include "tok.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -71,13 +73,6 @@ word_in(const char *s, size_t n, const char *const *list, size_t count)
     return false;
 }
 
-static bool
-is_connector(const char *s, const tok_t *t)
-{
-    return word_in(s + t->start, t->end - t->start, connectors,
-                   sizeof connectors / sizeof connectors[0]);
-}
-
 static uint16_t
 kinds_of(uint64_t h)
 {
@@ -100,11 +95,59 @@ static const char *const particles[] = { "de",  "da",  "del", "der", "von",
                                          "le",  "la",  "du",  "des", "di",
                                          "zu",  "dos", "el",  "ben", "ter" };
 
+/* A word list with a 256-bit filter of its words' tok_hash() values (the
+ * top byte), built once: a listed word is lower-case ASCII letters, which
+ * a word equal to it case-insensitively shares, and so its hash; a word
+ * whose hash misses the filter skips the comparisons. */
+typedef struct wordset {
+    const char *const *w; /* the words */
+    size_t n;             /* their count */
+    uint64_t filter[4];   /* bit (hash >> 56) of every word */
+} wordset_t;
+
+#define COUNT(a) (sizeof a / sizeof a[0])
+
+static wordset_t anonymous_set = { .w = anonymous, .n = COUNT(anonymous) };
+static wordset_t connector_set = { .w = connectors, .n = COUNT(connectors) };
+static wordset_t particle_set = { .w = particles, .n = COUNT(particles) };
+static pthread_once_t sets_once = PTHREAD_ONCE_INIT;
+static atomic_bool sets_ready; /* the filters are complete */
+
+static void
+sets_build(void)
+{
+    wordset_t *sets[] = { &anonymous_set, &connector_set, &particle_set };
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+        for (size_t i = 0; i < sets[k]->n; i++) {
+            unsigned b =
+                (unsigned)(tok_hash(sets[k]->w[i], strlen(sets[k]->w[i])) >>
+                           56);
+            sets[k]->filter[b >> 6] |= 1ULL << (b & 63);
+        }
+    atomic_store_explicit(&sets_ready, true, memory_order_release);
+}
+
+/* The word t of s is in set (ASCII case-insensitive). */
+static bool
+set_has(const wordset_t *set, const char *s, const tok_t *t)
+{
+    unsigned b = (unsigned)(t->hash >> 56);
+    if (atomic_load_explicit(&sets_ready, memory_order_acquire) &&
+        !((set->filter[b >> 6] >> (b & 63)) & 1))
+        return false;
+    return word_in(s + t->start, t->end - t->start, set->w, set->n);
+}
+
+static bool
+is_connector(const char *s, const tok_t *t)
+{
+    return set_has(&connector_set, s, t);
+}
+
 static bool
 is_particle(const char *s, const tok_t *t)
 {
-    return word_in(s + t->start, t->end - t->start, particles,
-                   sizeof particles / sizeof particles[0]);
+    return set_has(&particle_set, s, t);
 }
 
 /* A regnal number ("Abdullah II"). */
@@ -259,8 +302,7 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (n == 0)
         return false;
     memset(out, 0, sizeof *out);
-    if (word_in(buf + w[0].start, w[0].end - w[0].start, anonymous,
-                sizeof anonymous / sizeof anonymous[0])) {
+    if (set_has(&anonymous_set, buf, &w[0])) {
         out->anonymous = true;
         out->name_start = a + w[0].start;
         out->name_end = a + w[0].end;
@@ -428,6 +470,8 @@ turns_parse(const char *text, size_t len, result_t *r)
 {
     if (!text || !len || len > UINT32_MAX)
         return;
+    /* should it fail, set_has() compares without the filters */
+    (void)pthread_once(&sets_once, sets_build);
     size_t ls = 0;
     while (ls < len) {
         const char *nl = memchr(text + ls, '\n', len - ls);
