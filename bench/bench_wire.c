@@ -2,7 +2,10 @@
  * bench_wire: CPU time of the worker's Done serialisation
  * (wire_done_encode) per result, beside the protobuf-c reference path
  * (wire_result_encode, then wire_encode of a Done around it), on results
- * the real extractor gives for the bundled samples (or the files named).
+ * the real extractor gives for the bundled samples (or the files named);
+ * and of the worker's Dispatch decode (wire_decode_borrow, which reads
+ * the text in place) beside wire_decode, on Dispatches of their first
+ * 4 KiB (the pipeline benchmark's job size).
  *
  *   bench_wire [--iters N] [FILE...]
  */
@@ -92,6 +95,25 @@ run(result_t **rs, size_t n, long iters, int ref, size_t *bytes)
     return (cpu_ns() - t0) / ((double)iters * (double)n);
 }
 
+/* Decode every frame iters times; returns ns per frame. */
+static double
+run_decode(uint8_t **fr, size_t *fl, size_t n, long iters, int ref)
+{
+    double t0 = cpu_ns();
+    for (long it = 0; it < iters; it++) {
+        for (size_t i = 0; i < n; i++) {
+            wire_msg_t m;
+            bool borrowed;
+            int rc = ref ? wire_decode(fr[i], fl[i], 0, &m)
+                         : wire_decode_borrow(fr[i], fl[i], &m, &borrowed);
+            if (rc != ERR_OK || m.kind != WIRE_DISPATCH)
+                abort();
+            wire_msg_release(&m);
+        }
+    }
+    return (cpu_ns() - t0) / ((double)iters * (double)n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -129,6 +151,8 @@ main(int argc, char **argv)
     }
     extract_t *ex = extract_new();
     result_t *rs[MAX_DOCS];
+    uint8_t *frames[MAX_DOCS];
+    size_t frame_len[MAX_DOCS];
     size_t n = 0;
     for (size_t i = 0; i < nfiles; i++) {
         size_t len = 0;
@@ -141,6 +165,19 @@ main(int argc, char **argv)
             fprintf(stderr, "bench_wire: cannot extract %s\n", files[i]);
             return 1;
         }
+        /* a Dispatch of the first 4 KiB, cut at a line end */
+        size_t cut = len < 4096 ? len : 4096;
+        while (cut > 0 && cut < len && text[cut - 1] != '\n')
+            cut--;
+        wire_msg_t d = { .kind = WIRE_DISPATCH };
+        d.u.dispatch.job.id = 100000 + n;
+        d.u.dispatch.job.key = "bench-1";
+        d.u.dispatch.job.text = text;
+        d.u.dispatch.job.text_len = cut ? cut : len;
+        d.u.dispatch.attempt = 1;
+        d.u.dispatch.lease_ms = 60000;
+        if (wire_encode(&d, &frames[n], &frame_len[n]) != ERR_OK)
+            return 1;
         rs[n]->job_id = 100000 + n;
         rs[n]->source = result_strndup(rs[n], files[i], strlen(files[i]));
         rs[n]->extract_us = 40;
@@ -171,8 +208,25 @@ main(int argc, char **argv)
     printf("wire_result_encode + wire_encode (protobuf-c): %6.0f ns/result "
            "(best of 3)\n",
            best_ref);
-    for (size_t i = 0; i < n; i++)
+    double best_borrow = 1e30, best_decode = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double a = run_decode(frames, frame_len, n, iters, 0);
+        double b = run_decode(frames, frame_len, n, iters, 1);
+        if (a < best_borrow)
+            best_borrow = a;
+        if (b < best_decode)
+            best_decode = b;
+    }
+    printf("wire_decode_borrow (Dispatch, 4 KiB text):     %6.0f ns/frame "
+           "(best of 3)\n",
+           best_borrow);
+    printf("wire_decode (Dispatch, 4 KiB text, protobuf-c): %5.0f ns/frame "
+           "(best of 3)\n",
+           best_decode);
+    for (size_t i = 0; i < n; i++) {
         result_destroy(&rs[i]);
+        free(frames[i]);
+    }
     for (size_t i = 0; i < nowned; i++)
         free(owned[i]);
     extract_destroy(&ex);

@@ -10,8 +10,10 @@
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 #include "excerpt.pb-c.h"
+#include "pbraw.h"
 #include "wire_batch.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,8 @@ arena_release(arena_t *a)
 typedef struct priv {
     arena_t arena;              /* everything decoded lives here */
     Excerpt__V1__Envelope *env; /* the unpacked envelope */
+    void (*on_release)(void *); /* wire_msg_on_release's hook, or NULL */
+    void *release_ud;           /* its argument */
 } priv_t;
 
 size_t
@@ -825,9 +829,285 @@ wire_msg_release(wire_msg_t *m)
     if (!m || !m->priv)
         return;
     priv_t *pv = m->priv;
+    void (*fn)(void *) = pv->on_release;
+    void *ud = pv->release_ud;
     arena_release(&pv->arena);
     free(pv);
     m->priv = NULL;
+    if (fn)
+        fn(ud);
+}
+
+void
+wire_msg_on_release(wire_msg_t *m, void (*fn)(void *ud), void *ud)
+{
+    assert(m->priv && fn);
+    priv_t *pv = m->priv;
+    assert(!pv->on_release);
+    pv->on_release = fn;
+    pv->release_ud = ud;
+}
+
+/* ------------------------------------------------ borrowing decode */
+
+/*
+ * The fast path of wire_decode_borrow reads a Dispatch with pbraw and
+ * leaves Job.text in the frame. It takes only the plain encoding every
+ * peer writes: one-byte tags, each field at most once (metadata entries
+ * aside), known fields with their own wire type, lengths of at most 5
+ * bytes, no NUL inside strings, every limit of job_from_pb met. For such
+ * bytes protobuf-c gives the same values (a uint32/int32 field keeps the
+ * varint's low 32 bits in both), so the message is the one wire_decode
+ * would return; anything else, valid or not, goes to wire_decode, which
+ * decides and names the error exactly as before.
+ */
+
+/* A string field as the fast path keeps it (bytes in the frame). */
+typedef struct raw_str {
+    const uint8_t *p; /* bytes, not NUL-terminated */
+    size_t n;         /* their count */
+} raw_str_t;
+
+typedef struct raw_job {
+    uint64_t id;                    /* Job.id */
+    raw_str_t key, url, title, pub; /* the string fields */
+    raw_str_t text;                 /* Job.text */
+    raw_str_t mkey[WIRE_MAX_META];  /* metadata keys */
+    raw_str_t mval[WIRE_MAX_META];  /* metadata values */
+    size_t n_meta;                  /* entries */
+    int32_t priority;               /* Job.priority */
+} raw_job_t;
+
+/* The next field: 1, 0 at the end, -1 for what the fast path leaves to
+ * protobuf-c (malformed, a tag over one byte, a length over 5 bytes). */
+static int
+raw_next(const uint8_t **p, const uint8_t *end, pbraw_field_t *f)
+{
+    if (*p >= end)
+        return 0;
+    if (**p & 0x80)
+        return -1;
+    const uint8_t *len_at = *p + 1;
+    if (pbraw_next(p, end, f) != 1)
+        return -1;
+    if (f->wt == PBRAW_LEN && f->buf - len_at > 5)
+        return -1;
+    return 1;
+}
+
+/* A field seen once only; *seen collects field numbers (all < 32). */
+static bool
+first_time(uint32_t *seen, const pbraw_field_t *f, int wt)
+{
+    if (f->wt != wt || f->num >= 32 || (*seen & (1u << f->num)))
+        return false;
+    *seen |= 1u << f->num;
+    return true;
+}
+
+/* A string field within max bytes, valid UTF-8, no NUL. */
+static bool
+raw_str_ok(const pbraw_field_t *f, size_t max, raw_str_t *out)
+{
+    if (f->len > max || memchr(f->buf, 0, f->len) ||
+        !utf8_is_valid((const char *)f->buf, f->len))
+        return false;
+    out->p = f->buf;
+    out->n = f->len;
+    return true;
+}
+
+static bool
+raw_meta(const uint8_t *p, const uint8_t *end, raw_str_t *k, raw_str_t *v)
+{
+    pbraw_field_t f;
+    uint32_t seen = 0;
+    int rc;
+    k->n = v->n = 0;
+    while ((rc = raw_next(&p, end, &f)) == 1) {
+        if (!first_time(&seen, &f, PBRAW_LEN))
+            return false;
+        if (f.num == 1 && !raw_str_ok(&f, WIRE_MAX_META_BYTES, k))
+            return false;
+        if (f.num == 2 && !raw_str_ok(&f, WIRE_MAX_META_BYTES, v))
+            return false;
+        if (f.num > 2)
+            return false;
+    }
+    return rc == 0;
+}
+
+static bool
+raw_job(const uint8_t *p, const uint8_t *end, raw_job_t *j)
+{
+    pbraw_field_t f;
+    uint32_t seen = 0;
+    size_t meta_bytes = 0;
+    int rc;
+    j->id = 0;
+    j->key = j->url = j->title = j->pub = j->text = (raw_str_t){ NULL, 0 };
+    j->n_meta = 0;
+    j->priority = 0;
+    while ((rc = raw_next(&p, end, &f)) == 1) {
+        bool ok;
+        switch (f.num) {
+        case 1:
+            ok = first_time(&seen, &f, PBRAW_VARINT);
+            j->id = f.v;
+            break;
+        case 2:
+            ok = first_time(&seen, &f, PBRAW_LEN) &&
+                 raw_str_ok(&f, WIRE_MAX_KEY, &j->key);
+            break;
+        case 3:
+            ok = first_time(&seen, &f, PBRAW_LEN) &&
+                 raw_str_ok(&f, WIRE_MAX_FIELD, &j->url);
+            break;
+        case 4:
+            ok = first_time(&seen, &f, PBRAW_LEN) &&
+                 raw_str_ok(&f, WIRE_MAX_FIELD, &j->title);
+            break;
+        case 5:
+            ok = first_time(&seen, &f, PBRAW_LEN) &&
+                 raw_str_ok(&f, WIRE_MAX_FIELD, &j->pub);
+            break;
+        case 6:
+            ok = first_time(&seen, &f, PBRAW_LEN) && f.len <= WIRE_MAX_TEXT &&
+                 utf8_is_valid((const char *)f.buf, f.len);
+            j->text.p = f.buf;
+            j->text.n = f.len;
+            break;
+        case 7:
+            ok = f.wt == PBRAW_LEN && j->n_meta < WIRE_MAX_META &&
+                 raw_meta(f.buf, f.buf + f.len, &j->mkey[j->n_meta],
+                          &j->mval[j->n_meta]);
+            if (ok) {
+                meta_bytes += j->mkey[j->n_meta].n + j->mval[j->n_meta].n;
+                j->n_meta++;
+                ok = meta_bytes <= WIRE_MAX_META_BYTES;
+            }
+            break;
+        case 8:
+            ok = first_time(&seen, &f, PBRAW_VARINT);
+            j->priority = (int32_t)(uint32_t)f.v;
+            break;
+        default:
+            ok = false;
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return rc == 0;
+}
+
+/* A copy of s as a C string at *at, which moves past it. */
+static const char *
+carve_str(char **at, raw_str_t s)
+{
+    if (!s.n)
+        return "";
+    char *d = *at;
+    memcpy(d, s.p, s.n);
+    d[s.n] = '\0';
+    *at += s.n + 1;
+    return d;
+}
+
+/* The fast path: true when buf is a plain Dispatch, now decoded into out
+ * with its text in buf. */
+static bool
+decode_dispatch(const uint8_t *buf, size_t len, wire_msg_t *out)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    const uint8_t *body = NULL, *job = NULL;
+    size_t body_len = 0, job_len = 0;
+    uint64_t version = 0, rid = 0, attempt = 0, lease = 0;
+    uint32_t seen = 0;
+    pbraw_field_t f;
+    int rc;
+    if (len > WIRE_MAX_FRAME)
+        return false;
+    while ((rc = raw_next(&p, end, &f)) == 1) {
+        if (f.num == 1 && first_time(&seen, &f, PBRAW_VARINT))
+            version = f.v;
+        else if (f.num == 2 && first_time(&seen, &f, PBRAW_VARINT))
+            rid = f.v;
+        else if (f.num == WIRE_DISPATCH && first_time(&seen, &f, PBRAW_LEN)) {
+            body = f.buf;
+            body_len = f.len;
+        } else
+            return false;
+    }
+    if (rc != 0 || !body || (uint32_t)version != WIRE_PROTOCOL_VERSION)
+        return false;
+    p = body;
+    end = body + body_len;
+    seen = 0;
+    while ((rc = raw_next(&p, end, &f)) == 1) {
+        if (f.num == 1 && first_time(&seen, &f, PBRAW_LEN)) {
+            job = f.buf;
+            job_len = f.len;
+        } else if (f.num == 2 && first_time(&seen, &f, PBRAW_VARINT))
+            attempt = f.v;
+        else if (f.num == 3 && first_time(&seen, &f, PBRAW_VARINT))
+            lease = f.v;
+        else
+            return false;
+    }
+    raw_job_t jb; /* not zeroed as a whole: 2 KiB of metadata slots */
+    raw_job_t *j = &jb;
+    if (rc != 0 || !job || !raw_job(job, job + job_len, j))
+        return false;
+
+    /* priv, then the metadata arrays, then the strings, in one block */
+    size_t strs = j->key.n + j->url.n + j->title.n + j->pub.n + 4;
+    for (size_t i = 0; i < j->n_meta; i++)
+        strs += j->mkey[i].n + j->mval[i].n + 2;
+    size_t arrays = 2 * j->n_meta * sizeof(const char *);
+    priv_t *pv = xcalloc(1, sizeof *pv + arrays + strs);
+    const char **keys = (const char **)(void *)(pv + 1);
+    const char **values = keys + j->n_meta;
+    char *at = (char *)(values + j->n_meta);
+
+    memset(out, 0, sizeof *out);
+    out->kind = WIRE_DISPATCH;
+    out->version = WIRE_PROTOCOL_VERSION;
+    out->request_id = rid;
+    out->u.dispatch.attempt = (uint32_t)attempt;
+    out->u.dispatch.lease_ms = (uint32_t)lease;
+    wire_job_t *wj = &out->u.dispatch.job;
+    wj->id = j->id;
+    wj->key = carve_str(&at, j->key);
+    wj->source_url = carve_str(&at, j->url);
+    wj->title = carve_str(&at, j->title);
+    wj->published = carve_str(&at, j->pub);
+    wj->text = j->text.n ? (const char *)j->text.p : "";
+    wj->text_len = j->text.n;
+    wj->priority = j->priority;
+    wj->n_meta = j->n_meta;
+    if (j->n_meta) {
+        for (size_t i = 0; i < j->n_meta; i++) {
+            keys[i] = carve_str(&at, j->mkey[i]);
+            values[i] = carve_str(&at, j->mval[i]);
+        }
+        wj->meta_keys = keys;
+        wj->meta_values = values;
+    }
+    out->priv = pv;
+    return true;
+}
+
+int
+wire_decode_borrow(const uint8_t *buf, size_t len, wire_msg_t *out,
+                   bool *borrowed)
+{
+    *borrowed = false;
+    if (decode_dispatch(buf, len, out)) {
+        *borrowed = out->u.dispatch.job.text_len > 0;
+        return ERR_OK;
+    }
+    return wire_decode(buf, len, 0, out);
 }
 
 /* ---------------------------------------------------------- result */

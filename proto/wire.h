@@ -262,8 +262,26 @@ int wire_decode(const uint8_t *buf, size_t len, size_t max_alloc,
 /* Default decode memory cap for a frame of len bytes. */
 size_t wire_decode_budget(size_t len);
 
-/* Free what wire_decode allocated; safe on a hand-built or released msg. */
+/* Free what wire_decode allocated; safe on a hand-built or released msg.
+ * Calls the hook set by wire_msg_on_release, if any, last. */
 void wire_msg_release(wire_msg_t *m);
+
+/*
+ * As wire_decode(buf, len, 0, out), with the same return codes and the
+ * same message, except that a Dispatch may be read in place: its
+ * Job.text then points into buf instead of into a copy, and *borrowed is
+ * true. buf must then stay valid and unchanged until wire_msg_release(out)
+ * (wire_msg_on_release tells its owner when). Other strings are copied.
+ * Cheaper than wire_decode for the plain encoding peers write; any other
+ * bytes are handed to wire_decode. *borrowed is false on error.
+ */
+int wire_decode_borrow(const uint8_t *buf, size_t len, wire_msg_t *out,
+                       bool *borrowed);
+
+/* Have wire_msg_release(m) call fn(ud) once, after freeing what m holds
+ * (it may run on another thread, wherever m is released). m must be a
+ * successfully decoded message without a hook yet. */
+void wire_msg_on_release(wire_msg_t *m, void (*fn)(void *ud), void *ud);
 
 /* Name of a kind ("Submit"), for logs. */
 const char *wire_kind_name(int kind);

@@ -4,6 +4,7 @@
  */
 #include "common/err.h"
 #include "common/result.h"
+#include "proto/pbraw.h"
 #include "proto/wire.h"
 #include "worker/extract.h"
 
@@ -747,6 +748,420 @@ test_done_encode_samples(void **state)
     extract_destroy(&ex);
 }
 
+/* ---------------------------------- wire_decode_borrow vs wire_decode */
+
+static void
+same_str(const char *a, const char *b)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+}
+
+/* Decode buf both ways: the same code and the same message. Returns the
+ * code; *borrowed as wire_decode_borrow set it. */
+static int
+check_borrow(const uint8_t *buf, size_t len, bool *borrowed)
+{
+    wire_msg_t a, b;
+    bool bor = true;
+    int ra = wire_decode(buf, len, 0, &a);
+    int rb = wire_decode_borrow(buf, len, &b, &bor);
+    assert_int_equal(ra, rb);
+    assert_int_equal(a.kind, b.kind);
+    assert_int_equal(a.version, b.version);
+    assert_int_equal(a.request_id, b.request_id);
+    if (ra != ERR_OK) {
+        assert_false(bor);
+        assert_null(b.priv);
+        *borrowed = bor;
+        return ra;
+    }
+    if (a.kind == WIRE_DISPATCH) {
+        const wire_job_t *x = &a.u.dispatch.job, *y = &b.u.dispatch.job;
+        assert_int_equal(a.u.dispatch.attempt, b.u.dispatch.attempt);
+        assert_int_equal(a.u.dispatch.lease_ms, b.u.dispatch.lease_ms);
+        assert_int_equal(x->id, y->id);
+        same_str(x->key, y->key);
+        same_str(x->source_url, y->source_url);
+        same_str(x->title, y->title);
+        same_str(x->published, y->published);
+        assert_int_equal(x->priority, y->priority);
+        assert_int_equal(x->text_len, y->text_len);
+        assert_non_null(y->text);
+        assert_memory_equal(x->text, y->text, x->text_len);
+        assert_int_equal(x->n_meta, y->n_meta);
+        for (size_t i = 0; i < x->n_meta; i++) {
+            same_str(x->meta_keys[i], y->meta_keys[i]);
+            same_str(x->meta_values[i], y->meta_values[i]);
+        }
+        if (bor) /* the text is read in place */
+            assert_true((const uint8_t *)y->text >= buf &&
+                        (const uint8_t *)y->text + y->text_len <= buf + len);
+    } else {
+        assert_false(bor);
+    }
+    wire_msg_release(&a);
+    wire_msg_release(&b);
+    *borrowed = bor;
+    return ra;
+}
+
+/* A Dispatch with fields from the generators (UTF-8 or not, limits met or
+ * just over them); *buf malloc'd. */
+static void
+gen_dispatch(uint64_t *s, uint8_t **buf, size_t *len)
+{
+    /* valid strings, then one that is not UTF-8 */
+    static const char *const strs[] = { "",
+                                        "a",
+                                        "sha256:0123abcd",
+                                        "Владивосток",
+                                        "東京 \xf0\x9f\x98\x80",
+                                        "http://example.org/x?y=1",
+                                        "bad \xff utf8" };
+    size_t ns = sizeof strs / sizeof strs[0];
+    static char big[WIRE_MAX_FIELD + 2];
+    if (!big[0])
+        memset(big, 'b', sizeof big - 1);
+    static const char *keys[WIRE_MAX_META + 1], *values[WIRE_MAX_META + 1];
+    wire_msg_t m = { .kind = WIRE_DISPATCH };
+    m.request_id = rng_below(s, 3) ? 0 : gen_u64(s);
+    m.u.dispatch.attempt = gen_u32(s);
+    m.u.dispatch.lease_ms = gen_u32(s);
+    wire_job_t *j = &m.u.dispatch.job;
+    j->id = gen_u64(s);
+    const char **fields[] = { &j->key, &j->source_url, &j->title,
+                              &j->published };
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t k = rng_below(s, 40);
+        if (k < 36)
+            *fields[i] = strs[k % (ns - 1)];
+        else if (k == 36)
+            *fields[i] = strs[ns - 1];
+        else if (k == 37)
+            *fields[i] = NULL;
+        else /* at the limit or one over */
+            *fields[i] = big + sizeof big - 1 -
+                         (i == 0 ? WIRE_MAX_KEY : WIRE_MAX_FIELD) -
+                         rng_below(s, 2);
+    }
+    static char text[20000];
+    size_t tl = rng_below(s, 4) ? rng_below(s, sizeof text) : 0;
+    for (size_t i = 0; i < tl; i++)
+        text[i] = (char)(' ' + rng_below(s, 90));
+    if (tl > 10 && rng_below(s, 8) == 0)
+        memcpy(text + rng_below(s, tl - 4), "\xd0\x96\xe6\x9d", 4);
+    if (tl > 10 && rng_below(s, 10) == 0)
+        text[rng_below(s, tl)] = (char)0xc0; /* invalid UTF-8 */
+    if (tl > 10 && rng_below(s, 10) == 0)
+        text[rng_below(s, tl)] = '\0'; /* NUL is valid in the text */
+    j->text = rng_below(s, 10) ? text : NULL;
+    j->text_len = tl;
+    j->n_meta = rng_below(s, 3) ? rng_below(s, 4) : rng_below(s, 66);
+    for (size_t i = 0; i < j->n_meta; i++) {
+        keys[i] = strs[rng_below(s, ns - (rng_below(s, 20) ? 1 : 0))];
+        values[i] = rng_below(s, 50) ? strs[rng_below(s, ns - 1)] : big;
+    }
+    j->meta_keys = keys;
+    j->meta_values = values;
+    j->priority = rng_below(s, 4) ? (int32_t)rng_below(s, 10) : gen_i32(s);
+    assert_int_equal(wire_encode(&m, buf, len), ERR_OK);
+}
+
+/* Generated Dispatches and damaged copies of them (bytes changed,
+ * dropped, inserted, cut, fields repeated): wire_decode_borrow gives
+ * what wire_decode gives, and reads the plain ones in place. */
+static void
+test_borrow_generated(void **state)
+{
+    (void)state;
+    uint64_t seed = 777;
+    size_t in_place = 0, ok = 0, failed = 0;
+    for (int i = 0; i < 2000; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        gen_dispatch(&seed, &buf, &len);
+        bool bor;
+        int rc = check_borrow(buf, len, &bor);
+        if (rc == ERR_OK && bor)
+            in_place++;
+        for (int k = 0; k < 12; k++) {
+            uint8_t *d = malloc(len * 2 + 16);
+            assert_non_null(d);
+            memcpy(d, buf, len);
+            size_t n = len;
+            size_t at = rng_below(&seed, len);
+            switch (rng_below(&seed, 6)) {
+            case 0:
+                d[at] ^= (uint8_t)(1u << rng_below(&seed, 8));
+                break;
+            case 1:
+                d[at] = (uint8_t)rng_next(&seed);
+                break;
+            case 2:
+                memmove(d + at, d + at + 1, n - at - 1);
+                n--;
+                break;
+            case 3:
+                memmove(d + at + 1, d + at, n - at);
+                d[at] = (uint8_t)rng_next(&seed);
+                n++;
+                break;
+            case 4:
+                n = at;
+                break;
+            default: /* the body again: its fields all repeated */
+                memcpy(d + n, buf, len);
+                n += len;
+                break;
+            }
+            rc = check_borrow(d, n, &bor);
+            if (rc == ERR_OK)
+                ok++;
+            else
+                failed++;
+            free(d);
+        }
+        free(buf);
+    }
+    /* the plain encodings were read in place; damage gave both outcomes */
+    assert_true(in_place > 500);
+    assert_true(ok > 100 && failed > 100);
+}
+
+/* Append a tag (field num, wire type) with a varint or length. */
+static size_t
+put_field(uint8_t *p, uint32_t num, int wt, uint64_t v)
+{
+    size_t n = pbraw_put_varint(p, (uint64_t)num << 3 | (uint64_t)wt);
+    return n + pbraw_put_varint(p + n, v);
+}
+
+/* Envelope{version, dispatch{job{...job_bytes}, attempt}} by hand. */
+static size_t
+hand_dispatch(uint8_t *out, const uint8_t *job, size_t job_len)
+{
+    uint8_t disp[4096];
+    size_t dn = put_field(disp, 1, PBRAW_LEN, job_len);
+    memcpy(disp + dn, job, job_len);
+    dn += job_len;
+    dn += put_field(disp + dn, 2, PBRAW_VARINT, 1);
+    size_t n = put_field(out, 1, PBRAW_VARINT, 1);
+    n += put_field(out + n, WIRE_DISPATCH, PBRAW_LEN, dn);
+    memcpy(out + n, disp, dn);
+    return n + dn;
+}
+
+/* Encodings the fast path leaves to protobuf-c, each decoded as before:
+ * a repeated Job (merged), a repeated scalar, an unknown field, a
+ * non-minimal tag or length (protobuf-c reads tags of up to 5 bytes and
+ * lengths of up to 5), a NUL inside a string, over-long varints, 65
+ * metadata entries, a wrong version, no Job, other message kinds. */
+static void
+test_borrow_fallbacks(void **state)
+{
+    (void)state;
+    uint8_t job[2048], buf[4096];
+    size_t jn, n;
+    bool bor;
+
+    /* plain: read in place */
+    jn = put_field(job, 1, PBRAW_VARINT, 7);
+    jn += put_field(job + jn, 6, PBRAW_LEN, 5);
+    memcpy(job + jn, "hello", 5);
+    jn += 5;
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_OK);
+    assert_true(bor);
+
+    /* the Job twice (protobuf-c merges the two) */
+    uint8_t env2[4096];
+    size_t n2 = put_field(env2, 1, PBRAW_VARINT, 1);
+    uint8_t disp[4096];
+    size_t dn = 0;
+    for (int i = 0; i < 2; i++) {
+        uint8_t jj[64];
+        size_t jl = put_field(jj, 1, PBRAW_VARINT, 7 + (uint64_t)i);
+        if (i == 0) {
+            jl += put_field(jj + jl, 4, PBRAW_LEN, 2);
+            memcpy(jj + jl, "ti", 2);
+            jl += 2;
+        }
+        dn += put_field(disp + dn, 1, PBRAW_LEN, jl);
+        memcpy(disp + dn, jj, jl);
+        dn += jl;
+    }
+    n2 += put_field(env2 + n2, WIRE_DISPATCH, PBRAW_LEN, dn);
+    memcpy(env2 + n2, disp, dn);
+    n2 += dn;
+    assert_int_equal(check_borrow(env2, n2, &bor), ERR_OK);
+    assert_false(bor);
+
+    /* the id twice, an unknown field, a varint over 32 bits for priority */
+    jn = put_field(job, 1, PBRAW_VARINT, 7);
+    jn += put_field(job + jn, 1, PBRAW_VARINT, 8);
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_OK);
+    assert_false(bor);
+    jn = put_field(job, 9, PBRAW_VARINT, 7);
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_OK);
+    jn = put_field(job, 8, PBRAW_VARINT, ((uint64_t)5 << 32) | 3);
+    jn += put_field(job + jn, 6, PBRAW_LEN, 1);
+    job[jn++] = 'x';
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_OK);
+    assert_true(bor);
+
+    /* non-minimal tags of 2..7 bytes and lengths of 2..7 bytes */
+    for (size_t extra = 1; extra <= 6; extra++) {
+        jn = 0;
+        job[jn++] = (uint8_t)(6u << 3 | PBRAW_LEN) | 0x80;
+        for (size_t i = 1; i < extra; i++)
+            job[jn++] = 0x80;
+        job[jn++] = 0x00;
+        job[jn++] = 3;
+        memcpy(job + jn, "abc", 3);
+        jn += 3;
+        n = hand_dispatch(buf, job, jn);
+        (void)check_borrow(buf, n, &bor);
+        assert_false(bor);
+
+        jn = 0;
+        job[jn++] = 6u << 3 | PBRAW_LEN;
+        job[jn++] = 3 | 0x80;
+        for (size_t i = 1; i < extra; i++)
+            job[jn++] = 0x80;
+        job[jn++] = 0x00;
+        memcpy(job + jn, "abc", 3);
+        jn += 3;
+        n = hand_dispatch(buf, job, jn);
+        (void)check_borrow(buf, n, &bor);
+        assert_int_equal(bor, extra <= 4); /* 5 length bytes at most */
+    }
+
+    /* an 11-byte varint */
+    jn = 0;
+    job[jn++] = 1u << 3;
+    for (int i = 0; i < 10; i++)
+        job[jn++] = 0xff;
+    job[jn++] = 0x01;
+    n = hand_dispatch(buf, job, jn);
+    assert_int_not_equal(check_borrow(buf, n, &bor), ERR_OK);
+
+    /* a NUL inside the key; invalid UTF-8 in the title and the text */
+    jn = put_field(job, 2, PBRAW_LEN, 3);
+    memcpy(job + jn, "a\0b", 3);
+    jn += 3;
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_OK);
+    assert_false(bor);
+    jn = put_field(job, 4, PBRAW_LEN, 2);
+    memcpy(job + jn, "\xc3\x28", 2);
+    jn += 2;
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_PROTO);
+    jn = put_field(job, 6, PBRAW_LEN, 2);
+    memcpy(job + jn, "\xc3\x28", 2);
+    jn += 2;
+    n = hand_dispatch(buf, job, jn);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_UTF8);
+
+    /* 64 metadata entries pass, 65 do not */
+    for (size_t count = 64; count <= 65; count++) {
+        jn = 0;
+        for (size_t i = 0; i < count; i++) {
+            jn += put_field(job + jn, 7, PBRAW_LEN, 3);
+            jn += put_field(job + jn, 1, PBRAW_LEN, 1);
+            job[jn++] = 'k';
+        }
+        jn += put_field(job + jn, 6, PBRAW_LEN, 1);
+        job[jn++] = 't';
+        n = hand_dispatch(buf, job, jn);
+        assert_int_equal(check_borrow(buf, n, &bor),
+                         count == 64 ? ERR_OK : ERR_PROTO);
+        assert_int_equal(bor, count == 64);
+    }
+
+    /* metadata of 64 KiB in all passes, one byte more does not */
+    static char val[4097];
+    memset(val, 'v', sizeof val - 1);
+    static const char *mk[17], *mv[17];
+    for (size_t extra = 0; extra <= 1; extra++) {
+        wire_msg_t d = { .kind = WIRE_DISPATCH };
+        d.u.dispatch.job.n_meta = 17;
+        for (size_t i = 0; i < 17; i++) {
+            mk[i] = i < 16 ? "" : (extra ? "k" : "");
+            mv[i] = i < 16 ? val : "";
+        }
+        d.u.dispatch.job.meta_keys = mk;
+        d.u.dispatch.job.meta_values = mv;
+        d.u.dispatch.job.text = "t";
+        d.u.dispatch.job.text_len = 1;
+        uint8_t *db = NULL;
+        size_t dl = 0;
+        assert_int_equal(wire_encode(&d, &db, &dl), ERR_OK);
+        assert_int_equal(check_borrow(db, dl, &bor),
+                         extra ? ERR_PROTO : ERR_OK);
+        assert_int_equal(bor, !extra);
+        free(db);
+    }
+
+    /* version 2, no version, no Job */
+    jn = put_field(job, 6, PBRAW_LEN, 1);
+    job[jn++] = 't';
+    n = hand_dispatch(buf, job, jn);
+    buf[1] = 2;
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_VERSION);
+    assert_int_equal(check_borrow(buf + 2, n - 2, &bor), ERR_VERSION);
+    n = put_field(buf, 1, PBRAW_VARINT, 1);
+    n += put_field(buf + n, WIRE_DISPATCH, PBRAW_LEN, 2);
+    n += put_field(buf + n, 2, PBRAW_VARINT, 1);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_PROTO);
+
+    /* other kinds go to wire_decode */
+    wire_msg_t m = { .kind = WIRE_DONE_ACK, .request_id = 3 };
+    m.u.done_ack.job_id = 9;
+    uint8_t *eb = NULL;
+    size_t el = 0;
+    assert_int_equal(wire_encode(&m, &eb, &el), ERR_OK);
+    assert_int_equal(check_borrow(eb, el, &bor), ERR_OK);
+    assert_false(bor);
+    free(eb);
+}
+
+static int release_calls;
+
+static void
+count_release(void *ud)
+{
+    assert_ptr_equal(ud, &release_calls);
+    release_calls++;
+}
+
+/* The release hook runs once, when the message is released. */
+static void
+test_borrow_release_hook(void **state)
+{
+    (void)state;
+    uint8_t job[64], buf[256];
+    size_t jn = put_field(job, 6, PBRAW_LEN, 4);
+    memcpy(job + jn, "text", 4);
+    jn += 4;
+    size_t n = hand_dispatch(buf, job, jn);
+    wire_msg_t m;
+    bool bor = false;
+    assert_int_equal(wire_decode_borrow(buf, n, &m, &bor), ERR_OK);
+    assert_true(bor);
+    wire_msg_on_release(&m, count_release, &release_calls);
+    assert_int_equal(release_calls, 0);
+    wire_msg_release(&m);
+    assert_int_equal(release_calls, 1);
+    wire_msg_release(&m);
+    assert_int_equal(release_calls, 1);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -907,6 +1322,9 @@ main(void)
         cmocka_unit_test(test_done_encode_edges),
         cmocka_unit_test(test_done_encode_too_big),
         cmocka_unit_test(test_done_encode_samples),
+        cmocka_unit_test(test_borrow_generated),
+        cmocka_unit_test(test_borrow_fallbacks),
+        cmocka_unit_test(test_borrow_release_hook),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_version_and_body),
         cmocka_unit_test(test_invalid_utf8_and_bounds),

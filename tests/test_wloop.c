@@ -815,6 +815,11 @@ test_batch_of_dispatches(void **state)
     assert_true(m.u.ready.batch);
     wire_msg_release(&m);
 
+    extract_t *ex = extract_new();
+    result_t *want = NULL;
+    assert_int_equal(extract_run(ex, TEXT, strlen(TEXT), &want), ERR_OK);
+    assert_true(want->n_entities > 0);
+
     wire_batch_t b;
     wire_batch_init(&b);
     wire_msg_t hb = { .kind = WIRE_HEARTBEAT, .request_id = 1 };
@@ -847,6 +852,14 @@ test_batch_of_dispatches(void **state)
                 wire_result_decode(m.u.done.result, m.u.done.result_len, &r),
                 ERR_OK);
             assert_int_equal(r->job_id, 70 + i);
+            /* the texts were read in place from the one frame, on two
+             * threads: each result is the text's */
+            assert_int_equal(r->n_entities, want->n_entities);
+            assert_int_equal(r->n_figures, want->n_figures);
+            assert_int_equal(r->n_turns, want->n_turns);
+            for (size_t k = 0; k < r->n_entities; k++)
+                assert_string_equal(r->entities[k].name,
+                                    want->entities[k].name);
             result_destroy(&r);
             dones++;
         } else if (m.kind == WIRE_READY) {
@@ -873,6 +886,8 @@ test_batch_of_dispatches(void **state)
     size_t frames = t->done_frames - frames0;
     assert_true(frames >= 1 && frames <= BATCH_JOBS);
     print_message("%d Dones came in %zu frames\n", BATCH_JOBS, frames);
+    result_destroy(&want);
+    extract_destroy(&ex);
 
     for (uint64_t i = 1; i <= BATCH_JOBS; i++) {
         wire_msg_t a = { .kind = WIRE_DONE_ACK };

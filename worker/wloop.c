@@ -102,6 +102,14 @@ const cfg_entry_t wloop_cfg_table[] = {
 const size_t wloop_cfg_table_len =
     sizeof wloop_cfg_table / sizeof wloop_cfg_table[0];
 
+/* A frame from the broker. A Dispatch read from it keeps its text in the
+ * frame (wire_decode_borrow), so the frame lives until the last of those
+ * jobs is released, on whichever thread ran it. */
+typedef struct rframe {
+    zmq_msg_t msg;      /* the frame as received */
+    atomic_size_t refs; /* the reader's, plus one per borrowing message */
+} rframe_t;
+
 struct wloop {
     wloop_cfg_t cfg;          /* own copy of the settings */
     size_t threads;           /* resolved thread count */
@@ -112,6 +120,8 @@ struct wloop {
     int dealer_fd;            /* its ZMQ_FD, polled beside the wake pipe */
     bool unread;              /* a ZeroMQ call since the last drained read
                                * may have taken the fd's wake-up */
+    rframe_t *rx;             /* holder for the next received frame, kept
+                               * while no message borrowed the last one */
     wloop_pool_t *pool;       /* extraction threads */
     size_t in_pool;           /* jobs pushed to the pool, not collected */
     bool run_here;            /* threads = 1: small jobs run on this thread */
@@ -617,11 +627,27 @@ on_rejected(wloop_t *w, const wire_msg_t *m)
              m->request_id, wire_code_name(code), reason);
 }
 
+/* A message that borrowed from f is released (wire_msg_on_release). */
 static void
-on_message(wloop_t *w, const uint8_t *buf, size_t len)
+rframe_unref(void *ud)
+{
+    rframe_t *f = ud;
+    if (atomic_fetch_sub(&f->refs, 1) == 1) {
+        zmq_msg_close(&f->msg);
+        free(f);
+    }
+}
+
+static void
+on_message(wloop_t *w, rframe_t *f, const uint8_t *buf, size_t len)
 {
     wire_msg_t m;
-    int rc = wire_decode(buf, len, 0, &m);
+    bool borrowed = false;
+    int rc = wire_decode_borrow(buf, len, &m, &borrowed);
+    if (borrowed) {
+        atomic_fetch_add(&f->refs, 1);
+        wire_msg_on_release(&m, rframe_unref, f);
+    }
     if (rc != ERR_OK) {
         log_warn("worker: undecodable frame from broker bytes=%zu: %s", len,
                  err_str(rc));
@@ -652,7 +678,7 @@ on_message(wloop_t *w, const uint8_t *buf, size_t len)
  * dropped (the broker re-leases a job whose Dispatch was lost; a lost
  * DoneAck is answered again when the Done is resent). */
 static void
-on_frame(wloop_t *w, const uint8_t *buf, size_t len)
+on_frame(wloop_t *w, rframe_t *f, const uint8_t *buf, size_t len)
 {
     wire_batch_iter_t it;
     int rc = wire_batch_open(buf, len, &it);
@@ -664,7 +690,7 @@ on_frame(wloop_t *w, const uint8_t *buf, size_t len)
     const uint8_t *item = NULL;
     size_t item_len = 0, n = 0;
     while ((rc = wire_batch_next(&it, &item, &item_len)) == 1) {
-        on_message(w, item, item_len);
+        on_message(w, f, item, item_len);
         n++;
     }
     if (rc < 0)
@@ -680,11 +706,15 @@ read_socket(wloop_t *w)
 {
     w->unread = false;
     for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, w->dealer, ZMQ_DONTWAIT) < 0) {
+        if (!w->rx)
+            w->rx = xmalloc(sizeof *w->rx);
+        rframe_t *f = w->rx;
+        zmq_msg_t *msg = &f->msg;
+        zmq_msg_init(msg);
+        atomic_init(&f->refs, 1);
+        if (zmq_msg_recv(msg, w->dealer, ZMQ_DONTWAIT) < 0) {
             int e = errno;
-            zmq_msg_close(&msg);
+            zmq_msg_close(msg);
             if (e == EINTR)
                 w->unread = true;
             if (e == EAGAIN || e == EINTR)
@@ -692,12 +722,18 @@ read_socket(wloop_t *w)
             log_error("worker: receive failed: %s", zmq_strerror(e));
             return ERR_IO;
         }
-        bool more = zmq_msg_more(&msg);
+        bool more = zmq_msg_more(msg);
         w->last_heard_ms = now_mono_ms();
         w->reconnects = 0;
         if (!more) /* the Envelope is the last frame */
-            on_frame(w, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        zmq_msg_close(&msg);
+            on_frame(w, f, zmq_msg_data(msg), zmq_msg_size(msg));
+        if (atomic_load(&f->refs) == 1) {
+            /* nothing borrowed from it: the holder serves the next one */
+            zmq_msg_close(msg);
+        } else {
+            w->rx = NULL;
+            rframe_unref(f); /* the last borrower closes it */
+        }
     }
 }
 
@@ -1022,6 +1058,7 @@ wloop_destroy(wloop_t **wp)
     for (size_t i = 0; i < w->local_n; i++)
         wire_msg_release(&w->local[(w->local_head + i) % w->local_cap]);
     free(w->local);
+    free(w->rx);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     free(w->held_ids);
