@@ -116,7 +116,8 @@ slen(const char *s)
 }
 
 /* Body sizes of each message, from the string lengths the size pass
- * measured: the write pass calls them again with the same lengths. */
+ * measured. The write pass calls the speaker's and turn's again (there
+ * are few); the others it reads back from the lengths array. */
 static inline size_t
 speaker_size(const result_speaker_t *s, size_t name, size_t title)
 {
@@ -144,17 +145,18 @@ figure_size(const result_figure_t *f, size_t text, size_t iso, size_t unit)
            f_uint(f->start) + f_uint(f->end) + f_int(f->turn);
 }
 
-/* String lengths and entity body sizes, in the order the write pass
- * consumes them. Most results fit the array on the stack. */
-#define LENS_STACK 512
+/* String lengths and the body sizes of entities, mentions and figures,
+ * in the order the write pass consumes them. Most results fit the array
+ * on the stack. */
+#define LENS_STACK 1024
 
 /* How many entries sizing r records. */
 static size_t
 lens_needed(const result_t *r)
 {
-    size_t n = 2 + 2 * r->n_speakers + 3 * r->n_entities + 3 * r->n_figures;
+    size_t n = 2 + 2 * r->n_speakers + 3 * r->n_entities + 4 * r->n_figures;
     for (size_t i = 0; i < r->n_entities; i++)
-        n += r->entities[i].n_mentions;
+        n += 2 * r->entities[i].n_mentions;
     return n;
 }
 
@@ -180,7 +182,8 @@ result_size(const result_t *r, size_t *lens)
         size_t n = f_int((int32_t)e->type) + f_str(name) + f_str(role);
         for (size_t k = 0; k < e->n_mentions; k++) {
             size_t text = *l++ = slen(e->mentions[k].text);
-            n += f_sub(mention_size(&e->mentions[k], text));
+            size_t ms = *l++ = mention_size(&e->mentions[k], text);
+            n += f_sub(ms);
         }
         *body = n;
         total += f_sub(n);
@@ -190,7 +193,8 @@ result_size(const result_t *r, size_t *lens)
         size_t text = *l++ = slen(f->text);
         size_t iso = *l++ = slen(f->iso);
         size_t unit = *l++ = slen(f->unit);
-        total += f_sub(figure_size(f, text, iso, unit));
+        size_t fs = *l++ = figure_size(f, text, iso, unit);
+        total += f_sub(fs);
     }
     size_t version = *l++ = slen(r->version);
     size_t source = *l++ = slen(r->source);
@@ -291,7 +295,7 @@ result_write(uint8_t *p, const result_t *r, const size_t *l)
         for (size_t k = 0; k < e->n_mentions; k++) {
             const result_mention_t *m = &e->mentions[k];
             size_t text = *l++;
-            p = put_sub(p, T_ENT_MENTION, mention_size(m, text));
+            p = put_sub(p, T_ENT_MENTION, *l++);
             p = put_str(p, T_MEN_TEXT, m->text, text);
             p = put_uint(p, T_MEN_START, m->start);
             p = put_uint(p, T_MEN_END, m->end);
@@ -301,7 +305,7 @@ result_write(uint8_t *p, const result_t *r, const size_t *l)
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
         size_t text = *l++, iso = *l++, unit = *l++;
-        p = put_sub(p, T_RES_FIGURE, figure_size(f, text, iso, unit));
+        p = put_sub(p, T_RES_FIGURE, *l++);
         p = put_int(p, T_FIG_TYPE, (int32_t)f->type);
         p = put_str(p, T_FIG_TEXT, f->text, text);
         p = put_double(p, T_FIG_VALUE, f->value);
