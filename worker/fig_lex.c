@@ -266,18 +266,6 @@ const fig_word_t fig_lex_numwords[] = {
     { "hundred", NULL, 100, 0 }, { NULL, NULL, 0, 0 },
 };
 
-bool
-fig_lex_is_alpha(unsigned char c)
-{
-    return (unsigned char)((c | 0x20) - 'a') < 26;
-}
-
-bool
-fig_lex_is_digit(unsigned char c)
-{
-    return (unsigned char)(c - '0') < 10;
-}
-
 static unsigned char
 lower(unsigned char c)
 {

@@ -33,10 +33,20 @@ extern const fig_word_t fig_lex_percents[];   /* per cent */
 extern const fig_word_t fig_lex_durations[];  /* years -> Y */
 extern const fig_word_t fig_lex_numwords[];   /* seven -> 7 */
 
-/* True for ASCII letters. */
-bool fig_lex_is_alpha(unsigned char c);
+/* True for ASCII letters. Inline: the scanners ask it of every byte of a
+ * word or number. */
+static inline bool
+fig_lex_is_alpha(unsigned char c)
+{
+    return (unsigned char)((c | 0x20) - 'a') < 26;
+}
+
 /* True for ASCII digits. */
-bool fig_lex_is_digit(unsigned char c);
+static inline bool
+fig_lex_is_digit(unsigned char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
 
 /* Length of the blank (space, tab, U+00A0, U+2009, U+202F) at t[p], or 0.
  * Newlines are not blanks: a figure never spans lines. */
