@@ -21,6 +21,7 @@
 
 #include "../common/utf8.h"
 #include "gaz.h"
+#include "swar.h"
 #include "tok.h"
 
 #include <pthread.h>
@@ -276,17 +277,34 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
         return false;
     /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
     int depth = 0;
-    for (uint32_t i = 0; i < n_buf; i++) {
-        unsigned char c = (unsigned char)s[a + i];
-        if (c == '(')
-            depth++;
-        if (depth == 0 && c < 0x80 && !label_ascii[c])
-            return false;
-        if (depth > 0 && (c < 0x20 || c == 0x7f))
-            return false;
-        buf[i] = depth > 0 ? ' ' : (char)c;
-        if (c == ')' && --depth < 0)
-            return false;
+    {
+        uint32_t q = 0;
+        /* eight bytes at a time while they are all allowed and hold no
+         * parenthesis (a byte >= 0x80 is checked by utf8_is_valid below);
+         * anything else goes through the byte loop */
+        for (; q + 8 <= n_buf; q += 8) {
+            uint64_t w;
+            memcpy(&w, s + a + q, 8);
+            uint64_t ok = swar_in(w, 'a', 'z') | swar_in(w, 'A', 'Z') |
+                          swar_in(w, '0', '9') | swar_eq(w, ' ') |
+                          swar_eq(w, '-') | swar_eq(w, '\'') | swar_eq(w, '.') |
+                          swar_eq(w, ',') | (w & SWAR_HIGH);
+            if (ok != SWAR_HIGH)
+                break;
+            memcpy(buf + q, &w, 8);
+        }
+        for (; q < n_buf; q++) {
+            unsigned char c = (unsigned char)s[a + q];
+            if (c == '(')
+                depth++;
+            if (depth == 0 && c < 0x80 && !label_ascii[c])
+                return false;
+            if (depth > 0 && (c < 0x20 || c == 0x7f))
+                return false;
+            buf[q] = depth > 0 ? ' ' : (char)c;
+            if (c == ')' && --depth < 0)
+                return false;
+        }
     }
     if (depth != 0 || !utf8_is_valid(s + a, n_buf))
         return false;
