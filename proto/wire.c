@@ -486,7 +486,12 @@ encode_at(const wire_msg_t *m, uint8_t *(*place)(void *ud, size_t n), void *ud,
         return rc;
     }
     size_t n = excerpt__v1__envelope__get_packed_size(&env);
-    size_t w = excerpt__v1__envelope__pack(&env, place(ud, n));
+    uint8_t *at = place(ud, n);
+    if (!at) {
+        scratch_free(&s);
+        return ERR_IO;
+    }
+    size_t w = excerpt__v1__envelope__pack(&env, at);
     scratch_free(&s);
     if (w != n)
         abort(); /* protobuf-c disagrees with itself: memory is damaged */
@@ -507,6 +512,13 @@ wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len)
 {
     *buf = NULL;
     return encode_at(m, place_new, buf, len);
+}
+
+int
+wire_encode_place(const wire_msg_t *m, uint8_t *(*place)(void *ud, size_t n),
+                  void *ud, size_t *len)
+{
+    return encode_at(m, place, ud, len);
 }
 
 /* wire_encode_into's room() around the Batch it picks. */

@@ -240,6 +240,14 @@ typedef struct wire_msg {
  * an unknown kind. version 0 means WIRE_PROTOCOL_VERSION. */
 int wire_encode(const wire_msg_t *m, uint8_t **buf, size_t *len);
 
+/* Serialise m into memory the caller places: place(ud, n) returns room for
+ * exactly the n bytes m takes (e.g. a value reserved in a store txn), or
+ * NULL to give up, which returns ERR_IO with nothing written. *len = n on
+ * success. Other errors: as wire_encode, before place is called. */
+int wire_encode_place(const wire_msg_t *m,
+                      uint8_t *(*place)(void *ud, size_t n), void *ud,
+                      size_t *len);
+
 struct wire_batch;
 
 /* Encode m as one more item of a Batch being built (wire_batch.h), with no

@@ -910,14 +910,31 @@ store_read_end(store_t *s)
 
 /* --------------------------------------------------------- write ops */
 
+/* wire_encode_place's room for a stored Submit: its value in "payloads",
+ * reserved (appended: ids only grow). rc keeps LMDB's code on failure. */
+typedef struct payload_room {
+    store_t *s;       /* the store */
+    MDB_txn *txn;     /* the op's txn */
+    const uint8_t *k; /* job id, 8 bytes BE */
+    int rc;           /* mdb_put's code when it refused */
+} payload_room_t;
+
+static uint8_t *
+payload_room(void *ud, size_t n)
+{
+    payload_room_t *r = ud;
+    MDB_val key = mval(r->k, 8), v = mval(NULL, n);
+    r->rc = mdb_put(r->txn, r->s->dbi[DB_PAYLOADS], &key, &v,
+                    MDB_APPEND | MDB_RESERVE);
+    return r->rc ? NULL : v.mv_data;
+}
+
 int
 store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
              bool *duplicate)
 {
     MDB_txn *txn = NULL;
     meta_t m;
-    uint8_t *payload = NULL;
-    size_t plen = 0;
     uint64_t nid = 0;
     if (!job || !job->key || !*job->key || strlen(job->key) > WIRE_MAX_KEY ||
         !job->text || job->text_len == 0 || job->priority < 0 ||
@@ -951,15 +968,17 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     msg.kind = WIRE_SUBMIT;
     msg.u.submit.job = *job;
     msg.u.submit.job.id = nid;
-    rc = wire_encode(&msg, &payload, &plen);
-    if (rc)
-        goto out;
     uint8_t k[8];
     put_be64(k, nid);
-    MDB_val key = mval(k, 8), v = mval(payload, plen);
-    rc = mdb_put(txn, s->dbi[DB_PAYLOADS], &key, &v, MDB_APPEND);
+    /* packed straight into the value reserved in the txn's pages */
+    payload_room_t room = { s, txn, k, 0 };
+    size_t plen;
+    rc = wire_encode_place(&msg, payload_room, &room, &plen);
+    if (rc == ERR_IO)
+        rc = room.rc;
     if (rc)
         goto out;
+    MDB_val key, v;
     uint8_t dk[DEDUP_DIRECT_MAX + 1];
     size_t dkn;
     dedup_key(job->key, klen, dk, &dkn);
@@ -981,7 +1000,6 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     r.j.history = "";
     rc = make_ready(s, txn, &r, &m, now_ms);
 out:
-    free(payload);
     rc = op_end(s, txn, &m, rc);
     if (rc == 0) {
         *id = nid;

@@ -77,6 +77,50 @@ job_check(const wire_job_t *a, const wire_job_t *b)
     }
 }
 
+/* wire_encode_place's room: a fixed buffer, or none (refuses). */
+typedef struct room {
+    uint8_t buf[8192];
+    size_t asked; /* n of the last call */
+    bool refuse;  /* return NULL */
+} room_t;
+
+static uint8_t *
+room_place(void *ud, size_t n)
+{
+    room_t *r = ud;
+    r->asked = n;
+    return r->refuse || n > sizeof r->buf ? NULL : r->buf;
+}
+
+/* wire_encode_place writes wire_encode's bytes where it is told, asks for
+ * exactly their size, and gives up cleanly when refused the room. */
+static void
+test_encode_place(void **state)
+{
+    (void)state;
+    wire_msg_t m = { .kind = WIRE_SUBMIT, .request_id = 7 };
+    job_fill(&m.u.submit.job);
+    uint8_t *buf = NULL;
+    size_t len = 0, plen = 0;
+    assert_int_equal(wire_encode(&m, &buf, &len), ERR_OK);
+    room_t *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(wire_encode_place(&m, room_place, r, &plen), ERR_OK);
+    assert_int_equal(plen, len);
+    assert_int_equal(r->asked, len);
+    assert_memory_equal(r->buf, buf, len);
+    r->refuse = true;
+    plen = 0;
+    assert_int_equal(wire_encode_place(&m, room_place, r, &plen), ERR_IO);
+    assert_int_equal(plen, 0);
+    wire_msg_t bad = { .kind = 999 };
+    r->asked = 0;
+    assert_int_equal(wire_encode_place(&bad, room_place, r, &plen), ERR_INVAL);
+    assert_int_equal(r->asked, 0); /* refused before any room was asked */
+    free(r);
+    free(buf);
+}
+
 static void
 test_submit_dispatch(void **state)
 {
@@ -1315,6 +1359,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_submit_dispatch),
+        cmocka_unit_test(test_encode_place),
         cmocka_unit_test(test_small_messages),
         cmocka_unit_test(test_replies_with_lists),
         cmocka_unit_test(test_result_round_trip),
