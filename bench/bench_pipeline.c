@@ -43,6 +43,8 @@
 
 #define MAX_WORKER_RUNS 8
 #define MAX_BATCH_RUNS 4
+#define MAX_ROUNDS 9
+#define ROW_MAX (MAX_WORKER_RUNS * MAX_BATCH_RUNS + 2) /* rows per round */
 /* a Batch of Submits is sent before its items pass this many bytes (as in
  * client.c: wire_batch's first block, under malloc's mmap threshold) */
 #define BATCH_BYTES (64u << 10)
@@ -60,6 +62,7 @@ typedef struct opts {
     size_t jobs;          /* jobs per run */
     size_t size;          /* payload bytes (approximate upper bound) */
     size_t window;        /* submits (puts) in flight */
+    size_t rounds;        /* times the whole set of runs is repeated */
     unsigned workers[MAX_WORKER_RUNS]; /* worker process counts to run */
     size_t n_workers;                  /* entries in workers */
     unsigned threads;                  /* --threads of each worker */
@@ -1501,6 +1504,70 @@ print_table(const run_result_t *rows, size_t n, const run_result_t *bs_def,
     }
 }
 
+static int
+dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double
+median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, dbl_cmp);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* After several rounds: per row, the median jobs/s, p50 and p99 over the
+ * rounds, and its ratio to beanstalkd's default binlog in each round (the
+ * two ran minutes apart at most; across rounds the machine's speed drifts).
+ * Rows are in the same order every round; with beanstalkd the last two are
+ * its runs. */
+static void
+print_rounds(run_result_t all[][ROW_MAX], size_t rounds, size_t n_rows,
+             bool with_bs)
+{
+    size_t bs = with_bs && n_rows >= 2 ? n_rows - 2 : SIZE_MAX;
+    printf("\nmedians over %zu rounds (each round ran every row once, in "
+           "table order)\n",
+           rounds);
+    printf("%-40s %9s %8s %8s  %s\n", "system", "jobs/s", "p50 ms", "p99 ms",
+           bs != SIZE_MAX ? "x bs-def per round (min / median / max)" : "");
+    for (size_t i = 0; i < n_rows; i++) {
+        double jps[MAX_ROUNDS], p50[MAX_ROUNDS], p99[MAX_ROUNDS];
+        double ratio[MAX_ROUNDS];
+        size_t n_ratio = 0;
+        bool ok = true;
+        for (size_t r = 0; r < rounds; r++) {
+            const run_result_t *x = &all[r][i];
+            ok = ok && x->ok;
+            jps[r] = x->jobs_per_s;
+            p50[r] = x->p50_ms;
+            p99[r] = x->p99_ms;
+            if (bs != SIZE_MAX && all[r][bs].ok && all[r][bs].jobs_per_s > 0)
+                ratio[n_ratio++] = x->jobs_per_s / all[r][bs].jobs_per_s;
+        }
+        char rs[128] = "";
+        if (n_ratio) {
+            double med = median_of(ratio, n_ratio);
+            int at = snprintf(rs, sizeof rs, "%.2f / %.2f / %.2f", ratio[0],
+                              med, ratio[n_ratio - 1]);
+            if (at > 0 && (size_t)at < sizeof rs)
+                snprintf(rs + at, sizeof rs - (size_t)at, "  (");
+            for (size_t r = 0; r < n_ratio && at > 0; r++) {
+                size_t used = strlen(rs);
+                snprintf(rs + used, sizeof rs - used, "%s%.2f", r ? " " : "",
+                         all[r][i].jobs_per_s / all[r][bs].jobs_per_s);
+            }
+            size_t used = strlen(rs);
+            snprintf(rs + used, sizeof rs - used, ")");
+        }
+        printf("%-40s %9.0f %8.2f %8.2f  %s%s\n", all[0][i].name,
+               median_of(jps, rounds), median_of(p50, rounds),
+               median_of(p99, rounds), rs, ok ? "" : "  (a round FAILED)");
+    }
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static char *
@@ -1544,7 +1611,9 @@ usage(FILE *out)
         "  --size BYTES      payload size (4096)\n"
         "  --workers LIST    worker process counts, e.g. 1,2 (1,2)\n"
         "  --threads N       --threads of each worker (1)\n"
-        "  --window N        submits/puts in flight (256)\n"
+        "  --window N        submits/puts in flight (1024)\n"
+        "  --rounds N        repeat all runs N times, interleaved, and print\n"
+        "                    medians and each round's ratio (1, at most 9)\n"
         "  --batch LIST      excerpt: most Submits per frame (and 64 KiB),\n"
         "                    a run per entry, e.g. 1,64 (64); 1 = a message\n"
         "                    per Submit and the subscriber on \"committed\";\n"
@@ -1583,6 +1652,7 @@ parse_opts(opts_t *o, int argc, char **argv)
         { "workers", required_argument, NULL, 'w' },
         { "threads", required_argument, NULL, 't' },
         { "window", required_argument, NULL, 'W' },
+        { "rounds", required_argument, NULL, 'R' },
         { "batch", required_argument, NULL, 'b' },
         { "rate", required_argument, NULL, 'r' },
         { "fill", required_argument, NULL, 'f' },
@@ -1611,6 +1681,10 @@ parse_opts(opts_t *o, int argc, char **argv)
             break;
         case 'W':
             if (parse_size(optarg, &o->window, 1))
+                goto bad;
+            break;
+        case 'R':
+            if (parse_size(optarg, &o->rounds, 1) || o->rounds > MAX_ROUNDS)
                 goto bad;
             break;
         case 't':
@@ -1734,7 +1808,8 @@ main(int argc, char **argv)
         .tmp = xstrdup(tmpenv && *tmpenv ? tmpenv : "/tmp"),
         .jobs = 20000,
         .size = 4096,
-        .window = 256,
+        .window = 1024,
+        .rounds = 1,
         .workers = { 1, 2 },
         .n_workers = 2,
         .batches = { 64 },
@@ -1745,7 +1820,8 @@ main(int argc, char **argv)
     corpus_t c = { 0 };
     void *ctx = NULL;
     int status = 1;
-    run_result_t rows[MAX_WORKER_RUNS * MAX_BATCH_RUNS + 2];
+    static run_result_t all[MAX_ROUNDS][ROW_MAX];
+    run_result_t *rows = all[0];
     size_t n_rows = 0;
     run_result_t *bs_def = NULL, *bs_f0 = NULL;
 
@@ -1775,7 +1851,7 @@ main(int argc, char **argv)
     if (!ctx)
         goto out;
 
-    memset(rows, 0, sizeof rows);
+    memset(all, 0, sizeof all);
     if (o.fill) {
         run_result_t *r = &rows[n_rows++];
         snprintf(r->name, sizeof r->name, "excerpt fill, no workers");
@@ -1803,36 +1879,50 @@ main(int argc, char **argv)
         printf("offered rate: %.0f jobs/s\n", o.rate);
     fflush(stdout);
     status = 0;
-    for (size_t k = 0; k < o.n_workers && !interrupted; k++) {
-        for (size_t b = 0; b < o.n_batches && !interrupted; b++) {
-            run_result_t *r = &rows[n_rows++];
-            snprintf(r->name, sizeof r->name,
-                     "excerpt %u worker%s x%u thread%s, batch %zu",
-                     o.workers[k], o.workers[k] == 1 ? "" : "s", o.threads,
-                     o.threads == 1 ? "" : "s", o.batches[b]);
-            fprintf(stderr, "bench: running %s\n", r->name);
-            if (excerpt_run(&o, &c, ctx, o.workers[k], o.jobs, o.rate,
-                            o.batches[b], r) != ERR_OK)
+    size_t rounds_done = 0, round_rows = 0;
+    for (size_t round = 0; round < o.rounds && !interrupted; round++) {
+        rows = all[round];
+        n_rows = 0;
+        bs_def = bs_f0 = NULL;
+        if (o.rounds > 1)
+            fprintf(stderr, "bench: round %zu of %zu\n", round + 1, o.rounds);
+        for (size_t k = 0; k < o.n_workers && !interrupted; k++) {
+            for (size_t b = 0; b < o.n_batches && !interrupted; b++) {
+                run_result_t *r = &rows[n_rows++];
+                snprintf(r->name, sizeof r->name,
+                         "excerpt %u worker%s x%u thread%s, batch %zu",
+                         o.workers[k], o.workers[k] == 1 ? "" : "s", o.threads,
+                         o.threads == 1 ? "" : "s", o.batches[b]);
+                fprintf(stderr, "bench: running %s\n", r->name);
+                if (excerpt_run(&o, &c, ctx, o.workers[k], o.jobs, o.rate,
+                                o.batches[b], r) != ERR_OK)
+                    status = 1;
+            }
+        }
+        if (!o.no_beanstalkd && !interrupted) {
+            bs_def = &rows[n_rows++];
+            snprintf(bs_def->name, sizeof bs_def->name,
+                     "beanstalkd -b (fsync <= 50 ms)");
+            fprintf(stderr, "bench: running %s\n", bs_def->name);
+            if (beanstalkd_run(&o, &c, -1, o.jobs, o.rate, bs_def) != ERR_OK)
                 status = 1;
         }
+        if (!o.no_beanstalkd && !interrupted) {
+            bs_f0 = &rows[n_rows++];
+            snprintf(bs_f0->name, sizeof bs_f0->name,
+                     "beanstalkd -b -f0 (fsync each)");
+            fprintf(stderr, "bench: running %s\n", bs_f0->name);
+            if (beanstalkd_run(&o, &c, 0, o.jobs, o.rate, bs_f0) != ERR_OK)
+                status = 1;
+        }
+        print_table(rows, n_rows, bs_def, bs_f0);
+        if (!interrupted) {
+            rounds_done++;
+            round_rows = n_rows;
+        }
     }
-    if (!o.no_beanstalkd && !interrupted) {
-        bs_def = &rows[n_rows++];
-        snprintf(bs_def->name, sizeof bs_def->name,
-                 "beanstalkd -b (fsync <= 50 ms)");
-        fprintf(stderr, "bench: running %s\n", bs_def->name);
-        if (beanstalkd_run(&o, &c, -1, o.jobs, o.rate, bs_def) != ERR_OK)
-            status = 1;
-    }
-    if (!o.no_beanstalkd && !interrupted) {
-        bs_f0 = &rows[n_rows++];
-        snprintf(bs_f0->name, sizeof bs_f0->name,
-                 "beanstalkd -b -f0 (fsync each)");
-        fprintf(stderr, "bench: running %s\n", bs_f0->name);
-        if (beanstalkd_run(&o, &c, 0, o.jobs, o.rate, bs_f0) != ERR_OK)
-            status = 1;
-    }
-    print_table(rows, n_rows, bs_def, bs_f0);
+    if (rounds_done > 1)
+        print_rounds(all, rounds_done, round_rows, !o.no_beanstalkd);
     printf("\nexcerpt: submit -> Accepted (fsynced) -> extract -> result "
            "committed (PUB Committed seen).\n"
            "batch N: at most N Submits per frame (Batch), Committed read "
