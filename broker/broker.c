@@ -239,8 +239,13 @@ struct broker {
     int wake[2];             /* pipe: committer -> loop "done" */
     worker_t **workers;      /* known workers */
     size_t n_workers, cap_workers;
-    size_t rr;             /* round-robin start for dispatch */
-    bool promote_due;      /* a delayed job is due */
+    size_t rr;        /* round-robin start for dispatch */
+    bool promote_due; /* a delayed job is due */
+    /* Every READY entry before ready_from is leased (dispatch starts its
+     * scan there): valid while ready_from_ok. A commit that may put an
+     * entry before it, or end a lease whose entry stays, clears it. */
+    store_ready_pos_t ready_from;
+    bool ready_from_ok;
     uint64_t next_tick_ms; /* monotonic time of the next tick */
     uint64_t rng;          /* jitter state */
     uint64_t out_rid;      /* request ids of broker-initiated msgs */
@@ -843,17 +848,24 @@ can_dispatch(broker_t *b)
 /* Lease jobs round-robin to workers with credit (inside the txn).
  * Returns 0, or ERR_AGAIN (redo the flush). */
 typedef struct pick {
-    broker_t *b;   /* the broker */
-    uint64_t *ids; /* picked job ids */
-    size_t n, max; /* picked, wanted */
+    broker_t *b;            /* the broker */
+    uint64_t *ids;          /* picked job ids */
+    size_t n, max;          /* picked, wanted */
+    store_ready_pos_t last; /* last of the leased entries the scan began with */
+    bool have_last;         /* there were some */
 } pick_t;
 
 static int
-pick_cb(void *arg, uint64_t id)
+pick_cb(void *arg, uint64_t id, const store_ready_pos_t *pos)
 {
     pick_t *p = arg;
-    if (lt_find(&p->b->leases, id))
+    if (lt_find(&p->b->leases, id)) {
+        if (p->n == 0) {
+            p->last = *pos;
+            p->have_last = true;
+        }
         return 0; /* out already, or its Done is being committed */
+    }
     p->ids[p->n++] = id;
     return p->n >= p->max;
 }
@@ -936,10 +948,19 @@ dispatch(broker_t *b)
         want = LEASES_PER_FLUSH;
     if (want == 0 || store_read_begin(b->store) != 0)
         return;
-    pick_t p = { b, xcalloc(want, sizeof(uint64_t)), 0, want };
-    int rc = store_ready_scan(b->store, pick_cb, &p);
+    pick_t p = {
+        b, xcalloc(want, sizeof(uint64_t)), 0, want, { { 0 } }, false
+    };
+    /* the leased entries at the head of the queue are skipped once, not
+     * at every pass: the scan starts after those it skipped last time */
+    int rc = store_ready_scan_from(
+        b->store, b->ready_from_ok ? &b->ready_from : NULL, pick_cb, &p);
     if (rc < 0)
         log_error("broker ready scan failed: %s", err_str(rc));
+    else if (p.have_last) {
+        b->ready_from = p.last;
+        b->ready_from_ok = true;
+    }
     for (size_t i = 0; i < p.n; i++) {
         store_job_t j;
         const uint8_t *stored = NULL;
@@ -1322,6 +1343,31 @@ committer_main(void *arg)
     }
 }
 
+/* Does the committed group leave every READY entry before ready_from
+ * leased? Submits of a priority no higher than its entry's and Dones that
+ * committed only remove entries or add them after it; anything else (a
+ * failed op or group, Failed, expiry, requeue, promotion) may free one
+ * before it or add one there. */
+static bool
+ready_from_holds(const broker_t *b)
+{
+    if (!b->ready_from_ok || b->c_rc || b->c_promote)
+        return false;
+    int prio = store_ready_pos_priority(&b->ready_from);
+    for (size_t i = 0; i < b->n_cops; i++) {
+        const op_t *op = &b->cops[i];
+        if (op->rc != 0)
+            return false;
+        if (op->type == OP_SUBMIT) {
+            if (op->msg.u.submit.job.priority > prio)
+                return false;
+        } else if (op->type != OP_DONE) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Loop: send every reply, notification and lease update of the batch the
  * committer finished. */
 static void
@@ -1348,6 +1394,8 @@ finish_commit(broker_t *b)
     for (size_t i = 0; i < b->n_cops; i++)
         op_reply(b, &b->cops[i]);
     publish(b);
+    if (!ready_from_holds(b))
+        b->ready_from_ok = false;
     /* committed (or refused): the store now tells these jobs' state */
     for (size_t i = 0; i < b->n_cops; i++) {
         op_t *op = &b->cops[i];

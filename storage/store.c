@@ -2019,30 +2019,68 @@ store_dead_purge_all(store_t *s, uint64_t *count)
 
 /* ----------------------------------------------------------- reads */
 
+/* store_ready_scan's callback around store_ready_scan_from's. */
+typedef struct id_only {
+    store_id_fn fn; /* the caller's */
+    void *arg;      /* its argument */
+} id_only_t;
+
+static int
+id_only(void *arg, uint64_t job_id, const store_ready_pos_t *pos)
+{
+    (void)pos;
+    id_only_t *x = arg;
+    return x->fn(x->arg, job_id);
+}
+
 int
 store_ready_scan(store_t *s, store_id_fn fn, void *arg)
 {
+    id_only_t x = { fn, arg };
+    return store_ready_scan_from(s, NULL, id_only, &x);
+}
+
+int
+store_ready_scan_from(store_t *s, const store_ready_pos_t *from,
+                      store_ready_fn fn, void *arg)
+{
+    _Static_assert(STORE_READY_POS == READY_KEY, "ready position = key");
     MDB_cursor *cur = NULL;
     MDB_val key, v;
     int n = 0;
     int rc = mdb_cursor_open(cur_txn(s), s->dbi[DB_READY], &cur);
     if (rc)
         return err_from_mdb(rc);
-    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    if (from) {
+        key = mval(from->b, READY_KEY);
+        rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    }
+    store_ready_pos_t pos;
     while (rc == 0 && n < INT32_MAX) {
-        if (v.mv_size != 8) {
+        if (v.mv_size != 8 || key.mv_size != READY_KEY) {
             rc = ERR_IO;
             break;
         }
         n++;
-        if (fn(arg, get_be64(v.mv_data)) != 0)
+        memcpy(pos.b, key.mv_data, READY_KEY);
+        if (fn(arg, get_be64(v.mv_data), &pos) != 0)
             break;
         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND)
         rc = 0;
+    if (rc == ERR_IO)
+        return ERR_IO;
     return rc ? err_from_mdb(rc) : n;
+}
+
+int
+store_ready_pos_priority(const store_ready_pos_t *pos)
+{
+    return 255 - (int)pos->b[0]; /* see ready_key */
 }
 
 int

@@ -263,6 +263,28 @@ int store_promote_due(store_t *s, uint64_t now_ms, size_t max, uint64_t *count);
  * passed, or a negative error. */
 int store_ready_scan(store_t *s, store_id_fn fn, void *arg);
 
+/* A READY entry's position in dispatch order: opaque bytes. */
+#define STORE_READY_POS 9u
+typedef struct store_ready_pos {
+    uint8_t b[STORE_READY_POS];
+} store_ready_pos_t;
+
+/* Called per READY entry by store_ready_scan_from: its job id and
+ * position; non-zero stops the scan. */
+typedef int (*store_ready_fn)(void *arg, uint64_t job_id,
+                              const store_ready_pos_t *pos);
+
+/* As store_ready_scan, but from the first entry at or after *from (NULL:
+ * the first entry), and fn also gets each entry's position, so a caller
+ * that knows the entries before some position are all taken can start
+ * there next time (read). */
+int store_ready_scan_from(store_t *s, const store_ready_pos_t *from,
+                          store_ready_fn fn, void *arg);
+
+/* The priority of the entry at pos: an entry that becomes READY later
+ * sorts after pos unless its priority is higher than this. */
+int store_ready_pos_priority(const store_ready_pos_t *pos);
+
 /* Earliest retry time of a DELAYED job (read). ERR_NOTFOUND if none. */
 int store_next_due(store_t *s, uint64_t *when_ms);
 

@@ -446,6 +446,41 @@ test_duplicate_key_and_priority(void **state)
     assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), a);
 }
 
+/* Dispatch starts its scan of the queue after the leased jobs at its head
+ * (they are skipped once, not at every pass); a job of a higher priority
+ * that arrives meanwhile sorts before them and still goes out first, and
+ * the jobs behind them follow in order. */
+static void
+test_dispatch_resumes_after_leased_head(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    uint64_t ids[4];
+    char key[8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "r%d", i);
+        ids[i] = submit_ok(f, key, "resume text");
+    }
+    ready(f, f->worker, 2);
+    uint32_t att[2], a2;
+    assert_int_equal(expect_dispatch(f->worker, &att[0], WAIT_MS), ids[0]);
+    assert_int_equal(expect_dispatch(f->worker, &att[1], WAIT_MS), ids[1]);
+    /* this pass skips the two leased ones and remembers where they end */
+    ready(f, f->worker, 1);
+    assert_int_equal(expect_dispatch(f->worker, &a2, WAIT_MS), ids[2]);
+    int kind;
+    bool dup;
+    uint64_t hi = submit(f, "r-hi", "urgent text", 9, &kind, &dup);
+    assert_int_equal(kind, WIRE_ACCEPTED);
+    ready(f, f->worker, 1);
+    assert_int_equal(expect_dispatch(f->worker, &a2, WAIT_MS), hi);
+    assert_int_equal(done(f, f->worker, ids[0], att[0]), WIRE_CODE_OK);
+    assert_int_equal(done(f, f->worker, ids[1], att[1]), WIRE_CODE_OK);
+    ready(f, f->worker, 2);
+    assert_int_equal(expect_dispatch(f->worker, &a2, WAIT_MS), ids[3]);
+    assert_int_equal(expect_dispatch(f->worker, &a2, 300), 0);
+}
+
 static void
 test_credit_respected(void **state)
 {
@@ -1470,6 +1505,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_key_and_priority, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dispatch_resumes_after_leased_head,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_byte_bound, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_undecodable_result_retried, setup,

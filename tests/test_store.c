@@ -259,6 +259,88 @@ take_two(void *arg, uint64_t id)
     return v[0] == 2;
 }
 
+/* store_ready_scan_from's callback: ids and positions, in order. */
+typedef struct pos_seen {
+    size_t n;
+    uint64_t id[8];
+    store_ready_pos_t pos[8];
+} pos_seen_t;
+
+static int
+collect_pos(void *arg, uint64_t id, const store_ready_pos_t *pos)
+{
+    pos_seen_t *p = arg;
+    if (p->n < 8) {
+        p->id[p->n] = id;
+        p->pos[p->n] = *pos;
+    }
+    p->n++;
+    return 0;
+}
+
+/* A scan from a position sees the entries at and after it, in dispatch
+ * order; from a position whose entry left, those after it; an entry that
+ * becomes READY later sorts after every position of its own or a higher
+ * priority, before those of lower ones (what the broker's resume relies on). */
+static void
+test_ready_scan_from(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id[6];
+    bool dup;
+    int prio[4] = { 0, 5, 0, 5 };
+    char key[8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "q%d", i);
+        assert_int_equal(submit1(f->s, key, "text", prio[i], &id[i], &dup), 0);
+    }
+    /* dispatch order: id1, id3 (priority 5), id0, id2 */
+    pos_seen_t all = { 0 }, part = { 0 };
+    assert_int_equal(store_read_begin(f->s), 0);
+    assert_int_equal(store_ready_scan_from(f->s, NULL, collect_pos, &all), 4);
+    assert_int_equal(all.id[0], id[1]);
+    assert_int_equal(all.id[1], id[3]);
+    assert_int_equal(all.id[2], id[0]);
+    assert_int_equal(all.id[3], id[2]);
+    assert_int_equal(store_ready_pos_priority(&all.pos[0]), 5);
+    assert_int_equal(store_ready_pos_priority(&all.pos[2]), 0);
+    assert_int_equal(
+        store_ready_scan_from(f->s, &all.pos[1], collect_pos, &part), 3);
+    assert_int_equal(part.id[0], id[3]);
+    assert_int_equal(part.id[1], id[0]);
+    assert_int_equal(part.id[2], id[2]);
+    store_read_end(f->s);
+
+    /* the entry at pos[1] leaves (its lease goes the store's way): a scan
+     * from there starts with the next one */
+    store_lease_t l;
+    assert_int_equal(lease1(f->s, 3000, &l), 0); /* takes id1 */
+    wire_msg_release(&l.msg);
+    assert_int_equal(lease1(f->s, 3000, &l), 0); /* takes id3 */
+    wire_msg_release(&l.msg);
+    /* later entries: priority 0 sorts after pos[2], priority 9 before all */
+    assert_int_equal(submit1(f->s, "q4", "text", 0, &id[4], &dup), 0);
+    assert_int_equal(submit1(f->s, "q5", "text", 9, &id[5], &dup), 0);
+    memset(&part, 0, sizeof part);
+    assert_int_equal(store_read_begin(f->s), 0);
+    assert_int_equal(
+        store_ready_scan_from(f->s, &all.pos[1], collect_pos, &part), 3);
+    assert_int_equal(part.id[0], id[0]);
+    assert_int_equal(part.id[1], id[2]);
+    assert_int_equal(part.id[2], id[4]);
+    memset(&part, 0, sizeof part);
+    assert_int_equal(store_ready_scan_from(f->s, NULL, collect_pos, &part), 4);
+    assert_int_equal(part.id[0], id[5]);
+    assert_true(store_ready_pos_priority(&part.pos[0]) >
+                store_ready_pos_priority(&all.pos[2]));
+    /* past the last entry: nothing */
+    memset(&part, 0, sizeof part);
+    store_ready_pos_t end;
+    memset(end.b, 0xFF, sizeof end.b);
+    assert_int_equal(store_ready_scan_from(f->s, &end, collect_pos, &part), 0);
+    store_read_end(f->s);
+}
+
 static void
 test_priority_order(void **state)
 {
@@ -1348,6 +1430,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_submit_dedup_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ready_scan_from, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_fence_result_log, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_entity_index, setup, teardown),
