@@ -1055,15 +1055,18 @@ emit(doc_t *d, const char *text, result_t *r)
             cl = c->ce - c->cs;
             if (cl >= sizeof buf)
                 cl = sizeof buf - 1;
-            memcpy(buf, text + c->cs, cl);
-            buf[cl] = '\0';
-            cn = buf;
         }
-        uint64_t h = name_hash(c->type, cn, cl);
+        /* hashed in place; a span is copied out only for a new entity */
+        uint64_t h = name_hash(c->type, cn ? cn : text + c->cs, cl);
         size_t k = pmap_slot(&m, h);
         if (!key[k]) {
             key[k] = h;
-            char role[256] = "";
+            if (!cn) {
+                memcpy(buf, text + c->cs, cl);
+                buf[cl] = '\0';
+                cn = buf;
+            }
+            char role[256];
             size_t rl = c->rend > c->rstart ? c->rend - c->rstart : 0;
             if (rl >= sizeof role)
                 rl = 0;
