@@ -2350,6 +2350,12 @@ broker_run(broker_t *b)
         }
         if (b->draining)
             timeout = 0;
+        /* A full batch while the committer works: requests stay in the
+         * sockets (backpressure) until it is done, so wait for the
+         * committer, not for the sockets, which would report them again
+         * at once and spin the loop for the whole commit. */
+        short want = batch_full(b) && b->committing ? 0 : ZMQ_POLLIN;
+        items[0].events = items[1].events = want;
         flush_out(b); /* what this pass produced, one frame per peer */
         if (zmq_poll(items, 3, timeout) < 0 && errno != EINTR) {
             log_error("broker poll failed: %s", zmq_strerror(errno));
