@@ -1611,7 +1611,7 @@ usage(FILE *out)
         "  --size BYTES      payload size (4096)\n"
         "  --workers LIST    worker process counts, e.g. 1,2 (1,2)\n"
         "  --threads N       --threads of each worker (1)\n"
-        "  --window N        submits/puts in flight (1024)\n"
+        "  --window N        submits/puts in flight (256)\n"
         "  --rounds N        repeat all runs N times, interleaved, and print\n"
         "                    medians and each round's ratio (1, at most 9)\n"
         "  --batch LIST      excerpt: most Submits per frame (and 64 KiB),\n"
@@ -1808,7 +1808,7 @@ main(int argc, char **argv)
         .tmp = xstrdup(tmpenv && *tmpenv ? tmpenv : "/tmp"),
         .jobs = 20000,
         .size = 4096,
-        .window = 1024,
+        .window = 256,
         .rounds = 1,
         .workers = { 1, 2 },
         .n_workers = 2,
