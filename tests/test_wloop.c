@@ -1175,78 +1175,6 @@ test_batch_broker_rejection_keeps_batches(void **state)
     assert_int_equal(join_worker(t), ERR_OK);
 }
 
-/* wire_done_encode, the worker's Done path, gives byte for byte what
- * wire_encode of a Done around wire_result_encode gives: for an empty
- * result, results of 60-200 bytes, a small extraction and sample
- * transcripts (multi-byte lengths). */
-static void
-check_done_bytes(const result_t *r, uint64_t id, uint32_t attempt)
-{
-    uint8_t *rbuf = NULL, *want = NULL, *got = NULL;
-    size_t rlen = 0, want_len = 0, got_len = 0;
-    assert_int_equal(wire_result_encode(r, &rbuf, &rlen), ERR_OK);
-    wire_msg_t m = { .kind = WIRE_DONE };
-    m.u.done.job_id = id;
-    m.u.done.attempt = attempt;
-    m.u.done.result = rbuf;
-    m.u.done.result_len = rlen;
-    assert_int_equal(wire_encode(&m, &want, &want_len), ERR_OK);
-    assert_int_equal(wire_done_encode(id, attempt, r, &got, &got_len), ERR_OK);
-    assert_int_equal(got_len, want_len);
-    assert_memory_equal(got, want, want_len);
-    free(rbuf);
-    free(want);
-    free(got);
-}
-
-static void
-test_done_encode_same_bytes(void **state)
-{
-    (void)state;
-    result_t *r = result_new();
-    check_done_bytes(r, 0, 0);
-    /* sizes around 128, where the Result's length takes a second byte
-     * (test_wire checks many more results against protobuf-c) */
-    static char src[200];
-    memset(src, 's', sizeof src);
-    for (size_t n = 60; n < sizeof src; n++) {
-        r->source = result_strndup(r, src, n);
-        check_done_bytes(r, 1, 1);
-    }
-    result_destroy(&r);
-
-    extract_t *ex = extract_new();
-    assert_int_equal(extract_run(ex, TEXT, strlen(TEXT), &r), ERR_OK);
-    r->job_id = 3;
-    r->source = result_strndup(r, "src", 3);
-    assert_true(r->n_entities > 0 && r->n_figures > 0);
-    check_done_bytes(r, 3, 1);
-    result_destroy(&r);
-
-    static const char *const files[] = {
-        "01_regional_budgets.txt", "02_amur_governor.txt",
-        "04_rosatom_report.txt",   "07_news_conference.txt",
-        "10_fisheries_arctic.txt",
-    };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/samples/%s", EXCERPT_SOURCE_DIR,
-                 files[i]);
-        FILE *f = fopen(path, "rb");
-        assert_non_null(f);
-        static char text[1 << 16];
-        size_t n = fread(text, 1, sizeof text, f);
-        fclose(f);
-        assert_true(n > 0 && n < sizeof text);
-        assert_int_equal(extract_run(ex, text, n, &r), ERR_OK);
-        r->job_id = 1000000007u + i; /* a multi-byte varint */
-        r->extract_us = 12345;
-        check_done_bytes(r, r->job_id, 300);
-        result_destroy(&r);
-    }
-    extract_destroy(&ex);
-}
-
 /* Stop with nothing held returns at once. */
 static void
 test_idle_stop(void **state)
@@ -1324,7 +1252,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
-        cmocka_unit_test(test_done_encode_same_bytes),
         cmocka_unit_test_setup_teardown(test_ready_dispatch_done, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_over_max_text, setup,
