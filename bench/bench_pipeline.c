@@ -1549,18 +1549,22 @@ print_rounds(run_result_t all[][ROW_MAX], size_t rounds, size_t n_rows,
         }
         char rs[128] = "";
         if (n_ratio) {
-            double med = median_of(ratio, n_ratio);
-            int at = snprintf(rs, sizeof rs, "%.2f / %.2f / %.2f", ratio[0],
-                              med, ratio[n_ratio - 1]);
-            if (at > 0 && (size_t)at < sizeof rs)
-                snprintf(rs + at, sizeof rs - (size_t)at, "  (");
-            for (size_t r = 0; r < n_ratio && at > 0; r++) {
-                size_t used = strlen(rs);
-                snprintf(rs + used, sizeof rs - used, "%s%.2f", r ? " " : "",
-                         all[r][i].jobs_per_s / all[r][bs].jobs_per_s);
+            /* the list in round order, rounds without beanstalkd left out */
+            char list[64] = "";
+            size_t used = 0;
+            for (size_t r = 0; r < rounds && used < sizeof list; r++) {
+                if (!all[r][bs].ok || all[r][bs].jobs_per_s <= 0)
+                    continue;
+                int w = snprintf(list + used, sizeof list - used, "%s%.2f",
+                                 used ? " " : "",
+                                 all[r][i].jobs_per_s / all[r][bs].jobs_per_s);
+                if (w < 0)
+                    break;
+                used += (size_t)w;
             }
-            size_t used = strlen(rs);
-            snprintf(rs + used, sizeof rs - used, ")");
+            double med = median_of(ratio, n_ratio); /* sorts ratio */
+            snprintf(rs, sizeof rs, "%.2f / %.2f / %.2f  (%s)", ratio[0], med,
+                     ratio[n_ratio - 1], list);
         }
         printf("%-40s %9.0f %8.2f %8.2f  %s%s\n", all[0][i].name,
                median_of(jps, rounds), median_of(p50, rounds),

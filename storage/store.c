@@ -974,8 +974,8 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     payload_room_t room = { s, txn, k, 0 };
     size_t plen;
     rc = wire_encode_place(&msg, payload_room, &room, &plen);
-    if (rc == ERR_IO)
-        rc = room.rc;
+    if (rc == ERR_IO && room.rc)
+        rc = room.rc; /* LMDB refused the room: its own code */
     if (rc)
         goto out;
     MDB_val key, v;
