@@ -6,10 +6,13 @@
  */
 #include "broker.h"
 
+#include "auth.h"
+
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/now.h"
 #include "../common/xalloc.h"
+#include "../proto/curve.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
 #include "../proto/wire_splice.h"
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -93,6 +97,15 @@ const cfg_entry_t broker_cfg_table[] = {
       "LMDB reader slots" },
     { "log-level", CFG_STRING, OFF(log_level), "info", 0, 0,
       "error, warn, info or debug" },
+    { "key-file", CFG_STRING, OFF(key_file), "", 0, 0,
+      "the broker's CURVE secret key file (excerpt keygen); with it every "
+      "socket is encrypted and only allow-listed keys get in" },
+    { "allow", CFG_STRING, OFF(allow), "", 0, 0,
+      "allow-list: a file of \"ROLE KEY [NAME]\" lines or a directory of "
+      "NAME.pub files with role lines; reread on SIGHUP" },
+    { "insecure", CFG_BOOL, OFF(insecure), "false", 0, 0,
+      "allow binding non-loopback endpoints without keys: anyone who can "
+      "reach them can submit, read and forge results" },
 };
 const size_t broker_cfg_table_len =
     sizeof broker_cfg_table / sizeof broker_cfg_table[0];
@@ -179,15 +192,18 @@ typedef struct ltab {
 } ltab_t;
 
 typedef struct worker {
-    uint8_t *ident;   /* ROUTER routing id, owned */
-    size_t ident_len; /* its size */
-    char name[128];   /* worker_name from Ready */
-    uint64_t credit;  /* jobs it may still be sent */
-    size_t n_leases;  /* live leases it holds */
-    uint64_t bytes;   /* text bytes of those jobs */
-    uint64_t last_ms; /* monotonic time of its last message */
-    bool lost;        /* unreachable; removed at the next tick */
-    bool batch;       /* its Ready said it reads Batch envelopes */
+    uint8_t *ident;          /* ROUTER routing id, owned */
+    size_t ident_len;        /* its size */
+    char name[128];          /* worker_name from Ready */
+    uint64_t credit;         /* jobs it may still be sent */
+    size_t n_leases;         /* live leases it holds */
+    uint64_t bytes;          /* text bytes of those jobs */
+    uint64_t last_ms;        /* monotonic time of its last message */
+    bool lost;               /* unreachable; removed at the next tick */
+    bool batch;              /* its Ready said it reads Batch envelopes */
+    bool quarantined;        /* sent an undecodable result: gets no more jobs */
+    char key[CURVE_KEY_Z85]; /* its CURVE public key, "" without keys */
+    char id[AUTH_ID_SIZE];   /* key id for logs ("name/ABCDEFGH") */
 } worker_t;
 
 /* Messages for one peer produced in this pass of the loop; they leave as
@@ -271,6 +287,16 @@ struct broker {
     size_t topic_len[MAX_TOPICS]; /* their lengths */
     size_t n_topics;              /* their count */
     bool topics_full;             /* more than MAX_TOPICS: publish all */
+    auth_t *auth;                 /* allow-list and ZAP; NULL without keys */
+    curve_pair_t keys;            /* the broker's key pair (with auth) */
+    volatile sig_atomic_t reload; /* set by broker_request_reload */
+    /* The peer of the message in hand, as authenticated by its handshake
+     * (every role and no key when the broker runs without keys). */
+    int cur_role;                /* AUTH_* bits */
+    char cur_key[CURVE_KEY_Z85]; /* its public key, or "" */
+    char cur_id[AUTH_ID_SIZE];   /* key id for logs */
+    const zmq_msg_t *cur_env;    /* its frame (for its address) */
+    bool pub_failed;             /* the publisher could not be rebound */
 };
 
 /* ----------------------------------------------------------- helpers */
@@ -772,9 +798,12 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
         /* fall through */
     case OP_FAILED:
     case OP_EXPIRE:
-        op->rc = store_fail(b->store, op->job_id, op->attempt, op->reason,
-                            op->permanent, (uint32_t)b->cfg.max_attempts,
-                            now + op->delay_ms, now, &op->state);
+        /* an undecodable result is the worker's fault, and that worker
+         * gets no more jobs (op_reply): it never dead-letters the job */
+        op->rc = store_fail(
+            b->store, op->job_id, op->attempt, op->reason, op->permanent,
+            op->bad_result ? UINT32_MAX : (uint32_t)b->cfg.max_attempts,
+            now + op->delay_ms, now, &op->state);
         break;
     case OP_DEAD_REQUEUE:
     case OP_DEAD_PURGE: {
@@ -831,7 +860,7 @@ available(broker_t *b)
 static bool
 worker_open(const broker_t *b, const worker_t *w)
 {
-    return w->credit > 0 && !w->lost &&
+    return w->credit > 0 && !w->lost && !w->quarantined &&
            (w->n_leases == 0 || w->bytes < b->cfg.max_worker_bytes);
 }
 
@@ -1041,6 +1070,22 @@ code_of_store(int rc)
     }
 }
 
+/* The worker that sent op's undecodable result is broken (a bad build,
+ * memory corruption, a forger): it keeps its connection and its other
+ * leases but gets no further job, so it cannot burn jobs' attempts. */
+static void
+quarantine(broker_t *b, const op_t *op)
+{
+    worker_t *w = worker_find(b, &op->route);
+    if (!w || w->quarantined)
+        return;
+    w->quarantined = true;
+    log_error("broker worker quarantined worker=%s key=%s job=%llu "
+              "reason=\"undecodable result\": it gets no more jobs until it "
+              "reconnects",
+              w->name, w->id, (unsigned long long)op->job_id);
+}
+
 /* Send the outcome of one op after the commit (or its failure). */
 static void
 op_reply(broker_t *b, op_t *op)
@@ -1086,6 +1131,8 @@ op_reply(broker_t *b, op_t *op)
                       op->rc == 0 ? WIRE_CODE_OK : code_of_store(op->rc));
         break;
     case OP_FAILED:
+        if (op->bad_result)
+            quarantine(b, op);
         if (op->rc == 0)
             log_info("broker job failed job=%llu attempt=%u state=%s "
                      "reason=\"%s\"",
@@ -1473,6 +1520,76 @@ reap_commit(broker_t *b, bool block)
         finish_commit(b);
 }
 
+/* ------------------------------------------------------------- peers */
+
+/* Record who sent env: the key its handshake proved and that key's role
+ * now (a reload may have dropped it); every role without keys. */
+static void
+peer_of(broker_t *b, const zmq_msg_t *env)
+{
+    b->cur_env = env;
+    if (!b->auth) {
+        b->cur_role = AUTH_ANY;
+        b->cur_key[0] = '\0';
+        snprintf(b->cur_id, sizeof b->cur_id, "local");
+        return;
+    }
+    const char *key = zmq_msg_gets((zmq_msg_t *)env, "User-Id");
+    if (!key || strlen(key) != CURVE_KEY_Z85 - 1) {
+        b->cur_role = 0;
+        b->cur_key[0] = '\0';
+        snprintf(b->cur_id, sizeof b->cur_id, "-");
+        return;
+    }
+    memcpy(b->cur_key, key, CURVE_KEY_Z85);
+    b->cur_role = auth_role_of(b->auth, key, b->cur_id);
+}
+
+/* The address of the peer in hand, for logs ("?" where ZeroMQ has none,
+ * as for ipc). */
+static const char *
+peer_addr(const broker_t *b)
+{
+    const char *a = b->cur_env
+                        ? zmq_msg_gets((zmq_msg_t *)b->cur_env, "Peer-Address")
+                        : NULL;
+    return a && *a ? a : "?";
+}
+
+/* Refuse a request its sender's role does not allow; logged with the key
+ * so that an operator sees who tried what. */
+static void
+refuse_role(broker_t *b, void *sock, const route_t *rt, const wire_msg_t *m,
+            const char *why)
+{
+    log_warn("broker refused key=%s role=%s address=%s socket=%s kind=%s "
+             "reason=\"%s\"",
+             b->cur_id, auth_role_name(b->cur_role), peer_addr(b),
+             sock == b->front ? "frontend" : "backend", wire_kind_name(m->kind),
+             why);
+    reject(b, sock, rt, m->request_id, WIRE_CODE_UNAUTHORIZED, why, 0);
+}
+
+/* The roles that may send a frontend request of kind (0: none). */
+static int
+front_roles(int kind)
+{
+    switch (kind) {
+    case WIRE_SUBMIT:
+    case WIRE_GET:
+    case WIRE_STATS:
+        return AUTH_CLIENT | AUTH_ADMIN;
+    case WIRE_SINCE:
+        return AUTH_CLIENT | AUTH_CONSUMER | AUTH_ADMIN;
+    case WIRE_DEAD_LIST:
+    case WIRE_DEAD_REQUEUE:
+    case WIRE_DEAD_PURGE:
+        return AUTH_ADMIN;
+    default:
+        return AUTH_ANY; /* refused below as not a frontend message */
+    }
+}
+
 /* ----------------------------------------------------- frontend reads */
 
 static void
@@ -1855,6 +1972,13 @@ on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
                reason_of_decode(rc), 0);
         return;
     }
+    if (!(front_roles(m.kind) & b->cur_role)) {
+        refuse_role(b, b->front, rt, &m,
+                    b->cur_role ? "this key's role may not send this request"
+                                : "key not in the allow-list");
+        wire_msg_release(&m);
+        return;
+    }
     switch (m.kind) {
     case WIRE_SUBMIT:
         on_submit(b, rt, &m);
@@ -1914,6 +2038,17 @@ on_ready(broker_t *b, worker_t *w, const wire_msg_t *m, bool joined)
               (unsigned long long)w->credit);
 }
 
+/* Whether w (the sender in hand, which may be unregistered: NULL) may
+ * act on lease l: it holds it, or it is the same key reconnected under a
+ * new socket. Without keys every local peer may, as before keys existed. */
+static bool
+same_holder(const broker_t *b, const lease_t *l, const worker_t *w)
+{
+    if (!b->auth || (w && l->w == w))
+        return true;
+    return l->w && l->w->key[0] && !strcmp(l->w->key, b->cur_key);
+}
+
 static void
 on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
 {
@@ -1923,6 +2058,8 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
         if (l && !l->finishing &&
             (!m->u.heartbeat.attempts ||
              m->u.heartbeat.attempts[i] == l->attempt)) {
+            if (l->w != w && !same_holder(b, l, w))
+                continue; /* another worker's lease: not this one's to keep */
             l->deadline_ms = deadline;
             if (l->w != w) { /* the holder reconnected under a new id */
                 lease_take(l);
@@ -1937,13 +2074,24 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
     (void)send_msg(b, b->back, rt, &r);
 }
 static void
-on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
+on_done_or_failed(broker_t *b, const route_t *rt, worker_t *w, wire_msg_t *m)
 {
     bool done = m->kind == WIRE_DONE;
     uint64_t id = done ? m->u.done.job_id : m->u.failed.job_id;
     uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
     bool fenced = false;
     lease_t *l = lt_find(&b->leases, id);
+    if (l && !l->finishing && l->attempt == att && !same_holder(b, l, w)) {
+        /* a forged or misrouted answer for a lease another key holds:
+         * nothing changes, the holder's own answer still counts */
+        log_warn("broker refused key=%s address=%s kind=%s job=%llu "
+                 "attempt=%u holder=%s reason=\"not the lease holder\"",
+                 b->cur_id, peer_addr(b), wire_kind_name(m->kind),
+                 (unsigned long long)id, att, l->w ? l->w->id : "-");
+        reject(b, b->back, rt, m->request_id, WIRE_CODE_UNAUTHORIZED,
+               "this job is leased to another worker", 0);
+        return;
+    }
     if (l && l->attempt != att) {
         fenced = true; /* another attempt holds the job */
     } else if (l) {
@@ -1994,13 +2142,29 @@ on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
                reason_of_decode(rc), 0);
         return;
     }
+    if (!(b->cur_role & AUTH_WORKER)) {
+        /* the handshake admitted it as a worker, so its key was removed
+         * or changed role since: it loses its leases and its place */
+        if (w && !w->lost) {
+            log_warn("broker worker lost worker=%s key=%s reason=\"key no "
+                     "longer has the worker role\"",
+                     w->name, w->id);
+            w->lost = true;
+        }
+        refuse_role(b, b->back, rt, &m, "key not allowed as a worker");
+        wire_msg_release(&m);
+        return;
+    }
     switch (m.kind) {
     case WIRE_READY: {
         bool joined = !w;
         if (joined) {
             w = worker_add(b, rt);
-            log_info("broker worker joined worker=%s",
-                     m.u.ready.worker_name ? m.u.ready.worker_name : "?");
+            memcpy(w->key, b->cur_key, sizeof w->key);
+            memcpy(w->id, b->cur_id, sizeof w->id);
+            log_info("broker worker joined worker=%s key=%s address=%s",
+                     m.u.ready.worker_name ? m.u.ready.worker_name : "?", w->id,
+                     peer_addr(b));
         }
         w->batch = m.u.ready.batch;
         on_ready(b, w, &m, joined);
@@ -2012,7 +2176,7 @@ on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
          * restart is kept), but it does not register the peer: with no
          * credit it would never be dispatched to, and its next Heartbeat
          * must get "unknown worker" so that it sends Ready again. */
-        on_done_or_failed(b, rt, &m);
+        on_done_or_failed(b, rt, w, &m);
         break;
     case WIRE_HEARTBEAT:
         if (w)
@@ -2052,6 +2216,7 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
 {
     const uint8_t *data = zmq_msg_data((zmq_msg_t *)env);
     size_t len = zmq_msg_size((zmq_msg_t *)env);
+    peer_of(b, env);
     wire_batch_iter_t it;
     int rc = wire_batch_open(data, len, &it);
     b->cur_batched = rc == 1;
@@ -2069,20 +2234,88 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
             reject(b, sock, rt, 0, code_of_decode(rc), why, 0);
     }
     b->cur_batched = false;
+    b->cur_env = NULL;
 }
 
 /* -------------------------------------------------------------- timers */
+
+/* Unbind the publisher's endpoint, which drops every subscriber's
+ * connection, and bind it again. The old listener closes in libzmq's I/O
+ * thread, so the bind is retried for a moment. */
+static int
+rebind_pub(broker_t *b)
+{
+    if (zmq_unbind(b->pub, b->cfg.publisher) != 0) {
+        log_error("broker unbind failed endpoint=%s: %s", b->cfg.publisher,
+                  zmq_strerror(errno));
+        return ERR_IO;
+    }
+    for (int i = 0; i < 200; i++) {
+        if (zmq_bind(b->pub, b->cfg.publisher) == 0)
+            return ERR_OK;
+        if (errno != EADDRINUSE)
+            break;
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    log_error("broker bind failed endpoint=%s: %s", b->cfg.publisher,
+              zmq_strerror(errno));
+    return ERR_IO;
+}
+
+/* SIGHUP: reread the allow-list. Frontend and backend peers are checked
+ * per message, so a dropped key is refused from its next one; workers
+ * whose key lost the role are dropped now; subscribers only receive, so
+ * the publisher is bound anew and every subscriber must handshake again
+ * (the honest ones reconnect and fill the gap with Since). */
+static void
+reload_keys(broker_t *b)
+{
+    size_t dropped = 0;
+    b->reload = 0;
+    if (!b->auth) {
+        log_info("broker SIGHUP ignored: no keys configured");
+        return;
+    }
+    if (auth_reload(b->auth, &dropped) != ERR_OK || dropped == 0)
+        return;
+    for (size_t i = 0; i < b->n_workers; i++) {
+        worker_t *w = b->workers[i];
+        if (!w->lost && !(auth_role_of(b->auth, w->key, NULL) & AUTH_WORKER)) {
+            log_warn("broker worker lost worker=%s key=%s reason=\"key "
+                     "removed from the allow-list\"",
+                     w->name, w->id);
+            w->lost = true;
+        }
+    }
+    if (rebind_pub(b) != ERR_OK) {
+        /* cannot serve consumers as configured: crash-only, the
+         * supervisor restarts the broker with the new list */
+        log_error("broker cannot rebind the publisher endpoint=%s after a "
+                  "reload: exiting",
+                  b->cfg.publisher);
+        b->pub_failed = true;
+        return;
+    }
+    for (size_t i = 0; i < b->n_topics; i++)
+        free(b->topics[i]);
+    b->n_topics = 0;
+    b->topics_full = false;
+    log_info("broker publisher rebound: subscribers handshake again");
+}
 
 static void
 tick(broker_t *b)
 {
     uint64_t now = now_mono_ms();
+    if (b->reload)
+        reload_keys(b);
     read_subscriptions(b); /* keep XPUB's queue short while nothing commits */
     for (size_t i = 0; i < b->n_workers; i++) {
         worker_t *w = b->workers[i];
         if (!w->lost && now - w->last_ms > b->cfg.worker_timeout_ms) {
-            log_warn("broker worker lost worker=%s silent_ms=%llu", w->name,
-                     (unsigned long long)(now - w->last_ms));
+            log_warn("broker worker lost worker=%s key=%s silent_ms=%llu",
+                     w->name, w->id, (unsigned long long)(now - w->last_ms));
             w->lost = true;
         }
     }
@@ -2115,8 +2348,11 @@ tick(broker_t *b)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Open a socket of type bound to endpoint; under CURVE (b->auth) its
+ * peers are checked by the ZAP handler under domain. */
 static int
-sock_open(broker_t *b, void **out, int type, const char *endpoint)
+sock_open(broker_t *b, void **out, int type, const char *endpoint,
+          const char *domain)
 {
     void *s = zmq_socket(b->ctx, type);
     if (!s) {
@@ -2141,6 +2377,10 @@ sock_open(broker_t *b, void **out, int type, const char *endpoint)
         zmq_close(s);
         return ERR_IO;
     }
+    if (b->auth && curve_server_apply(s, &b->keys, domain) != ERR_OK) {
+        zmq_close(s);
+        return ERR_IO;
+    }
     if (zmq_bind(s, endpoint) != 0) {
         int e = errno;
         log_error("broker bind failed endpoint=%s: %s", endpoint,
@@ -2149,6 +2389,46 @@ sock_open(broker_t *b, void **out, int type, const char *endpoint)
         return e == EINVAL || e == EPROTONOSUPPORT ? ERR_INVAL : ERR_IO;
     }
     *out = s;
+    return ERR_OK;
+}
+
+/* Keys, or only local endpoints, or a person's explicit --insecure. */
+static int
+security_check(const broker_cfg_t *c)
+{
+    const char *eps[3] = { c->frontend, c->backend, c->publisher };
+    bool keys = c->key_file && *c->key_file;
+    if (keys && (!c->allow || !*c->allow)) {
+        log_error("broker config invalid key=allow (key-file is set: name "
+                  "the allow-list of the keys that may connect)");
+        return ERR_INVAL;
+    }
+    if (!keys && c->allow && *c->allow) {
+        log_error("broker config invalid key=key-file (an allow-list needs "
+                  "the broker's own key pair)");
+        return ERR_INVAL;
+    }
+    if (keys)
+        return ERR_OK;
+    for (size_t i = 0; i < 3; i++) {
+        if (curve_endpoint_is_local(eps[i]))
+            continue;
+        if (!c->insecure) {
+            log_error("broker refuses to bind %s without keys: anyone who "
+                      "reaches it could submit, read every result and forge "
+                      "results. Set key-file and allow (excerpt keygen), or "
+                      "bind 127.0.0.1, or set insecure = true to accept that",
+                      eps[i]);
+            return ERR_INVAL;
+        }
+        log_warn("INSECURE: %s is bound without keys or encryption: anyone "
+                 "who reaches it can submit, read every transcript and "
+                 "result, and forge results",
+                 eps[i]);
+    }
+    log_warn("broker runs without keys: plaintext, and every peer that can "
+             "reach its endpoints has every role (local endpoints only "
+             "unless insecure)");
     return ERR_OK;
 }
 
@@ -2178,7 +2458,7 @@ cfg_check(const broker_cfg_t *c)
         log_error("broker config invalid key=%s", bad);
         return ERR_INVAL;
     }
-    return ERR_OK;
+    return security_check(c);
 }
 
 static char *
@@ -2201,6 +2481,8 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
     b->cfg.backend = dup_or_null(cfg->backend);
     b->cfg.publisher = dup_or_null(cfg->publisher);
     b->cfg.log_level = dup_or_null(cfg->log_level);
+    b->cfg.key_file = dup_or_null(cfg->key_file);
+    b->cfg.allow = dup_or_null(cfg->allow);
     b->wake[0] = b->wake[1] = -1;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
@@ -2255,11 +2537,23 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         rc = ERR_IO;
         goto fail;
     }
-    if ((rc = sock_open(b, &b->front, ZMQ_ROUTER, b->cfg.frontend)) ||
+    if (b->cfg.key_file && *b->cfg.key_file) {
+        rc = curve_read_secret(b->cfg.key_file, &b->keys);
+        if (rc == ERR_OK)
+            rc = auth_open(&b->auth, b->ctx, b->cfg.allow);
+        if (rc)
+            goto fail;
+        log_info("broker CURVE on key=%.8s allow=%s", b->keys.public_key,
+                 b->cfg.allow);
+    }
+    if ((rc = sock_open(b, &b->front, ZMQ_ROUTER, b->cfg.frontend,
+                        AUTH_DOMAIN_FRONTEND)) ||
         !(b->front_bound = true) ||
-        (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend)) ||
+        (rc = sock_open(b, &b->back, ZMQ_ROUTER, b->cfg.backend,
+                        AUTH_DOMAIN_BACKEND)) ||
         !(b->back_bound = true) ||
-        (rc = sock_open(b, &b->pub, ZMQ_XPUB, b->cfg.publisher)))
+        (rc = sock_open(b, &b->pub, ZMQ_XPUB, b->cfg.publisher,
+                        AUTH_DOMAIN_PUBLISHER)))
         goto fail;
     b->pub_bound = true;
     store_counts(b->store, &b->counts);
@@ -2282,6 +2576,13 @@ broker_request_stop(broker_t *b)
 {
     if (b)
         b->stop = 1;
+}
+
+void
+broker_request_reload(broker_t *b)
+{
+    if (b)
+        b->reload = 1;
 }
 
 static bool
@@ -2397,6 +2698,10 @@ broker_run(broker_t *b)
         if (now_ms >= b->next_tick_ms) {
             tick(b);
             b->next_tick_ms = now_ms + TICK_MS;
+            if (b->pub_failed) {
+                rc = ERR_IO;
+                break;
+            }
         }
         /* Dispatch before a commit so workers run while we fsync. */
         if (can_dispatch(b))
@@ -2460,8 +2765,11 @@ broker_destroy(broker_t **bp)
         zmq_close(b->back);
     if (b->pub)
         zmq_close(b->pub);
+    /* the ZAP handler's socket is on ctx: it closes before ctx ends */
+    auth_destroy(&b->auth);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    memset(&b->keys, 0, sizeof b->keys);
     /* libzmq leaves the socket file of a bound ipc:// endpoint behind;
      * remove the ones this broker bound (its sockets are all closed). */
     unlink_ipc(b->front_bound ? b->cfg.frontend : NULL);

@@ -37,6 +37,9 @@ typedef struct broker_cfg {
     int64_t early_wait_us;      /* wait for early jobs' results */
     int64_t max_readers;        /* LMDB reader slots */
     char *log_level;            /* error, warn, info or debug */
+    char *key_file;             /* CURVE secret key file, "" for none */
+    char *allow;                /* allow-list file or directory */
+    bool insecure;              /* may bind non-loopback without keys */
 } broker_cfg_t;
 
 /* The configuration table (names as in files, flags and EXCERPT_BROKER_*
@@ -53,7 +56,9 @@ void broker_cfg_free(broker_cfg_t *cfg);
 
 /*
  * Validate cfg, open the store (requeueing jobs leased by a previous run),
- * create the ZeroMQ context and bind the three sockets, then log
+ * create the ZeroMQ context and bind the three sockets (under CURVE with
+ * the allow-list's ZAP handler when key-file is set; without it, a
+ * non-loopback endpoint is refused unless insecure), then log
  * "listening frontend=... backend=... publisher=...". cfg is copied.
  * Call it in the process (after fork) that will run the broker; the
  * broker may then run in another thread, one at a time.
@@ -72,6 +77,11 @@ int broker_run(broker_t *b);
 /* Ask broker_run to stop. Async-signal-safe (sets a flag the loop polls
  * at least every 100 ms); callable from any thread. */
 void broker_request_stop(broker_t *b);
+
+/* Ask broker_run to reread the allow-list (SIGHUP): keys removed from it
+ * are refused from their next message on, and subscribers are made to
+ * handshake again. Async-signal-safe; a no-op without keys. */
+void broker_request_reload(broker_t *b);
 
 /* Close sockets, context and store; NULL-safe, sets *b = NULL. Not while
  * broker_run is running. */

@@ -1,7 +1,8 @@
 /*
  * excerpt-broker: reads the configuration (defaults, --config file,
  * EXCERPT_BROKER_* environment, flags), opens the broker, installs
- * SIGTERM/SIGINT handlers and runs the loop until a signal drains it.
+ * SIGTERM/SIGINT handlers (drain and exit) and SIGHUP (reread the
+ * allow-list), and runs the loop until a signal drains it.
  */
 #include "broker.h"
 
@@ -21,8 +22,10 @@ static broker_t *running;
 static void
 on_signal(int sig)
 {
-    (void)sig;
-    broker_request_stop(running);
+    if (sig == SIGHUP)
+        broker_request_reload(running);
+    else
+        broker_request_stop(running);
 }
 
 static int
@@ -32,7 +35,8 @@ install_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+        sigaction(SIGHUP, &sa, NULL))
         return ERR_IO;
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL) ? ERR_IO : ERR_OK;

@@ -52,8 +52,9 @@ clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
                 int *i)
 {
     static const char *const names[] = { "--endpoint", "--data-dir",
-                                         "--timeout" };
-    for (size_t k = 0; k < 3; k++) {
+                                         "--timeout", "--key-file",
+                                         "--broker-key-file" };
+    for (size_t k = 0; k < 5; k++) {
         bool matched = false;
         const char *v = flag_value(names[k], argc, argv, i, &matched);
         if (!matched)
@@ -66,6 +67,10 @@ clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
             o->endpoint = v;
         } else if (k == 1) {
             o->data_dir = v;
+        } else if (k == 3) {
+            o->key_file = v;
+        } else if (k == 4) {
+            o->broker_key_file = v;
         } else {
             uint64_t ms = 0;
             if (!clientopt_parse_u64(v, &ms) || ms == 0 || ms > 3600000) {
@@ -90,8 +95,30 @@ is_socket(const char *path)
 }
 
 int
+clientopt_keys(clientopt_t *o, const char *prefix)
+{
+    if (o->curve)
+        return CLI_EXIT_OK;
+    const char *k = o->key_file ? o->key_file : getenv("EXCERPT_KEY_FILE");
+    const char *bk = o->broker_key_file ? o->broker_key_file
+                                        : getenv("EXCERPT_BROKER_KEY_FILE");
+    if (curve_load_client(k, bk, &o->curve, &o->keys, o->server_key)) {
+        fprintf(
+            stderr,
+            "%s: cannot use the CURVE keys (--key-file %s, --broker-key-file %s): "
+            "see the message above\n",
+            prefix, k && *k ? k : "-", bk && *bk ? bk : "-");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
 clientopt_open(clientopt_t *o, const char *prefix, client_t **out)
 {
+    int ex = clientopt_keys(o, prefix);
+    if (ex)
+        return ex;
     const char *env = getenv("EXCERPT_ENDPOINT");
     char sock[256];
     snprintf(sock, sizeof sock, "%s/frontend.sock", CLIENTOPT_DATA_DIR);
@@ -107,6 +134,10 @@ clientopt_open(clientopt_t *o, const char *prefix, client_t **out)
     else
         snprintf(o->resolved, sizeof o->resolved, "%s", CLIENTOPT_TCP_ENDPOINT);
     client_opts_t co = { .timeout_ms = o->timeout_ms };
+    if (o->curve) {
+        co.curve = &o->keys;
+        co.server_key = o->server_key;
+    }
     int rc = client_open(out, o->resolved, &co);
     if (rc == ERR_INVAL) {
         fprintf(stderr, "%s: bad endpoint \"%s\"\n", prefix, o->resolved);
@@ -148,6 +179,11 @@ clientopt_usage(FILE *out)
             "                  ./excerpt-data if present, else %s)\n"
             "  --data-dir D    talk to the `excerpt run/serve` of data dir D\n"
             "  --timeout MS    wait per attempt before retrying (default "
-            "5000)\n",
+            "5000)\n"
+            "  --key-file F    this client's CURVE secret key file (excerpt "
+            "keygen;\n"
+            "                  default $EXCERPT_KEY_FILE)\n"
+            "  --broker-key-file F  the broker's public key file (default\n"
+            "                  $EXCERPT_BROKER_KEY_FILE)\n",
             CLIENTOPT_TCP_ENDPOINT);
 }

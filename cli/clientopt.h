@@ -18,15 +18,21 @@
 #define CLIENTOPT_TCP_ENDPOINT "tcp://127.0.0.1:7440"
 
 typedef struct clientopt {
-    const char *endpoint; /* --endpoint, borrowed from argv, or NULL */
-    const char *data_dir; /* --data-dir, borrowed from argv, or NULL */
-    uint32_t timeout_ms;  /* --timeout per attempt, 0: client default */
-    char resolved[4200];  /* endpoint actually used */
+    const char *endpoint;        /* --endpoint, borrowed from argv, or NULL */
+    const char *data_dir;        /* --data-dir, borrowed from argv, or NULL */
+    uint32_t timeout_ms;         /* --timeout per attempt, 0: client default */
+    const char *key_file;        /* --key-file, or $EXCERPT_KEY_FILE */
+    const char *broker_key_file; /* --broker-key-file, or the env */
+    bool curve;                  /* keys loaded (clientopt_keys) */
+    curve_pair_t keys;           /* this client's key pair */
+    char server_key[CURVE_KEY_Z85]; /* the broker's public key */
+    char resolved[4200];            /* endpoint actually used */
 } clientopt_t;
 
 /*
  * If argv[*i] is one of the shared flags (--endpoint E, --data-dir D,
- * --timeout MS, also as --flag=value), consume it (and its value) and
+ * --timeout MS, --key-file F, --broker-key-file F, also as --flag=value),
+ * consume it (and its value) and
  * return 1; return 0 when it is not one of them; ERR_INVAL (message
  * printed, prefix names the command) for a missing or bad value.
  */
@@ -40,6 +46,14 @@ int clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
  * message and returns an exit code on failure, CLI_EXIT_OK on success.
  */
 int clientopt_open(clientopt_t *o, const char *prefix, client_t **out);
+
+/*
+ * Load the CURVE keys named by --key-file/--broker-key-file (or $EXCERPT_KEY_FILE
+ * and $EXCERPT_BROKER_KEY_FILE): o->curve tells whether there are any.
+ * Called by clientopt_open; call it before opening other sockets (tail's
+ * SUB). Prints a message and returns an exit code on failure.
+ */
+int clientopt_keys(clientopt_t *o, const char *prefix);
 
 /* Exit code for a client status: ERR_TIMEOUT, ERR_CLOSED, ERR_IO ->
  * CLI_EXIT_UNAVAIL, ERR_NOTFOUND -> CLI_EXIT_NOTFOUND, others FAIL. */

@@ -248,6 +248,7 @@ cmd_tail(int argc, char **argv)
         if (!sub || zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) ||
             zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
             zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC, strlen(TOPIC)) ||
+            (co.curve && curve_client_apply(sub, &co.keys, co.server_key)) ||
             zmq_connect(sub, pub) != 0) {
             fprintf(stderr, PREFIX ": cannot subscribe to %s: %s\n", pub,
                     zmq_strerror(errno));

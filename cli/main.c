@@ -26,6 +26,8 @@ static const command_t commands[] = {
     { "stats", cmd_stats, "broker counters: jobs by state, rates, store" },
     { "dead", cmd_dead, "dead letters: dead list | requeue | purge" },
     { "tail", cmd_tail, "follow committed results: tail [--from SEQ]" },
+    { "keygen", cmd_keygen,
+      "write a CURVE key pair: keygen NAME [--dir D] [--role R]" },
 };
 
 static void

@@ -38,14 +38,19 @@
 #define MAX_RETRY_MS 5000u
 
 struct client {
-    void *ctx;          /* ZeroMQ context owned by this client */
-    void *sock;         /* DEALER connected to endpoint */
-    char *endpoint;     /* frontend endpoint */
-    client_opts_t opts; /* resolved options */
-    uint64_t next_rid;  /* next request_id */
-    int last_code;      /* wire_code_t of the last Rejected */
-    bool no_batch;      /* the broker cannot read Batch frames */
-    char err[512];      /* reason of the last failure */
+    void *ctx;         /* ZeroMQ context owned by this client */
+    void *sock;        /* DEALER connected to endpoint */
+    void *mon;         /* PAIR reading sock's handshake failures, or NULL */
+    unsigned mon_gen;  /* numbers the monitor endpoints */
+    bool curve;        /* CURVE on: keys and server_key are set */
+    curve_pair_t keys; /* this client's key pair */
+    char server_key[CURVE_KEY_Z85]; /* the broker's public key */
+    char *endpoint;                 /* frontend endpoint */
+    client_opts_t opts;             /* resolved options */
+    uint64_t next_rid;              /* next request_id */
+    int last_code;                  /* wire_code_t of the last Rejected */
+    bool no_batch;                  /* the broker cannot read Batch frames */
+    char err[512];                  /* reason of the last failure */
 };
 
 static void set_err(client_t *c, const char *fmt, ...)
@@ -72,12 +77,80 @@ sleep_ms(uint64_t ms)
 static void
 close_socket(client_t *c)
 {
+    if (c->mon) {
+        int zero = 0;
+        (void)zmq_setsockopt(c->mon, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(c->mon);
+        c->mon = NULL;
+    }
     if (c->sock) {
         int zero = 0;
         (void)zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
         zmq_close(c->sock);
         c->sock = NULL;
     }
+}
+
+/* Watch s for failed handshakes, so that a refused key is reported as
+ * such at once instead of as a timeout after every retry. */
+static int
+watch_handshake(client_t *c, void *s)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://client-monitor-%u", ++c->mon_gen);
+    int events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(s, ep, events) != 0)
+        return ERR_IO;
+    c->mon = zmq_socket(c->ctx, ZMQ_PAIR);
+    if (!c->mon || zmq_connect(c->mon, ep) != 0) {
+        if (c->mon)
+            zmq_close(c->mon);
+        c->mon = NULL;
+        return ERR_IO;
+    }
+    return ERR_OK;
+}
+
+/* Read one monitor event; ERR_DENIED (with the reason set) when it says
+ * the broker refused the handshake, else ERR_OK. */
+static int
+read_monitor(client_t *c)
+{
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    int rc = ERR_OK;
+    if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) < 0)
+        goto out;
+    if (zmq_msg_more(&ev))
+        (void)zmq_msg_recv(&addr, c->mon, ZMQ_DONTWAIT);
+    if (zmq_msg_size(&ev) < 6)
+        goto out;
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zmq_msg_data(&ev), 2);
+    memcpy(&value, (const uint8_t *)zmq_msg_data(&ev) + 2, 4);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        set_err(c,
+                "the broker refused this key (status %u): it is not in the "
+                "broker's allow-list, or its role may not use this socket",
+                (unsigned)value);
+        rc = ERR_DENIED;
+    } else if (c->curve) {
+        set_err(c, "the CURVE handshake failed: is --broker-key-file the "
+                   "broker's public key?");
+        rc = ERR_DENIED;
+    } else {
+        set_err(c, "the handshake failed: the broker may require CURVE keys "
+                   "(--key-file and --broker-key-file)");
+        rc = ERR_DENIED;
+    }
+out:
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    return rc;
 }
 
 static int
@@ -100,6 +173,12 @@ open_socket(client_t *c)
                        sizeof hb_timeout) ||
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hb_timeout, sizeof hb_timeout)) {
         set_err(c, "cannot set socket options: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
+    if ((c->curve && curve_client_apply(s, &c->keys, c->server_key)) ||
+        watch_handshake(c, s)) {
+        set_err(c, "cannot set up CURVE: %s", zmq_strerror(errno));
         zmq_close(s);
         return ERR_IO;
     }
@@ -127,6 +206,18 @@ client_open(client_t **out, const char *endpoint, const client_opts_t *opts)
     client_t *c = xcalloc(1, sizeof *c);
     if (opts)
         c->opts = *opts;
+    if (c->opts.curve) {
+        if (!curve_key_valid(c->opts.server_key) ||
+            !curve_key_valid(c->opts.curve->secret_key)) {
+            free(c);
+            return ERR_INVAL;
+        }
+        c->curve = true;
+        c->keys = *c->opts.curve;
+        memcpy(c->server_key, c->opts.server_key, CURVE_KEY_Z85);
+        c->opts.curve = NULL; /* borrowed only during this call */
+        c->opts.server_key = NULL;
+    }
     if (!c->opts.timeout_ms)
         c->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
     if (!c->opts.retries_set)
@@ -166,6 +257,7 @@ client_destroy(client_t **cp)
     if (c->ctx)
         zmq_ctx_term(c->ctx);
     free(c->endpoint);
+    memset(&c->keys, 0, sizeof c->keys);
     free(c);
     *cp = NULL;
 }
@@ -215,7 +307,7 @@ client_code_to_err(int code)
     case WIRE_CODE_INTERNAL:
         return ERR_INTERNAL;
     case WIRE_CODE_UNAUTHORIZED:
-        return ERR_INVAL;
+        return ERR_DENIED;
     default:
         return ERR_PROTO;
     }
@@ -336,15 +428,18 @@ wait_readable(client_t *c, uint64_t deadline)
     for (;;) {
         uint64_t now = now_mono_ms();
         long wait = deadline > now ? (long)(deadline - now) : 0;
-        zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLIN };
-        int n = zmq_poll(&it, 1, wait);
+        zmq_pollitem_t it[2] = { { .socket = c->sock, .events = ZMQ_POLLIN },
+                                 { .socket = c->mon, .events = ZMQ_POLLIN } };
+        int n = zmq_poll(it, c->mon ? 2 : 1, wait);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             set_err(c, "poll failed: %s", zmq_strerror(errno));
             return ERR_IO;
         }
-        if (n > 0)
+        if (c->mon && (it[1].revents & ZMQ_POLLIN) && read_monitor(c))
+            return ERR_DENIED;
+        if (it[0].revents & ZMQ_POLLIN)
             return 1;
         if (now_mono_ms() >= deadline)
             return 0;

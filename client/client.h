@@ -10,6 +10,7 @@
 #define EXCERPT_CLIENT_H
 
 #include "../common/result.h"
+#include "../proto/curve.h"
 #include "../proto/wire.h"
 
 #include <stdbool.h>
@@ -22,21 +23,28 @@
 typedef struct client client_t;
 
 typedef struct client_opts {
-    uint32_t timeout_ms;     /* wait for one reply; 0: 5000 */
-    uint32_t retries;        /* resends after a timeout; see retries_set */
-    bool retries_set;        /* false: retries = 3 (so 0 can mean "none") */
-    uint32_t busy_budget_ms; /* total wait on retryable Rejected; 0: 30000 */
-    uint32_t batch_max;      /* client_submit_many: most Submits per frame;
-                                0: the window, 1: no Batch (for brokers
-                                that predate Batch) */
+    uint32_t timeout_ms;       /* wait for one reply; 0: 5000 */
+    uint32_t retries;          /* resends after a timeout; see retries_set */
+    bool retries_set;          /* false: retries = 3 (so 0 can mean "none") */
+    uint32_t busy_budget_ms;   /* total wait on retryable Rejected; 0: 30000 */
+    uint32_t batch_max;        /* client_submit_many: most Submits per frame;
+                                  0: the window, 1: no Batch (for brokers
+                                  that predate Batch) */
+    const curve_pair_t *curve; /* this client's key pair (copied by
+                                  client_open), or NULL: no CURVE */
+    const char *server_key;    /* the broker's Z85 public key, with curve */
 } client_opts_t;
 
 /*
  * Connect a client to a broker frontend endpoint ("tcp://host:7440",
  * "ipc:///path/frontend.sock"). opts may be NULL for defaults. The
  * connection is lazy: an unreachable broker shows up as ERR_TIMEOUT on the
- * first request. Errors: ERR_INVAL (bad endpoint), ERR_IO. Sets *out only
- * on success. Not fork-safe: open it in the process that uses it.
+ * first request. With opts->curve the connection is CURVE-encrypted and
+ * authenticated; a broker that refuses the key in its handshake makes
+ * every request fail with ERR_DENIED (not a timeout), as does a
+ * Rejected{UNAUTHORIZED}. Errors: ERR_INVAL (bad endpoint or key),
+ * ERR_IO. Sets *out only on success. Not fork-safe: open it in the
+ * process that uses it.
  */
 int client_open(client_t **out, const char *endpoint,
                 const client_opts_t *opts);

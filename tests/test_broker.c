@@ -548,11 +548,15 @@ test_worker_byte_bound(void **state)
 }
 
 /* A Done whose result bytes do not parse stores nothing: the attempt
- * counts as failed (DoneAck CODE_INVALID) and the job is tried again. */
+ * fails (DoneAck CODE_INVALID) without counting towards max-attempts (a
+ * broken worker must not dead-letter good jobs), the worker that sent it
+ * gets no more jobs, and another worker gets the retry. */
 static void
 test_undecodable_result_retried(void **state)
 {
     fx_t *f = *state;
+    f->cfg.max_attempts = 1;
+    f->cfg.retry_base_ms = 1;
     start(f);
     uint64_t id = submit_ok(f, "garbled", "Garbled result text.");
     ready(f, f->worker, 1);
@@ -566,11 +570,19 @@ test_undecodable_result_retried(void **state)
     assert_int_equal(r.kind, WIRE_DONE_ACK);
     assert_int_equal(r.u.done_ack.code, WIRE_CODE_INVALID);
     wire_msg_release(&r);
+    /* the broken worker asks for more; a healthy one joins after it */
     ready(f, f->worker, 1);
+    void *healthy = dealer(f, f->cfg.backend);
+    ready(f, healthy, 1);
     uint32_t att2;
-    assert_int_equal(expect_dispatch(f->worker, &att2, WAIT_MS), id);
+    assert_int_equal(expect_dispatch(healthy, &att2, WAIT_MS), id);
     assert_int_equal(att2, att + 1);
-    assert_int_equal(done(f, f->worker, id, att2), WIRE_CODE_OK);
+    assert_int_equal(done(f, healthy, id, att2), WIRE_CODE_OK);
+    /* the healthy worker's ack came after the retry's dispatch, so a
+     * dispatch to the broken worker would be queued already */
+    zmq_pollitem_t it = { .socket = f->worker, .events = ZMQ_POLLIN };
+    assert_int_equal(zmq_poll(&it, 1, 0), 0);
+    zmq_close(healthy);
     get(f, id, NULL, &r);
     assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
     assert_string_equal(r.u.get_reply.job.last_error,

@@ -16,6 +16,7 @@
 #include "../common/log.h"
 #include "../common/now.h"
 #include "../common/xalloc.h"
+#include "../proto/curve.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
 #include "../proto/wire_zmq.h"
@@ -98,6 +99,11 @@ const cfg_entry_t wloop_cfg_table[] = {
       "worker name sent in Ready (default HOST:PID)" },
     { "log-level", CFG_STRING, offsetof(wloop_cfg_t, log_level), "info", 0, 0,
       "error, warn, info or debug" },
+    { "key-file", CFG_STRING, offsetof(wloop_cfg_t, key_file), "", 0, 0,
+      "this worker's CURVE secret key file (excerpt keygen --role worker); "
+      "with broker-key-file, the connection is encrypted and authenticated" },
+    { "broker-key-file", CFG_STRING, offsetof(wloop_cfg_t, broker_key_file), "",
+      0, 0, "the broker's CURVE public key file" },
 };
 const size_t wloop_cfg_table_len =
     sizeof wloop_cfg_table / sizeof wloop_cfg_table[0];
@@ -111,11 +117,14 @@ typedef struct rframe {
 } rframe_t;
 
 struct wloop {
-    wloop_cfg_t cfg;          /* own copy of the settings */
-    size_t threads;           /* resolved thread count */
-    size_t capacity;          /* credit slots: threads x prefetch */
-    char *name;               /* worker name sent in Ready */
-    void *zctx;               /* ZeroMQ context */
+    wloop_cfg_t cfg;                /* own copy of the settings */
+    bool curve;                     /* CURVE on: keys and server_key set */
+    curve_pair_t keys;              /* this worker's key pair */
+    char server_key[CURVE_KEY_Z85]; /* the broker's public key */
+    size_t threads;                 /* resolved thread count */
+    size_t capacity;                /* credit slots: threads x prefetch */
+    char *name;                     /* worker name sent in Ready */
+    void *zctx;                     /* ZeroMQ context */
     void *dealer;             /* socket to the broker, NULL between tries */
     int dealer_fd;            /* its ZMQ_FD, polled beside the wake pipe */
     bool unread;              /* a ZeroMQ call since the last drained read
@@ -363,6 +372,10 @@ make_dealer(wloop_t *w)
         set_int(s, ZMQ_RECONNECT_IVL, RECONNECT_BASE_MS) != 0 ||
         set_int(s, ZMQ_RECONNECT_IVL_MAX, RECONNECT_MAX_MS) != 0) {
         log_error("worker: zmq_setsockopt failed: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    if (w->curve && curve_client_apply(s, &w->keys, w->server_key) != 0) {
         zmq_close(s);
         return NULL;
     }
@@ -873,6 +886,15 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
         w->name = xstrdup(buf);
     }
     w->seed = (unsigned)getpid() ^ (unsigned)now_mono_us();
+    rc = curve_load_client(cfg->key_file, cfg->broker_key_file, &w->curve,
+                           &w->keys, w->server_key);
+    if (rc)
+        goto fail;
+    rc = ERR_INVAL;
+    if (!w->curve && !curve_endpoint_is_local(w->cfg.broker))
+        log_warn("worker: no keys: transcripts and results cross the network "
+                 "to %s in plaintext (set key-file and broker-key-file)",
+                 w->cfg.broker);
 
     w->zctx = zmq_ctx_new();
     if (!w->zctx) {
@@ -1065,5 +1087,6 @@ wloop_destroy(wloop_t **wp)
     free(w->held_att);
     free(w->name);
     wloop_cfg_free(&w->cfg);
+    memset(&w->keys, 0, sizeof w->keys);
     free(w);
 }

@@ -25,6 +25,8 @@ typedef struct wloop_cfg {
     uint64_t inline_max;        /* threads=1: texts run on the socket thread */
     char *name;                 /* worker name in Ready; "" = host:pid */
     char *log_level;            /* error, warn, info, debug (main applies) */
+    char *key_file;             /* this worker's CURVE secret key file */
+    char *broker_key_file;      /* the broker's public key file */
 } wloop_cfg_t;
 
 /* The configuration table (keys as in files and flags: "broker",
