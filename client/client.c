@@ -43,6 +43,7 @@ struct client {
     void *mon;         /* PAIR reading sock's handshake failures, or NULL */
     unsigned mon_gen;  /* numbers the monitor endpoints */
     bool curve;        /* CURVE on: keys and server_key are set */
+    bool denied;       /* the last handshake was refused: redo it */
     curve_pair_t keys; /* this client's key pair */
     char server_key[CURVE_KEY_Z85]; /* the broker's public key */
     char *endpoint;                 /* frontend endpoint */
@@ -437,8 +438,10 @@ wait_readable(client_t *c, uint64_t deadline)
             set_err(c, "poll failed: %s", zmq_strerror(errno));
             return ERR_IO;
         }
-        if (c->mon && (it[1].revents & ZMQ_POLLIN) && read_monitor(c))
+        if (c->mon && (it[1].revents & ZMQ_POLLIN) && read_monitor(c)) {
+            c->denied = true; /* libzmq may not retry: the next call will */
             return ERR_DENIED;
+        }
         if (it[0].revents & ZMQ_POLLIN)
             return 1;
         if (now_mono_ms() >= deadline)
@@ -513,6 +516,12 @@ request(client_t *c, wire_msg_t *req, int expect, wire_msg_t *reply)
     size_t len = 0;
     c->err[0] = '\0';
     c->last_code = WIRE_CODE_OK;
+    if (c->denied) {
+        int orc = open_socket(c);
+        if (orc)
+            return orc;
+        c->denied = false;
+    }
     req->request_id = c->next_rid++;
     int rc = wire_encode(req, &buf, &len);
     if (rc) {
@@ -986,6 +995,12 @@ client_submit_many(client_t *c, const wire_job_t *jobs, size_t n, size_t window,
     wire_batch_init(&b.out);
     b.rid_base = c->next_rid;
     c->next_rid += n;
+    if (c->denied) {
+        int orc = open_socket(c);
+        if (orc)
+            return orc;
+        c->denied = false;
+    }
     b.slots = xcalloc(window, sizeof *b.slots);
     b.slot_of = xcalloc(n ? n : 1, sizeof *b.slot_of);
     c->err[0] = '\0';

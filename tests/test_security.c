@@ -1,0 +1,1012 @@
+/*
+ * test_security: the broker's CURVE + allow-list model (PROTOCOL.md
+ * "Security") on real processes over TCP on 127.0.0.1. The test writes
+ * key pairs for every role and a stranger, starts excerpt-broker (and
+ * excerpt-worker) with fork/exec, and plays clients, consumers and
+ * workers on CURVE sockets: each role can do exactly its part, a stranger
+ * nothing, a forged Done changes nothing, a removed key is refused after
+ * SIGHUP, and captured bytes carry no transcript text.
+ * EXCERPT_TEST_KEEP=1 keeps the temp dir (logs, keys).
+ */
+#include "../client/client.h"
+#include "../common/err.h"
+#include "../common/now.h"
+#include "../common/result.h"
+#include "../proto/curve.h"
+#include "../proto/wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#ifndef EXCERPT_BROKER_BIN
+#define EXCERPT_BROKER_BIN ""
+#endif
+#ifndef EXCERPT_WORKER_BIN
+#define EXCERPT_WORKER_BIN ""
+#endif
+
+#define MAX_ARGS 48
+#define WAIT_MS 20000 /* generous: loaded machines and sanitizer builds */
+#define MARKER "Zanzibar-Quetzalcoatl-Marker-7731"
+
+#define WAIT_FOR(cond, ms)                                                     \
+    do {                                                                       \
+        uint64_t dl_ = now_mono_ms() + (uint64_t)(ms);                         \
+        while (!(cond)) {                                                      \
+            if (now_mono_ms() > dl_)                                           \
+                fail_msg("timed out after %d ms waiting for %s", (int)(ms),    \
+                         #cond);                                               \
+            usleep(10000);                                                     \
+        }                                                                      \
+    } while (0)
+
+typedef struct proc {
+    pid_t pid;            /* 0 when not running */
+    char log[256];        /* stdout+stderr of the process */
+    char *argv[MAX_ARGS]; /* owned copies */
+} proc_t;
+
+typedef struct fx {
+    char dir[64];                   /* temp dir */
+    char keys[128];                 /* key pairs: NAME.key, NAME.pub */
+    char allow[128];                /* the broker's allow-list directory */
+    char data[128];                 /* broker data dir */
+    char fe[64];                    /* frontend endpoint */
+    char be[64];                    /* backend endpoint */
+    char pub[64];                   /* publisher endpoint */
+    char broker_key[CURVE_KEY_Z85]; /* the broker's public key */
+    void *ctx;                      /* the test's ZeroMQ context */
+    void *socks[64]; /* every socket a test opened, closed in teardown
+                        (so a failed assertion never hangs ctx_term) */
+    size_t n_socks;  /* their count */
+    proc_t broker;   /* excerpt-broker */
+    proc_t worker;   /* excerpt-worker */
+} fx_t;
+
+/* ------------------------------------------------------------ processes */
+
+static void
+proc_start(proc_t *p, const char *const *args)
+{
+    assert_int_equal(p->pid, 0);
+    for (size_t i = 0; i < MAX_ARGS; i++) {
+        free(p->argv[i]);
+        p->argv[i] = NULL;
+    }
+    for (size_t i = 0; args[i]; i++) {
+        assert_true(i < MAX_ARGS - 1);
+        p->argv[i] = strdup(args[i]);
+        assert_non_null(p->argv[i]);
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(p->argv[0], p->argv);
+        _exit(127);
+    }
+    p->pid = pid;
+}
+
+/* Exit status once the process ended (-1: by a signal), or -2 while it
+ * runs. */
+static int
+proc_status(proc_t *p)
+{
+    int st = 0;
+    if (p->pid <= 0)
+        return -1;
+    if (waitpid(p->pid, &st, WNOHANG) != p->pid)
+        return -2;
+    p->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+proc_stop(proc_t *p)
+{
+    if (p->pid > 0) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        p->pid = 0;
+    }
+    for (size_t i = 0; i < MAX_ARGS; i++) {
+        free(p->argv[i]);
+        p->argv[i] = NULL;
+    }
+}
+
+static int
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+static int
+free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* ------------------------------------------------------------ keys */
+
+static void
+make_key(fx_t *f, const char *name, const char *role)
+{
+    curve_pair_t kp;
+    assert_int_equal(curve_generate(&kp), ERR_OK);
+    assert_int_equal(curve_write_pair(f->keys, name, &kp, role, false), ERR_OK);
+    if (role) { /* listed: its .pub goes into the allow-list directory */
+        char from[256], to[256];
+        snprintf(from, sizeof from, "%s/%s.pub", f->keys, name);
+        snprintf(to, sizeof to, "%s/%s.pub", f->allow, name);
+        assert_int_equal(link(from, to), 0);
+    }
+    if (!strcmp(name, "broker"))
+        memcpy(f->broker_key, kp.public_key, CURVE_KEY_Z85);
+}
+
+static curve_pair_t
+key_of(fx_t *f, const char *name)
+{
+    char path[256];
+    curve_pair_t kp;
+    snprintf(path, sizeof path, "%s/%s.key", f->keys, name);
+    assert_int_equal(curve_read_secret(path, &kp), ERR_OK);
+    return kp;
+}
+
+/* ------------------------------------------------------------ fixture */
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int
+setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_security.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
+    snprintf(f->allow, sizeof f->allow, "%s/allow", f->dir);
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    assert_int_equal(mkdir(f->keys, 0700), 0);
+    assert_int_equal(mkdir(f->allow, 0700), 0);
+    snprintf(f->broker.log, sizeof f->broker.log, "%s/broker.log", f->dir);
+    snprintf(f->worker.log, sizeof f->worker.log, "%s/worker.log", f->dir);
+    make_key(f, "broker", NULL);
+    make_key(f, "c1", "client");
+    make_key(f, "n1", "consumer");
+    make_key(f, "w1", "worker");
+    make_key(f, "w2", "worker");
+    make_key(f, "a1", "admin");
+    make_key(f, "x1", NULL); /* a stranger: not in the allow-list */
+    f->ctx = zmq_ctx_new();
+    assert_non_null(f->ctx);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx_t *f = *state;
+    proc_stop(&f->worker);
+    proc_stop(&f->broker);
+    for (size_t i = 0; i < f->n_socks; i++)
+        zmq_close(f->socks[i]); /* linger 0: ctx_term returns at once */
+    zmq_ctx_term(f->ctx);
+    if (!getenv("EXCERPT_TEST_KEEP"))
+        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        fprintf(stderr, "kept %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+/* Start the broker on fresh ports with keys (or without: secure false)
+ * plus extra flags; waits for its "listening" line. A port taken in the
+ * meantime by someone else is retried with new ones. */
+static void
+start_broker(fx_t *f, bool secure, const char *const *extra)
+{
+    assert_true(*EXCERPT_BROKER_BIN);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", free_port());
+        char key_file[256];
+        snprintf(key_file, sizeof key_file, "%s/broker.key", f->keys);
+        const char *args[MAX_ARGS] = { EXCERPT_BROKER_BIN,
+                                       "--data-dir",
+                                       f->data,
+                                       "--frontend",
+                                       f->fe,
+                                       "--backend",
+                                       f->be,
+                                       "--publisher",
+                                       f->pub,
+                                       "--retry-base-ms",
+                                       "10",
+                                       "--retry-max-ms",
+                                       "20" };
+        size_t n = 13;
+        if (secure) {
+            args[n++] = "--key-file";
+            args[n++] = key_file;
+            args[n++] = "--allow";
+            args[n++] = f->allow;
+        }
+        for (size_t i = 0; extra && extra[i]; i++)
+            args[n++] = extra[i];
+        args[n] = NULL;
+        int before = count_in_file(f->broker.log, "listening");
+        proc_start(&f->broker, args);
+        int st = -2;
+        WAIT_FOR(count_in_file(f->broker.log, "listening") > before ||
+                     (st = proc_status(&f->broker)) != -2,
+                 WAIT_MS);
+        if (st == -2)
+            return;
+        if (count_in_file(f->broker.log, "Address already in use") == 0)
+            fail_msg("broker exited with %d (see %s)", st, f->broker.log);
+    }
+    fail_msg("no free ports for the broker");
+}
+
+static client_t *
+open_client(fx_t *f, const char *name)
+{
+    client_opts_t o = { .timeout_ms = 5000,
+                        .retries_set = true,
+                        .busy_budget_ms = 1 };
+    curve_pair_t kp;
+    if (name) {
+        kp = key_of(f, name);
+        o.curve = &kp;
+        o.server_key = f->broker_key;
+    }
+    client_t *c = NULL;
+    assert_int_equal(client_open(&c, f->fe, &o), ERR_OK);
+    return c;
+}
+
+/* A socket of type with name's keys (NULL: plaintext) and a monitor of
+ * its handshakes in *mon (when mon is not NULL), connected to ep. */
+static void *
+curve_sock(fx_t *f, int type, const char *ep, const char *name, void **mon)
+{
+    static unsigned gen;
+    assert_true(f->n_socks + 2 <= sizeof f->socks / sizeof f->socks[0]);
+    void *s = zmq_socket(f->ctx, type);
+    assert_non_null(s);
+    f->socks[f->n_socks++] = s;
+    int zero = 0;
+    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), 0);
+    if (name) {
+        curve_pair_t kp = key_of(f, name);
+        assert_int_equal(curve_client_apply(s, &kp, f->broker_key), ERR_OK);
+    }
+    if (mon) {
+        char mep[64];
+        snprintf(mep, sizeof mep, "inproc://test-monitor-%u", ++gen);
+        assert_int_equal(
+            zmq_socket_monitor(s, mep,
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL),
+            0);
+        *mon = zmq_socket(f->ctx, ZMQ_PAIR);
+        assert_non_null(*mon);
+        f->socks[f->n_socks++] = *mon;
+        assert_int_equal(zmq_setsockopt(*mon, ZMQ_LINGER, &zero, sizeof zero),
+                         0);
+        assert_int_equal(zmq_connect(*mon, mep), 0);
+    }
+    if (type == ZMQ_SUB)
+        assert_int_equal(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0), 0);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+/* The first handshake event on mon: ZMQ_EVENT_HANDSHAKE_SUCCEEDED or one
+ * of the failures. Fails the test after WAIT_MS. */
+static int
+handshake_event(void *mon)
+{
+    zmq_pollitem_t it = { .socket = mon, .events = ZMQ_POLLIN };
+    assert_true(zmq_poll(&it, 1, WAIT_MS) == 1);
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    assert_true(zmq_msg_recv(&ev, mon, 0) >= 6);
+    uint16_t event;
+    memcpy(&event, zmq_msg_data(&ev), 2);
+    bool more = zmq_msg_more(&ev);
+    zmq_msg_close(&ev);
+    if (more) {
+        zmq_msg_t addr;
+        zmq_msg_init(&addr);
+        assert_true(zmq_msg_recv(&addr, mon, 0) >= 0);
+        zmq_msg_close(&addr);
+    }
+    return event;
+}
+
+static void
+send_msg(void *s, wire_msg_t *m)
+{
+    static uint64_t rid = 1000;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    m->request_id = ++rid;
+    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
+    assert_true(zmq_send(s, buf, len, 0) >= 0);
+    free(buf);
+}
+
+/* The next message on s within WAIT_MS. */
+static void
+recv_msg(void *s, wire_msg_t *m)
+{
+    zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+    assert_true(zmq_poll(&it, 1, WAIT_MS) == 1);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_true(zmq_msg_recv(&msg, s, 0) >= 0);
+    assert_int_equal(wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, m),
+                     ERR_OK);
+    zmq_msg_close(&msg);
+}
+
+static void
+send_ready(void *s, uint32_t credit)
+{
+    wire_msg_t m = { .kind = WIRE_READY };
+    m.u.ready.credit = credit;
+    m.u.ready.capacity = credit;
+    m.u.ready.worker_name = "test-worker";
+    send_msg(s, &m);
+}
+
+/* Send Done (result: bytes, or an empty valid Result when NULL) and
+ * return the reply's kind; *code gets DoneAck.code or Rejected.code. */
+static int
+send_done(void *s, uint64_t job, uint32_t attempt, const uint8_t *bytes,
+          size_t len, int *code)
+{
+    uint8_t *buf = NULL;
+    if (!bytes) {
+        result_t *r = result_new();
+        result_finish(r);
+        assert_int_equal(wire_result_encode(r, &buf, &len), ERR_OK);
+        result_destroy(&r);
+        bytes = buf;
+    }
+    wire_msg_t m = { .kind = WIRE_DONE };
+    m.u.done.job_id = job;
+    m.u.done.attempt = attempt;
+    m.u.done.result = bytes;
+    m.u.done.result_len = len;
+    send_msg(s, &m);
+    free(buf);
+    wire_msg_t r;
+    recv_msg(s, &r);
+    int kind = r.kind;
+    *code = kind == WIRE_DONE_ACK ? r.u.done_ack.code : r.u.rejected.code;
+    wire_msg_release(&r);
+    return kind;
+}
+
+static uint64_t
+submit_text(client_t *c, const char *text)
+{
+    wire_job_t job = { .text = text, .text_len = strlen(text) };
+    uint64_t id = 0;
+    assert_int_equal(client_submit(c, &job, &id, NULL), ERR_OK);
+    return id;
+}
+
+static int
+state_of(client_t *c, uint64_t id)
+{
+    wire_msg_t r;
+    assert_int_equal(client_get(c, id, NULL, false, &r, NULL), ERR_OK);
+    int st = r.u.get_reply.job.state;
+    wire_msg_release(&r);
+    return st;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Each role can do exactly its own part on the frontend; a worker key and
+ * a stranger cannot even finish the handshake; no key at all gets no
+ * answer. */
+static void
+test_frontend_roles(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f, true, NULL);
+    wire_stats_t st;
+    wire_msg_t r;
+    uint64_t n = 0;
+
+    client_t *c = open_client(f, "c1");
+    uint64_t id = submit_text(c, "Anna Petrova: The budget grows 5%.");
+    assert_int_equal(client_get(c, id, NULL, true, &r, NULL), ERR_OK);
+    wire_msg_release(&r);
+    assert_int_equal(client_stats(c, &st), ERR_OK);
+    assert_int_equal(client_since(c, 0, 10, false, &r), ERR_OK);
+    wire_msg_release(&r);
+    assert_int_equal(client_dead_list(c, 0, 10, &r), ERR_DENIED);
+    assert_int_equal(client_last_code(c), WIRE_CODE_UNAUTHORIZED);
+    assert_int_equal(client_dead_purge(c, NULL, 0, true, &n), ERR_DENIED);
+    assert_int_equal(client_dead_requeue(c, NULL, 0, true, &n), ERR_DENIED);
+    client_destroy(&c);
+
+    client_t *cons = open_client(f, "n1");
+    assert_int_equal(client_since(cons, 0, 10, true, &r), ERR_OK);
+    wire_msg_release(&r);
+    wire_job_t job = { .text = "text", .text_len = 4 };
+    assert_int_equal(client_submit(cons, &job, &n, NULL), ERR_DENIED);
+    assert_int_equal(client_get(cons, id, NULL, true, &r, NULL), ERR_DENIED);
+    assert_int_equal(client_stats(cons, &st), ERR_DENIED);
+    client_destroy(&cons);
+
+    client_t *adm = open_client(f, "a1");
+    assert_int_equal(client_dead_list(adm, 0, 10, &r), ERR_OK);
+    wire_msg_release(&r);
+    assert_int_equal(client_dead_purge(adm, NULL, 0, true, &n), ERR_OK);
+    assert_int_equal(client_dead_requeue(adm, NULL, 0, true, &n), ERR_OK);
+    assert_int_equal(client_stats(adm, &st), ERR_OK);
+    assert_true(submit_text(adm, "An admin may submit too.") > id);
+    client_destroy(&adm);
+
+    /* a worker key on the frontend, a stranger: refused in the handshake */
+    const char *refused[] = { "w1", "x1" };
+    for (size_t i = 0; i < 2; i++) {
+        client_t *x = open_client(f, refused[i]);
+        assert_int_equal(client_stats(x, &st), ERR_DENIED);
+        assert_non_null(strstr(client_last_error(x), "refused this key"));
+        assert_int_equal(client_submit(x, &job, &n, NULL), ERR_DENIED);
+        assert_int_equal(client_get(x, id, NULL, true, &r, NULL), ERR_DENIED);
+        assert_int_equal(client_since(x, 0, 10, true, &r), ERR_DENIED);
+        assert_int_equal(client_dead_purge(x, NULL, 0, true, &n), ERR_DENIED);
+        client_destroy(&x);
+    }
+    /* no key: the broker closes the plaintext connection at the greeting
+     * (libzmq may report that as a failed handshake or not at all) */
+    client_t *plain = open_client(f, NULL);
+    int prc = client_stats(plain, &st);
+    assert_true(prc == ERR_DENIED || prc == ERR_TIMEOUT);
+    client_destroy(&plain);
+
+    assert_true(count_in_file(f->broker.log, "auth refused") >= 3);
+    assert_true(count_in_file(f->broker.log, "broker refused key=c1/") >= 3);
+    /* nothing the refused peers sent changed the store */
+    client_t *check = open_client(f, "a1");
+    assert_int_equal(client_stats(check, &st), ERR_OK);
+    assert_int_equal(st.ready + st.leased + st.delayed + st.done + st.dead, 2);
+    client_destroy(&check);
+}
+
+/* The backend admits worker keys only; the publisher consumer keys only. */
+static void
+test_backend_and_publisher_roles(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f, true, NULL);
+    const char *names[] = { "w1", "c1", "n1", "a1", "x1", NULL };
+    for (size_t i = 0; names[i]; i++) {
+        void *mon = NULL;
+        (void)curve_sock(f, ZMQ_DEALER, f->be, names[i], &mon);
+        int ev = handshake_event(mon);
+        if (i == 0)
+            assert_int_equal(ev, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+        else
+            assert_int_not_equal(ev, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    }
+    /* a consumer hears a commit; others are refused at the handshake */
+    void *mon = NULL;
+    void *sub = curve_sock(f, ZMQ_SUB, f->pub, "n1", &mon);
+    assert_int_equal(handshake_event(mon), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    for (size_t i = 0; names[i]; i++) {
+        if (!strcmp(names[i], "n1"))
+            continue;
+        void *m2 = NULL;
+        (void)curve_sock(f, ZMQ_SUB, f->pub, names[i], &m2);
+        assert_int_not_equal(handshake_event(m2),
+                             ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    }
+    /* the consumer's subscription reaches the broker before the commit:
+     * wait for the XPUB to have read it (a Stats round trip is not enough,
+     * so publish until the first message arrives) */
+    client_t *c = open_client(f, "c1");
+    void *w = curve_sock(f, ZMQ_DEALER, f->be, "w1", NULL);
+    send_ready(w, 8);
+    zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
+    uint64_t deadline = now_mono_ms() + WAIT_MS;
+    int got = 0;
+    for (int k = 0; !got && now_mono_ms() < deadline; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "Job number %d for the consumer.", k);
+        uint64_t id = submit_text(c, text);
+        wire_msg_t d;
+        recv_msg(w, &d);
+        assert_int_equal(d.kind, WIRE_DISPATCH);
+        assert_int_equal(d.u.dispatch.job.id, id);
+        uint32_t att = d.u.dispatch.attempt;
+        wire_msg_release(&d);
+        int code = -1;
+        assert_int_equal(send_done(w, id, att, NULL, 0, &code), WIRE_DONE_ACK);
+        assert_int_equal(code, WIRE_CODE_OK);
+        got = zmq_poll(&it, 1, 200);
+    }
+    assert_int_equal(got, 1);
+    client_destroy(&c);
+}
+
+/* A Done or Failed for a lease another worker key holds is refused and
+ * changes nothing; the holder's own Done then commits. */
+static void
+test_forged_done_refused(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f, true, NULL);
+    client_t *c = open_client(f, "c1");
+    uint64_t id = submit_text(c, "Oleg Ivanov: Exports rose by 12 percent.");
+    void *w1 = curve_sock(f, ZMQ_DEALER, f->be, "w1", NULL);
+    send_ready(w1, 1);
+    wire_msg_t d;
+    recv_msg(w1, &d);
+    assert_int_equal(d.kind, WIRE_DISPATCH);
+    assert_int_equal(d.u.dispatch.job.id, id);
+    uint32_t att = d.u.dispatch.attempt;
+    wire_msg_release(&d);
+
+    void *w2 = curve_sock(f, ZMQ_DEALER, f->be, "w2", NULL);
+    int code = -1;
+    assert_int_equal(send_done(w2, id, att, NULL, 0, &code), WIRE_REJECTED);
+    assert_int_equal(code, WIRE_CODE_UNAUTHORIZED);
+    wire_msg_t fm = { .kind = WIRE_FAILED };
+    fm.u.failed.job_id = id;
+    fm.u.failed.attempt = att;
+    fm.u.failed.reason = "forged";
+    fm.u.failed.permanent = true;
+    send_msg(w2, &fm);
+    wire_msg_t r;
+    recv_msg(w2, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, WIRE_CODE_UNAUTHORIZED);
+    wire_msg_release(&r);
+    /* another attempt number is fenced as stale, also without effect */
+    assert_int_equal(send_done(w2, id, att + 98, NULL, 0, &code),
+                     WIRE_DONE_ACK);
+    assert_int_not_equal(code, WIRE_CODE_OK);
+    assert_int_not_equal(state_of(c, id), WIRE_JOB_DONE);
+    assert_int_not_equal(state_of(c, id), WIRE_JOB_DEAD);
+    assert_true(count_in_file(f->broker.log, "not the lease holder") >= 2);
+
+    assert_int_equal(send_done(w1, id, att, NULL, 0, &code), WIRE_DONE_ACK);
+    assert_int_equal(code, WIRE_CODE_OK);
+    assert_int_equal(state_of(c, id), WIRE_JOB_DONE);
+    wire_stats_t st;
+    assert_int_equal(client_stats(c, &st), ERR_OK);
+    assert_int_equal(st.done, 1);
+    assert_int_equal(st.last_seq, 1);
+    client_destroy(&c);
+}
+
+/* A key removed from the allow-list is refused after SIGHUP, on its open
+ * connection and on a new one; put back, it works again. */
+static void
+test_reload_removes_key(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f, true, NULL);
+    wire_stats_t st;
+    client_t *c = open_client(f, "c1");
+    assert_int_equal(client_stats(c, &st), ERR_OK);
+    void *mon = NULL;
+    void *w = curve_sock(f, ZMQ_DEALER, f->be, "w1", &mon);
+    assert_int_equal(handshake_event(mon), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    send_ready(w, 1);
+    WAIT_FOR(count_in_file(f->broker.log, "worker joined") == 1, WAIT_MS);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s/c1.pub", f->allow);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/w1.pub", f->allow);
+    assert_int_equal(unlink(path), 0);
+    kill(f->broker.pid, SIGHUP);
+    WAIT_FOR(count_in_file(f->broker.log, "allow-list reloaded") == 1, WAIT_MS);
+    assert_int_equal(client_stats(c, &st), ERR_DENIED);
+    assert_int_equal(client_last_code(c), WIRE_CODE_UNAUTHORIZED);
+    client_destroy(&c);
+    c = open_client(f, "c1");
+    assert_int_equal(client_stats(c, &st), ERR_DENIED);
+    client_destroy(&c);
+    /* the worker on its open connection is dropped and refused */
+    send_ready(w, 1);
+    wire_msg_t r;
+    recv_msg(w, &r);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, WIRE_CODE_UNAUTHORIZED);
+    wire_msg_release(&r);
+
+    /* back in the list, the same key works again */
+    char from[256];
+    snprintf(from, sizeof from, "%s/c1.pub", f->keys);
+    snprintf(path, sizeof path, "%s/c1.pub", f->allow);
+    assert_int_equal(link(from, path), 0);
+    kill(f->broker.pid, SIGHUP);
+    WAIT_FOR(count_in_file(f->broker.log, "allow-list reloaded") == 2, WAIT_MS);
+    c = open_client(f, "c1");
+    assert_int_equal(client_stats(c, &st), ERR_OK);
+    client_destroy(&c);
+    /* a bad list is refused and the previous one stays */
+    FILE *bad = fopen(path, "w");
+    assert_non_null(bad);
+    fputs("public = not-a-key\nrole = client\n", bad);
+    fclose(bad);
+    kill(f->broker.pid, SIGHUP);
+    WAIT_FOR(count_in_file(f->broker.log, "previous allow-list stays") == 1,
+             WAIT_MS);
+    c = open_client(f, "c1");
+    assert_int_equal(client_stats(c, &st), ERR_OK);
+    client_destroy(&c);
+}
+
+/* An undecodable result never dead-letters the job (max-attempts 1 here):
+ * its worker is quarantined and another worker gets the retry. */
+static void
+test_broken_worker_quarantined(void **state)
+{
+    fx_t *f = *state;
+    const char *extra[] = { "--max-attempts", "1", NULL };
+    start_broker(f, true, extra);
+    client_t *c = open_client(f, "c1");
+    uint64_t id = submit_text(c, "A transcript for a broken worker.");
+    void *w1 = curve_sock(f, ZMQ_DEALER, f->be, "w1", NULL);
+    send_ready(w1, 4);
+    wire_msg_t d;
+    recv_msg(w1, &d);
+    assert_int_equal(d.kind, WIRE_DISPATCH);
+    uint32_t att = d.u.dispatch.attempt;
+    wire_msg_release(&d);
+    static const uint8_t junk[] = { 0x2a, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+    int code = -1;
+    assert_int_equal(send_done(w1, id, att, junk, sizeof junk, &code),
+                     WIRE_DONE_ACK);
+    assert_int_equal(code, WIRE_CODE_INVALID);
+    assert_int_not_equal(state_of(c, id), WIRE_JOB_DEAD);
+    WAIT_FOR(count_in_file(f->broker.log, "worker quarantined") == 1, WAIT_MS);
+
+    void *w2 = curve_sock(f, ZMQ_DEALER, f->be, "w2", NULL);
+    send_ready(w2, 4);
+    uint64_t id2 = submit_text(c, "A second transcript after quarantine.");
+    bool got1 = false, got2 = false;
+    while (!got1 || !got2) {
+        recv_msg(w2, &d);
+        assert_int_equal(d.kind, WIRE_DISPATCH);
+        uint64_t jid = d.u.dispatch.job.id;
+        uint32_t a = d.u.dispatch.attempt;
+        wire_msg_release(&d);
+        assert_int_equal(send_done(w2, jid, a, NULL, 0, &code), WIRE_DONE_ACK);
+        assert_int_equal(code, WIRE_CODE_OK);
+        got1 |= jid == id;
+        got2 |= jid == id2;
+    }
+    /* w1 had credit all along and got neither */
+    zmq_pollitem_t it = { .socket = w1, .events = ZMQ_POLLIN };
+    assert_int_equal(zmq_poll(&it, 1, 0), 0);
+    assert_int_equal(state_of(c, id), WIRE_JOB_DONE);
+    client_destroy(&c);
+}
+
+/* ------------------------------------------------------- wire capture */
+
+/* A TCP relay that keeps a copy of every byte it forwards. */
+typedef struct relay {
+    int lfd;            /* listening socket */
+    int port;           /* its port */
+    int target;         /* port it connects to */
+    atomic_bool stop;   /* ends the thread */
+    pthread_mutex_t mu; /* guards seen */
+    char *seen;         /* every byte relayed, both ways */
+    size_t n, cap;      /* its size */
+    pthread_t thread;   /* the relay */
+} relay_t;
+
+static void
+relay_keep(relay_t *r, const char *buf, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->n + n > r->cap) {
+        r->cap = (r->n + n) * 2;
+        r->seen = realloc(r->seen, r->cap);
+        assert_non_null(r->seen);
+    }
+    memcpy(r->seen + r->n, buf, n);
+    r->n += n;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void *
+relay_main(void *arg)
+{
+    relay_t *r = arg;
+    enum { MAXC = 16 };
+    int a[MAXC], b[MAXC];
+    size_t nc = 0;
+    char buf[65536];
+    while (!atomic_load(&r->stop)) {
+        struct pollfd p[1 + 2 * MAXC];
+        p[0] = (struct pollfd){ r->lfd, POLLIN, 0 };
+        for (size_t i = 0; i < nc; i++) {
+            p[1 + 2 * i] = (struct pollfd){ a[i], POLLIN, 0 };
+            p[2 + 2 * i] = (struct pollfd){ b[i], POLLIN, 0 };
+        }
+        if (poll(p, 1 + 2 * nc, 50) <= 0)
+            continue;
+        if ((p[0].revents & POLLIN) && nc < MAXC) {
+            int in = accept(r->lfd, NULL, NULL);
+            int out = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in sa = { .sin_family = AF_INET,
+                                      .sin_port = htons(r->target) };
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (in >= 0 && out >= 0 &&
+                connect(out, (struct sockaddr *)&sa, sizeof sa) == 0) {
+                a[nc] = in;
+                b[nc] = out;
+                nc++;
+            } else {
+                if (in >= 0)
+                    close(in);
+                if (out >= 0)
+                    close(out);
+            }
+        }
+        for (size_t i = 0; i < nc; i++) {
+            for (int side = 0; side < 2; side++) {
+                short ev = p[1 + 2 * i + side].revents;
+                if (!ev)
+                    continue;
+                int from = side ? b[i] : a[i], to = side ? a[i] : b[i];
+                ssize_t got = read(from, buf, sizeof buf);
+                if (got > 0) {
+                    relay_keep(r, buf, (size_t)got);
+                    if (write(to, buf, (size_t)got) != got)
+                        got = 0;
+                }
+                if (got <= 0) { /* one side closed: close both */
+                    close(a[i]);
+                    close(b[i]);
+                    a[i] = a[nc - 1];
+                    b[i] = b[nc - 1];
+                    nc--;
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < nc; i++) {
+        close(a[i]);
+        close(b[i]);
+    }
+    return NULL;
+}
+
+static void
+relay_start(relay_t *r, const char *endpoint)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    const char *colon = strrchr(endpoint, ':');
+    assert_non_null(colon);
+    r->target = atoi(colon + 1);
+    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(r->lfd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(r->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&sa, &len), 0);
+    r->port = ntohs(sa.sin_port);
+    assert_int_equal(listen(r->lfd, 16), 0);
+    assert_int_equal(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+/* Stop r; returns whether needle was among the relayed bytes. */
+static bool
+relay_finish(relay_t *r, const char *needle)
+{
+    atomic_store(&r->stop, true);
+    pthread_join(r->thread, NULL);
+    close(r->lfd);
+    bool found =
+        memmem(r->seen ? r->seen : "", r->n, needle, strlen(needle)) != NULL;
+    free(r->seen);
+    pthread_mutex_destroy(&r->mu);
+    return found;
+}
+
+/* Submit a transcript through a relay on the frontend and have a real
+ * worker fetch it through a relay on the backend; returns whether the
+ * marker was seen on either wire. */
+static bool
+marker_on_wire(fx_t *f, bool secure)
+{
+    relay_t rf, rb;
+    relay_start(&rf, f->fe);
+    relay_start(&rb, f->be);
+    char be[64], fe[64], key[256], bkey[256];
+    snprintf(fe, sizeof fe, "tcp://127.0.0.1:%d", rf.port);
+    snprintf(be, sizeof be, "tcp://127.0.0.1:%d", rb.port);
+    snprintf(key, sizeof key, "%s/w1.key", f->keys);
+    snprintf(bkey, sizeof bkey, "%s/broker.pub", f->keys);
+    const char *args[] = { EXCERPT_WORKER_BIN,
+                           "--broker",
+                           be,
+                           "--threads",
+                           "1",
+                           secure ? "--key-file" : NULL,
+                           key,
+                           "--broker-key-file",
+                           bkey,
+                           NULL };
+    assert_true(*EXCERPT_WORKER_BIN);
+    proc_start(&f->worker, args);
+
+    client_opts_t o = { .timeout_ms = 5000, .retries_set = true };
+    curve_pair_t kp;
+    if (secure) {
+        kp = key_of(f, "c1");
+        o.curve = &kp;
+        o.server_key = f->broker_key;
+    }
+    client_t *c = NULL;
+    assert_int_equal(client_open(&c, fe, &o), ERR_OK);
+    const char *text = "Governor Ivan Sokolov: The " MARKER " plant will "
+                       "cost 4 billion roubles, 12% more than planned.";
+    uint64_t id = submit_text(c, text);
+    WAIT_FOR(state_of(c, id) == WIRE_JOB_DONE, WAIT_MS);
+    wire_msg_t r;
+    result_t *res = NULL;
+    assert_int_equal(client_get(c, id, NULL, true, &r, &res), ERR_OK);
+    assert_non_null(res); /* the text and result travelled back as well */
+    assert_non_null(memmem(r.u.get_reply.text, r.u.get_reply.text_len, MARKER,
+                           strlen(MARKER)));
+    result_destroy(&res);
+    wire_msg_release(&r);
+    client_destroy(&c);
+    proc_stop(&f->worker);
+    bool front = relay_finish(&rf, MARKER);
+    bool back = relay_finish(&rb, MARKER);
+    return front || back;
+}
+
+static void
+test_no_plaintext_on_the_wire(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f, true, NULL);
+    assert_false(marker_on_wire(f, true));
+    proc_stop(&f->broker);
+    /* control: the same capture without keys does see the text */
+    start_broker(f, false, NULL);
+    assert_true(marker_on_wire(f, false));
+}
+
+/* Without keys the defaults are loopback, a non-loopback bind is refused
+ * unless insecure is set, and that is logged loudly. */
+static void
+test_default_bind_is_loopback(void **state)
+{
+    fx_t *f = *state;
+    const char *args[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data, "--help",
+                           NULL };
+    proc_start(&f->broker, args);
+    int st = -2;
+    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    assert_int_equal(st, 0);
+    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7440") >= 1);
+    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7441") >= 1);
+    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7442") >= 1);
+
+    char any[64];
+    snprintf(any, sizeof any, "tcp://0.0.0.0:%d", free_port());
+    const char *open_args[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data,
+                                "--frontend",       any,          NULL };
+    proc_start(&f->broker, open_args);
+    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    assert_int_equal(st, 2);
+    assert_int_equal(count_in_file(f->broker.log, "refuses to bind"), 1);
+
+    start_broker(
+        f, false,
+        (const char *const[]){ "--insecure", "--publisher", any, NULL });
+    assert_true(count_in_file(f->broker.log, "INSECURE") >= 1);
+    proc_stop(&f->broker);
+    /* keys named but no allow-list: refused, not open to all */
+    char key_file[256];
+    snprintf(key_file, sizeof key_file, "%s/broker.key", f->keys);
+    const char *half[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data,
+                           "--key-file",       key_file,     NULL };
+    proc_start(&f->broker, half);
+    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    assert_int_equal(st, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_frontend_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_and_publisher_roles, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_forged_done_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reload_removes_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_broken_worker_quarantined, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_plaintext_on_the_wire, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_default_bind_is_loopback, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
