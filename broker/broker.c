@@ -501,7 +501,7 @@ reason_of_decode(int rc)
     case ERR_UTF8:
         return "text is not valid UTF-8";
     default:
-        return "malformed envelope or field out of bounds";
+        return "malformed envelope or message";
     }
 }
 
@@ -1852,7 +1852,7 @@ on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
     if (rc) {
         log_info("broker bad frontend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->front, rt, m.request_id, code_of_decode(rc),
-               reason_of_decode(rc), 0);
+               m.error ? m.error : reason_of_decode(rc), 0);
         return;
     }
     switch (m.kind) {
@@ -1991,7 +1991,7 @@ on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
     if (rc) {
         log_info("broker bad backend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->back, rt, m.request_id, code_of_decode(rc),
-               reason_of_decode(rc), 0);
+               m.error ? m.error : reason_of_decode(rc), 0);
         return;
     }
     switch (m.kind) {
@@ -2056,6 +2056,8 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     int rc = wire_batch_open(data, len, &it);
     b->cur_batched = rc == 1;
     const char *why = reason_of_decode(rc); /* the frame itself is bad */
+    /* a frame that is not even a Batch may still name its request */
+    uint64_t rid = rc < 0 ? wire_peek_request_id(data, len) : 0;
     const uint8_t *item;
     size_t item_len;
     if (rc >= 0) {
@@ -2066,7 +2068,7 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     if (rc < 0) {
         log_info("broker bad frame bytes=%zu: %s", len, err_str(rc));
         if (sock == b->front || rt->n > 0)
-            reject(b, sock, rt, 0, code_of_decode(rc), why, 0);
+            reject(b, sock, rt, rid, code_of_decode(rc), why, 0);
     }
     b->cur_batched = false;
 }

@@ -779,6 +779,90 @@ test_bad_frames(void **state)
     assert_int_equal(submit_ok(f, "fine", "fine text"), 1);
 }
 
+/* Receive a Rejected and check its code, request_id and reason. */
+static void
+expect_reason(void *sock, int code, uint64_t rid, const char *reason)
+{
+    wire_msg_t r;
+    assert_int_equal(recv_wire(sock, WAIT_MS, &r), 0);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, code);
+    assert_int_equal(r.request_id, rid);
+    assert_string_equal(r.u.rejected.reason, reason);
+    wire_msg_release(&r);
+}
+
+/* Each refusal of a Submit's fields has its own code and reason (invalid
+ * UTF-8 in any string is BAD_UTF8), and a frame protobuf cannot parse
+ * still gets its request_id back when field 2 precedes the damage. */
+static void
+test_refusals_named(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.text = "fine text";
+    m.u.submit.job.text_len = 9;
+    m.u.submit.job.title = "bad \xc3\x28 title";
+    uint64_t rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_BAD_UTF8, rid,
+                  "title is not valid UTF-8");
+
+    char key[WIRE_MAX_KEY + 2];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    m.request_id = 0;
+    m.u.submit.job.title = "ok";
+    m.u.submit.job.key = key;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_INVALID, rid, "key over 1024 bytes");
+
+    const char *k[] = { "site" }, *v[] = { "\xff" };
+    m.request_id = 0;
+    m.u.submit.job.key = "k1";
+    m.u.submit.job.n_meta = 1;
+    m.u.submit.job.meta_keys = k;
+    m.u.submit.job.meta_values = v;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_BAD_UTF8, rid,
+                  "a metadata value is not valid UTF-8");
+
+    m.request_id = 0;
+    m.u.submit.job.n_meta = 0;
+    m.u.submit.job.text = "";
+    m.u.submit.job.text_len = 0;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_INVALID, rid, "empty text");
+
+    /* version 1, request_id 300, then a length running past the end: not
+     * even a frame the Batch reader accepts */
+    static const uint8_t cut[] = { 0x08, 0x01, 0x10, 0xAC, 0x02,
+                                   0x52, 0xff, 0xff, 0x0f, 1 };
+    send_raw(f->client, cut, sizeof cut);
+    expect_reason(f->client, WIRE_CODE_INVALID, 300,
+                  "malformed envelope or message");
+    /* well-formed on top, a Submit that is not a message */
+    static const uint8_t inner[] = { 0x08, 0x01, 0x10, 0x2A,
+                                     0x52, 0x02, 0xff, 0xff };
+    send_raw(f->client, inner, sizeof inner);
+    expect_reason(f->client, WIRE_CODE_INVALID, 42,
+                  "not a well-formed Envelope");
+    send_raw(f->worker, inner, sizeof inner);
+    expect_reason(f->worker, WIRE_CODE_INVALID, 42,
+                  "not a well-formed Envelope");
+
+    /* nothing was queued; the broker still serves */
+    wire_msg_t r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.u.stats_reply.ready, 0);
+    wire_msg_release(&r);
+    assert_int_equal(submit_ok(f, "fine", "fine text"), 1);
+}
+
 static void
 test_queue_full(void **state)
 {
@@ -1516,6 +1600,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_retried_then_dead, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_worker_done_not_registered,
                                         setup, teardown),
