@@ -149,6 +149,7 @@ typedef struct op {
     uint64_t assigned;  /* Submit: the id the broker gave it */
     bool predispatched; /* Submit: sent to a worker before its commit */
     bool dup;           /* Submit: key existed */
+    bool differs;       /* Submit: key existed with another text (kept) */
     uint64_t seq;       /* Done: commit seq */
     char *done_key;     /* Done: the job's key, owned */
     uint64_t count;     /* dead ops: jobs affected */
@@ -735,6 +736,20 @@ expire(broker_t *b, lease_t *l, const char *why)
              (unsigned long long)l->job_id, l->attempt, why);
 }
 
+/* Does the stored text of job id differ from job's? Read in the open txn;
+ * a payload that cannot be read counts as not differing (the Accepted is
+ * what it was before the flag existed). */
+static bool
+text_differs(broker_t *b, uint64_t id, const wire_job_t *job)
+{
+    const uint8_t *stored, *text;
+    size_t stored_len, text_len;
+    if (store_payload_raw(b->store, id, &stored, &stored_len) ||
+        wire_submit_text(stored, stored_len, &text, &text_len))
+        return false;
+    return text_len != job->text_len || memcmp(text, job->text, text_len);
+}
+
 /* Apply one op inside the open txn; sets op->rc. */
 static void
 op_apply(broker_t *b, op_t *op, uint64_t now)
@@ -746,6 +761,8 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
             job.key = op->key;
         job.id = op->assigned;
         op->rc = store_submit(b->store, &job, now, &op->id, &op->dup);
+        if (op->rc == 0 && op->dup)
+            op->differs = text_differs(b, op->id, &job);
         break;
     }
     case OP_DONE: {
@@ -809,6 +826,7 @@ op_reset(op_t *op)
     op->rc = 0;
     op->id = 0;
     op->dup = false;
+    op->differs = false;
     op->seq = 0;
     free(op->done_key);
     op->done_key = NULL;
@@ -1055,10 +1073,11 @@ op_reply(broker_t *b, op_t *op)
             m.kind = WIRE_ACCEPTED;
             m.u.accepted.job_id = op->id;
             m.u.accepted.duplicate = op->dup;
+            m.u.accepted.text_differs = op->differs;
             if (!op->dup)
                 b->submitted_total++;
-            log_debug("broker accepted job=%llu dup=%d",
-                      (unsigned long long)op->id, op->dup);
+            log_debug("broker accepted job=%llu dup=%d differs=%d",
+                      (unsigned long long)op->id, op->dup, op->differs);
             (void)send_msg(b, b->front, &op->route, &m);
         } else if (op->rc == ERR_FULL) {
             reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,

@@ -269,6 +269,7 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         excerpt__v1__accepted__init(p);
         p->job_id = m->u.accepted.job_id;
         p->duplicate = m->u.accepted.duplicate;
+        p->text_differs = m->u.accepted.text_differs;
         env->accepted = p;
         return ERR_OK;
     }
@@ -687,6 +688,7 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
     case EXCERPT__V1__ENVELOPE__BODY_ACCEPTED:
         m->u.accepted.job_id = env->accepted->job_id;
         m->u.accepted.duplicate = env->accepted->duplicate;
+        m->u.accepted.text_differs = env->accepted->text_differs;
         return ERR_OK;
     case EXCERPT__V1__ENVELOPE__BODY_REJECTED:
         m->u.rejected.code = (int)env->rejected->code;

@@ -150,6 +150,7 @@ typedef struct wire_msg {
         struct {
             uint64_t job_id;
             bool duplicate;
+            bool text_differs; /* duplicate with another text (kept) */
         } accepted;
         struct {
             int code;

@@ -446,6 +446,67 @@ test_duplicate_key_and_priority(void **state)
     assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), a);
 }
 
+/* Submit key/text; the Accepted's duplicate and text_differs flags. */
+static uint64_t
+submit_flags(fx_t *f, const char *key, const char *text, bool *dup,
+             bool *differs)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.key = key;
+    m.u.submit.job.text = text;
+    m.u.submit.job.text_len = strlen(text);
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_ACCEPTED);
+    uint64_t id = r.u.accepted.job_id;
+    *dup = r.u.accepted.duplicate;
+    *differs = r.u.accepted.text_differs;
+    wire_msg_release(&r);
+    return id;
+}
+
+/* A key resubmitted with another text is still the existing job (nothing
+ * changes, old clients see what they saw), but the Accepted says the
+ * stored text differs, so a scraper can tell an edit from a repeat. */
+static void
+test_duplicate_text_differs(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    bool dup, differs;
+    uint64_t a = submit_flags(f, "url:1", "first text", &dup, &differs);
+    assert_false(dup);
+    assert_false(differs);
+    assert_int_equal(submit_flags(f, "url:1", "first text", &dup, &differs), a);
+    assert_true(dup);
+    assert_false(differs);
+    /* same length, one byte changed; then another length */
+    assert_int_equal(submit_flags(f, "url:1", "first texT", &dup, &differs), a);
+    assert_true(dup);
+    assert_true(differs);
+    assert_int_equal(submit_flags(f, "url:1", "a changed text", &dup, &differs),
+                     a);
+    assert_true(dup);
+    assert_true(differs);
+    /* the stored text is the first one */
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_GET;
+    m.u.get.job_id = a;
+    m.u.get.with_text = true;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.text_len, 10);
+    assert_memory_equal(r.u.get_reply.text, "first text", 10);
+    wire_msg_release(&r);
+    /* the default key is the text's hash: a repeat never differs */
+    uint64_t b = submit_flags(f, "", "some text", &dup, &differs);
+    assert_int_equal(submit_flags(f, "", "some text", &dup, &differs), b);
+    assert_true(dup);
+    assert_false(differs);
+}
+
 /* Dispatch starts its scan of the queue after the leased jobs at its head
  * (they are skipped once, not at every pass); a job of a higher priority
  * that arrives meanwhile sorts before them and still goes out first, and
@@ -1587,6 +1648,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_submit_dispatch_done_get, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key_and_priority, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_text_differs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_resumes_after_leased_head,
