@@ -500,11 +500,21 @@ test_duplicate_text_differs(void **state)
     assert_int_equal(r.u.get_reply.text_len, 10);
     assert_memory_equal(r.u.get_reply.text, "first text", 10);
     wire_msg_release(&r);
-    /* the default key is the text's hash: a repeat never differs */
+    /* an empty key (proto3's unset) is the default key, the text's hash
+     * (PROTOCOL.md Limits): a repeat is a duplicate that never differs */
     uint64_t b = submit_flags(f, "", "some text", &dup, &differs);
+    assert_false(dup);
     assert_int_equal(submit_flags(f, "", "some text", &dup, &differs), b);
     assert_true(dup);
     assert_false(differs);
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_GET;
+    m.u.get.job_id = b;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(strncmp(r.u.get_reply.job.key, "sha256:", 7), 0);
+    assert_int_equal(strlen(r.u.get_reply.job.key), 7 + 64);
+    wire_msg_release(&r);
 }
 
 /* Dispatch starts its scan of the queue after the leased jobs at its head
