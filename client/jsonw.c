@@ -1,9 +1,9 @@
 /*
- * jsonw: result JSON straight into a byte buffer. Strings are validated
- * with utf8_first_invalid() and copied in runs between the few bytes that
- * need an escape; numbers are formatted without stdio where jansson's
- * output allows (integers), so a document costs about one pass over its
- * strings.
+ * jsonw: result JSON straight into a byte buffer. A string is one pass
+ * over a byte-class table: plain bytes are copied in runs, the ASCII that
+ * JSON needs escaped is escaped, and each UTF-8 sequence is checked by
+ * common/utf8.c's rules where it starts; integers are formatted without
+ * stdio, reals with one snprintf as jansson does.
  */
 #include "jsonw.h"
 

@@ -387,7 +387,9 @@ test_numbers_match_jansson(void **state)
         jsonw_int(w, ints[i]);
         size_t n;
         const char *got = jsonw_data(w, &n);
-        char *want = json_dumps(json_integer(ints[i]), DUMP_FLAGS);
+        json_t *j = json_integer(ints[i]);
+        char *want = json_dumps(j, DUMP_FLAGS);
+        json_decref(j);
         assert_int_equal(n, strlen(want));
         assert_memory_equal(got, want, n);
         free(want);
