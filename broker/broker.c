@@ -162,6 +162,7 @@ typedef struct op {
     uint64_t assigned;  /* Submit: the id the broker gave it */
     bool predispatched; /* Submit: sent to a worker before its commit */
     bool dup;           /* Submit: key existed */
+    bool differs;       /* Submit: key existed with another text (kept) */
     uint64_t seq;       /* Done: commit seq */
     char *done_key;     /* Done: the job's key, owned */
     uint64_t count;     /* dead ops: jobs affected */
@@ -527,7 +528,7 @@ reason_of_decode(int rc)
     case ERR_UTF8:
         return "text is not valid UTF-8";
     default:
-        return "malformed envelope or field out of bounds";
+        return "malformed envelope or message";
     }
 }
 
@@ -761,6 +762,20 @@ expire(broker_t *b, lease_t *l, const char *why)
              (unsigned long long)l->job_id, l->attempt, why);
 }
 
+/* Does the stored text of job id differ from job's? Read in the open txn;
+ * a payload that cannot be read counts as not differing (the Accepted is
+ * what it was before the flag existed). */
+static bool
+text_differs(broker_t *b, uint64_t id, const wire_job_t *job)
+{
+    const uint8_t *stored, *text;
+    size_t stored_len, text_len;
+    if (store_payload_raw(b->store, id, &stored, &stored_len) ||
+        wire_submit_text(stored, stored_len, &text, &text_len))
+        return false;
+    return text_len != job->text_len || memcmp(text, job->text, text_len);
+}
+
 /* Apply one op inside the open txn; sets op->rc. */
 static void
 op_apply(broker_t *b, op_t *op, uint64_t now)
@@ -772,6 +787,8 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
             job.key = op->key;
         job.id = op->assigned;
         op->rc = store_submit(b->store, &job, now, &op->id, &op->dup);
+        if (op->rc == 0 && op->dup)
+            op->differs = text_differs(b, op->id, &job);
         break;
     }
     case OP_DONE: {
@@ -838,6 +855,7 @@ op_reset(op_t *op)
     op->rc = 0;
     op->id = 0;
     op->dup = false;
+    op->differs = false;
     op->seq = 0;
     free(op->done_key);
     op->done_key = NULL;
@@ -1100,10 +1118,11 @@ op_reply(broker_t *b, op_t *op)
             m.kind = WIRE_ACCEPTED;
             m.u.accepted.job_id = op->id;
             m.u.accepted.duplicate = op->dup;
+            m.u.accepted.text_differs = op->differs;
             if (!op->dup)
                 b->submitted_total++;
-            log_debug("broker accepted job=%llu dup=%d",
-                      (unsigned long long)op->id, op->dup);
+            log_debug("broker accepted job=%llu dup=%d differs=%d",
+                      (unsigned long long)op->id, op->dup, op->differs);
             (void)send_msg(b, b->front, &op->route, &m);
         } else if (op->rc == ERR_FULL) {
             reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,
@@ -1969,7 +1988,7 @@ on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
     if (rc) {
         log_info("broker bad frontend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->front, rt, m.request_id, code_of_decode(rc),
-               reason_of_decode(rc), 0);
+               m.error ? m.error : reason_of_decode(rc), 0);
         return;
     }
     if (!(front_roles(m.kind) & b->cur_role)) {
@@ -2139,7 +2158,7 @@ on_backend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
     if (rc) {
         log_info("broker bad backend frame bytes=%zu: %s", len, err_str(rc));
         reject(b, b->back, rt, m.request_id, code_of_decode(rc),
-               reason_of_decode(rc), 0);
+               m.error ? m.error : reason_of_decode(rc), 0);
         return;
     }
     if (!(b->cur_role & AUTH_WORKER)) {
@@ -2221,6 +2240,8 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     int rc = wire_batch_open(data, len, &it);
     b->cur_batched = rc == 1;
     const char *why = reason_of_decode(rc); /* the frame itself is bad */
+    /* a frame that is not even a Batch may still name its request */
+    uint64_t rid = rc < 0 ? wire_peek_request_id(data, len) : 0;
     const uint8_t *item;
     size_t item_len;
     if (rc >= 0) {
@@ -2231,7 +2252,7 @@ on_frame(broker_t *b, void *sock, const route_t *rt, const zmq_msg_t *env)
     if (rc < 0) {
         log_info("broker bad frame bytes=%zu: %s", len, err_str(rc));
         if (sock == b->front || rt->n > 0)
-            reject(b, sock, rt, 0, code_of_decode(rc), why, 0);
+            reject(b, sock, rt, rid, code_of_decode(rc), why, 0);
     }
     b->cur_batched = false;
     b->cur_env = NULL;

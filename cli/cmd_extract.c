@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 
-#include "../client/rjson.h"
+#include "../client/jsonw.h"
 #include "../common/err.h"
 #include "../common/utf8.h"
 #include "../worker/extract.h"
@@ -117,6 +117,7 @@ cmd_extract(int argc, char **argv)
     int nfiles = i < argc ? argc - i : 1;
 
     extract_t *ex = extract_new();
+    jsonw_t *w = json ? jsonw_new() : NULL;
     int status = CLI_EXIT_OK;
     for (int k = 0; k < nfiles; k++) {
         char *buf = NULL;
@@ -141,7 +142,7 @@ cmd_extract(int argc, char **argv)
         }
         const char *source = strcmp(files[k], "-") ? files[k] : "stdin";
         if (json) {
-            if (rjson_write_line(r, source, stdout)) {
+            if (jsonw_write_result(w, r, source, stdout)) {
                 fprintf(stderr, "excerpt extract: cannot write output\n");
                 status = CLI_EXIT_FAIL;
             }
@@ -151,6 +152,7 @@ cmd_extract(int argc, char **argv)
         result_destroy(&r);
         free(buf);
     }
+    jsonw_destroy(&w);
     extract_destroy(&ex);
     if (fflush(stdout) != 0)
         status = CLI_EXIT_FAIL;

@@ -97,6 +97,8 @@ print_outcome(const char *source, const char *key, const outcome_t *o,
             json_object_set_new(j, "job_id",
                                 json_integer((json_int_t)o->job_id));
             json_object_set_new(j, "duplicate", json_boolean(o->duplicate));
+            if (o->duplicate && *o->reason)
+                json_object_set_new(j, "text_differs", json_true());
         } else {
             json_object_set_new(j, "error", json_string(err_str(o->rc)));
             json_object_set_new(j, "reason", json_string(o->reason));
@@ -111,8 +113,9 @@ print_outcome(const char *source, const char *key, const outcome_t *o,
         return;
     }
     if (o->rc == 0)
-        printf("job %-8llu %-9s %s\n", (unsigned long long)o->job_id,
-               o->duplicate ? "duplicate" : "accepted", source);
+        printf("job %-8llu %-9s %s%s%s%s\n", (unsigned long long)o->job_id,
+               o->duplicate ? "duplicate" : "accepted", source,
+               *o->reason ? " (" : "", o->reason, *o->reason ? ")" : "");
     else
         fprintf(stderr, PREFIX ": %s: %s%s%s\n", source, err_str(o->rc),
                 *o->reason ? ": " : "", o->reason);

@@ -659,6 +659,8 @@ client_submit(client_t *c, const wire_job_t *job, uint64_t *job_id,
     *job_id = rep.u.accepted.job_id;
     if (duplicate)
         *duplicate = rep.u.accepted.duplicate;
+    if (rep.u.accepted.text_differs)
+        snprintf(c->err, sizeof c->err, "%s", CLIENT_TEXT_DIFFERS);
     wire_msg_release(&rep);
     return ERR_OK;
 }
@@ -913,7 +915,7 @@ batch_reply(batch_t *b, wire_msg_t *m)
     slot_t *s = &b->slots[b->slot_of[index] - 1];
     if (m->kind == WIRE_ACCEPTED) {
         slot_finish(b, s, ERR_OK, m->u.accepted.job_id, m->u.accepted.duplicate,
-                    NULL);
+                    m->u.accepted.text_differs ? CLIENT_TEXT_DIFFERS : NULL);
     } else if (m->kind == WIRE_REJECTED) {
         int code = m->u.rejected.code;
         uint64_t delay = retry_delay_ms(m->u.rejected.retry_after_ms);

@@ -63,8 +63,10 @@ void client_default_key(const char *text, size_t len,
  * Submit one job and wait until it is Accepted (committed by the broker).
  * job->id is ignored; a NULL or empty job->key is replaced by the default
  * key of the text. *job_id gets the new or existing job id, *duplicate
- * (may be NULL) whether the key existed already. Resending after a
- * timeout is safe because of the key.
+ * (may be NULL) whether the key existed already; when it existed with
+ * another text (the stored one is kept), client_last_error says
+ * CLIENT_TEXT_DIFFERS, else it is "". Resending after a timeout is safe
+ * because of the key.
  * Errors: ERR_TIMEOUT (no reply after the retries), ERR_FULL (queue or
  * store full past the busy budget), ERR_CLOSED (broker shutting down past
  * the budget), ERR_INVAL, ERR_TOOBIG, ERR_UTF8, ERR_VERSION, ERR_INTERNAL
@@ -74,9 +76,15 @@ void client_default_key(const char *text, size_t len,
 int client_submit(client_t *c, const wire_job_t *job, uint64_t *job_id,
                   bool *duplicate);
 
+/* What a duplicate Submit whose key exists with another text reports
+ * (Accepted.text_differs): nothing changed, the stored text is kept. */
+#define CLIENT_TEXT_DIFFERS                                                    \
+    "the key exists with another text; the stored text is kept"
+
 /* Called by client_submit_many once per job, in completion order: rc is 0
  * (job_id and duplicate valid) or the error client_submit would return;
- * reason is the broker's text for a refusal or "" (borrowed). */
+ * reason is the broker's text for a refusal, CLIENT_TEXT_DIFFERS for a
+ * duplicate whose stored text differs, or "" (borrowed). */
 typedef void (*client_submit_cb)(void *ud, size_t index, int rc,
                                  uint64_t job_id, bool duplicate,
                                  const char *reason);

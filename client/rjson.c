@@ -4,10 +4,13 @@
  */
 #include "rjson.h"
 
+#include "jsonw.h"
+
 #include "../common/err.h"
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,10 +53,11 @@ figure_json(const result_figure_t *f)
     json_object_set_new(o, "text", str(f->text));
     if (f->iso && *f->iso)
         json_object_set_new(o, "value", str(f->iso));
-    else if (f->has_value && f->value == (double)(json_int_t)f->value &&
-             f->value < 9007199254740992.0 && f->value > -9007199254740992.0)
+    else if (f->has_value && f->value < 9007199254740992.0 &&
+             f->value > -9007199254740992.0 &&
+             f->value == (double)(json_int_t)f->value)
         json_object_set_new(o, "value", json_integer((json_int_t)f->value));
-    else if (f->has_value)
+    else if (f->has_value && isfinite(f->value))
         json_object_set_new(o, "value", json_real(f->value));
     else
         json_object_set_new(o, "value", json_null());
@@ -133,122 +137,13 @@ rjson_from_result(const result_t *r, const char *source)
     return o;
 }
 
-/* Streaming writer: the document is written piece by piece so that memory
- * stays proportional to one string, not to the whole result (a JSON DOM of
- * a dense 50 MB transcript would take gigabytes). The output is the same,
- * byte for byte, as json_dumpf() of rjson_from_result() with JSON_COMPACT. */
-typedef struct sink {
-    FILE *out; /* destination */
-    int err;   /* sticky: a write failed */
-} sink_t;
-
-static void
-put(sink_t *k, const char *s)
-{
-    if (!k->err && fputs(s, k->out) == EOF)
-        k->err = 1;
-}
-
-static void
-put_json(sink_t *k, json_t *j)
-{
-    if (!j) {
-        k->err = 1;
-        return;
-    }
-    if (!k->err &&
-        json_dumpf(j, k->out,
-                   JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)))
-        k->err = 1;
-    json_decref(j);
-}
-
-static void
-put_str(sink_t *k, const char *s)
-{
-    put_json(k, str(s));
-}
-
-static void
-put_int(sink_t *k, json_int_t v)
-{
-    put_json(k, json_integer(v));
-}
-
+/* The bytes come from client/jsonw, which writes the same document as
+ * json_dumpf() of rjson_from_result() without building it. */
 int
 rjson_write_line(const result_t *r, const char *source, FILE *out)
 {
-    sink_t k = { out, 0 };
-    put(&k, "{\"source\":");
-    put_str(&k, source ? source : r->source);
-    if (r->job_id) {
-        put(&k, ",\"job_id\":");
-        put_int(&k, (json_int_t)r->job_id);
-    }
-    if (r->seq) {
-        put(&k, ",\"seq\":");
-        put_int(&k, (json_int_t)r->seq);
-    }
-    put(&k, ",\"extractor\":");
-    put_str(&k, r->version);
-
-    put(&k, ",\"speakers\":[");
-    for (size_t i = 0; i < r->n_speakers; i++) {
-        const result_speaker_t *sp = &r->speakers[i];
-        put(&k, i ? ",{\"name\":" : "{\"name\":");
-        put_str(&k, sp->name);
-        put(&k, ",\"title\":");
-        put_str(&k, sp->title);
-        put(&k, ",\"turns\":");
-        put_int(&k, sp->turns);
-        put(&k, "}");
-    }
-    put(&k, "],\"turns\":[");
-    for (size_t i = 0; i < r->n_turns; i++) {
-        const result_turn_t *t = &r->turns[i];
-        put(&k, i ? ",{\"speaker\":" : "{\"speaker\":");
-        if (t->speaker >= 0 && (size_t)t->speaker < r->n_speakers)
-            put_str(&k, r->speakers[t->speaker].name);
-        else
-            put(&k, "null");
-        put(&k, ",\"start\":");
-        put_int(&k, t->start);
-        put(&k, ",\"end\":");
-        put_int(&k, t->end);
-        put(&k, "}");
-    }
-    put(&k, "],\"entities\":[");
-    for (size_t i = 0; i < r->n_entities; i++) {
-        const result_entity_t *e = &r->entities[i];
-        put(&k, i ? ",{\"type\":" : "{\"type\":");
-        put_str(&k, result_entity_type_name(e->type));
-        put(&k, ",\"name\":");
-        put_str(&k, e->name);
-        if (e->role && *e->role) {
-            put(&k, ",\"role\":");
-            put_str(&k, e->role);
-        }
-        put(&k, ",\"mentions\":[");
-        for (size_t m = 0; m < e->n_mentions; m++) {
-            const result_mention_t *mm = &e->mentions[m];
-            put(&k, m ? ",{\"text\":" : "{\"text\":");
-            put_str(&k, mm->text);
-            put(&k, ",\"start\":");
-            put_int(&k, mm->start);
-            put(&k, ",\"end\":");
-            put_int(&k, mm->end);
-            put(&k, ",\"turn\":");
-            put_int(&k, mm->turn);
-            put(&k, "}");
-        }
-        put(&k, "]}");
-    }
-    put(&k, "],\"figures\":[");
-    for (size_t i = 0; i < r->n_figures; i++) {
-        if (i)
-            put(&k, ",");
-        put_json(&k, figure_json(&r->figures[i]));
-    }
-    put(&k, "]}\n");
-    return k.err ? ERR_IO : ERR_OK;
+    jsonw_t *w = jsonw_new();
+    int rc = jsonw_write_result(w, r, source, out);
+    jsonw_destroy(&w);
+    return rc;
 }

@@ -13,10 +13,13 @@
 
 /* Build the JSON object of r; source overrides r->source when not NULL.
  * Strings that are not valid UTF-8 are repaired (invalid bytes become
- * U+FFFD). Returns a new reference (caller json_decref()s). */
+ * U+FFFD). A figure value that is not finite is null. Returns a new
+ * reference (caller json_decref()s). */
 json_t *rjson_from_result(const result_t *r, const char *source);
 
-/* Write r as one line of compact JSON plus "\n" to out.
+/* Write r as one line of compact JSON plus "\n" to out, the bytes of
+ * rjson_from_result() dumped compact, through client/jsonw (one write per
+ * document; use a jsonw_t directly to reuse its buffer across documents).
  * Returns 0 or ERR_IO. */
 int rjson_write_line(const result_t *r, const char *source, FILE *out);
 

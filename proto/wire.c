@@ -269,6 +269,7 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         excerpt__v1__accepted__init(p);
         p->job_id = m->u.accepted.job_id;
         p->duplicate = m->u.accepted.duplicate;
+        p->text_differs = m->u.accepted.text_differs;
         env->accepted = p;
         return ERR_OK;
     }
@@ -545,37 +546,64 @@ wire_encode_into(const wire_msg_t *m, wire_batch_t *(*room)(void *ud, size_t n),
 
 /* ---------------------------------------------------------- decode */
 
-static bool
-str_ok(const char *s, size_t max)
-{
-    if (!s)
-        return true;
-    size_t n = strnlen(s, max + 1);
-    return n <= max && utf8_is_valid(s, n);
-}
-
 static const char *
 nz(const char *s)
 {
     return s ? s : "";
 }
 
+/* A string field of at most max bytes and valid UTF-8: 0, or ERR_PROTO
+ * (too long: *why = too_long) or ERR_UTF8 (*why = bad_utf8). */
 static int
-job_from_pb(arena_t *a, const Excerpt__V1__Job *p, wire_job_t *j)
+str_check(const char *s, size_t max, const char **why, const char *too_long,
+          const char *bad_utf8)
 {
-    if (!p)
+    if (!s)
+        return ERR_OK;
+    size_t n = strnlen(s, max + 1);
+    if (n > max) {
+        *why = too_long;
         return ERR_PROTO;
-    if (p->text.len > WIRE_MAX_TEXT)
-        return ERR_TOOBIG;
-    if (!str_ok(p->key, WIRE_MAX_KEY) ||
-        !str_ok(p->source_url, WIRE_MAX_FIELD) ||
-        !str_ok(p->title, WIRE_MAX_FIELD) ||
-        !str_ok(p->published, WIRE_MAX_FIELD))
-        return ERR_PROTO;
-    if (p->n_metadata > WIRE_MAX_META)
-        return ERR_PROTO;
-    if (!utf8_is_valid((const char *)p->text.data, p->text.len))
+    }
+    if (!utf8_is_valid(s, n)) {
+        *why = bad_utf8;
         return ERR_UTF8;
+    }
+    return ERR_OK;
+}
+
+static int
+job_from_pb(arena_t *a, const Excerpt__V1__Job *p, wire_job_t *j,
+            const char **why)
+{
+    int rc;
+    if (!p) {
+        *why = "no job in the message";
+        return ERR_PROTO;
+    }
+    if (p->text.len > WIRE_MAX_TEXT) {
+        *why = "text over 64 MiB";
+        return ERR_TOOBIG;
+    }
+    if ((rc = str_check(p->key, WIRE_MAX_KEY, why, "key over 1024 bytes",
+                        "key is not valid UTF-8")) ||
+        (rc = str_check(p->source_url, WIRE_MAX_FIELD, why,
+                        "source_url over 4096 bytes",
+                        "source_url is not valid UTF-8")) ||
+        (rc = str_check(p->title, WIRE_MAX_FIELD, why, "title over 4096 bytes",
+                        "title is not valid UTF-8")) ||
+        (rc = str_check(p->published, WIRE_MAX_FIELD, why,
+                        "published over 4096 bytes",
+                        "published is not valid UTF-8")))
+        return rc;
+    if (p->n_metadata > WIRE_MAX_META) {
+        *why = "metadata over 64 entries";
+        return ERR_PROTO;
+    }
+    if (!utf8_is_valid((const char *)p->text.data, p->text.len)) {
+        *why = "text is not valid UTF-8";
+        return ERR_UTF8;
+    }
     j->id = p->id;
     j->key = nz(p->key);
     j->source_url = nz(p->source_url);
@@ -593,15 +621,21 @@ job_from_pb(arena_t *a, const Excerpt__V1__Job *p, wire_job_t *j)
         size_t total = 0;
         for (size_t i = 0; i < p->n_metadata; i++) {
             const Excerpt__V1__Job__MetadataEntry *e = p->metadata[i];
-            if (!str_ok(e->key, WIRE_MAX_META_BYTES) ||
-                !str_ok(e->value, WIRE_MAX_META_BYTES))
-                return ERR_PROTO;
+            if ((rc = str_check(e->key, WIRE_MAX_META_BYTES, why,
+                                "metadata over 64 KiB",
+                                "a metadata key is not valid UTF-8")) ||
+                (rc = str_check(e->value, WIRE_MAX_META_BYTES, why,
+                                "metadata over 64 KiB",
+                                "a metadata value is not valid UTF-8")))
+                return rc;
             k[i] = nz(e->key);
             v[i] = nz(e->value);
             total += strlen(k[i]) + strlen(v[i]);
         }
-        if (total > WIRE_MAX_META_BYTES)
+        if (total > WIRE_MAX_META_BYTES) {
+            *why = "metadata over 64 KiB";
             return ERR_PROTO;
+        }
         j->meta_keys = k;
         j->meta_values = v;
     }
@@ -650,10 +684,11 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
     case EXCERPT__V1__ENVELOPE__BODY_SUBMIT:
         if (!env->submit)
             return ERR_PROTO;
-        return job_from_pb(a, env->submit->job, &m->u.submit.job);
+        return job_from_pb(a, env->submit->job, &m->u.submit.job, &m->error);
     case EXCERPT__V1__ENVELOPE__BODY_ACCEPTED:
         m->u.accepted.job_id = env->accepted->job_id;
         m->u.accepted.duplicate = env->accepted->duplicate;
+        m->u.accepted.text_differs = env->accepted->text_differs;
         return ERR_OK;
     case EXCERPT__V1__ENVELOPE__BODY_REJECTED:
         m->u.rejected.code = (int)env->rejected->code;
@@ -670,7 +705,8 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
     case EXCERPT__V1__ENVELOPE__BODY_DISPATCH:
         m->u.dispatch.attempt = env->dispatch->attempt;
         m->u.dispatch.lease_ms = env->dispatch->lease_ms;
-        return job_from_pb(a, env->dispatch->job, &m->u.dispatch.job);
+        return job_from_pb(a, env->dispatch->job, &m->u.dispatch.job,
+                           &m->error);
     case EXCERPT__V1__ENVELOPE__BODY_DONE:
         m->u.done.job_id = env->done->job_id;
         m->u.done.attempt = env->done->attempt;
@@ -697,13 +733,16 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
         m->u.done_ack.attempt = env->done_ack->attempt;
         m->u.done_ack.code = (int)env->done_ack->code;
         return ERR_OK;
-    case EXCERPT__V1__ENVELOPE__BODY_GET:
-        if (!str_ok(env->get->key, WIRE_MAX_KEY))
-            return ERR_PROTO;
+    case EXCERPT__V1__ENVELOPE__BODY_GET: {
+        int rc = str_check(env->get->key, WIRE_MAX_KEY, &m->error,
+                           "key over 1024 bytes", "key is not valid UTF-8");
+        if (rc)
+            return rc;
         m->u.get.job_id = env->get->job_id;
         m->u.get.key = nz(env->get->key);
         m->u.get.with_text = env->get->with_text;
         return ERR_OK;
+    }
     case EXCERPT__V1__ENVELOPE__BODY_GET_REPLY:
         info_from_pb(env->get_reply->job, &m->u.get_reply.job);
         m->u.get_reply.result =
@@ -795,18 +834,40 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
     }
 }
 
+uint64_t
+wire_peek_request_id(const uint8_t *buf, size_t len)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    pbraw_field_t f;
+    uint64_t rid = 0;
+    if (!buf)
+        return 0;
+    while (pbraw_next(&p, end, &f) == 1)
+        if (f.num == 2 && f.wt == PBRAW_VARINT)
+            rid = f.v; /* the last one wins, as protobuf-c decides */
+    return rid;
+}
+
 int
 wire_decode(const uint8_t *buf, size_t len, size_t max_alloc, wire_msg_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (len > WIRE_MAX_FRAME)
+    if (len > WIRE_MAX_FRAME) {
+        out->request_id = wire_peek_request_id(buf, len);
+        out->error = "message over the frame limit";
         return ERR_TOOBIG;
+    }
     priv_t *pv = xcalloc(1, sizeof *pv);
     pv->arena.cap = max_alloc ? max_alloc : wire_decode_budget(len);
     ProtobufCAllocator alloc = { arena_alloc, arena_free_nothing, &pv->arena };
     pv->env = excerpt__v1__envelope__unpack(&alloc, len, buf);
     int rc;
     if (!pv->env) {
+        /* protobuf-c gives nothing back: read what it could not */
+        out->request_id = wire_peek_request_id(buf, len);
+        out->error = pv->arena.exhausted
+                         ? "message needs too much memory to decode"
+                         : "not a well-formed Envelope";
         rc = pv->arena.exhausted ? ERR_TOOBIG : ERR_PROTO;
         goto fail;
     }
@@ -824,6 +885,7 @@ wire_decode(const uint8_t *buf, size_t len, size_t max_alloc, wire_msg_t *out)
 fail : {
     uint64_t rid = out->request_id;
     uint32_t ver = out->version;
+    const char *why = out->error;
     int kind = pv->env ? (int)pv->env->body_case : WIRE_NONE;
     arena_release(&pv->arena);
     free(pv);
@@ -831,6 +893,7 @@ fail : {
     out->request_id = rid;
     out->version = ver;
     out->kind = kind;
+    out->error = why;
     return rc;
 }
 }

@@ -150,6 +150,7 @@ typedef struct wire_msg {
         struct {
             uint64_t job_id;
             bool duplicate;
+            bool text_differs; /* duplicate with another text (kept) */
         } accepted;
         struct {
             int code;
@@ -233,7 +234,9 @@ typedef struct wire_msg {
             uint64_t count;
         } dead_reply;
     } u;
-    void *priv; /* decoder state; NULL for messages built by hand */
+    const char *error; /* after a failed wire_decode: what was wrong, for
+                        * Rejected.reason (static text), or NULL */
+    void *priv;        /* decoder state; NULL for messages built by hand */
 } wire_msg_t;
 
 /* Serialise m into a new buffer (*buf, caller frees). Returns ERR_INVAL for
@@ -259,13 +262,22 @@ int wire_encode_into(const wire_msg_t *m,
 
 /* Parse an Envelope from untrusted bytes into *out. Memory used while
  * decoding is capped at max_alloc bytes (0: wire_decode_budget(len)).
- * Errors: ERR_TOOBIG (len > WIRE_MAX_FRAME or the cap was hit), ERR_PROTO
- * (malformed, no body, or field bounds such as text > WIRE_MAX_TEXT),
- * ERR_VERSION (version != WIRE_PROTOCOL_VERSION; out->request_id is set
- * so the reply can be matched). On error *out holds nothing to release.
- * On success release it with wire_msg_release(). */
+ * Errors: ERR_TOOBIG (len > WIRE_MAX_FRAME, text > WIRE_MAX_TEXT or the
+ * cap was hit), ERR_PROTO (malformed, no body, or field bounds such as a
+ * key over WIRE_MAX_KEY), ERR_UTF8 (Job.text or any string of a Job or
+ * Get that is not valid UTF-8), ERR_VERSION (version !=
+ * WIRE_PROTOCOL_VERSION). On error *out holds nothing to release, but
+ * out->request_id is set whenever the Envelope's field 2 could be read
+ * (wire_peek_request_id), out->kind to the body when known, and
+ * out->error names the problem (a field and its limit) where it is more
+ * precise than the code. On success release it with wire_msg_release(). */
 int wire_decode(const uint8_t *buf, size_t len, size_t max_alloc,
                 wire_msg_t *out);
+
+/* The request_id of an encoded Envelope that may be malformed: the value
+ * of its top-level field 2 (a varint) read before the first malformed
+ * byte, or 0 when there is none. Reads field tags only, no allocation. */
+uint64_t wire_peek_request_id(const uint8_t *buf, size_t len);
 
 /* Default decode memory cap for a frame of len bytes. */
 size_t wire_decode_budget(size_t len);

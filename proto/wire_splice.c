@@ -20,6 +20,7 @@
 #define FIELD_JOB 1u       /* Submit.job and Dispatch.job */
 #define FIELD_ATTEMPT 2u   /* Dispatch.attempt */
 #define FIELD_LEASE 3u     /* Dispatch.lease_ms */
+#define FIELD_TEXT 6u      /* Job.text */
 
 /* Find length-delimited field number want among the fields in [p, end),
  * skipping the others; the last occurrence wins, as in protobuf. */
@@ -127,5 +128,19 @@ wire_splice_dispatch_batch(const uint8_t *submit, size_t len,
     uint8_t *at = wire_batch_reserve(b, pl.total);
     if (plan_write(&pl, request_id, attempt, lease_ms, at) != pl.total)
         abort(); /* the plan is wrong: the batch's heap is already damaged */
+    return ERR_OK;
+}
+
+int
+wire_submit_text(const uint8_t *submit, size_t len, const uint8_t **text,
+                 size_t *text_len)
+{
+    const uint8_t *body = NULL, *job = NULL;
+    size_t body_len = 0, job_len = 0;
+    if (!submit ||
+        find_len_field(submit, submit + len, FIELD_SUBMIT, &body, &body_len) ||
+        find_len_field(body, body + body_len, FIELD_JOB, &job, &job_len) ||
+        find_len_field(job, job + job_len, FIELD_TEXT, text, text_len))
+        return ERR_PROTO;
     return ERR_OK;
 }

@@ -30,4 +30,12 @@ int wire_splice_dispatch_batch(const uint8_t *submit, size_t len,
                                uint64_t request_id, uint32_t attempt,
                                uint32_t lease_ms, wire_batch_t *b);
 
+/*
+ * The text of the Job inside submit, an encoded Envelope{Submit{job}} as
+ * the store keeps it: *text points into submit (no copy). Errors:
+ * ERR_PROTO (not an encoded Submit with a job and a text).
+ */
+int wire_submit_text(const uint8_t *submit, size_t len, const uint8_t **text,
+                     size_t *text_len);
+
 #endif

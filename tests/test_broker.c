@@ -446,6 +446,77 @@ test_duplicate_key_and_priority(void **state)
     assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), a);
 }
 
+/* Submit key/text; the Accepted's duplicate and text_differs flags. */
+static uint64_t
+submit_flags(fx_t *f, const char *key, const char *text, bool *dup,
+             bool *differs)
+{
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.key = key;
+    m.u.submit.job.text = text;
+    m.u.submit.job.text_len = strlen(text);
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_ACCEPTED);
+    uint64_t id = r.u.accepted.job_id;
+    *dup = r.u.accepted.duplicate;
+    *differs = r.u.accepted.text_differs;
+    wire_msg_release(&r);
+    return id;
+}
+
+/* A key resubmitted with another text is still the existing job (nothing
+ * changes, old clients see what they saw), but the Accepted says the
+ * stored text differs, so a scraper can tell an edit from a repeat. */
+static void
+test_duplicate_text_differs(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    bool dup, differs;
+    uint64_t a = submit_flags(f, "url:1", "first text", &dup, &differs);
+    assert_false(dup);
+    assert_false(differs);
+    assert_int_equal(submit_flags(f, "url:1", "first text", &dup, &differs), a);
+    assert_true(dup);
+    assert_false(differs);
+    /* same length, one byte changed; then another length */
+    assert_int_equal(submit_flags(f, "url:1", "first texT", &dup, &differs), a);
+    assert_true(dup);
+    assert_true(differs);
+    assert_int_equal(submit_flags(f, "url:1", "a changed text", &dup, &differs),
+                     a);
+    assert_true(dup);
+    assert_true(differs);
+    /* the stored text is the first one */
+    wire_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_GET;
+    m.u.get.job_id = a;
+    m.u.get.with_text = true;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(r.u.get_reply.text_len, 10);
+    assert_memory_equal(r.u.get_reply.text, "first text", 10);
+    wire_msg_release(&r);
+    /* an empty key (proto3's unset) is the default key, the text's hash
+     * (PROTOCOL.md Limits): a repeat is a duplicate that never differs */
+    uint64_t b = submit_flags(f, "", "some text", &dup, &differs);
+    assert_false(dup);
+    assert_int_equal(submit_flags(f, "", "some text", &dup, &differs), b);
+    assert_true(dup);
+    assert_false(differs);
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_GET;
+    m.u.get.job_id = b;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.kind, WIRE_GET_REPLY);
+    assert_int_equal(strncmp(r.u.get_reply.job.key, "sha256:", 7), 0);
+    assert_int_equal(strlen(r.u.get_reply.job.key), 7 + 64);
+    wire_msg_release(&r);
+}
+
 /* Dispatch starts its scan of the queue after the leased jobs at its head
  * (they are skipped once, not at every pass); a job of a higher priority
  * that arrives meanwhile sorts before them and still goes out first, and
@@ -787,6 +858,90 @@ test_bad_frames(void **state)
     assert_int_equal(r.kind, WIRE_STATS_REPLY);
     assert_int_equal(r.u.stats_reply.ready, 0);
     assert_true(r.u.stats_reply.rejected_total >= 8);
+    wire_msg_release(&r);
+    assert_int_equal(submit_ok(f, "fine", "fine text"), 1);
+}
+
+/* Receive a Rejected and check its code, request_id and reason. */
+static void
+expect_reason(void *sock, int code, uint64_t rid, const char *reason)
+{
+    wire_msg_t r;
+    assert_int_equal(recv_wire(sock, WAIT_MS, &r), 0);
+    assert_int_equal(r.kind, WIRE_REJECTED);
+    assert_int_equal(r.u.rejected.code, code);
+    assert_int_equal(r.request_id, rid);
+    assert_string_equal(r.u.rejected.reason, reason);
+    wire_msg_release(&r);
+}
+
+/* Each refusal of a Submit's fields has its own code and reason (invalid
+ * UTF-8 in any string is BAD_UTF8), and a frame protobuf cannot parse
+ * still gets its request_id back when field 2 precedes the damage. */
+static void
+test_refusals_named(void **state)
+{
+    fx_t *f = *state;
+    start(f);
+    wire_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_SUBMIT;
+    m.u.submit.job.text = "fine text";
+    m.u.submit.job.text_len = 9;
+    m.u.submit.job.title = "bad \xc3\x28 title";
+    uint64_t rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_BAD_UTF8, rid,
+                  "title is not valid UTF-8");
+
+    char key[WIRE_MAX_KEY + 2];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    m.request_id = 0;
+    m.u.submit.job.title = "ok";
+    m.u.submit.job.key = key;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_INVALID, rid, "key over 1024 bytes");
+
+    const char *k[] = { "site" }, *v[] = { "\xff" };
+    m.request_id = 0;
+    m.u.submit.job.key = "k1";
+    m.u.submit.job.n_meta = 1;
+    m.u.submit.job.meta_keys = k;
+    m.u.submit.job.meta_values = v;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_BAD_UTF8, rid,
+                  "a metadata value is not valid UTF-8");
+
+    m.request_id = 0;
+    m.u.submit.job.n_meta = 0;
+    m.u.submit.job.text = "";
+    m.u.submit.job.text_len = 0;
+    rid = send_wire(f, f->client, &m);
+    expect_reason(f->client, WIRE_CODE_INVALID, rid, "empty text");
+
+    /* version 1, request_id 300, then a length running past the end: not
+     * even a frame the Batch reader accepts */
+    static const uint8_t cut[] = { 0x08, 0x01, 0x10, 0xAC, 0x02,
+                                   0x52, 0xff, 0xff, 0x0f, 1 };
+    send_raw(f->client, cut, sizeof cut);
+    expect_reason(f->client, WIRE_CODE_INVALID, 300,
+                  "malformed envelope or message");
+    /* well-formed on top, a Submit that is not a message */
+    static const uint8_t inner[] = { 0x08, 0x01, 0x10, 0x2A,
+                                     0x52, 0x02, 0xff, 0xff };
+    send_raw(f->client, inner, sizeof inner);
+    expect_reason(f->client, WIRE_CODE_INVALID, 42,
+                  "not a well-formed Envelope");
+    send_raw(f->worker, inner, sizeof inner);
+    expect_reason(f->worker, WIRE_CODE_INVALID, 42,
+                  "not a well-formed Envelope");
+
+    /* nothing was queued; the broker still serves */
+    wire_msg_t r;
+    memset(&m, 0, sizeof m);
+    m.kind = WIRE_STATS;
+    rpc(f, f->client, &m, &r);
+    assert_int_equal(r.u.stats_reply.ready, 0);
     wire_msg_release(&r);
     assert_int_equal(submit_ok(f, "fine", "fine text"), 1);
 }
@@ -1516,6 +1671,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key_and_priority, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_text_differs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_credit_respected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_resumes_after_leased_head,
                                         setup, teardown),
@@ -1528,6 +1685,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_retried_then_dead, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_worker_done_not_registered,
                                         setup, teardown),

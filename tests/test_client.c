@@ -148,6 +148,7 @@ answer(fake_t *f, void *sock, zmq_msg_t *ident, const wire_msg_t *req)
         /* job id derived from the text so that tests can check it */
         rep.u.accepted.job_id = 1000 + req->u.submit.job.text_len;
         rep.u.accepted.duplicate = req->u.submit.job.priority == 9;
+        rep.u.accepted.text_differs = req->u.submit.job.priority == 9;
         break;
     case WIRE_GET:
         if (req->u.get.job_id == 404) {
@@ -403,6 +404,7 @@ test_submit_default_key(void **state)
     assert_int_equal(client_submit(c, &job, &id, &dup), 0);
     assert_int_equal(id, 1003);
     assert_false(dup);
+    assert_string_equal(client_last_error(c), "");
     assert_string_equal(f->last_key, "sha256:ba7816bf8f01cfea414140de5dae2223b"
                                      "00361a396177a9cb410ff61f20015ad");
     /* an explicit key goes through unchanged; duplicate is reported */
@@ -410,6 +412,7 @@ test_submit_default_key(void **state)
     job.priority = 9;
     assert_int_equal(client_submit(c, &job, &id, &dup), 0);
     assert_true(dup);
+    assert_string_equal(client_last_error(c), CLIENT_TEXT_DIFFERS);
     assert_string_equal(f->last_key, "https://example.org/doc/1");
     assert_int_equal(atomic_load(&f->requests), 2);
     client_destroy(&c);

@@ -1105,7 +1105,7 @@ test_borrow_fallbacks(void **state)
     memcpy(job + jn, "\xc3\x28", 2);
     jn += 2;
     n = hand_dispatch(buf, job, jn);
-    assert_int_equal(check_borrow(buf, n, &bor), ERR_PROTO);
+    assert_int_equal(check_borrow(buf, n, &bor), ERR_UTF8); /* BAD_UTF8 */
     jn = put_field(job, 6, PBRAW_LEN, 2);
     memcpy(job + jn, "\xc3\x28", 2);
     jn += 2;
@@ -1301,6 +1301,166 @@ test_invalid_utf8_and_bounds(void **state)
     wire_msg_release(&d);
 }
 
+/* Decode m's encoding; returns the code, *why the error text (or NULL). */
+static int
+decode_error(const wire_msg_t *m, const char **why, uint64_t *rid)
+{
+    uint8_t *buf;
+    size_t len;
+    wire_msg_t d;
+    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
+    int rc = wire_decode(buf, len, 0, &d);
+    free(buf);
+    if (rc == ERR_OK) {
+        assert_null(d.error);
+        wire_msg_release(&d);
+    }
+    *why = d.error;
+    *rid = d.request_id;
+    return rc;
+}
+
+/* Every refused field answers its own code and its own reason: invalid
+ * UTF-8 anywhere in a Job is ERR_UTF8 (CODE_BAD_UTF8), a bound is
+ * ERR_PROTO (CODE_INVALID) or ERR_TOOBIG, and the reason names the field. */
+static void
+test_field_errors_named(void **state)
+{
+    (void)state;
+    static const char bad[] = "bad \xC3\x28 byte";
+    char *longs = malloc(WIRE_MAX_META_BYTES + 2);
+    assert_non_null(longs);
+    memset(longs, 'x', WIRE_MAX_META_BYTES + 1);
+    longs[WIRE_MAX_META_BYTES + 1] = '\0';
+    char *key_long = strndup(longs, WIRE_MAX_KEY + 1);
+    char *field_long = strndup(longs, WIRE_MAX_FIELD + 1);
+    const char *kv_bad[] = { bad };
+    const char *kv_ok[] = { "ok" };
+    const char *kv_long[] = { longs };
+    const char *many_k[WIRE_MAX_META + 1], *many_v[WIRE_MAX_META + 1];
+    for (size_t i = 0; i <= WIRE_MAX_META; i++)
+        many_k[i] = many_v[i] = "k";
+    struct {
+        int field; /* 0 key, 1 url, 2 title, 3 published, 4 meta key, 5 meta
+                    * value, 6 meta count, 7 meta bytes, 8 text */
+        bool utf8; /* invalid UTF-8 rather than too long */
+        int rc;    /* expected */
+        const char *word; /* the reason names this */
+    } cases[] = {
+        { 0, true, ERR_UTF8, "key" },
+        { 0, false, ERR_PROTO, "key" },
+        { 1, true, ERR_UTF8, "source_url" },
+        { 1, false, ERR_PROTO, "source_url" },
+        { 2, true, ERR_UTF8, "title" },
+        { 2, false, ERR_PROTO, "title" },
+        { 3, true, ERR_UTF8, "published" },
+        { 3, false, ERR_PROTO, "published" },
+        { 4, true, ERR_UTF8, "metadata key" },
+        { 5, true, ERR_UTF8, "metadata value" },
+        { 6, false, ERR_PROTO, "64 entries" },
+        { 7, false, ERR_PROTO, "64 KiB" },
+        { 8, true, ERR_UTF8, "text" },
+    };
+    const char *seen[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_msg_t m = { .kind = WIRE_SUBMIT, .request_id = 100 + i };
+        wire_job_t *j = &m.u.submit.job;
+        job_fill(j);
+        const char *v = cases[i].utf8 ? bad : NULL;
+        switch (cases[i].field) {
+        case 0:
+            j->key = v ? v : key_long;
+            break;
+        case 1:
+            j->source_url = v ? v : field_long;
+            break;
+        case 2:
+            j->title = v ? v : field_long;
+            break;
+        case 3:
+            j->published = v ? v : field_long;
+            break;
+        case 4:
+            j->n_meta = 1;
+            j->meta_keys = kv_bad;
+            j->meta_values = kv_ok;
+            break;
+        case 5:
+            j->n_meta = 1;
+            j->meta_keys = kv_ok;
+            j->meta_values = kv_bad;
+            break;
+        case 6:
+            j->n_meta = WIRE_MAX_META + 1;
+            j->meta_keys = many_k;
+            j->meta_values = many_v;
+            break;
+        case 7:
+            j->n_meta = 1;
+            j->meta_keys = kv_ok;
+            j->meta_values = kv_long;
+            break;
+        case 8:
+            j->text = bad;
+            j->text_len = strlen(bad);
+            break;
+        }
+        const char *why;
+        uint64_t rid;
+        assert_int_equal(decode_error(&m, &why, &rid), cases[i].rc);
+        assert_int_equal(rid, 100 + i);
+        assert_non_null(why);
+        assert_non_null(strstr(why, cases[i].word));
+        seen[i] = why;
+    }
+    /* no two refusals share a reason */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t k = 0; k < i; k++)
+            assert_true(strcmp(seen[i], seen[k]) != 0);
+
+    /* a Get by a key that is not UTF-8 */
+    wire_msg_t g = { .kind = WIRE_GET, .request_id = 9 };
+    g.u.get.key = bad;
+    const char *why;
+    uint64_t rid;
+    assert_int_equal(decode_error(&g, &why, &rid), ERR_UTF8);
+    assert_string_equal(why, "key is not valid UTF-8");
+    assert_int_equal(rid, 9);
+    free(key_long);
+    free(field_long);
+    free(longs);
+}
+
+/* A frame protobuf-c cannot parse still names its request_id when the
+ * Envelope's field 2 comes before the damage. */
+static void
+test_request_id_recovered(void **state)
+{
+    (void)state;
+    wire_msg_t d;
+    /* version 1, request_id 300, then a length running past the end */
+    static const uint8_t cut[] = { 0x08, 0x01, 0x10, 0xAC, 0x02,
+                                   0x52, 0xff, 0xff, 0x0f, 1 };
+    assert_int_equal(wire_decode(cut, sizeof cut, 0, &d), ERR_PROTO);
+    assert_int_equal(d.request_id, 300);
+    assert_non_null(d.error);
+    assert_null(d.priv);
+    assert_int_equal(wire_peek_request_id(cut, sizeof cut), 300);
+    /* well-formed on top, a Submit body that is not a message */
+    static const uint8_t inner[] = { 0x08, 0x01, 0x10, 0x2A,
+                                     0x52, 0x02, 0xff, 0xff };
+    assert_int_equal(wire_decode(inner, sizeof inner, 0, &d), ERR_PROTO);
+    assert_int_equal(d.request_id, 42);
+    /* the damage before field 2: nothing to recover */
+    static const uint8_t early[] = { 0x52, 0xff, 0xff, 0x0f, 0x10, 0x2A };
+    assert_int_equal(wire_decode(early, sizeof early, 0, &d), ERR_PROTO);
+    assert_int_equal(d.request_id, 0);
+    assert_int_equal(wire_peek_request_id(NULL, 0), 0);
+    /* a field 2 of the wrong wire type is not a request_id */
+    static const uint8_t wrong[] = { 0x12, 0x01, 0x07, 0xff };
+    assert_int_equal(wire_peek_request_id(wrong, sizeof wrong), 0);
+}
+
 /* Thousands of empty submessages: tiny on the wire, large once decoded. */
 static void
 test_decode_memory_is_bounded(void **state)
@@ -1373,6 +1533,8 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_version_and_body),
         cmocka_unit_test(test_invalid_utf8_and_bounds),
+        cmocka_unit_test(test_field_errors_named),
+        cmocka_unit_test(test_request_id_recovered),
         cmocka_unit_test(test_decode_memory_is_bounded),
         cmocka_unit_test(test_names),
     };

@@ -157,12 +157,42 @@ test_malformed_refused(void **state)
     assert_null(out);
 }
 
+/* wire_submit_text finds the text inside a stored Submit, in place. */
+static void
+test_submit_text(void **state)
+{
+    (void)state;
+    wire_msg_t sub = { .kind = WIRE_SUBMIT, .request_id = 3 };
+    sub.u.submit.job.key = "k";
+    sub.u.submit.job.title = "t";
+    sub.u.submit.job.text = "Anna: a\0b text";
+    sub.u.submit.job.text_len = 15;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&sub, &buf, &len), ERR_OK);
+    const uint8_t *text;
+    size_t n;
+    assert_int_equal(wire_submit_text(buf, len, &text, &n), ERR_OK);
+    assert_int_equal(n, 15);
+    assert_memory_equal(text, "Anna: a\0b text", 15);
+    assert_true(text > buf && text + n <= buf + len);
+    /* cut short, or not a Submit: refused */
+    assert_int_equal(wire_submit_text(buf, len - 1, &text, &n), ERR_PROTO);
+    assert_int_equal(wire_submit_text(NULL, 0, &text, &n), ERR_PROTO);
+    free(buf);
+    wire_msg_t st = { .kind = WIRE_STATS };
+    assert_int_equal(wire_encode(&st, &buf, &len), ERR_OK);
+    assert_int_equal(wire_submit_text(buf, len, &text, &n), ERR_PROTO);
+    free(buf);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_as_encode),
         cmocka_unit_test(test_malformed_refused),
+        cmocka_unit_test(test_submit_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,7 +91,8 @@ def main():
                     status = 1
                     continue
                 print(json.dumps({"file": path, "job_id": reply.accepted.job_id,
-                                  "duplicate": reply.accepted.duplicate}))
+                                  "duplicate": reply.accepted.duplicate,
+                                  "text_differs": reply.accepted.text_differs}))
         elif a.command == "get":
             reply = c.call(get=pb.Get(job_id=int(a.args[0])))
             if rejected(reply):
