@@ -15,6 +15,7 @@
 #include "../proto/wire_splice.h"
 #include "../proto/wire_zmq.h"
 #include "../storage/store.h"
+#include "../storage/store_query.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1608,6 +1609,32 @@ on_since(broker_t *b, const route_t *rt, const wire_msg_t *req)
                err_str(rc), RETRY_INTERNAL_MS);
 }
 
+/* Query: the store answers (storage/store_query.c); PROTOCOL.md "Queries" */
+static void
+on_query(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    const char *why = NULL;
+    if (store_query_check(&req->u.query, &why)) {
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INVALID, why, 0);
+        return;
+    }
+    store_query_reply_t page;
+    int rc = store_read_begin(b->store);
+    if (rc == 0) {
+        rc = store_query_run(b->store, &req->u.query, &page);
+        if (rc == 0) {
+            wire_msg_t m;
+            store_query_reply_msg(&page, req->request_id, &m);
+            reply_read(b, rt, &m);
+            store_query_reply_free(&page);
+        }
+        store_read_end(b->store);
+    }
+    if (rc)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               err_str(rc), RETRY_INTERNAL_MS);
+}
+
 typedef struct dead_acc {
     wire_dead_t *items;  /* collected */
     char **hist_bufs;    /* owned copies of each history */
@@ -1864,6 +1891,9 @@ on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
         break;
     case WIRE_SINCE:
         on_since(b, rt, &m);
+        break;
+    case WIRE_QUERY:
+        on_query(b, rt, &m);
         break;
     case WIRE_STATS:
         on_stats(b, rt, &m);

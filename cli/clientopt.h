@@ -7,6 +7,7 @@
 #define EXCERPT_CLIENTOPT_H
 
 #include "../client/client.h"
+#include "../storage/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +41,19 @@ int clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
  * message and returns an exit code on failure, CLI_EXIT_OK on success.
  */
 int clientopt_open(clientopt_t *o, const char *prefix, client_t **out);
+
+/*
+ * For the commands that only read (stats, get, query): a broker when one
+ * listens at the endpoint clientopt_open would use (*client open, *store
+ * NULL); else, or always with read_only, the store of the data dir
+ * (--data-dir, else ./excerpt-data when it holds one) opened read-only
+ * beside any broker that writes it (*store open, *client NULL, a note on
+ * stderr unless read_only). With neither, it says at once that no broker
+ * is running and returns CLI_EXIT_UNAVAIL. Returns CLI_EXIT_OK or an exit
+ * code (message printed).
+ */
+int clientopt_open_or_store(clientopt_t *o, const char *prefix, bool read_only,
+                            client_t **client, store_t **store);
 
 /* Exit code for a client status: ERR_TIMEOUT, ERR_CLOSED, ERR_IO ->
  * CLI_EXIT_UNAVAIL, ERR_NOTFOUND -> CLI_EXIT_NOTFOUND, others FAIL. */

@@ -26,6 +26,9 @@ static const command_t commands[] = {
     { "stats", cmd_stats, "broker counters: jobs by state, rates, store" },
     { "dead", cmd_dead, "dead letters: dead list | requeue | purge" },
     { "tail", cmd_tail, "follow committed results: tail [--from SEQ]" },
+    { "query", cmd_query,
+      "search the store: query --entity NAME | --figure MONEY ..." },
+    { "backup", cmd_backup, "consistent copy of a live store: backup DIR" },
 };
 
 static void

@@ -1019,3 +1019,11 @@ client_reconnect(client_t *c)
 {
     return open_socket(c);
 }
+
+int
+client_query(client_t *c, const wire_query_t *q, wire_msg_t *reply)
+{
+    wire_msg_t req = { .kind = WIRE_QUERY };
+    req.u.query = *q;
+    return request(c, &req, WIRE_QUERY_REPLY, reply);
+}

@@ -135,6 +135,15 @@ int client_last_code(const client_t *c);
 int client_code_to_err(int code);
 
 /*
+ * One page of a Query (PROTOCOL.md "Queries"): jobs naming an entity or
+ * figures across the store. On success *reply holds the QueryReply
+ * (release with wire_msg_release); pass reply->u.query_reply.next as
+ * q->after for the next page until it is 0. Errors as client_get
+ * (ERR_INVAL: the broker refused the terms, reason in client_last_error).
+ */
+int client_query(client_t *c, const wire_query_t *q, wire_msg_t *reply);
+
+/*
  * Open a SUB socket on the publisher endpoint ("ipc:///d/pub.sock",
  * "tcp://host:7442") in this client's ZeroMQ context, subscribed to topic
  * ("" for everything), with the frontend's heartbeats and frame limit. The

@@ -252,3 +252,9 @@ rjson_write_line(const result_t *r, const char *source, FILE *out)
     put(&k, "]}\n");
     return k.err ? ERR_IO : ERR_OK;
 }
+
+json_t *
+rjson_figure(const result_figure_t *f)
+{
+    return figure_json(f);
+}
