@@ -40,6 +40,7 @@ struct consumer {
     uint64_t outages;    /* failed requests retried */
     bool down;           /* in an outage now (logged once) */
     uint32_t backoff_ms; /* next reconnect delay */
+    bool ahead;          /* warned that the cursor is past the store */
 };
 
 int
@@ -300,6 +301,14 @@ catch_up(consumer_t *c, consumer_fn fn, void *ud, int *cb_rc)
         if (rc)
             return rc;
         size_t n = rep.u.since_reply.n;
+        if (n == 0 && rep.u.since_reply.last_seq < c->last && !c->ahead) {
+            /* a store restored from an older backup, or another broker */
+            log_warn("consumer: cursor seq=%llu is past the broker's last "
+                     "seq=%llu; waiting for it to get there",
+                     (unsigned long long)c->last,
+                     (unsigned long long)rep.u.since_reply.last_seq);
+            c->ahead = true;
+        }
         int stop_rc = 0;
         for (size_t i = 0; i < n && !stop_rc; i++) {
             const wire_committed_t *it = &rep.u.since_reply.items[i];

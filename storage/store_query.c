@@ -5,6 +5,7 @@
 #include "store_query.h"
 
 #include "../common/err.h"
+#include "../common/now.h"
 #include "../common/xalloc.h"
 
 #include <stdlib.h>
@@ -143,6 +144,7 @@ typedef struct fscan {
     size_t limit;             /* hits wanted */
     size_t bytes;             /* reply bytes so far */
     uint64_t last_id;         /* last job looked at */
+    uint64_t deadline_us;     /* stop scanning after this (monotonic) */
     bool more;                /* stopped before the end */
     int rc;                   /* error from a callback */
 } fscan_t;
@@ -182,7 +184,8 @@ scan_one(void *arg, uint64_t job_id, const uint8_t *buf, size_t len)
     fscan_t *fs = arg;
     store_query_reply_t *out = fs->out;
     if (out->n == fs->limit || out->scanned == STORE_QUERY_SCAN_MAX ||
-        fs->bytes > STORE_QUERY_REPLY_BYTES) {
+        fs->bytes > STORE_QUERY_REPLY_BYTES ||
+        (out->scanned % 32 == 31 && now_mono_us() > fs->deadline_us)) {
         fs->more = true;
         return 1;
     }
@@ -234,7 +237,11 @@ scan_one(void *arg, uint64_t job_id, const uint8_t *buf, size_t len)
 static int
 run_figure(store_t *s, const wire_query_t *q, store_query_reply_t *out)
 {
-    fscan_t fs = { .s = s, .q = q, .out = out, .limit = limit_of(q) };
+    fscan_t fs = { .s = s,
+                   .q = q,
+                   .out = out,
+                   .limit = limit_of(q),
+                   .deadline_us = now_mono_us() + STORE_QUERY_SCAN_US };
     int rc = store_results_scan(s, q->after, scan_one, &fs);
     if (rc < 0)
         return rc;
