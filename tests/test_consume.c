@@ -359,6 +359,25 @@ cursor_value(fx_t *f)
     return seq;
 }
 
+typedef struct collect {
+    uint64_t seqs[64];          /* delivered, in order */
+    size_t n;                   /* count */
+    uint64_t stop_at;           /* set stop once this seq came */
+    volatile sig_atomic_t stop; /* consumer_run's stop flag */
+} collect_t;
+
+static int
+collect(void *ud, const wire_committed_t *it)
+{
+    collect_t *c = ud;
+    if (c->n == 64)
+        return ERR_FULL;
+    c->seqs[c->n++] = it->seq;
+    if (it->seq >= c->stop_at)
+        c->stop = 1;
+    return 0;
+}
+
 /* A broker killed -9 and restarted while tail follows: tail waits it out
  * and resumes after its last seq, no gap, no duplicate. */
 static void
@@ -460,6 +479,37 @@ test_tail_filters(void **state)
     assert_int_equal(WEXITSTATUS(st), 3);
 }
 
+/* A silent publisher (here: none at all on that endpoint) does not stall
+ * the consumer: the periodic Since check delivers everything. */
+static void
+test_consumer_silent_publisher(void **state)
+{
+    fx_t *f = *state;
+    start_broker(f);
+    start_worker(f);
+    submit_n(f, 5);
+    WAIT_FOR(last_seq(f) == 5);
+    char silent[256];
+    snprintf(silent, sizeof silent, "ipc://%s/nobody.sock", f->dir);
+    consumer_opts_t o = { .frontend = f->fe,
+                          .publisher = silent,
+                          .cursor_path = f->cur,
+                          .from = 2,
+                          .check_ms = 100 };
+    consumer_t *c = NULL;
+    assert_int_equal(consumer_open(&c, &o), ERR_OK);
+    submit_n(f, 3);
+    WAIT_FOR(last_seq(f) == 8);
+    collect_t got = { .stop_at = 8 };
+    assert_int_equal(consumer_run(c, collect, &got, &got.stop), ERR_OK);
+    assert_int_equal(consumer_last_seq(c), 8);
+    consumer_destroy(&c);
+    assert_int_equal(got.n, 6);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.seqs[i], 3 + i);
+    assert_int_equal(cursor_value(f), 8);
+}
+
 /* The cursor file: saved atomically, read back, bad content refused. */
 static void
 test_cursor_file(void **state)
@@ -491,6 +541,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cursor_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_silent_publisher, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tail_restart_with_cursor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_survives_broker_kill, setup,
