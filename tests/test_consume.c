@@ -405,6 +405,78 @@ test_tail_survives_broker_kill(void **state)
     assert_seqs(f->tail.log, 1, 40);
 }
 
+/* Run `excerpt submit --timeout 500 DIR` to its end; its exit code. */
+static int
+submit_dir(fx_t *f, const char *dir)
+{
+    proc_t p = { 0 };
+    snprintf(p.log, sizeof p.log, "%s/submit.out", f->dir);
+    snprintf(p.err, sizeof p.err, "%s/submit.err", f->dir);
+    const char *args[] = { EXCERPT_CLI_BIN, "submit", "--endpoint", f->fe,
+                           "--timeout",     "500",    dir,          NULL };
+    proc_set_args(&p, args);
+    proc_spawn(&p);
+    uint64_t deadline = now_mono_ms() + WAIT_MS;
+    int st = 0;
+    while (waitpid(p.pid, &st, WNOHANG) != p.pid) {
+        if (now_mono_ms() > deadline) {
+            proc_free(&p);
+            fail_msg("excerpt submit did not finish");
+        }
+        sleep_ms(10);
+    }
+    p.pid = 0;
+    proc_free(&p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The broker killed -9 while a submitter and the worker are busy: once
+ * the submitter is rerun (idempotent keys) every job commits once, and the
+ * tail that lived through it all printed 1..N once each, in order. */
+static void
+test_tail_broker_kill_under_load(void **state)
+{
+    fx_t *f = *state;
+    enum { N = 200 };
+    char in[192];
+    snprintf(in, sizeof in, "%s/in", f->dir);
+    assert_int_equal(mkdir(in, 0755), 0);
+    for (int i = 0; i < N; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/t%03d.txt", in, i);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp, "Governor Pavel Sokolov: %d million roubles for Tomsk.\n",
+                100 + i);
+        fclose(fp);
+    }
+    start_broker(f);
+    start_worker(f);
+    const char *extra[] = { "--from", "0", NULL };
+    start_tail(f, extra);
+    proc_t sub = { 0 };
+    snprintf(sub.log, sizeof sub.log, "%s/submit1.out", f->dir);
+    snprintf(sub.err, sizeof sub.err, "%s/submit1.err", f->dir);
+    const char *sargs[] = {
+        EXCERPT_CLI_BIN, "submit", "--endpoint", f->fe, "--window", "4",
+        "--timeout",     "500",    in,           NULL
+    };
+    proc_set_args(&sub, sargs);
+    proc_spawn(&sub);
+    WAIT_FOR(lines_in(f->tail.log) >= 20);
+    proc_kill(&f->broker);
+    proc_kill(&sub); /* or it gives up by itself; either way rerun below */
+    proc_free(&sub);
+    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") == 1);
+    start_broker(f);
+    assert_int_equal(submit_dir(f, in), 0);
+    WAIT_FOR(last_seq(f) == N);
+    WAIT_FOR(lines_in(f->tail.log) >= N);
+    WAIT_FOR(cursor_value(f) == N);
+    assert_int_equal(proc_term(&f->tail), 0);
+    assert_seqs(f->tail.log, 1, N);
+}
+
 /* A tail killed -9 and restarted with its cursor file sees every result
  * after the cursor once: the union is 1..N with no gap; the second run
  * starts right after the cursor it found. */
@@ -546,6 +618,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tail_restart_with_cursor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tail_survives_broker_kill, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tail_broker_kill_under_load, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
