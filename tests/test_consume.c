@@ -393,7 +393,7 @@ test_tail_survives_broker_kill(void **state)
     WAIT_FOR(lines_in(f->tail.log) == 20);
     proc_kill(&f->broker);
     /* down long enough for several failed requests and backoffs */
-    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") == 1);
+    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") >= 1);
     sleep_ms(1500);
     start_broker(f);
     WAIT_FOR(count_in_file(f->tail.err, "reachable again") >= 1);
@@ -467,7 +467,7 @@ test_tail_broker_kill_under_load(void **state)
     proc_kill(&f->broker);
     proc_kill(&sub); /* or it gives up by itself; either way rerun below */
     proc_free(&sub);
-    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") == 1);
+    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") >= 1);
     start_broker(f);
     assert_int_equal(submit_dir(f, in), 0);
     WAIT_FOR(last_seq(f) == N);
