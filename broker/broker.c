@@ -18,6 +18,7 @@
 #include "../proto/wire_splice.h"
 #include "../proto/wire_zmq.h"
 #include "../storage/store.h"
+#include "../storage/store_query.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1170,6 +1171,9 @@ op_reply(broker_t *b, op_t *op)
         break;
     case OP_DEAD_REQUEUE:
     case OP_DEAD_PURGE:
+        log_info("broker admin action=%s done count=%llu rc=%s",
+                 op->type == OP_DEAD_REQUEUE ? "requeue" : "purge",
+                 (unsigned long long)op->count, err_str(op->rc));
         if (op->rc == 0) {
             m.kind = WIRE_DEAD_REPLY;
             m.u.dead_reply.count = op->count;
@@ -1599,6 +1603,7 @@ front_roles(int kind)
     case WIRE_STATS:
         return AUTH_CLIENT | AUTH_ADMIN;
     case WIRE_SINCE:
+    case WIRE_QUERY:
         return AUTH_CLIENT | AUTH_CONSUMER | AUTH_ADMIN;
     case WIRE_DEAD_LIST:
     case WIRE_DEAD_REQUEUE:
@@ -1739,6 +1744,32 @@ on_since(broker_t *b, const route_t *rt, const wire_msg_t *req)
         store_read_end(b->store);
     }
     free(a.items);
+    if (rc)
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
+               err_str(rc), RETRY_INTERNAL_MS);
+}
+
+/* Query: the store answers (storage/store_query.c); PROTOCOL.md "Queries" */
+static void
+on_query(broker_t *b, const route_t *rt, const wire_msg_t *req)
+{
+    const char *why = NULL;
+    if (store_query_check(&req->u.query, &why)) {
+        reject(b, b->front, rt, req->request_id, WIRE_CODE_INVALID, why, 0);
+        return;
+    }
+    store_query_reply_t page;
+    int rc = store_read_begin(b->store);
+    if (rc == 0) {
+        rc = store_query_run(b->store, &req->u.query, &page);
+        if (rc == 0) {
+            wire_msg_t m;
+            store_query_reply_msg(&page, req->request_id, &m);
+            reply_read(b, rt, &m);
+            store_query_reply_free(&page);
+        }
+        store_read_end(b->store);
+    }
     if (rc)
         reject(b, b->front, rt, req->request_id, WIRE_CODE_INTERNAL,
                err_str(rc), RETRY_INTERNAL_MS);
@@ -1976,6 +2007,14 @@ on_dead_write(broker_t *b, const route_t *rt, wire_msg_t *m)
     op->sock = b->front;
     op->rid = m->request_id;
     route_copy(&op->route, rt);
+    /* audit: who asked for what (the outcome is logged by op_reply) */
+    log_info(
+        "broker admin action=%s key=%s role=%s address=%s all=%d "
+        "ids=%zu first=%llu",
+        m->kind == WIRE_DEAD_REQUEUE ? "requeue" : "purge", b->cur_id,
+        auth_role_name(b->cur_role), peer_addr(b), m->u.dead_ids.all,
+        m->u.dead_ids.n,
+        (unsigned long long)(m->u.dead_ids.n ? m->u.dead_ids.job_ids[0] : 0));
     op->msg = *m;
     memset(m, 0, sizeof *m);
 }
@@ -2007,6 +2046,9 @@ on_frontend(broker_t *b, const route_t *rt, const uint8_t *env, size_t len)
         break;
     case WIRE_SINCE:
         on_since(b, rt, &m);
+        break;
+    case WIRE_QUERY:
+        on_query(b, rt, &m);
         break;
     case WIRE_STATS:
         on_stats(b, rt, &m);

@@ -27,6 +27,8 @@ int cmd_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 /* Read a whole file ("-" is stdin) into a new buffer (NUL-terminated,
  * caller frees). Returns 0, ERR_IO (message printed) or ERR_TOOBIG when

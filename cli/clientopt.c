@@ -4,7 +4,9 @@
  */
 #include "clientopt.h"
 
+#include "../client/probe.h"
 #include "../common/err.h"
+#include "../common/log.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -149,6 +151,71 @@ clientopt_open(clientopt_t *o, const char *prefix, client_t **out)
         return CLI_EXIT_UNAVAIL;
     }
     return CLI_EXIT_OK;
+}
+
+/* How long a tcp endpoint may take to accept a connection before the
+ * command decides that no broker is there. */
+#define PROBE_MS 1000u
+
+/* The data dir to read when no broker answers, or NULL. */
+static const char *
+store_dir(const clientopt_t *o)
+{
+    static const char def[] = CLIENTOPT_DATA_DIR;
+    struct stat st;
+    if (o->data_dir)
+        return o->data_dir;
+    if (!o->endpoint && stat(CLIENTOPT_DATA_DIR "/data.mdb", &st) == 0)
+        return def;
+    return NULL;
+}
+
+static int
+open_store(const char *dir, const char *prefix, store_t **store)
+{
+    /* the store logs its own failures; keep them as terse as the CLI */
+    int rc = store_open_readonly(store, dir);
+    if (rc == ERR_OK)
+        return CLI_EXIT_OK;
+    if (rc == ERR_NOTFOUND)
+        fprintf(stderr, "%s: no store in %s\n", prefix, dir);
+    else
+        fprintf(stderr, "%s: cannot read the store in %s: %s\n", prefix, dir,
+                err_str(rc));
+    return CLI_EXIT_UNAVAIL;
+}
+
+int
+clientopt_open_or_store(clientopt_t *o, const char *prefix, bool read_only,
+                        client_t **client, store_t **store)
+{
+    *client = NULL;
+    *store = NULL;
+    if (read_only) {
+        const char *dir = store_dir(o);
+        if (!dir) {
+            fprintf(stderr, "%s: --read-only needs --data-dir DIR\n", prefix);
+            return CLI_EXIT_USAGE;
+        }
+        return open_store(dir, prefix, store);
+    }
+    int status = clientopt_open(o, prefix, client);
+    if (status)
+        return status;
+    if (probe_endpoint(o->resolved, PROBE_MS) != ERR_CLOSED)
+        return CLI_EXIT_OK; /* listening, or cannot tell: ask it */
+    client_destroy(client);
+    const char *dir = store_dir(o);
+    if (!dir) {
+        fprintf(stderr,
+                "%s: no broker is running at %s (start one, or give "
+                "--data-dir DIR to read a store)\n",
+                prefix, o->resolved);
+        return CLI_EXIT_UNAVAIL;
+    }
+    fprintf(stderr, "%s: no broker at %s; reading %s read-only\n", prefix,
+            o->resolved, dir);
+    return open_store(dir, prefix, store);
 }
 
 int

@@ -7,6 +7,7 @@
 #define EXCERPT_CLIENTOPT_H
 
 #include "../client/client.h"
+#include "../storage/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,12 +49,25 @@ int clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
 int clientopt_open(clientopt_t *o, const char *prefix, client_t **out);
 
 /*
- * Load the CURVE keys named by --key-file/--broker-key-file (or $EXCERPT_KEY_FILE
- * and $EXCERPT_BROKER_KEY_FILE): o->curve tells whether there are any.
- * Called by clientopt_open; call it before opening other sockets (tail's
- * SUB). Prints a message and returns an exit code on failure.
+ * Load the CURVE keys named by --key-file/--broker-key-file (or
+ * $EXCERPT_KEY_FILE and $EXCERPT_BROKER_KEY_FILE): o->curve tells whether there
+ * are any. Called by clientopt_open; call it before opening other sockets
+ * (tail's SUB). Prints a message and returns an exit code on failure.
  */
 int clientopt_keys(clientopt_t *o, const char *prefix);
+
+/*
+ * For the commands that only read (stats, get, query): a broker when one
+ * listens at the endpoint clientopt_open would use (*client open, *store
+ * NULL); else, or always with read_only, the store of the data dir
+ * (--data-dir, else ./excerpt-data when it holds one) opened read-only
+ * beside any broker that writes it (*store open, *client NULL, a note on
+ * stderr unless read_only). With neither, it says at once that no broker
+ * is running and returns CLI_EXIT_UNAVAIL. Returns CLI_EXIT_OK or an exit
+ * code (message printed).
+ */
+int clientopt_open_or_store(clientopt_t *o, const char *prefix, bool read_only,
+                            client_t **client, store_t **store);
 
 /* Exit code for a client status: ERR_TIMEOUT, ERR_CLOSED, ERR_IO ->
  * CLI_EXIT_UNAVAIL, ERR_NOTFOUND -> CLI_EXIT_NOTFOUND, others FAIL. */

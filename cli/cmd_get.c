@@ -9,6 +9,7 @@
 #include "../client/rjson.h"
 #include "../common/err.h"
 #include "../common/now.h"
+#include "../storage/store_query.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@ usage(FILE *out)
             "  --key K         look the job up by idempotency key\n"
             "  --text          include the transcript as \"text\"\n"
             "  --wait SECS     wait up to SECS for the job to be DONE or DEAD\n"
-            "  --pretty        indented JSON\n");
+            "  --pretty        indented JSON\n"
+            "  --read-only     read the store of --data-dir directly (also\n"
+            "                  done when no broker answers)\n");
     clientopt_usage(out);
     fprintf(out, "\nExit: 0 found, 1 the job is dead-lettered (or the wait "
                  "ran out),\n2 usage, 3 broker unreachable, 4 no such job or "
@@ -45,13 +48,36 @@ pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* client_get's answer from a store opened read-only: the reply borrows
+ * from a read txn left open (store_read_end or store_destroy ends it). */
+static int
+get_local(store_t *s, uint64_t job_id, const char *key, bool with_text,
+          wire_msg_t *rep, wire_msg_t *text, result_t **r)
+{
+    int rc = store_read_begin(s);
+    if (rc)
+        return rc;
+    rc = store_query_get(s, job_id, key, with_text, rep, text);
+    if (rc == ERR_OK && rep->u.get_reply.result) {
+        rc = wire_result_decode(rep->u.get_reply.result,
+                                rep->u.get_reply.result_len, r);
+        if (rc) {
+            wire_msg_release(text);
+            rc = ERR_PROTO;
+        }
+    }
+    if (rc)
+        store_read_end(s);
+    return rc;
+}
+
 int
 cmd_get(int argc, char **argv)
 {
     clientopt_t co = { 0 };
     const char *key = NULL;
     uint64_t job_id = 0, wait_s = 0;
-    bool with_text = false, pretty = false, have_id = false;
+    bool with_text = false, pretty = false, have_id = false, read_only = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
@@ -66,6 +92,8 @@ cmd_get(int argc, char **argv)
             with_text = true;
         } else if (!strcmp(arg, "--pretty")) {
             pretty = true;
+        } else if (!strcmp(arg, "--read-only")) {
+            read_only = true;
         } else if (!strcmp(arg, "--key") || !strcmp(arg, "--wait")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PREFIX ": %s needs a value\n", arg);
@@ -103,15 +131,20 @@ cmd_get(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     client_t *c = NULL;
-    int status = clientopt_open(&co, PREFIX, &c);
+    store_t *store = NULL;
+    int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
     uint64_t deadline = now_mono_ms() + wait_s * 1000;
-    wire_msg_t rep;
+    wire_msg_t rep, text;
     result_t *r = NULL;
     int rc;
+    memset(&text, 0, sizeof text);
     for (;;) {
-        rc = client_get(c, job_id, key, with_text, &rep, &r);
+        if (store)
+            rc = get_local(store, job_id, key, with_text, &rep, &text, &r);
+        else
+            rc = client_get(c, job_id, key, with_text, &rep, &r);
         if (rc)
             break;
         int state = rep.u.get_reply.job.state;
@@ -119,7 +152,10 @@ cmd_get(int argc, char **argv)
             now_mono_ms() >= deadline)
             break;
         wire_msg_release(&rep);
+        wire_msg_release(&text);
         result_destroy(&r);
+        if (store)
+            store_read_end(store);
         pause_ms(200);
     }
     if (rc) {
@@ -128,10 +164,14 @@ cmd_get(int argc, char **argv)
         else if (rc == ERR_NOTFOUND)
             fprintf(stderr, PREFIX ": no job %llu\n",
                     (unsigned long long)job_id);
+        else if (store)
+            fprintf(stderr, PREFIX ": cannot read the store: %s\n",
+                    err_str(rc));
         else
             fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
                     *client_last_error(c) ? client_last_error(c) : err_str(rc));
         client_destroy(&c);
+        store_destroy(&store);
         return clientopt_exit_code(rc);
     }
     const wire_job_info_t *info = &rep.u.get_reply.job;
@@ -160,6 +200,8 @@ cmd_get(int argc, char **argv)
     }
     result_destroy(&r);
     wire_msg_release(&rep);
+    wire_msg_release(&text);
     client_destroy(&c);
+    store_destroy(&store); /* ends the read txn the reply borrowed from */
     return status;
 }

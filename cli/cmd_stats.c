@@ -6,6 +6,8 @@
 #include "clientopt.h"
 
 #include "../common/err.h"
+#include "../common/now.h"
+#include "../storage/store_query.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -16,15 +18,20 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: excerpt stats [FLAGS]\n"
-                 "Show jobs by state, throughput, the age of the oldest ready\n"
-                 "job and the store's size.\n"
-                 "\n"
-                 "  --json          one JSON object (default when stdout is "
-                 "not a\n"
-                 "                  terminal)\n");
+    fprintf(out,
+            "usage: excerpt stats [FLAGS]\n"
+            "Show jobs by state, throughput, the age of the oldest ready\n"
+            "job and the store's size.\n"
+            "\n"
+            "  --json          one JSON object (default when stdout is "
+            "not a\n"
+            "                  terminal)\n"
+            "  --read-only     read the store of --data-dir directly (also\n"
+            "                  done when no broker answers): counters\n"
+            "                  only the broker keeps (workers, totals,\n"
+            "                  rates, uptime) are 0\n");
     clientopt_usage(out);
-    fprintf(out, "\nExit: 0, 2 usage, 3 broker unreachable.\n");
+    fprintf(out, "\nExit: 0, 2 usage, 3 no broker and no store to read.\n");
 }
 
 static void
@@ -108,7 +115,7 @@ int
 cmd_stats(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    bool json = !cli_is_tty(STDOUT_FILENO);
+    bool json = !cli_is_tty(STDOUT_FILENO), read_only = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
@@ -121,6 +128,8 @@ cmd_stats(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (!strcmp(arg, "--json")) {
             json = true;
+        } else if (!strcmp(arg, "--read-only")) {
+            read_only = true;
         } else {
             fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
             usage(stderr);
@@ -128,11 +137,19 @@ cmd_stats(int argc, char **argv)
         }
     }
     client_t *c = NULL;
-    int status = clientopt_open(&co, PREFIX, &c);
+    store_t *store = NULL;
+    int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
     wire_stats_t st;
-    int rc = client_stats(c, &st);
+    int rc = ERR_OK;
+    if (store) {
+        store_query_stats(store, now_wall_ms(), &st);
+        store_destroy(&store);
+        snprintf(co.resolved, sizeof co.resolved, "(none: store read-only)");
+    } else {
+        rc = client_stats(c, &st);
+    }
     if (rc) {
         fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
                 *client_last_error(c) ? client_last_error(c) : err_str(rc));

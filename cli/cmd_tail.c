@@ -1,31 +1,25 @@
 /*
- * excerpt tail: follow committed results. Subscribes to the broker's
- * publisher first, catches up from the store with Since, then prints each
- * new commit once, in seq order, filling any gap the PUB socket left with
- * Since (PROTOCOL.md, "Publisher"). It subscribes to the topic "group" (one
- * Batch of Committed per group commit: one message per commit instead of
- * one per result); the notifications only say when to read the store.
+ * excerpt tail: follow committed results through the client's consumer
+ * (client/consumer.h): subscribe first, replay from --from or the cursor
+ * file with Since, then print each new commit once, in seq order; survive
+ * broker outages by reconnecting forever and resuming from the last seq.
+ * Filters (--type, --entity) select results by their figures and entities.
  */
 #include "cli.h"
 #include "clientopt.h"
 #include "jobjson.h"
 
+#include "../client/consumer.h"
 #include "../client/rjson.h"
 #include "../common/err.h"
-#include "../common/now.h"
-#include "../proto/wire_batch.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #define PREFIX "excerpt tail"
-/* ask the store now and then even without notifications: the PUB socket
- * may have dropped the last ones */
-#define RESYNC_MS 5000
-#define TOPIC "group"
+#define MAX_NAME 400
 
 static volatile sig_atomic_t tail_stop;
 
@@ -42,20 +36,32 @@ usage(FILE *out)
     fprintf(out,
             "usage: excerpt tail [FLAGS]\n"
             "Print committed results as JSON Lines, in commit order, each\n"
-            "once: first those already stored after --from, then new ones as\n"
-            "they are committed, until SIGINT/SIGTERM.\n"
+            "once: first those already stored after --from (or the cursor),\n"
+            "then new ones as they are committed, until SIGINT/SIGTERM.\n"
+            "A broker outage is waited out (reconnecting with backoff, for\n"
+            "ever) and tail resumes after the last seq it printed.\n"
             "\n"
             "  --from SEQ      start after commit SEQ (default: the latest,\n"
             "                  i.e. only new commits; 0 replays everything)\n"
+            "  --cursor FILE   keep the last printed seq in FILE (replaced\n"
+            "                  atomically after each page); start after it\n"
+            "                  when FILE exists (it wins over --from)\n"
             "  --results       print whole results (with \"seq\" and "
             "\"job_id\");\n"
             "                  default: {\"seq\", \"job_id\", \"key\"} only\n"
+            "  --type T,T..    only results with a figure of one of these\n"
+            "                  types (MONEY, PERCENT, QUANTITY, DATE, TIME,\n"
+            "                  ORDINAL, CARDINAL)\n"
+            "  --entity NAME   only results naming this entity (any type;\n"
+            "                  case and spacing ignored)\n"
             "  --no-follow     stop after catching up\n"
             "  --publisher E   PUB endpoint (default: pub.sock next to an\n"
             "                  ipc frontend, port 7442 beside a tcp :7440 "
             "one)\n");
     clientopt_usage(out);
-    fprintf(out, "\nExit: 0, 2 usage, 3 broker unreachable.\n");
+    fprintf(out,
+            "\nExit: 0, 1 output or cursor file failed, 2 usage, 3 broker\n"
+            "unreachable (--no-follow only: a follower waits).\n");
 }
 
 /* Derive the publisher endpoint from the frontend endpoint. */
@@ -79,112 +85,123 @@ publisher_of(const char *frontend, char *out, size_t n)
     return false;
 }
 
-static int
-print_item(const wire_committed_t *it, bool results)
+/* Case-folded (ASCII), space-collapsed copy of s into out (n bytes), as
+ * the store's entity index compares names. */
+static void
+norm_name(const char *s, char *out, size_t n)
 {
-    if (!results) {
+    size_t k = 0;
+    bool space = false;
+    for (; *s && k + 2 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            space = k > 0;
+            continue;
+        }
+        if (space)
+            out[k++] = ' ';
+        space = false;
+        out[k++] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+    }
+    out[k] = '\0';
+}
+
+typedef struct tail {
+    bool results;       /* print whole results */
+    unsigned types;     /* bit per figure type wanted; 0: any */
+    const char *entity; /* normalised entity name, or NULL */
+} tail_t;
+
+static bool
+wanted(const tail_t *t, const result_t *r)
+{
+    if (t->types) {
+        bool hit = false;
+        for (size_t i = 0; i < r->n_figures && !hit; i++)
+            hit = r->figures[i].type > 0 && r->figures[i].type < 32 &&
+                  (t->types & (1u << r->figures[i].type));
+        if (!hit)
+            return false;
+    }
+    if (t->entity) {
+        char name[MAX_NAME];
+        for (size_t i = 0; i < r->n_entities; i++) {
+            norm_name(r->entities[i].name, name, sizeof name);
+            if (!strcmp(name, t->entity))
+                return true;
+        }
+        return false;
+    }
+    return true;
+}
+
+static int
+print_item(void *ud, const wire_committed_t *it)
+{
+    const tail_t *t = ud;
+    result_t *r = NULL;
+    if (t->results || t->types || t->entity) {
+        int rc = wire_result_decode(it->result, it->result_len, &r);
+        if (rc) {
+            fprintf(stderr, PREFIX ": seq %llu: undecodable result: %s\n",
+                    (unsigned long long)it->seq, err_str(rc));
+            return ERR_OK;
+        }
+        if (!wanted(t, r)) {
+            result_destroy(&r);
+            return ERR_OK;
+        }
+    }
+    int rc;
+    if (!t->results) {
         json_t *o = json_object();
         json_object_set_new(o, "seq", json_integer((json_int_t)it->seq));
         json_object_set_new(o, "job_id", json_integer((json_int_t)it->job_id));
         json_object_set_new(o, "key",
                             rjson_string(it->key ? it->key : "",
                                          it->key ? strlen(it->key) : 0));
-        return jobjson_print(o);
+        rc = jobjson_print(o);
+    } else {
+        r->seq = it->seq;
+        r->job_id = it->job_id;
+        rc = rjson_write_line(r, NULL, stdout);
     }
-    result_t *r = NULL;
-    int rc = wire_result_decode(it->result, it->result_len, &r);
-    if (rc) {
-        fprintf(stderr, PREFIX ": seq %llu: undecodable result: %s\n",
-                (unsigned long long)it->seq, err_str(rc));
-        return ERR_OK;
-    }
-    r->seq = it->seq;
-    r->job_id = it->job_id;
-    rc = rjson_write_line(r, NULL, stdout);
     result_destroy(&r);
+    if (rc == ERR_OK && fflush(stdout) != 0)
+        rc = ERR_IO;
+    if (rc)
+        fprintf(stderr, PREFIX ": cannot write output\n");
     return rc;
 }
 
-/* Print everything committed after *last; advance *last. */
-static int
-catch_up(client_t *c, uint64_t *last, bool results)
-{
-    for (;;) {
-        wire_msg_t rep;
-        int rc = client_since(c, *last, WIRE_MAX_BATCH, results, &rep);
-        if (rc)
-            return rc;
-        size_t n = rep.u.since_reply.n;
-        for (size_t i = 0; i < n; i++) {
-            const wire_committed_t *it = &rep.u.since_reply.items[i];
-            if (it->seq <= *last)
-                continue;
-            rc = print_item(it, results);
-            if (rc) {
-                wire_msg_release(&rep);
-                return rc;
-            }
-            *last = it->seq;
-        }
-        wire_msg_release(&rep);
-        if (fflush(stdout) != 0)
-            return ERR_IO;
-        if (n == 0)
-            return ERR_OK;
-    }
-}
-
-/* true if the encoded Committed env is past last. */
 static bool
-is_newer(const uint8_t *env, size_t len, uint64_t last)
+parse_types(const char *s, unsigned *out)
 {
-    wire_msg_t m;
-    bool newer = false;
-    if (wire_decode(env, len, 0, &m) == ERR_OK) {
-        newer = m.kind == WIRE_COMMITTED && m.u.committed.seq > last;
-        wire_msg_release(&m);
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    strcpy(buf, s);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        for (char *p = tok; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        int t = result_figure_type_parse(tok);
+        if (t <= 0 || t >= 32)
+            return false;
+        *out |= 1u << t;
     }
-    return newer;
-}
-
-/* Read every pending notification (a Batch of Committed, or one alone);
- * *newer set when one is past last. */
-static int
-drain_sub(void *sub, uint64_t last, bool *newer)
-{
-    for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        bool more = true;
-        while (more) {
-            if (zmq_msg_recv(&part, sub, ZMQ_DONTWAIT) < 0) {
-                int e = errno;
-                zmq_msg_close(&part);
-                if (e == EAGAIN || e == EINTR)
-                    return ERR_OK;
-                return ERR_IO;
-            }
-            more = zmq_msg_more(&part);
-        }
-        const uint8_t *env = zmq_msg_data(&part);
-        size_t len = zmq_msg_size(&part);
-        wire_batch_iter_t it;
-        const uint8_t *item;
-        size_t item_len;
-        (void)wire_batch_open(env, len, &it); /* bad: it yields nothing */
-        while (!*newer && wire_batch_next(&it, &item, &item_len) == 1)
-            *newer = is_newer(item, item_len, last);
-        zmq_msg_close(&part);
-    }
+    return *out != 0;
 }
 
 int
 cmd_tail(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    const char *publisher = NULL;
+    const char *publisher = NULL, *cursor = NULL, *entity = NULL;
     uint64_t from = 0;
-    bool have_from = false, results = false, follow = true;
+    bool have_from = false, follow = true;
+    char entity_norm[MAX_NAME];
+    tail_t t = { 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
@@ -196,14 +213,29 @@ cmd_tail(int argc, char **argv)
             usage(stdout);
             return CLI_EXIT_OK;
         } else if (!strcmp(arg, "--results")) {
-            results = true;
+            t.results = true;
         } else if (!strcmp(arg, "--no-follow")) {
             follow = false;
-        } else if ((!strcmp(arg, "--from") || !strcmp(arg, "--publisher")) &&
+        } else if ((!strcmp(arg, "--from") || !strcmp(arg, "--publisher") ||
+                    !strcmp(arg, "--cursor") || !strcmp(arg, "--type") ||
+                    !strcmp(arg, "--entity")) &&
                    i + 1 < argc) {
+            const char *v = argv[++i];
             if (!strcmp(arg, "--publisher")) {
-                publisher = argv[++i];
-            } else if (!clientopt_parse_u64(argv[++i], &from)) {
+                publisher = v;
+            } else if (!strcmp(arg, "--cursor")) {
+                cursor = v;
+            } else if (!strcmp(arg, "--entity")) {
+                entity = v;
+            } else if (!strcmp(arg, "--type")) {
+                if (!parse_types(v, &t.types)) {
+                    fprintf(stderr,
+                            PREFIX ": --type wants figure types such as "
+                                   "MONEY,PERCENT, not \"%s\"\n",
+                            v);
+                    return CLI_EXIT_USAGE;
+                }
+            } else if (!clientopt_parse_u64(v, &from)) {
                 fprintf(stderr, PREFIX ": --from wants a sequence number\n");
                 return CLI_EXIT_USAGE;
             } else {
@@ -215,8 +247,19 @@ cmd_tail(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    client_t *c = NULL;
-    int status = clientopt_open(&co, PREFIX, &c);
+    if (entity) {
+        norm_name(entity, entity_norm, sizeof entity_norm);
+        if (!*entity_norm) {
+            fprintf(stderr, PREFIX ": --entity wants a name\n");
+            return CLI_EXIT_USAGE;
+        }
+        t.entity = entity_norm;
+    }
+    /* resolve the endpoint as every command does; the consumer opens its
+     * own client on it */
+    client_t *probe = NULL;
+    int status = clientopt_open(&co, PREFIX, &probe);
+    client_destroy(&probe);
     if (status)
         return status;
     char pub[4300];
@@ -227,7 +270,6 @@ cmd_tail(int argc, char **argv)
                 PREFIX ": cannot guess the publisher endpoint from "
                        "%s; give --publisher\n",
                 co.resolved);
-        client_destroy(&c);
         return CLI_EXIT_USAGE;
     }
     struct sigaction sa;
@@ -237,71 +279,36 @@ cmd_tail(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    void *ctx = NULL, *sub = NULL;
-    int rc = ERR_OK;
-    if (follow) {
-        /* subscribe before catching up so that nothing falls in between */
-        ctx = zmq_ctx_new();
-        sub = ctx ? zmq_socket(ctx, ZMQ_SUB) : NULL;
-        int zero = 0;
-        int64_t maxmsg = (int64_t)WIRE_MAX_FRAME;
-        if (!sub || zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) ||
-            zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
-            zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC, strlen(TOPIC)) ||
-            (co.curve && curve_client_apply(sub, &co.keys, co.server_key)) ||
-            zmq_connect(sub, pub) != 0) {
-            fprintf(stderr, PREFIX ": cannot subscribe to %s: %s\n", pub,
-                    zmq_strerror(errno));
-            status = CLI_EXIT_USAGE;
-            goto out;
-        }
+    consumer_opts_t o = { .frontend = co.resolved,
+                          .publisher = follow ? pub : NULL,
+                          .cursor_path = cursor,
+                          .from = from,
+                          .from_latest = !have_from,
+                          .with_result = t.results || t.types || t.entity,
+                          .timeout_ms = co.timeout_ms,
+                          .curve = co.curve ? &co.keys : NULL,
+                          .server_key = co.curve ? co.server_key : NULL };
+    consumer_t *c = NULL;
+    int rc = consumer_open(&c, &o);
+    if (rc) {
+        if (rc == ERR_INVAL && cursor)
+            fprintf(stderr,
+                    PREFIX ": cannot use cursor file %s (it must hold one "
+                           "seq) or endpoint %s\n",
+                    cursor, co.resolved);
+        else
+            fprintf(stderr, PREFIX ": cannot start: %s\n", err_str(rc));
+        return rc == ERR_INVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
-    uint64_t last = from;
-    if (!have_from) {
-        wire_stats_t st;
-        rc = client_stats(c, &st);
-        if (rc)
-            goto fail;
-        last = st.last_seq;
+    rc = consumer_run(c, print_item, &t, &tail_stop);
+    consumer_destroy(&c);
+    if (rc == ERR_OK || tail_stop)
+        return CLI_EXIT_OK;
+    if (!follow && rc != ERR_IO) {
+        fprintf(stderr, PREFIX ": %s: %s\n", co.resolved, err_str(rc));
+        return clientopt_exit_code(rc);
     }
-    rc = catch_up(c, &last, results);
-    if (rc)
-        goto fail;
-    uint64_t resync = now_mono_ms() + RESYNC_MS;
-    while (follow && !tail_stop) {
-        zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
-        int n = zmq_poll(&it, 1, 500);
-        if (n < 0 && errno != EINTR) {
-            rc = ERR_IO;
-            goto fail;
-        }
-        bool newer = false;
-        if (n > 0 && drain_sub(sub, last, &newer)) {
-            rc = ERR_IO;
-            goto fail;
-        }
-        if (newer || now_mono_ms() >= resync) {
-            rc = catch_up(c, &last, results);
-            if (rc)
-                goto fail;
-            resync = now_mono_ms() + RESYNC_MS;
-        }
-    }
-    goto out;
-fail:
-    if (tail_stop)
-        goto out; /* SIGINT/SIGTERM cut a request short: a clean stop */
-    if (rc == ERR_IO && !*client_last_error(c))
-        fprintf(stderr, PREFIX ": cannot write output\n");
-    else
-        fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
-                *client_last_error(c) ? client_last_error(c) : err_str(rc));
-    status = clientopt_exit_code(rc);
-out:
-    if (sub)
-        zmq_close(sub);
-    if (ctx)
-        zmq_ctx_term(ctx);
-    client_destroy(&c);
-    return status;
+    if (cursor && rc == ERR_IO)
+        fprintf(stderr, PREFIX ": cannot write cursor file %s\n", cursor);
+    return CLI_EXIT_FAIL;
 }

@@ -28,6 +28,9 @@ static const command_t commands[] = {
     { "tail", cmd_tail, "follow committed results: tail [--from SEQ]" },
     { "keygen", cmd_keygen,
       "write a CURVE key pair: keygen NAME [--dir D] [--role R]" },
+    { "query", cmd_query,
+      "search the store: query --entity NAME | --figure MONEY ..." },
+    { "backup", cmd_backup, "consistent copy of a live store: backup DIR" },
 };
 
 static void

@@ -1078,3 +1078,65 @@ fail:
     free(b.slot_of);
     return rc;
 }
+
+int
+client_sub_open(client_t *c, const char *endpoint, const char *topic,
+                void **out)
+{
+    if (!endpoint || !*endpoint || !topic)
+        return ERR_INVAL;
+    void *s = zmq_socket(c->ctx, ZMQ_SUB);
+    if (!s) {
+        set_err(c, "cannot create socket: %s", zmq_strerror(errno));
+        return ERR_IO;
+    }
+    int zero = 0, ivl = 2000, hb_timeout = 20000;
+    int64_t maxmsg = (int64_t)WIRE_MAX_FRAME;
+    if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+                       sizeof hb_timeout) ||
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hb_timeout, sizeof hb_timeout) ||
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic)) ||
+        (c->curve && curve_client_apply(s, &c->keys, c->server_key))) {
+        set_err(c, "cannot set socket options: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return ERR_IO;
+    }
+    if (zmq_connect(s, endpoint) != 0) {
+        int e = errno;
+        set_err(c, "cannot connect to %s: %s", endpoint, zmq_strerror(e));
+        zmq_close(s);
+        return e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO
+                   ? ERR_INVAL
+                   : ERR_IO;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+void
+client_sub_close(void **sub)
+{
+    if (!sub || !*sub)
+        return;
+    int zero = 0;
+    (void)zmq_setsockopt(*sub, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(*sub);
+    *sub = NULL;
+}
+
+int
+client_reconnect(client_t *c)
+{
+    return open_socket(c);
+}
+
+int
+client_query(client_t *c, const wire_query_t *q, wire_msg_t *reply)
+{
+    wire_msg_t req = { .kind = WIRE_QUERY };
+    req.u.query = *q;
+    return request(c, &req, WIRE_QUERY_REPLY, reply);
+}

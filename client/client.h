@@ -150,4 +150,36 @@ int client_last_code(const client_t *c);
 /* The status code a Rejected code maps to (QUEUE_FULL -> ERR_FULL...). */
 int client_code_to_err(int code);
 
+/*
+ * One page of a Query (PROTOCOL.md "Queries"): jobs naming an entity or
+ * figures across the store. On success *reply holds the QueryReply
+ * (release with wire_msg_release); pass reply->u.query_reply.next as
+ * q->after for the next page until it is 0. Errors as client_get
+ * (ERR_INVAL: the broker refused the terms, reason in client_last_error).
+ */
+int client_query(client_t *c, const wire_query_t *q, wire_msg_t *reply);
+
+/*
+ * Open a SUB socket on the publisher endpoint ("ipc:///d/pub.sock",
+ * "tcp://host:7442") in this client's ZeroMQ context, subscribed to topic
+ * ("" for everything), with the frontend's heartbeats and frame limit. The
+ * socket belongs to the caller (close it with client_sub_close before
+ * client_destroy) and to the calling thread; ZeroMQ reconnects it by
+ * itself. Every socket of a client is made here, so that security
+ * settings apply to all of them. Errors: ERR_INVAL (bad endpoint), ERR_IO
+ * (reason in client_last_error). Sets *out only on success.
+ */
+int client_sub_open(client_t *c, const char *endpoint, const char *topic,
+                    void **out);
+
+/* Close a socket from client_sub_open; NULL-safe, sets *sub = NULL. */
+void client_sub_close(void **sub);
+
+/*
+ * Drop the frontend socket and connect a new one (for a caller that
+ * recovers from an outage itself: a late reply to an earlier request then
+ * never arrives on the new socket). Errors: as client_open.
+ */
+int client_reconnect(client_t *c);
+
 #endif

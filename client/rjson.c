@@ -147,3 +147,9 @@ rjson_write_line(const result_t *r, const char *source, FILE *out)
     jsonw_destroy(&w);
     return rc;
 }
+
+json_t *
+rjson_figure(const result_figure_t *f)
+{
+    return figure_json(f);
+}

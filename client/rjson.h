@@ -26,4 +26,7 @@ int rjson_write_line(const result_t *r, const char *source, FILE *out);
 /* New JSON string from bytes that may be invalid UTF-8 (repaired). */
 json_t *rjson_string(const char *s, size_t n);
 
+/* New JSON object of one figure, as in a result's "figures". */
+json_t *rjson_figure(const result_figure_t *f);
+
 #endif

@@ -126,9 +126,9 @@ wire_kind_name(int kind)
         "Done",       "Failed",   "Heartbeat",     "DoneAck",     "Get",
         "GetReply",   "Since",    "SinceReply",    "Committed",   "Stats",
         "StatsReply", "DeadList", "DeadListReply", "DeadRequeue", "DeadPurge",
-        "DeadReply",  "Batch"
+        "DeadReply",  "Batch",    "Query",         "QueryReply"
     };
-    if (kind >= WIRE_SUBMIT && kind <= WIRE_BATCH)
+    if (kind >= WIRE_SUBMIT && kind <= WIRE_QUERY_REPLY)
         return names[kind - WIRE_SUBMIT];
     return "None";
 }
@@ -249,6 +249,56 @@ committed_to_pb(scratch_t *s, const wire_committed_t *c)
     p->key = s_or_empty(c->key);
     p->result.data = (uint8_t *)c->result;
     p->result.len = c->result ? c->result_len : 0;
+    return p;
+}
+
+static Excerpt__V1__Query *
+query_to_pb(scratch_t *s, const wire_query_t *q)
+{
+    Excerpt__V1__Query *p = scratch_alloc(s, 1, sizeof *p);
+    excerpt__v1__query__init(p);
+    p->entity = s_or_empty(q->entity);
+    p->entity_type = (Excerpt__V1__EntityType)q->entity_type;
+    p->figure = (Excerpt__V1__FigureType)q->figure;
+    p->unit = s_or_empty(q->unit);
+    p->has_min = q->has_min;
+    p->min = q->min;
+    p->has_max = q->has_max;
+    p->max = q->max;
+    p->iso_from = s_or_empty(q->iso_from);
+    p->iso_to = s_or_empty(q->iso_to);
+    p->after = q->after;
+    p->limit = q->limit;
+    return p;
+}
+
+static Excerpt__V1__QueryHit *
+hit_to_pb(scratch_t *s, const wire_query_hit_t *h)
+{
+    Excerpt__V1__QueryHit *p = scratch_alloc(s, 1, sizeof *p);
+    excerpt__v1__query_hit__init(p);
+    p->job_id = h->job_id;
+    p->seq = h->seq;
+    p->key = s_or_empty(h->key);
+    p->source_url = s_or_empty(h->source_url);
+    p->title = s_or_empty(h->title);
+    p->n_figures = h->n_figures;
+    p->figures = scratch_alloc(s, h->n_figures, sizeof *p->figures);
+    for (size_t i = 0; i < h->n_figures; i++) {
+        const wire_figure_t *f = &h->figures[i];
+        Excerpt__V1__Figure *q = scratch_alloc(s, 1, sizeof *q);
+        excerpt__v1__figure__init(q);
+        q->type = (Excerpt__V1__FigureType)f->type;
+        q->text = s_or_empty(f->text);
+        q->value = f->value;
+        q->has_value = f->has_value;
+        q->iso = s_or_empty(f->iso);
+        q->unit = s_or_empty(f->unit);
+        q->start = f->start;
+        q->end = f->end;
+        q->turn = f->turn;
+        p->figures[i] = q;
+    }
     return p;
 }
 
@@ -466,6 +516,22 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         env->dead_reply = p;
         return ERR_OK;
     }
+    case WIRE_QUERY:
+        env->query = query_to_pb(s, &m->u.query);
+        return ERR_OK;
+    case WIRE_QUERY_REPLY: {
+        Excerpt__V1__QueryReply *p = scratch_alloc(s, 1, sizeof *p);
+        excerpt__v1__query_reply__init(p);
+        size_t n = m->u.query_reply.n;
+        p->n_hits = n;
+        p->hits = scratch_alloc(s, n, sizeof *p->hits);
+        for (size_t i = 0; i < n; i++)
+            p->hits[i] = hit_to_pb(s, &m->u.query_reply.hits[i]);
+        p->next = m->u.query_reply.next;
+        p->scanned = m->u.query_reply.scanned;
+        env->query_reply = p;
+        return ERR_OK;
+    }
     default:
         return ERR_INVAL;
     }
@@ -674,6 +740,79 @@ committed_from_pb(const Excerpt__V1__Committed *p, wire_committed_t *c)
 }
 
 static int
+query_from_pb(const Excerpt__V1__Query *p, wire_query_t *q, const char **why)
+{
+    int rc;
+    if ((rc = str_check(p->entity, WIRE_MAX_QUERY_NAME, why,
+                        "query entity over its size limit",
+                        "query entity is not valid UTF-8")) ||
+        (rc = str_check(p->unit, WIRE_MAX_QUERY_FIELD, why,
+                        "query unit over its size limit",
+                        "query unit is not valid UTF-8")) ||
+        (rc = str_check(p->iso_from, WIRE_MAX_QUERY_FIELD, why,
+                        "query date over its size limit",
+                        "query date is not valid UTF-8")) ||
+        (rc = str_check(p->iso_to, WIRE_MAX_QUERY_FIELD, why,
+                        "query date over its size limit",
+                        "query date is not valid UTF-8")))
+        return rc;
+    q->entity = nz(p->entity);
+    q->entity_type = (int)p->entity_type;
+    q->figure = (int)p->figure;
+    q->unit = nz(p->unit);
+    q->has_min = p->has_min;
+    q->min = p->min;
+    q->has_max = p->has_max;
+    q->max = p->max;
+    q->iso_from = nz(p->iso_from);
+    q->iso_to = nz(p->iso_to);
+    q->after = p->after;
+    q->limit = p->limit;
+    return ERR_OK;
+}
+
+static int
+query_reply_from_pb(arena_t *a, const Excerpt__V1__QueryReply *p, wire_msg_t *m)
+{
+    size_t n = p->n_hits;
+    wire_query_hit_t *hits = arena_alloc(a, (n ? n : 1) * sizeof *hits);
+    if (!hits)
+        return ERR_TOOBIG;
+    for (size_t i = 0; i < n; i++) {
+        const Excerpt__V1__QueryHit *h = p->hits[i];
+        wire_query_hit_t *w = &hits[i];
+        w->job_id = h->job_id;
+        w->seq = h->seq;
+        w->key = nz(h->key);
+        w->source_url = nz(h->source_url);
+        w->title = nz(h->title);
+        w->n_figures = h->n_figures;
+        wire_figure_t *f =
+            arena_alloc(a, (h->n_figures ? h->n_figures : 1) * sizeof *f);
+        if (!f)
+            return ERR_TOOBIG;
+        for (size_t k = 0; k < h->n_figures; k++) {
+            const Excerpt__V1__Figure *g = h->figures[k];
+            f[k].type = (int)g->type;
+            f[k].text = nz(g->text);
+            f[k].value = g->value;
+            f[k].has_value = g->has_value;
+            f[k].iso = nz(g->iso);
+            f[k].unit = nz(g->unit);
+            f[k].start = g->start;
+            f[k].end = g->end;
+            f[k].turn = g->turn;
+        }
+        w->figures = f;
+    }
+    m->u.query_reply.n = n;
+    m->u.query_reply.hits = hits;
+    m->u.query_reply.next = p->next;
+    m->u.query_reply.scanned = p->scanned;
+    return ERR_OK;
+}
+
+static int
 body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
 {
     m->kind = (int)env->body_case;
@@ -829,6 +968,10 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
     case EXCERPT__V1__ENVELOPE__BODY_DEAD_REPLY:
         m->u.dead_reply.count = env->dead_reply->count;
         return ERR_OK;
+    case EXCERPT__V1__ENVELOPE__BODY_QUERY:
+        return query_from_pb(env->query, &m->u.query, &m->error);
+    case EXCERPT__V1__ENVELOPE__BODY_QUERY_REPLY:
+        return query_reply_from_pb(a, env->query_reply, m);
     default:
         return ERR_PROTO;
     }

@@ -23,6 +23,8 @@
 #define WIRE_MAX_META_BYTES 65536u /* all metadata keys + values */
 #define WIRE_MAX_BATCH 1000u       /* Since limit, dead list limit */
 #define WIRE_MAX_PRIORITY 9
+#define WIRE_MAX_QUERY_NAME 400u /* Query.entity bytes */
+#define WIRE_MAX_QUERY_FIELD 64u /* Query.unit, iso_from, iso_to bytes */
 
 /* Message kinds; values match the Envelope oneof field numbers. */
 typedef enum {
@@ -48,7 +50,9 @@ typedef enum {
     WIRE_DEAD_REQUEUE = 28,
     WIRE_DEAD_PURGE = 29,
     WIRE_DEAD_REPLY = 30,
-    WIRE_BATCH = 31 /* never decoded by wire_decode: see wire_batch.h */
+    WIRE_BATCH = 31, /* never decoded by wire_decode: see wire_batch.h */
+    WIRE_QUERY = 32,
+    WIRE_QUERY_REPLY = 33
 } wire_kind_t;
 
 /* Rejection codes; values match proto Code. */
@@ -138,6 +142,46 @@ typedef struct wire_stats {
     uint64_t uptime_ms;           /* broker uptime */
     double commit_rate;           /* results/s, last 10 s */
 } wire_stats_t;
+
+/* A figure as on the wire (proto Figure). */
+typedef struct wire_figure {
+    int type;         /* result_figure_type_t */
+    const char *text; /* surface text */
+    double value;     /* numeric value when has_value */
+    bool has_value;   /* value is set */
+    const char *iso;  /* ISO 8601 value for DATE and TIME, or "" */
+    const char *unit; /* ISO 4217 for MONEY, unit name for QUANTITY, or "" */
+    uint32_t start;   /* byte offsets into the text */
+    uint32_t end;     /* one past the figure */
+    int32_t turn;     /* index into the turns, -1 before the first */
+} wire_figure_t;
+
+/* One job a Query found. */
+typedef struct wire_query_hit {
+    uint64_t job_id;              /* the job */
+    uint64_t seq;                 /* its result's commit seq */
+    const char *key;              /* its idempotency key */
+    const char *source_url;       /* from the job */
+    const char *title;            /* from the job */
+    size_t n_figures;             /* figures that matched (figure query) */
+    const wire_figure_t *figures; /* n_figures of them */
+} wire_query_hit_t;
+
+/* A Query's terms (PROTOCOL.md "Queries"). */
+typedef struct wire_query {
+    const char *entity;   /* entity query: the name, else "" or NULL */
+    int entity_type;      /* result_entity_type_t, 0: any */
+    int figure;           /* figure query: result_figure_type_t, else 0 */
+    const char *unit;     /* figure unit wanted, "" or NULL: any */
+    bool has_min;         /* min is set */
+    double min;           /* value >= min */
+    bool has_max;         /* max is set */
+    double max;           /* value <= max */
+    const char *iso_from; /* iso >= iso_from, "" or NULL: none */
+    const char *iso_to;   /* iso <= iso_to (prefix equal), "" or NULL */
+    uint64_t after;       /* page token, 0: first page */
+    uint32_t limit;       /* hits per page, 0: 100 */
+} wire_query_t;
 
 typedef struct wire_msg {
     int kind;            /* wire_kind_t */
@@ -233,6 +277,13 @@ typedef struct wire_msg {
         struct {
             uint64_t count;
         } dead_reply;
+        wire_query_t query;
+        struct {
+            size_t n;
+            const wire_query_hit_t *hits;
+            uint64_t next;    /* Query.after of the next page, 0: none */
+            uint64_t scanned; /* jobs looked at */
+        } query_reply;
     } u;
     const char *error; /* after a failed wire_decode: what was wrong, for
                         * Rejected.reason (static text), or NULL */

@@ -2447,3 +2447,146 @@ store_key_default(const char *text, size_t len)
     out[7 + 2 * sizeof h] = '\0';
     return out;
 }
+
+/* ------------------------------------------------- read-only access */
+
+int
+store_open_readonly(store_t **out, const char *dir)
+{
+    store_t *s = NULL;
+    MDB_txn *txn = NULL;
+    int rc = 0;
+    char path[4096];
+    struct stat st;
+    if (!dir || !*dir)
+        return ERR_INVAL;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return ERR_INVAL;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? ERR_NOTFOUND : err_from_errno(errno);
+    s = xcalloc(1, sizeof *s);
+    s->lock_fd = -1;
+    s->dir = xstrdup(dir);
+    if (pthread_rwlock_init(&s->remap, NULL) != 0) {
+        free(s->dir);
+        free(s);
+        return ERR_INTERNAL;
+    }
+    s->remap_init = true;
+    rc = mdb_env_create(&s->env);
+    if (rc)
+        goto fail;
+    /* map size 0: LMDB takes the size recorded in the file */
+    if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2)))
+        goto fail;
+    rc = mdb_env_open(s->env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (rc)
+        goto fail;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        goto fail;
+    for (int i = 0; i < DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+        if (rc)
+            goto fail;
+    }
+    MDB_val k = mval("schema", 6), v;
+    rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc)
+        goto fail;
+    uint32_t ver = 0;
+    if (v.mv_size == 4)
+        memcpy(&ver, v.mv_data, 4);
+    if (ver != STORE_SCHEMA_VERSION) {
+        log_error("store schema version %u, expected %u dir=%s", ver,
+                  STORE_SCHEMA_VERSION, dir);
+        rc = ERR_VERSION;
+        goto fail;
+    }
+    k = mval("counters", 8);
+    rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof s->meta)
+        memcpy(&s->meta, v.mv_data, sizeof s->meta);
+    else if (rc != MDB_NOTFOUND) {
+        rc = rc ? rc : ERR_IO;
+        goto fail;
+    }
+    /* committing (not aborting) keeps the dbi handles opened in it */
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        goto fail;
+    s->meta_committed = s->meta;
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    s->map_limit = info.me_mapsize;
+    *out = s;
+    return ERR_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc != ERR_VERSION)
+        log_error("store read-only open failed dir=%s: %s", dir,
+                  rc < 0 && rc > -100 ? err_str(rc) : mdb_strerror(rc));
+    store_destroy(&s);
+    return rc == MDB_NOTFOUND ? ERR_VERSION : err_from_mdb(rc);
+}
+
+int
+store_backup(store_t *s, const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return ERR_INVAL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        log_error("store backup cannot create path=%s: %s", path, strerror(e));
+        return e == EEXIST ? ERR_EXISTS : err_from_errno(e);
+    }
+    pthread_rwlock_rdlock(&s->remap);
+    int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&s->remap);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = errno;
+    if (rc) {
+        log_error("store backup failed path=%s: %s", path, mdb_strerror(rc));
+        unlink(path);
+        return err_from_mdb(rc);
+    }
+    return ERR_OK;
+}
+
+int
+store_results_scan(store_t *s, uint64_t after_id, store_result_fn fn, void *arg)
+{
+    MDB_txn *txn = cur_txn(s);
+    MDB_cursor *cur = NULL;
+    uint8_t k[8];
+    int n = 0;
+    if (after_id == UINT64_MAX)
+        return 0;
+    put_be64(k, after_id + 1);
+    MDB_val key = mval(k, 8), v;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_RESULTS], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && n < INT32_MAX) {
+        if (key.mv_size != 8) {
+            rc = ERR_IO;
+            break;
+        }
+        if (fn(arg, get_be64(key.mv_data), v.mv_data, v.mv_size) != 0)
+            break;
+        n++;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc ? err_from_mdb(rc) : n;
+}

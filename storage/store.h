@@ -351,4 +351,35 @@ void store_info(store_t *s, store_info_t *out);
  * digits. Returns a new string; caller frees. */
 char *store_key_default(const char *text, size_t len);
 
+/*
+ * Open the store in dir read-only, beside a broker that may be writing it
+ * (LMDB's multi-process readers): no flock, no writes, nothing created.
+ * The counters are those of the last commit at open. Only the read
+ * functions (store_read_begin ... store_read_end), store_counts,
+ * store_info and store_backup may be used; write ops fail.
+ * Errors: ERR_NOTFOUND (no store in dir), ERR_VERSION, ERR_IO.
+ * Sets *out only on success.
+ */
+int store_open_readonly(store_t **out, const char *dir);
+
+/*
+ * Write a consistent, compacted copy of the store (as of one read txn)
+ * to dir/data.mdb, mode 0600, synced; dir must exist and hold no
+ * data.mdb. Works on a store that a broker keeps writing. Restore: stop
+ * the broker, put the copy in place of the data dir's data.mdb (remove
+ * lock.mdb), start. Errors: ERR_EXISTS (data.mdb exists), ERR_IO.
+ */
+int store_backup(store_t *s, const char *dir);
+
+/* Called per stored result by store_results_scan: job id and the
+ * serialised Result (seq set), borrowed until the txn ends; non-zero
+ * stops the walk. */
+typedef int (*store_result_fn)(void *arg, uint64_t job_id,
+                               const uint8_t *result, size_t len);
+
+/* Call fn for each stored result with job id > after_id, in job id order
+ * (read). Returns the number of results passed, or a negative error. */
+int store_results_scan(store_t *s, uint64_t after_id, store_result_fn fn,
+                       void *arg);
+
 #endif

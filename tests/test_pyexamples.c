@@ -1,0 +1,405 @@
+/*
+ * test_pyexamples: examples/python/scraper.py and subscriber.py against a
+ * real excerpt-broker and excerpt-worker: the scraper retries QUEUE_FULL
+ * refusals (Rejected.retry_after_ms) until every file is accepted once;
+ * the subscriber delivers every seq once, keeps its cursor file, and
+ * restarted while the broker is down waits for it and resumes after its
+ * cursor. Runs /usr/bin/python3 (python3-zmq, python3-protobuf, protoc).
+ */
+#include "../client/client.h"
+#include "../client/consumer.h"
+#include "../common/err.h"
+#include "../common/now.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PY "/usr/bin/python3"
+#define EXAMPLES EXCERPT_SOURCE_DIR "/examples/python/"
+
+#ifndef EXCERPT_BROKER_BIN
+#define EXCERPT_BROKER_BIN ""
+#endif
+#ifndef EXCERPT_WORKER_BIN
+#define EXCERPT_WORKER_BIN ""
+#endif
+
+#define MAX_ARGS 32
+/* every deadline is generous: a loaded machine or a sanitizer build */
+#define WAIT_MS 120000
+
+typedef struct proc {
+    pid_t pid;            /* 0 when not running */
+    char log[192];        /* stdout of the process */
+    char err[192];        /* stderr of the process */
+    char *argv[MAX_ARGS]; /* owned copies, for restarts */
+} proc_t;
+
+typedef struct fx {
+    char dir[64];   /* temp dir */
+    char data[128]; /* broker data dir */
+    char fe[192];   /* frontend endpoint */
+    char be[192];   /* backend endpoint */
+    char pub[192];  /* publisher endpoint */
+    char cur[192];  /* tail's cursor file */
+    proc_t broker;  /* excerpt-broker */
+    proc_t worker;  /* excerpt-worker */
+    proc_t tail;    /* subscriber.py */
+    proc_t scraper; /* scraper.py */
+    client_t *cl;   /* submits */
+    int next_text;  /* texts made so far */
+} fx_t;
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void
+proc_set_args(proc_t *p, const char *const *args)
+{
+    for (size_t i = 0; i < MAX_ARGS; i++) {
+        free(p->argv[i]);
+        p->argv[i] = NULL;
+    }
+    for (size_t i = 0; args[i]; i++) {
+        assert_true(i < MAX_ARGS - 1);
+        p->argv[i] = strdup(args[i]);
+        assert_non_null(p->argv[i]);
+    }
+}
+
+static void
+proc_spawn(proc_t *p)
+{
+    assert_int_equal(p->pid, 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int o = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int e = open(p->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (o >= 0)
+            dup2(o, 1);
+        if (e >= 0)
+            dup2(e, 2);
+        execv(p->argv[0], p->argv);
+        _exit(127);
+    }
+    p->pid = pid;
+}
+
+static void
+proc_kill(proc_t *p)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    p->pid = 0;
+}
+
+static void
+proc_free(proc_t *p)
+{
+    proc_kill(p);
+    for (size_t i = 0; i < MAX_ARGS; i++) {
+        free(p->argv[i]);
+        p->argv[i] = NULL;
+    }
+}
+
+static int
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
+}
+
+#define WAIT_FOR(cond)                                                         \
+    do {                                                                       \
+        uint64_t dl_ = now_mono_ms() + WAIT_MS;                                \
+        while (!(cond)) {                                                      \
+            if (now_mono_ms() > dl_)                                           \
+                fail_msg("timed out waiting for %s", #cond);                   \
+            sleep_ms(10);                                                      \
+        }                                                                      \
+    } while (0)
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int
+setup(void **state)
+{
+    if (!*EXCERPT_BROKER_BIN || !*EXCERPT_WORKER_BIN)
+        fail_msg("excerpt-broker or excerpt-worker was not built");
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_pyex.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
+    snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
+    snprintf(f->pub, sizeof f->pub, "ipc://%s/pub.sock", f->dir);
+    snprintf(f->cur, sizeof f->cur, "%s/cursor", f->dir);
+    const char *names[] = { "broker", "worker", "subscriber", "scraper" };
+    proc_t *procs[] = { &f->broker, &f->worker, &f->tail, &f->scraper };
+    for (int i = 0; i < 4; i++) {
+        snprintf(procs[i]->log, sizeof procs[i]->log, "%s/%s.out", f->dir,
+                 names[i]);
+        snprintf(procs[i]->err, sizeof procs[i]->err, "%s/%s.err", f->dir,
+                 names[i]);
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx_t *f = *state;
+    client_destroy(&f->cl);
+    proc_free(&f->tail);
+    proc_free(&f->scraper);
+    proc_free(&f->worker);
+    proc_free(&f->broker);
+    if (!getenv("EXCERPT_TEST_KEEP"))
+        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        fprintf(stderr, "kept %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+start_broker(fx_t *f)
+{
+    const char *args[] = { EXCERPT_BROKER_BIN,
+                           "--data-dir",
+                           f->data,
+                           "--frontend",
+                           f->fe,
+                           "--backend",
+                           f->be,
+                           "--publisher",
+                           f->pub,
+                           "--max-queued",
+                           "5",
+                           NULL };
+    proc_set_args(&f->broker, args);
+    int before = count_in_file(f->broker.err, "listening") +
+                 count_in_file(f->broker.log, "listening");
+    proc_spawn(&f->broker);
+    WAIT_FOR(count_in_file(f->broker.err, "listening") +
+                 count_in_file(f->broker.log, "listening") >
+             before);
+    if (!f->cl) {
+        client_opts_t o = { .timeout_ms = 10000 };
+        assert_int_equal(client_open(&f->cl, f->fe, &o), ERR_OK);
+    }
+}
+
+static void
+start_worker(fx_t *f)
+{
+    const char *args[] = { EXCERPT_WORKER_BIN, "--broker", f->be,
+                           "--threads",        "1",        NULL };
+    proc_set_args(&f->worker, args);
+    proc_spawn(&f->worker);
+}
+
+static void
+start_subscriber(fx_t *f, const char *until)
+{
+    const char *args[] = { PY,
+                           EXAMPLES "subscriber.py",
+                           "--endpoint",
+                           f->fe,
+                           "--publisher",
+                           f->pub,
+                           "--cursor",
+                           f->cur,
+                           "--until",
+                           until,
+                           "--timeout-ms",
+                           "500",
+                           NULL };
+    proc_set_args(&f->tail, args);
+    proc_spawn(&f->tail);
+}
+
+/* Write n files first..first+n-1 into dir; the scraper's argv after its
+ * flags. */
+static void
+start_scraper(fx_t *f, int first, int n)
+{
+    const char *args[MAX_ARGS] = { PY,    EXAMPLES "scraper.py", "--endpoint",
+                                   f->fe, "--max-wait-s",        "120" };
+    size_t k = 6;
+    static char paths[MAX_ARGS][256];
+    for (int i = first; i < first + n; i++) {
+        assert_true(k < MAX_ARGS - 1);
+        snprintf(paths[k], sizeof paths[k], "%s/t%02d.txt", f->dir, i);
+        FILE *fp = fopen(paths[k], "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "Minister Anna Petrova: Revenues rose by %d percent to %d "
+                "million roubles in Tomsk.\n",
+                1 + i, 100 + i);
+        fclose(fp);
+        args[k] = paths[k];
+        k++;
+    }
+    args[k] = NULL;
+    proc_set_args(&f->scraper, args);
+    proc_spawn(&f->scraper);
+}
+
+static int
+wait_exit(proc_t *p)
+{
+    uint64_t deadline = now_mono_ms() + WAIT_MS;
+    int st = 0;
+    while (waitpid(p->pid, &st, WNOHANG) != p->pid) {
+        if (now_mono_ms() > deadline)
+            fail_msg("%s did not finish", p->argv[1]);
+        sleep_ms(10);
+    }
+    p->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static json_t **
+json_lines(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "r");
+    size_t cap = 16, k = 0;
+    json_t **v = malloc(cap * sizeof *v);
+    assert_non_null(v);
+    char *line = NULL;
+    size_t lcap = 0;
+    while (fp && getline(&line, &lcap, fp) > 0) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        if (!o)
+            fail_msg("%s: not JSON: %s", path, line);
+        if (k == cap) {
+            cap *= 2;
+            v = realloc(v, cap * sizeof *v);
+            assert_non_null(v);
+        }
+        v[k++] = o;
+    }
+    free(line);
+    if (fp)
+        fclose(fp);
+    *n = k;
+    return v;
+}
+
+static void
+free_lines(json_t **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(v[i]);
+    free(v);
+}
+
+static void
+assert_seqs(const char *path, uint64_t first, uint64_t last)
+{
+    size_t n = 0;
+    json_t **v = json_lines(path, &n);
+    assert_int_equal(n, last - first + 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(json_integer_value(json_object_get(v[i], "seq")),
+                         first + i);
+    free_lines(v, n);
+}
+
+static void
+test_python_scraper_and_subscriber(void **state)
+{
+    fx_t *f = *state;
+    if (access(PY, X_OK) != 0)
+        fail_msg(PY " is missing (CI installs python3-zmq, python3-protobuf, "
+                    "protobuf-compiler)");
+    /* no worker yet and max-queued 5: the scraper meets QUEUE_FULL */
+    start_broker(f);
+    start_subscriber(f, "12");
+    start_scraper(f, 0, 12);
+    WAIT_FOR(count_in_file(f->scraper.err, "QUEUE_FULL") > 0);
+    start_worker(f);
+    assert_int_equal(wait_exit(&f->scraper), 0);
+    size_t n = 0;
+    json_t **v = json_lines(f->scraper.log, &n);
+    assert_int_equal(n, 12);
+    int retried = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_false(json_is_true(json_object_get(v[i], "duplicate")));
+        retried += json_integer_value(json_object_get(v[i], "retries")) > 0;
+    }
+    assert_true(retried > 0);
+    free_lines(v, n);
+    assert_int_equal(wait_exit(&f->tail), 0);
+    assert_seqs(f->tail.log, 1, 12);
+    uint64_t cur = 0;
+    assert_int_equal(consumer_cursor_load(f->cur, &cur), ERR_OK);
+    assert_int_equal(cur, 12);
+    /* the subscriber restarted while the broker is down: it waits, then
+     * resumes after its cursor */
+    proc_kill(&f->broker);
+    snprintf(f->tail.log, sizeof f->tail.log, "%s/subscriber2.out", f->dir);
+    start_subscriber(f, "15");
+    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") > 0);
+    start_broker(f);
+    snprintf(f->scraper.log, sizeof f->scraper.log, "%s/scraper2.out", f->dir);
+    start_scraper(f, 12, 3);
+    assert_int_equal(wait_exit(&f->scraper), 0);
+    assert_int_equal(wait_exit(&f->tail), 0);
+    assert_seqs(f->tail.log, 13, 15);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_python_scraper_and_subscriber,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
