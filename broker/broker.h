@@ -37,6 +37,10 @@ typedef struct broker_cfg {
     int64_t early_wait_us;      /* wait for early jobs' results */
     int64_t max_readers;        /* LMDB reader slots */
     char *log_level;            /* error, warn, info or debug */
+    char *metrics;              /* HTTP metrics/health HOST:PORT, "" none */
+    char *metrics_token_file;   /* bearer token for /metrics, "" none */
+    bool metrics_insecure;      /* non-loopback metrics without a token */
+    uint64_t health_stall_ms;   /* /healthz fails after a loop stall */
 } broker_cfg_t;
 
 /* The configuration table (names as in files, flags and EXCERPT_BROKER_*
@@ -72,6 +76,10 @@ int broker_run(broker_t *b);
 /* Ask broker_run to stop. Async-signal-safe (sets a flag the loop polls
  * at least every 100 ms); callable from any thread. */
 void broker_request_stop(broker_t *b);
+
+/* The metrics endpoint's TCP port (after "metrics" port 0: the one the OS
+ * chose), or 0 when it is off. */
+int broker_metrics_port(const broker_t *b);
 
 /* Close sockets, context and store; NULL-safe, sets *b = NULL. Not while
  * broker_run is running. */
