@@ -303,7 +303,7 @@ render_workers(httpd_buf_t *b, const snap_t *s)
                                 : (double)w->last_seen_ms / 1000.0;
             httpd_printf(b, "%s{worker=\"", rows[r].name);
             prom_label_value(b, w->name, sizeof w->name);
-            httpd_printf(b, "\",identity=\"%s\"} %.17g\n", w->ident, v);
+            httpd_printf(b, "\",identity=\"%s\"} %.9g\n", w->ident, v);
         }
     }
 }

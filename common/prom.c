@@ -52,9 +52,15 @@ void
 prom_value(httpd_buf_t *b, const char *name, const char *labels, double v)
 {
     if (labels && *labels)
-        httpd_printf(b, "%s{%s} %.17g\n", name, labels, v);
+        httpd_printf(b, "%s{%s} ", name, labels);
     else
-        httpd_printf(b, "%s %.17g\n", name, v);
+        httpd_printf(b, "%s ", name);
+    /* whole numbers up to 2^53 print exactly, others with 9 digits */
+    if (v == (double)(int64_t)v && v < 9007199254740992.0 &&
+        v > -9007199254740992.0)
+        httpd_printf(b, "%.0f\n", v);
+    else
+        httpd_printf(b, "%.9g\n", v);
 }
 
 void
@@ -84,7 +90,7 @@ prom_histogram(httpd_buf_t *b, const char *name, const char *help,
     }
     httpd_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
                  (unsigned long long)h->count);
-    httpd_printf(b, "%s_sum %.17g\n%s_count %llu\n", name, h->sum, name,
+    httpd_printf(b, "%s_sum %.9g\n%s_count %llu\n", name, h->sum, name,
                  (unsigned long long)h->count);
 }
 
