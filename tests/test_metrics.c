@@ -140,6 +140,22 @@ log_value(const char *path, const char *needle, const char *key)
     return v;
 }
 
+/* Whether pid is stopped by a signal (state T in /proc/PID/stat). */
+static bool
+is_stopped(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p && p[1] == ' ' && p[2] == 'T';
+}
+
 static bool
 log_has(const char *path, const char *needle)
 {
@@ -395,6 +411,7 @@ test_figures_move(void **state)
 
     /* the worker (credit 1) takes job 1 and is stopped holding it */
     assert_int_equal(kill(f->worker.pid, SIGSTOP), 0);
+    WAIT_FOR(is_stopped(f->worker.pid), 10000);
     client_t *c = open_client(f);
     submit(c, 1);
     WAIT_FOR(scrape(f->bport, "excerpt_broker_jobs{state=\"leased\"}") == 1,
@@ -471,6 +488,8 @@ test_healthz_sigstop(void **state)
     assert_int_equal(http_status(f->bport, "/healthz", NULL), 200);
     assert_int_equal(http_status(f->bport, "/readyz", NULL), 200);
     assert_int_equal(kill(f->broker.pid, SIGSTOP), 0);
+    /* kill returns before the process has stopped */
+    WAIT_FOR(is_stopped(f->broker.pid), 10000);
     http_t r = http_get(f->bport, "/healthz", NULL, 2000);
     assert_int_not_equal(r.status, 200);
     assert_int_not_equal(r.status, -1); /* the socket did accept */
