@@ -17,12 +17,15 @@ static void
 usage(FILE *out)
 {
     fprintf(out, "usage: excerpt stats [FLAGS]\n"
-                 "Show jobs by state, throughput, the age of the oldest ready\n"
-                 "job and the store's size.\n"
+                 "Show jobs by state and the backlog (ready + leased +\n"
+                 "delayed), throughput, the age of the oldest waiting job,\n"
+                 "the store's size and one row per connected worker.\n"
                  "\n"
                  "  --json          one JSON object (default when stdout is "
                  "not a\n"
-                 "                  terminal)\n");
+                 "                  terminal)\n"
+                 "  --table         the table, also when stdout is not a "
+                 "terminal\n");
     clientopt_usage(out);
     fprintf(out, "\nExit: 0, 2 usage, 3 broker unreachable.\n");
 }
@@ -154,6 +157,8 @@ cmd_stats(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (!strcmp(arg, "--json")) {
             json = true;
+        } else if (!strcmp(arg, "--table")) {
+            json = false;
         } else {
             fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
             usage(stderr);

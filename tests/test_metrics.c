@@ -3,11 +3,11 @@
  * worker processes, scraped over HTTP by a small plain-socket client:
  * figures that move as jobs go through (backlog with jobs held in worker
  * prefetch, counters, histograms, per-worker rows), the oldest waiting job
- * not counting leased ones, /healthz under SIGSTOP, /readyz of a worker
- * without a broker, and the rules for binding off loopback (token or
- * explicit opt-out). Endpoints are ipc:// in a mkdtemp dir, metrics on
- * 127.0.0.1 port 0 (the port is read from the process's log).
- * EXCERPT_TEST_KEEP=1 keeps the temp dir.
+ * not counting leased ones, `excerpt stats` rows, /healthz under SIGSTOP,
+ * /readyz of a full store and of a worker without a broker, and the rules for
+ * binding off loopback (token or explicit opt-out). Endpoints are ipc:// in a
+ * mkdtemp dir, metrics on 127.0.0.1 port 0 (the port is read from the process's
+ * log). EXCERPT_TEST_KEEP=1 keeps the temp dir.
  */
 #include "../client/client.h"
 #include "../common/err.h"
@@ -40,6 +40,9 @@
 #endif
 #ifndef EXCERPT_WORKER_BIN
 #define EXCERPT_WORKER_BIN ""
+#endif
+#ifndef EXCERPT_CLI_BIN
+#define EXCERPT_CLI_BIN ""
 #endif
 
 #define MAX_ARGS 40
@@ -383,6 +386,26 @@ submit(client_t *c, int i)
     assert_true(id > 0);
 }
 
+/* Output of `excerpt stats [flag] --endpoint FE` (it must exit 0). */
+static char *
+cli_stats(fx_t *f, const char *flag)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' stats %s --endpoint '%s'", EXCERPT_CLI_BIN,
+             flag ? flag : "", f->fe);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - 1 - len, p)) > 0)
+        len += got;
+    buf[len] = '\0';
+    assert_int_equal(pclose(p), 0);
+    return buf;
+}
+
 static bool
 have_programs(void)
 {
@@ -434,6 +457,15 @@ test_figures_move(void **state)
     assert_int_equal(s->worker_stats[0].credit, 0);
     assert_true(strlen(s->worker_stats[0].identity) > 0);
     wire_msg_release(&rep);
+    /* excerpt stats: the backlog and a row per worker, JSON and table */
+    char *out = cli_stats(f, "--json");
+    assert_non_null(strstr(out, "\"backlog\":5"));
+    assert_non_null(strstr(out, "\"worker_list\":[{\"name\":\"w0\""));
+    free(out);
+    out = cli_stats(f, "--table");
+    assert_non_null(strstr(out, "backlog    5 (ready + leased + delayed)"));
+    assert_non_null(strstr(out, "\nw0 "));
+    free(out);
     WAIT_FOR(scrape(f->bport, "excerpt_broker_backlog") == 5, 10000);
     assert_int_equal(scrape(f->bport, "excerpt_broker_jobs{state=\"ready\"}"),
                      4);
@@ -585,6 +617,55 @@ test_token(void **state)
     assert_int_equal(http_status(f->bport, "/readyz", NULL), 200);
 }
 
+/* A full store: Submits get STORE_FULL, /readyz says so, /healthz is
+ * still ok (reads work). */
+static void
+test_readyz_store_full(void **state)
+{
+    fx_t *f = *state;
+    assert_true(have_programs());
+    start_broker(f,
+                 (const char *const[]){ "--metrics", "127.0.0.1:0",
+                                        "--map-size", "1M", "--map-limit", "2M",
+                                        NULL },
+                 true);
+    assert_int_equal(http_status(f->bport, "/readyz", NULL), 200);
+    client_t *c = NULL;
+    client_opts_t o = { .timeout_ms = 30000, .busy_budget_ms = 1 };
+    assert_int_equal(client_open(&c, f->fe, &o), ERR_OK);
+    size_t len = 64 * 1024;
+    char *text = malloc(len);
+    assert_non_null(text);
+    for (size_t k = 0; k < len; k++)
+        text[k] = (char)('a' + (k * 7 + k / 13) % 26);
+    int rc = ERR_OK, i;
+    for (i = 0; i < 200 && rc == ERR_OK; i++) {
+        text[0] = (char)('A' + i % 26);
+        text[1] = (char)('A' + i / 26);
+        wire_job_t job = { 0 };
+        job.text = text;
+        job.text_len = len;
+        uint64_t id;
+        rc = client_submit(c, &job, &id, NULL);
+    }
+    assert_int_equal(rc, ERR_FULL);
+    assert_true(i > 2 && i < 200);
+    WAIT_FOR(scrape(f->bport, "excerpt_broker_rejected_total{code="
+                              "\"STORE_FULL\"}") >= 1,
+             10000);
+    http_t r = { 0, NULL };
+    WAIT_FOR((free(r.body), r = http_get(f->bport, "/readyz", NULL, HTTP_MS),
+              r.status == 503),
+             10000);
+    assert_non_null(strstr(r.body, "store full"));
+    free(r.body);
+    assert_int_equal(http_status(f->bport, "/healthz", NULL), 200);
+    assert_int_equal(scrape(f->bport, "excerpt_broker_ready"), 0);
+    assert_int_equal(scrape(f->bport, "excerpt_broker_up"), 1);
+    free(text);
+    client_destroy(&c);
+}
+
 int
 main(void)
 {
@@ -595,6 +676,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_non_loopback_rules, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readyz_store_full, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
