@@ -9,8 +9,10 @@
  * mkdtemp dir, metrics on 127.0.0.1 port 0 (the port is read from the process's
  * log). EXCERPT_TEST_KEEP=1 keeps the temp dir.
  */
+#include "../broker/metrics.h"
 #include "../client/client.h"
 #include "../common/err.h"
+#include "../common/httpd.h"
 #include "../common/now.h"
 #include "../proto/wire.h"
 
@@ -666,10 +668,105 @@ test_readyz_store_full(void **state)
     client_destroy(&c);
 }
 
+/* In-process: the conditions of /healthz and /readyz from what the loop
+ * publishes, including a loop that stopped publishing while the HTTP side
+ * still runs (what a wedged loop looks like). */
+static void
+test_health_conditions(void **state)
+{
+    (void)state;
+    metrics_t *m = NULL;
+    metrics_cfg_t cfg = { NULL, NULL, false, 300, 100 };
+    assert_int_equal(metrics_open(&m, &cfg), ERR_OK);
+    assert_int_equal(metrics_port(m), 0); /* no endpoint without listen */
+    metrics_state_t st = { .store_ok = true, .ready = 10 };
+    httpd_buf_t b = { NULL, 0, 0 };
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 200);
+    assert_int_equal(metrics_render(m, "/readyz", &b), 200);
+    assert_int_equal(metrics_render(m, "/x", &b), 404);
+    httpd_buf_free(&b);
+
+    st.draining = true;
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 200);
+    assert_int_equal(metrics_render(m, "/readyz", &b), 503);
+    assert_non_null(strstr(b.data, "shutting down"));
+    httpd_buf_free(&b);
+
+    st.draining = false;
+    st.leased = 60;
+    st.delayed = 30; /* backlog 100 = max_queued */
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/readyz", &b), 503);
+    assert_non_null(strstr(b.data, "queue full"));
+    httpd_buf_free(&b);
+
+    st.leased = st.delayed = 0;
+    st.store_ok = false;
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 503);
+    assert_non_null(strstr(b.data, "store"));
+    httpd_buf_free(&b);
+
+    st.store_ok = true;
+    metrics_commit(m, 3, 1000, ERR_IO);
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 503);
+    assert_non_null(strstr(b.data, "commit failed"));
+    httpd_buf_free(&b);
+    metrics_commit(m, 3, 1000, ERR_FULL); /* full: alive, not ready */
+    metrics_publish(m, &st);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 200);
+    assert_int_equal(metrics_render(m, "/readyz", &b), 503);
+    assert_non_null(strstr(b.data, "store full"));
+    httpd_buf_free(&b);
+
+    /* no publish for longer than stall_ms (300): not live */
+    usleep(600 * 1000);
+    assert_int_equal(metrics_render(m, "/healthz", &b), 503);
+    assert_non_null(strstr(b.data, "stalled"));
+    httpd_buf_free(&b);
+    assert_int_equal(metrics_render(m, "/metrics", &b), 200);
+    assert_non_null(strstr(b.data, "\nexcerpt_broker_up 0\n"));
+    assert_non_null(
+        strstr(b.data, "\nexcerpt_broker_jobs{state=\"ready\"} 10\n"));
+    httpd_buf_free(&b);
+    metrics_destroy(&m);
+    assert_null(m);
+}
+
+/* The commit rate is results over the time the window covers: here the
+ * metrics' whole life, not nine whole seconds. */
+static void
+test_commit_rate_window(void **state)
+{
+    (void)state;
+    metrics_t *m = NULL;
+    metrics_cfg_t cfg = { NULL, NULL, false, 0, 100 };
+    uint64_t t0 = now_mono_ms();
+    assert_int_equal(metrics_open(&m, &cfg), ERR_OK);
+    uint64_t t1 = now_mono_ms();
+    for (int i = 0; i < 30; i++)
+        metrics_result(m, 1000, 5000);
+    usleep(400 * 1000);
+    uint64_t ta = now_mono_ms();
+    double rate = metrics_commit_rate(m);
+    uint64_t tb = now_mono_ms();
+    /* 30 results over the metrics' life so far, which lies between
+     * ta - t1 and tb - t0 (a millisecond clock) */
+    assert_true(rate >= 30000.0 / (double)(tb - t0 + 1));
+    assert_true(rate <= 30000.0 / (double)(ta - t1 - 1));
+    assert_int_equal(metrics_counts(m)->results, 30);
+    metrics_destroy(&m);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_conditions),
+        cmocka_unit_test(test_commit_rate_window),
         cmocka_unit_test_setup_teardown(test_figures_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_sigstop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_readyz, setup, teardown),
