@@ -13,10 +13,12 @@
 
 #include <zmq.h>
 
+#include "scraper.h"
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -73,6 +75,7 @@ typedef struct opts {
     bool no_beanstalkd; /* skip the beanstalkd runs */
     bool keep;          /* keep temporary directories */
     unsigned timeout_s; /* give up on one run after this */
+    unsigned scrape_ms; /* scrape the broker's /metrics this often; 0 off */
 } opts_t;
 
 typedef struct corpus {
@@ -829,6 +832,7 @@ typedef struct excerpt_env {
     pid_t workers[16];  /* worker pids */
     unsigned n_workers; /* started workers */
     void *ctl;          /* DEALER for Stats/Since */
+    int metrics_port;   /* broker's metrics port, with --scrape-ms */
 } excerpt_env_t;
 
 static void
@@ -870,10 +874,15 @@ excerpt_env_start(excerpt_env_t *e, const opts_t *o, void *ctx)
     snprintf(log, sizeof log, "%s/broker.log", e->dir);
     snprintf(max_queued, sizeof max_queued, "%zu",
              (o->fill > o->jobs ? o->fill : o->jobs) + 1000);
+    char metrics[40] = "";
+    e->metrics_port = o->scrape_ms ? free_port() : 0;
+    if (e->metrics_port > 0)
+        snprintf(metrics, sizeof metrics, "127.0.0.1:%d", e->metrics_port);
     char *argv[] = { o->broker_bin, "--data-dir",  data,    "--frontend",
                      e->front,      "--backend",   e->back, "--publisher",
                      e->pub,        "--map-limit", "64G",   "--max-queued",
-                     max_queued,    "--log-level", "warn",  NULL };
+                     max_queued,    "--log-level", "warn",  "--metrics",
+                     metrics,       NULL };
     e->broker = spawn(argv, log);
     if (e->broker < 0)
         return ERR_IO;
@@ -945,6 +954,8 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
             size_t n, double rate, size_t batch, run_result_t *r)
 {
     excerpt_env_t e;
+    scraper_t *scr = NULL; /* with --scrape-ms */
+    scraper_result_t sr;
     void *front = NULL, *sub = NULL;
     zin_t zfront = { .open = false }, zsub = { .open = false };
     wire_batch_t out;
@@ -975,6 +986,8 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
             goto out;
     }
 
+    if (e.metrics_port > 0)
+        scr = scraper_start(e.metrics_port, o->scrape_ms);
     mem_peak_t mem = { .pid = e.broker };
     size_t next = 0, inflight = 0, accepted = 0, committed = 0;
     uint64_t last_seq = 0, gaps = 0;
@@ -1111,6 +1124,13 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
         }
     }
     mem_sample(&mem, true);
+    if (scr) {
+        scraper_stop(&scr, &sr);
+        printf("scrape: %s: %zu scrapes of /metrics every %u ms (%zu "
+               "failed), p50 %.2f ms, p99 %.2f ms, max %.2f ms, %zu bytes\n",
+               r->name, sr.n, o->scrape_ms, sr.failed, sr.p50_ms, sr.p99_ms,
+               sr.max_ms, sr.bytes);
+    }
     r->self_cpu_s = self_cpu_secs() - self0;
     r->broker_cpu_s = cpu_secs(e.broker);
     for (unsigned w = 0; w < e.n_workers; w++)
@@ -1137,6 +1157,7 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
     }
     r->ok = rc == ERR_OK;
 out:
+    scraper_stop(&scr, &sr);
     zin_close(&zfront);
     zin_close(&zsub);
     wire_batch_free(&out);
@@ -1632,7 +1653,9 @@ usage(FILE *out)
         "  --no-beanstalkd   skip the beanstalkd runs\n"
         "  --tmp DIR         where temp dirs go ($TMPDIR or /tmp)\n"
         "  --keep            keep temp dirs (stores, logs)\n"
-        "  --timeout S       give up on a run after S seconds (600)\n");
+        "  --timeout S       give up on a run after S seconds (600)\n"
+        "  --scrape-ms MS    broker metrics on; scrape /metrics every MS ms\n"
+        "                    during each excerpt run, print the scrape times\n");
 }
 
 static int
@@ -1668,6 +1691,7 @@ parse_opts(opts_t *o, int argc, char **argv)
         { "tmp", required_argument, NULL, 'T' },
         { "keep", no_argument, NULL, 'k' },
         { "timeout", required_argument, NULL, 'o' },
+        { "scrape-ms", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1704,6 +1728,11 @@ parse_opts(opts_t *o, int argc, char **argv)
             if (parse_size(optarg, &v, 1) || v > 86400)
                 goto bad;
             o->timeout_s = (unsigned)v;
+            break;
+        case 'M':
+            if (parse_size(optarg, &v, 1) || v > 60000)
+                goto bad;
+            o->scrape_ms = (unsigned)v;
             break;
         case 'r': {
             char *end;

@@ -19,6 +19,7 @@
 #include "../proto/wire_zmq.h"
 #include "../storage/store.h"
 #include "../storage/store_query.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -107,6 +108,17 @@ const cfg_entry_t broker_cfg_table[] = {
     { "insecure", CFG_BOOL, OFF(insecure), "false", 0, 0,
       "allow binding non-loopback endpoints without keys: anyone who can "
       "reach them can submit, read and forge results" },
+    { "metrics", CFG_STRING, OFF(metrics), "", 0, 0,
+      "HTTP endpoint HOST:PORT for /metrics (Prometheus), /healthz and "
+      "/readyz, e.g. 127.0.0.1:9440; port 0 picks a free one (logged); "
+      "empty: off" },
+    { "metrics-token-file", CFG_STRING, OFF(metrics_token_file), "", 0, 0,
+      "file holding a bearer token that /metrics requires; needed to bind "
+      "metrics off loopback" },
+    { "metrics-insecure", CFG_BOOL, OFF(metrics_insecure), "false", 0, 0,
+      "allow metrics off loopback without a token (logged as a warning)" },
+    { "health-stall-ms", CFG_MS, OFF(health_stall_ms), "5s", 200, 3600000,
+      "/healthz fails when the broker loop has not ticked for this long" },
 };
 const size_t broker_cfg_table_len =
     sizeof broker_cfg_table / sizeof broker_cfg_table[0];
@@ -169,6 +181,8 @@ typedef struct op {
     uint64_t count;     /* dead ops: jobs affected */
     int state;          /* Failed: new state */
     bool batched;       /* the request came in a Batch: reply may be too */
+    uint64_t t_us;      /* monotonic arrival (metrics) */
+    uint64_t extract_us, total_us; /* Done: its Timings (metrics) */
 } op_t;
 
 struct worker;
@@ -280,8 +294,6 @@ struct broker {
     uint64_t submitted_total;   /* new jobs accepted since start */
     uint64_t committed_total;   /* results committed since start */
     uint64_t rejected_total;    /* requests rejected since start */
-    uint64_t rate_sec[10];      /* commits per second, ring */
-    uint64_t rate_stamp[10];    /* second each slot counts */
     outbox_t out[MAX_OUTBOXES]; /* peers with batched messages waiting */
     size_t n_out;               /* outboxes in use */
     bool cur_batched;           /* the request in hand came in a Batch */
@@ -299,6 +311,7 @@ struct broker {
     char cur_id[AUTH_ID_SIZE];   /* key id for logs */
     const zmq_msg_t *cur_env;    /* its frame (for its address) */
     bool pub_failed;             /* the publisher could not be rebound */
+    metrics_t *metrics;          /* counters and the HTTP endpoint */
 };
 
 /* ----------------------------------------------------------- helpers */
@@ -498,6 +511,7 @@ reject(broker_t *b, void *sock, const route_t *rt, uint64_t rid, int code,
     m.u.rejected.retry_after_ms = retry_after_ms;
     m.u.rejected.batch = true; /* tells a peer this broker reads Batches */
     b->rejected_total++;
+    metrics_rejected(b->metrics, code);
     log_debug("broker rejected code=%s reason=\"%s\"", wire_code_name(code),
               reason);
     (void)send_msg(b, sock, rt, &m);
@@ -722,6 +736,7 @@ op_push(broker_t *b, int type)
     memset(op, 0, sizeof *op);
     op->type = type;
     op->batched = b->cur_batched;
+    op->t_us = now_mono_us();
     if (!b->batch_open) {
         b->batch_open = true;
         b->batch_start_us = now_mono_us();
@@ -800,6 +815,8 @@ op_apply(broker_t *b, op_t *op, uint64_t now)
         if (op->rc == 0) {
             op->seq = d.seq;
             op->done_key = d.key;
+            op->extract_us = d.extract_us;
+            op->total_us = d.total_us;
             break;
         }
         if (op->rc != ERR_INVAL)
@@ -1049,13 +1066,6 @@ dispatch(broker_t *b)
 static void
 count_commit(broker_t *b)
 {
-    uint64_t sec = now_mono_ms() / 1000;
-    size_t i = sec % 10;
-    if (b->rate_stamp[i] != sec) {
-        b->rate_stamp[i] = sec;
-        b->rate_sec[i] = 0;
-    }
-    b->rate_sec[i]++;
     b->committed_total++;
 }
 
@@ -1122,6 +1132,7 @@ op_reply(broker_t *b, op_t *op)
             m.u.accepted.text_differs = op->differs;
             if (!op->dup)
                 b->submitted_total++;
+            metrics_accepted(b->metrics, op->dup, now_mono_us() - op->t_us);
             log_debug("broker accepted job=%llu dup=%d differs=%d",
                       (unsigned long long)op->id, op->dup, op->differs);
             (void)send_msg(b, b->front, &op->route, &m);
@@ -1139,6 +1150,7 @@ op_reply(broker_t *b, op_t *op)
     case OP_DONE:
         if (op->rc == 0) {
             count_commit(b);
+            metrics_result(b->metrics, op->extract_us, op->total_us);
             log_debug("broker committed job=%llu attempt=%u seq=%llu",
                       (unsigned long long)op->job_id, op->attempt,
                       (unsigned long long)op->seq);
@@ -1154,6 +1166,8 @@ op_reply(broker_t *b, op_t *op)
         if (op->bad_result)
             quarantine(b, op);
         if (op->rc == 0)
+            metrics_failed(b->metrics, op->state == STORE_DEAD);
+        if (op->rc == 0)
             log_info("broker job failed job=%llu attempt=%u state=%s "
                      "reason=\"%s\"",
                      (unsigned long long)op->job_id, op->attempt,
@@ -1165,6 +1179,8 @@ op_reply(broker_t *b, op_t *op)
                                        : WIRE_CODE_OK);
         break;
     case OP_EXPIRE:
+        if (op->rc == 0)
+            metrics_failed(b->metrics, op->state == STORE_DEAD);
         if (op->rc == 0 && op->state == STORE_DEAD)
             log_warn("broker job dead-lettered job=%llu attempt=%u",
                      (unsigned long long)op->job_id, op->attempt);
@@ -1450,6 +1466,7 @@ finish_commit(broker_t *b)
         log_debug("broker group commit ops=%zu submits=%zu us=%llu", b->n_cops,
                   b->c_submits, (unsigned long long)b->c_us);
     b->counts = b->c_counts;
+    metrics_commit(b->metrics, b->n_cops, b->c_us, b->c_rc);
     if (b->c_rc)
         b->id_asked = b->id_durable; /* ask again with the next batch */
     else if (b->c_reserve > b->id_durable)
@@ -1845,6 +1862,88 @@ on_dead_list(broker_t *b, const route_t *rt, const wire_msg_t *req)
                err_str(rc), RETRY_INTERNAL_MS);
 }
 
+/* ------------------------------------------------------------ metrics */
+
+static int
+is_leased(void *arg, uint64_t id)
+{
+    return lt_find(&((broker_t *)arg)->leases, id) != NULL;
+}
+
+/* Age of the oldest waiting job (READY and not leased, or DELAYED) into
+ * *age_ms (0 when none). Returns false when the store could not be read. */
+static bool
+oldest_waiting(broker_t *b, uint64_t *age_ms)
+{
+    uint64_t since, wall = now_wall_ms();
+    *age_ms = 0;
+    if (b->counts.ready + b->counts.delayed == 0)
+        return true;
+    if (store_read_begin(b->store) != 0)
+        return false;
+    int rc = store_oldest_waiting(b->store, is_leased, b, &since);
+    store_read_end(b->store);
+    if (rc == 0 && wall > since)
+        *age_ms = wall - since;
+    return rc == 0 || rc == ERR_NOTFOUND;
+}
+
+/* One row per connected worker (caller frees). */
+static metrics_worker_t *
+worker_rows(broker_t *b)
+{
+    metrics_worker_t *rows = xcalloc(b->n_workers + 1, sizeof *rows);
+    uint64_t now = now_mono_ms();
+    for (size_t i = 0; i < b->n_workers; i++) {
+        const worker_t *w = b->workers[i];
+        metrics_worker_t *r = &rows[i];
+        snprintf(r->name, sizeof r->name, "%s", w->name);
+        for (size_t k = 0; k < w->ident_len && 2 * k + 2 < sizeof r->ident; k++)
+            snprintf(r->ident + 2 * k, 3, "%02x", w->ident[k]);
+        r->credit = w->credit;
+        r->held = w->n_leases;
+        r->held_bytes = w->bytes;
+        r->last_seen_ms = now > w->last_ms ? now - w->last_ms : 0;
+    }
+    return rows;
+}
+
+/* Publish the gauges for the metrics endpoint (every tick). */
+static void
+publish_metrics(broker_t *b)
+{
+    if (metrics_port(b->metrics) == 0)
+        return; /* nobody can read it */
+    store_info_t info;
+    metrics_state_t st;
+    memset(&st, 0, sizeof st);
+    store_info(b->store, &info);
+    st.ready = available(b);
+    st.leased = b->counts.leased + b->leases.n;
+    st.delayed = b->counts.delayed;
+    st.done = b->counts.done;
+    st.dead = b->counts.dead;
+    st.last_seq = b->counts.last_seq;
+    st.store_ok = oldest_waiting(b, &st.oldest_wait_ms);
+    st.store_bytes = info.used_bytes;
+    st.map_bytes = info.map_bytes;
+    st.map_limit = info.map_limit;
+    st.topics = b->n_topics;
+    st.pending_ops = b->n_ops + b->n_cops;
+    st.draining = b->draining;
+    metrics_worker_t *rows = worker_rows(b);
+    st.workers = rows;
+    st.n_workers = b->n_workers;
+    metrics_publish(b->metrics, &st);
+    free(rows);
+}
+
+int
+broker_metrics_port(const broker_t *b)
+{
+    return b ? metrics_port(b->metrics) : 0;
+}
+
 static void
 on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
 {
@@ -1862,12 +1961,20 @@ on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
     s->done = c.done;
     s->dead = c.dead;
     s->last_seq = c.last_seq;
-    uint64_t enq, wall = now_wall_ms();
-    if (c.ready && store_read_begin(b->store) == 0) {
-        if (store_oldest_ready(b->store, &enq) == 0 && wall > enq)
-            s->oldest_ready_age_ms = wall - enq;
-        store_read_end(b->store);
+    s->backlog = s->ready + s->leased + s->delayed;
+    (void)oldest_waiting(b, &s->oldest_ready_age_ms);
+    metrics_worker_t *rows = worker_rows(b);
+    s->worker_stats = xcalloc(b->n_workers + 1, sizeof *s->worker_stats);
+    for (size_t i = 0; i < b->n_workers; i++) {
+        wire_worker_stats_t *ws = &s->worker_stats[i];
+        ws->name = rows[i].name;
+        ws->identity = rows[i].ident;
+        ws->credit = rows[i].credit;
+        ws->held = rows[i].held;
+        ws->held_bytes = rows[i].held_bytes;
+        ws->last_seen_ms = rows[i].last_seen_ms;
     }
+    s->n_worker_stats = b->n_workers;
     s->store_bytes = info.used_bytes;
     s->map_bytes = info.map_bytes;
     s->map_limit = info.map_limit;
@@ -1876,12 +1983,10 @@ on_stats(broker_t *b, const route_t *rt, const wire_msg_t *req)
     s->committed_total = b->committed_total;
     s->rejected_total = b->rejected_total;
     s->uptime_ms = now_mono_ms() - b->start_ms;
-    uint64_t sec = now_mono_ms() / 1000, sum = 0;
-    for (int i = 0; i < 10; i++)
-        if (b->rate_stamp[i] + 10 > sec && b->rate_stamp[i] < sec)
-            sum += b->rate_sec[i];
-    s->commit_rate = (double)sum / 9.0; /* nine complete seconds */
+    s->commit_rate = metrics_commit_rate(b->metrics);
     reply_read(b, rt, &m);
+    free(s->worker_stats);
+    free(rows);
 }
 
 /* Is the Submit's idempotency key (given or default) committed already?
@@ -1992,6 +2097,7 @@ on_submit(broker_t *b, const route_t *rt, wire_msg_t *m)
         op->key = store_key_default(op->msg.u.submit.job.text,
                                     op->msg.u.submit.job.text_len);
     b->n_submits++;
+    metrics_submit(b->metrics);
     b->batch_bytes += op->msg.u.submit.job.text_len;
     op->assigned = b->next_id++;
     op->predispatched = predispatch(b, op);
@@ -2407,6 +2513,7 @@ tick(broker_t *b)
             b->promote_due = true;
         store_read_end(b->store);
     }
+    publish_metrics(b);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -2546,6 +2653,8 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
     b->cfg.log_level = dup_or_null(cfg->log_level);
     b->cfg.key_file = dup_or_null(cfg->key_file);
     b->cfg.allow = dup_or_null(cfg->allow);
+    b->cfg.metrics = dup_or_null(cfg->metrics);
+    b->cfg.metrics_token_file = dup_or_null(cfg->metrics_token_file);
     b->wake[0] = b->wake[1] = -1;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
@@ -2619,6 +2728,11 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
                         AUTH_DOMAIN_PUBLISHER)))
         goto fail;
     b->pub_bound = true;
+    metrics_cfg_t mc = { b->cfg.metrics, b->cfg.metrics_token_file,
+                         b->cfg.metrics_insecure, b->cfg.health_stall_ms,
+                         (uint64_t)b->cfg.max_queued };
+    if ((rc = metrics_open(&b->metrics, &mc)) != 0)
+        goto fail;
     store_counts(b->store, &b->counts);
     const store_counts_t c = b->counts;
     log_info("listening frontend=%s backend=%s publisher=%s ready=%llu "
@@ -2697,6 +2811,7 @@ broker_run(broker_t *b)
         if (b->stop && !b->draining) {
             b->draining = true;
             log_info("broker stopping: draining pending=%zu", b->n_ops);
+            publish_metrics(b);
         }
         if (can_dispatch(b))
             dispatch(b);
@@ -2838,6 +2953,7 @@ broker_destroy(broker_t **bp)
     unlink_ipc(b->front_bound ? b->cfg.frontend : NULL);
     unlink_ipc(b->back_bound ? b->cfg.backend : NULL);
     unlink_ipc(b->pub_bound ? b->cfg.publisher : NULL);
+    metrics_destroy(&b->metrics); /* before the store: its thread stops */
     store_destroy(&b->store);
     broker_cfg_free(&b->cfg);
     free(b);

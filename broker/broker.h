@@ -40,6 +40,11 @@ typedef struct broker_cfg {
     char *key_file;             /* CURVE secret key file, "" for none */
     char *allow;                /* allow-list file or directory */
     bool insecure;              /* may bind non-loopback without keys */
+
+    char *metrics;            /* HTTP metrics/health HOST:PORT, "" none */
+    char *metrics_token_file; /* bearer token for /metrics, "" none */
+    bool metrics_insecure;    /* non-loopback metrics without a token */
+    uint64_t health_stall_ms; /* /healthz fails after a loop stall */
 } broker_cfg_t;
 
 /* The configuration table (names as in files, flags and EXCERPT_BROKER_*
@@ -82,6 +87,10 @@ void broker_request_stop(broker_t *b);
  * are refused from their next message on, and subscribers are made to
  * handshake again. Async-signal-safe; a no-op without keys. */
 void broker_request_reload(broker_t *b);
+
+/* The metrics endpoint's TCP port (after "metrics" port 0: the one the OS
+ * chose), or 0 when it is off. */
+int broker_metrics_port(const broker_t *b);
 
 /* Close sockets, context and store; NULL-safe, sets *b = NULL. Not while
  * broker_run is running. */

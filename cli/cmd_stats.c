@@ -1,6 +1,6 @@
 /*
- * excerpt stats: the broker's counters: jobs by state, rates, oldest
- * ready job, store size.
+ * excerpt stats: the broker's counters: jobs by state and the backlog,
+ * rates, the oldest waiting job, store size, one row per worker.
  */
 #include "cli.h"
 #include "clientopt.h"
@@ -20,12 +20,15 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: excerpt stats [FLAGS]\n"
-            "Show jobs by state, throughput, the age of the oldest ready\n"
-            "job and the store's size.\n"
+            "Show jobs by state and the backlog (ready + leased +\n"
+            "delayed), throughput, the age of the oldest waiting job,\n"
+            "the store's size and one row per connected worker.\n"
             "\n"
             "  --json          one JSON object (default when stdout is "
             "not a\n"
             "                  terminal)\n"
+            "  --table         the table, also when stdout is not a "
+            "terminal\n"
             "  --read-only     read the store of --data-dir directly (also\n"
             "                  done when no broker answers): counters\n"
             "                  only the broker keeps (workers, totals,\n"
@@ -57,6 +60,7 @@ print_json(const wire_stats_t *s)
     json_object_set_new(jobs, "delayed", json_integer((json_int_t)s->delayed));
     json_object_set_new(jobs, "done", json_integer((json_int_t)s->done));
     json_object_set_new(jobs, "dead", json_integer((json_int_t)s->dead));
+    json_object_set_new(jobs, "backlog", json_integer((json_int_t)s->backlog));
     json_object_set_new(o, "jobs", jobs);
     json_object_set_new(o, "last_seq", json_integer((json_int_t)s->last_seq));
     json_object_set_new(o, "oldest_ready_age_ms",
@@ -74,6 +78,22 @@ print_json(const wire_stats_t *s)
                         json_integer((json_int_t)s->rejected_total));
     json_object_set_new(o, "uptime_ms", json_integer((json_int_t)s->uptime_ms));
     json_object_set_new(o, "commit_rate", json_real(s->commit_rate));
+    json_t *rows = json_array();
+    for (size_t i = 0; i < s->n_worker_stats; i++) {
+        const wire_worker_stats_t *w = &s->worker_stats[i];
+        json_t *r = json_object();
+        json_object_set_new(r, "name", json_string(w->name ? w->name : ""));
+        json_object_set_new(r, "identity",
+                            json_string(w->identity ? w->identity : ""));
+        json_object_set_new(r, "credit", json_integer((json_int_t)w->credit));
+        json_object_set_new(r, "held", json_integer((json_int_t)w->held));
+        json_object_set_new(r, "held_bytes",
+                            json_integer((json_int_t)w->held_bytes));
+        json_object_set_new(r, "last_seen_ms",
+                            json_integer((json_int_t)w->last_seen_ms));
+        json_array_append_new(rows, r);
+    }
+    json_object_set_new(o, "worker_list", rows);
     int rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (rc || fputc('\n', stdout) == EOF)
@@ -97,7 +117,9 @@ print_table(const wire_stats_t *s, const char *endpoint)
            (unsigned long long)s->ready, (unsigned long long)s->leased,
            (unsigned long long)s->delayed, (unsigned long long)s->done,
            (unsigned long long)s->dead);
-    printf("oldest     ready job waiting %.1f s\n",
+    printf("backlog    %llu (ready + leased + delayed)\n",
+           (unsigned long long)s->backlog);
+    printf("oldest     waiting job (ready, not leased, or delayed) %.1f s\n",
            (double)s->oldest_ready_age_ms / 1000.0);
     printf("rates      commits %.1f/s (last 10 s), submits %.1f/s (since "
            "start)\n",
@@ -109,6 +131,20 @@ print_table(const wire_stats_t *s, const char *endpoint)
            (unsigned long long)s->rejected_total,
            (unsigned long long)s->last_seq);
     printf("store      %s used of %s map (limit %s)\n", used, map, limit);
+    if (s->n_worker_stats == 0)
+        return;
+    printf("\n%-32s %-16s %8s %8s %10s %10s\n", "worker", "identity", "credit",
+           "held", "held", "last seen");
+    for (size_t i = 0; i < s->n_worker_stats; i++) {
+        const wire_worker_stats_t *w = &s->worker_stats[i];
+        char held[32];
+        human_bytes(w->held_bytes, held, sizeof held);
+        printf("%-32.32s %-16.16s %8llu %8llu %10s %8.1f s\n",
+               w->name && *w->name ? w->name : "?",
+               w->identity ? w->identity : "", (unsigned long long)w->credit,
+               (unsigned long long)w->held, held,
+               (double)w->last_seen_ms / 1000.0);
+    }
 }
 
 int
@@ -130,6 +166,8 @@ cmd_stats(int argc, char **argv)
             json = true;
         } else if (!strcmp(arg, "--read-only")) {
             read_only = true;
+        } else if (!strcmp(arg, "--table")) {
+            json = false;
         } else {
             fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
             usage(stderr);
@@ -141,14 +179,22 @@ cmd_stats(int argc, char **argv)
     int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
+    wire_msg_t reply;
     wire_stats_t st;
+    bool have_reply = false;
     int rc = ERR_OK;
+    memset(&reply, 0, sizeof reply);
     if (store) {
         store_query_stats(store, now_wall_ms(), &st);
+        st.backlog = st.ready + st.leased + st.delayed;
         store_destroy(&store);
         snprintf(co.resolved, sizeof co.resolved, "(none: store read-only)");
     } else {
-        rc = client_stats(c, &st);
+        rc = client_stats_reply(c, &reply);
+        if (rc == ERR_OK) {
+            st = reply.u.stats_reply;
+            have_reply = true;
+        }
     }
     if (rc) {
         fprintf(stderr, PREFIX ": %s: %s\n", co.resolved,
@@ -162,6 +208,8 @@ cmd_stats(int argc, char **argv)
     } else {
         print_table(&st, co.resolved);
     }
+    if (have_reply)
+        wire_msg_release(&reply);
     if (fflush(stdout) != 0)
         status = CLI_EXIT_FAIL;
     client_destroy(&c);

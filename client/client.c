@@ -707,8 +707,17 @@ client_stats(client_t *c, wire_stats_t *st)
     if (rc)
         return rc;
     *st = rep.u.stats_reply;
+    st->n_worker_stats = 0; /* the rows live in rep: see client_stats_reply */
+    st->worker_stats = NULL;
     wire_msg_release(&rep);
     return ERR_OK;
+}
+
+int
+client_stats_reply(client_t *c, wire_msg_t *reply)
+{
+    wire_msg_t req = { .kind = WIRE_STATS };
+    return request(c, &req, WIRE_STATS_REPLY, reply);
 }
 
 int

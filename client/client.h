@@ -116,8 +116,14 @@ int client_submit_many(client_t *c, const wire_job_t *jobs, size_t n,
 int client_get(client_t *c, uint64_t job_id, const char *key, bool with_text,
                wire_msg_t *reply, result_t **result);
 
-/* Broker statistics into *st. Errors as client_get. */
+/* Broker statistics into *st, without the per-worker rows (n_worker_stats
+ * 0). Errors as client_get. */
 int client_stats(client_t *c, wire_stats_t *st);
+
+/* The whole StatsReply, per-worker rows included, in *reply
+ * (reply->u.stats_reply; release with wire_msg_release). Errors as
+ * client_get. */
+int client_stats_reply(client_t *c, wire_msg_t *reply);
 
 /*
  * Results committed after after_seq, at most limit (0: 100, broker caps at

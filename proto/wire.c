@@ -461,6 +461,22 @@ body_to_pb(scratch_t *s, const wire_msg_t *m, Excerpt__V1__Envelope *env)
         p->rejected_total = w->rejected_total;
         p->uptime_ms = w->uptime_ms;
         p->commit_rate = w->commit_rate;
+        p->backlog = w->backlog;
+        p->n_worker_stats = w->n_worker_stats;
+        p->worker_stats =
+            scratch_alloc(s, w->n_worker_stats, sizeof *p->worker_stats);
+        for (size_t i = 0; i < w->n_worker_stats; i++) {
+            const wire_worker_stats_t *ws = &w->worker_stats[i];
+            Excerpt__V1__WorkerStats *q = scratch_alloc(s, 1, sizeof *q);
+            excerpt__v1__worker_stats__init(q);
+            q->name = s_or_empty(ws->name);
+            q->identity = s_or_empty(ws->identity);
+            q->credit = ws->credit;
+            q->held = ws->held;
+            q->held_bytes = ws->held_bytes;
+            q->last_seen_ms = ws->last_seen_ms;
+            p->worker_stats[i] = q;
+        }
         env->stats_reply = p;
         return ERR_OK;
     }
@@ -933,6 +949,22 @@ body_from_pb(arena_t *a, const Excerpt__V1__Envelope *env, wire_msg_t *m)
         w->rejected_total = p->rejected_total;
         w->uptime_ms = p->uptime_ms;
         w->commit_rate = p->commit_rate;
+        w->backlog = p->backlog;
+        size_t n = p->n_worker_stats;
+        wire_worker_stats_t *rows = arena_alloc(a, (n ? n : 1) * sizeof *rows);
+        if (!rows)
+            return ERR_TOOBIG;
+        for (size_t i = 0; i < n; i++) {
+            const Excerpt__V1__WorkerStats *q = p->worker_stats[i];
+            rows[i].name = nz(q->name);
+            rows[i].identity = nz(q->identity);
+            rows[i].credit = q->credit;
+            rows[i].held = q->held;
+            rows[i].held_bytes = q->held_bytes;
+            rows[i].last_seen_ms = q->last_seen_ms;
+        }
+        w->n_worker_stats = n;
+        w->worker_stats = rows;
         return ERR_OK;
     }
     case EXCERPT__V1__ENVELOPE__BODY_DEAD_LIST:

@@ -128,19 +128,34 @@ typedef struct wire_dead {
     const char *const *history; /* one line per failed attempt */
 } wire_dead_t;
 
+/* One connected worker in a StatsReply; strings borrowed. */
+typedef struct wire_worker_stats {
+    const char *name;      /* worker_name from its Ready */
+    const char *identity;  /* routing id, hex */
+    uint64_t credit;       /* jobs it may still be sent */
+    uint64_t held;         /* jobs it holds */
+    uint64_t held_bytes;   /* their text bytes */
+    uint64_t last_seen_ms; /* since its last message */
+} wire_worker_stats_t;
+
 typedef struct wire_stats {
     uint64_t ready, leased, delayed, done, dead; /* jobs by state */
     uint64_t last_seq;                           /* highest committed seq */
-    uint64_t oldest_ready_age_ms; /* age of the oldest ready job */
-    uint64_t store_bytes;         /* map bytes in use */
-    uint64_t map_bytes;           /* current map size */
-    uint64_t map_limit;           /* configured maximum map size */
-    uint32_t workers;             /* connected workers */
-    uint64_t submitted_total;     /* accepted since broker start */
-    uint64_t committed_total;     /* committed since broker start */
-    uint64_t rejected_total;      /* rejected since broker start */
-    uint64_t uptime_ms;           /* broker uptime */
-    double commit_rate;           /* results/s, last 10 s */
+    uint64_t oldest_ready_age_ms;      /* age of the oldest ready job */
+    uint64_t store_bytes;              /* map bytes in use */
+    uint64_t map_bytes;                /* current map size */
+    uint64_t map_limit;                /* configured maximum map size */
+    uint32_t workers;                  /* connected workers */
+    uint64_t submitted_total;          /* accepted since broker start */
+    uint64_t committed_total;          /* committed since broker start */
+    uint64_t rejected_total;           /* rejected since broker start */
+    uint64_t uptime_ms;                /* broker uptime */
+    double commit_rate;                /* results/s, last 10 s */
+    uint64_t backlog;                  /* ready + leased + delayed */
+    size_t n_worker_stats;             /* rows in worker_stats */
+    wire_worker_stats_t *worker_stats; /* one per worker; owned by the
+                                          decoded message, borrowed when
+                                          encoding */
 } wire_stats_t;
 
 /* A figure as on the wire (proto Figure). */

@@ -1740,6 +1740,8 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     m.n[STORE_DONE]++;
     out->seq = seq;
     out->key = xstrdup(r.j.key);
+    out->extract_us = extract_us;
+    out->total_us = total_us;
 out:
     rec_free(&r);
     if (rc)
@@ -2403,6 +2405,74 @@ store_oldest_ready(store_t *s, uint64_t *enqueued_ms)
     if (!found)
         return ERR_NOTFOUND;
     *enqueued_ms = best;
+    return ERR_OK;
+}
+
+int
+store_oldest_waiting(store_t *s, store_id_fn skip, void *arg,
+                     uint64_t *queued_ms)
+{
+    MDB_txn *txn = cur_txn(s);
+    MDB_cursor *cur = NULL;
+    uint64_t best = UINT64_MAX;
+    int err = ERR_OK;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_READY], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    /* Per priority band, the first entry not skipped is its oldest. */
+    for (int p = 0; p <= WIRE_MAX_PRIORITY && !rc && !err; p++) {
+        uint8_t k[READY_KEY];
+        ready_key(k, p, 0);
+        MDB_val key = mval(k, READY_KEY), v;
+        rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+        while (rc == 0 && key.mv_size == READY_KEY && v.mv_size == 8 &&
+               ((const uint8_t *)key.mv_data)[0] == k[0] &&
+               skip(arg, get_be64(v.mv_data)))
+            rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            break;
+        if (key.mv_size != READY_KEY || v.mv_size != 8) {
+            err = ERR_IO;
+            break;
+        }
+        if (((const uint8_t *)key.mv_data)[0] != k[0])
+            continue;
+        store_job_t j;
+        err = store_get(s, get_be64(v.mv_data), &j);
+        if (err == ERR_OK && j.enqueued_ms < best)
+            best = j.enqueued_ms;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return err_from_mdb(rc);
+    if (err)
+        return err;
+    /* the delayed job due first */
+    rc = mdb_cursor_open(txn, s->dbi[DB_DELAYED], &cur);
+    if (rc)
+        return err_from_mdb(rc);
+    MDB_val key, v;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return err_from_mdb(rc);
+    if (rc == 0) {
+        store_job_t j;
+        if (v.mv_size != 8)
+            return ERR_IO;
+        err = store_get(s, get_be64(v.mv_data), &j);
+        if (err)
+            return err;
+        if (j.enqueued_ms < best)
+            best = j.enqueued_ms;
+    }
+    if (best == UINT64_MAX)
+        return ERR_NOTFOUND;
+    *queued_ms = best;
     return ERR_OK;
 }
 

@@ -91,8 +91,10 @@ typedef struct store_lease {
 
 /* What store_done committed. */
 typedef struct store_done {
-    uint64_t seq; /* the result's sequence number */
-    char *key;    /* the job's key; caller frees */
+    uint64_t seq;        /* the result's sequence number */
+    char *key;           /* the job's key; caller frees */
+    uint64_t extract_us; /* the worker's Timings.extract_us (0: none) */
+    uint64_t total_us;   /* submitted -> committed, as in its Timings */
 } store_done_t;
 
 /* One committed result, passed to a store_since callback (borrowed). */
@@ -339,6 +341,15 @@ int store_entity_jobs(store_t *s, int type, const char *name, store_id_fn fn,
 /* Wall time at which the longest-waiting READY job was queued (read).
  * ERR_NOTFOUND when nothing is ready. */
 int store_oldest_ready(store_t *s, uint64_t *enqueued_ms);
+
+/* Wall time since which the longest-waiting job has been queued (read):
+ * the oldest READY job for which skip(arg, id) returns 0 (the broker
+ * skips jobs it leased in memory, which stay READY in the store; it
+ * visits at most the skipped entries plus one per priority), or the
+ * DELAYED job due first, by the time it was last queued READY.
+ * ERR_NOTFOUND when no job waits; ERR_IO. */
+int store_oldest_waiting(store_t *s, store_id_fn skip, void *arg,
+                         uint64_t *queued_ms);
 
 /* Jobs by state and counters, including the open txn's changes (writer
  * thread only). */

@@ -370,6 +370,26 @@ test_replies_with_lists(void **state)
     assert_int_equal(d.u.stats_reply.workers, 7);
     assert_int_equal(d.u.stats_reply.map_limit, 1ull << 40);
     assert_true(d.u.stats_reply.commit_rate == 1.5);
+    assert_int_equal(d.u.stats_reply.n_worker_stats, 0);
+    wire_msg_release(&d);
+
+    wire_worker_stats_t rows[2] = {
+        { "w0", "00aabb", 3, 61, 4096, 250 },
+        { NULL, NULL, 0, 0, 0, 0 },
+    };
+    m.u.stats_reply.backlog = 66;
+    m.u.stats_reply.n_worker_stats = 2;
+    m.u.stats_reply.worker_stats = rows;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.stats_reply.backlog, 66);
+    assert_int_equal(d.u.stats_reply.n_worker_stats, 2);
+    assert_string_equal(d.u.stats_reply.worker_stats[0].name, "w0");
+    assert_string_equal(d.u.stats_reply.worker_stats[0].identity, "00aabb");
+    assert_int_equal(d.u.stats_reply.worker_stats[0].credit, 3);
+    assert_int_equal(d.u.stats_reply.worker_stats[0].held, 61);
+    assert_int_equal(d.u.stats_reply.worker_stats[0].held_bytes, 4096);
+    assert_int_equal(d.u.stats_reply.worker_stats[0].last_seen_ms, 250);
+    assert_string_equal(d.u.stats_reply.worker_stats[1].name, "");
     wire_msg_release(&d);
 }
 

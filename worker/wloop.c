@@ -9,6 +9,7 @@
  * broker are read item by item.
  */
 #include "wloop.h"
+#include "wloop_metrics.h"
 
 #include "wloop_pool.h"
 
@@ -104,6 +105,17 @@ const cfg_entry_t wloop_cfg_table[] = {
       "with broker-key-file, the connection is encrypted and authenticated" },
     { "broker-key-file", CFG_STRING, offsetof(wloop_cfg_t, broker_key_file), "",
       0, 0, "the broker's CURVE public key file" },
+    { "metrics", CFG_STRING, offsetof(wloop_cfg_t, metrics), "", 0, 0,
+      "HTTP endpoint HOST:PORT for /metrics (Prometheus), /healthz and "
+      "/readyz, e.g. 127.0.0.1:9441; port 0 picks a free one (logged); "
+      "empty: off" },
+    { "metrics-token-file", CFG_STRING,
+      offsetof(wloop_cfg_t, metrics_token_file), "", 0, 0,
+      "file holding a bearer token that /metrics requires; needed to bind "
+      "metrics off loopback" },
+    { "metrics-insecure", CFG_BOOL, offsetof(wloop_cfg_t, metrics_insecure),
+      "false", 0, 0,
+      "allow metrics off loopback without a token (logged as a warning)" },
 };
 const size_t wloop_cfg_table_len =
     sizeof wloop_cfg_table / sizeof wloop_cfg_table[0];
@@ -166,6 +178,8 @@ struct wloop {
     uint64_t n_done;          /* results acked OK */
     uint64_t n_failed;        /* Failed sent */
     uint64_t n_fenced;        /* acked NOT_FOUND */
+    bool heard;               /* the current socket heard the broker */
+    wloop_metrics_t *metrics; /* HTTP metrics endpoint, or NULL */
 };
 
 int
@@ -396,6 +410,7 @@ drop_dealer(wloop_t *w)
         w->dealer = NULL;
     }
     w->dealer_fd = -1;
+    w->heard = false;
     w->outstanding = 0;
     w->batched_credit = 0;
     /* queued answers are in unacked, resent on the next socket */
@@ -738,6 +753,7 @@ read_socket(wloop_t *w)
         bool more = zmq_msg_more(msg);
         w->last_heard_ms = now_mono_ms();
         w->reconnects = 0;
+        w->heard = true;
         if (!more) /* the Envelope is the last frame */
             on_frame(w, f, zmq_msg_data(msg), zmq_msg_size(msg));
         if (atomic_load(&f->refs) == 1) {
@@ -758,6 +774,7 @@ finish(wloop_t *w, wloop_done_t *d)
     unhold(w, d->job_id, d->attempt);
     if (d->failed)
         w->n_failed++;
+    wloop_metrics_job(w->metrics, d->failed, d->extract_us);
     log_debug(
         "worker: job=%" PRIu64 " attempt=%" PRIu32 " %s extract_us=%" PRIu64,
         d->job_id, d->attempt, d->failed ? "failed" : "done", d->extract_us);
@@ -912,6 +929,11 @@ wloop_open(wloop_t **out, const wloop_cfg_t *cfg)
     rc = wloop_pool_open(&w->pool, w->threads, w->cfg.max_text);
     if (rc != ERR_OK)
         goto fail;
+    if (cfg->metrics && *cfg->metrics &&
+        (rc = wloop_metrics_open(&w->metrics, cfg->metrics,
+                                 cfg->metrics_token_file, cfg->metrics_insecure,
+                                 0)) != ERR_OK)
+        goto fail;
     *out = w;
     return ERR_OK;
 fail:
@@ -954,6 +976,33 @@ poll_timeout(const wloop_t *w, uint64_t now, uint64_t drain_deadline)
     if (w->draining && drain_deadline < next)
         next = drain_deadline;
     return next <= now ? 0 : (int)(next - now);
+}
+
+/* Hand the loop's figures to the metrics endpoint (at most every 100 ms
+ * unless force). */
+static void
+publish_metrics(wloop_t *w, bool force)
+{
+    if (!w->metrics)
+        return;
+    wloop_metrics_state_t st = {
+        .done = w->n_done,
+        .failed = w->n_failed,
+        .fenced = w->n_fenced,
+        .held = w->n_held,
+        .credit = w->outstanding,
+        .capacity = w->capacity,
+        .threads = w->threads,
+        .connected = w->dealer && w->heard,
+        .draining = w->draining,
+    };
+    wloop_metrics_publish(w->metrics, &st, force);
+}
+
+int
+wloop_metrics_port_of(const wloop_t *w)
+{
+    return w ? wloop_metrics_port(w->metrics) : 0;
 }
 
 int
@@ -1011,6 +1060,7 @@ wloop_run(wloop_t *w)
         if (!w->draining && atomic_load(&w->stop_req)) {
             w->draining = true;
             drain_deadline = now_mono_ms() + w->cfg.drain_timeout_ms;
+            publish_metrics(w, true);
             log_info(
                 "worker: draining jobs=%zu unacked=%zu timeout_ms=%" PRIu64,
                 w->n_held, w->n_unacked, w->cfg.drain_timeout_ms);
@@ -1050,6 +1100,7 @@ wloop_run(wloop_t *w)
         }
         /* one frame for what this pass queued */
         (void)out_flush(w);
+        publish_metrics(w, false);
         /* Sleep only once the socket was drained after our last send and
          * nothing is left to run here. */
         busy = more || (w->dealer && w->unread);
@@ -1069,6 +1120,7 @@ wloop_destroy(wloop_t **wp)
         return;
     *wp = NULL;
     drop_dealer(w);
+    wloop_metrics_destroy(&w->metrics);
     wloop_pool_destroy(&w->pool);
     while (w->unacked) {
         wloop_done_t *d = w->unacked;

@@ -10,6 +10,7 @@
 
 #include "../common/cfg.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ typedef struct wloop_cfg {
     char *log_level;            /* error, warn, info, debug (main applies) */
     char *key_file;             /* this worker's CURVE secret key file */
     char *broker_key_file;      /* the broker's public key file */
+    char *metrics;              /* HTTP metrics/health HOST:PORT, "" none */
+    char *metrics_token_file;   /* bearer token for /metrics, "" none */
+    bool metrics_insecure;      /* non-loopback metrics without a token */
 } wloop_cfg_t;
 
 /* The configuration table (keys as in files and flags: "broker",
@@ -72,6 +76,10 @@ int wloop_open(wloop_t **out, const wloop_cfg_t *cfg);
  * may still be running: wloop_destroy copes). ERR_IO on a socket failure.
  */
 int wloop_run(wloop_t *w);
+
+/* The metrics endpoint's TCP port (the OS's choice after port 0), or 0
+ * when it is off. */
+int wloop_metrics_port_of(const wloop_t *w);
 
 /* Ask wloop_run to drain and return. Async-signal-safe; any thread. */
 void wloop_request_stop(wloop_t *w);
