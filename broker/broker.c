@@ -935,7 +935,8 @@ service_commit(broker_t *b)
 }
 
 /* Lease READY jobs in memory to workers with credit, round-robin, and send
- * them. Reads the store only; attempts continue from the recorded one. */
+ * them. Reads the store only; attempts continue from the recorded one
+ * (store_lease_attempt). */
 static void
 dispatch(broker_t *b)
 {
@@ -973,25 +974,26 @@ dispatch(broker_t *b)
         rc = store_get(b->store, p.ids[i], &j);
         if (rc == 0)
             rc = store_payload_raw(b->store, p.ids[i], &stored, &stored_len);
+        /* never an attempt an earlier run may have handed out */
+        uint32_t att = rc == 0 ? store_lease_attempt(b->store, &j) : 0;
         /* the stored Submit's Job goes out as it is, not re-encoded; to a
          * worker that reads Batches, straight into its outbox */
         if (rc == 0 && w->batch) {
             route_t rt = worker_route(w);
             rc = wire_splice_dispatch_batch(
-                stored, stored_len, ++b->out_rid, j.attempt + 1,
+                stored, stored_len, ++b->out_rid, att,
                 (uint32_t)b->cfg.lease_ms,
                 &outbox_for(b, b->back, &rt, stored_len + 64)->batch);
         } else if (rc == 0) {
-            rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid,
-                                      j.attempt + 1, (uint32_t)b->cfg.lease_ms,
-                                      &buf, &len);
+            rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid, att,
+                                      (uint32_t)b->cfg.lease_ms, &buf, &len);
         }
         if (rc) {
             log_error("broker cannot read job=%llu: %s",
                       (unsigned long long)p.ids[i], err_str(rc));
             continue;
         }
-        lease_out(b, w, j.id, j.attempt + 1, j.text_bytes, buf, len);
+        lease_out(b, w, j.id, att, j.text_bytes, buf, len);
         if (i % 16 == 15)
             service_commit(b);
     }

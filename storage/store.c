@@ -126,6 +126,7 @@ struct store {
     pthread_rwlock_t remap; /* read txns (shared) vs map growth (exclusive) */
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
+    uint64_t run;           /* this open's number (meta "runs"), from 1 */
     int lock_fd;            /* flock'd DIR/lock: one broker per dir, or -1 */
     ents_t ents;            /* entity index entries of the open flat group */
 };
@@ -245,6 +246,7 @@ rec_parse(uint64_t id, const MDB_val *v, store_job_t *j, uint64_t *qseq)
     memcpy(&j->not_before_ms, p + 56, 8);
     memcpy(&j->enqueued_ms, p + 64, 8);
     memcpy(&j->leased_ms, p + 72, 8);
+    memcpy(&j->attempt_run, p + 80, 8);
     const uint8_t *q = p + REC_HEADER, *end = p + v->mv_size;
     const char **strs[] = { &j->key, &j->last_error, &j->source_url, &j->title,
                             &j->history };
@@ -326,6 +328,7 @@ rec_store(store_t *s, MDB_txn *txn, const store_job_t *j, uint64_t qseq)
     memcpy(p + 56, &j->not_before_ms, 8);
     memcpy(p + 64, &j->enqueued_ms, 8);
     memcpy(p + 72, &j->leased_ms, 8);
+    memcpy(p + 80, &j->attempt_run, 8);
     uint8_t *q = p + REC_HEADER;
     for (size_t i = 0; i < 5; i++) {
         if (lens[i])
@@ -597,6 +600,36 @@ meta_save(store_t *s, MDB_txn *txn)
     return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
+/* Number this open (meta "runs", counted from 1) durably with the open's
+ * txn: attempts a broker handed out in memory during an earlier run are
+ * skipped by store_lease_attempt, whether or not they were recorded. */
+static int
+run_count(store_t *s, MDB_txn *txn)
+{
+    MDB_val k = mval("runs", 4), v;
+    uint64_t runs = 0;
+    int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof runs)
+        memcpy(&runs, v.mv_data, sizeof runs);
+    else if (rc == 0)
+        return ERR_IO;
+    else if (rc != MDB_NOTFOUND)
+        return rc;
+    s->run = runs + 1;
+    v = mval(&s->run, sizeof s->run);
+    return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+uint32_t
+store_lease_attempt(const store_t *s, const store_job_t *j)
+{
+    /* each run since the recorded attempt may have leased the job once
+     * more without recording it (the last lease of a run that crashed) */
+    uint64_t skip = s->run > j->attempt_run ? s->run - j->attempt_run : 0;
+    uint64_t a = (uint64_t)j->attempt + 1 + skip;
+    return a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+}
+
 /* Take an exclusive flock on DIR/lock so that a second process cannot
  * open the same store (LMDB itself would let two writers interleave
  * their group commits and leases). The lock goes with the process, also
@@ -701,6 +734,9 @@ store_open(store_t **out, const store_cfg_t *cfg)
             goto fail;
     }
     rc = meta_load(s, txn);
+    if (rc)
+        goto fail;
+    rc = run_count(s, txn);
     if (rc)
         goto fail;
     rc = mdb_txn_commit(txn);
@@ -998,6 +1034,7 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     r.j.source_url = job->source_url ? job->source_url : "";
     r.j.title = job->title ? job->title : "";
     r.j.history = "";
+    r.j.attempt_run = s->run;
     rc = make_ready(s, txn, &r, &m, now_ms);
 out:
     rc = op_end(s, txn, &m, rc);
@@ -1092,7 +1129,8 @@ store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out)
             continue;
         }
         r.j.state = STORE_LEASED;
-        r.j.attempt++;
+        r.j.attempt = store_lease_attempt(s, &r.j);
+        r.j.attempt_run = s->run;
         r.j.leased_ms = now_ms;
         uint32_t att = r.j.attempt;
         v = mval(&att, 4);
@@ -1732,6 +1770,7 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     }
     r.j.state = STORE_DONE;
     r.j.attempt = attempt;
+    r.j.attempt_run = s->run;
     r.j.seq = seq;
     r.j.finished_ms = now_ms;
     rc = rec_store(s, txn, &r.j, 0);
@@ -1807,6 +1846,7 @@ store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
     if (rc)
         goto out;
     r.j.attempt = attempt;
+    r.j.attempt_run = s->run;
     r.j.tries++;
     add_history(&r, reason);
     if (permanent || r.j.tries >= max_attempts) {
