@@ -41,6 +41,8 @@ err_str(int code)
         return "invalid UTF-8";
     case ERR_INTERNAL:
         return "internal error";
+    case ERR_NOSPACE:
+        return "filesystem full";
     default:
         return "unknown error";
     }

@@ -25,6 +25,10 @@ enum {
     ERR_INTERNAL = -15 /* a bug or an unexpected library state */
 };
 
+/* Told apart from ERR_FULL (a configured limit): the disk itself is full
+ * (ENOSPC, EDQUOT from LMDB's writes). */
+enum { ERR_NOSPACE = -16 };
+
 /* Name of a status code, e.g. "ERR_FULL: at capacity". Never NULL; static. */
 const char *err_str(int code);
 

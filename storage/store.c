@@ -17,6 +17,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -127,6 +128,8 @@ struct store {
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
     uint64_t run;           /* this open's number (meta "runs"), from 1 */
+    atomic_bool broken;     /* LMDB refuses every txn (MDB_PANIC) */
+    log_rate_t commit_log;  /* limits "store commit failed" lines */
     int lock_fd;            /* flock'd DIR/lock: one broker per dir, or -1 */
     ents_t ents;            /* entity index entries of the open flat group */
 };
@@ -165,6 +168,9 @@ err_from_mdb(int rc)
         return ERR_VERSION;
     case MDB_BAD_VALSIZE:
         return ERR_TOOBIG;
+    case ENOSPC:
+    case EDQUOT:
+        return ERR_NOSPACE; /* not the map limit: tell them apart */
     default:
         if (rc > 0)
             return err_from_errno(rc);
@@ -783,6 +789,34 @@ store_destroy(store_t **sp)
 
 /* ------------------------------------------------------- transactions */
 
+/* After a failed LMDB call: is the environment now unusable? A failed
+ * meta page write (EIO) marks it fatal, and every later txn gets
+ * MDB_PANIC: a read txn's begin tells without touching the disk. */
+static void
+check_broken(store_t *s, int rc)
+{
+    if (atomic_load(&s->broken))
+        return;
+    if (rc != MDB_PANIC) {
+        MDB_txn *t = NULL;
+        int prc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t);
+        if (prc == 0)
+            mdb_txn_abort(t);
+        if (prc != MDB_PANIC)
+            return;
+    }
+    atomic_store(&s->broken, true);
+    log_error("store unusable dir=%s: LMDB refuses every transaction after "
+              "a failed write (%s); only a restart recovers it",
+              s->dir, mdb_strerror(rc));
+}
+
+bool
+store_is_broken(const store_t *s)
+{
+    return atomic_load(&((store_t *)s)->broken);
+}
+
 static void
 grow_map(store_t *s)
 {
@@ -820,7 +854,9 @@ store_txn_begin(store_t *s)
     }
     if (rc) {
         s->wtxn = NULL;
-        log_error("store txn begin failed: %s", mdb_strerror(rc));
+        check_broken(s, rc);
+        if (!atomic_load(&s->broken))
+            log_error("store txn begin failed: %s", mdb_strerror(rc));
         return err_from_mdb(rc);
     }
     s->meta = s->meta_committed;
@@ -886,7 +922,12 @@ store_txn_commit(store_t *s)
                  (unsigned long long)s->map_limit);
         return ERR_FULL;
     }
-    log_error("store commit failed: %s", mdb_strerror(rc));
+    check_broken(s, rc);
+    unsigned long long n = 0;
+    if (log_rate_allow(&s->commit_log, 10000, &n))
+        log_error("store commit failed: %s (%llu more since the last such "
+                  "line)",
+                  mdb_strerror(rc), n);
     return err_from_mdb(rc);
 }
 
@@ -927,6 +968,7 @@ store_read_begin(store_t *s)
     }
     if (rc) {
         pthread_rwlock_unlock(&s->remap);
+        check_broken(s, rc);
         log_error("store read txn failed: %s", mdb_strerror(rc));
         return err_from_mdb(rc);
     }

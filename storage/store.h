@@ -357,6 +357,14 @@ int store_oldest_ready(store_t *s, uint64_t *enqueued_ms);
  * thread only). */
 void store_counts(const store_t *s, store_counts_t *out);
 
+/*
+ * True once LMDB refuses every transaction (a failed meta page write left
+ * the environment fatal, MDB_PANIC): nothing but closing the store and
+ * opening it again (a process restart) recovers. Logged once when seen.
+ * Any thread.
+ */
+bool store_is_broken(const store_t *s);
+
 /* Map size, use and limit. */
 void store_info(store_t *s, store_info_t *out);
 
