@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 PACKAGES=(cmake gcc make pkg-config libzmq3-dev libprotobuf-c-dev
           protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
           libsodium-dev iso-codes python3-zmq python3-protobuf
-          protobuf-compiler faketime iproute2 nftables libseccomp-dev)
+          protobuf-compiler faketime iproute2 nftables libseccomp-dev systemd)
 
 deps() {
     local missing=()

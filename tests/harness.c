@@ -198,6 +198,8 @@ hx_spawn(hx_proc_t *p)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        if (p->pre_exec)
+            p->pre_exec(p->pre_exec_arg);
         execve(p->argv[0], p->argv, envp);
         _exit(127);
     }

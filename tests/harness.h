@@ -36,6 +36,10 @@ typedef struct hx_proc {
     char log[256];             /* stdout+stderr of the process (appended) */
     char *argv[HX_MAX_ARGS];   /* owned copies, kept for restarts */
     char *env[HX_MAX_ENV + 1]; /* extra "KEY=VALUE" entries, owned */
+    /* called in the child right before exec (async-signal-safe calls
+     * only), e.g. to install a seccomp filter; NULL: none */
+    void (*pre_exec)(void *arg);
+    void *pre_exec_arg; /* its argument */
 } hx_proc_t;
 
 /* Start of a fixture: resets the harness's registries. */
