@@ -63,6 +63,8 @@ typedef struct fx {
     /* the submitter's log: every job whose Accepted we saw */
     uint64_t accepted[MAX_JOBS]; /* job id by job number, 0: none yet */
     int n_jobs;                  /* job numbers used */
+    char ns[32];                 /* network namespace made, "" if none */
+    size_t pad;                  /* submit_range texts: about this long */
 } fx_t;
 
 static int
@@ -91,6 +93,12 @@ teardown(void **state)
 {
     fx_t *f = *state;
     hx_teardown(&f->ctx);
+    if (f->ns[0]) { /* its veth pair goes with it */
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "ip netns del %s 2>/dev/null", f->ns);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not delete netns %s\n", f->ns);
+    }
     char mnt[160];
     snprintf(mnt, sizeof mnt, "%s/data", f->dir);
     (void)umount2(mnt, MNT_DETACH); /* the disk-full test's tmpfs */
@@ -132,25 +140,38 @@ start_broker(fx_t *f, const char *const *extra)
     f->dealer = hx_socket(f->ctx, ZMQ_DEALER, f->fe);
 }
 
+/* Start worker i; inside network namespace ns when not NULL (through
+ * `ip netns exec`, which execs the worker: the pid is the worker's). */
 static hx_proc_t *
-start_worker(fx_t *f, int i, const char *const *extra)
+start_worker_in(fx_t *f, int i, const char *const *extra, const char *ns)
 {
     char name[16];
     snprintf(name, sizeof name, "w%d", i);
-    const char *args[HX_MAX_ARGS] = { EXCERPT_WORKER_BIN,
-                                      "--broker",
-                                      f->be,
-                                      "--threads",
-                                      "1",
-                                      "--heartbeat-ms",
-                                      "200",
-                                      "--broker-timeout-ms",
-                                      "3000",
-                                      "--log-level",
-                                      "debug",
-                                      "--name",
-                                      name };
-    size_t n = 13;
+    const char *args[HX_MAX_ARGS] = { 0 };
+    size_t n = 0;
+    if (ns) {
+        args[n++] =
+            access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
+        args[n++] = "netns";
+        args[n++] = "exec";
+        args[n++] = ns;
+    }
+    const char *base[] = { EXCERPT_WORKER_BIN,
+                           "--broker",
+                           f->be,
+                           "--threads",
+                           "1",
+                           "--heartbeat-ms",
+                           "200",
+                           "--broker-timeout-ms",
+                           "3000",
+                           "--log-level",
+                           "debug",
+                           "--name",
+                           name,
+                           NULL };
+    for (size_t k = 0; base[k]; k++)
+        args[n++] = base[k];
     for (size_t k = 0; extra && extra[k]; k++) {
         assert_true(n < HX_MAX_ARGS - 1);
         args[n++] = extra[k];
@@ -164,6 +185,12 @@ start_worker(fx_t *f, int i, const char *const *extra)
                 10000);
     assert_true(hx_alive(p));
     return p;
+}
+
+static hx_proc_t *
+start_worker(fx_t *f, int i, const char *const *extra)
+{
+    return start_worker_in(f, i, extra, NULL);
 }
 
 /* ------------------------------------------------------------ client */
@@ -244,7 +271,10 @@ static int
 submit_range(fx_t *f, const char *tag, int from, int to, int stop_after)
 {
     int next = from, inflight = 0, got = 0;
-    char text[512], key[48];
+    char key[48];
+    size_t cap = 512 + f->pad;
+    char *text = malloc(cap);
+    assert_non_null(text);
     while (next < to || inflight > 0) {
         while (inflight < 64 && next < to) {
             if (f->accepted[next]) {
@@ -254,7 +284,9 @@ submit_range(fx_t *f, const char *tag, int from, int to, int stop_after)
             wire_msg_t req = { .kind = WIRE_SUBMIT };
             req.request_id = 1000000u + (uint64_t)next;
             snprintf(key, sizeof key, "%s-%d", tag, next);
-            size_t len = make_text(text, sizeof text, next);
+            size_t len = make_text(text, cap, next);
+            while (len + 400 < cap)
+                len += make_text(text + len, cap - len, next + (int)len);
             req.u.submit.job.key = key;
             req.u.submit.job.text = text;
             req.u.submit.job.text_len = len;
@@ -265,8 +297,10 @@ submit_range(fx_t *f, const char *tag, int from, int to, int stop_after)
         if (inflight == 0)
             break;
         wire_msg_t rep;
-        if (hx_recv(f->dealer, 5000, &rep) != ERR_OK)
+        if (hx_recv(f->dealer, 5000, &rep) != ERR_OK) {
+            free(text);
             return got; /* broker gone */
+        }
         if (rep.kind == WIRE_ACCEPTED && rep.request_id >= 1000000u) {
             uint64_t n = rep.request_id - 1000000u;
             assert_true(n < MAX_JOBS);
@@ -277,9 +311,12 @@ submit_range(fx_t *f, const char *tag, int from, int to, int stop_after)
         }
         inflight--;
         wire_msg_release(&rep);
-        if (stop_after && got >= stop_after)
+        if (stop_after && got >= stop_after) {
+            free(text);
             return got;
+        }
     }
+    free(text);
     if (to > f->n_jobs)
         f->n_jobs = to;
     return got;
@@ -719,6 +756,176 @@ test_clock_jump_retry(void **state)
     assert_true(hx_alive(b));
 }
 
+/* The seqs a consumer printed (lines {"seq":N,...}) into seqs; returns
+ * how many. */
+static size_t
+consumer_seqs(const char *log, uint64_t *seqs, size_t cap)
+{
+    FILE *fp = fopen(log, "r");
+    if (!fp)
+        return 0;
+    size_t n = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "{\"seq\":", 7) || !strchr(line, '\n'))
+            continue; /* not a whole result line (stderr, a cut line) */
+        assert_true(n < cap);
+        seqs[n++] = strtoull(line + 7, NULL, 10);
+    }
+    fclose(fp);
+    return n;
+}
+
+static void
+start_consumer(fx_t *f, hx_proc_t *c, const char *log, uint64_t from)
+{
+    char fromv[32];
+    snprintf(fromv, sizeof fromv, "%" PRIu64, from);
+    snprintf(c->log, sizeof c->log, "%s/%s", f->dir, log);
+    const char *args[] = { EXCERPT_CLI_BIN, "tail",        "--endpoint",
+                           f->fe,           "--publisher", f->pub,
+                           "--from",        fromv,         NULL };
+    hx_proc_args(c, args);
+    hx_spawn(c);
+}
+
+/* A consumer (`excerpt tail`) killed with kill -9 mid-stream and started
+ * again from the last seq it wrote out sees every result once: its two
+ * runs' lines together are seq 1..N without a gap or a repeat. */
+static void
+test_consumer_restart_from_cursor(void **state)
+{
+    fx_t *f = *state;
+    const char *bargs[] = { NULL };
+    start_broker(f, bargs);
+    start_worker(f, 0, NULL);
+    start_worker(f, 1, NULL);
+    hx_proc_t c1 = { 0 }, c2 = { 0 };
+    start_consumer(f, &c1, "consumer1.log", 0);
+    static uint64_t s1[MAX_JOBS], s2[MAX_JOBS];
+    assert_int_equal(submit_range(f, "cons", 0, 300, 0), 300);
+    HX_WAIT_FOR(consumer_seqs(c1.log, s1, MAX_JOBS) >= 100, 20000);
+    hx_kill(&c1, SIGKILL);
+    size_t n1 = consumer_seqs(c1.log, s1, MAX_JOBS);
+    uint64_t cursor = n1 ? s1[n1 - 1] : 0;
+    /* more results land while no consumer runs */
+    assert_int_equal(submit_range(f, "cons", 300, 600, 0), 300);
+    start_consumer(f, &c2, "consumer2.log", cursor);
+    assert_int_equal(submit_range(f, "cons", 600, 800, 0), 200);
+    verdict_t v = check_oracle(f, "consumer-restart", 1, 60000);
+    HX_WAIT_FOR(consumer_seqs(c2.log, s2, MAX_JOBS) + n1 >= v.committed, 20000);
+    size_t n2 = consumer_seqs(c2.log, s2, MAX_JOBS);
+    uint64_t expect = 1;
+    for (size_t i = 0; i < n1 + n2; i++, expect++) {
+        uint64_t got = i < n1 ? s1[i] : s2[i - n1];
+        if (got != expect)
+            fail_msg("consumer line %zu: seq %" PRIu64 ", expected %" PRIu64
+                     " (cursor %" PRIu64 ")",
+                     i, got, expect, cursor);
+    }
+    print_message("consumer: %zu lines before kill -9 (cursor %" PRIu64
+                  "), %zu after; seq 1..%zu each once\n",
+                  n1, cursor, n2, n1 + n2);
+    assert_int_equal(n1 + n2, v.committed);
+    hx_proc_free(&c1);
+    assert_int_equal(hx_term(&c2, 20000), 0);
+    hx_proc_free(&c2);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run a shell command; fail the test, naming it, if it fails. */
+static void
+sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("command failed (status %d): %s", rc, cmd);
+}
+
+/* A worker cut off from the broker by a network partition: it runs in
+ * its own network namespace, joined by a veth pair, and nftables in that
+ * namespace drops everything to and from the broker for 8 s (as root;
+ * CI runs as root: a namespace that cannot be made fails the test). The
+ * broker re-leases its jobs to the other worker; after the heal the cut
+ * worker's late answers are fenced, it registers again and takes work. */
+static void
+test_worker_partition(void **state)
+{
+    fx_t *f = *state;
+    int x = 1 + (int)(getpid() % 250);
+    snprintf(f->ns, sizeof f->ns, "excp%d", (int)getpid());
+    char vh[16], vn[16];
+    snprintf(vh, sizeof vh, "exh%d", (int)(getpid() % 1000000));
+    snprintf(vn, sizeof vn, "exn%d", (int)(getpid() % 1000000));
+    if (system("command -v nft >/dev/null") != 0)
+        fail_msg("nft missing: install Debian's nftables (dev.sh does)");
+    int rc = system("ip netns add excp-probe 2>/dev/null && ip netns del "
+                    "excp-probe");
+    if (rc != 0)
+        fail_msg("cannot create a network namespace (needs root and "
+                 "CAP_SYS_ADMIN; CI runs as root)");
+    sh("ip netns add %s", f->ns);
+    sh("ip link add %s type veth peer name %s", vh, vn);
+    sh("ip link set %s netns %s", vn, f->ns);
+    sh("ip addr add 10.213.%d.1/30 dev %s && ip link set %s up", x, vh, vh);
+    sh("ip -n %s addr add 10.213.%d.2/30 dev %s && ip -n %s link set %s up "
+       "&& ip -n %s link set lo up",
+       f->ns, x, vn, f->ns, vn, f->ns);
+    /* the backend on the veth address: no one else binds it */
+    snprintf(f->be, sizeof f->be, "tcp://10.213.%d.1:7441", x);
+    const char *bargs[] = { "--worker-timeout-ms",
+                            "2000",
+                            "--lease-ms",
+                            "4000",
+                            "--retry-base-ms",
+                            "100",
+                            "--retry-max-ms",
+                            "500",
+                            NULL };
+    start_broker(f, bargs);
+    const char *wargs[] = { "--prefetch", "4", NULL };
+    hx_proc_t *cut = start_worker_in(f, 0, wargs, f->ns);
+    start_worker(f, 1, wargs);
+    HX_WAIT_FOR(stats(f).workers == 2, 10000);
+    f->pad = 16 * 1024;
+    assert_int_equal(submit_range(f, "part", 0, 400, 0), 400);
+    HX_WAIT_FOR(hx_count_in_file(cut->log, " dispatched ") >= 8, 20000);
+    sh("ip netns exec %s nft -f - <<'EOF'\n"
+       "table inet excerpt_cut {\n"
+       " chain out { type filter hook output priority 0; ip daddr 10.213.%d.1 "
+       "drop; }\n"
+       " chain in { type filter hook input priority 0; ip saddr 10.213.%d.1 "
+       "drop; }\n"
+       "}\n"
+       "EOF",
+       f->ns, x, x);
+    uint64_t t_cut = hx_now_ms();
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "worker lost worker=w0") >= 1,
+                10000);
+    HX_WAIT_FOR(stats(f).workers == 1, 10000);
+    /* the other worker takes over what the cut one held */
+    assert_int_equal(submit_range(f, "part", 400, 450, 0), 50);
+    while (hx_now_ms() - t_cut < 8000)
+        usleep(50000);
+    sh("ip netns exec %s nft delete table inet excerpt_cut", f->ns);
+    uint64_t t_heal = hx_now_ms();
+    HX_WAIT_FOR(stats(f).workers == 2, 30000);
+    uint64_t rec = hx_now_ms() - t_heal;
+    print_message("partition 8 s: the cut worker registered again %" PRIu64
+                  " ms after the heal\n",
+                  rec);
+    check_oracle(f, "worker-partition", 1, 60000);
+    check_workers_serve(f, 2, "serve");
+    check_oracle(f, "worker-partition", 1, 60000);
+    assert_true(hx_alive(cut));
+}
+
 int
 main(void)
 {
@@ -735,6 +942,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_jump_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consumer_restart_from_cursor,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_partition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_kill9_rounds, setup,
                                         teardown),
     };
