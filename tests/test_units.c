@@ -41,6 +41,7 @@
 #endif
 
 #define MAX_NAMES 4096
+#define SAN_OPTIONS "ASAN_OPTIONS=disable_coredump=0:detect_leaks=0"
 #define MAX_GROUPS 64
 
 /* A set of syscall (or @group) names. */
@@ -320,9 +321,10 @@ test_daemons_serve_under_filter(void **state)
     hx_proc_args(&f->broker, bargs);
     f->broker.pre_exec = install_filter;
     f->broker.pre_exec_arg = &f->filt[0];
-    /* sanitizer runtimes make calls of their own (setrlimit for core
-     * dumps) that no unit allows */
-    hx_proc_setenv(&f->broker, "ASAN_OPTIONS=disable_coredump=0");
+    /* sanitizer runtimes make calls of their own that no unit allows
+     * (setrlimit for core dumps, ptrace for the leak check at exit); the
+     * other tests check the daemons for leaks */
+    hx_proc_setenv(&f->broker, SAN_OPTIONS);
     hx_spawn(&f->broker);
     HX_WAIT_FOR(hx_count_in_file(f->broker.log, "listening") == 1 ||
                     !hx_alive(&f->broker),
@@ -336,7 +338,7 @@ test_daemons_serve_under_filter(void **state)
     hx_proc_args(&f->worker, wargs);
     f->worker.pre_exec = install_filter;
     f->worker.pre_exec_arg = &f->filt[1];
-    hx_proc_setenv(&f->worker, "ASAN_OPTIONS=disable_coredump=0");
+    hx_proc_setenv(&f->worker, SAN_OPTIONS);
     hx_spawn(&f->worker);
     void *d = hx_socket(f->ctx, ZMQ_DEALER, fe);
     uint64_t rid = 0;
