@@ -2422,7 +2422,11 @@ broker_run(broker_t *b)
     b->thread_up = true;
     b->next_tick_ms = now_mono_ms() + TICK_MS;
     for (;;) {
-        if (b->fatal) {
+        if (b->fatal || store_is_broken(b->store)) {
+            if (!b->fatal)
+                log_error("broker exiting: the store is unusable (see the "
+                          "store line above); a restart recovers it, nothing "
+                          "committed is lost");
             rc = ERR_IO; /* crash-only: the normal start is the recovery */
             break;
         }

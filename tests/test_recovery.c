@@ -675,9 +675,11 @@ test_disk_full(void **state)
                   dispatches, ok, (long long)sb.st_size);
     assert_true(dispatches < ok * 4 + 64);
     assert_true(sb.st_size < 256 * 1024);
-    /* space again: everything completes exactly once */
+    /* space again: everything completes exactly once, the held jobs
+     * under a new attempt (the failed one was recorded by its expiry) */
     assert_int_equal(unlink(filler), 0);
     check_oracle(f, "disk-full", 1, 60000);
+    assert_true(get_job(f, f->accepted[0]).attempts >= 2);
     check_workers_serve(f, 1, "serve");
     check_oracle(f, "disk-full", 1, 30000);
 }
