@@ -29,7 +29,9 @@
 /* Factor on every HX_WAIT_FOR deadline, for the same reason */
 #define HX_SLACK 4
 
-/* One child process. Zero it, then hx_proc_args(). */
+/* One child process. Zero it, then hx_proc_args(). It must outlive the
+ * test function (a fixture field or static): hx_teardown reaches it after
+ * a failed assertion has left the function. */
 typedef struct hx_proc {
     pid_t pid;                 /* 0 when not running */
     int status;                /* wait status of the last exit */

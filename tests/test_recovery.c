@@ -578,7 +578,7 @@ test_fatal_store_exits(void **state)
     assert_int_equal(hx_count_in_file(b->log, "broker exiting"), 1);
     assert_true(hx_count_in_file(b->log, "ERROR") < 10);
     /* a stats-based health check sees it */
-    hx_proc_t st = { 0 };
+    static hx_proc_t st; /* outlives this frame for hx_teardown */
     snprintf(st.log, sizeof st.log, "%s/stats.log", f->dir);
     const char *sargs[] = { EXCERPT_CLI_BIN, "stats", "--endpoint", f->fe,
                             "--timeout",     "1000",  "--json",     NULL };
@@ -798,7 +798,7 @@ test_consumer_restart_from_cursor(void **state)
     start_broker(f, bargs);
     start_worker(f, 0, NULL);
     start_worker(f, 1, NULL);
-    hx_proc_t c1 = { 0 }, c2 = { 0 };
+    static hx_proc_t c1, c2; /* outlive this frame for hx_teardown */
     start_consumer(f, &c1, "consumer1.log", 0);
     static uint64_t s1[MAX_JOBS], s2[MAX_JOBS];
     assert_int_equal(submit_range(f, "cons", 0, 300, 0), 300);
