@@ -193,11 +193,16 @@ hx_spawn(hx_proc_t *p)
     assert_true(pid >= 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
+        int mode =
+            O_WRONLY | O_CREAT | O_CLOEXEC | (p->fresh ? O_TRUNC : O_APPEND);
+        int fd = open(p->log, mode, 0644);
+        int efd = p->err[0] ? open(p->err, mode, 0644) : fd;
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || efd < 0 || in < 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(fd, 1);
+        dup2(efd, 2);
         if (p->pre_exec)
             p->pre_exec(p->pre_exec_arg);
         execve(p->argv[0], p->argv, envp);

@@ -36,6 +36,8 @@ typedef struct hx_proc {
     pid_t pid;                 /* 0 when not running */
     int status;                /* wait status of the last exit */
     char log[256];             /* stdout+stderr of the process (appended) */
+    char err[256];             /* when set: stderr goes here instead */
+    bool fresh;                /* truncate log (and err) at each spawn */
     char *argv[HX_MAX_ARGS];   /* owned copies, kept for restarts */
     char *env[HX_MAX_ENV + 1]; /* extra "KEY=VALUE" entries, owned */
     /* called in the child right before exec (async-signal-safe calls
@@ -68,7 +70,8 @@ void hx_proc_args(hx_proc_t *p, const char *const *argv);
 /* Add "KEY=VALUE" to the environment p gets (at most HX_MAX_ENV). */
 void hx_proc_setenv(hx_proc_t *p, const char *kv);
 /* Fork and exec p (argv[0] must be executable), output appended to
- * p->log; the child dies with the test process (PR_SET_PDEATHSIG). */
+ * p->log (see err, fresh), stdin /dev/null; the child dies with the test
+ * process (PR_SET_PDEATHSIG). */
 void hx_spawn(hx_proc_t *p);
 /* Send sig; SIGKILL also reaps it. */
 void hx_kill(hx_proc_t *p, int sig);
