@@ -172,6 +172,8 @@ typedef struct lease {
     bool held;            /* its answer failed to commit: held back until
                              deadline_ms, then expired (see lease_hold) */
     uint32_t holds;       /* commits of its answer or expiry that failed */
+    uint32_t tries;       /* failed tries before this lease (backoff: the
+                             attempt number also skips across restarts) */
 } lease_t;
 
 /* Open-addressing hash table of leases keyed by job id. */
@@ -751,7 +753,7 @@ expire_quiet(broker_t *b, lease_t *l, const char *why)
     op->job_id = l->job_id;
     op->attempt = l->attempt;
     op->reason = why;
-    op->delay_ms = backoff_ms(b, l->attempt);
+    op->delay_ms = backoff_ms(b, l->tries + 1);
     lease_finish(b, l);
 }
 
@@ -1036,7 +1038,7 @@ dispatch(broker_t *b)
                       (unsigned long long)p.ids[i], err_str(rc));
             continue;
         }
-        lease_out(b, w, j.id, att, j.text_bytes, buf, len);
+        lease_out(b, w, j.id, att, j.text_bytes, buf, len)->tries = j.tries;
         if (i % 16 == 15)
             service_commit(b);
     }
@@ -2017,6 +2019,7 @@ on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
     uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
     bool fenced = false;
     lease_t *l = lt_find(&b->leases, id);
+    uint32_t tries = l ? l->tries : 0;
     if (l && l->attempt != att) {
         fenced = true; /* another attempt holds the job */
     } else if (l) {
@@ -2036,7 +2039,7 @@ on_done_or_failed(broker_t *b, const route_t *rt, wire_msg_t *m)
     route_copy(&op->route, rt);
     op->job_id = id;
     op->attempt = att;
-    op->delay_ms = backoff_ms(b, att);
+    op->delay_ms = backoff_ms(b, tries + 1);
     op->msg = *m;
     memset(m, 0, sizeof *m);
     if (fenced) {
