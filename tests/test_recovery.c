@@ -591,7 +591,12 @@ test_fatal_store_exits(void **state)
     /* recovery is the normal start */
     unlink(trigger);
     hx_close(&f->dealer);
+    uint64_t t_start = hx_now_ms();
     start_broker(f, NULL);
+    HX_WAIT_FOR(stats(f).workers == 1, 20000);
+    print_message("fatal store: broker exit %d; restarted and the worker "
+                  "registered again in %" PRIu64 " ms\n",
+                  code, hx_now_ms() - t_start);
     f->accepted[20] = 0; /* the refused one goes again */
     assert_int_equal(submit_range(f, "after", 20, 21, 0), 1);
     check_oracle(f, "fatal-store", 1, 20000);
@@ -678,8 +683,12 @@ test_disk_full(void **state)
     assert_true(sb.st_size < 256 * 1024);
     /* space again: everything completes exactly once, the held jobs
      * under a new attempt (the failed one was recorded by its expiry) */
+    uint64_t t_room = hx_now_ms();
     assert_int_equal(unlink(filler), 0);
     check_oracle(f, "disk-full", 1, 60000);
+    print_message("disk full: every held job committed %" PRIu64
+                  " ms after space came back\n",
+                  hx_now_ms() - t_room);
     assert_true(get_job(f, f->accepted[0]).attempts >= 2);
     check_workers_serve(f, 1, "serve");
     check_oracle(f, "disk-full", 1, 30000);
