@@ -1362,8 +1362,6 @@ commit_ops(broker_t *b)
                 submits = 0;
             continue;
         }
-        if (rc && store_is_broken(b->store))
-            break; /* nothing can commit any more */
         break;
     }
     if (rc) {
@@ -2369,7 +2367,8 @@ fail:
 bool
 broker_is_healthy(const broker_t *b)
 {
-    return b && !b->fatal && !store_is_broken(b->store);
+    /* b->fatal follows store_is_broken (an atomic), read from any thread */
+    return b && !store_is_broken(b->store);
 }
 
 void

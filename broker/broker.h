@@ -71,7 +71,7 @@ int broker_run(broker_t *b);
 
 /* False once the store is unusable (broker_run then returns ERR_IO and
  * the process should exit non-zero: a restart recovers). For a health
- * probe; call it from the thread that runs broker_run. */
+ * probe; any thread, while b is open. */
 bool broker_is_healthy(const broker_t *b);
 
 /* Ask broker_run to stop. Async-signal-safe (sets a flag the loop polls
