@@ -617,9 +617,10 @@ run_count(store_t *s, MDB_txn *txn)
     int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
     if (rc == 0 && v.mv_size == sizeof runs)
         memcpy(&runs, v.mv_data, sizeof runs);
-    else if (rc == 0)
+    else if (rc == 0) {
+        log_error("store corrupt run counter dir=%s", s->dir);
         return ERR_IO;
-    else if (rc != MDB_NOTFOUND)
+    } else if (rc != MDB_NOTFOUND)
         return rc;
     s->run = runs + 1;
     v = mval(&s->run, sizeof s->run);
