@@ -604,6 +604,60 @@ test_fatal_store_exits(void **state)
     check_oracle(f, "fatal-store", 1, 20000);
 }
 
+/* A transient fdatasync EIO (eio_shim, sync mode) fails commits but does
+ * not make the store unusable: the broker stays up, answers Submits with
+ * a retryable code, holds the Dones it could not commit and retries them
+ * with backoff; once the disk behaves, every accepted job completes once. */
+static void
+test_fsync_eio_transient(void **state)
+{
+    fx_t *f = *state;
+    hx_require_bin(EXCERPT_EIO_SHIM);
+    char trigger[160], env[200];
+    snprintf(trigger, sizeof trigger, "%s/eio", f->dir);
+    hx_proc_t *b = &f->broker;
+    snprintf(env, sizeof env, "LD_PRELOAD=%s", EXCERPT_EIO_SHIM);
+    hx_proc_setenv(b, env);
+    snprintf(env, sizeof env, "EXCERPT_FAULT_TRIGGER=%s", trigger);
+    hx_proc_setenv(b, env);
+    hx_proc_setenv(b, "EXCERPT_FAULT_MODE=sync");
+    hx_proc_setenv(b, "ASAN_OPTIONS=verify_asan_link_order=0");
+    const char *bargs[] = { "--retry-base-ms", "100", "--retry-max-ms", "500",
+                            NULL };
+    start_broker(f, bargs);
+    start_worker(f, 0, NULL);
+    start_worker(f, 1, NULL);
+    f->pad = 32 * 1024; /* slower jobs: Dones are in flight at the fault */
+    assert_int_equal(submit_range(f, "sync", 0, 100, 0), 100);
+    f->pad = 0;
+    int fd = open(trigger, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    /* two seconds of failing syncs while jobs keep coming */
+    uint64_t t0 = hx_now_ms();
+    int refused = 0;
+    for (int n = 100; hx_now_ms() - t0 < 2000 && n < 400; n += 20)
+        refused += 20 - submit_range(f, "sync", n, n + 20, 0);
+    assert_true(hx_alive(b));
+    assert_int_equal(hx_count_in_file(b->log, "store unusable"), 0);
+    unlink(trigger);
+    uint64_t t_ok = hx_now_ms();
+    /* what was refused goes again under its key */
+    f->pad = 32 * 1024;
+    (void)submit_range(f, "sync", 0, 100, 0);
+    f->pad = 0;
+    (void)submit_range(f, "sync", 100, f->n_jobs, 0);
+    for (int i = 0; i < f->n_jobs; i++)
+        assert_true(f->accepted[i] != 0);
+    check_oracle(f, "fsync-eio", 1, 60000);
+    print_message("fsync EIO for 2 s: %d submits refused (retryable), all "
+                  "committed %" PRIu64 " ms after the disk recovered\n",
+                  refused, hx_now_ms() - t_ok);
+    assert_true(refused > 0);
+    check_workers_serve(f, 2, "serve");
+    check_oracle(f, "fsync-eio", 1, 30000);
+}
+
 /* Issue 11 item 3: a full filesystem (a 4 MiB tmpfs as the data dir, as
  * root) answers STORE_FULL "filesystem full", not the map limit; a Done
  * whose commit fails is held and retried with backoff and a new attempt,
@@ -953,6 +1007,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fatal_store_exits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_eio_transient, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_clock_jump_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_restart_from_cursor,
                                         setup, teardown),
