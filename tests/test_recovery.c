@@ -804,6 +804,11 @@ test_clock_jump_retry(void **state)
                   waited);
     assert_true(waited >= 2500);
     assert_true(hx_alive(b));
+    /* and ordinary jobs flow under the faked clock: all committed once */
+    assert_int_equal(submit_range(f, "clock", 0, 40, 0), 40);
+    check_oracle(f, "clock-jump", 2, 30000);
+    check_workers_serve(f, 1, "serve");
+    check_oracle(f, "clock-jump", 2, 30000);
 }
 
 /* The seqs a consumer printed (lines {"seq":N,...}) into seqs; returns
