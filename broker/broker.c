@@ -198,6 +198,11 @@ typedef struct lease {
     bool finishing;       /* an op for it waits in the batch */
     uint64_t early_gen;   /* pre-dispatched: batch_gen of its Submit, or 0 */
     uint64_t bytes;       /* text bytes of the job */
+    bool held;            /* its answer failed to commit: held back until
+                             deadline_ms, then expired (see lease_hold) */
+    uint32_t holds;       /* commits of its answer or expiry that failed */
+    uint32_t tries;       /* failed tries before this lease (backoff: the
+                             attempt number also skips across restarts) */
 } lease_t;
 
 /* Open-addressing hash table of leases keyed by job id. */
@@ -312,9 +317,26 @@ struct broker {
     const zmq_msg_t *cur_env;    /* its frame (for its address) */
     bool pub_failed;             /* the publisher could not be rebound */
     metrics_t *metrics;          /* counters and the HTTP endpoint */
+    bool fatal;                  /* the store is unusable: exit */
+    uint64_t wall0_ms;           /* wall clock at open ... */
+    uint64_t mono0_ms;           /* ... and the monotonic clock then */
+    log_rate_t commit_log;       /* limits "group commit failed" lines */
+    log_rate_t held_log;         /* limits held-answer retry lines */
+    log_rate_t done_log;         /* limits "done not committed" lines */
 };
 
 /* ----------------------------------------------------------- helpers */
+
+/* The broker's wall clock: the wall time at open advanced by the
+ * monotonic clock. Retry times (DELAYED until) are wall times, stored to
+ * survive a restart, and are compared with this clock, so a jump of the
+ * system clock while the broker runs neither fires retries early nor
+ * holds them back; only a restart reads the wall clock again. */
+static uint64_t
+clock_ms(const broker_t *b)
+{
+    return b->wall0_ms + (now_mono_ms() - b->mono0_ms);
+}
 
 static uint64_t
 rand_next(broker_t *b)
@@ -765,15 +787,23 @@ backoff_ms(broker_t *b, uint32_t attempt)
     return d / 2 + (d ? rand_next(b) % (d / 2 + 1) : 0);
 }
 
+/* End lease l: its attempt failed for why (static), committed as an
+ * expiry that delays the job. */
 static void
-expire(broker_t *b, lease_t *l, const char *why)
+expire_quiet(broker_t *b, lease_t *l, const char *why)
 {
     op_t *op = op_push(b, OP_EXPIRE);
     op->job_id = l->job_id;
     op->attempt = l->attempt;
     op->reason = why;
-    op->delay_ms = backoff_ms(b, l->attempt);
+    op->delay_ms = backoff_ms(b, l->tries + 1);
     lease_finish(b, l);
+}
+
+static void
+expire(broker_t *b, lease_t *l, const char *why)
+{
+    expire_quiet(b, l, why);
     log_info("broker lease lost job=%llu attempt=%u reason=\"%s\"",
              (unsigned long long)l->job_id, l->attempt, why);
 }
@@ -790,6 +820,21 @@ text_differs(broker_t *b, uint64_t id, const wire_job_t *job)
         wire_submit_text(stored, stored_len, &text, &text_len))
         return false;
     return text_len != job->text_len || memcmp(text, job->text, text_len);
+}
+
+/* The answer (or expiry) of lease l did not commit, for a store reason
+ * (full, I/O): its attempt is not recorded. Dispatching the job again at
+ * once would reuse the attempt and, on a full disk, loop hot. It stays
+ * held here, away from dispatch, and after a growing backoff its expiry
+ * (which records the attempt and delays the job) is committed. */
+static void
+lease_hold(broker_t *b, lease_t *l)
+{
+    l->finishing = false;
+    l->w = NULL;
+    l->held = true;
+    l->holds++;
+    l->deadline_ms = now_mono_ms() + backoff_ms(b, l->holds);
 }
 
 /* Apply one op inside the open txn; sets op->rc. */
@@ -1000,7 +1045,8 @@ service_commit(broker_t *b)
 }
 
 /* Lease READY jobs in memory to workers with credit, round-robin, and send
- * them. Reads the store only; attempts continue from the recorded one. */
+ * them. Reads the store only; attempts continue from the recorded one
+ * (store_lease_attempt). */
 static void
 dispatch(broker_t *b)
 {
@@ -1038,25 +1084,26 @@ dispatch(broker_t *b)
         rc = store_get(b->store, p.ids[i], &j);
         if (rc == 0)
             rc = store_payload_raw(b->store, p.ids[i], &stored, &stored_len);
+        /* never an attempt an earlier run may have handed out */
+        uint32_t att = rc == 0 ? store_lease_attempt(b->store, &j) : 0;
         /* the stored Submit's Job goes out as it is, not re-encoded; to a
          * worker that reads Batches, straight into its outbox */
         if (rc == 0 && w->batch) {
             route_t rt = worker_route(w);
             rc = wire_splice_dispatch_batch(
-                stored, stored_len, ++b->out_rid, j.attempt + 1,
+                stored, stored_len, ++b->out_rid, att,
                 (uint32_t)b->cfg.lease_ms,
                 &outbox_for(b, b->back, &rt, stored_len + 64)->batch);
         } else if (rc == 0) {
-            rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid,
-                                      j.attempt + 1, (uint32_t)b->cfg.lease_ms,
-                                      &buf, &len);
+            rc = wire_splice_dispatch(stored, stored_len, ++b->out_rid, att,
+                                      (uint32_t)b->cfg.lease_ms, &buf, &len);
         }
         if (rc) {
             log_error("broker cannot read job=%llu: %s",
                       (unsigned long long)p.ids[i], err_str(rc));
             continue;
         }
-        lease_out(b, w, j.id, j.attempt + 1, j.text_bytes, buf, len);
+        lease_out(b, w, j.id, att, j.text_bytes, buf, len)->tries = j.tries;
         if (i % 16 == 15)
             service_commit(b);
     }
@@ -1087,6 +1134,7 @@ code_of_store(int rc)
 {
     switch (rc) {
     case ERR_FULL:
+    case ERR_NOSPACE:
         return WIRE_CODE_STORE_FULL;
     case ERR_STALE:
     case ERR_NOTFOUND:
@@ -1139,6 +1187,9 @@ op_reply(broker_t *b, op_t *op)
         } else if (op->rc == ERR_FULL) {
             reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,
                    "store at its map size limit", RETRY_STORE_FULL_MS);
+        } else if (op->rc == ERR_NOSPACE) {
+            reject(b, b->front, &op->route, op->rid, WIRE_CODE_STORE_FULL,
+                   "filesystem full", RETRY_STORE_FULL_MS);
         } else {
             reject(b, b->front, &op->route, op->rid, code_of_store(op->rc),
                    err_str(op->rc),
@@ -1154,10 +1205,18 @@ op_reply(broker_t *b, op_t *op)
             log_debug("broker committed job=%llu attempt=%u seq=%llu",
                       (unsigned long long)op->job_id, op->attempt,
                       (unsigned long long)op->seq);
-        } else {
+        } else if (op->rc == ERR_STALE || op->rc == ERR_NOTFOUND ||
+                   op->rc == ERR_EXISTS) {
             log_info("broker done not counted job=%llu attempt=%u: %s",
                      (unsigned long long)op->job_id, op->attempt,
                      err_str(op->rc));
+        } else {
+            unsigned long long n = 0;
+            if (log_rate_allow(&b->done_log, 10000, &n))
+                log_warn("broker done not committed job=%llu attempt=%u: %s "
+                         "(%llu more since the last such line)",
+                         (unsigned long long)op->job_id, op->attempt,
+                         err_str(op->rc), n);
         }
         send_done_ack(b, op,
                       op->rc == 0 ? WIRE_CODE_OK : code_of_store(op->rc));
@@ -1343,7 +1402,7 @@ commit_ops(broker_t *b)
     uint64_t t0 = now_mono_us();
     size_t submits = b->c_submits;
     for (int tries = 0; tries < MAX_FLUSH_TRIES; tries++) {
-        uint64_t now = now_wall_ms();
+        uint64_t now = clock_ms(b);
         rc = tries == 0 ? store_txn_begin_flat(b->store)
                         : store_txn_begin(b->store);
         if (rc)
@@ -1375,16 +1434,17 @@ commit_ops(broker_t *b)
             continue;
         }
         rc = store_txn_commit(b->store);
-        if (rc == ERR_AGAIN || (rc == ERR_FULL && submits > 0)) {
+        bool full = rc == ERR_FULL || rc == ERR_NOSPACE;
+        if (rc == ERR_AGAIN || (full && submits > 0)) {
             for (size_t i = 0; i < b->n_cops; i++) {
                 op_t *op = &b->cops[i];
                 op_reset(op);
-                if (rc == ERR_FULL && op->type == OP_SUBMIT) {
+                if (full && op->type == OP_SUBMIT) {
                     op->final = true;
-                    op->rc = ERR_FULL;
+                    op->rc = rc;
                 }
             }
-            if (rc == ERR_FULL)
+            if (full)
                 submits = 0;
             continue;
         }
@@ -1459,10 +1519,18 @@ ready_from_holds(const broker_t *b)
 static void
 finish_commit(broker_t *b)
 {
-    if (b->c_rc)
-        log_error("broker group commit failed ops=%zu: %s", b->n_cops,
-                  err_str(b->c_rc));
-    else
+    unsigned long long n = 0;
+    if (b->c_rc && store_is_broken(b->store)) {
+        if (!b->fatal)
+            log_error("broker exiting: the store is unusable (see the store "
+                      "line above); a restart recovers it, nothing committed "
+                      "is lost");
+        b->fatal = true;
+    } else if (b->c_rc && log_rate_allow(&b->commit_log, 10000, &n))
+        log_error("broker group commit failed ops=%zu: %s (%llu more failed "
+                  "since the last such line)",
+                  b->n_cops, err_str(b->c_rc), n);
+    else if (!b->c_rc)
         log_debug("broker group commit ops=%zu submits=%zu us=%llu", b->n_cops,
                   b->c_submits, (unsigned long long)b->c_us);
     b->counts = b->c_counts;
@@ -1490,8 +1558,13 @@ finish_commit(broker_t *b)
             op->type != OP_EXPIRE)
             continue;
         lease_t *l = lt_find(&b->leases, op->job_id);
-        if (l && l->finishing && l->attempt == op->attempt)
+        if (!l || !l->finishing || l->attempt != op->attempt)
+            continue;
+        if (op->rc == 0 || op->rc == ERR_STALE || op->rc == ERR_NOTFOUND ||
+            op->rc == ERR_EXISTS)
             lt_remove(&b->leases, l);
+        else
+            lease_hold(b, l);
     }
     for (size_t i = 0; i < b->n_cops; i++)
         op_free(&b->cops[i]);
@@ -1875,7 +1948,7 @@ is_leased(void *arg, uint64_t id)
 static bool
 oldest_waiting(broker_t *b, uint64_t *age_ms)
 {
-    uint64_t since, wall = now_wall_ms();
+    uint64_t since, wall = clock_ms(b);
     *age_ms = 0;
     if (b->counts.ready + b->counts.delayed == 0)
         return true;
@@ -1924,7 +1997,7 @@ publish_metrics(broker_t *b)
     st.done = b->counts.done;
     st.dead = b->counts.dead;
     st.last_seq = b->counts.last_seq;
-    st.store_ok = oldest_waiting(b, &st.oldest_wait_ms);
+    st.store_ok = oldest_waiting(b, &st.oldest_wait_ms) && broker_is_healthy(b);
     st.store_bytes = info.used_bytes;
     st.map_bytes = info.map_bytes;
     st.map_limit = info.map_limit;
@@ -2222,7 +2295,7 @@ on_heartbeat(broker_t *b, worker_t *w, const route_t *rt, const wire_msg_t *m)
     uint64_t deadline = now_mono_ms() + b->cfg.lease_ms;
     for (size_t i = 0; i < m->u.heartbeat.n; i++) {
         lease_t *l = lt_find(&b->leases, m->u.heartbeat.job_ids[i]);
-        if (l && !l->finishing &&
+        if (l && !l->finishing && !l->held &&
             (!m->u.heartbeat.attempts ||
              m->u.heartbeat.attempts[i] == l->attempt)) {
             if (l->w != w && !same_holder(b, l, w))
@@ -2248,7 +2321,8 @@ on_done_or_failed(broker_t *b, const route_t *rt, worker_t *w, wire_msg_t *m)
     uint32_t att = done ? m->u.done.attempt : m->u.failed.attempt;
     bool fenced = false;
     lease_t *l = lt_find(&b->leases, id);
-    if (l && !l->finishing && l->attempt == att && !same_holder(b, l, w)) {
+    if (l && !l->finishing && !l->held && l->attempt == att &&
+        !same_holder(b, l, w)) {
         /* a forged or misrouted answer for a lease another key holds:
          * nothing changes, the holder's own answer still counts */
         log_warn("broker refused key=%s address=%s kind=%s job=%llu "
@@ -2259,6 +2333,7 @@ on_done_or_failed(broker_t *b, const route_t *rt, worker_t *w, wire_msg_t *m)
                "this job is leased to another worker", 0);
         return;
     }
+    uint32_t tries = l ? l->tries : 0;
     if (l && l->attempt != att) {
         fenced = true; /* another attempt holds the job */
     } else if (l) {
@@ -2278,7 +2353,7 @@ on_done_or_failed(broker_t *b, const route_t *rt, worker_t *w, wire_msg_t *m)
     route_copy(&op->route, rt);
     op->job_id = id;
     op->attempt = att;
-    op->delay_ms = backoff_ms(b, att);
+    op->delay_ms = backoff_ms(b, tries + 1);
     op->msg = *m;
     memset(m, 0, sizeof *m);
     if (fenced) {
@@ -2492,7 +2567,18 @@ tick(broker_t *b)
         lease_t *l = &b->leases.slots[i];
         if (!l->job_id || l->finishing)
             continue;
-        if (l->w && l->w->lost)
+        if (l->held) {
+            unsigned long long n = 0;
+            if (now <= l->deadline_ms)
+                continue;
+            expire_quiet(b, l, "answer not committed (store full or failing)");
+            if (log_rate_allow(&b->held_log, 10000, &n))
+                log_warn("broker answers not committed, jobs held back and "
+                         "retried with backoff job=%llu attempt=%u holds=%u "
+                         "(%llu more retries since the last such line)",
+                         (unsigned long long)l->job_id, l->attempt, l->holds,
+                         n);
+        } else if (l->w && l->w->lost)
             expire(b, l, "worker lost");
         else if (now > l->deadline_ms)
             expire(b, l, "lease expired");
@@ -2509,7 +2595,7 @@ tick(broker_t *b)
     if (b->counts.delayed > 0 && !b->promote_due &&
         store_read_begin(b->store) == 0) {
         uint64_t when;
-        if (store_next_due(b->store, &when) == 0 && when <= now_wall_ms())
+        if (store_next_due(b->store, &when) == 0 && when <= clock_ms(b))
             b->promote_due = true;
         store_read_end(b->store);
     }
@@ -2665,6 +2751,8 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         goto fail;
     }
     b->start_ms = now_mono_ms();
+    b->mono0_ms = b->start_ms;
+    b->wall0_ms = now_wall_ms();
     b->batch_gen = 1;
     b->rng = now_mono_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (!b->rng)
@@ -2684,7 +2772,7 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         rc = store_txn_begin(b->store);
         if (rc)
             goto fail;
-        rc = store_requeue_leased(b->store, now_wall_ms(), &n);
+        rc = store_requeue_leased(b->store, clock_ms(b), &n);
         if (rc == 0)
             rc = store_reserve_ids(b->store, b->next_id + ID_BLOCK);
         if (rc) {
@@ -2748,6 +2836,13 @@ fail:
     return rc;
 }
 
+bool
+broker_is_healthy(const broker_t *b)
+{
+    /* b->fatal follows store_is_broken (an atomic), read from any thread */
+    return b && !store_is_broken(b->store);
+}
+
 void
 broker_request_stop(broker_t *b)
 {
@@ -2808,6 +2903,14 @@ broker_run(broker_t *b)
     b->thread_up = true;
     b->next_tick_ms = now_mono_ms() + TICK_MS;
     for (;;) {
+        if (b->fatal || store_is_broken(b->store)) {
+            if (!b->fatal)
+                log_error("broker exiting: the store is unusable (see the "
+                          "store line above); a restart recovers it, nothing "
+                          "committed is lost");
+            rc = ERR_IO; /* crash-only: the normal start is the recovery */
+            break;
+        }
         if (b->stop && !b->draining) {
             b->draining = true;
             log_info("broker stopping: draining pending=%zu", b->n_ops);

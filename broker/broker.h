@@ -79,6 +79,11 @@ int broker_open(broker_t **out, const broker_cfg_t *cfg);
  */
 int broker_run(broker_t *b);
 
+/* False once the store is unusable (broker_run then returns ERR_IO and
+ * the process should exit non-zero: a restart recovers). For a health
+ * probe; any thread, while b is open. */
+bool broker_is_healthy(const broker_t *b);
+
 /* Ask broker_run to stop. Async-signal-safe (sets a flag the loop polls
  * at least every 100 ms); callable from any thread. */
 void broker_request_stop(broker_t *b);

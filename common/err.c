@@ -43,6 +43,8 @@ err_str(int code)
         return "internal error";
     case ERR_DENIED:
         return "not allowed";
+    case ERR_NOSPACE:
+        return "filesystem full";
     default:
         return "unknown error";
     }

@@ -26,6 +26,10 @@ enum {
     ERR_DENIED = -16    /* refused: this key or its role is not allowed */
 };
 
+/* Told apart from ERR_FULL (a configured limit): the disk itself is full
+ * (ENOSPC, EDQUOT from LMDB's writes). */
+enum { ERR_NOSPACE = -17 }; /* -16 is ERR_DENIED (issue 10) */
+
 /* Name of a status code, e.g. "ERR_FULL: at capacity". Never NULL; static. */
 const char *err_str(int code);
 

@@ -3,6 +3,7 @@
  * write(2) so lines from several processes do not interleave.
  */
 #include "log.h"
+#include "now.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,21 @@ log_level_parse(const char *s)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
+}
+
+bool
+log_rate_allow(log_rate_t *r, unsigned interval_ms,
+               unsigned long long *suppressed)
+{
+    unsigned long long now = now_mono_ms();
+    if (r->next_ms && now < r->next_ms) {
+        r->suppressed++;
+        return false;
+    }
+    *suppressed = r->suppressed;
+    r->suppressed = 0;
+    r->next_ms = now + interval_ms;
+    return true;
 }
 
 void

@@ -5,6 +5,8 @@
 #ifndef EXCERPT_LOG_H
 #define EXCERPT_LOG_H
 
+#include <stdbool.h>
+
 enum {
     LOG_LEVEL_ERROR = 0,
     LOG_LEVEL_WARN = 1,
@@ -24,6 +26,20 @@ int log_level_parse(const char *s);
 /* Write one line at level; use the macros instead. */
 void log_emit(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A rate limit for one kind of line (a call site), so a fault that
+ * repeats at every request cannot grow the log without bound. Zero it
+ * before use; one thread per limit. */
+typedef struct log_rate {
+    unsigned long long next_ms;    /* monotonic ms before which lines wait */
+    unsigned long long suppressed; /* lines held back since the last one */
+} log_rate_t;
+
+/* True when a line limited by r may be written now (at most one per
+ * interval_ms); *suppressed then gets how many were held back since the
+ * previous one (say so in the line). False: skip the line. */
+bool log_rate_allow(log_rate_t *r, unsigned interval_ms,
+                    unsigned long long *suppressed);
 
 #define log_at(lvl, ...)                                                       \
     do {                                                                       \

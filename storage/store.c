@@ -17,6 +17,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -126,6 +127,9 @@ struct store {
     pthread_rwlock_t remap; /* read txns (shared) vs map growth (exclusive) */
     bool remap_init;        /* remap is initialised */
     char *dir;              /* data directory */
+    uint64_t run;           /* this open's number (meta "runs"), from 1 */
+    atomic_bool broken;     /* LMDB refuses every txn (MDB_PANIC) */
+    log_rate_t commit_log;  /* limits "store commit failed" lines */
     int lock_fd;            /* flock'd DIR/lock: one broker per dir, or -1 */
     ents_t ents;            /* entity index entries of the open flat group */
 };
@@ -164,6 +168,9 @@ err_from_mdb(int rc)
         return ERR_VERSION;
     case MDB_BAD_VALSIZE:
         return ERR_TOOBIG;
+    case ENOSPC:
+    case EDQUOT:
+        return ERR_NOSPACE; /* not the map limit: tell them apart */
     default:
         if (rc > 0)
             return err_from_errno(rc);
@@ -245,6 +252,7 @@ rec_parse(uint64_t id, const MDB_val *v, store_job_t *j, uint64_t *qseq)
     memcpy(&j->not_before_ms, p + 56, 8);
     memcpy(&j->enqueued_ms, p + 64, 8);
     memcpy(&j->leased_ms, p + 72, 8);
+    memcpy(&j->attempt_run, p + 80, 8);
     const uint8_t *q = p + REC_HEADER, *end = p + v->mv_size;
     const char **strs[] = { &j->key, &j->last_error, &j->source_url, &j->title,
                             &j->history };
@@ -326,6 +334,7 @@ rec_store(store_t *s, MDB_txn *txn, const store_job_t *j, uint64_t qseq)
     memcpy(p + 56, &j->not_before_ms, 8);
     memcpy(p + 64, &j->enqueued_ms, 8);
     memcpy(p + 72, &j->leased_ms, 8);
+    memcpy(p + 80, &j->attempt_run, 8);
     uint8_t *q = p + REC_HEADER;
     for (size_t i = 0; i < 5; i++) {
         if (lens[i])
@@ -597,6 +606,37 @@ meta_save(store_t *s, MDB_txn *txn)
     return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
+/* Number this open (meta "runs", counted from 1) durably with the open's
+ * txn: attempts a broker handed out in memory during an earlier run are
+ * skipped by store_lease_attempt, whether or not they were recorded. */
+static int
+run_count(store_t *s, MDB_txn *txn)
+{
+    MDB_val k = mval("runs", 4), v;
+    uint64_t runs = 0;
+    int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == sizeof runs)
+        memcpy(&runs, v.mv_data, sizeof runs);
+    else if (rc == 0) {
+        log_error("store corrupt run counter dir=%s", s->dir);
+        return ERR_IO;
+    } else if (rc != MDB_NOTFOUND)
+        return rc;
+    s->run = runs + 1;
+    v = mval(&s->run, sizeof s->run);
+    return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+uint32_t
+store_lease_attempt(const store_t *s, const store_job_t *j)
+{
+    /* each run since the recorded attempt may have leased the job once
+     * more without recording it (the last lease of a run that crashed) */
+    uint64_t skip = s->run > j->attempt_run ? s->run - j->attempt_run : 0;
+    uint64_t a = (uint64_t)j->attempt + 1 + skip;
+    return a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+}
+
 /* Take an exclusive flock on DIR/lock so that a second process cannot
  * open the same store (LMDB itself would let two writers interleave
  * their group commits and leases). The lock goes with the process, also
@@ -703,6 +743,9 @@ store_open(store_t **out, const store_cfg_t *cfg)
     rc = meta_load(s, txn);
     if (rc)
         goto fail;
+    rc = run_count(s, txn);
+    if (rc)
+        goto fail;
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc)
@@ -747,6 +790,34 @@ store_destroy(store_t **sp)
 
 /* ------------------------------------------------------- transactions */
 
+/* After a failed LMDB call: is the environment now unusable? A failed
+ * meta page write (EIO) marks it fatal, and every later txn gets
+ * MDB_PANIC: a read txn's begin tells without touching the disk. */
+static void
+check_broken(store_t *s, int rc)
+{
+    if (atomic_load(&s->broken))
+        return;
+    if (rc != MDB_PANIC) {
+        MDB_txn *t = NULL;
+        int prc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t);
+        if (prc == 0)
+            mdb_txn_abort(t);
+        if (prc != MDB_PANIC)
+            return;
+    }
+    atomic_store(&s->broken, true);
+    log_error("store unusable dir=%s: LMDB refuses every transaction after "
+              "a failed write (%s); only a restart recovers it",
+              s->dir, mdb_strerror(rc));
+}
+
+bool
+store_is_broken(const store_t *s)
+{
+    return atomic_load(&((store_t *)s)->broken);
+}
+
 static void
 grow_map(store_t *s)
 {
@@ -784,7 +855,9 @@ store_txn_begin(store_t *s)
     }
     if (rc) {
         s->wtxn = NULL;
-        log_error("store txn begin failed: %s", mdb_strerror(rc));
+        check_broken(s, rc);
+        if (!atomic_load(&s->broken))
+            log_error("store txn begin failed: %s", mdb_strerror(rc));
         return err_from_mdb(rc);
     }
     s->meta = s->meta_committed;
@@ -850,7 +923,12 @@ store_txn_commit(store_t *s)
                  (unsigned long long)s->map_limit);
         return ERR_FULL;
     }
-    log_error("store commit failed: %s", mdb_strerror(rc));
+    check_broken(s, rc);
+    unsigned long long n = 0;
+    if (log_rate_allow(&s->commit_log, 10000, &n))
+        log_error("store commit failed: %s (%llu more since the last such "
+                  "line)",
+                  mdb_strerror(rc), n);
     return err_from_mdb(rc);
 }
 
@@ -891,6 +969,7 @@ store_read_begin(store_t *s)
     }
     if (rc) {
         pthread_rwlock_unlock(&s->remap);
+        check_broken(s, rc);
         log_error("store read txn failed: %s", mdb_strerror(rc));
         return err_from_mdb(rc);
     }
@@ -998,6 +1077,7 @@ store_submit(store_t *s, const wire_job_t *job, uint64_t now_ms, uint64_t *id,
     r.j.source_url = job->source_url ? job->source_url : "";
     r.j.title = job->title ? job->title : "";
     r.j.history = "";
+    r.j.attempt_run = s->run;
     rc = make_ready(s, txn, &r, &m, now_ms);
 out:
     rc = op_end(s, txn, &m, rc);
@@ -1092,7 +1172,8 @@ store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out)
             continue;
         }
         r.j.state = STORE_LEASED;
-        r.j.attempt++;
+        r.j.attempt = store_lease_attempt(s, &r.j);
+        r.j.attempt_run = s->run;
         r.j.leased_ms = now_ms;
         uint32_t att = r.j.attempt;
         v = mval(&att, 4);
@@ -1732,6 +1813,7 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
     }
     r.j.state = STORE_DONE;
     r.j.attempt = attempt;
+    r.j.attempt_run = s->run;
     r.j.seq = seq;
     r.j.finished_ms = now_ms;
     rc = rec_store(s, txn, &r.j, 0);
@@ -1809,6 +1891,7 @@ store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
     if (rc)
         goto out;
     r.j.attempt = attempt;
+    r.j.attempt_run = s->run;
     r.j.tries++;
     add_history(&r, reason);
     if (permanent || r.j.tries >= max_attempts) {

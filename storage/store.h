@@ -59,6 +59,8 @@ typedef struct store_job {
     uint64_t not_before_ms; /* DELAYED: wall clock of the retry */
     uint64_t enqueued_ms;   /* wall clock when it last became READY */
     uint64_t leased_ms;     /* wall clock of the last lease */
+    uint64_t attempt_run;   /* store open (broker run) that recorded attempt;
+                               0: before runs were counted */
     const char *key;        /* idempotency key */
     const char *last_error; /* reason of the last failure, "" if none */
     const char *source_url; /* from the job */
@@ -203,7 +205,7 @@ int store_reserve_ids(store_t *s, uint64_t upto);
 
 /*
  * Durably lease the first READY job (highest priority, then queue order):
- * it becomes LEASED with attempt + 1 (store_requeue_leased undoes it at
+ * it becomes LEASED with store_lease_attempt (store_requeue_leased undoes it at
  * the next start). The broker leases in memory instead (store_ready_scan)
  * so dispatch needs no commit. out->msg holds a decoded copy of the job
  * (release it with wire_msg_release, also after an abort). A payload that
@@ -251,6 +253,17 @@ int store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
 int store_fail(store_t *s, uint64_t id, uint32_t attempt, const char *reason,
                bool permanent, uint32_t max_attempts, uint64_t retry_at_ms,
                uint64_t now_ms, int *state);
+
+/*
+ * The attempt number the next lease of job j (read in this open) takes:
+ * higher than every attempt any broker run could have handed out for it.
+ * A broker leases in memory and records an attempt only when it ends
+ * (store_done, store_fail), so each run since the recorded one may have
+ * handed out one more, never recorded: the number skips one per such run,
+ * and attempts never repeat across restarts (kill -9 included). Within a
+ * run, leasing again after a recorded attempt gives attempt + 1.
+ */
+uint32_t store_lease_attempt(const store_t *s, const store_job_t *j);
 
 /* Move every LEASED job back to READY (write op; at broker start, when no
  * lease can still be running). *count (may be NULL) gets how many. */
@@ -354,6 +367,14 @@ int store_oldest_waiting(store_t *s, store_id_fn skip, void *arg,
 /* Jobs by state and counters, including the open txn's changes (writer
  * thread only). */
 void store_counts(const store_t *s, store_counts_t *out);
+
+/*
+ * True once LMDB refuses every transaction (a failed meta page write left
+ * the environment fatal, MDB_PANIC): nothing but closing the store and
+ * opening it again (a process restart) recovers. Logged once when seen.
+ * Any thread.
+ */
+bool store_is_broken(const store_t *s);
 
 /* Map size, use and limit. */
 void store_info(store_t *s, store_info_t *out);

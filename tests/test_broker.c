@@ -11,6 +11,7 @@
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
 #include "../storage/store.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,21 +60,16 @@ run_thread(void *arg)
 static void *
 dealer(fx_t *f, const char *endpoint)
 {
-    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
-    int zero = 0;
-    assert_non_null(s);
-    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), 0);
-    assert_int_equal(zmq_connect(s, endpoint), 0);
-    return s;
+    return hx_socket(f->ctx, ZMQ_DEALER, endpoint);
 }
 
 static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_broker.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    hx_tempdir(f->dir, sizeof f->dir, "test_broker");
     assert_int_equal(broker_cfg_defaults(&f->cfg), 0);
     char buf[128];
     snprintf(buf, sizeof buf, "%s/data", f->dir);
@@ -103,10 +99,7 @@ start(fx_t *f)
     assert_int_equal(pthread_create(&f->thread, NULL, run_thread, f), 0);
     f->client = dealer(f, f->cfg.frontend);
     f->worker = dealer(f, f->cfg.backend);
-    f->sub = zmq_socket(f->ctx, ZMQ_SUB);
-    assert_non_null(f->sub);
-    int zero = 0;
-    zmq_setsockopt(f->sub, ZMQ_LINGER, &zero, sizeof zero);
+    f->sub = hx_socket(f->ctx, ZMQ_SUB, NULL);
     assert_int_equal(zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "committed", 9), 0);
     assert_int_equal(zmq_connect(f->sub, f->cfg.publisher), 0);
 }
@@ -126,20 +119,12 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    char cmd[128];
     stop(f);
-    if (f->client)
-        zmq_close(f->client);
-    if (f->worker)
-        zmq_close(f->worker);
-    if (f->sub)
-        zmq_close(f->sub);
-    if (f->other)
-        zmq_close(f->other);
-    zmq_ctx_term(f->ctx);
+    /* every socket the test made, closed or not, and the binary's
+     * processes: a failed test never hangs in zmq_ctx_term */
+    hx_teardown(&f->ctx);
     broker_cfg_free(&f->cfg);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -706,7 +691,7 @@ test_lease_expiry_fences_stale_done(void **state)
     assert_int_equal(r.u.get_reply.job.state, WIRE_JOB_DONE);
     assert_int_equal(r.u.get_reply.job.seq, 1);
     wire_msg_release(&r);
-    zmq_close(w2);
+    hx_close(&w2);
 }
 
 typedef struct dl {
@@ -1231,7 +1216,6 @@ test_early_ids_never_reused(void **state)
     wire_msg_release(&r);
 }
 
-/* Start the excerpt-broker binary with argv; its stderr goes to *errfd. */
 /* ------------------------------------------------------------ batches */
 
 #define MAX_ITEMS 64
@@ -1438,10 +1422,7 @@ test_batch_worker_and_group_topic(void **state)
 {
     fx_t *f = *state;
     start(f);
-    void *gsub = f->other = zmq_socket(f->ctx, ZMQ_SUB);
-    assert_non_null(gsub);
-    int zero = 0;
-    zmq_setsockopt(gsub, ZMQ_LINGER, &zero, sizeof zero);
+    void *gsub = f->other = hx_socket(f->ctx, ZMQ_SUB, NULL);
     assert_int_equal(zmq_setsockopt(gsub, ZMQ_SUBSCRIBE, "group", 5), 0);
     assert_int_equal(zmq_connect(gsub, f->cfg.publisher), 0);
     enum { N = 5 };
@@ -1550,69 +1531,11 @@ test_batch_worker_and_group_topic(void **state)
     assert_true(seen > 0);
 }
 
-static pid_t
-spawn(char *const argv[], int *errfd)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *errfd = p[0];
-    return pid;
-}
-
-/* Read fd until needle shows up or the deadline passes. */
-static bool
-wait_for(int fd, const char *needle, int timeout_ms)
-{
-    char buf[8192];
-    size_t n = 0;
-    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
-    while (now_mono_ms() < end && n < sizeof buf - 1) {
-        struct pollfd pf = { fd, POLLIN, 0 };
-        if (poll(&pf, 1, (int)(end - now_mono_ms())) <= 0)
-            continue;
-        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
-        if (r <= 0)
-            return false;
-        n += (size_t)r;
-        buf[n] = '\0';
-        if (strstr(buf, needle))
-            return true;
-    }
-    return false;
-}
-
-static int
-wait_exit(pid_t pid, int timeout_ms)
-{
-    uint64_t end = now_mono_ms() + (uint64_t)timeout_ms;
-    int st;
-    while (now_mono_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        zmq_poll(NULL, 0, 10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 static void
 test_binary_listens_and_drains(void **state)
 {
     fx_t *f = *state;
-    if (!*EXCERPT_BROKER_BIN)
-        skip();
+    hx_require_bin(EXCERPT_BROKER_BIN);
     char a[6][160];
     snprintf(a[0], sizeof a[0], "%s", EXCERPT_BROKER_BIN);
     snprintf(a[1], sizeof a[1], "--data-dir=%s", f->cfg.data_dir);
@@ -1620,31 +1543,34 @@ test_binary_listens_and_drains(void **state)
     snprintf(a[3], sizeof a[3], "--backend=%s", f->cfg.backend);
     snprintf(a[4], sizeof a[4], "--publisher=%s", f->cfg.publisher);
     snprintf(a[5], sizeof a[5], "--lease-ms=abc");
-    char *bad[] = { a[0], a[1], a[5], NULL };
-    int errfd;
-    pid_t pid = spawn(bad, &errfd);
-    assert_true(wait_for(errfd, "lease-ms", WAIT_MS));
-    assert_int_equal(wait_exit(pid, WAIT_MS), 2);
-    close(errfd);
+    /* static: the harness kills them after a failure, when this frame is
+     * gone */
+    static hx_proc_t bad, p, p2;
+    snprintf(bad.log, sizeof bad.log, "%s/bad.log", f->dir);
+    snprintf(p.log, sizeof p.log, "%s/broker.log", f->dir);
+    snprintf(p2.log, sizeof p2.log, "%s/second.log", f->dir);
+    const char *badv[] = { a[0], a[1], a[5], NULL };
+    hx_proc_args(&bad, badv);
+    hx_spawn(&bad);
+    assert_int_equal(hx_wait_exit(&bad, WAIT_MS), 2);
+    assert_true(hx_count_in_file(bad.log, "lease-ms") > 0);
 
-    char *argv[] = { a[0], a[1], a[2], a[3], a[4], NULL };
-    pid = spawn(argv, &errfd);
-    assert_true(wait_for(errfd, "listening", WAIT_MS));
+    const char *argv[] = { a[0], a[1], a[2], a[3], a[4], NULL };
+    hx_proc_args(&p, argv);
+    hx_spawn(&p);
+    HX_WAIT_FOR(hx_count_in_file(p.log, "listening") > 0, WAIT_MS);
     /* a second broker on the same data dir is refused, clearly */
-    int errfd2;
-    pid_t pid2 = spawn(argv, &errfd2);
-    assert_true(wait_for(errfd2, "in use by another broker", WAIT_MS));
-    assert_int_equal(wait_exit(pid2, WAIT_MS), 1);
-    close(errfd2);
+    hx_proc_args(&p2, argv);
+    hx_spawn(&p2);
+    assert_int_equal(hx_wait_exit(&p2, WAIT_MS), 1);
+    assert_true(hx_count_in_file(p2.log, "in use by another broker") > 0);
     f->client = dealer(f, f->cfg.frontend);
     f->worker = dealer(f, f->cfg.backend);
     assert_int_equal(submit_ok(f, "bin", "binary text"), 1);
     ready(f, f->worker, 1);
     uint32_t att;
     assert_int_equal(expect_dispatch(f->worker, &att, WAIT_MS), 1);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(wait_exit(pid, WAIT_MS), 0);
-    close(errfd);
+    assert_int_equal(hx_term(&p, WAIT_MS), 0);
     /* a clean exit leaves no ipc socket files behind */
     assert_int_not_equal(access(f->cfg.frontend + 6, F_OK), 0);
     assert_int_not_equal(access(f->cfg.backend + 6, F_OK), 0);
@@ -1660,6 +1586,9 @@ test_binary_listens_and_drains(void **state)
     wire_msg_release(&r);
     /* the attempt that was running when it stopped still counts */
     assert_int_equal(done(f, f->worker, 1, att), WIRE_CODE_OK);
+    hx_proc_free(&bad);
+    hx_proc_free(&p);
+    hx_proc_free(&p2);
 }
 
 int

@@ -4,6 +4,7 @@
  * messages of the error paths, a killed child stopping serve cleanly.
  */
 #include "../common/now.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +61,10 @@ slurp(const char *path)
     return buf;
 }
 
+/* The processes a test started (static: hx_teardown kills what a failed
+ * test left running, serve and its children included). */
+static hx_proc_t procs[16];
+
 static pid_t
 spawn_cli(ctx_t *c, const char *const *args)
 {
@@ -69,43 +74,42 @@ spawn_cli(ctx_t *c, const char *const *args)
     for (; args[n - 1] && n < 31; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(c->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int in = open("/dev/null", O_RDONLY);
-        if (o < 0 || e < 0 || in < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(EXCERPT_CLI_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    hx_proc_t *p = NULL;
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0] && !p; i++)
+        if (procs[i].pid <= 0)
+            p = &procs[i];
+    assert_non_null(p);
+    hx_proc_free(p);
+    snprintf(p->log, sizeof p->log, "%s", c->out);
+    snprintf(p->err, sizeof p->err, "%s", c->err);
+    p->fresh = true;
+    hx_proc_args(p, argv);
+    hx_spawn(p);
+    return p->pid;
+}
+
+/* The process spawn_cli started as pid. */
+static hx_proc_t *
+proc_of(pid_t pid)
+{
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++)
+        if (procs[i].pid == pid && pid > 0)
+            return &procs[i];
+    fail_msg("pid %d was not started by this test (or has exited)", (int)pid);
+    return NULL;
 }
 
 /* Wait for pid up to ms; kill it and fail the test when it takes longer. */
 static int
 wait_exit(pid_t pid, long ms)
 {
-    uint64_t deadline = now_mono_ms() + (uint64_t)ms;
-    for (;;) {
-        int st = 0;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            if (WIFSIGNALED(st))
-                return 128 + WTERMSIG(st);
-            return WEXITSTATUS(st);
-        }
-        if (now_mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            fail_msg("command did not finish in %ld ms", ms);
-        }
-        sleep_ms(10);
+    hx_proc_t *p = proc_of(pid);
+    int code = hx_wait_exit(p, (int)ms);
+    if (code == -1) {
+        hx_kill(p, SIGKILL);
+        fail_msg("command did not finish in %ld ms", ms);
     }
+    return code;
 }
 
 /* Run the CLI with args (NULL-terminated); returns its exit code. */
@@ -129,10 +133,10 @@ copy_file(const char *from, const char *to)
 static int
 setup(void **state)
 {
+    hx_setup();
     ctx_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
-    snprintf(c->dir, sizeof c->dir, "/tmp/test_cli.XXXXXX");
-    assert_non_null(mkdtemp(c->dir));
+    hx_tempdir(c->dir, sizeof c->dir, "test_cli");
     snprintf(c->inputs, sizeof c->inputs, "%s/in", c->dir);
     snprintf(c->data, sizeof c->data, "%s/data", c->dir);
     snprintf(c->out, sizeof c->out, "%s/stdout", c->dir);
@@ -183,10 +187,8 @@ static int
 teardown(void **state)
 {
     ctx_t *c = *state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", c->dir);
+    hx_teardown(NULL); /* what a failed test left running */
+    hx_rmtree(c->dir);
     free(c);
     return 0;
 }
@@ -355,14 +357,10 @@ start_serve(ctx_t *c, const char *workers)
         free(text);
         if (up)
             break;
-        int status = 0;
-        if (waitpid(pid, &status, WNOHANG) == pid)
+        if (hx_wait_exit(proc_of(pid), 0) != -1)
             fail_msg("serve exited early");
-        if (now_mono_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            fail_msg("serve did not come up");
-        }
+        if (now_mono_ms() > deadline)
+            fail_msg("serve did not come up"); /* teardown kills it */
         sleep_ms(20);
     }
     (void)out;

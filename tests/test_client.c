@@ -9,6 +9,7 @@
 #include "../common/result.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -870,33 +871,32 @@ static void
 test_real_broker_batched(void **state)
 {
     (void)state;
-    if (!*EXCERPT_BROKER_BIN)
-        skip();
+    hx_setup();
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    /* static: outlives a failure; the broker dies with this process
+     * (hx_spawn sets PR_SET_PDEATHSIG) */
+    static hx_proc_t broker;
     char dir[64], data[128], fe[160], be[160], pub[160];
-    snprintf(dir, sizeof dir, "/tmp/test_client.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    hx_tempdir(dir, sizeof dir, "test_client");
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(fe, sizeof fe, "ipc://%s/fe.sock", dir);
     snprintf(be, sizeof be, "ipc://%s/be.sock", dir);
     snprintf(pub, sizeof pub, "ipc://%s/pub.sock", dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        char *argv[] = { (char *)EXCERPT_BROKER_BIN,
-                         "--data-dir",
-                         data,
-                         "--frontend",
-                         fe,
-                         "--backend",
-                         be,
-                         "--publisher",
-                         pub,
-                         "--log-level",
-                         "warn",
-                         NULL };
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    snprintf(broker.log, sizeof broker.log, "%s/broker.log", dir);
+    const char *argv[] = { EXCERPT_BROKER_BIN,
+                           "--data-dir",
+                           data,
+                           "--frontend",
+                           fe,
+                           "--backend",
+                           be,
+                           "--publisher",
+                           pub,
+                           "--log-level",
+                           "warn",
+                           NULL };
+    hx_proc_args(&broker, argv);
+    hx_spawn(&broker);
     client_opts_t o = { .timeout_ms = 5000, .retries = 2, .retries_set = true };
     client_t *c = NULL;
     assert_int_equal(client_open(&c, fe, &o), 0);
@@ -932,14 +932,9 @@ test_real_broker_batched(void **state)
     assert_int_equal(st.ready, N);
 
     client_destroy(&c);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    int ws = 0;
-    assert_int_equal(waitpid(pid, &ws, 0), pid);
-    assert_true(WIFEXITED(ws));
-    assert_int_equal(WEXITSTATUS(ws), 0);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(hx_term(&broker, 30000), 0);
+    hx_teardown(NULL);
+    hx_rmtree(dir);
 }
 
 int

@@ -9,6 +9,7 @@
 #include "../common/now.h"
 #include "../common/result.h"
 #include "../proto/wire.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,13 +19,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -36,167 +35,32 @@
 #define EXCERPT_WORKER_BIN ""
 #endif
 
-#define MAX_ARGS 40
+#define MAX_ARGS HX_MAX_ARGS
 #define MAX_WORKERS 4
-/* Reply deadline: generous, a loaded machine or a sanitizer build is slow */
-#define RPC_MS 30000
-/* Factor on every WAIT_FOR deadline, for the same reason */
-#define SLACK 4
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[192];        /* stdout+stderr of the process */
-    char *argv[MAX_ARGS]; /* owned copies, for restarts */
-} proc_t;
+#define RPC_MS HX_RPC_MS
 
 typedef struct fx {
-    char dir[64];                /* temp dir */
-    char data[128];              /* broker data dir */
-    char fe[192];                /* frontend endpoint */
-    char be[192];                /* backend endpoint */
-    char pub[192];               /* publisher endpoint */
-    void *ctx;                   /* ZeroMQ context of the test */
-    void *dealer;                /* client socket to the frontend */
-    uint64_t rid;                /* last request id */
-    proc_t broker;               /* excerpt-broker */
-    proc_t workers[MAX_WORKERS]; /* excerpt-worker processes */
+    char dir[64];                   /* temp dir */
+    char data[128];                 /* broker data dir */
+    char fe[192];                   /* frontend endpoint */
+    char be[192];                   /* backend endpoint */
+    char pub[192];                  /* publisher endpoint */
+    void *ctx;                      /* ZeroMQ context of the test */
+    void *dealer;                   /* client socket to the frontend */
+    uint64_t rid;                   /* last request id */
+    hx_proc_t broker;               /* excerpt-broker */
+    hx_proc_t workers[MAX_WORKERS]; /* excerpt-worker processes */
 } fx_t;
-
-/* ------------------------------------------------------------ processes */
-
-static void
-proc_set_args(proc_t *p, const char *const *args)
-{
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-}
-
-static void
-proc_spawn(proc_t *p)
-{
-    assert_int_equal(p->pid, 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* only async-signal-safe calls between fork and exec */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-static void
-proc_kill(proc_t *p, int sig)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, sig);
-    if (sig == SIGKILL) {
-        waitpid(p->pid, NULL, 0);
-        p->pid = 0;
-    }
-}
-
-/* SIGTERM and wait for the exit; returns the exit status (-1 if killed
- * by a signal). Fails the test if it does not exit within timeout_ms. */
-static int
-proc_term(proc_t *p, int timeout_ms)
-{
-    assert_true(p->pid > 0);
-    kill(p->pid, SIGTERM);
-    uint64_t deadline = now_mono_ms() + (uint64_t)timeout_ms;
-    int st = 0;
-    for (;;) {
-        pid_t r = waitpid(p->pid, &st, WNOHANG);
-        if (r == p->pid)
-            break;
-        if (now_mono_ms() > deadline) {
-            proc_kill(p, SIGKILL);
-            fail_msg("process %s did not exit after SIGTERM", p->argv[0]);
-        }
-        usleep(10000);
-    }
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static bool
-proc_alive(proc_t *p)
-{
-    if (p->pid <= 0)
-        return false;
-    return waitpid(p->pid, NULL, WNOHANG) == 0;
-}
-
-static void
-proc_free(proc_t *p)
-{
-    proc_kill(p, SIGCONT);
-    proc_kill(p, SIGKILL);
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
-
-/* Occurrences of needle in the file at path. */
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[4096];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
-
-#define WAIT_FOR(cond, ms)                                                     \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + (uint64_t)(ms)*SLACK;                   \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out after %d ms waiting for %s",               \
-                         (int)(ms)*SLACK, #cond);                              \
-            usleep(10000);                                                     \
-        }                                                                      \
-    } while (0)
 
 /* ------------------------------------------------------------ fixture */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_faults.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    hx_tempdir(f->dir, sizeof f->dir, "test_faults");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
@@ -214,36 +78,24 @@ setup(void **state)
 static void
 close_dealer(fx_t *f)
 {
-    if (f->dealer) {
-        zmq_close(f->dealer);
-        f->dealer = NULL;
-    }
+    hx_close(&f->dealer);
 }
 
 static void
 open_dealer(fx_t *f)
 {
     close_dealer(f);
-    f->dealer = zmq_socket(f->ctx, ZMQ_DEALER);
-    assert_non_null(f->dealer);
-    int zero = 0;
-    zmq_setsockopt(f->dealer, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_connect(f->dealer, f->fe), 0);
+    f->dealer = hx_socket(f->ctx, ZMQ_DEALER, f->fe);
 }
 
+/* Runs after a failed assertion too: kills every process, closes every
+ * socket (zmq_ctx_term never waits), removes the temp dir. */
 static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    close_dealer(f);
-    zmq_ctx_term(f->ctx);
-    for (int i = 0; i < MAX_WORKERS; i++)
-        proc_free(&f->workers[i]);
-    proc_free(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    hx_teardown(&f->ctx);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -269,18 +121,18 @@ start_broker(fx_t *f, const char *const *extra)
             args[n++] = extra[i];
         }
         args[n] = NULL;
-        proc_set_args(&f->broker, args);
+        hx_proc_args(&f->broker, args);
     }
-    int before = count_in_file(f->broker.log, "listening");
-    proc_spawn(&f->broker);
-    WAIT_FOR(count_in_file(f->broker.log, "listening") > before ||
-                 !proc_alive(&f->broker),
-             10000);
-    assert_true(proc_alive(&f->broker));
+    int before = hx_count_in_file(f->broker.log, "listening");
+    hx_spawn(&f->broker);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "listening") > before ||
+                    !hx_alive(&f->broker),
+                10000);
+    assert_true(hx_alive(&f->broker));
     open_dealer(f);
 }
 
-static proc_t *
+static hx_proc_t *
 start_worker(fx_t *f, int i, const char *const *extra)
 {
     const char *args[MAX_ARGS] = { EXCERPT_WORKER_BIN,
@@ -302,20 +154,14 @@ start_worker(fx_t *f, int i, const char *const *extra)
         args[n++] = extra[k];
     }
     args[n] = NULL;
-    proc_t *p = &f->workers[i];
-    proc_set_args(p, args);
-    int before = count_in_file(p->log, "connected");
-    proc_spawn(p);
-    WAIT_FOR(count_in_file(p->log, "connected") > before || !proc_alive(p),
-             10000);
-    assert_true(proc_alive(p));
+    hx_proc_t *p = &f->workers[i];
+    hx_proc_args(p, args);
+    int before = hx_count_in_file(p->log, "connected");
+    hx_spawn(p);
+    HX_WAIT_FOR(hx_count_in_file(p->log, "connected") > before || !hx_alive(p),
+                10000);
+    assert_true(hx_alive(p));
     return p;
-}
-
-static bool
-have_programs(void)
-{
-    return *EXCERPT_BROKER_BIN && *EXCERPT_WORKER_BIN;
 }
 
 /* ------------------------------------------------------------ client */
@@ -323,44 +169,21 @@ have_programs(void)
 static void
 send_env(fx_t *f, wire_msg_t *m)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(wire_encode(m, &buf, &len), ERR_OK);
-    assert_true(zmq_send(f->dealer, buf, len, 0) >= 0);
-    free(buf);
+    hx_send(f->dealer, m);
 }
 
 /* Receive one reply within timeout_ms; ERR_TIMEOUT when none. */
 static int
 recv_env(fx_t *f, int timeout_ms, wire_msg_t *m)
 {
-    zmq_pollitem_t it = { .socket = f->dealer, .events = ZMQ_POLLIN };
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
-        return ERR_TIMEOUT;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    assert_true(zmq_msg_recv(&msg, f->dealer, 0) >= 0);
-    int rc = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, m);
-    zmq_msg_close(&msg);
-    assert_int_equal(rc, ERR_OK);
-    return ERR_OK;
+    return hx_recv(f->dealer, timeout_ms, m);
 }
 
 /* One request, the reply with the same request_id (others discarded). */
 static int
 rpc(fx_t *f, wire_msg_t *req, wire_msg_t *rep, int timeout_ms)
 {
-    req->request_id = ++f->rid;
-    send_env(f, req);
-    uint64_t deadline = now_mono_ms() + (uint64_t)timeout_ms;
-    for (;;) {
-        int64_t left = (int64_t)(deadline - now_mono_ms());
-        if (left <= 0 || recv_env(f, (int)left, rep) != ERR_OK)
-            return ERR_TIMEOUT;
-        if (rep->request_id == req->request_id)
-            return ERR_OK;
-        wire_msg_release(rep);
-    }
+    return hx_rpc(f->dealer, &f->rid, req, rep, timeout_ms);
 }
 
 static wire_stats_t
@@ -530,13 +353,11 @@ static void
 test_pipeline(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { NULL };
     start_broker(f, bargs);
     start_worker(f, 0, NULL);
     start_worker(f, 1, NULL);
-    WAIT_FOR(stats(f).workers == 2, 5000);
+    HX_WAIT_FOR(stats(f).workers == 2, 5000);
     uint64_t ids[20];
     char text[1024], key[32];
     for (int i = 0; i < 20; i++) {
@@ -547,7 +368,7 @@ test_pipeline(void **state)
         assert_false(s.duplicate);
         ids[i] = s.job_id;
     }
-    WAIT_FOR(stats(f).done == 20, 20000);
+    HX_WAIT_FOR(stats(f).done == 20, 20000);
     for (int i = 0; i < 20; i++) {
         wire_msg_t req = { .kind = WIRE_GET }, rep;
         req.u.get.job_id = ids[i];
@@ -565,9 +386,9 @@ test_pipeline(void **state)
         wire_msg_release(&rep);
     }
     assert_int_equal(check_log(f, NULL), 20);
-    assert_int_equal(proc_term(&f->workers[0], 20000), 0);
-    assert_int_equal(proc_term(&f->workers[1], 20000), 0);
-    assert_int_equal(proc_term(&f->broker, 30000), 0);
+    assert_int_equal(hx_term(&f->workers[0], 20000), 0);
+    assert_int_equal(hx_term(&f->workers[1], 20000), 0);
+    assert_int_equal(hx_term(&f->broker, 30000), 0);
 }
 
 #define N_CRASH 2000
@@ -579,8 +400,6 @@ static void
 test_broker_kill9_exactly_once(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--max-queued", "100000", NULL };
     start_broker(f, bargs);
     start_worker(f, 0, NULL);
@@ -618,7 +437,7 @@ test_broker_kill9_exactly_once(void **state)
         inflight--;
         wire_msg_release(&rep);
     }
-    proc_kill(&f->broker, SIGKILL);
+    hx_kill(&f->broker, SIGKILL);
     close_dealer(f);
 
     /* phase 2: restart; resubmit what had no answer, same keys */
@@ -673,7 +492,7 @@ test_broker_kill9_exactly_once(void **state)
         break;
     }
 
-    WAIT_FOR(stats(f).done >= N_CRASH, 120000);
+    HX_WAIT_FOR(stats(f).done >= N_CRASH, 120000);
     uint64_t elapsed = now_mono_ms() - t0;
     wire_stats_t st = stats(f);
     assert_int_equal(st.done, N_CRASH);
@@ -715,8 +534,6 @@ static void
 test_worker_kill9_job_released(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--lease-ms",
                             "2000",
                             "--worker-timeout-ms",
@@ -727,17 +544,17 @@ test_worker_kill9_job_released(void **state)
                             "200",
                             NULL };
     start_broker(f, bargs);
-    proc_t *a = start_worker(f, 0, NULL);
-    WAIT_FOR(stats(f).workers == 1, 5000);
-    proc_kill(a, SIGSTOP);
+    hx_proc_t *a = start_worker(f, 0, NULL);
+    HX_WAIT_FOR(stats(f).workers == 1, 5000);
+    hx_kill(a, SIGSTOP);
     char text[1024];
     size_t len = make_text(text, sizeof text, 1);
     sub_t s = submit(f, "kill-worker", text, len);
     assert_int_equal(s.code, WIRE_CODE_OK);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_LEASED, 5000);
-    proc_kill(a, SIGKILL);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_LEASED, 5000);
+    hx_kill(a, SIGKILL);
     start_worker(f, 1, NULL);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 15000);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 15000);
     jinfo_t j = get_job(f, s.job_id);
     assert_int_equal(j.attempts, 2);
     assert_true(j.has_result);
@@ -751,8 +568,6 @@ static void
 test_stopped_worker_late_done_fenced(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     /* the stopped worker is lost after worker-timeout (1 s); the lease
      * (1.5 s) only has to outlast the second worker's heartbeat period */
     const char *bargs[] = { "--lease-ms",
@@ -771,25 +586,26 @@ test_stopped_worker_late_done_fenced(void **state)
      * goes to the second worker, never back to the stopped one */
     const char *wargs[] = { "--broker-timeout-ms", "2000", "--threads", "1",
                             "--prefetch",          "1",    NULL };
-    proc_t *a = start_worker(f, 0, wargs);
-    WAIT_FOR(stats(f).workers == 1, 5000);
-    proc_kill(a, SIGSTOP);
+    hx_proc_t *a = start_worker(f, 0, wargs);
+    HX_WAIT_FOR(stats(f).workers == 1, 5000);
+    hx_kill(a, SIGSTOP);
     uint64_t stopped_at = now_mono_ms();
     char text[1024];
     size_t len = make_text(text, sizeof text, 2);
     sub_t s = submit(f, "late-done", text, len);
     assert_int_equal(s.code, WIRE_CODE_OK);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_LEASED, 5000);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_LEASED, 5000);
     start_worker(f, 1, NULL);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 15000);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 15000);
     jinfo_t before = get_job(f, s.job_id);
     assert_int_equal(before.attempts, 2);
 
     while (now_mono_ms() - stopped_at < 2500)
         usleep(10000);
-    proc_kill(a, SIGCONT);
-    WAIT_FOR(count_in_file(a->log, "fenced by broker code=NOT_FOUND") == 1,
-             10000);
+    hx_kill(a, SIGCONT);
+    HX_WAIT_FOR(hx_count_in_file(a->log, "fenced by broker code=NOT_FOUND") ==
+                    1,
+                10000);
     jinfo_t after = get_job(f, s.job_id);
     assert_int_equal(after.state, WIRE_JOB_DONE);
     assert_int_equal(after.seq, before.seq);
@@ -799,7 +615,7 @@ test_stopped_worker_late_done_fenced(void **state)
     assert_int_equal(st.done, 1);
     assert_int_equal(st.committed_total, 1);
     /* the resumed worker is healthy: it drains and exits 0 */
-    assert_int_equal(proc_term(a, 20000), 0);
+    assert_int_equal(hx_term(a, 20000), 0);
 }
 
 /* Guarantee 4: the same key twice is one job, also once it is done. */
@@ -807,8 +623,6 @@ static void
 test_duplicate_key_one_job(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { NULL };
     start_broker(f, bargs);
     char text[1024];
@@ -822,7 +636,7 @@ test_duplicate_key_one_job(void **state)
     assert_int_equal(a.job_id, b.job_id);
     assert_int_equal(stats(f).ready, 1);
     start_worker(f, 0, NULL);
-    WAIT_FOR(job_state(f, a.job_id) == WIRE_JOB_DONE, 10000);
+    HX_WAIT_FOR(job_state(f, a.job_id) == WIRE_JOB_DONE, 10000);
     sub_t c = submit(f, "same-key", text, len);
     assert_int_equal(c.code, WIRE_CODE_OK);
     assert_true(c.duplicate);
@@ -836,8 +650,6 @@ static void
 test_queue_full_rejected(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--max-queued", "3", NULL };
     start_broker(f, bargs);
     char text[1024], key[32];
@@ -860,7 +672,7 @@ test_queue_full_rejected(void **state)
     assert_int_equal(job_state(f, first), WIRE_JOB_READY);
     /* once a worker drains the queue, the refused job goes in */
     start_worker(f, 0, NULL);
-    WAIT_FOR(stats(f).done == 3, 10000);
+    HX_WAIT_FOR(stats(f).done == 3, 10000);
     len = make_text(text, sizeof text, 13);
     s = submit(f, "full-3", text, len);
     assert_int_equal(s.code, WIRE_CODE_OK);
@@ -874,8 +686,6 @@ static void
 test_failing_job_dead_lettered(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--max-attempts",
                             "3",
                             "--retry-base-ms",
@@ -897,7 +707,7 @@ test_failing_job_dead_lettered(void **state)
     sub_t bad = submit(f, "too-long", big, blen);
     assert_int_equal(ok.code, WIRE_CODE_OK);
     assert_int_equal(bad.code, WIRE_CODE_OK);
-    WAIT_FOR(job_state(f, bad.job_id) == WIRE_JOB_DEAD, 15000);
+    HX_WAIT_FOR(job_state(f, bad.job_id) == WIRE_JOB_DEAD, 15000);
     assert_int_equal(job_state(f, ok.job_id), WIRE_JOB_DONE);
 
     wire_msg_t req = { .kind = WIRE_DEAD_LIST }, rep;
@@ -920,8 +730,6 @@ static void
 test_map_limit_store_full(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--map-size", "1M", "--map-limit", "2M", NULL };
     start_broker(f, bargs);
     size_t len = 64 * 1024;
@@ -965,7 +773,7 @@ test_map_limit_store_full(void **state)
     assert_int_equal(rep.kind, WIRE_GET_REPLY);
     assert_int_equal(rep.u.get_reply.text_len, len);
     wire_msg_release(&rep);
-    assert_true(proc_alive(&f->broker));
+    assert_true(hx_alive(&f->broker));
     free(text);
 }
 
@@ -976,8 +784,6 @@ static void
 test_bad_frames_rejected(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { NULL };
     start_broker(f, bargs);
     wire_msg_t rep;
@@ -1042,7 +848,7 @@ test_bad_frames_rejected(void **state)
     size_t len = make_text(ok, sizeof ok, 30);
     s = submit(f, "after-garbage", ok, len);
     assert_int_equal(s.code, WIRE_CODE_OK);
-    assert_true(proc_alive(&f->broker));
+    assert_true(hx_alive(&f->broker));
 }
 
 /* A worker outlives its broker: kill -9 the broker while the worker idles,
@@ -1051,23 +857,21 @@ static void
 test_worker_survives_broker_restart(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { NULL };
     start_broker(f, bargs);
-    proc_t *w = start_worker(f, 0, NULL);
-    WAIT_FOR(stats(f).workers == 1, 5000);
-    proc_kill(&f->broker, SIGKILL);
+    hx_proc_t *w = start_worker(f, 0, NULL);
+    HX_WAIT_FOR(stats(f).workers == 1, 5000);
+    hx_kill(&f->broker, SIGKILL);
     close_dealer(f);
     start_broker(f, NULL);
-    WAIT_FOR(stats(f).workers == 1, 10000);
+    HX_WAIT_FOR(stats(f).workers == 1, 10000);
     char text[1024];
     size_t len = make_text(text, sizeof text, 40);
     sub_t s = submit(f, "after-restart", text, len);
     assert_int_equal(s.code, WIRE_CODE_OK);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 10000);
-    assert_true(proc_alive(w));
-    assert_int_equal(proc_term(w, 20000), 0);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 10000);
+    assert_true(hx_alive(w));
+    assert_int_equal(hx_term(w, 20000), 0);
 }
 
 /* A transcript of about n bytes (caller frees), slow enough to extract
@@ -1092,8 +896,6 @@ static void
 test_heartbeats_extend_lease(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     /* The lease starts when the broker sends the Dispatch, so it must also
      * cover moving 8 MiB to the worker on a loaded machine (a 300 ms lease
      * expired before a sanitizer build had even decoded the job); 1.5 s is
@@ -1105,13 +907,13 @@ test_heartbeats_extend_lease(void **state)
     start_broker(f, bargs);
     const char *wargs[] = { "--heartbeat-ms", "100", "--log-level", "debug",
                             NULL };
-    proc_t *w = start_worker(f, 0, wargs);
+    hx_proc_t *w = start_worker(f, 0, wargs);
     size_t len;
     char *text = make_big_text(BIG_TEXT, &len);
     sub_t s = submit(f, "slow-job", text, len);
     free(text);
     assert_int_equal(s.code, WIRE_CODE_OK);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 90000);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 90000);
 
     jinfo_t j = get_job(f, s.job_id);
     assert_int_equal(j.attempts, 1);
@@ -1141,12 +943,10 @@ static void
 test_worker_drains_on_sigterm(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { NULL };
     start_broker(f, bargs);
     const char *wargs[] = { "--log-level", "debug", NULL };
-    proc_t *w = start_worker(f, 0, wargs);
+    hx_proc_t *w = start_worker(f, 0, wargs);
     size_t len;
     char *text = make_big_text(BIG_TEXT, &len);
     sub_t s = submit(f, "drain-job", text, len);
@@ -1155,12 +955,12 @@ test_worker_drains_on_sigterm(void **state)
     char needle[64];
     snprintf(needle, sizeof needle, "job=%" PRIu64 " attempt=1 dispatched",
              s.job_id);
-    WAIT_FOR(count_in_file(w->log, needle) == 1, 10000);
-    assert_int_equal(proc_term(w, 90000), 0);
+    HX_WAIT_FOR(hx_count_in_file(w->log, needle) == 1, 10000);
+    assert_int_equal(hx_term(w, 90000), 0);
     jinfo_t j = get_job(f, s.job_id);
     assert_int_equal(j.state, WIRE_JOB_DONE);
     assert_int_equal(j.attempts, 1);
-    assert_int_equal(count_in_file(w->log, "draining"), 1);
+    assert_int_equal(hx_count_in_file(w->log, "draining"), 1);
     assert_int_equal(check_log(f, NULL), 1);
 }
 
@@ -1170,8 +970,6 @@ static void
 test_worker_kill9_mid_extraction(void **state)
 {
     fx_t *f = *state;
-    if (!have_programs())
-        skip();
     const char *bargs[] = { "--worker-timeout-ms",
                             "1000",
                             "--retry-base-ms",
@@ -1181,7 +979,7 @@ test_worker_kill9_mid_extraction(void **state)
                             NULL };
     start_broker(f, bargs);
     const char *wargs[] = { "--log-level", "debug", NULL };
-    proc_t *a = start_worker(f, 0, wargs);
+    hx_proc_t *a = start_worker(f, 0, wargs);
     size_t len;
     char *text = make_big_text(BIG_TEXT, &len);
     sub_t s = submit(f, "kill-mid-job", text, len);
@@ -1190,10 +988,10 @@ test_worker_kill9_mid_extraction(void **state)
     char needle[64];
     snprintf(needle, sizeof needle, "job=%" PRIu64 " attempt=1 dispatched",
              s.job_id);
-    WAIT_FOR(count_in_file(a->log, needle) == 1, 10000);
-    proc_kill(a, SIGKILL);
+    HX_WAIT_FOR(hx_count_in_file(a->log, needle) == 1, 10000);
+    hx_kill(a, SIGKILL);
     start_worker(f, 1, NULL);
-    WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 90000);
+    HX_WAIT_FOR(job_state(f, s.job_id) == WIRE_JOB_DONE, 90000);
     jinfo_t j = get_job(f, s.job_id);
     if (j.attempts == 1)
         print_message("the worker finished before the kill: not conclusive\n");
@@ -1209,6 +1007,9 @@ main(void)
     const char *filter = getenv("EXCERPT_TEST_FILTER");
     if (filter)
         cmocka_set_test_filter(filter);
+    /* a program the build did not make fails the suite, never skips it */
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key_one_job, setup,

@@ -6,6 +6,7 @@
  * the test is skipped (and says why) when they are missing.
  */
 #include "../common/now.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,13 +15,11 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,29 +35,11 @@
 #define DEADLINE_MS 60000
 
 typedef struct fx {
-    char dir[64]; /* temp dir */
-    char fe[128]; /* frontend endpoint */
-    pid_t broker; /* excerpt-broker */
-    pid_t worker; /* excerpt-worker */
+    char dir[64];     /* temp dir */
+    char fe[128];     /* frontend endpoint */
+    hx_proc_t broker; /* excerpt-broker */
+    hx_proc_t worker; /* excerpt-worker */
 } fx_t;
-
-static pid_t
-spawn(const char *log, char *const argv[])
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 /* Run a shell command, capture up to cap-1 bytes of stdout; exit status. */
 static int
@@ -73,37 +54,29 @@ run(const char *cmd, char *out, size_t cap)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/excerpt-py-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    hx_tempdir(f->dir, sizeof f->dir, "excerpt-py");
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
-    char data[128], be[128], pub[128], blog[128], wlog[128];
+    char data[128], be[128], pub[128];
     snprintf(data, sizeof data, "%s/data", f->dir);
     snprintf(be, sizeof be, "ipc://%s/be.sock", f->dir);
     snprintf(pub, sizeof pub, "ipc://%s/pub.sock", f->dir);
-    snprintf(blog, sizeof blog, "%s/broker.log", f->dir);
-    snprintf(wlog, sizeof wlog, "%s/worker.log", f->dir);
-    char *bargv[] = {
+    snprintf(f->broker.log, sizeof f->broker.log, "%s/broker.log", f->dir);
+    snprintf(f->worker.log, sizeof f->worker.log, "%s/worker.log", f->dir);
+    const char *bargv[] = {
         EXCERPT_BROKER_BIN, "--data-dir", data,          "--frontend", f->fe,
         "--backend",        be,           "--publisher", pub,          NULL
     };
-    char *wargv[] = {
-        EXCERPT_WORKER_BIN, "--broker", be, "--threads", "1", NULL
-    };
-    f->broker = spawn(blog, bargv);
-    f->worker = spawn(wlog, wargv);
+    const char *wargv[] = { EXCERPT_WORKER_BIN, "--broker", be,
+                            "--threads",        "1",        NULL };
+    hx_proc_args(&f->broker, bargv);
+    hx_proc_args(&f->worker, wargv);
+    hx_spawn(&f->broker);
+    hx_spawn(&f->worker);
     *state = f;
     return 0;
 }
@@ -112,14 +85,8 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    pid_t pids[] = { f->worker, f->broker };
-    for (int i = 0; i < 2; i++) {
-        if (pids[i] > 0) {
-            kill(pids[i], SIGKILL);
-            waitpid(pids[i], NULL, 0);
-        }
-    }
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    hx_teardown(NULL);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -139,11 +106,9 @@ static void
 test_python_client_round_trip(void **state)
 {
     fx_t *f = *state;
-    if (!python_ready()) {
-        fprintf(stderr, "skipped: needs " PY " with python3-zmq, "
-                        "python3-protobuf and protoc (protobuf-compiler)\n");
-        skip();
-    }
+    if (!python_ready())
+        fail_msg("needs " PY " with python3-zmq, python3-protobuf and protoc "
+                 "(protobuf-compiler): ./dev.sh deps installs them");
     char cmd[1024], out[65536];
     uint64_t deadline = now_mono_ms() + DEADLINE_MS;
     /* the broker answers Stats once it is bound */

@@ -682,6 +682,46 @@ test_fail_delay_promote(void **state)
     assert_int_equal(done1(f->s, id, 2, NULL, 0, NULL, NULL), 0);
 }
 
+/* The attempt the next in-memory lease takes (what the broker sends). */
+static uint32_t
+next_attempt(store_t *s, uint64_t id)
+{
+    store_job_t j;
+    assert_int_equal(store_read_begin(s), 0);
+    assert_int_equal(store_get(s, id, &j), 0);
+    uint32_t a = store_lease_attempt(s, &j);
+    store_read_end(s);
+    return a;
+}
+
+/* A broker leases in memory without recording the attempt; after a crash
+ * (a reopen) the next lease must not reuse a number the crashed run may
+ * have handed out, however many runs crash in a row. Within a run, an
+ * attempt recorded by a failure is followed by the next number. */
+static void
+test_attempts_fenced_across_reopen(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id;
+    bool dup;
+    assert_int_equal(submit1(f->s, "fence", "text", 0, &id, &dup), 0);
+    assert_int_equal(next_attempt(f->s, id), 1);
+    assert_int_equal(next_attempt(f->s, id), 1); /* nothing recorded yet */
+    reopen(f);
+    assert_int_equal(next_attempt(f->s, id), 2);
+    reopen(f);
+    assert_int_equal(next_attempt(f->s, id), 3);
+    int st = 0;
+    assert_int_equal(fail1(f->s, id, 3, "lease expired", false, 0, &st), 0);
+    assert_int_equal(st, STORE_DELAYED);
+    assert_int_equal(next_attempt(f->s, id), 4);
+    reopen(f);
+    assert_int_equal(next_attempt(f->s, id), 5);
+    /* the fence: older than the recorded attempt 3 */
+    assert_int_equal(done1(f->s, id, 2, NULL, 0, NULL, NULL), ERR_STALE);
+    assert_int_equal(done1(f->s, id, 5, NULL, 0, NULL, NULL), 0);
+}
+
 static void
 test_requeue_leased(void **state)
 {
@@ -1441,6 +1481,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fail_delay_promote, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_requeue_leased, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempts_fenced_across_reopen,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_entity_index, setup,

@@ -621,9 +621,16 @@ on_rejected(wloop_t *w, const wire_msg_t *m)
          * rejection of a message sent before our last Ready is stale and
          * answering it would grant the same slots twice. */
         log_info("worker: broker rejected request=%" PRIu64
-                 " (%s): registering again",
-                 m->request_id, reason);
+                 " (%s): registering again, resending unacked=%zu",
+                 m->request_id, reason, w->n_unacked);
+        /* Every unacked answer goes again after the Ready, as on a new
+         * socket: the broker that restarted lost those it had not acked
+         * (each is acked once more, or fenced), so none stays unacked for
+         * good, eating the window that free_slots() grants from. */
+        w->unsent = NULL;
         (void)grant(w, true, "registered again with");
+        for (wloop_done_t *d = w->unacked; d; d = d->next)
+            out_add(w, d->env, d->env_len);
         return;
     }
     if (code == WIRE_CODE_INVALID && m->request_id == 0 &&
