@@ -14,6 +14,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/now.h"
+#include "../common/proc.h"
 #include "../common/xalloc.h"
 #include "../worker/wloop.h"
 
@@ -89,15 +90,12 @@ on_stop_signal(int sig)
         wloop_request_stop(g_wloop);
 }
 
-static void
+/* SIGPIPE keeps its default: the CLI's stdout may be a closed pipe. */
+static int
 install_stop_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    const proc_signals_t sigs = { .on_stop = on_stop_signal };
+    return proc_install_signals(&sigs);
 }
 
 /* ---------------------------------------------------------- children */
@@ -120,7 +118,8 @@ child_setup(pid_t parent)
     (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(1);
-    install_stop_handlers();
+    if (install_stop_handlers())
+        _exit(1);
 }
 
 static void
@@ -415,7 +414,8 @@ fleet_prepare(fleet_t *f, const run_args_t *a, const char *prefix)
 static int
 fleet_start(fleet_t *f, const run_args_t *a, const char *prefix, client_t **cp)
 {
-    install_stop_handlers();
+    if (install_stop_handlers())
+        return CLI_EXIT_FAIL;
     if (spawn(f, a, 0) < 0)
         return CLI_EXIT_FAIL;
     for (int i = 1; i <= a->workers; i++)

@@ -12,6 +12,7 @@
 #include "../client/consumer.h"
 #include "../client/rjson.h"
 #include "../common/err.h"
+#include "../common/proc.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -272,12 +273,9 @@ cmd_tail(int argc, char **argv)
                 co.resolved);
         return CLI_EXIT_USAGE;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    const proc_signals_t sigs = { .on_stop = on_signal };
+    if (proc_install_signals(&sigs))
+        return CLI_EXIT_FAIL;
 
     consumer_opts_t o = { .frontend = co.resolved,
                           .publisher = follow ? pub : NULL,
