@@ -138,8 +138,28 @@ parse_value(const cfg_entry_t *e, void *obj, const char *v)
     }
     case CFG_DOUBLE:
         return parse_double(v, (double *)field);
+    case CFG_LIST:
+        return ERR_INVAL; /* command lines only: see cli_set */
     }
     return ERR_INVAL;
+}
+
+/* Bytes of a field of this type. */
+static size_t
+field_size(cfg_type_t t)
+{
+    switch (t) {
+    case CFG_BOOL:
+        return sizeof(bool);
+    case CFG_DOUBLE:
+        return sizeof(double);
+    case CFG_STRING:
+        return sizeof(char *);
+    case CFG_LIST:
+        return sizeof(cfg_list_t);
+    default:
+        return sizeof(uint64_t);
+    }
 }
 
 int
@@ -174,8 +194,7 @@ cfg_defaults(const cfg_entry_t *tab, size_t n, void *obj)
             return rc;
         }
         if (rc && !tab[i].def && tab[i].type != CFG_STRING)
-            memset((char *)obj + tab[i].offset, 0,
-                   tab[i].type == CFG_BOOL ? sizeof(bool) : sizeof(uint64_t));
+            memset((char *)obj + tab[i].offset, 0, field_size(tab[i].type));
     }
     return ERR_OK;
 }
@@ -337,6 +356,9 @@ format_value(const cfg_entry_t *e, const void *obj, char *buf, size_t len)
     case CFG_DOUBLE:
         snprintf(buf, len, "%g", *(const double *)field);
         break;
+    case CFG_LIST:
+        snprintf(buf, len, "(%zu values)", ((const cfg_list_t *)field)->n);
+        break;
     }
 }
 
@@ -405,11 +427,8 @@ cli_default(const cfg_entry_t *e, void *obj)
         *(const char **)field = e->def;
         return ERR_OK;
     }
-    if (!e->def) {
-        memset(field, 0,
-               e->type == CFG_BOOL     ? sizeof(bool)
-               : e->type == CFG_DOUBLE ? sizeof(double)
-                                       : sizeof(uint64_t));
+    if (!e->def || e->type == CFG_LIST) {
+        memset(field, 0, field_size(e->type));
         return ERR_OK;
     }
     return parse_value(e, obj, e->def);
@@ -452,6 +471,9 @@ describe(const cfg_entry_t *e, char *buf, size_t len)
     case CFG_DOUBLE:
         snprintf(buf, len, "a number");
         break;
+    case CFG_LIST:
+        snprintf(buf, len, "a value");
+        break;
     }
 }
 
@@ -472,14 +494,12 @@ cli_find(cfg_group_t *groups, size_t n_groups, const char *name, size_t klen,
 
 /* Set e in group from v (CLI rules: strings borrowed, bounds checked). */
 static int
-cli_set(const cfg_cli_t *cli, cfg_group_t *group, const cfg_entry_t *e,
-        const char *v)
+cli_set(cfg_cli_t *cli, cfg_group_t *group, const cfg_entry_t *e, const char *v)
 {
     int rc;
-    if (e->type == CFG_STRING) {
+    char *field = (char *)group->obj + e->offset;
+    if (e->type == CFG_STRING || e->type == CFG_LIST) {
         rc = string_in_bounds(e, v) ? ERR_OK : ERR_INVAL;
-        if (!rc)
-            *(const char **)((char *)group->obj + e->offset) = v;
     } else {
         rc = parse_value(e, group->obj, v);
     }
@@ -489,6 +509,16 @@ cli_set(const cfg_cli_t *cli, cfg_group_t *group, const cfg_entry_t *e,
         fprintf(stderr, "%s: --%s wants %s, not \"%s\"\n", cli->prog, e->name,
                 want, v);
         return ERR_INVAL;
+    }
+    if (e->type == CFG_STRING) {
+        *(const char **)field = v;
+    } else if (e->type == CFG_LIST) {
+        cfg_list_t *l = (cfg_list_t *)(void *)field;
+        if (!l->v) { /* room for every argument: no regrowth */
+            l->v = xcalloc((size_t)cli->argc, sizeof *l->v);
+            cli->owned[cli->n_owned++] = (void *)l->v;
+        }
+        l->v[l->n++] = v;
     }
     group->seen |= 1ull << (size_t)(e - group->tab);
     return ERR_OK;
@@ -509,8 +539,12 @@ int
 cfg_cli_parse(cfg_group_t *groups, size_t n_groups, int argc, char **argv,
               cfg_cli_t *cli)
 {
-    cli->pos = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *cli->pos);
+    cli->argc = argc > 0 ? argc : 1;
+    cli->pos = xcalloc((size_t)cli->argc, sizeof *cli->pos);
     cli->n_pos = 0;
+    /* each list's first value uses an argument: at most argc lists */
+    cli->owned = xcalloc((size_t)cli->argc, sizeof *cli->owned);
+    cli->n_owned = 0;
     cli->help = false;
     for (size_t g = 0; g < n_groups; g++) {
         assert(groups[g].n <= 64);
@@ -575,12 +609,42 @@ cfg_cli_free(cfg_cli_t *cli)
     free(cli->pos);
     cli->pos = NULL;
     cli->n_pos = 0;
+    for (size_t i = 0; i < cli->n_owned; i++)
+        free(cli->owned[i]);
+    free(cli->owned);
+    cli->owned = NULL;
+    cli->n_owned = 0;
+}
+
+/* Print text from column indent (the cursor is there), wrapped at words
+ * before column 80; a word longer than a line stays whole. */
+static void
+print_wrapped(FILE *out, const char *text, int indent)
+{
+    int col = indent;
+    const char *p = text;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (col > indent && col + 1 + (int)w > 79) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", (int)w, p);
+        col += (int)w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
 }
 
 void
 cfg_cli_usage(const cfg_group_t *groups, size_t n_groups, FILE *out)
 {
-    char name[32], flag[64];
+    char name[32], flag[64], text[1024];
     for (size_t g = 0; g < n_groups; g++)
         for (size_t i = 0; i < groups[g].n; i++) {
             const cfg_entry_t *e = &groups[g].tab[i];
@@ -588,8 +652,10 @@ cfg_cli_usage(const cfg_group_t *groups, size_t n_groups, FILE *out)
             snprintf(flag, sizeof flag, "--%s%s%s", e->name, *name ? " " : "",
                      name);
             if (e->def && *e->def && e->type != CFG_BOOL)
-                fprintf(out, "  %-18s %s (default: %s)\n", flag, help, e->def);
+                snprintf(text, sizeof text, "%s (default: %s)", help, e->def);
             else
-                fprintf(out, "  %-18s %s\n", flag, help);
+                snprintf(text, sizeof text, "%s", help);
+            fprintf(out, "  %-20s ", flag);
+            print_wrapped(out, text, 23);
         }
 }

@@ -14,14 +14,24 @@
 #include <stdio.h>
 
 typedef enum {
-    CFG_BOOL,   /* bool */
-    CFG_INT,    /* int64_t, bounded by min/max */
-    CFG_SIZE,   /* uint64_t bytes; accepts suffixes k, M, G, T (powers of 2) */
-    CFG_MS,     /* uint64_t milliseconds; accepts suffixes ms, s, m, h */
-    CFG_STRING, /* char * owned by the struct, freed by cfg_free(); min/max,
-                   when set, bound its length in bytes */
-    CFG_DOUBLE  /* double, any finite value (bounds unused) */
+    CFG_BOOL, /* bool */
+    CFG_INT,  /* int64_t, bounded by min/max */
+    CFG_SIZE, /* uint64_t bytes; accepts suffixes k, M, G, T (powers of 2) */
+    CFG_MS,   /* uint64_t milliseconds; accepts suffixes ms, s, m, h */
+    CFG_STRING,
+    /* char * owned by the struct, freed by cfg_free(); min/max,
+       when set, bound its length in bytes */
+    CFG_DOUBLE, /* double, any finite value (bounds unused) */
+    CFG_LIST    /* cfg_list_t: a repeatable flag, every value kept in order;
+                   command lines only (cfg_cli_parse) */
 } cfg_type_t;
+
+/* The values of a CFG_LIST flag, borrowed from argv; the array belongs to
+ * the cfg_cli_t that filled it. */
+typedef struct cfg_list {
+    const char **v; /* values in command-line order */
+    size_t n;       /* their count */
+} cfg_list_t;
 
 typedef struct cfg_entry {
     const char *name; /* key as written in files and flags: "data-dir" */
@@ -93,6 +103,9 @@ typedef struct cfg_cli {
                          from argv; the array is freed by cfg_cli_free) */
     int n_pos;        /* out: their count */
     bool help;        /* out: -h or --help was given (parsing stopped) */
+    int argc;         /* internal: argc of the parse */
+    void **owned;     /* internal: arrays cfg_cli_free frees */
+    size_t n_owned;   /* internal: their count */
 } cfg_cli_t;
 
 /*

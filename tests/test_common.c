@@ -313,7 +313,8 @@ static const cfg_entry_t cli_shared[] = {
     { "timeout", CFG_MS, offsetof(cli_conf_t, timeout), "5000", 1, 3600000,
       "MS\twait per attempt" },
     { "endpoint", CFG_STRING, offsetof(cli_conf_t, endpoint), "tcp://x", 0, 0,
-      "E\tbroker" },
+      "E\tthe broker frontend endpoint to talk to, a long help text that "
+      "cannot fit on one line of eighty columns" },
 };
 
 static int
@@ -443,12 +444,57 @@ test_cfg_cli_usage(void **state)
     cfg_group_t g[] = { { cli_tab, 4, &c, 0 }, { cli_shared, 2, &sh, 0 } };
     cfg_cli_usage(g, 2, f);
     assert_int_equal(fclose(f), 0);
-    assert_non_null(strstr(text, "  --json             JSON\n"));
+    assert_non_null(strstr(text, "  --json               JSON\n"));
     assert_non_null(
-        strstr(text, "  --workers N        worker processes (default: 2)\n"));
-    assert_non_null(strstr(text, "  --key K            idempotency key\n"));
-    assert_non_null(strstr(text, "  --timeout MS       wait per attempt"));
+        strstr(text, "  --workers N          worker processes (default: 2)\n"));
+    assert_non_null(strstr(text, "  --key K              idempotency key\n"));
+    assert_non_null(strstr(text, "  --timeout MS         wait per attempt"));
+    /* long help wraps under the help column, every line within 79 */
+    assert_non_null(strstr(text, "\n                       "));
+    for (char *l = text, *nl; *l; l = nl + 1) {
+        nl = strchr(l, '\n');
+        assert_non_null(nl);
+        assert_true(nl - l <= 79);
+    }
     free(text);
+}
+
+/* A repeated flag keeps every value; a plain one keeps the last. */
+static void
+test_cfg_cli_list(void **state)
+{
+    (void)state;
+    typedef struct {
+        cfg_list_t type;
+        const char *name;
+    } lconf_t;
+    static const cfg_entry_t ltab[] = {
+        { "type", CFG_LIST, offsetof(lconf_t, type), NULL, 1, 16,
+          "T\trepeatable" },
+        { "name", CFG_STRING, offsetof(lconf_t, name), NULL, 0, 0, "N\tone" },
+    };
+    lconf_t c;
+    cfg_group_t g = { ltab, 2, &c, 0 };
+    cfg_cli_t cli = { .prog = "t", .max_pos = -1 };
+    char *none[] = { "t" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 1, none, &cli), ERR_OK);
+    assert_int_equal(c.type.n, 0);
+    assert_null(c.type.v);
+    cfg_cli_free(&cli);
+    char *argv[] = { "t",           "--type", "MONEY",  "--name", "a",
+                     "--type=DATE", "x",      "--name", "b" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 9, argv, &cli), ERR_OK);
+    assert_int_equal(c.type.n, 2);
+    assert_string_equal(c.type.v[0], "MONEY");
+    assert_string_equal(c.type.v[1], "DATE");
+    assert_string_equal(c.name, "b");
+    assert_int_equal(cli.n_pos, 1);
+    cfg_cli_free(&cli);
+    char *bad[] = { "t", "--type", "MONEY", "--type=" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 4, bad, &cli), ERR_INVAL);
+    cfg_cli_free(&cli);
+    /* not for files, environment or daemon flags */
+    assert_int_equal(cfg_set(ltab, 2, &c, "type", "MONEY", "t"), ERR_INVAL);
 }
 
 int
@@ -464,6 +510,7 @@ main(void)
         cmocka_unit_test(test_cfg_cli),
         cmocka_unit_test(test_cfg_cli_errors),
         cmocka_unit_test(test_cfg_cli_usage),
+        cmocka_unit_test(test_cfg_cli_list),
         cmocka_unit_test(test_result_building),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
