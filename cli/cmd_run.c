@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -47,11 +48,11 @@
 
 typedef struct run_args {
     const char *data_dir;  /* --data-dir */
-    int workers;           /* --workers: worker processes */
-    int threads;           /* --threads: extraction threads per worker */
+    int64_t workers;       /* --workers: worker processes */
+    int64_t threads;       /* --threads: extraction threads per worker */
     bool json;             /* --json */
     bool quiet;            /* --quiet: only the total line */
-    uint64_t deadline_s;   /* --deadline */
+    int64_t deadline_s;    /* --deadline */
     const char *frontend;  /* --frontend */
     const char *backend;   /* --backend */
     const char *publisher; /* --publisher */
@@ -164,7 +165,7 @@ worker_child(const fleet_t *f, const run_args_t *a, int index)
     wloop_cfg_t cfg;
     wloop_t *w = NULL;
     char num[32], name[64];
-    snprintf(num, sizeof num, "%d", a->threads);
+    snprintf(num, sizeof num, "%d", (int)a->threads);
     snprintf(name, sizeof name, "run-worker-%d:%d", index, (int)getpid());
     int rc = wloop_cfg_defaults(&cfg);
     if (!rc)
@@ -826,150 +827,91 @@ report(client_t *c, inputs_t *in, const run_args_t *a)
 
 /* ------------------------------------------------------------ flags */
 
+#define OFF(f) offsetof(run_args_t, f)
+/* Flags of both run and serve: where the fleet lives and its size. */
+static const cfg_entry_t fleet_table[] = {
+    { "data-dir", CFG_STRING, OFF(data_dir), CLIENTOPT_DATA_DIR, 1, 0,
+      "D\tstore and sockets" },
+    { "workers", CFG_INT, OFF(workers), "2", 0, MAX_WORKERS,
+      "N\tworker processes" },
+    { "threads", CFG_INT, OFF(threads), "1", 1, MAX_WORKERS,
+      "T\textraction threads per worker" },
+    { "frontend", CFG_STRING, OFF(frontend), NULL, 1, 0,
+      "E\tclient endpoint (default ipc://D/frontend.sock)" },
+    { "backend", CFG_STRING, OFF(backend), NULL, 1, 0,
+      "E\tworker endpoint (default ipc://D/backend.sock)" },
+    { "publisher", CFG_STRING, OFF(publisher), NULL, 1, 0,
+      "E\tPUB endpoint (default ipc://D/pub.sock)" },
+    { "map-limit", CFG_STRING, OFF(map_limit), NULL, 1, 0,
+      "SZ\tlargest store size (e.g. 4G)" },
+};
+#define N_FLEET (sizeof fleet_table / sizeof fleet_table[0])
+
+/* Flags of run only: how it reports and how long it waits. */
+static const cfg_entry_t run_table[] = {
+    { "json", CFG_BOOL, OFF(json), NULL, 0, 0,
+      "results as JSON Lines instead of the summary" },
+    { "quiet", CFG_BOOL, OFF(quiet), NULL, 0, 0, "only the total line" },
+    { "deadline", CFG_INT, OFF(deadline_s), "600", 1, 86400,
+      "SECS\tgive up waiting after SECS" },
+};
+#define N_RUN (sizeof run_table / sizeof run_table[0])
+
 static void
-usage(FILE *out, bool serve)
+usage_run(FILE *out)
 {
-    if (serve)
-        fprintf(out, "usage: excerpt serve [FLAGS]\n"
-                     "Run the broker (store in the data directory) and local "
-                     "workers\nuntil SIGTERM or SIGINT. Other processes submit "
-                     "with\n`excerpt submit --data-dir D` or over --frontend; "
-                     "more workers\ncan join with `excerpt-worker --broker "
-                     "BACKEND`.\n\n");
-    else
-        fprintf(out,
-                "usage: excerpt run [FLAGS] [FILE|DIR...]\n"
-                "Start a broker, workers and the store on this machine, "
-                "submit the\ninputs (every *.txt of a DIR; the bundled "
-                "samples when none are\ngiven), wait for every result and "
-                "print what was extracted, then\nstop. Running again on the "
-                "same data directory reuses the results\nof transcripts "
-                "seen before.\n\n");
-    fprintf(out,
-            "  --data-dir D     store and sockets (default %s)\n"
-            "  --workers N      worker processes (default 2)\n"
-            "  --threads T      extraction threads per worker (default 1)\n"
-            "  --frontend E     client endpoint (default "
-            "ipc://D/frontend.sock)\n"
-            "  --backend E      worker endpoint (default "
-            "ipc://D/backend.sock)\n"
-            "  --publisher E    PUB endpoint (default ipc://D/pub.sock)\n"
-            "  --map-limit SZ   largest store size (e.g. 4G)\n",
-            CLIENTOPT_DATA_DIR);
-    if (!serve)
-        fprintf(out,
-                "  --json           results as JSON Lines instead of the "
-                "summary\n"
-                "  --quiet          only the total line\n"
-                "  --deadline SECS  give up waiting after SECS (default "
-                "600)\n"
-                "\nExit: 0 every input extracted, 1 some failed or a child "
-                "process\ndied, 2 usage, 3 the broker did not start.\n");
-    else
-        fprintf(out, "\nExit: 0 after a clean stop, 1 a child process "
-                     "died, 2 usage.\n");
+    fprintf(out, "usage: excerpt run [FLAGS] [FILE|DIR...]\n"
+                 "Start a broker, workers and the store on this machine, "
+                 "submit the\ninputs (every *.txt of a DIR; the bundled "
+                 "samples when none are\ngiven), wait for every result and "
+                 "print what was extracted, then\nstop. Running again on the "
+                 "same data directory reuses the results\nof transcripts "
+                 "seen before.\n\n");
+    cfg_group_t g[] = { { fleet_table, N_FLEET, NULL, 0 },
+                        { run_table, N_RUN, NULL, 0 } };
+    cfg_cli_usage(g, 2, out);
+    fprintf(out, "\nExit: 0 every input extracted, 1 some failed or a child "
+                 "process\ndied, 2 usage, 3 the broker did not start.\n");
 }
 
-static int
-parse_args(int argc, char **argv, bool serve, run_args_t *a, int *first)
+static void
+usage_serve(FILE *out)
 {
-    const char *prefix = serve ? "excerpt serve" : "excerpt run";
-    a->data_dir = CLIENTOPT_DATA_DIR;
-    a->workers = 2;
-    a->threads = 1;
-    a->deadline_s = 600;
-    a->json = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout, serve);
-            return -1;
-        }
-        if (!serve && !strcmp(arg, "--json")) {
-            a->json = true;
-            continue;
-        }
-        if (!serve && !strcmp(arg, "--quiet")) {
-            a->quiet = true;
-            continue;
-        }
-        if (!strcmp(arg, "--")) {
-            i++;
-            break;
-        }
-        if (arg[0] != '-' || !arg[1])
-            break;
-        static const char *const valued[] = { "--data-dir",  "--workers",
-                                              "--threads",   "--frontend",
-                                              "--backend",   "--publisher",
-                                              "--map-limit", "--deadline" };
-        size_t k = 0;
-        for (; k < sizeof valued / sizeof valued[0]; k++)
-            if (!strcmp(arg, valued[k]))
-                break;
-        if (k == sizeof valued / sizeof valued[0] || (serve && k == 7)) {
-            fprintf(stderr, "%s: unknown flag %s\n", prefix, arg);
-            usage(stderr, serve);
-            return CLI_EXIT_USAGE;
-        }
-        if (i + 1 >= argc || !*argv[i + 1]) {
-            fprintf(stderr, "%s: %s needs a value\n", prefix, arg);
-            return CLI_EXIT_USAGE;
-        }
-        const char *v = argv[++i];
-        uint64_t num = 0;
-        switch (k) {
-        case 0:
-            a->data_dir = v;
-            break;
-        case 1:
-        case 2:
-            if (!clientopt_parse_u64(v, &num) || num > MAX_WORKERS ||
-                (k == 2 && num == 0)) {
-                fprintf(stderr, "%s: %s must be %d..%d\n", prefix, arg,
-                        k == 2 ? 1 : 0, MAX_WORKERS);
-                return CLI_EXIT_USAGE;
-            }
-            if (k == 1)
-                a->workers = (int)num;
-            else
-                a->threads = (int)num;
-            break;
-        case 3:
-            a->frontend = v;
-            break;
-        case 4:
-            a->backend = v;
-            break;
-        case 5:
-            a->publisher = v;
-            break;
-        case 6:
-            a->map_limit = v;
-            break;
-        default:
-            if (!clientopt_parse_u64(v, &num) || num == 0 || num > 86400) {
-                fprintf(stderr, "%s: --deadline must be 1..86400 seconds\n",
-                        prefix);
-                return CLI_EXIT_USAGE;
-            }
-            a->deadline_s = num;
-            break;
-        }
-    }
+    fprintf(out, "usage: excerpt serve [FLAGS]\n"
+                 "Run the broker (store in the data directory) and local "
+                 "workers\nuntil SIGTERM or SIGINT. Other processes submit "
+                 "with\n`excerpt submit --data-dir D` or over --frontend; "
+                 "more workers\ncan join with `excerpt-worker --broker "
+                 "BACKEND`.\n\n");
+    cfg_group_t g = { fleet_table, N_FLEET, NULL, 0 };
+    cfg_cli_usage(&g, 1, out);
+    fprintf(out, "\nExit: 0 after a clean stop, 1 a child process "
+                 "died, 2 usage.\n");
+}
+
+/* Parse run's or serve's flags into a; run's inputs are cli's positional
+ * arguments (free cli in every case). Returns an exit code; CLI_EXIT_OK
+ * with cli->help set when usage was printed. */
+static int
+parse_args(int argc, char **argv, bool serve, run_args_t *a, cfg_cli_t *cli)
+{
+    cfg_group_t g[] = { { fleet_table, N_FLEET, a, 0 },
+                        { run_table, N_RUN, a, 0 } };
+    memset(a, 0, sizeof *a);
+    cli->prog = serve ? "excerpt serve" : "excerpt run";
+    cli->flags_first = true;
+    cli->max_pos = serve ? 0 : -1;
+    int status = cli_parse_flags(g, serve ? 1 : 2, argc, argv, cli,
+                                 serve ? usage_serve : usage_run);
+    if (status || cli->help)
+        return status;
     if (!serve && a->workers == 0) {
         fprintf(stderr,
                 "%s: --workers 0 would never finish; use `excerpt "
                 "serve --workers 0` for a broker alone\n",
-                prefix);
+                cli->prog);
         return CLI_EXIT_USAGE;
     }
-    if (serve && i < argc) {
-        fprintf(stderr, "%s: unexpected argument %s\n", prefix, argv[i]);
-        return CLI_EXIT_USAGE;
-    }
-    *first = i;
     return CLI_EXIT_OK;
 }
 
@@ -978,19 +920,22 @@ parse_args(int argc, char **argv, bool serve, run_args_t *a, int *first)
 int
 cmd_run(int argc, char **argv)
 {
-    run_args_t a = { 0 };
-    int first = 0;
-    int status = parse_args(argc, argv, false, &a, &first);
-    if (status)
-        return status < 0 ? CLI_EXIT_OK : status;
+    run_args_t a;
+    cfg_cli_t cli = { 0 };
+    int status = parse_args(argc, argv, false, &a, &cli);
+    if (status || cli.help) {
+        cfg_cli_free(&cli);
+        return status;
+    }
     inputs_t in = { 0 };
-    if (first >= argc) {
+    if (cli.n_pos == 0) {
         const char *dir = samples_dir();
         if (!dir) {
             fprintf(stderr,
                     "excerpt run: no input given and no bundled "
                     "samples found (looked in %s and %s)\n",
                     EXCERPT_SAMPLES_DIR, EXCERPT_INSTALLED_SAMPLES_DIR);
+            cfg_cli_free(&cli);
             return CLI_EXIT_USAGE;
         }
         fprintf(stderr,
@@ -1000,9 +945,10 @@ cmd_run(int argc, char **argv)
         if (collect(&in, dir))
             status = CLI_EXIT_USAGE;
     }
-    for (int i = first; i < argc; i++)
-        if (collect(&in, argv[i]))
+    for (int i = 0; i < cli.n_pos; i++)
+        if (collect(&in, cli.pos[i]))
             status = CLI_EXIT_USAGE;
+    cfg_cli_free(&cli);
     if (!status && in.n == 0) {
         fprintf(stderr, "excerpt run: nothing to do\n");
         status = CLI_EXIT_USAGE;
@@ -1027,7 +973,7 @@ cmd_run(int argc, char **argv)
             accepted = submit_all(c, f, &in, &mb, &rc);
         if (!rc)
             rc = wait_all(c, f, &in, st0.last_seq, st0.dead,
-                          now_mono_ms() + a.deadline_s * 1000);
+                          now_mono_ms() + (uint64_t)a.deadline_s * 1000);
         double secs = (double)(now_mono_us() - t0) / 1e6;
         if (rc) {
             status =
@@ -1063,11 +1009,12 @@ cmd_run(int argc, char **argv)
 int
 cmd_serve(int argc, char **argv)
 {
-    run_args_t a = { 0 };
-    int first = 0;
-    int status = parse_args(argc, argv, true, &a, &first);
-    if (status)
-        return status < 0 ? CLI_EXIT_OK : status;
+    run_args_t a;
+    cfg_cli_t cli = { 0 };
+    int status = parse_args(argc, argv, true, &a, &cli);
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
     fleet_t *f = xcalloc(1, sizeof *f);
     f->lock_fd = -1;
     client_t *c = NULL;
@@ -1083,7 +1030,7 @@ cmd_serve(int argc, char **argv)
                 "excerpt serve: broker up with %d worker%s, data in %s\n"
                 "  frontend  %s\n  backend   %s\n  publisher %s\n"
                 "SIGINT or SIGTERM stops it.\n",
-                a.workers, a.workers == 1 ? "" : "s", f->dir, f->frontend,
+                (int)a.workers, a.workers == 1 ? "" : "s", f->dir, f->frontend,
                 f->backend, f->publisher);
         client_destroy(&c);
         while (!g_stop) {
