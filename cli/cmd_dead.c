@@ -125,6 +125,7 @@ cmd_dead(int argc, char **argv)
     }
     clientopt_t co = { 0 };
     dead_args_t a;
+    memset(&a, 0, sizeof a); /* each action's table sets only its fields */
     char prog[64];
     snprintf(prog, sizeof prog, PREFIX " %s", action);
     cfg_group_t g[] = { list ? (cfg_group_t){ list_table, N_LIST, &a, 0 }
