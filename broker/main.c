@@ -8,14 +8,11 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/proc.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static broker_t *running;
 
@@ -28,47 +25,6 @@ on_signal(int sig)
         broker_request_stop(running);
 }
 
-static int
-install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
-        sigaction(SIGHUP, &sa, NULL))
-        return ERR_IO;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL) ? ERR_IO : ERR_OK;
-}
-
-/* Log the CPU time this process used: per-job CPU is the figure the
- * pipeline bench tunes (bench/README.md). */
-static void
-log_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return;
-    log_info("cpu user_ms=%ld sys_ms=%ld",
-             (long)ru.ru_utime.tv_sec * 1000 + (long)ru.ru_utime.tv_usec / 1000,
-             (long)ru.ru_stime.tv_sec * 1000 +
-                 (long)ru.ru_stime.tv_usec / 1000);
-}
-
-/* glibc's dynamic thresholds start low: it returns the top of the heap
- * to the kernel (brk) whenever 128 KiB is free there, so a per-job
- * allocate/free cycle pays brk, page faults and cross-CPU TLB flushes on
- * every job. Fix the thresholds where the dynamic ones end up anyway
- * (mmap above 32 MiB, trim above 64 MiB). */
-static void
-tune_malloc(void)
-{
-#if defined(__GLIBC__)
-    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
-}
 int
 main(int argc, char **argv)
 {
@@ -76,7 +32,7 @@ main(int argc, char **argv)
     broker_t *b = NULL;
     int argi = 1, rc;
     log_set_name("excerpt-broker");
-    tune_malloc();
+    proc_tune_malloc();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: excerpt-broker [--config FILE] [--key value...]\n"
@@ -115,13 +71,16 @@ main(int argc, char **argv)
     if (rc)
         return rc == ERR_INVAL ? 2 : 1;
     running = b;
-    if (install_signals()) {
-        log_error("cannot install signal handlers");
+    const proc_signals_t sigs = { .on_stop = on_signal,
+                                  .on_hup = on_signal,
+                                  .ignore_pipe = true };
+    if (proc_install_signals(&sigs)) {
+        running = NULL;
         broker_destroy(&b);
         return 1;
     }
     rc = broker_run(b);
-    log_cpu();
+    proc_log_cpu();
     running = NULL;
     broker_destroy(&b);
     return rc ? 1 : 0;

@@ -6,8 +6,11 @@
 #ifndef EXCERPT_CLI_H
 #define EXCERPT_CLI_H
 
+#include "../common/cfg.h"
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes shared by every subcommand. */
 enum {
@@ -41,6 +44,17 @@ int cli_read_file(const char *path, size_t max, char **buf, size_t *len);
  * message starting with prefix printed; an empty directory only warns. */
 int cli_collect_inputs(const char *prefix, const char *path, char ***list,
                        size_t *n, size_t *cap);
+
+/*
+ * Parse a subcommand's flags (cfg_cli_parse on groups, cli->prog naming
+ * the command) the way every subcommand does: -h/--help prints usage on
+ * stdout (cli->help set, CLI_EXIT_OK); an unknown flag prints the message
+ * and usage on stderr, a bad value the message, both CLI_EXIT_USAGE.
+ * Returns CLI_EXIT_OK when the command should go on. Free cli with
+ * cfg_cli_free in every case.
+ */
+int cli_parse_flags(cfg_group_t *groups, size_t n_groups, int argc, char **argv,
+                    cfg_cli_t *cli, void (*usage)(FILE *out));
 
 /* True when stdout is a terminal (tables, progress bars). */
 bool cli_is_tty(int fd);

@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,65 +29,29 @@ clientopt_parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* Value of flag name at argv[*i] ("--name V" or "--name=V"), or NULL. */
-static const char *
-flag_value(const char *name, int argc, char **argv, int *i, bool *matched)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    *matched = false;
-    if (strncmp(a, name, n))
-        return NULL;
-    if (a[n] == '=') {
-        *matched = true;
-        return a + n + 1;
-    }
-    if (a[n] != '\0')
-        return NULL;
-    *matched = true;
-    if (*i + 1 >= argc)
-        return NULL;
-    return argv[++*i];
-}
+#define OFF(f) offsetof(clientopt_t, f)
+const cfg_entry_t clientopt_table[] = {
+    { "endpoint", CFG_STRING, OFF(endpoint), NULL, 1, 0,
+      "E\tbroker frontend (default: $EXCERPT_ENDPOINT, else "
+      "ipc://DATA_DIR/frontend.sock, else the socket of ./excerpt-data if "
+      "present, else " CLIENTOPT_TCP_ENDPOINT ")" },
+    { "data-dir", CFG_STRING, OFF(data_dir), NULL, 1, 0,
+      "D\ttalk to the `excerpt run/serve` of data dir D" },
+    { "timeout", CFG_MS, OFF(timeout_ms), NULL, 1, 3600000,
+      "MS\twait per attempt before retrying (default 5000)" },
+    { "key-file", CFG_STRING, OFF(key_file), NULL, 1, 0,
+      "F\tthis client's CURVE secret key file (excerpt keygen; default "
+      "$EXCERPT_KEY_FILE)" },
+    { "broker-key-file", CFG_STRING, OFF(broker_key_file), NULL, 1, 0,
+      "F\tthe broker's public key file (default $EXCERPT_BROKER_KEY_FILE)" },
+};
+const size_t clientopt_table_len =
+    sizeof clientopt_table / sizeof clientopt_table[0];
 
-int
-clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
-                int *i)
+cfg_group_t
+clientopt_group(clientopt_t *o)
 {
-    static const char *const names[] = { "--endpoint", "--data-dir",
-                                         "--timeout", "--key-file",
-                                         "--broker-key-file" };
-    for (size_t k = 0; k < 5; k++) {
-        bool matched = false;
-        const char *v = flag_value(names[k], argc, argv, i, &matched);
-        if (!matched)
-            continue;
-        if (!v || !*v) {
-            fprintf(stderr, "%s: %s needs a value\n", prefix, names[k]);
-            return ERR_INVAL;
-        }
-        if (k == 0) {
-            o->endpoint = v;
-        } else if (k == 1) {
-            o->data_dir = v;
-        } else if (k == 3) {
-            o->key_file = v;
-        } else if (k == 4) {
-            o->broker_key_file = v;
-        } else {
-            uint64_t ms = 0;
-            if (!clientopt_parse_u64(v, &ms) || ms == 0 || ms > 3600000) {
-                fprintf(stderr,
-                        "%s: --timeout wants milliseconds in 1..3600000, "
-                        "not \"%s\"\n",
-                        prefix, v);
-                return ERR_INVAL;
-            }
-            o->timeout_ms = (uint32_t)ms;
-        }
-        return 1;
-    }
-    return 0;
+    return (cfg_group_t){ clientopt_table, clientopt_table_len, o, 0 };
 }
 
 static bool
@@ -135,7 +100,7 @@ clientopt_open(clientopt_t *o, const char *prefix, client_t **out)
         snprintf(o->resolved, sizeof o->resolved, "ipc://%s", sock);
     else
         snprintf(o->resolved, sizeof o->resolved, "%s", CLIENTOPT_TCP_ENDPOINT);
-    client_opts_t co = { .timeout_ms = o->timeout_ms };
+    client_opts_t co = { .timeout_ms = (uint32_t)o->timeout_ms };
     if (o->curve) {
         co.curve = &o->keys;
         co.server_key = o->server_key;
@@ -238,19 +203,6 @@ clientopt_exit_code(int rc)
 void
 clientopt_usage(FILE *out)
 {
-    fprintf(out,
-            "  --endpoint E    broker frontend (default: $EXCERPT_ENDPOINT, "
-            "else\n"
-            "                  ipc://DATA_DIR/frontend.sock, else the socket "
-            "of\n"
-            "                  ./excerpt-data if present, else %s)\n"
-            "  --data-dir D    talk to the `excerpt run/serve` of data dir D\n"
-            "  --timeout MS    wait per attempt before retrying (default "
-            "5000)\n"
-            "  --key-file F    this client's CURVE secret key file (excerpt "
-            "keygen;\n"
-            "                  default $EXCERPT_KEY_FILE)\n"
-            "  --broker-key-file F  the broker's public key file (default\n"
-            "                  $EXCERPT_BROKER_KEY_FILE)\n",
-            CLIENTOPT_TCP_ENDPOINT);
+    cfg_group_t g = clientopt_group(NULL);
+    cfg_cli_usage(&g, 1, out);
 }

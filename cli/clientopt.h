@@ -7,6 +7,7 @@
 #define EXCERPT_CLIENTOPT_H
 
 #include "../client/client.h"
+#include "../common/cfg.h"
 #include "../storage/store.h"
 
 #include <stdbool.h>
@@ -21,7 +22,7 @@
 typedef struct clientopt {
     const char *endpoint;        /* --endpoint, borrowed from argv, or NULL */
     const char *data_dir;        /* --data-dir, borrowed from argv, or NULL */
-    uint32_t timeout_ms;         /* --timeout per attempt, 0: client default */
+    uint64_t timeout_ms;         /* --timeout per attempt, 0: client default */
     const char *key_file;        /* --key-file, or $EXCERPT_KEY_FILE */
     const char *broker_key_file; /* --broker-key-file, or the env */
     bool curve;                  /* keys loaded (clientopt_keys) */
@@ -30,15 +31,14 @@ typedef struct clientopt {
     char resolved[4200];            /* endpoint actually used */
 } clientopt_t;
 
-/*
- * If argv[*i] is one of the shared flags (--endpoint E, --data-dir D,
- * --timeout MS, --key-file F, --broker-key-file F, also as --flag=value),
- * consume it (and its value) and
- * return 1; return 0 when it is not one of them; ERR_INVAL (message
- * printed, prefix names the command) for a missing or bad value.
- */
-int clientopt_parse(clientopt_t *o, const char *prefix, int argc, char **argv,
-                    int *i);
+/* The shared flags (--endpoint E, --data-dir D, --timeout MS, --key-file
+ * F, --broker-key-file F) as a cfg table filling a clientopt_t. */
+extern const cfg_entry_t clientopt_table[];
+extern const size_t clientopt_table_len;
+
+/* The shared flags as a group for cfg_cli_parse, filling o (NULL when
+ * only printing usage). */
+cfg_group_t clientopt_group(clientopt_t *o);
 
 /*
  * Open a client on the chosen endpoint: --endpoint, else $EXCERPT_ENDPOINT,

@@ -13,10 +13,21 @@
 #include "../storage/store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define PREFIX "excerpt backup"
+
+typedef struct backup_args {
+    const char *data; /* --data-dir */
+} backup_args_t;
+
+static const cfg_entry_t backup_table[] = {
+    { "data-dir", CFG_STRING, offsetof(backup_args_t, data), CLIENTOPT_DATA_DIR,
+      1, 0, "D\tthe store to copy" },
+};
+#define N_BACKUP (sizeof backup_table / sizeof backup_table[0])
 
 static void
 usage(FILE *out)
@@ -30,33 +41,24 @@ usage(FILE *out)
             "\n"
             "Restore: stop the broker; in its data dir replace data.mdb with\n"
             "the copy and delete lock.mdb; start the broker.\n"
-            "\n"
-            "  --data-dir D    the store to copy\n"
-            "\nExit: 0, 1 the copy failed, 2 usage, 3 no store in D.\n",
+            "\n",
             CLIENTOPT_DATA_DIR);
+    cfg_group_t g = { backup_table, N_BACKUP, NULL, 0 };
+    cfg_cli_usage(&g, 1, out);
+    fprintf(out, "\nExit: 0, 1 the copy failed, 2 usage, 3 no store in D.\n");
 }
 
 int
 cmd_backup(int argc, char **argv)
 {
-    const char *data = CLIENTOPT_DATA_DIR, *dest = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--data-dir") && i + 1 < argc) {
-            data = argv[++i];
-        } else if (!strncmp(arg, "--data-dir=", 11) && arg[11]) {
-            data = arg + 11;
-        } else if (arg[0] == '-' || dest) {
-            fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        } else {
-            dest = arg;
-        }
-    }
+    backup_args_t a;
+    cfg_group_t g = { backup_table, N_BACKUP, &a, 0 };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = 1 };
+    int status = cli_parse_flags(&g, 1, argc, argv, &cli, usage);
+    const char *data = a.data, *dest = cli.n_pos ? cli.pos[0] : NULL;
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
     if (!dest) {
         fprintf(stderr, PREFIX ": give the directory to write the copy to\n");
         usage(stderr);

@@ -15,6 +15,26 @@
 
 #define PREFIX "excerpt dead"
 
+typedef struct dead_args {
+    bool json;     /* list --json */
+    int64_t limit; /* list --limit, 0: all */
+    bool all;      /* requeue/purge --all */
+} dead_args_t;
+
+static const cfg_entry_t list_table[] = {
+    { "json", CFG_BOOL, offsetof(dead_args_t, json), NULL, 0, 0,
+      "JSON Lines (default when stdout is not a terminal)" },
+    { "limit", CFG_INT, offsetof(dead_args_t, limit), "0", 0, 0,
+      "N\tstop after N (0: all)" },
+};
+#define N_LIST (sizeof list_table / sizeof list_table[0])
+
+static const cfg_entry_t change_table[] = {
+    { "all", CFG_BOOL, offsetof(dead_args_t, all), NULL, 0, 0,
+      "every dead job instead of the ids given" },
+};
+#define N_CHANGE (sizeof change_table / sizeof change_table[0])
+
 static void
 usage(FILE *out)
 {
@@ -27,7 +47,14 @@ usage(FILE *out)
             "  list     print them (JSON Lines with --json or when stdout is\n"
             "           not a terminal); --limit N stops after N\n"
             "  requeue  put them back in the queue with attempts reset\n"
-            "  purge    delete them and their texts\n");
+            "  purge    delete them and their texts\n"
+            "list:\n");
+    cfg_group_t l = { list_table, N_LIST, NULL, 0 };
+    cfg_cli_usage(&l, 1, out);
+    fprintf(out, "requeue, purge:\n");
+    cfg_group_t c = { change_table, N_CHANGE, NULL, 0 };
+    cfg_cli_usage(&c, 1, out);
+    fprintf(out, "all:\n");
     clientopt_usage(out);
     fprintf(out, "\nExit: 0, 1 refused, 2 usage, 3 broker unreachable.\n");
 }
@@ -97,39 +124,32 @@ cmd_dead(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     clientopt_t co = { 0 };
-    bool json = !cli_is_tty(STDOUT_FILENO), all = false;
-    uint64_t limit = 0;
-    uint64_t *ids = xcalloc((size_t)argc, sizeof *ids);
+    dead_args_t a;
+    memset(&a, 0, sizeof a); /* each action's table sets only its fields */
+    char prog[64];
+    snprintf(prog, sizeof prog, PREFIX " %s", action);
+    cfg_group_t g[] = { list ? (cfg_group_t){ list_table, N_LIST, &a, 0 }
+                             : (cfg_group_t){ change_table, N_CHANGE, &a, 0 },
+                        clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = prog, .max_pos = list ? 0 : -1 };
+    int status = cli_parse_flags(g, 2, argc - 1, argv + 1, &cli, usage);
+    uint64_t *ids = xcalloc((size_t)cli.n_pos + 1, sizeof *ids);
     size_t n = 0;
-    int status = CLI_EXIT_OK;
-    for (int i = 2; i < argc && status == CLI_EXIT_OK; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0) {
-            status = CLI_EXIT_USAGE;
-        } else if (r > 0) {
-            continue;
-        } else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            free(ids);
-            return CLI_EXIT_OK;
-        } else if (list && !strcmp(arg, "--json")) {
-            json = true;
-        } else if (list && !strcmp(arg, "--limit") && i + 1 < argc) {
-            if (!clientopt_parse_u64(argv[++i], &limit)) {
-                fprintf(stderr, PREFIX ": bad --limit\n");
-                status = CLI_EXIT_USAGE;
-            }
-        } else if (!list && !strcmp(arg, "--all")) {
-            all = true;
-        } else if (!list && clientopt_parse_u64(arg, &ids[n]) && ids[n]) {
-            n++;
-        } else {
-            fprintf(stderr, PREFIX " %s: unexpected argument %s\n", action,
-                    arg);
+    for (int i = 0; status == CLI_EXIT_OK && !cli.help && i < cli.n_pos; i++) {
+        if (!clientopt_parse_u64(cli.pos[i], &ids[n]) || !ids[n]) {
+            fprintf(stderr, "%s: unexpected argument %s\n", prog, cli.pos[i]);
             status = CLI_EXIT_USAGE;
         }
+        n++;
     }
+    bool help = cli.help;
+    cfg_cli_free(&cli);
+    if (help) {
+        free(ids);
+        return status;
+    }
+    bool json = a.json || !cli_is_tty(STDOUT_FILENO), all = a.all;
+    uint64_t limit = (uint64_t)a.limit;
     if (status == CLI_EXIT_OK && !list && all == (n > 0)) {
         fprintf(stderr, PREFIX " %s: give job ids or --all\n", action);
         status = CLI_EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include "../common/utf8.h"
 #include "../worker/extract.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,61 +65,54 @@ print_table(const result_t *r, const char *source, FILE *out)
     fputc('\n', out);
 }
 
+typedef struct extract_args {
+    const char *format; /* --format json|table, NULL: by the terminal */
+} extract_args_t;
+
+static const cfg_entry_t extract_table[] = {
+    { "format", CFG_STRING, offsetof(extract_args_t, format), NULL, 1, 0,
+      "json|table\tjson prints one JSON object per input (JSON Lines); "
+      "the default is a table on a terminal and JSON otherwise" },
+};
+#define N_EXTRACT (sizeof extract_table / sizeof extract_table[0])
+
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: excerpt extract [--format json|table] [FILE...|-]\n"
-            "Extract speakers, entities and figures locally (no broker).\n"
-            "With no FILE, or FILE \"-\", reads standard input.\n"
-            "--format json prints one JSON object per input (JSON Lines);\n"
-            "the default is a table on a terminal and JSON otherwise.\n");
+    fprintf(out, "usage: excerpt extract [--format json|table] [FILE...|-]\n"
+                 "Extract speakers, entities and figures locally (no broker).\n"
+                 "With no FILE, or FILE \"-\", reads standard input.\n\n");
+    cfg_group_t g = { extract_table, N_EXTRACT, NULL, 0 };
+    cfg_cli_usage(&g, 1, out);
 }
 
 int
 cmd_extract(int argc, char **argv)
 {
-    int json = !cli_is_tty(STDOUT_FILENO);
-    int i = 1;
-    for (; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-            const char *f = argv[++i];
-            if (!strcmp(f, "json"))
-                json = 1;
-            else if (!strcmp(f, "table"))
-                json = 0;
-            else {
-                fprintf(stderr, "excerpt extract: unknown format \"%s\"\n", f);
-                return CLI_EXIT_USAGE;
-            }
-        } else if (!strncmp(argv[i], "--format=", 9)) {
-            const char *f = argv[i] + 9;
-            if (strcmp(f, "json") && strcmp(f, "table")) {
-                fprintf(stderr, "excerpt extract: unknown format \"%s\"\n", f);
-                return CLI_EXIT_USAGE;
-            }
-            json = !strcmp(f, "json");
-        } else if (!strcmp(argv[i], "--")) {
-            i++;
-            break;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "excerpt extract: unknown flag %s\n", argv[i]);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        } else {
-            break;
-        }
+    extract_args_t a;
+    cfg_group_t g = { extract_table, N_EXTRACT, &a, 0 };
+    cfg_cli_t cli = { .prog = "excerpt extract",
+                      .flags_first = true,
+                      .max_pos = -1 };
+    int status = cli_parse_flags(&g, 1, argc, argv, &cli, usage);
+    if (status || cli.help) {
+        cfg_cli_free(&cli);
+        return status;
     }
-    char *stdin_arg[] = { "-" };
-    char **files = i < argc ? argv + i : stdin_arg;
-    int nfiles = i < argc ? argc - i : 1;
+    int json = !cli_is_tty(STDOUT_FILENO);
+    if (a.format && (strcmp(a.format, "json") && strcmp(a.format, "table"))) {
+        fprintf(stderr, "excerpt extract: unknown format \"%s\"\n", a.format);
+        cfg_cli_free(&cli);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.format)
+        json = !strcmp(a.format, "json");
+    const char *stdin_arg[] = { "-" };
+    const char **files = cli.n_pos ? cli.pos : stdin_arg;
+    int nfiles = cli.n_pos ? cli.n_pos : 1;
 
     extract_t *ex = extract_new();
     jsonw_t *w = json ? jsonw_new() : NULL;
-    int status = CLI_EXIT_OK;
     for (int k = 0; k < nfiles; k++) {
         char *buf = NULL;
         size_t len = 0;
@@ -154,6 +148,7 @@ cmd_extract(int argc, char **argv)
     }
     jsonw_destroy(&w);
     extract_destroy(&ex);
+    cfg_cli_free(&cli);
     if (fflush(stdout) != 0)
         status = CLI_EXIT_FAIL;
     return status;

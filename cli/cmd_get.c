@@ -11,11 +11,35 @@
 #include "../common/now.h"
 #include "../storage/store_query.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define PREFIX "excerpt get"
+
+typedef struct get_args {
+    const char *key; /* --key, or NULL */
+    bool with_text;  /* --text */
+    int64_t wait_s;  /* --wait */
+    bool pretty;     /* --pretty */
+    bool read_only;  /* --read-only */
+} get_args_t;
+
+#define OFF(f) offsetof(get_args_t, f)
+static const cfg_entry_t get_table[] = {
+    { "key", CFG_STRING, OFF(key), NULL, 1, WIRE_MAX_KEY,
+      "K\tlook the job up by idempotency key" },
+    { "text", CFG_BOOL, OFF(with_text), NULL, 0, 0,
+      "include the transcript as \"text\"" },
+    { "wait", CFG_INT, OFF(wait_s), "0", 0, 86400,
+      "SECS\twait up to SECS for the job to be DONE or DEAD" },
+    { "pretty", CFG_BOOL, OFF(pretty), NULL, 0, 0, "indented JSON" },
+    { "read-only", CFG_BOOL, OFF(read_only), NULL, 0, 0,
+      "read the store of --data-dir directly (also done when no broker "
+      "answers)" },
+};
+#define N_GET (sizeof get_table / sizeof get_table[0])
 
 static void
 usage(FILE *out)
@@ -27,14 +51,9 @@ usage(FILE *out)
             "fields (source, speakers, turns, entities, figures, ...) and\n"
             "\"job\" (id, key, state, attempts, ...). A job that is not DONE\n"
             "yet prints only \"job\".\n"
-            "\n"
-            "  --key K         look the job up by idempotency key\n"
-            "  --text          include the transcript as \"text\"\n"
-            "  --wait SECS     wait up to SECS for the job to be DONE or DEAD\n"
-            "  --pretty        indented JSON\n"
-            "  --read-only     read the store of --data-dir directly (also\n"
-            "                  done when no broker answers)\n");
-    clientopt_usage(out);
+            "\n");
+    cfg_group_t g[] = { { get_table, N_GET, NULL, 0 }, clientopt_group(NULL) };
+    cfg_cli_usage(g, 2, out);
     fprintf(out, "\nExit: 0 found, 1 the job is dead-lettered (or the wait "
                  "ran out),\n2 usage, 3 broker unreachable, 4 no such job or "
                  "key.\n");
@@ -75,64 +94,34 @@ int
 cmd_get(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    const char *key = NULL;
-    uint64_t job_id = 0, wait_s = 0;
-    bool with_text = false, pretty = false, have_id = false, read_only = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--text")) {
-            with_text = true;
-        } else if (!strcmp(arg, "--pretty")) {
-            pretty = true;
-        } else if (!strcmp(arg, "--read-only")) {
-            read_only = true;
-        } else if (!strcmp(arg, "--key") || !strcmp(arg, "--wait")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, PREFIX ": %s needs a value\n", arg);
-                return CLI_EXIT_USAGE;
-            }
-            if (!strcmp(arg, "--key")) {
-                key = argv[++i];
-            } else if (!clientopt_parse_u64(argv[++i], &wait_s) ||
-                       wait_s > 86400) {
-                fprintf(stderr, PREFIX ": --wait wants seconds 0..86400\n");
-                return CLI_EXIT_USAGE;
-            }
-        } else if (arg[0] == '-' && arg[1]) {
-            fprintf(stderr, PREFIX ": unknown flag %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        } else if (!have_id) {
-            if (!clientopt_parse_u64(arg, &job_id) || job_id == 0) {
-                fprintf(stderr, PREFIX ": \"%s\" is not a job id\n", arg);
-                return CLI_EXIT_USAGE;
-            }
-            have_id = true;
-        } else {
-            fprintf(stderr, PREFIX ": one job at a time\n");
-            return CLI_EXIT_USAGE;
-        }
+    get_args_t a;
+    cfg_group_t g[] = { { get_table, N_GET, &a, 0 }, clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = -1 };
+    int status = cli_parse_flags(g, 2, argc, argv, &cli, usage);
+    uint64_t job_id = 0;
+    bool have_id = cli.n_pos > 0;
+    if (status == CLI_EXIT_OK && !cli.help && cli.n_pos > 1) {
+        fprintf(stderr, PREFIX ": one job at a time\n");
+        status = CLI_EXIT_USAGE;
+    } else if (status == CLI_EXIT_OK && !cli.help && have_id &&
+               (!clientopt_parse_u64(cli.pos[0], &job_id) || job_id == 0)) {
+        fprintf(stderr, PREFIX ": \"%s\" is not a job id\n", cli.pos[0]);
+        status = CLI_EXIT_USAGE;
     }
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    const char *key = a.key;
+    uint64_t wait_s = (uint64_t)a.wait_s;
+    bool with_text = a.with_text, pretty = a.pretty, read_only = a.read_only;
     if (have_id == (key != NULL)) {
         fprintf(stderr, PREFIX ": give a JOB_ID or --key K\n");
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (key && (!*key || strlen(key) > WIRE_MAX_KEY)) {
-        fprintf(stderr, PREFIX ": --key must be 1..%u bytes\n", WIRE_MAX_KEY);
-        return CLI_EXIT_USAGE;
-    }
     client_t *c = NULL;
     store_t *store = NULL;
-    int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
+    status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
     uint64_t deadline = now_mono_ms() + wait_s * 1000;

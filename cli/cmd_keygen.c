@@ -8,10 +8,28 @@
 #include "../common/err.h"
 #include "../proto/curve.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #define PREFIX "excerpt keygen"
+
+typedef struct keygen_args {
+    const char *dir;  /* --dir */
+    const char *role; /* --role, NULL for the broker's pair */
+    bool force;       /* --force */
+} keygen_args_t;
+
+static const cfg_entry_t keygen_table[] = {
+    { "dir", CFG_STRING, offsetof(keygen_args_t, dir), ".", 1, 0,
+      "DIR\twhere to write" },
+    { "role", CFG_STRING, offsetof(keygen_args_t, role), NULL, 1, 0,
+      "ROLE\tclient, consumer, worker or admin; leave it out for the "
+      "broker's own key pair" },
+    { "force", CFG_BOOL, offsetof(keygen_args_t, force), NULL, 0, 0,
+      "overwrite existing files" },
+};
+#define N_KEYGEN (sizeof keygen_table / sizeof keygen_table[0])
 
 static void
 usage(FILE *out)
@@ -23,42 +41,29 @@ usage(FILE *out)
             "DIR/NAME.pub (public key, role, name; give it to the broker's\n"
             "allow-list directory), then prints the allow-list line\n"
             "\"ROLE KEY NAME\" on stdout.\n"
-            "\n"
-            "  --dir DIR    where to write (default: .)\n"
-            "  --role ROLE  client, consumer, worker or admin; leave it out\n"
-            "               for the broker's own key pair\n"
-            "  --force      overwrite existing files\n");
+            "\n");
+    cfg_group_t g = { keygen_table, N_KEYGEN, NULL, 0 };
+    cfg_cli_usage(&g, 1, out);
 }
 
 int
 cmd_keygen(int argc, char **argv)
 {
-    const char *dir = ".", *role = NULL, *name = NULL;
-    bool force = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--force")) {
-            force = true;
-        } else if ((!strcmp(a, "--dir") || !strcmp(a, "--role")) &&
-                   i + 1 < argc) {
-            if (!strcmp(a, "--dir"))
-                dir = argv[++i];
-            else
-                role = argv[++i];
-        } else if (a[0] == '-') {
-            fprintf(stderr, PREFIX ": unknown or incomplete flag \"%s\"\n", a);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        } else if (!name) {
-            name = a;
-        } else {
-            fprintf(stderr, PREFIX ": one NAME only (got \"%s\" too)\n", a);
-            return CLI_EXIT_USAGE;
-        }
+    keygen_args_t a;
+    cfg_group_t g = { keygen_table, N_KEYGEN, &a, 0 };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = -1 };
+    int status = cli_parse_flags(&g, 1, argc, argv, &cli, usage);
+    const char *name = cli.n_pos > 0 ? cli.pos[0] : NULL;
+    if (status == CLI_EXIT_OK && !cli.help && cli.n_pos > 1) {
+        fprintf(stderr, PREFIX ": one NAME only (got \"%s\" too)\n",
+                cli.pos[1]);
+        status = CLI_EXIT_USAGE;
     }
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    const char *dir = a.dir, *role = a.role;
+    bool force = a.force;
     if (!name || !*name || strchr(name, '/')) {
         fprintf(stderr, PREFIX ": give a NAME without '/'\n");
         usage(stderr);

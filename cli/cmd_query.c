@@ -12,14 +12,53 @@
 #include "../storage/store_query.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define PREFIX "excerpt query"
-#define DEFAULT_LIMIT 100u
+
+typedef struct query_args {
+    wire_query_t q;     /* entity, unit, min, max, iso_from, iso_to */
+    const char *type;   /* --type, parsed into q.entity_type */
+    const char *figure; /* --figure, parsed into q.figure */
+    int64_t limit;      /* --limit, 0: all */
+    int64_t after;      /* --after */
+    bool json;          /* --json */
+    bool read_only;     /* --read-only */
+} query_args_t;
+
+#define OFF(f) offsetof(query_args_t, f)
+static const cfg_entry_t query_table[] = {
+    { "entity", CFG_STRING, OFF(q.entity), NULL, 0, WIRE_MAX_QUERY_NAME,
+      "NAME\tjobs whose result names this entity" },
+    { "type", CFG_STRING, OFF(type), NULL, 0, 0,
+      "T\twith --entity: only this entity type" },
+    { "figure", CFG_STRING, OFF(figure), NULL, 0, 0,
+      "T\tfigures of this type across the store" },
+    { "unit", CFG_STRING, OFF(q.unit), NULL, 0, WIRE_MAX_QUERY_FIELD,
+      "U\twith --figure: only this unit" },
+    { "min", CFG_DOUBLE, OFF(q.min), NULL, 0, 0,
+      "X\twith --figure: value >= X" },
+    { "max", CFG_DOUBLE, OFF(q.max), NULL, 0, 0,
+      "X\twith --figure: value <= X" },
+    { "from", CFG_STRING, OFF(q.iso_from), NULL, 0, WIRE_MAX_QUERY_FIELD,
+      "ISO\tDATE/TIME figures from ISO on" },
+    { "to", CFG_STRING, OFF(q.iso_to), NULL, 0, WIRE_MAX_QUERY_FIELD,
+      "ISO\tDATE/TIME figures up to ISO (a prefix counts as equal)" },
+    { "limit", CFG_INT, OFF(limit), "100", 0, 0,
+      "N\tprint at most N jobs (0: all)" },
+    { "after", CFG_INT, OFF(after), "0", 0, 0,
+      "N\tstart after job N (a previous \"next\")" },
+    { "json", CFG_BOOL, OFF(json), NULL, 0, 0,
+      "JSON Lines even on a terminal" },
+    { "read-only", CFG_BOOL, OFF(read_only), NULL, 0, 0,
+      "read the store of --data-dir directly (also done when no broker "
+      "answers)" },
+};
+#define N_QUERY (sizeof query_table / sizeof query_table[0])
+enum { Q_MIN = 4, Q_MAX = 5 }; /* rows of --min and --max */
 
 static void
 usage(FILE *out)
@@ -35,13 +74,10 @@ usage(FILE *out)
             "(inclusive) or, for DATE/TIME, an ISO range (--to 2024 takes\n"
             "2024-05). One JSON line per job (a table on a terminal), in job\n"
             "id order. When more remain, stderr says \"next: --after N\".\n"
-            "\n"
-            "  --limit N       print at most N jobs (default 100; 0: all)\n"
-            "  --after N       start after job N (a previous \"next\")\n"
-            "  --json          JSON Lines even on a terminal\n"
-            "  --read-only     read the store of --data-dir directly (also\n"
-            "                  done when no broker answers)\n");
-    clientopt_usage(out);
+            "\n");
+    cfg_group_t g[] = { { query_table, N_QUERY, NULL, 0 },
+                        clientopt_group(NULL) };
+    cfg_cli_usage(g, 2, out);
     fprintf(out, "\nExit: 0, 1 refused, 2 usage, 3 no broker and no store.\n");
 }
 
@@ -99,18 +135,6 @@ table_row(const wire_query_hit_t *h)
     }
 }
 
-static bool
-parse_double(const char *s, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
 /* One page from the store read-only: the broker's answer. */
 static int
 page_local(store_t *s, const wire_query_t *q, wire_msg_t *m,
@@ -145,75 +169,38 @@ int
 cmd_query(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    wire_query_t q = { 0 };
-    uint64_t limit = DEFAULT_LIMIT;
-    bool json = !cli_is_tty(STDOUT_FILENO), read_only = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--json")) {
-            json = true;
-        } else if (!strcmp(arg, "--read-only")) {
-            read_only = true;
-        } else if (arg[0] == '-' && i + 1 < argc) {
-            const char *v = argv[++i];
-            bool ok = true;
-            if (!strcmp(arg, "--entity"))
-                q.entity = v;
-            else if (!strcmp(arg, "--type"))
-                ok = type_arg(v, result_entity_type_parse, &q.entity_type) == 0;
-            else if (!strcmp(arg, "--figure"))
-                ok = type_arg(v, result_figure_type_parse, &q.figure) == 0;
-            else if (!strcmp(arg, "--unit"))
-                q.unit = v;
-            else if (!strcmp(arg, "--min"))
-                ok = q.has_min = parse_double(v, &q.min);
-            else if (!strcmp(arg, "--max"))
-                ok = q.has_max = parse_double(v, &q.max);
-            else if (!strcmp(arg, "--from"))
-                q.iso_from = v;
-            else if (!strcmp(arg, "--to"))
-                q.iso_to = v;
-            else if (!strcmp(arg, "--limit"))
-                ok = clientopt_parse_u64(v, &limit);
-            else if (!strcmp(arg, "--after"))
-                ok = clientopt_parse_u64(v, &q.after);
-            else {
-                fprintf(stderr, PREFIX ": unknown flag %s\n", arg);
-                usage(stderr);
-                return CLI_EXIT_USAGE;
-            }
-            if (!ok) {
-                fprintf(stderr, PREFIX ": bad value \"%s\" for %s\n", v, arg);
-                return CLI_EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
+    query_args_t a;
+    cfg_group_t g[] = { { query_table, N_QUERY, &a, 0 }, clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = 0 };
+    memset(&a, 0, sizeof a);
+    int status = cli_parse_flags(g, 2, argc, argv, &cli, usage);
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    wire_query_t q = a.q;
+    q.has_min = g[0].seen & (1u << Q_MIN);
+    q.has_max = g[0].seen & (1u << Q_MAX);
+    uint64_t limit = (uint64_t)a.limit;
+    q.after = (uint64_t)a.after;
+    bool json = a.json || !cli_is_tty(STDOUT_FILENO), read_only = a.read_only;
+    if (a.type && type_arg(a.type, result_entity_type_parse, &q.entity_type)) {
+        fprintf(stderr, PREFIX ": bad value \"%s\" for --type\n", a.type);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.figure && type_arg(a.figure, result_figure_type_parse, &q.figure)) {
+        fprintf(stderr, PREFIX ": bad value \"%s\" for --figure\n", a.figure);
+        return CLI_EXIT_USAGE;
     }
     const char *why = NULL;
-    if (store_query_check(&q, &why) ||
-        (q.entity && strlen(q.entity) > WIRE_MAX_QUERY_NAME) ||
-        (q.unit && strlen(q.unit) > WIRE_MAX_QUERY_FIELD) ||
-        (q.iso_from && strlen(q.iso_from) > WIRE_MAX_QUERY_FIELD) ||
-        (q.iso_to && strlen(q.iso_to) > WIRE_MAX_QUERY_FIELD)) {
-        fprintf(stderr, PREFIX ": %s\n",
-                why ? why : "a name or value is too long");
+    /* lengths were bounded by the table */
+    if (store_query_check(&q, &why)) {
+        fprintf(stderr, PREFIX ": %s\n", why ? why : "bad query");
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
     client_t *c = NULL;
     store_t *store = NULL;
-    int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
+    status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
     uint64_t printed = 0;

@@ -1,13 +1,13 @@
 /*
- * excerpt run / excerpt serve: the embedded default. Forks one child that
- * runs the broker library on a data directory and N worker children (wloop)
- * connected over ipc:// sockets inside it; `run` submits files, waits for
- * every result and prints a summary, `serve` stays up until a signal.
+ * excerpt run / excerpt serve: the embedded default. The broker and
+ * worker processes are cli/fleet's; `run` walks its inputs, submits them,
+ * waits for every result and prints a summary, `serve` stays up until a
+ * signal.
  */
 #include "cli.h"
 #include "clientopt.h"
+#include "fleet.h"
 
-#include "../broker/broker.h"
 #include "../client/client.h"
 #include "../client/rjson.h"
 #include "../common/cfg.h"
@@ -15,448 +15,29 @@
 #include "../common/log.h"
 #include "../common/now.h"
 #include "../common/xalloc.h"
-#include "../worker/wloop.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WORKERS 64
-#define START_TIMEOUT_MS 20000
-#define STOP_TIMEOUT_MS 15000
 #define RUN_WINDOW 256 /* Submits in flight: acks wait for an fsync */
-/* sun_path holds 108 bytes */
-#define MAX_IPC_PATH 100
 #define TOP_ENTITIES 5
 /* inputs read and submitted at a time */
 #define SUBMIT_CHUNK 256
 
 typedef struct run_args {
-    const char *data_dir;  /* --data-dir */
-    int workers;           /* --workers: worker processes */
-    int threads;           /* --threads: extraction threads per worker */
-    bool json;             /* --json */
-    bool quiet;            /* --quiet: only the total line */
-    uint64_t deadline_s;   /* --deadline */
-    const char *frontend;  /* --frontend */
-    const char *backend;   /* --backend */
-    const char *publisher; /* --publisher */
-    const char *map_limit; /* --map-limit */
+    fleet_opts_t fleet; /* the flags run shares with serve */
+    bool json;          /* --json */
+    bool quiet;         /* --quiet: only the total line */
+    int64_t deadline_s; /* --deadline */
 } run_args_t;
-
-typedef struct child {
-    pid_t pid;     /* 0 once reaped */
-    char name[32]; /* "broker" or "worker N" */
-} child_t;
-
-typedef struct fleet {
-    child_t kids[MAX_WORKERS + 1]; /* [0] is the broker */
-    int n;                         /* children started */
-    char dir[PATH_MAX];            /* absolute data dir */
-    char frontend[PATH_MAX + 32];  /* endpoints */
-    char backend[PATH_MAX + 32];
-    char publisher[PATH_MAX + 32];
-    int lock_fd; /* flock on DIR/run.lock, or -1 */
-} fleet_t;
-
-/* ------------------------------------------------ signals (per process) */
-
-static volatile sig_atomic_t g_stop; /* parent: SIGINT/SIGTERM seen */
-static broker_t *volatile g_broker;  /* broker child: what to stop */
-static wloop_t *volatile g_wloop;    /* worker child: what to stop */
-
-static void
-on_stop_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-    if (g_broker)
-        broker_request_stop(g_broker);
-    if (g_wloop)
-        wloop_request_stop(g_wloop);
-}
-
-static void
-install_stop_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-/* ---------------------------------------------------------- children */
-
-static int
-set_key(const cfg_entry_t *tab, size_t n, void *obj, const char *key,
-        const char *value)
-{
-    int rc = cfg_set(tab, n, obj, key, value, "excerpt run");
-    if (rc)
-        fprintf(stderr, "excerpt: cannot set %s = %s: %s\n", key, value,
-                err_str(rc));
-    return rc;
-}
-
-/* In a fresh child: die with the parent, even if it already died. */
-static void
-child_setup(pid_t parent)
-{
-    (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        _exit(1);
-    install_stop_handlers();
-}
-
-static void
-broker_child(const fleet_t *f, const run_args_t *a)
-{
-    broker_cfg_t cfg;
-    broker_t *b = NULL;
-    int rc = broker_cfg_defaults(&cfg);
-    if (!rc)
-        rc = set_key(broker_cfg_table, broker_cfg_table_len, &cfg, "data-dir",
-                     f->dir);
-    if (!rc)
-        rc = set_key(broker_cfg_table, broker_cfg_table_len, &cfg, "frontend",
-                     f->frontend);
-    if (!rc)
-        rc = set_key(broker_cfg_table, broker_cfg_table_len, &cfg, "backend",
-                     f->backend);
-    if (!rc)
-        rc = set_key(broker_cfg_table, broker_cfg_table_len, &cfg, "publisher",
-                     f->publisher);
-    if (!rc && a->map_limit)
-        rc = set_key(broker_cfg_table, broker_cfg_table_len, &cfg, "map-limit",
-                     a->map_limit);
-    if (!rc)
-        rc = broker_open(&b, &cfg);
-    if (!rc) {
-        g_broker = b;
-        if (g_stop)
-            broker_request_stop(b);
-        rc = broker_run(b);
-        g_broker = NULL;
-    }
-    broker_destroy(&b);
-    broker_cfg_free(&cfg);
-    fflush(NULL);
-    _exit(rc ? 1 : 0);
-}
-
-static void
-worker_child(const fleet_t *f, const run_args_t *a, int index)
-{
-    wloop_cfg_t cfg;
-    wloop_t *w = NULL;
-    char num[32], name[64];
-    snprintf(num, sizeof num, "%d", a->threads);
-    snprintf(name, sizeof name, "run-worker-%d:%d", index, (int)getpid());
-    int rc = wloop_cfg_defaults(&cfg);
-    if (!rc)
-        rc = set_key(wloop_cfg_table, wloop_cfg_table_len, &cfg, "broker",
-                     f->backend);
-    if (!rc)
-        rc =
-            set_key(wloop_cfg_table, wloop_cfg_table_len, &cfg, "threads", num);
-    if (!rc)
-        rc = set_key(wloop_cfg_table, wloop_cfg_table_len, &cfg, "name", name);
-    if (!rc)
-        rc = wloop_open(&w, &cfg);
-    if (!rc) {
-        g_wloop = w;
-        if (g_stop)
-            wloop_request_stop(w);
-        rc = wloop_run(w);
-        g_wloop = NULL;
-    }
-    wloop_destroy(&w);
-    wloop_cfg_free(&cfg);
-    fflush(NULL);
-    _exit(rc ? 1 : 0);
-}
-
-static void
-describe_status(int status, char *buf, size_t n)
-{
-    if (WIFEXITED(status))
-        snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(buf, n, "stopped (status %#x)", status);
-}
-
-/* Reap children that ended. Returns the first one that ended, or NULL;
- * a message is printed for each. */
-static child_t *
-fleet_reap(fleet_t *f)
-{
-    child_t *first = NULL;
-    for (int i = 0; i < f->n; i++) {
-        child_t *k = &f->kids[i];
-        if (!k->pid)
-            continue;
-        int st = 0;
-        pid_t r = waitpid(k->pid, &st, WNOHANG);
-        if (r != k->pid)
-            continue;
-        char how[96];
-        describe_status(st, how, sizeof how);
-        fprintf(stderr, "excerpt: %s (pid %d) %s\n", k->name, (int)k->pid, how);
-        k->pid = 0;
-        if (!first)
-            first = k;
-    }
-    return first;
-}
-
-static pid_t
-spawn(fleet_t *f, const run_args_t *a, int index)
-{
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "excerpt: fork failed: %s\n", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        child_setup(parent);
-        if (index == 0)
-            broker_child(f, a);
-        else
-            worker_child(f, a, index);
-        _exit(1);
-    }
-    child_t *k = &f->kids[f->n++];
-    k->pid = pid;
-    if (index == 0)
-        snprintf(k->name, sizeof k->name, "broker");
-    else
-        snprintf(k->name, sizeof k->name, "worker %d", index);
-    return pid;
-}
-
-/* Wait up to ms for the children from..to-1 to exit; SIGKILL the rest. */
-static void
-wait_group(fleet_t *f, int from, int to, uint64_t ms)
-{
-    uint64_t deadline = now_mono_ms() + ms;
-    for (;;) {
-        bool alive = false;
-        for (int i = from; i < to; i++) {
-            child_t *k = &f->kids[i];
-            if (!k->pid)
-                continue;
-            int st = 0;
-            pid_t r = waitpid(k->pid, &st, WNOHANG);
-            if (r == k->pid || (r < 0 && errno == ECHILD)) {
-                if (r == k->pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-                    char how[96];
-                    describe_status(st, how, sizeof how);
-                    fprintf(stderr, "excerpt: %s (pid %d) %s\n", k->name,
-                            (int)k->pid, how);
-                }
-                k->pid = 0;
-            } else {
-                alive = true;
-            }
-        }
-        if (!alive)
-            return;
-        if (now_mono_ms() >= deadline)
-            break;
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    for (int i = from; i < to; i++) {
-        child_t *k = &f->kids[i];
-        if (!k->pid)
-            continue;
-        fprintf(stderr,
-                "excerpt: %s (pid %d) did not stop in time, "
-                "killing it\n",
-                k->name, (int)k->pid);
-        kill(k->pid, SIGKILL);
-        (void)waitpid(k->pid, NULL, 0);
-        k->pid = 0;
-    }
-}
-
-/* Stop the workers first (they drain into the broker), then the broker. */
-static void
-fleet_stop(fleet_t *f)
-{
-    for (int i = 1; i < f->n; i++)
-        if (f->kids[i].pid)
-            kill(f->kids[i].pid, SIGTERM);
-    wait_group(f, 1, f->n, STOP_TIMEOUT_MS);
-    if (f->n > 0 && f->kids[0].pid)
-        kill(f->kids[0].pid, SIGTERM);
-    wait_group(f, 0, f->n ? 1 : 0, STOP_TIMEOUT_MS);
-}
-
-static int
-mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return ERR_INVAL;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return ERR_IO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return ERR_IO;
-    return ERR_OK;
-}
-
-/* True when a process accepts connections on the unix socket path. */
-static bool
-socket_answers(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof sa.sun_path)
-        return false;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-static int
-fleet_prepare(fleet_t *f, const run_args_t *a, const char *prefix)
-{
-    if (mkdir_p(a->data_dir) || !realpath(a->data_dir, f->dir)) {
-        fprintf(stderr, "%s: cannot create data directory %s: %s\n", prefix,
-                a->data_dir, strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
-    struct stat st;
-    if (stat(f->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "%s: %s is not a directory\n", prefix, f->dir);
-        return CLI_EXIT_USAGE;
-    }
-    /* one run/serve per data dir: a second broker on the same store would
-     * take over its sockets */
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/run.lock", f->dir);
-    f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (f->lock_fd < 0 || flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr,
-                "%s: %s is in use by another `excerpt run` or `excerpt "
-                "serve`; use `excerpt submit --data-dir %s` to add work "
-                "to it, or another --data-dir\n",
-                prefix, f->dir, a->data_dir);
-        return CLI_EXIT_FAIL;
-    }
-    snprintf(path, sizeof path, "%s/frontend.sock", f->dir);
-    if (socket_answers(path)) {
-        fprintf(stderr,
-                "%s: a broker is already listening on %s; use `excerpt "
-                "submit --data-dir %s` or stop it first\n",
-                prefix, path, a->data_dir);
-        return CLI_EXIT_FAIL;
-    }
-    if (!a->frontend || !a->backend || !a->publisher) {
-        if (strlen(f->dir) + sizeof "/frontend.sock" > MAX_IPC_PATH) {
-            fprintf(stderr,
-                    "%s: data directory path %s is too long for ipc "
-                    "sockets; use a shorter --data-dir or give --frontend, "
-                    "--backend and --publisher\n",
-                    prefix, f->dir);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    snprintf(f->frontend, sizeof f->frontend, "%s",
-             a->frontend ? a->frontend : "");
-    if (!a->frontend)
-        snprintf(f->frontend, sizeof f->frontend, "ipc://%s/frontend.sock",
-                 f->dir);
-    if (a->backend)
-        snprintf(f->backend, sizeof f->backend, "%s", a->backend);
-    else
-        snprintf(f->backend, sizeof f->backend, "ipc://%s/backend.sock",
-                 f->dir);
-    if (a->publisher)
-        snprintf(f->publisher, sizeof f->publisher, "%s", a->publisher);
-    else
-        snprintf(f->publisher, sizeof f->publisher, "ipc://%s/pub.sock",
-                 f->dir);
-    return CLI_EXIT_OK;
-}
-
-/* Fork the broker and the workers, then wait until the broker answers.
- * On success *cp is a client connected to the frontend. */
-static int
-fleet_start(fleet_t *f, const run_args_t *a, const char *prefix, client_t **cp)
-{
-    install_stop_handlers();
-    if (spawn(f, a, 0) < 0)
-        return CLI_EXIT_FAIL;
-    for (int i = 1; i <= a->workers; i++)
-        if (spawn(f, a, i) < 0)
-            return CLI_EXIT_FAIL;
-    client_opts_t probe = { .timeout_ms = 250, .retries_set = true };
-    client_t *c = NULL;
-    if (client_open(&c, f->frontend, &probe)) {
-        fprintf(stderr, "%s: bad frontend endpoint %s\n", prefix, f->frontend);
-        return CLI_EXIT_USAGE;
-    }
-    uint64_t deadline = now_mono_ms() + START_TIMEOUT_MS;
-    wire_stats_t st;
-    int rc = ERR_TIMEOUT;
-    while (!g_stop && now_mono_ms() < deadline) {
-        if (fleet_reap(f)) {
-            fprintf(stderr,
-                    "%s: a child process ended during startup; see "
-                    "the messages above\n",
-                    prefix);
-            client_destroy(&c);
-            return CLI_EXIT_FAIL;
-        }
-        rc = client_stats(c, &st);
-        if (rc != ERR_TIMEOUT)
-            break;
-    }
-    client_destroy(&c);
-    if (g_stop)
-        return CLI_EXIT_FAIL;
-    if (rc) {
-        fprintf(stderr, "%s: the broker did not answer on %s within %d s\n",
-                prefix, f->frontend, START_TIMEOUT_MS / 1000);
-        return CLI_EXIT_UNAVAIL;
-    }
-    if (client_open(cp, f->frontend, NULL)) {
-        fprintf(stderr, "%s: cannot connect to %s\n", prefix, f->frontend);
-        return CLI_EXIT_UNAVAIL;
-    }
-    return CLI_EXIT_OK;
-}
 
 /* ------------------------------------------------------------- inputs */
 
@@ -560,9 +141,9 @@ submit_all(client_t *c, fleet_t *f, inputs_t *in, double *mb, int *rcp)
     size_t bytes = 0, next = 0;
     *rcp = ERR_OK;
     while (next < in->n) {
-        if (g_stop || fleet_reap(f)) {
+        if (fleet_stopping() || fleet_child_died(f)) {
             fprintf(stderr, "excerpt run: %s; stopping\n",
-                    g_stop ? "interrupted" : "a child process died");
+                    fleet_stopping() ? "interrupted" : "a child process died");
             *rcp = ERR_CLOSED;
             break;
         }
@@ -726,12 +307,12 @@ wait_all(client_t *c, fleet_t *f, inputs_t *in, uint64_t after_seq,
     int rc = poll_jobs(c, in, &left);
     uint64_t next_stats = now_mono_ms() + 500;
     while (!rc && left) {
-        if (g_stop) {
+        if (fleet_stopping()) {
             fprintf(stderr, "excerpt run: interrupted\n");
             rc = ERR_CLOSED;
             goto out;
         }
-        if (fleet_reap(f)) {
+        if (fleet_child_died(f)) {
             fprintf(stderr, "excerpt run: a child process died; stopping "
                             "(the data directory keeps every accepted job)\n");
             rc = ERR_CLOSED;
@@ -826,150 +407,73 @@ report(client_t *c, inputs_t *in, const run_args_t *a)
 
 /* ------------------------------------------------------------ flags */
 
+#define OFF(f) offsetof(run_args_t, f)
+
+/* Flags of run only: how it reports and how long it waits. */
+static const cfg_entry_t run_table[] = {
+    { "json", CFG_BOOL, OFF(json), NULL, 0, 0,
+      "results as JSON Lines instead of the summary" },
+    { "quiet", CFG_BOOL, OFF(quiet), NULL, 0, 0, "only the total line" },
+    { "deadline", CFG_INT, OFF(deadline_s), "600", 1, 86400,
+      "SECS\tgive up waiting after SECS" },
+};
+#define N_RUN (sizeof run_table / sizeof run_table[0])
+
 static void
-usage(FILE *out, bool serve)
+usage_run(FILE *out)
 {
-    if (serve)
-        fprintf(out, "usage: excerpt serve [FLAGS]\n"
-                     "Run the broker (store in the data directory) and local "
-                     "workers\nuntil SIGTERM or SIGINT. Other processes submit "
-                     "with\n`excerpt submit --data-dir D` or over --frontend; "
-                     "more workers\ncan join with `excerpt-worker --broker "
-                     "BACKEND`.\n\n");
-    else
-        fprintf(out,
-                "usage: excerpt run [FLAGS] [FILE|DIR...]\n"
-                "Start a broker, workers and the store on this machine, "
-                "submit the\ninputs (every *.txt of a DIR; the bundled "
-                "samples when none are\ngiven), wait for every result and "
-                "print what was extracted, then\nstop. Running again on the "
-                "same data directory reuses the results\nof transcripts "
-                "seen before.\n\n");
-    fprintf(out,
-            "  --data-dir D     store and sockets (default %s)\n"
-            "  --workers N      worker processes (default 2)\n"
-            "  --threads T      extraction threads per worker (default 1)\n"
-            "  --frontend E     client endpoint (default "
-            "ipc://D/frontend.sock)\n"
-            "  --backend E      worker endpoint (default "
-            "ipc://D/backend.sock)\n"
-            "  --publisher E    PUB endpoint (default ipc://D/pub.sock)\n"
-            "  --map-limit SZ   largest store size (e.g. 4G)\n",
-            CLIENTOPT_DATA_DIR);
-    if (!serve)
-        fprintf(out,
-                "  --json           results as JSON Lines instead of the "
-                "summary\n"
-                "  --quiet          only the total line\n"
-                "  --deadline SECS  give up waiting after SECS (default "
-                "600)\n"
-                "\nExit: 0 every input extracted, 1 some failed or a child "
-                "process\ndied, 2 usage, 3 the broker did not start.\n");
-    else
-        fprintf(out, "\nExit: 0 after a clean stop, 1 a child process "
-                     "died, 2 usage.\n");
+    fprintf(out, "usage: excerpt run [FLAGS] [FILE|DIR...]\n"
+                 "Start a broker, workers and the store on this machine, "
+                 "submit the\ninputs (every *.txt of a DIR; the bundled "
+                 "samples when none are\ngiven), wait for every result and "
+                 "print what was extracted, then\nstop. Running again on the "
+                 "same data directory reuses the results\nof transcripts "
+                 "seen before.\n\n");
+    cfg_group_t g[] = { { fleet_table, fleet_table_len, NULL, 0 },
+                        { run_table, N_RUN, NULL, 0 } };
+    cfg_cli_usage(g, 2, out);
+    fprintf(out, "\nExit: 0 every input extracted, 1 some failed or a child "
+                 "process\ndied, 2 usage, 3 the broker did not start.\n");
 }
 
-static int
-parse_args(int argc, char **argv, bool serve, run_args_t *a, int *first)
+static void
+usage_serve(FILE *out)
 {
-    const char *prefix = serve ? "excerpt serve" : "excerpt run";
-    a->data_dir = CLIENTOPT_DATA_DIR;
-    a->workers = 2;
-    a->threads = 1;
-    a->deadline_s = 600;
-    a->json = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout, serve);
-            return -1;
-        }
-        if (!serve && !strcmp(arg, "--json")) {
-            a->json = true;
-            continue;
-        }
-        if (!serve && !strcmp(arg, "--quiet")) {
-            a->quiet = true;
-            continue;
-        }
-        if (!strcmp(arg, "--")) {
-            i++;
-            break;
-        }
-        if (arg[0] != '-' || !arg[1])
-            break;
-        static const char *const valued[] = { "--data-dir",  "--workers",
-                                              "--threads",   "--frontend",
-                                              "--backend",   "--publisher",
-                                              "--map-limit", "--deadline" };
-        size_t k = 0;
-        for (; k < sizeof valued / sizeof valued[0]; k++)
-            if (!strcmp(arg, valued[k]))
-                break;
-        if (k == sizeof valued / sizeof valued[0] || (serve && k == 7)) {
-            fprintf(stderr, "%s: unknown flag %s\n", prefix, arg);
-            usage(stderr, serve);
-            return CLI_EXIT_USAGE;
-        }
-        if (i + 1 >= argc || !*argv[i + 1]) {
-            fprintf(stderr, "%s: %s needs a value\n", prefix, arg);
-            return CLI_EXIT_USAGE;
-        }
-        const char *v = argv[++i];
-        uint64_t num = 0;
-        switch (k) {
-        case 0:
-            a->data_dir = v;
-            break;
-        case 1:
-        case 2:
-            if (!clientopt_parse_u64(v, &num) || num > MAX_WORKERS ||
-                (k == 2 && num == 0)) {
-                fprintf(stderr, "%s: %s must be %d..%d\n", prefix, arg,
-                        k == 2 ? 1 : 0, MAX_WORKERS);
-                return CLI_EXIT_USAGE;
-            }
-            if (k == 1)
-                a->workers = (int)num;
-            else
-                a->threads = (int)num;
-            break;
-        case 3:
-            a->frontend = v;
-            break;
-        case 4:
-            a->backend = v;
-            break;
-        case 5:
-            a->publisher = v;
-            break;
-        case 6:
-            a->map_limit = v;
-            break;
-        default:
-            if (!clientopt_parse_u64(v, &num) || num == 0 || num > 86400) {
-                fprintf(stderr, "%s: --deadline must be 1..86400 seconds\n",
-                        prefix);
-                return CLI_EXIT_USAGE;
-            }
-            a->deadline_s = num;
-            break;
-        }
-    }
-    if (!serve && a->workers == 0) {
+    fprintf(out, "usage: excerpt serve [FLAGS]\n"
+                 "Run the broker (store in the data directory) and local "
+                 "workers\nuntil SIGTERM or SIGINT. Other processes submit "
+                 "with\n`excerpt submit --data-dir D` or over --frontend; "
+                 "more workers\ncan join with `excerpt-worker --broker "
+                 "BACKEND`.\n\n");
+    cfg_group_t g = { fleet_table, fleet_table_len, NULL, 0 };
+    cfg_cli_usage(&g, 1, out);
+    fprintf(out, "\nExit: 0 after a clean stop, 1 a child process "
+                 "died, 2 usage.\n");
+}
+
+/* Parse run's or serve's flags into a; run's inputs are cli's positional
+ * arguments (free cli in every case). Returns an exit code; CLI_EXIT_OK
+ * with cli->help set when usage was printed. */
+static int
+parse_args(int argc, char **argv, bool serve, run_args_t *a, cfg_cli_t *cli)
+{
+    cfg_group_t g[] = { { fleet_table, fleet_table_len, &a->fleet, 0 },
+                        { run_table, N_RUN, a, 0 } };
+    memset(a, 0, sizeof *a);
+    cli->prog = serve ? "excerpt serve" : "excerpt run";
+    cli->flags_first = true;
+    cli->max_pos = serve ? 0 : -1;
+    int status = cli_parse_flags(g, serve ? 1 : 2, argc, argv, cli,
+                                 serve ? usage_serve : usage_run);
+    if (status || cli->help)
+        return status;
+    if (!serve && a->fleet.workers == 0) {
         fprintf(stderr,
                 "%s: --workers 0 would never finish; use `excerpt "
                 "serve --workers 0` for a broker alone\n",
-                prefix);
+                cli->prog);
         return CLI_EXIT_USAGE;
     }
-    if (serve && i < argc) {
-        fprintf(stderr, "%s: unexpected argument %s\n", prefix, argv[i]);
-        return CLI_EXIT_USAGE;
-    }
-    *first = i;
     return CLI_EXIT_OK;
 }
 
@@ -978,19 +482,22 @@ parse_args(int argc, char **argv, bool serve, run_args_t *a, int *first)
 int
 cmd_run(int argc, char **argv)
 {
-    run_args_t a = { 0 };
-    int first = 0;
-    int status = parse_args(argc, argv, false, &a, &first);
-    if (status)
-        return status < 0 ? CLI_EXIT_OK : status;
+    run_args_t a;
+    cfg_cli_t cli = { 0 };
+    int status = parse_args(argc, argv, false, &a, &cli);
+    if (status || cli.help) {
+        cfg_cli_free(&cli);
+        return status;
+    }
     inputs_t in = { 0 };
-    if (first >= argc) {
+    if (cli.n_pos == 0) {
         const char *dir = samples_dir();
         if (!dir) {
             fprintf(stderr,
                     "excerpt run: no input given and no bundled "
                     "samples found (looked in %s and %s)\n",
                     EXCERPT_SAMPLES_DIR, EXCERPT_INSTALLED_SAMPLES_DIR);
+            cfg_cli_free(&cli);
             return CLI_EXIT_USAGE;
         }
         fprintf(stderr,
@@ -1000,20 +507,20 @@ cmd_run(int argc, char **argv)
         if (collect(&in, dir))
             status = CLI_EXIT_USAGE;
     }
-    for (int i = first; i < argc; i++)
-        if (collect(&in, argv[i]))
+    for (int i = 0; i < cli.n_pos; i++)
+        if (collect(&in, cli.pos[i]))
             status = CLI_EXIT_USAGE;
+    cfg_cli_free(&cli);
     if (!status && in.n == 0) {
         fprintf(stderr, "excerpt run: nothing to do\n");
         status = CLI_EXIT_USAGE;
     }
-    fleet_t *f = xcalloc(1, sizeof *f);
-    f->lock_fd = -1;
+    fleet_t *f = NULL;
     client_t *c = NULL;
     if (!status)
-        status = fleet_prepare(f, &a, "excerpt run");
+        status = fleet_open(&f, &a.fleet, "excerpt run");
     if (!status)
-        status = fleet_start(f, &a, "excerpt run", &c);
+        status = fleet_start(f, "excerpt run", &c);
     if (!status) {
         wire_stats_t st0;
         int rc = client_stats(c, &st0);
@@ -1027,7 +534,7 @@ cmd_run(int argc, char **argv)
             accepted = submit_all(c, f, &in, &mb, &rc);
         if (!rc)
             rc = wait_all(c, f, &in, st0.last_seq, st0.dead,
-                          now_mono_ms() + a.deadline_s * 1000);
+                          now_mono_ms() + (uint64_t)a.deadline_s * 1000);
         double secs = (double)(now_mono_us() - t0) / 1e6;
         if (rc) {
             status =
@@ -1043,17 +550,14 @@ cmd_run(int argc, char **argv)
                     "%zu document%s (%zu accepted, %zu from earlier runs), "
                     "%.2f MB in %.2f s, %.1f jobs/s, data in %s\n",
                     in.n, in.n == 1 ? "" : "s", accepted, reused, mb, secs,
-                    secs > 0 ? (double)accepted / secs : 0.0, f->dir);
+                    secs > 0 ? (double)accepted / secs : 0.0, fleet_dir(f));
         }
         if (accepted < in.n && status == CLI_EXIT_OK)
             status = CLI_EXIT_FAIL;
     }
     client_destroy(&c);
     fflush(stdout);
-    fleet_stop(f);
-    if (f->lock_fd >= 0)
-        close(f->lock_fd);
-    free(f);
+    fleet_destroy(&f);
     inputs_free(&in);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK)
         status = CLI_EXIT_FAIL;
@@ -1063,18 +567,18 @@ cmd_run(int argc, char **argv)
 int
 cmd_serve(int argc, char **argv)
 {
-    run_args_t a = { 0 };
-    int first = 0;
-    int status = parse_args(argc, argv, true, &a, &first);
-    if (status)
-        return status < 0 ? CLI_EXIT_OK : status;
-    fleet_t *f = xcalloc(1, sizeof *f);
-    f->lock_fd = -1;
+    run_args_t a;
+    cfg_cli_t cli = { 0 };
+    int status = parse_args(argc, argv, true, &a, &cli);
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    fleet_t *f = NULL;
     client_t *c = NULL;
-    status = fleet_prepare(f, &a, "excerpt serve");
+    status = fleet_open(&f, &a.fleet, "excerpt serve");
     if (!status)
-        status = fleet_start(f, &a, "excerpt serve", &c);
-    if (status && g_stop) {
+        status = fleet_start(f, "excerpt serve", &c);
+    if (status && fleet_stopping()) {
         /* SIGTERM/SIGINT is how serve is stopped, also while it starts */
         fprintf(stderr, "excerpt serve: stopped by a signal while starting\n");
         status = CLI_EXIT_OK;
@@ -1083,11 +587,12 @@ cmd_serve(int argc, char **argv)
                 "excerpt serve: broker up with %d worker%s, data in %s\n"
                 "  frontend  %s\n  backend   %s\n  publisher %s\n"
                 "SIGINT or SIGTERM stops it.\n",
-                a.workers, a.workers == 1 ? "" : "s", f->dir, f->frontend,
-                f->backend, f->publisher);
+                (int)a.fleet.workers, a.fleet.workers == 1 ? "" : "s",
+                fleet_dir(f), fleet_frontend(f), fleet_backend(f),
+                fleet_publisher(f));
         client_destroy(&c);
-        while (!g_stop) {
-            if (fleet_reap(f)) {
+        while (!fleet_stopping()) {
+            if (fleet_child_died(f)) {
                 fprintf(stderr, "excerpt serve: a child process died; "
                                 "stopping\n");
                 status = CLI_EXIT_FAIL;
@@ -1098,9 +603,6 @@ cmd_serve(int argc, char **argv)
         }
     }
     client_destroy(&c);
-    fleet_stop(f);
-    if (f->lock_fd >= 0)
-        close(f->lock_fd);
-    free(f);
+    fleet_destroy(&f);
     return status;
 }

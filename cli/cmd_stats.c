@@ -10,30 +10,41 @@
 #include "../storage/store_query.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
 #define PREFIX "excerpt stats"
 
+typedef struct stats_args {
+    bool json;      /* --json */
+    bool table;     /* --table */
+    bool read_only; /* --read-only */
+} stats_args_t;
+
+static const cfg_entry_t stats_table[] = {
+    { "json", CFG_BOOL, offsetof(stats_args_t, json), NULL, 0, 0,
+      "one JSON object (default when stdout is not a terminal)" },
+    { "table", CFG_BOOL, offsetof(stats_args_t, table), NULL, 0, 0,
+      "the table, also when stdout is not a terminal" },
+    { "read-only", CFG_BOOL, offsetof(stats_args_t, read_only), NULL, 0, 0,
+      "read the store of --data-dir directly (also done when no broker "
+      "answers): counters only the broker keeps (workers, totals, rates, "
+      "uptime) are 0" },
+};
+#define N_STATS (sizeof stats_table / sizeof stats_table[0])
+
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: excerpt stats [FLAGS]\n"
-            "Show jobs by state and the backlog (ready + leased +\n"
-            "delayed), throughput, the age of the oldest waiting job,\n"
-            "the store's size and one row per connected worker.\n"
-            "\n"
-            "  --json          one JSON object (default when stdout is "
-            "not a\n"
-            "                  terminal)\n"
-            "  --table         the table, also when stdout is not a "
-            "terminal\n"
-            "  --read-only     read the store of --data-dir directly (also\n"
-            "                  done when no broker answers): counters\n"
-            "                  only the broker keeps (workers, totals,\n"
-            "                  rates, uptime) are 0\n");
-    clientopt_usage(out);
+    fprintf(out, "usage: excerpt stats [FLAGS]\n"
+                 "Show jobs by state and the backlog (ready + leased +\n"
+                 "delayed), throughput, the age of the oldest waiting job,\n"
+                 "the store's size and one row per connected worker.\n"
+                 "\n");
+    cfg_group_t g[] = { { stats_table, N_STATS, NULL, 0 },
+                        clientopt_group(NULL) };
+    cfg_cli_usage(g, 2, out);
     fprintf(out, "\nExit: 0, 2 usage, 3 no broker and no store to read.\n");
 }
 
@@ -151,32 +162,19 @@ int
 cmd_stats(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    bool json = !cli_is_tty(STDOUT_FILENO), read_only = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--json")) {
-            json = true;
-        } else if (!strcmp(arg, "--read-only")) {
-            read_only = true;
-        } else if (!strcmp(arg, "--table")) {
-            json = false;
-        } else {
-            fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
+    stats_args_t a;
+    cfg_group_t g[] = { { stats_table, N_STATS, &a, 0 }, clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = 0 };
+    int status = cli_parse_flags(g, 2, argc, argv, &cli, usage);
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    /* --table wins over --json; with neither, the terminal decides */
+    bool json = !a.table && (a.json || !cli_is_tty(STDOUT_FILENO));
+    bool read_only = a.read_only;
     client_t *c = NULL;
     store_t *store = NULL;
-    int status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
+    status = clientopt_open_or_store(&co, PREFIX, read_only, &c, &store);
     if (status)
         return status;
     wire_msg_t reply;

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,7 +22,6 @@
 #define PREFIX "excerpt submit"
 /* files read and submitted together; bounds memory for huge directories */
 #define CHUNK 256
-#define DEFAULT_WINDOW 256 /* acks wait for an fsync: keep the pipe full */
 
 typedef struct outcome {
     int rc;           /* 0 or the failure */
@@ -39,6 +39,36 @@ typedef struct submit_state {
     size_t duplicates; /* existing jobs */
 } submit_state_t;
 
+typedef struct submit_args {
+    const char *key;       /* --key */
+    const char *url;       /* --url */
+    const char *title;     /* --title */
+    const char *published; /* --published */
+    int64_t priority;      /* --priority */
+    int64_t window;        /* --window */
+    bool json;             /* --json */
+    bool lines;            /* a line per accepted input (not only errors) */
+} submit_args_t;
+
+#define OFF(f) offsetof(submit_args_t, f)
+static const cfg_entry_t submit_table[] = {
+    { "key", CFG_STRING, OFF(key), NULL, 1, WIRE_MAX_KEY,
+      "K\tidempotency key (one input only; default \"sha256:\" + hex "
+      "SHA-256 of the text)" },
+    { "priority", CFG_INT, OFF(priority), "0", 0, WIRE_MAX_PRIORITY,
+      "P\thigher first" },
+    { "url", CFG_STRING, OFF(url), NULL, 0, 0,
+      "U\tsource URL (default: the file name)" },
+    { "title", CFG_STRING, OFF(title), NULL, 0, 0, "T\tdocument title" },
+    { "published", CFG_STRING, OFF(published), NULL, 0, 0,
+      "D\tISO 8601 publication date" },
+    { "window", CFG_INT, OFF(window), "256", 1, 4096,
+      "N\tsubmissions in flight; acks wait for an fsync: keep the pipe full" },
+    { "json", CFG_BOOL, OFF(json), NULL, 0, 0,
+      "JSON Lines output (default when stdout is not a terminal)" },
+};
+#define N_SUBMIT (sizeof submit_table / sizeof submit_table[0])
+
 static void
 usage(FILE *out)
 {
@@ -48,18 +78,10 @@ usage(FILE *out)
         "Submit transcripts to the broker; each is printed with its job id\n"
         "once the broker has committed it to disk. A DIR contributes every\n"
         "*.txt file in it (sorted); \"-\" reads standard input.\n"
-        "\n"
-        "  --key K         idempotency key (one input only; default\n"
-        "                  \"sha256:\" + hex SHA-256 of the text)\n"
-        "  --priority P    0..9, higher first (default 0)\n"
-        "  --url U         source URL (default: the file name)\n"
-        "  --title T       document title\n"
-        "  --published D   ISO 8601 publication date\n"
-        "  --window N      submissions in flight (default %d)\n"
-        "  --json          JSON Lines output (default when stdout is not a\n"
-        "                  terminal)\n",
-        DEFAULT_WINDOW);
-    clientopt_usage(out);
+        "\n");
+    cfg_group_t g[] = { { submit_table, N_SUBMIT, NULL, 0 },
+                        clientopt_group(NULL) };
+    cfg_cli_usage(g, 2, out);
     fprintf(
         out,
         "\nOutput: one line per input: job id and whether it was new or\n"
@@ -121,17 +143,6 @@ print_outcome(const char *source, const char *key, const outcome_t *o,
                 *o->reason ? ": " : "", o->reason);
 }
 
-typedef struct submit_args {
-    const char *key;       /* --key */
-    const char *url;       /* --url */
-    const char *title;     /* --title */
-    const char *published; /* --published */
-    int32_t priority;      /* --priority */
-    size_t window;         /* --window */
-    bool json;             /* --json */
-    bool lines;            /* a line per accepted input (not only errors) */
-} submit_args_t;
-
 /* Submit files[0..n) in one pipelined batch. Updates *worst. */
 static int
 submit_chunk(client_t *c, const submit_args_t *a, char **files, size_t n,
@@ -167,12 +178,12 @@ submit_chunk(client_t *c, const submit_args_t *a, char **files, size_t n,
             a->url ? a->url : (strcmp(files[i], "-") ? files[i] : "stdin");
         j->title = a->title;
         j->published = a->published;
-        j->priority = a->priority;
+        j->priority = (int32_t)a->priority;
         map[m++] = i;
     }
     outcome_t *batch = xcalloc(m ? m : 1, sizeof *batch);
     st->out = batch;
-    int rc = client_submit_many(c, jobs, m, a->window, on_result, st);
+    int rc = client_submit_many(c, jobs, m, (size_t)a->window, on_result, st);
     for (size_t k = 0; k < m; k++)
         out[map[k]] = batch[k];
     progress_clear(st->bar);
@@ -212,79 +223,29 @@ int
 cmd_submit(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    submit_args_t a = { .window = DEFAULT_WINDOW,
-                        .json = !cli_is_tty(STDOUT_FILENO) };
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--json")) {
-            a.json = true;
-        } else if (!strcmp(arg, "--")) {
-            i++;
-            break;
-        } else if (!strcmp(arg, "--key") || !strcmp(arg, "--url") ||
-                   !strcmp(arg, "--title") || !strcmp(arg, "--published") ||
-                   !strcmp(arg, "--priority") || !strcmp(arg, "--window")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, PREFIX ": %s needs a value\n", arg);
-                return CLI_EXIT_USAGE;
-            }
-            const char *v = argv[++i];
-            uint64_t num = 0;
-            if (!strcmp(arg, "--key")) {
-                a.key = v;
-                if (!*v || strlen(v) > WIRE_MAX_KEY) {
-                    fprintf(stderr, PREFIX ": --key must be 1..%u bytes\n",
-                            WIRE_MAX_KEY);
-                    return CLI_EXIT_USAGE;
-                }
-            } else if (!strcmp(arg, "--url")) {
-                a.url = v;
-            } else if (!strcmp(arg, "--title")) {
-                a.title = v;
-            } else if (!strcmp(arg, "--published")) {
-                a.published = v;
-            } else if (!strcmp(arg, "--priority")) {
-                if (!clientopt_parse_u64(v, &num) || num > WIRE_MAX_PRIORITY) {
-                    fprintf(stderr, PREFIX ": --priority must be 0..%d\n",
-                            WIRE_MAX_PRIORITY);
-                    return CLI_EXIT_USAGE;
-                }
-                a.priority = (int32_t)num;
-            } else {
-                if (!clientopt_parse_u64(v, &num) || num < 1 || num > 4096) {
-                    fprintf(stderr, PREFIX ": --window must be 1..4096\n");
-                    return CLI_EXIT_USAGE;
-                }
-                a.window = (size_t)num;
-            }
-        } else if (arg[0] == '-' && arg[1]) {
-            fprintf(stderr, PREFIX ": unknown flag %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        } else {
-            break;
-        }
+    submit_args_t a;
+    memset(&a, 0, sizeof a);
+    cfg_group_t g[] = { { submit_table, N_SUBMIT, &a, 0 },
+                        clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = PREFIX, .flags_first = true, .max_pos = -1 };
+    int status = cli_parse_flags(g, 2, argc, argv, &cli, usage);
+    if (status || cli.help) {
+        cfg_cli_free(&cli);
+        return status;
     }
-    if (i >= argc) {
+    a.json = a.json || !cli_is_tty(STDOUT_FILENO);
+    if (cli.n_pos == 0) {
         fprintf(stderr, PREFIX ": no input (give FILE, DIR or -)\n");
         usage(stderr);
+        cfg_cli_free(&cli);
         return CLI_EXIT_USAGE;
     }
     char **files = NULL;
     size_t n = 0, cap = 0;
-    int status = CLI_EXIT_OK;
-    for (; i < argc; i++)
-        if (cli_collect_inputs(PREFIX, argv[i], &files, &n, &cap))
+    for (int i = 0; i < cli.n_pos; i++)
+        if (cli_collect_inputs(PREFIX, cli.pos[i], &files, &n, &cap))
             status = CLI_EXIT_USAGE;
+    cfg_cli_free(&cli);
     if (status == CLI_EXIT_OK && a.key && n != 1) {
         fprintf(stderr, PREFIX ": --key needs exactly one input, got %zu\n", n);
         status = CLI_EXIT_USAGE;

@@ -12,9 +12,11 @@
 #include "../client/consumer.h"
 #include "../client/rjson.h"
 #include "../common/err.h"
+#include "../common/proc.h"
 
 #include <ctype.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,42 @@ on_signal(int sig)
     tail_stop = 1;
 }
 
+typedef struct tail_args {
+    int64_t from;          /* --from */
+    const char *cursor;    /* --cursor */
+    bool results;          /* --results */
+    cfg_list_t types;      /* --type, repeatable */
+    const char *entity;    /* --entity */
+    bool no_follow;        /* --no-follow */
+    const char *publisher; /* --publisher */
+} tail_args_t;
+
+#define OFF(f) offsetof(tail_args_t, f)
+static const cfg_entry_t tail_table[] = {
+    { "from", CFG_INT, OFF(from), NULL, 0, 0,
+      "SEQ\tstart after commit SEQ (default: the latest, i.e. only new "
+      "commits; 0 replays everything)" },
+    { "cursor", CFG_STRING, OFF(cursor), NULL, 1, 0,
+      "FILE\tkeep the last printed seq in FILE (replaced atomically after "
+      "each page); start after it when FILE exists (it wins over --from)" },
+    { "results", CFG_BOOL, OFF(results), NULL, 0, 0,
+      "print whole results (with \"seq\" and \"job_id\"); default: "
+      "{\"seq\", \"job_id\", \"key\"} only" },
+    { "type", CFG_LIST, OFF(types), NULL, 1, 0,
+      "T,T..\tonly results with a figure of one of these types (MONEY, "
+      "PERCENT, QUANTITY, DATE, TIME, ORDINAL, CARDINAL); repeatable" },
+    { "entity", CFG_STRING, OFF(entity), NULL, 1, 0,
+      "NAME\tonly results naming this entity (any type; case and spacing "
+      "ignored)" },
+    { "no-follow", CFG_BOOL, OFF(no_follow), NULL, 0, 0,
+      "stop after catching up" },
+    { "publisher", CFG_STRING, OFF(publisher), NULL, 1, 0,
+      "E\tPUB endpoint (default: pub.sock next to an ipc frontend, port "
+      "7442 beside a tcp :7440 one)" },
+};
+#define N_TAIL (sizeof tail_table / sizeof tail_table[0])
+enum { T_FROM = 0 }; /* row of --from */
+
 static void
 usage(FILE *out)
 {
@@ -40,25 +78,10 @@ usage(FILE *out)
             "then new ones as they are committed, until SIGINT/SIGTERM.\n"
             "A broker outage is waited out (reconnecting with backoff, for\n"
             "ever) and tail resumes after the last seq it printed.\n"
-            "\n"
-            "  --from SEQ      start after commit SEQ (default: the latest,\n"
-            "                  i.e. only new commits; 0 replays everything)\n"
-            "  --cursor FILE   keep the last printed seq in FILE (replaced\n"
-            "                  atomically after each page); start after it\n"
-            "                  when FILE exists (it wins over --from)\n"
-            "  --results       print whole results (with \"seq\" and "
-            "\"job_id\");\n"
-            "                  default: {\"seq\", \"job_id\", \"key\"} only\n"
-            "  --type T,T..    only results with a figure of one of these\n"
-            "                  types (MONEY, PERCENT, QUANTITY, DATE, TIME,\n"
-            "                  ORDINAL, CARDINAL)\n"
-            "  --entity NAME   only results naming this entity (any type;\n"
-            "                  case and spacing ignored)\n"
-            "  --no-follow     stop after catching up\n"
-            "  --publisher E   PUB endpoint (default: pub.sock next to an\n"
-            "                  ipc frontend, port 7442 beside a tcp :7440 "
-            "one)\n");
-    clientopt_usage(out);
+            "\n");
+    cfg_group_t g[] = { { tail_table, N_TAIL, NULL, 0 },
+                        clientopt_group(NULL) };
+    cfg_cli_usage(g, 2, out);
     fprintf(out,
             "\nExit: 0, 1 output or cursor file failed, 2 usage, 3 broker\n"
             "unreachable (--no-follow only: a follower waits).\n");
@@ -197,56 +220,30 @@ int
 cmd_tail(int argc, char **argv)
 {
     clientopt_t co = { 0 };
-    const char *publisher = NULL, *cursor = NULL, *entity = NULL;
-    uint64_t from = 0;
-    bool have_from = false, follow = true;
+    tail_args_t a;
     char entity_norm[MAX_NAME];
     tail_t t = { 0 };
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int r = clientopt_parse(&co, PREFIX, argc, argv, &i);
-        if (r < 0)
-            return CLI_EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(arg, "--results")) {
-            t.results = true;
-        } else if (!strcmp(arg, "--no-follow")) {
-            follow = false;
-        } else if ((!strcmp(arg, "--from") || !strcmp(arg, "--publisher") ||
-                    !strcmp(arg, "--cursor") || !strcmp(arg, "--type") ||
-                    !strcmp(arg, "--entity")) &&
-                   i + 1 < argc) {
-            const char *v = argv[++i];
-            if (!strcmp(arg, "--publisher")) {
-                publisher = v;
-            } else if (!strcmp(arg, "--cursor")) {
-                cursor = v;
-            } else if (!strcmp(arg, "--entity")) {
-                entity = v;
-            } else if (!strcmp(arg, "--type")) {
-                if (!parse_types(v, &t.types)) {
-                    fprintf(stderr,
-                            PREFIX ": --type wants figure types such as "
-                                   "MONEY,PERCENT, not \"%s\"\n",
-                            v);
-                    return CLI_EXIT_USAGE;
-                }
-            } else if (!clientopt_parse_u64(v, &from)) {
-                fprintf(stderr, PREFIX ": --from wants a sequence number\n");
-                return CLI_EXIT_USAGE;
-            } else {
-                have_from = true;
-            }
-        } else {
-            fprintf(stderr, PREFIX ": unexpected argument %s\n", arg);
-            usage(stderr);
-            return CLI_EXIT_USAGE;
+    cfg_group_t g[] = { { tail_table, N_TAIL, &a, 0 }, clientopt_group(&co) };
+    cfg_cli_t cli = { .prog = PREFIX, .max_pos = 0 };
+    int status = cli_parse_flags(g, 2, argc, argv, &cli, usage);
+    for (size_t i = 0; status == CLI_EXIT_OK && !cli.help && i < a.types.n;
+         i++) {
+        if (!parse_types(a.types.v[i], &t.types)) {
+            fprintf(stderr,
+                    PREFIX ": --type wants figure types such as "
+                           "MONEY,PERCENT, not \"%s\"\n",
+                    a.types.v[i]);
+            status = CLI_EXIT_USAGE;
         }
     }
+    cfg_cli_free(&cli);
+    if (status || cli.help)
+        return status;
+    const char *publisher = a.publisher, *cursor = a.cursor;
+    const char *entity = a.entity;
+    uint64_t from = (uint64_t)a.from;
+    bool have_from = g[0].seen & (1u << T_FROM), follow = !a.no_follow;
+    t.results = a.results;
     if (entity) {
         norm_name(entity, entity_norm, sizeof entity_norm);
         if (!*entity_norm) {
@@ -258,7 +255,7 @@ cmd_tail(int argc, char **argv)
     /* resolve the endpoint as every command does; the consumer opens its
      * own client on it */
     client_t *probe = NULL;
-    int status = clientopt_open(&co, PREFIX, &probe);
+    status = clientopt_open(&co, PREFIX, &probe);
     client_destroy(&probe);
     if (status)
         return status;
@@ -272,12 +269,9 @@ cmd_tail(int argc, char **argv)
                 co.resolved);
         return CLI_EXIT_USAGE;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    const proc_signals_t sigs = { .on_stop = on_signal };
+    if (proc_install_signals(&sigs))
+        return CLI_EXIT_FAIL;
 
     consumer_opts_t o = { .frontend = co.resolved,
                           .publisher = follow ? pub : NULL,
@@ -285,7 +279,7 @@ cmd_tail(int argc, char **argv)
                           .from = from,
                           .from_latest = !have_from,
                           .with_result = t.results || t.types || t.entity,
-                          .timeout_ms = co.timeout_ms,
+                          .timeout_ms = (uint32_t)co.timeout_ms,
                           .curve = co.curve ? &co.keys : NULL,
                           .server_key = co.curve ? co.server_key : NULL };
     consumer_t *c = NULL;

@@ -14,6 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int
+cli_parse_flags(cfg_group_t *groups, size_t n_groups, int argc, char **argv,
+                cfg_cli_t *cli, void (*usage)(FILE *out))
+{
+    int rc = cfg_cli_parse(groups, n_groups, argc, argv, cli);
+    if (rc == ERR_NOTFOUND)
+        usage(stderr);
+    if (rc)
+        return CLI_EXIT_USAGE;
+    if (cli->help)
+        usage(stdout);
+    return CLI_EXIT_OK;
+}
+
 bool
 cli_is_tty(int fd)
 {

@@ -7,9 +7,11 @@
 #include "log.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,25 @@ cfg_parse_ms(const char *s, uint64_t *out)
     return parse_scaled(s, out, sfx, mul, 4);
 }
 
+static bool
+string_in_bounds(const cfg_entry_t *e, const char *v)
+{
+    size_t len = strlen(v);
+    return len >= (uint64_t)e->min && (!e->max || len <= (uint64_t)e->max);
+}
+
+static int
+parse_double(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d))
+        return ERR_INVAL;
+    *out = d;
+    return ERR_OK;
+}
+
 static int
 parse_value(const cfg_entry_t *e, void *obj, const char *v)
 {
@@ -108,13 +129,37 @@ parse_value(const cfg_entry_t *e, void *obj, const char *v)
         return ERR_OK;
     }
     case CFG_STRING: {
+        if (!string_in_bounds(e, v))
+            return ERR_INVAL;
         char **sp = (char **)field;
         free(*sp);
         *sp = xstrdup(v);
         return ERR_OK;
     }
+    case CFG_DOUBLE:
+        return parse_double(v, (double *)field);
+    case CFG_LIST:
+        return ERR_INVAL; /* command lines only: see cli_set */
     }
     return ERR_INVAL;
+}
+
+/* Bytes of a field of this type. */
+static size_t
+field_size(cfg_type_t t)
+{
+    switch (t) {
+    case CFG_BOOL:
+        return sizeof(bool);
+    case CFG_DOUBLE:
+        return sizeof(double);
+    case CFG_STRING:
+        return sizeof(char *);
+    case CFG_LIST:
+        return sizeof(cfg_list_t);
+    default:
+        return sizeof(uint64_t);
+    }
 }
 
 int
@@ -149,8 +194,7 @@ cfg_defaults(const cfg_entry_t *tab, size_t n, void *obj)
             return rc;
         }
         if (rc && !tab[i].def && tab[i].type != CFG_STRING)
-            memset((char *)obj + tab[i].offset, 0,
-                   tab[i].type == CFG_BOOL ? sizeof(bool) : sizeof(uint64_t));
+            memset((char *)obj + tab[i].offset, 0, field_size(tab[i].type));
     }
     return ERR_OK;
 }
@@ -309,6 +353,12 @@ format_value(const cfg_entry_t *e, const void *obj, char *buf, size_t len)
         snprintf(buf, len, "\"%s\"", s ? s : "");
         break;
     }
+    case CFG_DOUBLE:
+        snprintf(buf, len, "%g", *(const double *)field);
+        break;
+    case CFG_LIST:
+        snprintf(buf, len, "(%zu values)", ((const cfg_list_t *)field)->n);
+        break;
     }
 }
 
@@ -329,11 +379,26 @@ cfg_log(const cfg_entry_t *tab, size_t n, const void *obj)
     log_info("config %s", line);
 }
 
+/* The help text after its value name ("E\thelp"), and that name. */
+static const char *
+help_text(const cfg_entry_t *e, char *name, size_t len)
+{
+    const char *tab = e->help ? strchr(e->help, '\t') : NULL;
+    if (!tab) {
+        snprintf(name, len, "%s", "");
+        return e->help ? e->help : "";
+    }
+    snprintf(name, len, "%.*s", (int)(tab - e->help), e->help);
+    return tab + 1;
+}
+
 void
 cfg_usage(const cfg_entry_t *tab, size_t n, FILE *out)
 {
+    char name[32];
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "  --%-22s %s (default: %s)\n", tab[i].name, tab[i].help,
+        fprintf(out, "  --%-22s %s (default: %s)\n", tab[i].name,
+                help_text(&tab[i], name, sizeof name),
                 tab[i].def && *tab[i].def ? tab[i].def : "none");
     fprintf(out, "  --%-22s %s\n", "config FILE",
             "read key = value settings from FILE first");
@@ -349,4 +414,248 @@ cfg_free(const cfg_entry_t *tab, size_t n, void *obj)
         free(*sp);
         *sp = NULL;
     }
+}
+
+/* ------------------------------------------------------ command lines */
+
+/* A CLI field takes the default text itself (strings are borrowed). */
+static int
+cli_default(const cfg_entry_t *e, void *obj)
+{
+    char *field = (char *)obj + e->offset;
+    if (e->type == CFG_STRING) {
+        *(const char **)field = e->def;
+        return ERR_OK;
+    }
+    if (!e->def || e->type == CFG_LIST) {
+        memset(field, 0, field_size(e->type));
+        return ERR_OK;
+    }
+    return parse_value(e, obj, e->def);
+}
+
+/* What a flag's value must look like, for the error message. */
+static void
+describe(const cfg_entry_t *e, char *buf, size_t len)
+{
+    switch (e->type) {
+    case CFG_BOOL:
+        snprintf(buf, len, "true or false");
+        break;
+    case CFG_INT:
+        if (e->max)
+            snprintf(buf, len, "a whole number in %" PRId64 "..%" PRId64,
+                     e->min, e->max);
+        else
+            snprintf(buf, len, "a whole number >= %" PRId64, e->min);
+        break;
+    case CFG_MS:
+        if (e->max)
+            snprintf(buf, len,
+                     "milliseconds in %" PRId64 "..%" PRId64
+                     " (or with s, m, h)",
+                     e->min, e->max);
+        else
+            snprintf(buf, len, "milliseconds (or with s, m, h)");
+        break;
+    case CFG_SIZE:
+        snprintf(buf, len, "a size such as 512M or 4G");
+        break;
+    case CFG_STRING:
+        if (e->max)
+            snprintf(buf, len, "%" PRId64 "..%" PRId64 " bytes", e->min,
+                     e->max);
+        else
+            snprintf(buf, len, "a value");
+        break;
+    case CFG_DOUBLE:
+        snprintf(buf, len, "a number");
+        break;
+    case CFG_LIST:
+        snprintf(buf, len, "a value");
+        break;
+    }
+}
+
+/* The entry named name (klen bytes) in some group, or NULL. */
+static const cfg_entry_t *
+cli_find(cfg_group_t *groups, size_t n_groups, const char *name, size_t klen,
+         cfg_group_t **group)
+{
+    for (size_t g = 0; g < n_groups; g++) {
+        const cfg_entry_t *e = find(groups[g].tab, groups[g].n, name, klen);
+        if (e) {
+            *group = &groups[g];
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Set e in group from v (CLI rules: strings borrowed, bounds checked). */
+static int
+cli_set(cfg_cli_t *cli, cfg_group_t *group, const cfg_entry_t *e, const char *v)
+{
+    int rc;
+    char *field = (char *)group->obj + e->offset;
+    if (e->type == CFG_STRING || e->type == CFG_LIST) {
+        rc = string_in_bounds(e, v) ? ERR_OK : ERR_INVAL;
+    } else {
+        rc = parse_value(e, group->obj, v);
+    }
+    if (rc) {
+        char want[96];
+        describe(e, want, sizeof want);
+        fprintf(stderr, "%s: --%s wants %s, not \"%s\"\n", cli->prog, e->name,
+                want, v);
+        return ERR_INVAL;
+    }
+    if (e->type == CFG_STRING) {
+        *(const char **)field = v;
+    } else if (e->type == CFG_LIST) {
+        cfg_list_t *l = (cfg_list_t *)(void *)field;
+        if (!l->v) { /* room for every argument: no regrowth */
+            l->v = xcalloc((size_t)cli->argc, sizeof *l->v);
+            cli->owned[cli->n_owned++] = (void *)l->v;
+        }
+        l->v[l->n++] = v;
+    }
+    group->seen |= 1ull << (size_t)(e - group->tab);
+    return ERR_OK;
+}
+
+static int
+cli_positional(cfg_cli_t *cli, const char *arg)
+{
+    if (cli->max_pos >= 0 && cli->n_pos >= cli->max_pos) {
+        fprintf(stderr, "%s: unexpected argument %s\n", cli->prog, arg);
+        return ERR_INVAL;
+    }
+    cli->pos[cli->n_pos++] = arg;
+    return ERR_OK;
+}
+
+int
+cfg_cli_parse(cfg_group_t *groups, size_t n_groups, int argc, char **argv,
+              cfg_cli_t *cli)
+{
+    cli->argc = argc > 0 ? argc : 1;
+    cli->pos = xcalloc((size_t)cli->argc, sizeof *cli->pos);
+    cli->n_pos = 0;
+    /* each list's first value uses an argument: at most argc lists */
+    cli->owned = xcalloc((size_t)cli->argc, sizeof *cli->owned);
+    cli->n_owned = 0;
+    cli->help = false;
+    for (size_t g = 0; g < n_groups; g++) {
+        assert(groups[g].n <= 64);
+        groups[g].seen = 0;
+        for (size_t i = 0; i < groups[g].n; i++)
+            if (cli_default(&groups[g].tab[i], groups[g].obj)) {
+                fprintf(stderr, "%s: bad default for --%s\n", cli->prog,
+                        groups[g].tab[i].name);
+                return ERR_INVAL;
+            }
+    }
+    bool flags = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!flags || a[0] != '-' || !a[1]) {
+            if (cli_positional(cli, a))
+                return ERR_INVAL;
+            if (cli->flags_first)
+                flags = false;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            flags = false;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli->help = true;
+            return ERR_OK;
+        }
+        const char *name = a[1] == '-' ? a + 2 : a + 1;
+        const char *eq = strchr(name, '=');
+        size_t klen = eq ? (size_t)(eq - name) : strlen(name);
+        cfg_group_t *group = NULL;
+        const cfg_entry_t *e =
+            a[1] == '-' ? cli_find(groups, n_groups, name, klen, &group) : NULL;
+        if (!e) {
+            fprintf(stderr, "%s: unknown flag %s\n", cli->prog, a);
+            return ERR_NOTFOUND;
+        }
+        const char *v;
+        if (eq)
+            v = eq + 1;
+        else if (e->type == CFG_BOOL)
+            v = "true";
+        else if (i + 1 < argc && *argv[i + 1])
+            v = argv[++i];
+        else
+            v = NULL;
+        if (!v || (!*v && e->type != CFG_STRING)) {
+            fprintf(stderr, "%s: --%s needs a value\n", cli->prog, e->name);
+            return ERR_INVAL;
+        }
+        if (cli_set(cli, group, e, v))
+            return ERR_INVAL;
+    }
+    return ERR_OK;
+}
+
+void
+cfg_cli_free(cfg_cli_t *cli)
+{
+    free(cli->pos);
+    cli->pos = NULL;
+    cli->n_pos = 0;
+    for (size_t i = 0; i < cli->n_owned; i++)
+        free(cli->owned[i]);
+    free(cli->owned);
+    cli->owned = NULL;
+    cli->n_owned = 0;
+}
+
+/* Print text from column indent (the cursor is there), wrapped at words
+ * before column 80; a word longer than a line stays whole. */
+static void
+print_wrapped(FILE *out, const char *text, int indent)
+{
+    int col = indent;
+    const char *p = text;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (col > indent && col + 1 + (int)w > 79) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", (int)w, p);
+        col += (int)w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
+}
+
+void
+cfg_cli_usage(const cfg_group_t *groups, size_t n_groups, FILE *out)
+{
+    char name[32], flag[64], text[1024];
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const cfg_entry_t *e = &groups[g].tab[i];
+            const char *help = help_text(e, name, sizeof name);
+            snprintf(flag, sizeof flag, "--%s%s%s", e->name, *name ? " " : "",
+                     name);
+            if (e->def && *e->def && e->type != CFG_BOOL)
+                snprintf(text, sizeof text, "%s (default: %s)", help, e->def);
+            else
+                snprintf(text, sizeof text, "%s", help);
+            fprintf(out, "  %-20s ", flag);
+            print_wrapped(out, text, 23);
+        }
 }

@@ -2,7 +2,8 @@
  * pbraw: a minimal reader and writer of the protobuf wire format, for the
  * few places that handle encoded bytes without unpacking them (the store
  * reads a Result's entities, the broker splices stored Job bytes into a
- * Dispatch). Everything else goes through protobuf-c (wire.h).
+ * Dispatch, the worker writes its Done). Field numbers come from tags.h;
+ * everything else goes through protobuf-c (wire.h).
  */
 #ifndef EXCERPT_PBRAW_H
 #define EXCERPT_PBRAW_H

@@ -11,6 +11,7 @@
 #include "../common/xalloc.h"
 #include "excerpt.pb-c.h"
 #include "pbraw.h"
+#include "tags.h"
 #include "wire_batch.h"
 
 #include <assert.h>
@@ -1018,7 +1019,7 @@ wire_peek_request_id(const uint8_t *buf, size_t len)
     if (!buf)
         return 0;
     while (pbraw_next(&p, end, &f) == 1)
-        if (f.num == 2 && f.wt == PBRAW_VARINT)
+        if (f.num == TAG_ENVELOPE_REQUEST_ID && f.wt == PBRAW_VARINT)
             rid = f.v; /* the last one wins, as protobuf-c decides */
     return rid;
 }
@@ -1177,11 +1178,11 @@ raw_meta(const uint8_t *p, const uint8_t *end, raw_str_t *k, raw_str_t *v)
     while ((rc = raw_next(&p, end, &f)) == 1) {
         if (!first_time(&seen, &f, PBRAW_LEN))
             return false;
-        if (f.num == 1 && !raw_str_ok(&f, WIRE_MAX_META_BYTES, k))
+        if (f.num == TAG_META_KEY && !raw_str_ok(&f, WIRE_MAX_META_BYTES, k))
             return false;
-        if (f.num == 2 && !raw_str_ok(&f, WIRE_MAX_META_BYTES, v))
+        if (f.num == TAG_META_VALUE && !raw_str_ok(&f, WIRE_MAX_META_BYTES, v))
             return false;
-        if (f.num > 2)
+        if (f.num > TAG_META_VALUE)
             return false;
     }
     return rc == 0;
@@ -1201,33 +1202,33 @@ raw_job(const uint8_t *p, const uint8_t *end, raw_job_t *j)
     while ((rc = raw_next(&p, end, &f)) == 1) {
         bool ok;
         switch (f.num) {
-        case 1:
+        case TAG_JOB_ID:
             ok = first_time(&seen, &f, PBRAW_VARINT);
             j->id = f.v;
             break;
-        case 2:
+        case TAG_JOB_KEY:
             ok = first_time(&seen, &f, PBRAW_LEN) &&
                  raw_str_ok(&f, WIRE_MAX_KEY, &j->key);
             break;
-        case 3:
+        case TAG_JOB_SOURCE_URL:
             ok = first_time(&seen, &f, PBRAW_LEN) &&
                  raw_str_ok(&f, WIRE_MAX_FIELD, &j->url);
             break;
-        case 4:
+        case TAG_JOB_TITLE:
             ok = first_time(&seen, &f, PBRAW_LEN) &&
                  raw_str_ok(&f, WIRE_MAX_FIELD, &j->title);
             break;
-        case 5:
+        case TAG_JOB_PUBLISHED:
             ok = first_time(&seen, &f, PBRAW_LEN) &&
                  raw_str_ok(&f, WIRE_MAX_FIELD, &j->pub);
             break;
-        case 6:
+        case TAG_JOB_TEXT:
             ok = first_time(&seen, &f, PBRAW_LEN) && f.len <= WIRE_MAX_TEXT &&
                  utf8_is_valid((const char *)f.buf, f.len);
             j->text.p = f.buf;
             j->text.n = f.len;
             break;
-        case 7:
+        case TAG_JOB_METADATA:
             ok = f.wt == PBRAW_LEN && j->n_meta < WIRE_MAX_META &&
                  raw_meta(f.buf, f.buf + f.len, &j->mkey[j->n_meta],
                           &j->mval[j->n_meta]);
@@ -1237,7 +1238,7 @@ raw_job(const uint8_t *p, const uint8_t *end, raw_job_t *j)
                 ok = meta_bytes <= WIRE_MAX_META_BYTES;
             }
             break;
-        case 8:
+        case TAG_JOB_PRIORITY:
             ok = first_time(&seen, &f, PBRAW_VARINT);
             j->priority = (int32_t)(uint32_t)f.v;
             break;
@@ -1279,11 +1280,14 @@ decode_dispatch(const uint8_t *buf, size_t len, wire_msg_t *out)
     if (len > WIRE_MAX_FRAME)
         return false;
     while ((rc = raw_next(&p, end, &f)) == 1) {
-        if (f.num == 1 && first_time(&seen, &f, PBRAW_VARINT))
+        if (f.num == TAG_ENVELOPE_VERSION &&
+            first_time(&seen, &f, PBRAW_VARINT))
             version = f.v;
-        else if (f.num == 2 && first_time(&seen, &f, PBRAW_VARINT))
+        else if (f.num == TAG_ENVELOPE_REQUEST_ID &&
+                 first_time(&seen, &f, PBRAW_VARINT))
             rid = f.v;
-        else if (f.num == WIRE_DISPATCH && first_time(&seen, &f, PBRAW_LEN)) {
+        else if (f.num == TAG_ENVELOPE_DISPATCH &&
+                 first_time(&seen, &f, PBRAW_LEN)) {
             body = f.buf;
             body_len = f.len;
         } else
@@ -1295,12 +1299,14 @@ decode_dispatch(const uint8_t *buf, size_t len, wire_msg_t *out)
     end = body + body_len;
     seen = 0;
     while ((rc = raw_next(&p, end, &f)) == 1) {
-        if (f.num == 1 && first_time(&seen, &f, PBRAW_LEN)) {
+        if (f.num == TAG_DISPATCH_JOB && first_time(&seen, &f, PBRAW_LEN)) {
             job = f.buf;
             job_len = f.len;
-        } else if (f.num == 2 && first_time(&seen, &f, PBRAW_VARINT))
+        } else if (f.num == TAG_DISPATCH_ATTEMPT &&
+                   first_time(&seen, &f, PBRAW_VARINT))
             attempt = f.v;
-        else if (f.num == 3 && first_time(&seen, &f, PBRAW_VARINT))
+        else if (f.num == TAG_DISPATCH_LEASE_MS &&
+                 first_time(&seen, &f, PBRAW_VARINT))
             lease = f.v;
         else
             return false;

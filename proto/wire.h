@@ -1,12 +1,16 @@
 /*
- * wire: the only door to the protobuf-c generated code. Converts between
- * wire bytes and plain C structs (wire_msg_t, result_t), with bounded
- * memory when decoding untrusted frames. See PROTOCOL.md for the protocol.
+ * wire: converts between wire bytes and plain C structs (wire_msg_t,
+ * result_t), with bounded memory when decoding untrusted frames. Most
+ * messages go through protobuf-c; a few hot paths (wire_result.c,
+ * wire_splice.c, wire_batch.c, the Dispatch fast path here) read or write
+ * the bytes with pbraw.h and the field numbers of tags.h, and match
+ * protobuf-c byte for byte. See PROTOCOL.md for the protocol.
  */
 #ifndef EXCERPT_WIRE_H
 #define EXCERPT_WIRE_H
 
 #include "../common/result.h"
+#include "tags.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,30 +33,31 @@
 /* Message kinds; values match the Envelope oneof field numbers. */
 typedef enum {
     WIRE_NONE = 0,
-    WIRE_SUBMIT = 10,
-    WIRE_ACCEPTED = 11,
-    WIRE_REJECTED = 12,
-    WIRE_READY = 13,
-    WIRE_DISPATCH = 14,
-    WIRE_DONE = 15,
-    WIRE_FAILED = 16,
-    WIRE_HEARTBEAT = 17,
-    WIRE_DONE_ACK = 18,
-    WIRE_GET = 19,
-    WIRE_GET_REPLY = 20,
-    WIRE_SINCE = 21,
-    WIRE_SINCE_REPLY = 22,
-    WIRE_COMMITTED = 23,
-    WIRE_STATS = 24,
-    WIRE_STATS_REPLY = 25,
-    WIRE_DEAD_LIST = 26,
-    WIRE_DEAD_LIST_REPLY = 27,
-    WIRE_DEAD_REQUEUE = 28,
-    WIRE_DEAD_PURGE = 29,
-    WIRE_DEAD_REPLY = 30,
-    WIRE_BATCH = 31, /* never decoded by wire_decode: see wire_batch.h */
-    WIRE_QUERY = 32,
-    WIRE_QUERY_REPLY = 33
+    WIRE_SUBMIT = TAG_ENVELOPE_SUBMIT,
+    WIRE_ACCEPTED = TAG_ENVELOPE_ACCEPTED,
+    WIRE_REJECTED = TAG_ENVELOPE_REJECTED,
+    WIRE_READY = TAG_ENVELOPE_READY,
+    WIRE_DISPATCH = TAG_ENVELOPE_DISPATCH,
+    WIRE_DONE = TAG_ENVELOPE_DONE,
+    WIRE_FAILED = TAG_ENVELOPE_FAILED,
+    WIRE_HEARTBEAT = TAG_ENVELOPE_HEARTBEAT,
+    WIRE_DONE_ACK = TAG_ENVELOPE_DONE_ACK,
+    WIRE_GET = TAG_ENVELOPE_GET,
+    WIRE_GET_REPLY = TAG_ENVELOPE_GET_REPLY,
+    WIRE_SINCE = TAG_ENVELOPE_SINCE,
+    WIRE_SINCE_REPLY = TAG_ENVELOPE_SINCE_REPLY,
+    WIRE_COMMITTED = TAG_ENVELOPE_COMMITTED,
+    WIRE_STATS = TAG_ENVELOPE_STATS,
+    WIRE_STATS_REPLY = TAG_ENVELOPE_STATS_REPLY,
+    WIRE_DEAD_LIST = TAG_ENVELOPE_DEAD_LIST,
+    WIRE_DEAD_LIST_REPLY = TAG_ENVELOPE_DEAD_LIST_REPLY,
+    WIRE_DEAD_REQUEUE = TAG_ENVELOPE_DEAD_REQUEUE,
+    WIRE_DEAD_PURGE = TAG_ENVELOPE_DEAD_PURGE,
+    WIRE_DEAD_REPLY = TAG_ENVELOPE_DEAD_REPLY,
+    WIRE_BATCH =
+        TAG_ENVELOPE_BATCH, /* never decoded by wire_decode: see wire_batch.h */
+    WIRE_QUERY = TAG_ENVELOPE_QUERY,
+    WIRE_QUERY_REPLY = TAG_ENVELOPE_QUERY_REPLY
 } wire_kind_t;
 
 /* Rejection codes; values match proto Code. */

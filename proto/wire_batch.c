@@ -4,16 +4,14 @@
 #include "../common/err.h"
 #include "../common/xalloc.h"
 #include "pbraw.h"
+#include "tags.h"
 #include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD_VERSION 1u  /* Envelope.version */
-#define FIELD_BODY_MIN 10 /* the first Envelope.body field number */
-#define FIELD_ITEMS 1u    /* Batch.items */
-#define HEAD_ROOM 16u     /* version (2) + batch tag (2) + length (<= 10) */
-#define FIRST_CAP 65536u  /* first allocation; grows 4x as items come */
+#define HEAD_ROOM 16u    /* version (2) + batch tag (2) + length (<= 10) */
+#define FIRST_CAP 65536u /* first allocation; grows 4x as items come */
 
 int
 wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
@@ -30,12 +28,12 @@ wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
     if (!env)
         return ERR_PROTO;
     while ((rc = pbraw_next(&p, end, &f)) == 1) {
-        if (f.num == FIELD_VERSION && f.wt == PBRAW_VARINT)
+        if (f.num == TAG_ENVELOPE_VERSION && f.wt == PBRAW_VARINT)
             version = f.v;
-        if (f.num < FIELD_BODY_MIN)
+        if (f.num < TAG_ENVELOPE_BODY_MIN)
             continue;
         last_body = f.num; /* a oneof: the last body field wins */
-        if (f.num == WIRE_BATCH) {
+        if (f.num == TAG_ENVELOPE_BATCH) {
             if (f.wt != PBRAW_LEN)
                 return ERR_PROTO;
             body = f.buf;
@@ -44,7 +42,7 @@ wire_batch_open(const uint8_t *env, size_t len, wire_batch_iter_t *it)
     }
     if (rc != 0)
         return ERR_PROTO;
-    if (last_body != WIRE_BATCH) {
+    if (last_body != TAG_ENVELOPE_BATCH) {
         it->end = env + len;
         it->single = 1;
         return 0;
@@ -69,7 +67,7 @@ wire_batch_next(wire_batch_iter_t *it, const uint8_t **item, size_t *len)
         return 1;
     }
     while ((rc = pbraw_next(&it->p, it->end, &f)) == 1) {
-        if (f.num != FIELD_ITEMS)
+        if (f.num != TAG_BATCH_ITEMS)
             continue; /* a field added later: ignored */
         if (f.wt != PBRAW_LEN)
             break;
@@ -106,7 +104,7 @@ wire_batch_reserve(wire_batch_t *b, size_t len)
         b->cap = cap;
     }
     uint8_t *p = b->buf + b->len;
-    *p++ = (uint8_t)(FIELD_ITEMS << 3 | PBRAW_LEN);
+    *p++ = (uint8_t)TAG_KEY(TAG_BATCH_ITEMS, PBRAW_LEN);
     p += pbraw_put_varint(p, len);
     if (b->n == 0) {
         b->first_off = (size_t)(p - b->buf);
@@ -141,9 +139,9 @@ wire_batch_take(wire_batch_t *b, uint8_t **mem, size_t *off, size_t *len)
         size_t body = b->len - HEAD_ROOM;
         uint8_t head[HEAD_ROOM];
         size_t h = 0;
-        head[h++] = (uint8_t)(FIELD_VERSION << 3 | PBRAW_VARINT);
+        head[h++] = (uint8_t)TAG_KEY(TAG_ENVELOPE_VERSION, PBRAW_VARINT);
         h += pbraw_put_varint(head + h, WIRE_PROTOCOL_VERSION);
-        h += pbraw_put_varint(head + h, (uint64_t)WIRE_BATCH << 3 | PBRAW_LEN);
+        h += pbraw_put_varint(head + h, TAG_KEY(TAG_ENVELOPE_BATCH, PBRAW_LEN));
         h += pbraw_put_varint(head + h, body);
         memcpy(b->buf + HEAD_ROOM - h, head, h);
         *off = HEAD_ROOM - h;

@@ -9,13 +9,15 @@
 
 #include "../common/err.h"
 #include "../common/xalloc.h"
+#include "pbraw.h"
+#include "tags.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Tags (field number << 3 | wire type) of excerpt.proto, all one byte.
+ * Keys (field number << 3 | wire type) of proto/tags.h, all one byte.
  * protobuf-c's proto3 rules, which the bytes must match: a scalar equal
  * to 0 (a double comparing equal to 0.0, so -0.0 too) and an empty or
  * NULL string are left out; int32 and enum values are sign-extended to
@@ -24,52 +26,54 @@
  * Timings, the Envelope's Done) is written even when its body is empty.
  */
 enum {
-    T_ENV_VERSION = 0x08, /* Envelope.version, varint */
-    T_ENV_DONE = 0x7a,    /* Envelope.done (15), message */
+    T_ENV_VERSION = TAG_KEY(TAG_ENVELOPE_VERSION, PBRAW_VARINT), /* varint */
+    T_ENV_DONE = TAG_KEY(TAG_ENVELOPE_DONE, PBRAW_LEN),          /* message */
 
-    T_DONE_JOB_ID = 0x08,  /* Done.job_id */
-    T_DONE_ATTEMPT = 0x10, /* Done.attempt */
-    T_DONE_RESULT = 0x1a,  /* Done.result, bytes */
+    T_DONE_JOB_ID = TAG_KEY(TAG_DONE_JOB_ID, PBRAW_VARINT),
+    T_DONE_ATTEMPT = TAG_KEY(TAG_DONE_ATTEMPT, PBRAW_VARINT),
+    T_DONE_RESULT = TAG_KEY(TAG_DONE_RESULT, PBRAW_LEN), /* bytes */
 
-    T_RES_JOB_ID = 0x08,  /* Result.job_id */
-    T_RES_SEQ = 0x10,     /* Result.seq */
-    T_RES_SPEAKER = 0x1a, /* Result.speakers, repeated message */
-    T_RES_TURN = 0x22,    /* Result.turns */
-    T_RES_ENTITY = 0x2a,  /* Result.entities */
-    T_RES_FIGURE = 0x32,  /* Result.figures */
-    T_RES_VERSION = 0x3a, /* Result.extractor_version */
-    T_RES_TIMINGS = 0x42, /* Result.timings, message */
-    T_RES_SOURCE = 0x4a,  /* Result.source */
-    T_TIM_EXTRACT = 0x08, /* Timings.extract_us */
+    T_RES_JOB_ID = TAG_KEY(TAG_RESULT_JOB_ID, PBRAW_VARINT),
+    T_RES_SEQ = TAG_KEY(TAG_RESULT_SEQ, PBRAW_VARINT),
+    T_RES_SPEAKER =
+        TAG_KEY(TAG_RESULT_SPEAKERS, PBRAW_LEN), /* repeated message */
+    T_RES_TURN = TAG_KEY(TAG_RESULT_TURNS, PBRAW_LEN),
+    T_RES_ENTITY = TAG_KEY(TAG_RESULT_ENTITIES, PBRAW_LEN),
+    T_RES_FIGURE = TAG_KEY(TAG_RESULT_FIGURES, PBRAW_LEN),
+    T_RES_VERSION = TAG_KEY(TAG_RESULT_EXTRACTOR_VERSION, PBRAW_LEN),
+    T_RES_TIMINGS = TAG_KEY(TAG_RESULT_TIMINGS, PBRAW_LEN), /* message */
+    T_RES_SOURCE = TAG_KEY(TAG_RESULT_SOURCE, PBRAW_LEN),
+    T_TIM_EXTRACT = TAG_KEY(TAG_TIMINGS_EXTRACT_US, PBRAW_VARINT),
 
-    T_SPK_NAME = 0x0a,  /* Speaker.name */
-    T_SPK_TITLE = 0x12, /* Speaker.title */
-    T_SPK_TURNS = 0x18, /* Speaker.turns */
+    T_SPK_NAME = TAG_KEY(TAG_SPEAKER_NAME, PBRAW_LEN),
+    T_SPK_TITLE = TAG_KEY(TAG_SPEAKER_TITLE, PBRAW_LEN),
+    T_SPK_TURNS = TAG_KEY(TAG_SPEAKER_TURNS, PBRAW_VARINT),
 
-    T_TURN_SPEAKER = 0x08, /* Turn.speaker, int32 */
-    T_TURN_START = 0x10,   /* Turn.start */
-    T_TURN_END = 0x18,     /* Turn.end */
-    T_TURN_BODY = 0x20,    /* Turn.body */
+    T_TURN_SPEAKER = TAG_KEY(TAG_TURN_SPEAKER, PBRAW_VARINT), /* int32 */
+    T_TURN_START = TAG_KEY(TAG_TURN_START, PBRAW_VARINT),
+    T_TURN_END = TAG_KEY(TAG_TURN_END, PBRAW_VARINT),
+    T_TURN_BODY = TAG_KEY(TAG_TURN_BODY, PBRAW_VARINT),
 
-    T_MEN_TEXT = 0x0a,  /* Mention.text */
-    T_MEN_START = 0x10, /* Mention.start */
-    T_MEN_END = 0x18,   /* Mention.end */
-    T_MEN_TURN = 0x20,  /* Mention.turn, int32 */
+    T_MEN_TEXT = TAG_KEY(TAG_MENTION_TEXT, PBRAW_LEN),
+    T_MEN_START = TAG_KEY(TAG_MENTION_START, PBRAW_VARINT),
+    T_MEN_END = TAG_KEY(TAG_MENTION_END, PBRAW_VARINT),
+    T_MEN_TURN = TAG_KEY(TAG_MENTION_TURN, PBRAW_VARINT), /* int32 */
 
-    T_ENT_TYPE = 0x08,    /* Entity.type, enum */
-    T_ENT_NAME = 0x12,    /* Entity.name */
-    T_ENT_ROLE = 0x1a,    /* Entity.role */
-    T_ENT_MENTION = 0x22, /* Entity.mentions, repeated message */
+    T_ENT_TYPE = TAG_KEY(TAG_ENTITY_TYPE, PBRAW_VARINT), /* enum */
+    T_ENT_NAME = TAG_KEY(TAG_ENTITY_NAME, PBRAW_LEN),
+    T_ENT_ROLE = TAG_KEY(TAG_ENTITY_ROLE, PBRAW_LEN),
+    T_ENT_MENTION =
+        TAG_KEY(TAG_ENTITY_MENTIONS, PBRAW_LEN), /* repeated message */
 
-    T_FIG_TYPE = 0x08,  /* Figure.type, enum */
-    T_FIG_TEXT = 0x12,  /* Figure.text */
-    T_FIG_VALUE = 0x19, /* Figure.value, double (fixed64) */
-    T_FIG_HAS = 0x20,   /* Figure.has_value, bool */
-    T_FIG_ISO = 0x2a,   /* Figure.iso */
-    T_FIG_UNIT = 0x32,  /* Figure.unit */
-    T_FIG_START = 0x38, /* Figure.start */
-    T_FIG_END = 0x40,   /* Figure.end */
-    T_FIG_TURN = 0x48   /* Figure.turn, int32 */
+    T_FIG_TYPE = TAG_KEY(TAG_FIGURE_TYPE, PBRAW_VARINT), /* enum */
+    T_FIG_TEXT = TAG_KEY(TAG_FIGURE_TEXT, PBRAW_LEN),
+    T_FIG_VALUE = TAG_KEY(TAG_FIGURE_VALUE, PBRAW_I64), /* double (fixed64) */
+    T_FIG_HAS = TAG_KEY(TAG_FIGURE_HAS_VALUE, PBRAW_VARINT), /* bool */
+    T_FIG_ISO = TAG_KEY(TAG_FIGURE_ISO, PBRAW_LEN),
+    T_FIG_UNIT = TAG_KEY(TAG_FIGURE_UNIT, PBRAW_LEN),
+    T_FIG_START = TAG_KEY(TAG_FIGURE_START, PBRAW_VARINT),
+    T_FIG_END = TAG_KEY(TAG_FIGURE_END, PBRAW_VARINT),
+    T_FIG_TURN = TAG_KEY(TAG_FIGURE_TURN, PBRAW_VARINT) /* int32 */
 };
 
 /* ------------------------------------------------------------ sizes */

@@ -10,17 +10,11 @@
 #include "../common/xalloc.h"
 #include "excerpt.pb-c.h"
 #include "pbraw.h"
+#include "tags.h"
 #include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define FIELD_SUBMIT 10u   /* Envelope.submit */
-#define FIELD_DISPATCH 14u /* Envelope.dispatch */
-#define FIELD_JOB 1u       /* Submit.job and Dispatch.job */
-#define FIELD_ATTEMPT 2u   /* Dispatch.attempt */
-#define FIELD_LEASE 3u     /* Dispatch.lease_ms */
-#define FIELD_TEXT 6u      /* Job.text */
 
 /* Find length-delimited field number want among the fields in [p, end),
  * skipping the others; the last occurrence wins, as in protobuf. */
@@ -55,8 +49,9 @@ plan_make(const uint8_t *submit, size_t len, uint64_t request_id,
     const uint8_t *body = NULL;
     size_t body_len = 0;
     if (!submit ||
-        find_len_field(submit, submit + len, FIELD_SUBMIT, &body, &body_len) ||
-        find_len_field(body, body + body_len, FIELD_JOB, &pl->job,
+        find_len_field(submit, submit + len, TAG_ENVELOPE_SUBMIT, &body,
+                       &body_len) ||
+        find_len_field(body, body + body_len, TAG_SUBMIT_JOB, &pl->job,
                        &pl->job_len))
         return ERR_PROTO;
     Excerpt__V1__Envelope env = EXCERPT__V1__ENVELOPE__INIT;
@@ -82,18 +77,18 @@ plan_write(const plan_t *pl, uint64_t request_id, uint32_t attempt,
     env.version = WIRE_PROTOCOL_VERSION;
     env.request_id = request_id;
     size_t n = excerpt__v1__envelope__pack(&env, buf);
-    buf[n++] = (uint8_t)(FIELD_DISPATCH << 3 | PBRAW_LEN);
+    buf[n++] = (uint8_t)TAG_KEY(TAG_ENVELOPE_DISPATCH, PBRAW_LEN);
     n += pbraw_put_varint(buf + n, pl->inner);
-    buf[n++] = (uint8_t)(FIELD_JOB << 3 | PBRAW_LEN);
+    buf[n++] = (uint8_t)TAG_KEY(TAG_DISPATCH_JOB, PBRAW_LEN);
     n += pbraw_put_varint(buf + n, pl->job_len);
     memcpy(buf + n, pl->job, pl->job_len);
     n += pl->job_len;
     if (attempt) {
-        buf[n++] = (uint8_t)(FIELD_ATTEMPT << 3 | PBRAW_VARINT);
+        buf[n++] = (uint8_t)TAG_KEY(TAG_DISPATCH_ATTEMPT, PBRAW_VARINT);
         n += pbraw_put_varint(buf + n, attempt);
     }
     if (lease_ms) {
-        buf[n++] = (uint8_t)(FIELD_LEASE << 3 | PBRAW_VARINT);
+        buf[n++] = (uint8_t)TAG_KEY(TAG_DISPATCH_LEASE_MS, PBRAW_VARINT);
         n += pbraw_put_varint(buf + n, lease_ms);
     }
     return n;
@@ -138,9 +133,10 @@ wire_submit_text(const uint8_t *submit, size_t len, const uint8_t **text,
     const uint8_t *body = NULL, *job = NULL;
     size_t body_len = 0, job_len = 0;
     if (!submit ||
-        find_len_field(submit, submit + len, FIELD_SUBMIT, &body, &body_len) ||
-        find_len_field(body, body + body_len, FIELD_JOB, &job, &job_len) ||
-        find_len_field(job, job + job_len, FIELD_TEXT, text, text_len))
+        find_len_field(submit, submit + len, TAG_ENVELOPE_SUBMIT, &body,
+                       &body_len) ||
+        find_len_field(body, body + body_len, TAG_SUBMIT_JOB, &job, &job_len) ||
+        find_len_field(job, job + job_len, TAG_JOB_TEXT, text, text_len))
         return ERR_PROTO;
     return ERR_OK;
 }

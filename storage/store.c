@@ -10,6 +10,7 @@
 #include "../common/utf8.h"
 #include "../common/xalloc.h"
 #include "../proto/pbraw.h"
+#include "../proto/tags.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1236,9 +1237,7 @@ typedef pbraw_field_t pbf_t;
 
 /* Walk a serialised Result: check its wire format (and that of each
  * Entity and Timings), report each entity's type and name to fn (may be
- * NULL) and the last extract_us. Field numbers from proto/excerpt.proto:
- * Result.entities = 5, Result.timings = 8, Entity.type = 1, Entity.name
- * = 2, Timings.extract_us = 1. */
+ * NULL) and the last extract_us. Field numbers from proto/tags.h. */
 typedef int (*entity_fn)(void *arg, int type, const char *name, size_t len);
 
 static int
@@ -1250,9 +1249,9 @@ result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
     int rc;
     *extract_us = 0;
     while ((rc = pbraw_next(&p, end, &f)) == 1) {
-        if (f.num != 5 && f.num != 8)
+        if (f.num != TAG_RESULT_ENTITIES && f.num != TAG_RESULT_TIMINGS)
             continue;
-        if (f.wt != 2)
+        if (f.wt != PBRAW_LEN)
             return ERR_PROTO;
         const uint8_t *q = f.buf, *qe = f.buf + f.len;
         pbf_t g;
@@ -1260,18 +1259,21 @@ result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
         const char *name = NULL;
         size_t nlen = 0;
         while ((rc = pbraw_next(&q, qe, &g)) == 1) {
-            if (f.num == 8 && g.num == 1 && g.wt == 0)
+            if (f.num == TAG_RESULT_TIMINGS &&
+                g.num == TAG_TIMINGS_EXTRACT_US && g.wt == PBRAW_VARINT)
                 *extract_us = g.v;
-            else if (f.num == 5 && g.num == 1 && g.wt == 0)
+            else if (f.num == TAG_RESULT_ENTITIES && g.num == TAG_ENTITY_TYPE &&
+                     g.wt == PBRAW_VARINT)
                 type = (int)(g.v & 0xff);
-            else if (f.num == 5 && g.num == 2 && g.wt == 2) {
+            else if (f.num == TAG_RESULT_ENTITIES && g.num == TAG_ENTITY_NAME &&
+                     g.wt == PBRAW_LEN) {
                 name = (const char *)g.buf;
                 nlen = g.len;
             }
         }
         if (rc < 0)
             return rc;
-        if (f.num == 5) {
+        if (f.num == TAG_RESULT_ENTITIES) {
             if (name && !utf8_is_valid(name, nlen))
                 return ERR_PROTO;
             if (fn && name && (rc = fn(arg, type, name, nlen)) != 0)
@@ -1772,19 +1774,19 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
                             : 0;
     uint64_t total_us =
         now_ms > r.j.submitted_ms ? (now_ms - r.j.submitted_ms) * 1000 : 0;
-    tail[tn++] = 0x08;
+    tail[tn++] = TAG_KEY(TAG_RESULT_JOB_ID, PBRAW_VARINT);
     tn += pbraw_put_varint(tail + tn, id);
-    tail[tn++] = 0x10;
+    tail[tn++] = TAG_KEY(TAG_RESULT_SEQ, PBRAW_VARINT);
     tn += pbraw_put_varint(tail + tn, seq);
     if (extract_us) {
-        tim[tl++] = 0x08;
+        tim[tl++] = TAG_KEY(TAG_TIMINGS_EXTRACT_US, PBRAW_VARINT);
         tl += pbraw_put_varint(tim + tl, extract_us);
     }
-    tim[tl++] = 0x10;
+    tim[tl++] = TAG_KEY(TAG_TIMINGS_QUEUE_US, PBRAW_VARINT);
     tl += pbraw_put_varint(tim + tl, queue_us);
-    tim[tl++] = 0x18;
+    tim[tl++] = TAG_KEY(TAG_TIMINGS_TOTAL_US, PBRAW_VARINT);
     tl += pbraw_put_varint(tim + tl, total_us);
-    tail[tn++] = 0x42;
+    tail[tn++] = TAG_KEY(TAG_RESULT_TIMINGS, PBRAW_LEN);
     tail[tn++] = (uint8_t)tl;
     memcpy(tail + tn, tim, tl);
     tn += tl;

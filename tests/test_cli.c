@@ -242,6 +242,72 @@ test_help(void **state)
     assert_int_equal(run_cli(c, bad), 2);
 }
 
+/* Every command's flags come from one table: --help and -h list them in
+ * lines of at most 79 columns, and a bad or unknown flag is refused with
+ * exit 2 and a message naming it, before anything else happens. */
+static void
+test_flags(void **state)
+{
+    ctx_t *c = *state;
+    static const struct {
+        const char *cmd;  /* subcommand */
+        const char *flag; /* one of its flags, listed by --help */
+    } listed[] = {
+        { "extract", "--format json|table" },
+        { "submit", "--window N" },
+        { "get", "--wait SECS" },
+        { "stats", "--read-only" },
+        { "tail", "--type T,T.." },
+        { "keygen", "--role ROLE" },
+        { "query", "--figure T" },
+        { "backup", "--data-dir D" },
+        { "run", "--deadline SECS" },
+        { "serve", "--map-limit SZ" },
+    };
+    for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        const char *args[] = { listed[i].cmd, i % 2 ? "-h" : "--help", NULL };
+        assert_int_equal(run_cli(c, args), 0);
+        char *out = slurp(c->out);
+        if (!strstr(out, listed[i].flag))
+            fail_msg("%s --help does not list %s", listed[i].cmd,
+                     listed[i].flag);
+        for (char *l = out, *nl; *l; l = nl + 1) {
+            nl = strchr(l, '\n');
+            assert_non_null(nl);
+            if (nl - l > 79)
+                fail_msg("%s --help: line of %d columns", listed[i].cmd,
+                         (int)(nl - l));
+        }
+        free(out);
+    }
+    static const struct {
+        const char *argv[6]; /* a command line that must be refused */
+        const char *says;    /* in its message */
+    } bad[] = {
+        { { "serve", "--deadline", "5" }, "unknown flag --deadline" },
+        { { "run", "--workers", "65" }, "--workers wants" },
+        { { "get", "--wait", "x", "1" }, "--wait wants" },
+        { { "submit", "--timeout", "0", "x" }, "--timeout wants" },
+        { { "query", "--min", "abc" }, "--min wants" },
+        { { "tail", "--type", "MONEY", "--type", "FOO" }, "not \"FOO\"" },
+        { { "dead", "list", "--all" }, "unknown flag --all" },
+        { { "stats", "extra" }, "unexpected argument extra" },
+        { { "keygen", "a", "b" }, "one NAME only" },
+        { { "extract", "--format" }, "--format needs a value" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[7] = { 0 };
+        for (size_t k = 0; k < 6 && bad[i].argv[k]; k++)
+            args[k] = bad[i].argv[k];
+        assert_int_equal(run_cli(c, args), 2);
+        char *err = slurp(c->err);
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: expected \"%s\" in: %s", bad[i].argv[0], bad[i].says,
+                     err);
+        free(err);
+    }
+}
+
 static void
 test_submit_missing_file(void **state)
 {
@@ -610,6 +676,7 @@ main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_missing_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),

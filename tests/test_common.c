@@ -290,6 +290,213 @@ test_spare(void **state)
     assert_int_equal(spare_destroyed, 1);
 }
 
+/* ------------------------------------------------- command lines */
+
+typedef struct cli_conf {
+    bool json;            /* --json */
+    int64_t workers;      /* --workers 0..64 */
+    uint64_t timeout;     /* --timeout 1..3600000 ms */
+    const char *key;      /* --key, 1..8 bytes */
+    const char *endpoint; /* --endpoint */
+    double min;           /* --min */
+} cli_conf_t;
+
+static const cfg_entry_t cli_tab[] = {
+    { "json", CFG_BOOL, offsetof(cli_conf_t, json), NULL, 0, 0, "JSON" },
+    { "workers", CFG_INT, offsetof(cli_conf_t, workers), "2", 0, 64,
+      "N\tworker processes" },
+    { "key", CFG_STRING, offsetof(cli_conf_t, key), NULL, 1, 8,
+      "K\tidempotency key" },
+    { "min", CFG_DOUBLE, offsetof(cli_conf_t, min), "0", 0, 0, "X\tlowest" },
+};
+static const cfg_entry_t cli_shared[] = {
+    { "timeout", CFG_MS, offsetof(cli_conf_t, timeout), "5000", 1, 3600000,
+      "MS\twait per attempt" },
+    { "endpoint", CFG_STRING, offsetof(cli_conf_t, endpoint), "tcp://x", 0, 0,
+      "E\tthe broker frontend endpoint to talk to, a long help text that "
+      "cannot fit on one line of eighty columns" },
+};
+
+static int
+cli_parse(cli_conf_t *c, cli_conf_t *shared, int argc, char **argv,
+          cfg_cli_t *cli, uint64_t *seen)
+{
+    cfg_group_t g[] = { { cli_tab, 4, c, 0 }, { cli_shared, 2, shared, 0 } };
+    int rc = cfg_cli_parse(g, 2, argc, argv, cli);
+    if (seen)
+        *seen = g[0].seen;
+    return rc;
+}
+
+static void
+test_cfg_cli(void **state)
+{
+    (void)state;
+    cli_conf_t c, sh;
+    memset(&c, 0xff, sizeof c); /* every field is set by the parse */
+    memset(&sh, 0xff, sizeof sh);
+    cfg_cli_t cli = { .prog = "t", .max_pos = -1 };
+    uint64_t seen = 0;
+    char *none[] = { "t" };
+    assert_int_equal(cli_parse(&c, &sh, 1, none, &cli, &seen), ERR_OK);
+    assert_false(c.json);
+    assert_int_equal(c.workers, 2);
+    assert_null(c.key);
+    assert_true(c.min == 0.0);
+    assert_int_equal(sh.timeout, 5000);
+    assert_string_equal(sh.endpoint, "tcp://x");
+    assert_int_equal(seen, 0);
+    assert_int_equal(cli.n_pos, 0);
+    cfg_cli_free(&cli);
+
+    /* mixed with positionals, both forms, two groups, later wins */
+    char *argv[] = { "t",          "a",          "--json",  "--workers=3",
+                     "b",          "--timeout",  "2s",      "--key",
+                     "k1",         "--workers",  "0",       "-",
+                     "--min=-1.5", "--endpoint", "ipc://e", "--",
+                     "--json" };
+    assert_int_equal(cli_parse(&c, &sh, 17, argv, &cli, &seen), ERR_OK);
+    assert_true(c.json);
+    assert_int_equal(c.workers, 0);
+    assert_string_equal(c.key, "k1");
+    assert_ptr_equal(c.key, argv[8]); /* borrowed */
+    assert_true(c.min == -1.5);
+    assert_int_equal(sh.timeout, 2000);
+    assert_string_equal(sh.endpoint, "ipc://e");
+    assert_int_equal(seen, 0xf);
+    assert_int_equal(cli.n_pos, 4);
+    assert_string_equal(cli.pos[0], "a");
+    assert_string_equal(cli.pos[1], "b");
+    assert_string_equal(cli.pos[2], "-");
+    assert_string_equal(cli.pos[3], "--json");
+    cfg_cli_free(&cli);
+    cfg_cli_free(&cli);
+
+    /* flags_first: the first positional ends the flags */
+    cli.flags_first = true;
+    char *ff[] = { "t", "--json", "in.txt", "--workers", "9" };
+    assert_int_equal(cli_parse(&c, &sh, 5, ff, &cli, &seen), ERR_OK);
+    assert_int_equal(c.workers, 2);
+    assert_int_equal(cli.n_pos, 3);
+    assert_string_equal(cli.pos[1], "--workers");
+    cfg_cli_free(&cli);
+    cli.flags_first = false;
+
+    /* help stops the parse, even before a bad flag */
+    char *help[] = { "t", "--json", "-h", "--nope" };
+    assert_int_equal(cli_parse(&c, &sh, 4, help, &cli, NULL), ERR_OK);
+    assert_true(cli.help);
+    cfg_cli_free(&cli);
+}
+
+static void
+test_cfg_cli_errors(void **state)
+{
+    (void)state;
+    cli_conf_t c, sh;
+    cfg_cli_t cli = { .prog = "t", .max_pos = 1 };
+    struct {
+        int argc;
+        char *argv[4];
+        int rc;
+    } bad[] = {
+        { 2, { "t", "--nope" }, ERR_NOTFOUND },
+        { 2, { "t", "-x" }, ERR_NOTFOUND },
+        { 3, { "t", "--workers", "65" }, ERR_INVAL },
+        { 3, { "t", "--workers", "-1" }, ERR_INVAL },
+        { 3, { "t", "--workers", "2x" }, ERR_INVAL },
+        { 2, { "t", "--workers" }, ERR_INVAL },
+        { 3, { "t", "--workers", "" }, ERR_INVAL },
+        { 2, { "t", "--timeout=0" }, ERR_INVAL },
+        { 2, { "t", "--timeout=2h" }, ERR_INVAL },
+        { 2, { "t", "--key=" }, ERR_INVAL },
+        { 2, { "t", "--key=123456789" }, ERR_INVAL },
+        { 2, { "t", "--min=nan" }, ERR_INVAL },
+        { 2, { "t", "--min=1e999" }, ERR_INVAL },
+        { 2, { "t", "--json=maybe" }, ERR_INVAL },
+        { 3, { "t", "a", "b" }, ERR_INVAL }, /* max_pos 1 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            cli_parse(&c, &sh, bad[i].argc, bad[i].argv, &cli, NULL),
+            bad[i].rc);
+        cfg_cli_free(&cli);
+    }
+    /* an empty string is a value for an unbounded string */
+    char *empty[] = { "t", "--endpoint", "" };
+    assert_int_equal(cli_parse(&c, &sh, 3, empty, &cli, NULL), ERR_INVAL);
+    cfg_cli_free(&cli);
+    char *empty2[] = { "t", "--endpoint=" };
+    assert_int_equal(cli_parse(&c, &sh, 2, empty2, &cli, NULL), ERR_OK);
+    assert_string_equal(sh.endpoint, "");
+    cfg_cli_free(&cli);
+}
+
+static void
+test_cfg_cli_usage(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cli_conf_t c, sh;
+    cfg_group_t g[] = { { cli_tab, 4, &c, 0 }, { cli_shared, 2, &sh, 0 } };
+    cfg_cli_usage(g, 2, f);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(strstr(text, "  --json               JSON\n"));
+    assert_non_null(
+        strstr(text, "  --workers N          worker processes (default: 2)\n"));
+    assert_non_null(strstr(text, "  --key K              idempotency key\n"));
+    assert_non_null(strstr(text, "  --timeout MS         wait per attempt"));
+    /* long help wraps under the help column, every line within 79 */
+    assert_non_null(strstr(text, "\n                       "));
+    for (char *l = text, *nl; *l; l = nl + 1) {
+        nl = strchr(l, '\n');
+        assert_non_null(nl);
+        assert_true(nl - l <= 79);
+    }
+    free(text);
+}
+
+/* A repeated flag keeps every value; a plain one keeps the last. */
+static void
+test_cfg_cli_list(void **state)
+{
+    (void)state;
+    typedef struct {
+        cfg_list_t type;
+        const char *name;
+    } lconf_t;
+    static const cfg_entry_t ltab[] = {
+        { "type", CFG_LIST, offsetof(lconf_t, type), NULL, 1, 16,
+          "T\trepeatable" },
+        { "name", CFG_STRING, offsetof(lconf_t, name), NULL, 0, 0, "N\tone" },
+    };
+    lconf_t c;
+    cfg_group_t g = { ltab, 2, &c, 0 };
+    cfg_cli_t cli = { .prog = "t", .max_pos = -1 };
+    char *none[] = { "t" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 1, none, &cli), ERR_OK);
+    assert_int_equal(c.type.n, 0);
+    assert_null(c.type.v);
+    cfg_cli_free(&cli);
+    char *argv[] = { "t",           "--type", "MONEY",  "--name", "a",
+                     "--type=DATE", "x",      "--name", "b" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 9, argv, &cli), ERR_OK);
+    assert_int_equal(c.type.n, 2);
+    assert_string_equal(c.type.v[0], "MONEY");
+    assert_string_equal(c.type.v[1], "DATE");
+    assert_string_equal(c.name, "b");
+    assert_int_equal(cli.n_pos, 1);
+    cfg_cli_free(&cli);
+    char *bad[] = { "t", "--type", "MONEY", "--type=" };
+    assert_int_equal(cfg_cli_parse(&g, 1, 4, bad, &cli), ERR_INVAL);
+    cfg_cli_free(&cli);
+    /* not for files, environment or daemon flags */
+    assert_int_equal(cfg_set(ltab, 2, &c, "type", "MONEY", "t"), ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -300,6 +507,10 @@ main(void)
         cmocka_unit_test(test_cfg_layers),
         cmocka_unit_test(test_cfg_errors),
         cmocka_unit_test(test_cfg_parsers),
+        cmocka_unit_test(test_cfg_cli),
+        cmocka_unit_test(test_cfg_cli_errors),
+        cmocka_unit_test(test_cfg_cli_usage),
+        cmocka_unit_test(test_cfg_cli_list),
         cmocka_unit_test(test_result_building),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -410,7 +410,8 @@ typedef struct tindex {
 #define FULL_CI 1
 #define FULL_CS 2
 
-static tindex_t tindex[7];
+#define TINDEX_MAX 7 /* tables tindex_build() indexes */
+static tindex_t tindex[TINDEX_MAX];
 static size_t n_tindex;
 static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
 static atomic_bool tindex_ready; /* set once tindex is complete */
@@ -422,8 +423,8 @@ tindex_add(const fig_word_t *table)
     for (; table[n].pat; n++)
         if (strlen(table[n].pat) >= 255)
             return; /* not indexed: scanned in full */
-    if (n >= 255)
-        return;
+    if (n >= 255 || n_tindex >= TINDEX_MAX)
+        return; /* not indexed: scanned in full */
     tindex_t *x = &tindex[n_tindex++];
     memset(x, 0, sizeof *x);
     x->table = table;

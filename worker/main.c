@@ -7,14 +7,10 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/proc.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static wloop_t *volatile running;
 
@@ -64,33 +60,6 @@ load_config(wloop_cfg_t *cfg, int argc, char **argv)
     return ERR_OK;
 }
 
-/* Log the CPU time this process used: per-job CPU is the figure the
- * pipeline bench tunes (bench/README.md). */
-static void
-log_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return;
-    log_info("cpu user_ms=%ld sys_ms=%ld",
-             (long)ru.ru_utime.tv_sec * 1000 + (long)ru.ru_utime.tv_usec / 1000,
-             (long)ru.ru_stime.tv_sec * 1000 +
-                 (long)ru.ru_stime.tv_usec / 1000);
-}
-
-/* glibc's dynamic thresholds start low: it returns the top of the heap
- * to the kernel (brk) whenever 128 KiB is free there, so a per-job
- * allocate/free cycle pays brk, page faults and cross-CPU TLB flushes on
- * every job. Fix the thresholds where the dynamic ones end up anyway
- * (mmap above 32 MiB, trim above 64 MiB). */
-static void
-tune_malloc(void)
-{
-#if defined(__GLIBC__)
-    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
-}
 int
 main(int argc, char **argv)
 {
@@ -99,7 +68,7 @@ main(int argc, char **argv)
     int status = 1;
 
     log_set_name("excerpt-worker");
-    tune_malloc();
+    proc_tune_malloc();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -119,27 +88,24 @@ main(int argc, char **argv)
     if (rc != ERR_OK)
         return 2;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
     running = w;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    const proc_signals_t sigs = { .on_stop = on_signal, .ignore_pipe = true };
+    if (proc_install_signals(&sigs)) {
+        running = NULL;
+        wloop_destroy(&w);
+        return 1;
+    }
 
     rc = wloop_run(w);
-    log_cpu();
+    proc_log_cpu();
     if (rc == ERR_OK)
         status = 0;
     else
         log_error("worker: exiting after %s", err_str(rc));
 
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, NULL);
+    /* a late signal must not reach a loop being destroyed */
+    if (proc_block_stop_signals())
+        status = 1;
     running = NULL;
     wloop_destroy(&w);
     return status;
