@@ -589,6 +589,23 @@ test_python_examples_with_curve(void **state)
     proc_spawn(&f->scraper);
     assert_int_equal(wait_exit(&f->scraper), 3);
     assert_true(count_in_file(f->broker.err, "auth refused") >= 2);
+
+    /* the consumer's key removed from the allow-list and reloaded: the
+     * running subscriber stops with exit 2 and says why */
+    f->key = "n1";
+    snprintf(f->tail.log, sizeof f->tail.log, "%s/n1sub.out", f->dir);
+    snprintf(f->tail.err, sizeof f->tail.err, "%s/n1sub.err", f->dir);
+    assert_int_equal(unlink(f->cur), 0); /* replay from seq 1 */
+    start_subscriber(f, "100");
+    WAIT_FOR(count_in_file(f->tail.log, "\"seq\": 3") == 1);
+    char pub[256];
+    snprintf(pub, sizeof pub, "%s/n1.pub", f->allow);
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(kill(f->broker.pid, SIGHUP), 0);
+    assert_int_equal(wait_exit(&f->tail), 2);
+    assert_int_equal(count_in_file(f->tail.err, "the broker refused this key"),
+                     1);
+    assert_int_equal(count_in_file(f->broker.err, "allow-list reloaded"), 1);
 }
 
 int

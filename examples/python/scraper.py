@@ -13,7 +13,8 @@ other refusals are reported and the file is skipped.
                [--max-wait-s S] FILE...
 
 With key files (as for excerpt_client.py) the connection runs CURVE; a key
-the broker refuses stops the scraper at once (exit 2), it is not retried.
+the broker refuses (in the handshake, or Rejected UNAUTHORIZED after an
+allow-list reload) stops the scraper at once (exit 2), it is not retried.
 
 Prints one JSON line per file: {"file", "job_id", "duplicate", "retries"}.
 Exit: 0 all accepted, 1 some refused for good or past --max-wait-s,
@@ -57,6 +58,8 @@ def submit(a, client, path):
         if reply.WhichOneof("body") != "rejected":
             return reply, retries, client, ""
         r = reply.rejected
+        if r.code == pb.CODE_UNAUTHORIZED:   # the key lost its right
+            raise Denied("the broker refused this key: %s" % r.reason)
         reason = "%s: %s" % (pb.Code.Name(r.code), r.reason)
         if r.retry_after_ms == 0:
             return None, retries, client, reason

@@ -15,7 +15,8 @@ with capped exponential backoff, for ever, resuming from the cursor.
 With key files (as for excerpt_client.py) both sockets, the DEALER to the
 frontend and the SUB to the publisher, run CURVE; the key needs the
 consumer role (the publisher admits consumer keys only). A key the broker
-refuses on either socket stops the subscriber (exit 2): that is no outage
+refuses on either socket, or no longer admits after an allow-list reload
+(Rejected UNAUTHORIZED), stops the subscriber (exit 2): that is no outage
 to wait out.
 
 Prints one JSON line per result: {"seq", "job_id", "key"} (with --results
@@ -119,6 +120,10 @@ class Subscriber:
             reply = self.client.call(since=pb.Since(
                 after_seq=self.cursor, limit=1000, with_result=self.a.results))
             body = reply.WhichOneof("body")
+            if (body == "rejected" and
+                    reply.rejected.code == pb.CODE_UNAUTHORIZED):
+                raise Denied("the broker refused this key: %s"
+                             % reply.rejected.reason)
             if body == "rejected":
                 raise TimeoutError("rejected: %s: %s" % (
                     pb.Code.Name(reply.rejected.code), reply.rejected.reason))
