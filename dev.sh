@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(cmake gcc make pkg-config libzmq3-dev libprotobuf-c-dev
           protobuf-c-compiler liblmdb-dev libcmocka-dev libjansson-dev
-          libsodium-dev iso-codes python3-zmq python3-protobuf
+          libsodium-dev iso-codes python3-zmq python3-protobuf python3-yaml
           protobuf-compiler libmicrohttpd-dev faketime iproute2 nftables
           libseccomp-dev systemd)
 

@@ -13,6 +13,7 @@
 
 #include <zmq.h>
 
+#include "curvekeys.h"
 #include "scraper.h"
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -46,7 +47,8 @@
 #define MAX_WORKER_RUNS 8
 #define MAX_BATCH_RUNS 4
 #define MAX_ROUNDS 9
-#define ROW_MAX (MAX_WORKER_RUNS * MAX_BATCH_RUNS + 2) /* rows per round */
+/* rows per round: each excerpt row twice with --curve, beanstalkd twice */
+#define ROW_MAX (2 * MAX_WORKER_RUNS * MAX_BATCH_RUNS + 2)
 /* a Batch of Submits is sent before its items pass this many bytes (as in
  * client.c: wire_batch's first block, under malloc's mmap threshold) */
 #define BATCH_BYTES (64u << 10)
@@ -76,6 +78,8 @@ typedef struct opts {
     bool keep;          /* keep temporary directories */
     unsigned timeout_s; /* give up on one run after this */
     unsigned scrape_ms; /* scrape the broker's /metrics this often; 0 off */
+    bool curve;         /* --curve: every excerpt row also under CURVE */
+    bool curve_on;      /* this run: keys for the broker, workers, bench */
 } opts_t;
 
 typedef struct corpus {
@@ -104,6 +108,7 @@ typedef struct run_result {
     double broker_cpu_s;   /* broker user+sys CPU over the whole run */
     double worker_cpu_s;   /* all workers' user+sys CPU over the run */
     double self_cpu_s;     /* the bench's own CPU while submitting */
+    bool curve;            /* ran under CURVE */
 } run_result_t;
 
 /* Children to kill if the bench is interrupted. */
@@ -740,8 +745,9 @@ broker_stats(void *ctl, wire_stats_t *st, uint64_t timeout_ms)
     return ERR_OK;
 }
 
+/* A connected socket; under CURVE with keys when keys is on. */
 static void *
-zsocket(void *ctx, int type, const char *endpoint)
+zsocket(void *ctx, int type, const char *endpoint, const curvekeys_t *keys)
 {
     void *s = zmq_socket(ctx, type);
     if (!s)
@@ -750,6 +756,11 @@ zsocket(void *ctx, int type, const char *endpoint)
     (void)zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     (void)zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
     (void)zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    if (curvekeys_apply(keys, s) != ERR_OK) {
+        fprintf(stderr, "bench: cannot set the CURVE keys\n");
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_connect(s, endpoint) != 0) {
         fprintf(stderr, "bench: connect %s: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));
@@ -833,6 +844,7 @@ typedef struct excerpt_env {
     unsigned n_workers; /* started workers */
     void *ctl;          /* DEALER for Stats/Since */
     int metrics_port;   /* broker's metrics port, with --scrape-ms */
+    curvekeys_t keys;   /* with --curve, this run's keys (else off) */
 } excerpt_env_t;
 
 static void
@@ -882,11 +894,20 @@ excerpt_env_start(excerpt_env_t *e, const opts_t *o, void *ctx)
                      e->front,      "--backend",   e->back, "--publisher",
                      e->pub,        "--map-limit", "64G",   "--max-queued",
                      max_queued,    "--log-level", "warn",  "--metrics",
-                     metrics,       NULL };
+                     metrics,       NULL,          NULL,    NULL,
+                     NULL,          NULL };
+    if (o->curve_on) {
+        if (curvekeys_make(&e->keys, e->dir) != ERR_OK)
+            return ERR_IO;
+        argv[17] = "--key-file";
+        argv[18] = e->keys.broker_key_file;
+        argv[19] = "--allow";
+        argv[20] = e->keys.allow_file;
+    }
     e->broker = spawn(argv, log);
     if (e->broker < 0)
         return ERR_IO;
-    e->ctl = zsocket(ctx, ZMQ_DEALER, e->front);
+    e->ctl = zsocket(ctx, ZMQ_DEALER, e->front, &e->keys);
     if (!e->ctl)
         return ERR_IO;
     uint64_t deadline = now_mono_ms() + 15000;
@@ -909,14 +930,22 @@ excerpt_env_start(excerpt_env_t *e, const opts_t *o, void *ctx)
 static int
 excerpt_env_workers(excerpt_env_t *e, const opts_t *o, unsigned n)
 {
-    char log[PATH_MAX], threads[16], name[32];
+    char log[PATH_MAX], threads[16], name[32], key[PATH_MAX];
     snprintf(threads, sizeof threads, "%u", o->threads);
     for (unsigned w = 0; w < n && w < 16; w++) {
         snprintf(log, sizeof log, "%s/worker%u.log", e->dir, w);
         snprintf(name, sizeof name, "bench-w%u", w);
         char *argv[] = { o->worker_bin, "--broker", e->back, "--threads",
                          threads,       "--name",   name,    "--log-level",
-                         "warn",        NULL };
+                         "warn",        NULL,       NULL,    NULL,
+                         NULL,          NULL };
+        if (e->keys.on) {
+            curvekeys_worker_file(&e->keys, w, key, sizeof key);
+            argv[9] = "--key-file";
+            argv[10] = key;
+            argv[11] = "--broker-key-file";
+            argv[12] = e->keys.broker_pub_file;
+        }
         pid_t pid = spawn(argv, log);
         if (pid < 0)
             return ERR_IO;
@@ -972,8 +1001,8 @@ excerpt_run(const opts_t *o, const corpus_t *c, void *ctx, unsigned n_workers,
     int rc = excerpt_env_start(&e, o, ctx);
     if (rc != ERR_OK)
         goto out;
-    front = zsocket(ctx, ZMQ_DEALER, e.front);
-    sub = fill ? NULL : zsocket(ctx, ZMQ_SUB, e.pub);
+    front = zsocket(ctx, ZMQ_DEALER, e.front, &e.keys);
+    sub = fill ? NULL : zsocket(ctx, ZMQ_SUB, e.pub, &e.keys);
     if (sub)
         (void)zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
     if (!front || (!fill && !sub)) {
@@ -1593,6 +1622,41 @@ print_rounds(run_result_t all[][ROW_MAX], size_t rounds, size_t n_rows,
     }
 }
 
+/* With --curve: each row without CURVE beside the same row with it (the
+ * next one), medians over the rounds of jobs/s and of CPU per job. */
+static void
+print_curve_cost(run_result_t all[][ROW_MAX], size_t rounds, size_t n_rows)
+{
+    printf("\nCURVE cost (medians over %zu round%s; CPU per job = broker + "
+           "workers + bench client, us)\n",
+           rounds, rounds == 1 ? "" : "s");
+    printf("%-40s %9s %9s %7s %9s %9s %7s\n", "system", "jobs/s", "CURVE",
+           "change", "CPU/job", "CURVE", "change");
+    for (size_t i = 0; i + 1 < n_rows; i++) {
+        if (all[0][i].curve || !all[0][i + 1].curve)
+            continue;
+        double jps[2][MAX_ROUNDS], cpu[2][MAX_ROUNDS];
+        bool ok = true;
+        for (size_t r = 0; r < rounds; r++) {
+            for (int cv = 0; cv < 2; cv++) {
+                const run_result_t *x = &all[r][i + (size_t)cv];
+                ok = ok && x->ok && x->jobs > 0;
+                jps[cv][r] = x->jobs_per_s;
+                cpu[cv][r] =
+                    x->jobs
+                        ? (x->broker_cpu_s + x->worker_cpu_s + x->self_cpu_s) *
+                              1e6 / (double)x->jobs
+                        : 0;
+            }
+        }
+        double j0 = median_of(jps[0], rounds), j1 = median_of(jps[1], rounds);
+        double c0 = median_of(cpu[0], rounds), c1 = median_of(cpu[1], rounds);
+        printf("%-40s %9.0f %9.0f %+6.1f%% %9.0f %9.0f %+6.1f%%%s\n",
+               all[0][i].name, j0, j1, j0 > 0 ? (j1 / j0 - 1) * 100 : 0, c0, c1,
+               c0 > 0 ? (c1 / c0 - 1) * 100 : 0, ok ? "" : "  (a run FAILED)");
+    }
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static char *
@@ -1655,7 +1719,10 @@ usage(FILE *out)
         "  --keep            keep temp dirs (stores, logs)\n"
         "  --timeout S       give up on a run after S seconds (600)\n"
         "  --scrape-ms MS    broker metrics on; scrape /metrics every MS ms\n"
-        "                    during each excerpt run, print the scrape times\n");
+        "                    during each excerpt run, print the scrape times\n"
+        "  --curve           run every excerpt row twice, CURVE off then on\n"
+        "                    (keys and an allow-list made in the temp dir),\n"
+        "                    and print the cost of CURVE per row\n");
 }
 
 static int
@@ -1692,6 +1759,7 @@ parse_opts(opts_t *o, int argc, char **argv)
         { "keep", no_argument, NULL, 'k' },
         { "timeout", required_argument, NULL, 'o' },
         { "scrape-ms", required_argument, NULL, 'M' },
+        { "curve", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1733,6 +1801,9 @@ parse_opts(opts_t *o, int argc, char **argv)
             if (parse_size(optarg, &v, 1) || v > 60000)
                 goto bad;
             o->scrape_ms = (unsigned)v;
+            break;
+        case 'C':
+            o->curve = true;
             break;
         case 'r': {
             char *end;
@@ -1921,15 +1992,21 @@ main(int argc, char **argv)
             fprintf(stderr, "bench: round %zu of %zu\n", round + 1, o.rounds);
         for (size_t k = 0; k < o.n_workers && !interrupted; k++) {
             for (size_t b = 0; b < o.n_batches && !interrupted; b++) {
-                run_result_t *r = &rows[n_rows++];
-                snprintf(r->name, sizeof r->name,
-                         "excerpt %u worker%s x%u thread%s, batch %zu",
-                         o.workers[k], o.workers[k] == 1 ? "" : "s", o.threads,
-                         o.threads == 1 ? "" : "s", o.batches[b]);
-                fprintf(stderr, "bench: running %s\n", r->name);
-                if (excerpt_run(&o, &c, ctx, o.workers[k], o.jobs, o.rate,
-                                o.batches[b], r) != ERR_OK)
-                    status = 1;
+                for (int cv = 0; cv <= (int)o.curve && !interrupted; cv++) {
+                    run_result_t *r = &rows[n_rows++];
+                    snprintf(r->name, sizeof r->name,
+                             "excerpt %u worker%s x%u thread%s, batch %zu%s",
+                             o.workers[k], o.workers[k] == 1 ? "" : "s",
+                             o.threads, o.threads == 1 ? "" : "s", o.batches[b],
+                             cv ? ", CURVE" : "");
+                    fprintf(stderr, "bench: running %s\n", r->name);
+                    opts_t ro = o;
+                    ro.curve_on = cv;
+                    r->curve = cv;
+                    if (excerpt_run(&ro, &c, ctx, o.workers[k], o.jobs, o.rate,
+                                    o.batches[b], r) != ERR_OK)
+                        status = 1;
+                }
             }
         }
         if (!o.no_beanstalkd && !interrupted) {
@@ -1956,6 +2033,8 @@ main(int argc, char **argv)
     }
     if (rounds_done > 1)
         print_rounds(all, rounds_done, round_rows, !o.no_beanstalkd);
+    if (o.curve && rounds_done)
+        print_curve_cost(all, rounds_done, round_rows);
     printf("\nexcerpt: submit -> Accepted (fsynced) -> extract -> result "
            "committed (PUB Committed seen).\n"
            "batch N: at most N Submits per frame (Batch), Committed read "

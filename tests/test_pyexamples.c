@@ -5,11 +5,15 @@
  * the subscriber delivers every seq once, keeps its cursor file, and
  * restarted while the broker is down waits for it and resumes after its
  * cursor. Runs /usr/bin/python3 (python3-zmq, python3-protobuf, protoc).
+ * A second run does it over TCP on 127.0.0.1 with CURVE: a broker with a
+ * key and an allow-list, the worker and the examples with key files; a
+ * stranger's key and a client key on the publisher are refused clearly.
  */
 #include "../client/client.h"
 #include "../client/consumer.h"
 #include "../common/err.h"
 #include "../common/now.h"
+#include "../proto/curve.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +25,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,18 +59,21 @@ typedef struct proc {
 } proc_t;
 
 typedef struct fx {
-    char dir[64];   /* temp dir */
-    char data[128]; /* broker data dir */
-    char fe[192];   /* frontend endpoint */
-    char be[192];   /* backend endpoint */
-    char pub[192];  /* publisher endpoint */
-    char cur[192];  /* tail's cursor file */
-    proc_t broker;  /* excerpt-broker */
-    proc_t worker;  /* excerpt-worker */
-    proc_t tail;    /* subscriber.py */
-    proc_t scraper; /* scraper.py */
-    client_t *cl;   /* submits */
-    int next_text;  /* texts made so far */
+    char dir[64];    /* temp dir */
+    char data[128];  /* broker data dir */
+    char fe[192];    /* frontend endpoint */
+    char be[192];    /* backend endpoint */
+    char pub[192];   /* publisher endpoint */
+    char cur[192];   /* tail's cursor file */
+    proc_t broker;   /* excerpt-broker */
+    proc_t worker;   /* excerpt-worker */
+    proc_t tail;     /* subscriber.py */
+    proc_t scraper;  /* scraper.py */
+    client_t *cl;    /* submits */
+    int next_text;   /* texts made so far */
+    const char *key; /* examples' key name in keys/ (NULL: no CURVE) */
+    char keys[128];  /* key pairs, for the CURVE run */
+    char allow[128]; /* the broker's allow-list directory */
 } fx_t;
 
 static void
@@ -242,6 +251,22 @@ start_worker(fx_t *f)
     proc_spawn(&f->worker);
 }
 
+/* Append "--key-file K --broker-key-file B" for f->key to args at *k. */
+static void
+add_key_args(fx_t *f, const char **args, size_t *k, char key[256],
+             char bkey[256])
+{
+    if (!f->key)
+        return;
+    snprintf(key, 256, "%s/%s.key", f->keys, f->key);
+    snprintf(bkey, 256, "%s/broker.pub", f->keys);
+    assert_true(*k + 4 < MAX_ARGS);
+    args[(*k)++] = "--key-file";
+    args[(*k)++] = key;
+    args[(*k)++] = "--broker-key-file";
+    args[(*k)++] = bkey;
+}
+
 static void
 start_subscriber(fx_t *f, const char *until)
 {
@@ -258,7 +283,14 @@ start_subscriber(fx_t *f, const char *until)
                            "--timeout-ms",
                            "500",
                            NULL };
-    proc_set_args(&f->tail, args);
+    const char *full[MAX_ARGS];
+    size_t k = 0;
+    char key[256], bkey[256];
+    for (; args[k]; k++)
+        full[k] = args[k];
+    add_key_args(f, full, &k, key, bkey);
+    full[k] = NULL;
+    proc_set_args(&f->tail, full);
     proc_spawn(&f->tail);
 }
 
@@ -270,6 +302,8 @@ start_scraper(fx_t *f, int first, int n)
     const char *args[MAX_ARGS] = { PY,    EXAMPLES "scraper.py", "--endpoint",
                                    f->fe, "--max-wait-s",        "120" };
     size_t k = 6;
+    char key[256], bkey[256];
+    add_key_args(f, args, &k, key, bkey);
     static char paths[MAX_ARGS][256];
     for (int i = first; i < first + n; i++) {
         assert_true(k < MAX_ARGS - 1);
@@ -394,12 +428,194 @@ test_python_scraper_and_subscriber(void **state)
     assert_seqs(f->tail.log, 13, 15);
 }
 
+/* ------------------------------------------------------------ CURVE */
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+static int
+free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* keys/NAME.key and .pub; with a role, the .pub joins the allow-list. */
+static void
+make_key(fx_t *f, const char *name, const char *role)
+{
+    curve_pair_t kp;
+    assert_int_equal(curve_generate(&kp), ERR_OK);
+    assert_int_equal(curve_write_pair(f->keys, name, &kp, role, false), ERR_OK);
+    if (role) {
+        char from[256], to[256];
+        snprintf(from, sizeof from, "%s/%s.pub", f->keys, name);
+        snprintf(to, sizeof to, "%s/%s.pub", f->allow, name);
+        assert_int_equal(link(from, to), 0);
+    }
+}
+
+/* The broker on fresh TCP ports with its key and the allow-list; ports
+ * taken by someone else meanwhile are retried with new ones. */
+static void
+start_secure_broker(fx_t *f)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s/broker.key", f->keys);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", free_port());
+        const char *args[] = { EXCERPT_BROKER_BIN,
+                               "--data-dir",
+                               f->data,
+                               "--frontend",
+                               f->fe,
+                               "--backend",
+                               f->be,
+                               "--publisher",
+                               f->pub,
+                               "--key-file",
+                               key,
+                               "--allow",
+                               f->allow,
+                               NULL };
+        proc_set_args(&f->broker, args);
+        int before = count_in_file(f->broker.err, "listening");
+        proc_spawn(&f->broker);
+        int st = 0;
+        uint64_t dl = now_mono_ms() + WAIT_MS;
+        while (count_in_file(f->broker.err, "listening") == before) {
+            if (waitpid(f->broker.pid, &st, WNOHANG) == f->broker.pid) {
+                f->broker.pid = 0;
+                break;
+            }
+            if (now_mono_ms() > dl)
+                fail_msg("the broker did not start (see %s)", f->broker.err);
+            sleep_ms(10);
+        }
+        if (f->broker.pid)
+            return;
+        if (count_in_file(f->broker.err, "Address already in use") == 0)
+            fail_msg("the broker exited with %d (see %s)", st, f->broker.err);
+    }
+    fail_msg("no free ports for the broker");
+}
+
+static void
+test_python_examples_with_curve(void **state)
+{
+    fx_t *f = *state;
+    if (access(PY, X_OK) != 0)
+        fail_msg(PY " is missing (CI installs python3-zmq, python3-protobuf, "
+                    "protobuf-compiler)");
+    snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
+    snprintf(f->allow, sizeof f->allow, "%s/allow", f->dir);
+    assert_int_equal(mkdir(f->keys, 0700), 0);
+    assert_int_equal(mkdir(f->allow, 0700), 0);
+    make_key(f, "broker", NULL);
+    make_key(f, "c1", "client");
+    make_key(f, "n1", "consumer");
+    make_key(f, "w1", "worker");
+    make_key(f, "x1", NULL); /* a stranger */
+    start_secure_broker(f);
+    char wkey[256], bkey[256];
+    snprintf(wkey, sizeof wkey, "%s/w1.key", f->keys);
+    snprintf(bkey, sizeof bkey, "%s/broker.pub", f->keys);
+    const char *wargs[] = { EXCERPT_WORKER_BIN,
+                            "--broker",
+                            f->be,
+                            "--threads",
+                            "1",
+                            "--key-file",
+                            wkey,
+                            "--broker-key-file",
+                            bkey,
+                            NULL };
+    proc_set_args(&f->worker, wargs);
+    proc_spawn(&f->worker);
+
+    /* the consumer follows, the client submits: both over CURVE */
+    f->key = "n1";
+    start_subscriber(f, "3");
+    f->key = "c1";
+    start_scraper(f, 0, 3);
+    assert_int_equal(wait_exit(&f->scraper), 0);
+    size_t n = 0;
+    json_t **v = json_lines(f->scraper.log, &n);
+    assert_int_equal(n, 3);
+    free_lines(v, n);
+    assert_int_equal(wait_exit(&f->tail), 0);
+    assert_seqs(f->tail.log, 1, 3);
+
+    /* a key not in the allow-list: refused at once and said so */
+    f->key = "x1";
+    snprintf(f->scraper.log, sizeof f->scraper.log, "%s/x1.out", f->dir);
+    snprintf(f->scraper.err, sizeof f->scraper.err, "%s/x1.err", f->dir);
+    start_scraper(f, 3, 1);
+    assert_int_equal(wait_exit(&f->scraper), 2);
+    assert_int_equal(count_in_file(f->scraper.err,
+                                   "the broker refused this key on the "
+                                   "frontend"),
+                     1);
+    assert_int_equal(count_in_file(f->scraper.log, "job_id"), 0);
+    /* a client key may not subscribe: the publisher refuses it */
+    f->key = "c1";
+    snprintf(f->tail.log, sizeof f->tail.log, "%s/c1sub.out", f->dir);
+    snprintf(f->tail.err, sizeof f->tail.err, "%s/c1sub.err", f->dir);
+    start_subscriber(f, "100");
+    assert_int_equal(wait_exit(&f->tail), 2);
+    assert_int_equal(count_in_file(f->tail.err, "the broker refused this key "
+                                                "on the publisher"),
+                     1);
+    /* without keys the examples get nothing from a CURVE broker */
+    f->key = NULL;
+    snprintf(f->scraper.log, sizeof f->scraper.log, "%s/plain.out", f->dir);
+    snprintf(f->scraper.err, sizeof f->scraper.err, "%s/plain.err", f->dir);
+    const char *pargs[] = { PY,
+                            EXAMPLES "excerpt_client.py",
+                            "--endpoint",
+                            f->fe,
+                            "--timeout-ms",
+                            "1000",
+                            "stats",
+                            NULL };
+    proc_set_args(&f->scraper, pargs);
+    proc_spawn(&f->scraper);
+    assert_int_equal(wait_exit(&f->scraper), 3);
+    assert_true(count_in_file(f->broker.err, "auth refused") >= 2);
+
+    /* the consumer's key removed from the allow-list and reloaded: the
+     * running subscriber stops with exit 2 and says why */
+    f->key = "n1";
+    snprintf(f->tail.log, sizeof f->tail.log, "%s/n1sub.out", f->dir);
+    snprintf(f->tail.err, sizeof f->tail.err, "%s/n1sub.err", f->dir);
+    assert_int_equal(unlink(f->cur), 0); /* replay from seq 1 */
+    start_subscriber(f, "100");
+    WAIT_FOR(count_in_file(f->tail.log, "\"seq\": 3") == 1);
+    char pub[256];
+    snprintf(pub, sizeof pub, "%s/n1.pub", f->allow);
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(kill(f->broker.pid, SIGHUP), 0);
+    assert_int_equal(wait_exit(&f->tail), 2);
+    assert_int_equal(count_in_file(f->tail.err, "the broker refused this key"),
+                     1);
+    assert_int_equal(count_in_file(f->broker.err, "allow-list reloaded"), 1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_python_scraper_and_subscriber,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_python_examples_with_curve, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,10 +9,16 @@ STORE_FULL, SHUTTING_DOWN, INTERNAL) are retried after that delay plus
 jitter; a timeout reconnects and resends with capped exponential backoff;
 other refusals are reported and the file is skipped.
 
-    scraper.py --endpoint FE [--key-file F] [--max-wait-s S] FILE...
+    scraper.py --endpoint FE [--key-file F --broker-key-file B]
+               [--max-wait-s S] FILE...
+
+With key files (as for excerpt_client.py) the connection runs CURVE; a key
+the broker refuses (in the handshake, or Rejected UNAUTHORIZED after an
+allow-list reload) stops the scraper at once (exit 2), it is not retried.
 
 Prints one JSON line per file: {"file", "job_id", "duplicate", "retries"}.
-Exit: 0 all accepted, 1 some refused for good or past --max-wait-s.
+Exit: 0 all accepted, 1 some refused for good or past --max-wait-s,
+2 bad key files or the broker refused the key.
 """
 import argparse
 import hashlib
@@ -22,7 +28,7 @@ import random
 import sys
 import time
 
-from excerpt_client import Client, pb
+from excerpt_client import Client, Denied, KeyFileError, Keys, pb
 
 
 def submit(a, client, path):
@@ -45,13 +51,15 @@ def submit(a, client, path):
                 return None, retries, client, "no reply"
             time.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
-            client.sock.close(0)
-            client = Client(a.endpoint, a.timeout_ms)
+            client.close()
+            client = Client(a.endpoint, a.timeout_ms, a.keys)
             retries += 1
             continue
         if reply.WhichOneof("body") != "rejected":
             return reply, retries, client, ""
         r = reply.rejected
+        if r.code == pb.CODE_UNAUTHORIZED:   # the key lost its right
+            raise Denied("the broker refused this key: %s" % r.reason)
         reason = "%s: %s" % (pb.Code.Name(r.code), r.reason)
         if r.retry_after_ms == 0:
             return None, retries, client, reason
@@ -72,18 +80,23 @@ def main():
                     help="give up on a file after this long")
     ap.add_argument("--key-prefix", default="",
                     help="idempotency key = prefix + file name")
-    # TODO(CURVE): pass the key file to excerpt_client.Client once it takes
-    # CURVE keys (the lead adds them); until then it is checked and unused.
-    ap.add_argument("--key-file", help="CURVE client key file")
+    Keys.add_arguments(ap)
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
-    if a.key_file and not os.access(a.key_file, os.R_OK):
-        print("scraper: cannot read key file %s" % a.key_file, file=sys.stderr)
+    try:
+        a.keys = Keys(a.key_file, a.broker_key_file)
+    except KeyFileError as e:
+        print("scraper: %s" % e, file=sys.stderr)
         return 2
-    client = Client(a.endpoint, a.timeout_ms)
+    client = Client(a.endpoint, a.timeout_ms, a.keys)
     status = 0
     for path in a.files:
-        reply, retries, client, reason = submit(a, client, path)
+        try:
+            reply, retries, client, reason = submit(a, client, path)
+        except Denied as e:
+            print("scraper: %s" % e, file=sys.stderr)
+            client.close()
+            return 2
         if reply is None:
             print("scraper: %s: %s" % (path, reason), file=sys.stderr)
             status = 1
@@ -91,6 +104,7 @@ def main():
         print(json.dumps({"file": path, "job_id": reply.accepted.job_id,
                           "duplicate": reply.accepted.duplicate,
                           "retries": retries}), flush=True)
+    client.close()
     return status
 
 

@@ -10,6 +10,14 @@ rename after each page), and survives any broker outage by reconnecting
 with capped exponential backoff, for ever, resuming from the cursor.
 
     subscriber.py --endpoint FE --publisher PUB [--cursor FILE] [--from SEQ]
+                  [--key-file F --broker-key-file B]
+
+With key files (as for excerpt_client.py) both sockets, the DEALER to the
+frontend and the SUB to the publisher, run CURVE; the key needs the
+consumer role (the publisher admits consumer keys only). A key the broker
+refuses on either socket, or no longer admits after an allow-list reload
+(Rejected UNAUTHORIZED), stops the subscriber (exit 2): that is no outage
+to wait out.
 
 Prints one JSON line per result: {"seq", "job_id", "key"} (with --results
 also "result", the decoded Result). Stops on SIGINT/SIGTERM, or once the
@@ -25,7 +33,8 @@ import time
 import zmq
 from google.protobuf import json_format
 
-from excerpt_client import Client, pb
+from excerpt_client import (Client, Denied, KeyFileError, Keys, check_handshake,
+                            handshake_watch, pb)
 
 stop = False
 
@@ -93,10 +102,12 @@ class Subscriber:
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"group")
-        # TODO(CURVE): set the CURVE client keys from --key-file on this SUB
-        # socket and on the Client once excerpt_client.py reads key files.
+        self.sub_mon = None
+        if a.keys.on:
+            a.keys.apply(self.sub)
+            self.sub_mon = handshake_watch(self.sub)
         self.sub.connect(a.publisher)
-        self.client = Client(a.endpoint, a.timeout_ms)
+        self.client = Client(a.endpoint, a.timeout_ms, a.keys)
         self.cursor = load_cursor(a.cursor) if a.cursor else None
         if self.cursor is None:
             self.cursor = a.from_seq
@@ -109,6 +120,10 @@ class Subscriber:
             reply = self.client.call(since=pb.Since(
                 after_seq=self.cursor, limit=1000, with_result=self.a.results))
             body = reply.WhichOneof("body")
+            if (body == "rejected" and
+                    reply.rejected.code == pb.CODE_UNAUTHORIZED):
+                raise Denied("the broker refused this key: %s"
+                             % reply.rejected.reason)
             if body == "rejected":
                 raise TimeoutError("rejected: %s: %s" % (
                     pb.Code.Name(reply.rejected.code), reply.rejected.reason))
@@ -139,8 +154,8 @@ class Subscriber:
         while not stop and time.monotonic() < deadline:
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         self.backoff = min(self.backoff * 2, self.a.max_backoff_s)
-        self.client.sock.close(0)
-        self.client = Client(self.a.endpoint, self.a.timeout_ms)
+        self.client.close()
+        self.client = Client(self.a.endpoint, self.a.timeout_ms, self.a.keys)
 
     def done(self):
         return stop or (self.a.until and self.cursor >= self.a.until)
@@ -149,6 +164,8 @@ class Subscriber:
         due = True
         check_at = 0.0
         while not self.done():
+            if self.sub_mon is not None:
+                check_handshake(self.sub_mon, "publisher")
             if due:
                 try:
                     self.catch_up()
@@ -185,11 +202,20 @@ def main():
     ap.add_argument("--timeout-ms", type=int, default=2000)
     ap.add_argument("--check-s", type=float, default=2.0)
     ap.add_argument("--max-backoff-s", type=float, default=5.0)
-    ap.add_argument("--key-file", help="CURVE client key file (see TODO)")
+    Keys.add_arguments(ap)
     a = ap.parse_args()
+    try:
+        a.keys = Keys(a.key_file, a.broker_key_file)
+    except KeyFileError as e:
+        print("subscriber: %s" % e, file=sys.stderr)
+        return 2
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    Subscriber(a).run()
+    try:
+        Subscriber(a).run()
+    except Denied as e:
+        print("subscriber: %s" % e, file=sys.stderr)
+        return 2
     return 0
 
 
