@@ -151,7 +151,7 @@ list_add(list_t *l, size_t *cap, const char *key, const char *role,
     return ERR_OK;
 }
 
-/* "ROLE KEY [NAME]" lines; '#' starts a comment. */
+/* "ROLE KEY [NAME]" lines; a line starting with '#' is a comment. */
 static int
 load_file(list_t *l, size_t *cap, const char *path)
 {
@@ -169,9 +169,11 @@ load_file(list_t *l, size_t *cap, const char *path)
             rc = ERR_INVAL;
             break;
         }
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
+        /* '#' is a Z85 digit: only a line that starts with it is a
+         * comment */
+        const char *first = line + strspn(line, " \t");
+        if (*first == '#')
+            continue;
         char *save = NULL;
         char *role = strtok_r(line, " \t\r\n", &save);
         if (!role)

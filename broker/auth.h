@@ -31,7 +31,8 @@ enum {
 typedef struct auth auth_t;
 
 /*
- * Read the allow-list at path (a file of "ROLE KEY [NAME]" lines, or a
+ * Read the allow-list at path (a file of "ROLE KEY [NAME]" lines, '#'
+ * lines are comments, or a
  * directory whose *.pub files each hold "public = KEY" and "role = ROLE")
  * and start the ZAP handler thread on zctx (it binds
  * inproc://zeromq.zap.01, so open auth before binding CURVE sockets and

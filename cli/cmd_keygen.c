@@ -8,9 +8,11 @@
 #include "../common/err.h"
 #include "../proto/curve.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PREFIX "excerpt keygen"
 
@@ -76,6 +78,12 @@ cmd_keygen(int argc, char **argv)
                        "\"%s\"\n",
                 role);
         return CLI_EXIT_USAGE;
+    }
+    /* a new key directory is private; an existing one is left as it is */
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, PREFIX ": cannot create %s: %s\n", dir,
+                strerror(errno));
+        return CLI_EXIT_FAIL;
     }
     curve_pair_t kp;
     int rc = curve_generate(&kp);
