@@ -97,6 +97,9 @@ const cfg_entry_t broker_cfg_table[] = {
       "before their Submit committed, so that both commit together" },
     { "max-readers", CFG_INT, OFF(max_readers), "126", 1, 100000,
       "LMDB reader slots" },
+    { "io-threads", CFG_INT, OFF(io_threads), "1", 1, 64,
+      "ZeroMQ I/O threads: framing, and with keys the CURVE encryption, of "
+      "all connections" },
     { "log-level", CFG_STRING, OFF(log_level), "info", 0, 0,
       "error, warn, info or debug" },
     { "key-file", CFG_STRING, OFF(key_file), "", 0, 0,
@@ -2793,7 +2796,10 @@ broker_open(broker_t **out, const broker_cfg_t *cfg)
         break;
     }
     b->ctx = zmq_ctx_new();
-    if (!b->ctx) {
+    if (!b->ctx ||
+        zmq_ctx_set(b->ctx, ZMQ_IO_THREADS, (int)b->cfg.io_threads) != 0) {
+        log_error("broker cannot make its ZeroMQ context: %s",
+                  zmq_strerror(errno));
         rc = ERR_IO;
         goto fail;
     }

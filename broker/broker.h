@@ -36,6 +36,7 @@ typedef struct broker_cfg {
     int64_t commit_delay_us;    /* longest wait to fill a group commit */
     int64_t early_wait_us;      /* wait for early jobs' results */
     int64_t max_readers;        /* LMDB reader slots */
+    int64_t io_threads;         /* ZeroMQ I/O threads */
     char *log_level;            /* error, warn, info or debug */
     char *key_file;             /* CURVE secret key file, "" for none */
     char *allow;                /* allow-list file or directory */
