@@ -190,6 +190,36 @@ test_money_forms(void **state)
     result_destroy(&r);
 }
 
+/* Currencies come from ISO 4217 (codes, names, plurals) and data/fig/:
+ * codes before the amount, irregular plurals, adjective + name forms;
+ * three capitals that are not a currency code stay out. */
+static void
+test_money_iso_forms(void **state)
+{
+    (void)state;
+    const char *in =
+        "The bank lent CHF 10 million, 4 billion zlotys, 300 million "
+        "Norwegian kroner and BRL 2 billion; the budget had 470 billion "
+        "Russian roubles and 98 trillion Uzbek sum, 7 million Swiss francs, "
+        "US$3 million and 2 billion Turkish lira. The TOP 10 firms met "
+        "SDG 16 too.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "CHF 10 million", 0, 10e6, "CHF");
+    num_fig(r, in, RESULT_MONEY, "4 billion zlotys", 0, 4e9, "PLN");
+    num_fig(r, in, RESULT_MONEY, "300 million Norwegian kroner", 0, 300e6,
+            "NOK");
+    num_fig(r, in, RESULT_MONEY, "BRL 2 billion", 0, 2e9, "BRL");
+    num_fig(r, in, RESULT_MONEY, "470 billion Russian roubles", 0, 470e9,
+            "RUB");
+    num_fig(r, in, RESULT_MONEY, "98 trillion Uzbek sum", 0, 98e12, "UZS");
+    num_fig(r, in, RESULT_MONEY, "7 million Swiss francs", 0, 7e6, "CHF");
+    num_fig(r, in, RESULT_MONEY, "US$3 million", 0, 3e6, "USD");
+    num_fig(r, in, RESULT_MONEY, "2 billion Turkish lira", 0, 2e9, "TRY");
+    /* "TOP 10", "SDG 16": names, not money */
+    assert_int_equal(r->n_figures, 9);
+    result_destroy(&r);
+}
+
 static void
 test_negative_numbers(void **state)
 {
@@ -624,6 +654,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percent_money_half_year),
         cmocka_unit_test(test_money_forms),
+        cmocka_unit_test(test_money_iso_forms),
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),

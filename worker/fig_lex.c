@@ -1,7 +1,9 @@
 /*
- * fig_lex: raw-byte lexical helpers and static word tables for figures.
- * Blanks and dashes are recognised in their UTF-8 forms so that offsets
- * stay byte offsets into the caller's input.
+ * fig_lex: raw-byte lexical helpers for figures and the lookup index of
+ * their word tables (the tables themselves are generated at build time
+ * from worker/data/fig/ and ISO 4217 by gen/fig_gen.c). Blanks and dashes
+ * are recognised in their UTF-8 forms so that offsets stay byte offsets
+ * into the caller's input.
  */
 #include "fig_lex.h"
 #include "swar.h"
@@ -10,261 +12,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-
-#define CS FIG_LEX_CS
-#define GL FIG_LEX_GLUE
-
-const fig_word_t fig_lex_scales[] = {
-    { "thousand", NULL, 1e3, 0 }, { "million", NULL, 1e6, 0 },
-    { "billion", NULL, 1e9, 0 },  { "trillion", NULL, 1e12, 0 },
-    { "bn", NULL, 1e9, GL },      { "bln", NULL, 1e9, GL },
-    { "mln", NULL, 1e6, GL },     { "mn", NULL, 1e6, GL },
-    { "tn", NULL, 1e12, GL },     { "trn", NULL, 1e12, GL },
-    { NULL, NULL, 0, 0 },
-};
-
-const fig_word_t fig_lex_currencies[] = {
-    { "Belarusian roubles", "BYN", 0, 0 },
-    { "Belarusian rubles", "BYN", 0, 0 },
-    { "Belarusian rouble", "BYN", 0, 0 },
-    { "Belarusian ruble", "BYN", 0, 0 },
-    { "roubles", "RUB", 0, 0 },
-    { "rubles", "RUB", 0, 0 },
-    { "rouble", "RUB", 0, 0 },
-    { "ruble", "RUB", 0, 0 },
-    { "rub.", "RUB", 0, 0 },
-    { "rub", "RUB", 0, 0 },
-    { "RUB", "RUB", 0, CS },
-    { "US dollars", "USD", 0, 0 },
-    { "U.S. dollars", "USD", 0, 0 },
-    { "American dollars", "USD", 0, 0 },
-    { "Canadian dollars", "CAD", 0, 0 },
-    { "Australian dollars", "AUD", 0, 0 },
-    { "Hong Kong dollars", "HKD", 0, 0 },
-    { "Singapore dollars", "SGD", 0, 0 },
-    { "dollars", "USD", 0, 0 },
-    { "dollar", "USD", 0, 0 },
-    { "USD", "USD", 0, CS },
-    { "euros", "EUR", 0, 0 },
-    { "euro", "EUR", 0, 0 },
-    { "EUR", "EUR", 0, CS },
-    { "yuan", "CNY", 0, 0 },
-    { "renminbi", "CNY", 0, 0 },
-    { "CNY", "CNY", 0, CS },
-    { "RMB", "CNY", 0, CS },
-    { "tenge", "KZT", 0, 0 },
-    { "KZT", "KZT", 0, CS },
-    { "sums", "UZS", 0, 0 },
-    { "sum", "UZS", 0, 0 },
-    { "soums", "UZS", 0, 0 },
-    { "UZS", "UZS", 0, CS },
-    { "soms", "KGS", 0, 0 },
-    { "som", "KGS", 0, 0 },
-    { "somoni", "TJS", 0, 0 },
-    { "drams", "AMD", 0, 0 },
-    { "dram", "AMD", 0, 0 },
-    { "lari", "GEL", 0, 0 },
-    { "manats", "AZN", 0, 0 },
-    { "manat", "AZN", 0, 0 },
-    { "hryvnias", "UAH", 0, 0 },
-    { "hryvnia", "UAH", 0, 0 },
-    { "hryvnas", "UAH", 0, 0 },
-    { "rupees", "INR", 0, 0 },
-    { "yen", "JPY", 0, 0 },
-    { "pounds sterling", "GBP", 0, 0 },
-    { "pounds", "GBP", 0, 0 },
-    { "GBP", "GBP", 0, CS },
-    { "Swiss francs", "CHF", 0, 0 },
-    { "liras", "TRY", 0, 0 },
-    { "lira", "TRY", 0, 0 },
-    { "dirhams", "AED", 0, 0 },
-    { "riyals", "SAR", 0, 0 },
-    { "rials", "IRR", 0, 0 },
-    { "reais", "BRL", 0, 0 },
-    { "rand", "ZAR", 0, 0 },
-    { "dong", "VND", 0, 0 },
-    { NULL, NULL, 0, 0 },
-};
-
-const fig_word_t fig_lex_units[] = {
-    { "square kilometres", "square kilometre", 1, 0 },
-    { "square kilometers", "square kilometre", 1, 0 },
-    { "square kilometre", "square kilometre", 1, 0 },
-    { "square kilometer", "square kilometre", 1, 0 },
-    { "sq km", "square kilometre", 1, 0 },
-    { "sq. km", "square kilometre", 1, 0 },
-    { "km2", "square kilometre", 1, CS | GL },
-    { "km\xc2\xb2", "square kilometre", 1, CS | GL },
-    { "square metres", "square metre", 1, 0 },
-    { "square meters", "square metre", 1, 0 },
-    { "square metre", "square metre", 1, 0 },
-    { "square meter", "square metre", 1, 0 },
-    { "sq m", "square metre", 1, 0 },
-    { "sq. m", "square metre", 1, 0 },
-    { "m2", "square metre", 1, CS | GL },
-    { "m\xc2\xb2", "square metre", 1, CS | GL },
-    { "cubic kilometres", "cubic kilometre", 1, 0 },
-    { "cubic metres", "cubic metre", 1, 0 },
-    { "cubic meters", "cubic metre", 1, 0 },
-    { "cubic metre", "cubic metre", 1, 0 },
-    { "cubic meter", "cubic metre", 1, 0 },
-    { "cu m", "cubic metre", 1, 0 },
-    { "m3", "cubic metre", 1, CS | GL },
-    { "m\xc2\xb3", "cubic metre", 1, CS | GL },
-    { "bcm", "cubic metre", 1e9, 0 },
-    { "tcm", "cubic metre", 1e12, 0 },
-    { "tonne-kilometres", "tonne-kilometre", 1, 0 },
-    { "tonne-kilometers", "tonne-kilometre", 1, 0 },
-    { "tonne-kilometre", "tonne-kilometre", 1, 0 },
-    { "tonne-km", "tonne-kilometre", 1, 0 },
-    { "ton-kilometres", "tonne-kilometre", 1, 0 },
-    { "ton-kilometers", "tonne-kilometre", 1, 0 },
-    { "passenger-kilometres", "passenger-kilometre", 1, 0 },
-    { "passenger-kilometers", "passenger-kilometre", 1, 0 },
-    { "passenger-kilometre", "passenger-kilometre", 1, 0 },
-    { "passenger-km", "passenger-kilometre", 1, 0 },
-    { "centners", "centner", 1, 0 },
-    { "centner", "centner", 1, 0 },
-    { "metric tonnes", "tonne", 1, 0 },
-    { "metric tons", "tonne", 1, 0 },
-    { "tonnes", "tonne", 1, 0 },
-    { "tonne", "tonne", 1, 0 },
-    { "tons", "tonne", 1, 0 },
-    { "ton", "tonne", 1, 0 },
-    { "kilometres", "kilometre", 1, 0 },
-    { "kilometers", "kilometre", 1, 0 },
-    { "kilometre", "kilometre", 1, 0 },
-    { "kilometer", "kilometre", 1, 0 },
-    { "km", "kilometre", 1, CS | GL },
-    { "metres", "metre", 1, 0 },
-    { "meters", "metre", 1, 0 },
-    { "metre", "metre", 1, 0 },
-    { "meter", "metre", 1, 0 },
-    { "centimetres", "centimetre", 1, 0 },
-    { "centimeters", "centimetre", 1, 0 },
-    { "centimetre", "centimetre", 1, 0 },
-    { "cm", "centimetre", 1, CS | GL },
-    { "millimetres", "millimetre", 1, 0 },
-    { "millimeters", "millimetre", 1, 0 },
-    { "millimetre", "millimetre", 1, 0 },
-    { "mm", "millimetre", 1, CS | GL },
-    { "hectares", "hectare", 1, 0 },
-    { "hectare", "hectare", 1, 0 },
-    { "ha", "hectare", 1, CS | GL },
-    { "litres", "litre", 1, 0 },
-    { "liters", "litre", 1, 0 },
-    { "litre", "litre", 1, 0 },
-    { "liter", "litre", 1, 0 },
-    { "barrels", "barrel", 1, 0 },
-    { "barrel", "barrel", 1, 0 },
-    { "megawatts", "megawatt", 1, 0 },
-    { "megawatt", "megawatt", 1, 0 },
-    { "MW", "megawatt", 1, CS | GL },
-    { "gigawatts", "gigawatt", 1, 0 },
-    { "gigawatt", "gigawatt", 1, 0 },
-    { "GW", "gigawatt", 1, CS | GL },
-    { "watts", "watt", 1, 0 },
-    { "kilowatts", "kilowatt", 1, 0 },
-    { "kilowatt", "kilowatt", 1, 0 },
-    { "kW", "kilowatt", 1, CS | GL },
-    { "kilowatt-hours", "kilowatt-hour", 1, 0 },
-    { "kilowatt hours", "kilowatt-hour", 1, 0 },
-    { "kilowatt-hour", "kilowatt-hour", 1, 0 },
-    { "kWh", "kilowatt-hour", 1, CS | GL },
-    { "megawatt-hours", "megawatt-hour", 1, 0 },
-    { "megawatt hours", "megawatt-hour", 1, 0 },
-    { "MWh", "megawatt-hour", 1, CS | GL },
-    { "gigawatt-hours", "gigawatt-hour", 1, 0 },
-    { "gigawatt hours", "gigawatt-hour", 1, 0 },
-    { "GWh", "gigawatt-hour", 1, CS | GL },
-    { "terawatt-hours", "terawatt-hour", 1, 0 },
-    { "terawatt hours", "terawatt-hour", 1, 0 },
-    { "gigacalories", "gigacalorie", 1, 0 },
-    { "gigacalorie", "gigacalorie", 1, 0 },
-    { "Gcal", "gigacalorie", 1, CS | GL },
-    { "TWh", "terawatt-hour", 1, CS | GL },
-    { "kilograms", "kilogram", 1, 0 },
-    { "kilogrammes", "kilogram", 1, 0 },
-    { "kilogram", "kilogram", 1, 0 },
-    { "kg", "kilogram", 1, CS | GL },
-    { "kilos", "kilogram", 1, 0 },
-    { "grams", "gram", 1, 0 },
-    { "grammes", "gram", 1, 0 },
-    { "milligrams", "milligram", 1, 0 },
-    { "milligrammes", "milligram", 1, 0 },
-    { "nautical miles", "nautical mile", 1, 0 },
-    { "miles", "mile", 1, 0 },
-    { "feet", "foot", 1, 0 },
-    { "acres", "acre", 1, 0 },
-    { "degrees Celsius", "degree", 1, 0 },
-    { "degrees", "degree", 1, 0 },
-    { "\xc2\xb0"
-      "C",
-      "degree", 1, CS | GL },
-    { "knots", "knot", 1, 0 },
-    { "kilovolts", "kilovolt", 1, 0 },
-    { "kV", "kilovolt", 1, CS | GL },
-    { "carats", "carat", 1, 0 },
-    { "ounces", "ounce", 1, 0 },
-    { "TEU", "teu", 1, CS },
-    { NULL, NULL, 0, 0 },
-};
-
-const fig_word_t fig_lex_months[] = {
-    { "January", NULL, 1, CS },   { "February", NULL, 2, CS },
-    { "March", NULL, 3, CS },     { "April", NULL, 4, CS },
-    { "May", NULL, 5, CS },       { "June", NULL, 6, CS },
-    { "July", NULL, 7, CS },      { "August", NULL, 8, CS },
-    { "September", NULL, 9, CS }, { "October", NULL, 10, CS },
-    { "November", NULL, 11, CS }, { "December", NULL, 12, CS },
-    { "Jan", NULL, 1, CS },       { "Feb", NULL, 2, CS },
-    { "Mar", NULL, 3, CS },       { "Apr", NULL, 4, CS },
-    { "Jun", NULL, 6, CS },       { "Jul", NULL, 7, CS },
-    { "Aug", NULL, 8, CS },       { "Sep", NULL, 9, CS },
-    { "Sept", NULL, 9, CS },      { "Oct", NULL, 10, CS },
-    { "Nov", NULL, 11, CS },      { "Dec", NULL, 12, CS },
-    { NULL, NULL, 0, 0 },
-};
-
-const fig_word_t fig_lex_percents[] = {
-    { "percentage points", NULL, 0, 0 },
-    { "percentage point", NULL, 0, 0 },
-    { "percent", NULL, 0, 0 },
-    { "per cent", NULL, 0, 0 },
-    { "pct", NULL, 0, 0 },
-    { "%", NULL, 0, GL },
-    { NULL, NULL, 0, 0 },
-};
-
-/* norm: ISO 8601 duration designator; lowercase means a TIME duration. */
-const fig_word_t fig_lex_durations[] = {
-    { "years", "Y", 1, 0 },    { "year", "Y", 1, 0 },
-    { "decades", "Y", 10, 0 }, { "months", "M", 1, 0 },
-    { "month", "M", 1, 0 },    { "weeks", "W", 1, 0 },
-    { "week", "W", 1, 0 },     { "days", "D", 1, 0 },
-    { "day", "D", 1, 0 },      { "hours", "h", 1, 0 },
-    { "hour", "h", 1, 0 },     { "minutes", "m", 1, 0 },
-    { "minute", "m", 1, 0 },   { "seconds", "s", 1, 0 },
-    { NULL, NULL, 0, 0 },
-};
-
-const fig_word_t fig_lex_numwords[] = {
-    { "zero", NULL, 0, 0 },      { "one", NULL, 1, 0 },
-    { "two", NULL, 2, 0 },       { "three", NULL, 3, 0 },
-    { "four", NULL, 4, 0 },      { "five", NULL, 5, 0 },
-    { "six", NULL, 6, 0 },       { "seven", NULL, 7, 0 },
-    { "eight", NULL, 8, 0 },     { "nine", NULL, 9, 0 },
-    { "ten", NULL, 10, 0 },      { "eleven", NULL, 11, 0 },
-    { "twelve", NULL, 12, 0 },   { "thirteen", NULL, 13, 0 },
-    { "fourteen", NULL, 14, 0 }, { "fifteen", NULL, 15, 0 },
-    { "sixteen", NULL, 16, 0 },  { "seventeen", NULL, 17, 0 },
-    { "eighteen", NULL, 18, 0 }, { "nineteen", NULL, 19, 0 },
-    { "twenty", NULL, 20, 0 },   { "thirty", NULL, 30, 0 },
-    { "forty", NULL, 40, 0 },    { "fifty", NULL, 50, 0 },
-    { "sixty", NULL, 60, 0 },    { "seventy", NULL, 70, 0 },
-    { "eighty", NULL, 80, 0 },   { "ninety", NULL, 90, 0 },
-    { "hundred", NULL, 100, 0 }, { NULL, NULL, 0, 0 },
-};
 
 static unsigned char
 lower(unsigned char c)
@@ -393,15 +140,19 @@ typedef struct tslot {
     uint64_t pmask; /* which bytes of pre to compare */
 } tslot_t;
 
+/* Entries a table may have to be indexed (the generated currency table,
+ * with every ISO 4217 code and name, has several hundred). */
+#define TSLOTS 1024
+
 typedef struct tindex {
     const fig_word_t *table; /* the table indexed */
-    uint8_t from[256];       /* first slot of the entries starting with c */
-    uint8_t to[256];         /* one past their last slot */
-    tslot_t slot[255];       /* prefix tests, by slot */
-    uint64_t raw[255];       /* the bytes of pre as written (FULL_CS) */
-    uint8_t idx[255];        /* table entry of each slot */
-    uint8_t len[255];        /* pattern length of each slot */
-    uint8_t full[255];       /* FULL_*: pre holds the whole pattern */
+    uint16_t from[256];      /* first slot of the entries starting with c */
+    uint16_t to[256];        /* one past their last slot */
+    tslot_t slot[TSLOTS];    /* prefix tests, by slot */
+    uint64_t raw[TSLOTS];    /* the bytes of pre as written (FULL_CS) */
+    uint16_t idx[TSLOTS];    /* table entry of each slot */
+    uint8_t len[TSLOTS];     /* pattern length of each slot */
+    uint8_t full[TSLOTS];    /* FULL_*: pre holds the whole pattern */
 } tindex_t;
 
 /* tindex_t.full: the pattern has at most eight bytes and no blank, so a
@@ -410,7 +161,7 @@ typedef struct tindex {
 #define FULL_CI 1
 #define FULL_CS 2
 
-static tindex_t tindex[7];
+static tindex_t tindex[8];
 static size_t n_tindex;
 static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
 static atomic_bool tindex_ready; /* set once tindex is complete */
@@ -422,7 +173,7 @@ tindex_add(const fig_word_t *table)
     for (; table[n].pat; n++)
         if (strlen(table[n].pat) >= 255)
             return; /* not indexed: scanned in full */
-    if (n >= 255)
+    if (n >= TSLOTS)
         return;
     tindex_t *x = &tindex[n_tindex++];
     memset(x, 0, sizeof *x);
@@ -432,13 +183,13 @@ tindex_add(const fig_word_t *table)
         count[lower((unsigned char)table[i].pat[0])]++;
     size_t at = 0;
     for (size_t c = 0; c < 256; c++) {
-        x->from[c] = x->to[c] = (uint8_t)at;
+        x->from[c] = x->to[c] = (uint16_t)at;
         at += count[c];
     }
     for (size_t i = 0; i < n; i++) {
         const char *pat = table[i].pat;
         size_t k = x->to[lower((unsigned char)pat[0])]++;
-        x->idx[k] = (uint8_t)i;
+        x->idx[k] = (uint16_t)i;
         x->len[k] = (uint8_t)strlen(pat);
         /* a blank in the pattern matches any blank run: bytes up to it */
         for (size_t j = 0; j < 8 && pat[j] && pat[j] != ' '; j++) {
@@ -458,6 +209,7 @@ tindex_build(void)
     /* the tables looked up after every number first */
     tindex_add(fig_lex_percents);
     tindex_add(fig_lex_currencies);
+    tindex_add(fig_lex_currency_symbols);
     tindex_add(fig_lex_units);
     tindex_add(fig_lex_scales);
     tindex_add(fig_lex_months);

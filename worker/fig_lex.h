@@ -1,9 +1,10 @@
 /*
  * fig_lex: byte-level helpers and word tables for the figure scanner:
  * whitespace and dash recognition on raw UTF-8, phrase matching with
- * word boundaries, and the static tables of scale words, currencies,
- * units, months and spelled-out numbers. Everything is bounds-checked
- * against the text length; nothing allocates.
+ * word boundaries, and the tables of scale words, currencies, units,
+ * months and spelled-out numbers, generated at build time (gen/fig_gen.c)
+ * from the lists in data/fig/ and iso-codes' ISO 4217. Everything is
+ * bounds-checked against the text length; nothing allocates.
  */
 #ifndef EXCERPT_FIG_LEX_H
 #define EXCERPT_FIG_LEX_H
@@ -25,13 +26,14 @@ typedef struct fig_word {
 #define FIG_LEX_GLUE 2u
 
 /* Tables; each ends with a {NULL} entry. */
-extern const fig_word_t fig_lex_scales[];     /* million -> 1e6 */
-extern const fig_word_t fig_lex_currencies[]; /* roubles -> RUB */
-extern const fig_word_t fig_lex_units[];      /* km -> kilometre */
-extern const fig_word_t fig_lex_months[];     /* June -> 6 */
-extern const fig_word_t fig_lex_percents[];   /* per cent */
-extern const fig_word_t fig_lex_durations[];  /* years -> Y */
-extern const fig_word_t fig_lex_numwords[];   /* seven -> 7 */
+extern const fig_word_t fig_lex_scales[];           /* million -> 1e6 */
+extern const fig_word_t fig_lex_currencies[];       /* roubles -> RUB */
+extern const fig_word_t fig_lex_currency_symbols[]; /* US$ -> USD */
+extern const fig_word_t fig_lex_units[];            /* km -> kilometre */
+extern const fig_word_t fig_lex_months[];           /* June -> 6 */
+extern const fig_word_t fig_lex_percents[];         /* per cent */
+extern const fig_word_t fig_lex_durations[];        /* years -> Y */
+extern const fig_word_t fig_lex_numwords[];         /* seven -> 7 */
 
 /* True for ASCII letters. Inline: the scanners ask it of every byte of a
  * word or number. */

@@ -556,47 +556,42 @@ connector(const scan_t *s, size_t p)
     return 0;
 }
 
-/* Currency sign or code right before the number at p: sets *start. */
+/* Currency sign (fig_lex_currency_symbols, the longest ending there) or
+ * ISO 4217 code (a case-sensitive three-letter entry of fig_lex_currencies,
+ * followed by a blank: "CHF 10 million") right before the number at p:
+ * returns the code and sets *start. */
 static const char *
 money_prefix(const scan_t *s, size_t p, size_t *start)
 {
     const unsigned char *t = s->t;
     size_t q = fig_lex_skip_blanks_back(t, p);
-    if (q >= 1 && t[q - 1] == '$') {
-        if (q >= 3 && t[q - 3] == 'U' && t[q - 2] == 'S') {
-            *start = q - 3;
-            return "USD";
+    const char *code = NULL;
+    size_t best = 0;
+    for (const fig_word_t *w = fig_lex_currency_symbols; w->pat; w++) {
+        size_t k = strlen(w->pat);
+        if (k > best && k <= q && memcmp(t + q - k, w->pat, k) == 0 &&
+            !(q - k > 0 && fig_lex_is_alpha(t[q - k - 1]) &&
+              fig_lex_is_alpha((unsigned char)w->pat[0]))) {
+            best = k;
+            code = w->norm;
         }
-        *start = q - 1;
-        return "USD";
     }
-    if (q >= 3 && t[q - 3] == 0xE2 && t[q - 2] == 0x82 && t[q - 1] == 0xAC) {
-        *start = q - 3;
-        return "EUR";
+    if (code) {
+        *start = q - best;
+        return code;
     }
-    if (q >= 3 && t[q - 3] == 0xE2 && t[q - 2] == 0x82 && t[q - 1] == 0xBD) {
-        *start = q - 3;
-        return "RUB";
-    }
-    if (q >= 2 && t[q - 2] == 0xC2 && t[q - 1] == 0xA3) {
-        *start = q - 2;
-        return "GBP";
-    }
-    if (q >= 2 && t[q - 2] == 0xC2 && t[q - 1] == 0xA5) {
-        *start = q - 2;
-        return "JPY";
-    }
-    if (q < p) { /* codes need a blank: "RUB 200 bn" */
-        static const char *const codes[] = { "RUB", "USD", "EUR", "CNY", "KZT",
-                                             "GBP", "JPY", "UZS", NULL };
-        size_t ws, we;
-        if (fig_lex_prev_word(t, p, &ws, &we) && we == q &&
-            !(ws > 0 && is_alnum(t[ws - 1])))
-            for (int i = 0; codes[i]; i++)
-                if (we - ws == 3 && memcmp(t + ws, codes[i], 3) == 0) {
-                    *start = ws;
-                    return codes[i];
-                }
+    size_t ws, we;
+    if (q < p && fig_lex_prev_word(t, p, &ws, &we) && we == q && we - ws == 3 &&
+        !(ws > 0 && is_alnum(t[ws - 1])) && t[ws] >= 'A' && t[ws] <= 'Z' &&
+        t[ws + 1] >= 'A' && t[ws + 1] <= 'Z' && t[ws + 2] >= 'A' &&
+        t[ws + 2] <= 'Z') {
+        /* rare (three capitals before a number): a plain walk */
+        for (const fig_word_t *w = fig_lex_currencies; w->pat; w++)
+            if ((w->flags & FIG_LEX_CS) && memcmp(w->pat, t + ws, 3) == 0 &&
+                w->pat[3] == '\0') {
+                *start = ws;
+                return w->norm;
+            }
     }
     return NULL;
 }
