@@ -161,7 +161,7 @@ typedef struct tindex {
 #define FULL_CI 1
 #define FULL_CS 2
 
-static tindex_t tindex[8];
+static tindex_t tindex[18];
 static size_t n_tindex;
 static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
 static atomic_bool tindex_ready; /* set once tindex is complete */
@@ -215,6 +215,16 @@ tindex_build(void)
     tindex_add(fig_lex_months);
     tindex_add(fig_lex_durations);
     tindex_add(fig_lex_numwords);
+    tindex_add(fig_lex_loose_followers);
+    tindex_add(fig_lex_range_connectors);
+    tindex_add(fig_lex_year_preps);
+    tindex_add(fig_lex_seasons);
+    tindex_add(fig_lex_season_edges);
+    tindex_add(fig_lex_year_edges);
+    tindex_add(fig_lex_relative_periods);
+    tindex_add(fig_lex_part_ordinals);
+    tindex_add(fig_lex_per_times);
+    tindex_add(fig_lex_carry_preps);
     atomic_store_explicit(&tindex_ready, true, memory_order_release);
 }
 

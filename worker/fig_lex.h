@@ -34,6 +34,23 @@ extern const fig_word_t fig_lex_months[];           /* June -> 6 */
 extern const fig_word_t fig_lex_percents[];         /* per cent */
 extern const fig_word_t fig_lex_durations[];        /* years -> Y */
 extern const fig_word_t fig_lex_numwords[];         /* seven -> 7 */
+/* Word lists of the figure rules (the norm and number unused unless
+ * said): words after a bare number that leave it elliptical, range
+ * connectors ("to", "and/or"), words that make a year of a small number,
+ * seasons, parts of a season or year ("end"), relative periods ("past"),
+ * ordinals of a half or quarter (number = ordinal), rate denominators
+ * after "per" (norm = unit), words before a bare amount that carry the
+ * last currency or unit to it ("to", "from"). */
+extern const fig_word_t fig_lex_loose_followers[];
+extern const fig_word_t fig_lex_range_connectors[];
+extern const fig_word_t fig_lex_year_preps[];
+extern const fig_word_t fig_lex_seasons[];
+extern const fig_word_t fig_lex_season_edges[];
+extern const fig_word_t fig_lex_year_edges[];
+extern const fig_word_t fig_lex_relative_periods[];
+extern const fig_word_t fig_lex_part_ordinals[];
+extern const fig_word_t fig_lex_per_times[];
+extern const fig_word_t fig_lex_carry_preps[];
 
 /* True for ASCII letters. Inline: the scanners ask it of every byte of a
  * word or number. */

@@ -485,19 +485,6 @@ push(scan_t *s, cand_t *c)
     remember(s, c);
 }
 
-/* Words after which a bare number is elliptical ("25.1 a year earlier"). */
-static const char *const loose_followers[] = {
-    "last",   "a",       "an",       "this",       "that",
-    "the",    "in",      "on",       "at",         "by",
-    "for",    "from",    "compared", "against",    "versus",
-    "vs",     "earlier", "before",   "previously", "respectively",
-    "and",    "or",      "but",      "to",         "than",
-    "was",    "is",      "were",     "are",        "will",
-    "now",    "today",   "then",     "already",    "so",
-    "as",     "with",    "while",    "whereas",    "over",
-    "during", "within",  "since",    NULL,
-};
-
 static bool
 followed_loosely(const scan_t *s, size_t p)
 {
@@ -516,14 +503,7 @@ followed_loosely(const scan_t *s, size_t p)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    /* the words are lower case and c is a letter: the first byte
-     * rules out most of them without a call */
-    unsigned char c0 = (unsigned char)(c | 0x20);
-    for (int i = 0; loose_followers[i]; i++)
-        if ((unsigned char)loose_followers[i][0] == c0 &&
-            fig_lex_word_is(s->t, a, e, loose_followers[i]))
-            return true;
-    return false;
+    return fig_lex_word_in(s->t, a, e, fig_lex_loose_followers) >= 0;
 }
 
 /* Connector after a number: dash, to, or, and, and/or, through, comma,
@@ -541,10 +521,9 @@ connector(const scan_t *s, size_t p)
     else if (a < s->n && t[a] == ',')
         b = a + 1;
     else {
-        static const char *const words[] = { "and/or", "through", "and",
-                                             "or",     "to",      NULL };
-        for (int i = 0; words[i] && !b; i++)
-            b = fig_lex_match(t, s->n, a, words[i], false);
+        const fig_word_t *w;
+        b = fig_lex_match_table(t, s->n, a, fig_lex_range_connectors, false,
+                                &w);
         if (!b)
             return 0;
     }
@@ -635,20 +614,11 @@ year_after(const scan_t *s, size_t p, size_t *end)
     return y;
 }
 
-/* Words before a year that make it a year even below 1900. */
-static const char *const year_preps[] = {
-    "in",    "of",   "since",   "from",   "until",  "till",   "by",   "to",
-    "and",   "year", "between", "before", "after",  "early",  "late", "mid",
-    "circa", "back", "spring",  "summer", "autumn", "winter", "fall", NULL,
-};
-
+/* True when t[ws..we) is a word of table. */
 static bool
-word_in_list(const scan_t *s, size_t ws, size_t we, const char *const *list)
+word_in_list(const scan_t *s, size_t ws, size_t we, const fig_word_t *table)
 {
-    for (int i = 0; list[i]; i++)
-        if (fig_lex_word_is(s->t, ws, we, list[i]))
-            return true;
-    return false;
+    return fig_lex_word_in(s->t, ws, we, table) >= 0;
 }
 
 /* The word [ws, we) before a year is a season or "of" after one ("summer
@@ -657,8 +627,6 @@ word_in_list(const scan_t *s, size_t ws, size_t we, const char *const *list)
 static bool
 season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
 {
-    static const char *const seasons[] = { "spring", "summer", "autumn",
-                                           "winter", NULL };
     const unsigned char *t = s->t;
     size_t as, ae;
     if (fig_lex_word_is(t, ws, we, "of")) {
@@ -667,7 +635,7 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
         ws = as;
         we = ae;
     }
-    if (!word_in_list(s, ws, we, seasons))
+    if (!word_in_list(s, ws, we, fig_lex_seasons))
         return false;
     c->start = ws;
     if (!fig_lex_prev_word(t, ws, &as, &ae))
@@ -678,10 +646,9 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
         return true;
     }
     size_t bs, be;
-    static const char *const edges[] = { "end", "beginning", "start", "middle",
-                                         NULL };
     if (fig_lex_word_is(t, as, ae, "of") &&
-        fig_lex_prev_word(t, as, &bs, &be) && word_in_list(s, bs, be, edges))
+        fig_lex_prev_word(t, as, &bs, &be) &&
+        word_in_list(s, bs, be, fig_lex_season_edges))
         c->start = bs;
     return true;
 }
@@ -711,11 +678,10 @@ first_months_iso(char *iso, size_t cap, int year, int months)
 static void
 period_before(const scan_t *s, cand_t *c)
 {
-    static const char *const rel[] = { "past", "last", "next", NULL };
     size_t ws, we;
     if (fig_lex_blank_before(s->t, c->start) &&
         fig_lex_prev_word(s->t, c->start, &ws, &we) &&
-        word_in_list(s, ws, we, rel))
+        word_in_list(s, ws, we, fig_lex_relative_periods))
         c->start = ws;
 }
 
@@ -772,9 +738,7 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     if (!fig_lex_word_is(t, w1s, w1e, "of") ||
         !fig_lex_prev_word(t, w1s, &w2s, &w2e))
         return;
-    static const char *const edges[] = { "end",    "beginning", "start",
-                                         "middle", "turn",      NULL };
-    if (word_in_list(s, w2s, w2e, edges)) {
+    if (word_in_list(s, w2s, w2e, fig_lex_year_edges)) {
         c->start = w2s;
         return;
     }
@@ -798,17 +762,12 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     bool quarter = fig_lex_word_is(t, w2s, w2e, "quarter");
     if ((!half && !quarter) || !fig_lex_prev_word(t, w2s, &w3s, &w3e))
         return;
-    static const char *const ords[] = { "first", "second", "third", "fourth",
-                                        NULL };
-    for (int i = 0; ords[i]; i++)
-        if (fig_lex_word_is(t, w3s, w3e, ords[i])) {
-            if (half && i > 1)
-                return;
-            snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q',
-                     i + 1);
-            c->start = w3s;
-            return;
-        }
+    int i = fig_lex_word_in(t, w3s, w3e, fig_lex_part_ordinals);
+    int k = i >= 0 ? (int)fig_lex_part_ordinals[i].num : 0;
+    if (k < 1 || (half && k > 2))
+        return;
+    snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q', k);
+    c->start = w3s;
 }
 
 /* A capitalised word in mid-sentence right before p ("Nord Stream 2",
@@ -835,15 +794,6 @@ name_before(const scan_t *s, size_t p)
         return false;
     return true;
 }
-
-/* Denominators of a rate after "per" that are not units of their own. */
-static const fig_word_t per_times[] = {
-    { "hour", "hour", 1, 0 },     { "day", "day", 1, 0 },
-    { "week", "week", 1, 0 },     { "month", "month", 1, 0 },
-    { "year", "year", 1, 0 },     { "annum", "year", 1, 0 },
-    { "second", "second", 1, 0 }, { "minute", "minute", 1, 0 },
-    { NULL, NULL, 0, 0 },
-};
 
 /* The unit "NUM per DEN" kept in the scan (one copy per distinct text),
  * or NULL when the scan's table is full or the name too long. */
@@ -877,7 +827,7 @@ per_unit(scan_t *s, cand_t *c)
     const fig_word_t *w;
     size_t e = fig_lex_match_table(s->t, s->n, d, fig_lex_units, false, &w);
     if (!e || w->num != 1)
-        e = fig_lex_match_table(s->t, s->n, d, per_times, false, &w);
+        e = fig_lex_match_table(s->t, s->n, d, fig_lex_per_times, false, &w);
     if (!e)
         return;
     const char *u = per_name(s, c->unit, w->norm);
@@ -1311,7 +1261,7 @@ lookahead : {
     if (is_yearish(&m)) {
         size_t ws, we;
         bool prep = fig_lex_prev_word(t, c->start, &ws, &we) &&
-                    word_in_list(s, ws, we, year_preps);
+                    word_in_list(s, ws, we, fig_lex_year_preps);
         if (m.ip >= 1900 || prep || mid) {
             c->type = RESULT_DATE;
             c->kind = K_YEAR;
