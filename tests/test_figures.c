@@ -220,6 +220,31 @@ test_money_iso_forms(void **state)
     result_destroy(&r);
 }
 
+/* A bare scaled amount parallel to an amount with a currency or unit in
+ * the same sentence takes it; one with a noun of its own, one without a
+ * parallel word, or one in the next sentence does not. */
+static void
+test_currency_carried(void **state)
+{
+    (void)state;
+    const char *in =
+        "Our limit of 40 billion roubles was raised to 65 billion this "
+        "year. Funds fell from 300 million euros to 210 million, and we "
+        "spend some 90 billion. Output of 12 million tonnes served 3.2 "
+        "million people. Next year we expect 14 billion.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "40 billion roubles", 0, 40e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "65 billion", 0, 65e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "300 million euros", 0, 300e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "210 million", 0, 210e6, "EUR");
+    num_fig(r, in, RESULT_CARDINAL, "90 billion", 0, 90e9, "");
+    num_fig(r, in, RESULT_QUANTITY, "12 million tonnes", 0, 12e6, "tonne");
+    num_fig(r, in, RESULT_CARDINAL, "3.2 million", 0, 3.2e6, "");
+    num_fig(r, in, RESULT_CARDINAL, "14 billion", 0, 14e9, "");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
 static void
 test_negative_numbers(void **state)
 {
@@ -655,6 +680,7 @@ main(void)
         cmocka_unit_test(test_percent_money_half_year),
         cmocka_unit_test(test_money_forms),
         cmocka_unit_test(test_money_iso_forms),
+        cmocka_unit_test(test_currency_carried),
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),

@@ -22,6 +22,8 @@
 #define QMAX 8
 /* Loose inheritance looks this far (bytes) for the parallel expression. */
 #define LOOSE_GAP 160
+/* A scaled amount takes the last currency or unit this far (bytes) away. */
+#define CARRY_GAP 240
 
 /* Compound units ("centner per hectare") a scan keeps, and their length. */
 #define PER_MAX 16
@@ -416,6 +418,30 @@ part_of_last(const scan_t *s, const cand_t *x)
     return xv > 0 && xv <= yv;
 }
 
+/* "a limit of 50 billion rubles was raised to 75 billion": a bare amount
+ * with a scale word of its own, after a word of fig_lex_carry_preps, in
+ * the sentence of the last amount with a currency or unit and followed by
+ * no noun of its own, is parallel to it and takes its currency or unit
+ * ("invest some 251 billion" after "900 billion rubles" is not: no such
+ * word; nor is "by 1.6 million people": a noun). */
+static bool
+carried_from_last(const scan_t *s, const cand_t *x)
+{
+    const cand_t *y = &s->last;
+    size_t ws, we;
+    if ((y->type != RESULT_MONEY && y->type != RESULT_QUANTITY) ||
+        !(x->flags & F_SCALE) || !(y->flags & F_SCALE) || !(x->flags & F_LOOSE))
+        return false;
+    if (y->end > x->start || x->start - y->end > CARRY_GAP ||
+        crosses_sentence(s, y->end, x->start))
+        return false;
+    if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
+        fig_lex_word_in(s->t, ws, we, fig_lex_carry_preps) < 0)
+        return false;
+    double xv = x->num * x->scale, yv = y->num * y->scale;
+    return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
+}
+
 /* Keep c as the expression later elliptical numbers may take after. */
 static void
 remember(scan_t *s, const cand_t *c)
@@ -473,7 +499,7 @@ push(scan_t *s, cand_t *c)
     if (bare && !(c->flags & F_LINK) && s->has_last &&
         (((c->flags & F_LOOSE) &&
           loose_ok(s, c, &s->last, s->last.end, c->start)) ||
-         part_of_last(s, c)))
+         part_of_last(s, c) || carried_from_last(s, c)))
         inherit(c, &s->last);
     bool wait = (c->flags & F_LINK) ||
                 ((c->flags & F_LOOSE) && c->type == RESULT_CARDINAL);
