@@ -12,6 +12,7 @@
 #include "../common/spare.h"
 #include "../common/xalloc.h"
 #include "gaz.h"
+#include "lexset.h"
 #include "swar.h"
 #include "tok.h"
 
@@ -83,27 +84,24 @@ entities_destroy(entities_t **e)
     *e = NULL;
 }
 
-/* Lower-case words that may join the words of a name. */
+/* Lower-case words that may join the words of a name: the connectors and
+ * particles of lexset.h ("of", "and", "de", "bin"). */
 static bool
 is_connector(const char *s, const tok_t *t)
 {
     const char *p = s + t->start;
+    size_t n = t->end - t->start;
     if (!(t->flags & TOK_LOWER))
         return false;
-    switch (t->end - t->start) {
-    case 2:
-        return (p[0] == 'o' && (p[1] == 'f' || p[1] == 'n')) ||
-               (p[0] == 'd' && (p[1] == 'e' || p[1] == 'a' || p[1] == 'u')) ||
-               (p[0] == 'a' && p[1] == 'l') ||
-               (p[0] == 'l' && (p[1] == 'a' || p[1] == 'e'));
-    case 3:
-        return memcmp(p, "and", 3) == 0 || memcmp(p, "the", 3) == 0 ||
-               memcmp(p, "for", 3) == 0 || memcmp(p, "von", 3) == 0 ||
-               memcmp(p, "van", 3) == 0 || memcmp(p, "der", 3) == 0 ||
-               memcmp(p, "bin", 3) == 0 || memcmp(p, "del", 3) == 0;
-    default:
-        return false;
-    }
+    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
+           lex_set_has(&lex_name_particles, p, n, t->hash);
+}
+
+/* The word w is in set (lexset.h). */
+static bool
+word_in_set(const char *s, const word_t *w, const lex_set_t *set)
+{
+    return lex_set_has(set, s + w->t.start, w->t.end - w->t.start, w->t.hash);
 }
 
 static bool
@@ -334,11 +332,6 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
         if (x->kinds & GAZ_HEAD) {
             last_head = j;
             *type = x->head;
-            /* "Baltic Pipeline System": the system is the pipeline's */
-            if (x->head == RESULT_FAC && word_is(s, x, "Pipeline") &&
-                j + 1 < n && !w[j + 1].comma &&
-                word_is(s, &w[j + 1], "System") && !(x->t.flags & TOK_POSS))
-                last_head = ++j;
         }
         if (w[j].t.flags & TOK_POSS) {
             j++;
@@ -552,10 +545,9 @@ hyphen_split(doc_t *d, const word_t *x)
     return true;
 }
 
-/* True when the word ends in a Russian town suffix ("Rybinsk",
- * "Volgodonsk", "Kaliningrad", "Yekaterinburg", "Odintsovo",
- * "Strunino", "Balashikha"); a hyphenated word by its first part
- * ("Petropavlovsk- Kamchatsky"). */
+/* True when the word, of six letters or more, ends in a Russian town
+ * suffix of lex_town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
+ * hyphenated word by its first part ("Petropavlovsk- Kamchatsky"). */
 static bool
 town_suffix(const char *s, const tok_t *t)
 {
@@ -564,31 +556,31 @@ town_suffix(const char *s, const tok_t *t)
         e++;
     size_t n = e - t->start;
     const char *p = s + t->start;
-    static const char *const suf[] = { "sk",  "grad", "burg", "ovo",
-                                       "evo", "ino",  "ikha" };
     if (n < 6)
         return false;
-    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
-        size_t k = strlen(suf[i]);
-        if (memcmp(p + n - k, suf[i], k) == 0)
+    for (size_t i = 0; i < lex_town_suffixes.n; i++) {
+        const char *suf = lex_town_suffixes.w[i];
+        size_t k = strlen(suf);
+        if (k < n && memcmp(p + n - k, suf, k) == 0)
             return true;
     }
     return false;
 }
 
-/* A place preposition right before text[p] ("in ", "to ", "from ",
- * "near "), itself after a blank or the start. */
+/* A place preposition of lex_place_preps right before text[p] ("in ",
+ * "from "), itself after a blank or the start. */
 static bool
 place_prep_before(const char *s, uint32_t p)
 {
-    static const char *const preps[] = { "in ", "to ", "from ", "near " };
-    for (size_t i = 0; i < sizeof preps / sizeof preps[0]; i++) {
-        size_t k = strlen(preps[i]);
-        if (p >= k && memcmp(s + p - k, preps[i], k) == 0 &&
-            (p == k || s[p - k - 1] == ' ' || s[p - k - 1] == '\n'))
-            return true;
-    }
-    return false;
+    if (p < 2 || s[p - 1] != ' ')
+        return false;
+    uint32_t a = p - 1;
+    while (a > 0 && s[a - 1] >= 'a' && s[a - 1] <= 'z')
+        a--;
+    if (a == p - 1 || (a > 0 && s[a - 1] != ' ' && s[a - 1] != '\n'))
+        return false;
+    return lex_set_has(&lex_place_preps, s + a, p - 1 - a,
+                       tok_hash(s + a, p - 1 - a));
 }
 
 /* An organisation's board after its name at w[e]: "Vnesheconombank
@@ -603,21 +595,25 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
     if (d->in_title || (w[e].t.flags & TOK_POSS))
         return e;
     size_t b = e;
-    if (e + 2 < n && word_is(s, &w[e + 2], "Board") &&
-        (word_is(s, &w[e + 1], "Supervisory") ||
-         word_is(s, &w[e + 1], "Management") ||
-         word_is(s, &w[e + 1], "Executive")))
-        b = e + 2;
-    else if (e + 3 < n && word_is(s, &w[e + 1], "Board") &&
-             word_is(s, &w[e + 2], "of") &&
-             (word_is(s, &w[e + 3], "Directors") ||
-              word_is(s, &w[e + 3], "Trustees")))
-        b = e + 3;
+    /* the longest board of lex_org_boards whose words follow, no comma */
+    for (size_t i = 0; i < lex_org_boards.n; i++) {
+        const char *p = lex_org_boards.w[i];
+        size_t k = e + 1;
+        while (*p && k < n && !w[k].comma) {
+            size_t wl = w[k].t.end - w[k].t.start;
+            if (strncmp(p, s + w[k].t.start, wl) != 0 ||
+                (p[wl] != ' ' && p[wl] != '\0'))
+                break;
+            p += wl;
+            if (*p == ' ')
+                p++;
+            k++;
+        }
+        if (!*p && k - 1 > b)
+            b = k - 1;
+    }
     if (b == e)
         return e;
-    for (size_t k = e + 1; k <= b; k++)
-        if (w[k].comma)
-            return e;
     if (b + 1 < n && !w[b + 1].comma && !w[b + 1].conn)
         return e; /* "... Board Chairman", "... Board Alexei Miller" */
     return b;
@@ -687,8 +683,8 @@ process(doc_t *d, word_t *w, size_t n)
         }
         if (i + 1 < n && !w[i + 1].comma && !(x->t.flags & TOK_POSS) &&
             name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
-            (word_is(s, x, "Lake") || word_is(s, x, "Mount") ||
-             word_is(s, x, "Cape"))) {
+            (x->t.flags & TOK_CAP) &&
+            word_in_set(s, x, &lex_place_nouns_before)) {
             /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
             size_t e = name_end(w, n, i + 1, 2);
             add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
@@ -1135,18 +1131,11 @@ resolve_persons(doc_t *d)
 static bool
 line_between(const char *s, const word_t *w, const tok_t *t)
 {
-    static const char *const kinds[] = { "railway",  "railroad",   "highway",
-                                         "motorway", "expressway", "pipeline" };
     if (w->conn || w->plural || !(w->t.flags & TOK_CAP) ||
         !(w->t.flags & TOK_HYPHEN) ||
         (w->t.flags & (TOK_POSS | TOK_DIGIT | TOK_ALLCAPS)))
         return false;
-    size_t tl = t->end - t->start;
-    bool kind = false;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !kind; i++)
-        kind =
-            strlen(kinds[i]) == tl && memcmp(s + t->start, kinds[i], tl) == 0;
-    if (!kind)
+    if (!lex_set_has(&lex_line_kinds, s + t->start, t->end - t->start, t->hash))
         return false;
     for (uint32_t q = w->t.start; q + 1 < w->t.end; q++) {
         unsigned char c = (unsigned char)s[q + 1];

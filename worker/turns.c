@@ -21,58 +21,16 @@
 
 #include "../common/utf8.h"
 #include "gaz.h"
+#include "lexset.h"
 #include "swar.h"
 #include "tok.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #define LABEL_MAX 160 /* longest label in bytes */
 #define LABEL_WORDS 24
-
-/* Words that label a turn without naming anyone. */
-static const char *const anonymous[] = {
-    "operator",      "question",    "questions",   "remark",      "remarks",
-    "answer",        "reply",       "response",    "comment",     "voice",
-    "voices",        "audience",    "participant", "interviewer", "journalist",
-    "correspondent", "moderator",   "presenter",   "host",        "narrator",
-    "reporter",      "interpreter", "translator",  "spectator",   "chorus",
-    "all",
-};
-
-/* Lower-case words allowed inside a name or title ("Minister of ..."). */
-static const char *const connectors[] = {
-    "of",  "the", "and", "for", "on",  "de",  "da", "del", "der",
-    "von", "van", "al",  "bin", "ibn", "y",   "le", "la",  "du",
-    "des", "di",  "zu",  "dos", "el",  "ben", "in", "at",  "to"
-};
-
-static unsigned char
-ascii_lower(char c)
-{
-    unsigned char u = (unsigned char)c;
-    return u >= 'A' && u <= 'Z' ? (unsigned char)(u + 32) : u;
-}
-
-static bool
-word_in(const char *s, size_t n, const char *const *list, size_t count)
-{
-    /* what strlen(w) == n && strncasecmp(w, s, n) == 0 tests in the C
-     * locale (the programs never set another), without the strlen and
-     * stopping at the first differing byte */
-    for (size_t i = 0; i < count; i++) {
-        const char *w = list[i];
-        size_t k = 0;
-        while (k < n && w[k] && ascii_lower(w[k]) == ascii_lower(s[k]))
-            k++;
-        if (k == n && w[k] == '\0')
-            return true;
-    }
-    return false;
-}
 
 static uint16_t
 kinds_of(uint64_t h)
@@ -90,65 +48,24 @@ typedef struct label {
     bool title_only; /* a title naming no one ("Minister of Defence") */
 } label_t;
 
-/* Name particles: lower-case words inside a person's name. */
-static const char *const particles[] = { "de",  "da",  "del", "der", "von",
-                                         "van", "al",  "bin", "ibn", "y",
-                                         "le",  "la",  "du",  "des", "di",
-                                         "zu",  "dos", "el",  "ben", "ter" };
-
-/* A word list with a 256-bit filter of its words' tok_hash() values (the
- * top byte), built once: a listed word is lower-case ASCII letters, which
- * a word equal to it case-insensitively shares, and so its hash; a word
- * whose hash misses the filter skips the comparisons. */
-typedef struct wordset {
-    const char *const *w; /* the words */
-    size_t n;             /* their count */
-    uint64_t filter[4];   /* bit (hash >> 56) of every word */
-} wordset_t;
-
-#define COUNT(a) (sizeof a / sizeof a[0])
-
-static wordset_t anonymous_set = { .w = anonymous, .n = COUNT(anonymous) };
-static wordset_t connector_set = { .w = connectors, .n = COUNT(connectors) };
-static wordset_t particle_set = { .w = particles, .n = COUNT(particles) };
-static pthread_once_t sets_once = PTHREAD_ONCE_INIT;
-static atomic_bool sets_ready; /* the filters are complete */
-
-static void
-sets_build(void)
-{
-    wordset_t *sets[] = { &anonymous_set, &connector_set, &particle_set };
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
-        for (size_t i = 0; i < sets[k]->n; i++) {
-            unsigned b =
-                (unsigned)(tok_hash(sets[k]->w[i], strlen(sets[k]->w[i])) >>
-                           56);
-            sets[k]->filter[b >> 6] |= 1ULL << (b & 63);
-        }
-    atomic_store_explicit(&sets_ready, true, memory_order_release);
-}
-
-/* The word t of s is in set (ASCII case-insensitive). */
-static bool
-set_has(const wordset_t *set, const char *s, const tok_t *t)
-{
-    unsigned b = (unsigned)(t->hash >> 56);
-    if (atomic_load_explicit(&sets_ready, memory_order_acquire) &&
-        !((set->filter[b >> 6] >> (b & 63)) & 1))
-        return false;
-    return word_in(s + t->start, t->end - t->start, set->w, set->n);
-}
-
+/* Lower-case words allowed inside a name or title ("Minister of ...",
+ * "Ambassador to ...", "Charles de Gaulle"): the lists of lexset.h. */
 static bool
 is_connector(const char *s, const tok_t *t)
 {
-    return set_has(&connector_set, s, t);
+    const char *p = s + t->start;
+    size_t n = t->end - t->start;
+    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
+           lex_set_has(&lex_name_particles, p, n, t->hash) ||
+           lex_set_has(&lex_title_preps, p, n, t->hash);
 }
 
+/* Name particles: lower-case words inside a person's name. */
 static bool
 is_particle(const char *s, const tok_t *t)
 {
-    return set_has(&particle_set, s, t);
+    return lex_set_has(&lex_name_particles, s + t->start, t->end - t->start,
+                       t->hash);
 }
 
 /* A regnal number ("Abdullah II"). */
@@ -320,7 +237,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (n == 0)
         return false;
     memset(out, 0, sizeof *out);
-    if (set_has(&anonymous_set, buf, &w[0])) {
+    if (lex_set_has(&lex_anonymous_roles, buf + w[0].start,
+                    w[0].end - w[0].start, w[0].hash)) {
         out->anonymous = true;
         out->name_start = a + w[0].start;
         out->name_end = a + w[0].end;
@@ -368,8 +286,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (ns == n && (kinds_of(w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
         /* "King Abdullah II of Jordan", "Patriarch Kirill of Moscow" */
         for (size_t o = 2; o + 1 < n; o++) {
-            if (!word_in(buf + w[o].start, w[o].end - w[o].start,
-                         (const char *const[]){ "of" }, 1))
+            if (w[o].end - w[o].start != 2 || (buf[w[o].start] | 0x20) != 'o' ||
+                (buf[w[o].start + 1] | 0x20) != 'f')
                 continue;
             size_t s2 = name_start(buf, w, o);
             if (s2 < o && s2 > 0) {
@@ -488,8 +406,6 @@ turns_parse(const char *text, size_t len, result_t *r)
 {
     if (!text || !len || len > UINT32_MAX)
         return;
-    /* should it fail, set_has() compares without the filters */
-    (void)pthread_once(&sets_once, sets_build);
     size_t ls = 0;
     while (ls < len) {
         const char *nl = memchr(text + ls, '\n', len - ls);
