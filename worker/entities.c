@@ -46,6 +46,9 @@ typedef struct cand {
     uint32_t cs, ce;       /* canonical name's span when canon is NULL */
     const char *canon;     /* static canonical name, or NULL: text[cs,ce) */
     uint64_t last;         /* hash of the last word (persons) */
+    uint64_t pre;          /* head phrases: tok_seq() hash of the unknown
+                              name before the head ("Unitech" of "Unitech
+                              Agency"), 0 when none */
     uint8_t type;          /* result_entity_type_t */
     uint8_t words;         /* number of words (persons) */
 } cand_t;
@@ -54,7 +57,11 @@ typedef struct cand {
 typedef struct maybe {
     uint32_t start, end; /* span */
     uint64_t last;       /* hash of the last word */
+    uint64_t seq;        /* tok_seq() hash of all its words */
     uint8_t words;       /* number of words */
+    bool caps;           /* one unknown word in capitals ("FAS") */
+    bool sent;           /* starts a sentence or line */
+    bool used;           /* became a mention */
 } maybe_t;
 
 typedef struct doc {
@@ -140,8 +147,28 @@ add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
     c->words = (uint8_t)(b - a + 1);
 }
 
+/* True when the word at text[p] starts a sentence, a line or a quotation
+ * (the scanner jumps to capitalised words, so their tokens do not carry
+ * TOK_SENT reliably). */
+static bool
+starts_sentence(const char *text, uint32_t p)
+{
+    while (p > 0 && (text[p - 1] == ' ' || text[p - 1] == '\t'))
+        p--;
+    if (p == 0)
+        return true;
+    unsigned char c = (unsigned char)text[p - 1];
+    if (c == '.' || c == '!' || c == '?' || c == ':' || c == '\n' ||
+        c == '\r' || c == '"' || c == '(' || c == ';')
+        return true;
+    /* U+201C left quote, U+2013/U+2014 dashes, U+2026 ellipsis */
+    return p >= 3 && (unsigned char)text[p - 3] == 0xE2 &&
+           (unsigned char)text[p - 2] == 0x80 &&
+           (c == 0x9C || c == 0x93 || c == 0x94 || c == 0xA6);
+}
+
 static void
-add_maybe(doc_t *d, const word_t *w, size_t a, size_t b)
+add_maybe(doc_t *d, const word_t *w, size_t a, size_t b, bool caps)
 {
     if (d->n_m == d->cap_m) {
         d->cap_m = d->cap_m ? d->cap_m * 2 : 64;
@@ -152,6 +179,12 @@ add_maybe(doc_t *d, const word_t *w, size_t a, size_t b)
     m->end = w[b].t.end;
     m->last = w[b].t.hash;
     m->words = (uint8_t)(b - a + 1);
+    m->caps = caps;
+    m->sent = starts_sentence(d->text, w[a].t.start);
+    m->used = false;
+    m->seq = 0;
+    for (size_t k = a; k <= b; k++)
+        m->seq = tok_seq(m->seq, w[k].t.hash);
 }
 
 /* A word that can be part of a person's name. */
@@ -311,7 +344,8 @@ complement_open(const char *s, const word_t *w, size_t n)
  * Federation", "Republic of Tatarstan". Returns the last word or -1.
  */
 static size_t
-head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
+head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
+            size_t *head)
 {
     size_t last_head = (size_t)-1, j = i;
     if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
@@ -394,10 +428,38 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type)
     }
     if (!premod && !complement)
         return (size_t)-1; /* bare "Government", "the Ministry" */
+    *head = last_head;
     return end;
 }
 
 static void process(doc_t *d, word_t *w, size_t n);
+
+/* The words w[a..h) before a head at h when they are one to three unknown
+ * name-like words ("Unitech" of "Unitech Agency", "Ob" of "Ob River"): their
+ * tok_seq() hash, else 0. A later mention of those words alone names the
+ * same body or place (propagate_types). */
+static uint64_t
+unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
+{
+    if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
+        return 0;
+    /* "Olympic Committee", "Presidential Council": a modifier */
+    const tok_t *lt = &w[h - 1].t;
+    for (size_t i = 0; i < lex_adjective_suffixes.n; i++) {
+        const char *suf = lex_adjective_suffixes.w[i];
+        size_t k = strlen(suf);
+        if (lt->end - lt->start > k && memcmp(s + lt->end - k, suf, k) == 0)
+            return 0;
+    }
+    uint64_t x = 0;
+    for (size_t k = a; k < h; k++) {
+        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_GIVEN | GAZ_ENT)) ||
+            w[k].comma || (w[k].t.flags & TOK_POSS))
+            return 0;
+        x = tok_seq(x, w[k].t.hash);
+    }
+    return x;
+}
 
 /* A title's complement w[c..n) that ends in a known place followed by two
  * or three unknown name words up to its end: where that person's name
@@ -635,7 +697,8 @@ process(doc_t *d, word_t *w, size_t n)
         const gaz_slot_t *gs;
         gaz_longest(w, n, i, &ge, &gs, &te);
         int htype = 0;
-        size_t he = head_phrase(s, w, n, i, &htype);
+        size_t hh = (size_t)-1;
+        size_t he = head_phrase(s, w, n, i, &htype, &hh);
         size_t pe = given_person(w, n, i);
         /* longest wins; ties: gazetteer, head phrase, person */
         size_t best = (size_t)-1;
@@ -673,6 +736,7 @@ process(doc_t *d, word_t *w, size_t n)
         if (kind == 2) {
             size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
             add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
+            d->c[d->n_c - 1].pre = unknown_name_hash(s, w, i, hh);
             i = b + 1;
             continue;
         }
@@ -722,10 +786,15 @@ process(doc_t *d, word_t *w, size_t n)
                 i++;
                 continue;
             }
-            add_maybe(d, w, i, e);
+            add_maybe(d, w, i, e, false);
             i = e + 1;
             continue;
         }
+        /* an unknown word in capitals: an acronym defined elsewhere in
+         * the text may name it ("FAS" after "... Service (FAS)") */
+        if ((x->t.flags & TOK_ALLCAPS) && !(x->t.flags & TOK_DIGIT) &&
+            !(x->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)))
+            add_maybe(d, w, i, i, true);
         i++;
     }
 }
@@ -768,7 +837,10 @@ coordination(doc_t *d, word_t *w, size_t n)
         else
             break;
     }
-    if (first == n - 1) {
+    /* "Key deposits include ...": one capitalised word opening a
+     * sentence before a plural head is no name */
+    if (first == n - 1 ||
+        (first == n - 2 && starts_sentence(s, w[first].t.start))) {
         process(d, w, n - 1);
         return;
     }
@@ -1079,6 +1151,134 @@ emit(doc_t *d, const char *text, result_t *r)
     }
 }
 
+/* tok_seq() hash of the words of text[a..b). */
+static uint64_t
+span_hash(const char *text, uint32_t a, uint32_t b)
+{
+    size_t pos = a;
+    tok_t t;
+    uint64_t h = 0;
+    while (tok_next(text, b, &pos, &t))
+        h = tok_seq(h, t.hash);
+    return h;
+}
+
+/* The acronym defined right after a name ending at text[e]: " (FAS)", two
+ * to ten capitals or digits starting with the name's first letter (at
+ * text[s0]). Sets its span and returns true. */
+static bool
+acronym_after(const char *text, size_t len, uint32_t s0, uint32_t e,
+              uint32_t *as, uint32_t *ae)
+{
+    if (e + 4 > len || text[e] != ' ' || text[e + 1] != '(' ||
+        text[e + 2] != text[s0])
+        return false;
+    uint32_t q = e + 2;
+    while (q < len && q - (e + 2) <= 10 &&
+           ((text[q] >= 'A' && text[q] <= 'Z') ||
+            (q > e + 2 && text[q] >= '0' && text[q] <= '9')))
+        q++;
+    if (q - (e + 2) < 2 || q - (e + 2) > 10 || q >= len || text[q] != ')')
+        return false;
+    *as = e + 2;
+    *ae = q;
+    return true;
+}
+
+/* Types in the propagation map carry this bit when they come from the
+ * name before a head noun, which needs more evidence (propagate_types). */
+#define FROM_HEAD 0x100u
+
+/* True when the word text[a..b), lower-cased, occurs as a word of the text
+ * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
+ * as likely an ordinary word at a sentence start or in a title. */
+static bool
+occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    char low[64];
+    if (n == 0 || n >= sizeof low)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[a + i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    for (const char *p = text, *end = text + len;
+         (p = memchr(p, low[0], (size_t)(end - p))) != NULL; p++) {
+        if ((size_t)(end - p) < n)
+            break;
+        if (memcmp(p, low, n) != 0)
+            continue;
+        bool lb =
+            p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
+        bool rb =
+            p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
+        if (lb && rb)
+            return true;
+    }
+    return false;
+}
+
+/* Put key h with type t in m; a key seen with two types keeps none. */
+static void
+pmap_type(pmap_t *m, uint64_t h, unsigned t)
+{
+    if (!h)
+        return;
+    size_t k = pmap_slot(m, h);
+    if (!m->key[k]) {
+        m->key[k] = h;
+        m->val[k] = t;
+    } else if ((m->val[k] & 0xFF) != (t & 0xFF)) {
+        m->val[k] = 0;
+    } else {
+        m->val[k] &= t; /* typed by a full mention: no more evidence needed */
+    }
+}
+
+/*
+ * Document-level types. Once a name is typed somewhere in the document, its
+ * other mentions take that type: an unknown capitalised run (one not
+ * resolved as a person) that equals the text of a typed mention, or the
+ * unknown name before a head noun ("Unitech" after "Unitech Agency", "Ob"
+ * after "Ob River"), or an acronym defined after a typed name ("the Federal
+ * Antimonopoly Service (FAS)", then "FAS"). Names typed two ways are left.
+ */
+static void
+propagate_types(doc_t *d, size_t len)
+{
+    if (!d->n_m)
+        return;
+    pmap_t m;
+    pmap_init(&m, d->n_c * 3, d->sc);
+    size_t n_c = d->n_c;
+    for (size_t i = 0; i < n_c; i++) {
+        const cand_t *c = &d->c[i];
+        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
+            continue;
+        pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
+        pmap_type(&m, c->pre, c->type | FROM_HEAD);
+        uint32_t as, ae;
+        if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
+            pmap_type(&m, tok_hash(d->text + as, ae - as), c->type);
+    }
+    for (size_t i = 0; i < d->n_m; i++) {
+        maybe_t *x = &d->m[i];
+        if (x->used)
+            continue;
+        size_t k = pmap_slot(&m, x->seq);
+        if (!m.key[k] || !m.val[k])
+            continue;
+        /* the name before a head: not at a sentence start, and never
+         * written in lower case in the document */
+        if ((m.val[k] & FROM_HEAD) &&
+            (x->sent || occurs_lower(d->text, len, x->start, x->end)))
+            continue;
+        x->used = true;
+        add_cand(d, x->start, x->end, (int)(m.val[k] & 0xFF), NULL);
+    }
+}
+
 /* Link surnames and unknown runs to persons, fix canonical names. */
 static void
 resolve_persons(doc_t *d)
@@ -1101,10 +1301,13 @@ resolve_persons(doc_t *d)
         }
     }
     for (size_t i = 0; i < d->n_m; i++) {
-        const maybe_t *x = &d->m[i];
+        maybe_t *x = &d->m[i];
+        if (x->caps)
+            continue;
         size_t k = pmap_slot(&m, x->last);
         if (!m.key[k])
             continue;
+        x->used = true;
         add_cand(d, x->start, x->end, RESULT_PERSON, NULL);
         d->c[d->n_c - 1].last = x->last;
         d->c[d->n_c - 1].words = x->words;
@@ -1142,6 +1345,57 @@ line_between(const char *s, const word_t *w, const tok_t *t)
         if (s[q] == '-' && !((c >= 'A' && c <= 'Z') || c >= 0xC0))
             return false;
     }
+    return true;
+}
+
+/* The lower-case word t after the run seg[0..n) is a noun of
+ * lex_place_nouns_after ("field", "deposit"), or up to two words of
+ * lex_place_noun_modifiers ("gas", "oil") lead to one: the unknown name
+ * words ending the run (one to three, none known, no given name, not
+ * starting a sentence) are a place (LOC), and the words before them are
+ * parsed as usual. Returns
+ * false, nothing done, otherwise. pos is where the text after t goes on. */
+static bool
+place_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
+                  const tok_t *t)
+{
+    const char *s = d->text;
+    const tok_t *x = t;
+    tok_t peek;
+    /* a plural head closes a coordination ("the Orlovo and Kamenka
+     * fields"): coordination() types every item */
+    const gaz_slot_t *pg = gaz_find(t->hash);
+    if (pg && (pg->kinds & GAZ_PLURAL))
+        return false;
+    for (int k = 0;; k++) {
+        const char *p = s + x->start;
+        size_t wl = x->end - x->start;
+        if (lex_set_has(&lex_place_nouns_after, p, wl, x->hash))
+            break;
+        if (k == 2 || !lex_set_has(&lex_place_noun_modifiers, p, wl, x->hash))
+            return false;
+        if (!tok_next(s, len, &pos, &peek) || (peek.flags & TOK_BREAK) ||
+            !(peek.flags & TOK_LOWER))
+            return false;
+        x = &peek;
+    }
+    if (n == 0 || (seg[n - 1].t.flags & TOK_POSS))
+        return false;
+    size_t a = n;
+    while (a > 0 && n - a < 3) {
+        const word_t *w = &seg[a - 1];
+        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)))
+            break;
+        a--;
+        if (w->comma)
+            break;
+    }
+    /* "Key deposits include ...": a sentence's first word is capitalised
+     * anyway */
+    if (a == n || starts_sentence(s, seg[a].t.start))
+        return false;
+    flush(d, seg, a);
+    add_cand(d, seg[a].t.start, seg[n - 1].t.end, RESULT_LOC, NULL);
     return true;
 }
 
@@ -1320,6 +1574,12 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     x->conn = true;
                 } else {
                     if (!(t->flags & TOK_BREAK) &&
+                        place_before_noun(&d, seg, n, len, pos, t)) {
+                        /* "the Vankor field", "the Kovykta gas field" */
+                        n = 0;
+                        continue;
+                    }
+                    if (!(t->flags & TOK_BREAK) &&
                         line_between(text, &seg[n - 1], t)) {
                         /* "the Moscow-Adler railway" */
                         uint32_t ls = seg[n - 1].t.start;
@@ -1366,6 +1626,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     }
     flush(&d, seg, n);
     resolve_persons(&d);
+    propagate_types(&d, len);
     emit(&d, text, r);
     sc->c = d.c;
     sc->cap_c = d.cap_c;

@@ -43,5 +43,7 @@ extern const lex_set_t lex_line_kinds;
 /* data/boards.txt: boards that follow an organisation's name
  * ("Gazprom Management Board"), as phrases. */
 extern const lex_set_t lex_org_boards;
+/* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */
+extern const lex_set_t lex_adjective_suffixes;
 
 #endif
