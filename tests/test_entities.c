@@ -657,6 +657,32 @@ test_org_heads(void **state)
     result_destroy(&r);
 }
 
+/* Unknown names typed by an office in an organisation ("President of X",
+ * "X CEO") or a noun after them ("the X company", "the X shipyard"); known
+ * places stay places and board names are no organisations. */
+static void
+test_org_by_context(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: We met the President of Korvex Nikolai Orlov, the "
+        "Chairman of the Management Board, the President of the United "
+        "States. Then Belvar CEO Oleg Ivanov spoke. The Tarmin transport "
+        "company "
+        "and the Zolva shipyard grew, and the Komsomolsk plant too.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Korvex", RESULT_ORG);
+    expect(r, s, "Belvar", RESULT_ORG);
+    expect(r, s, "Tarmin", RESULT_ORG);
+    expect(r, s, "Zolva", RESULT_FAC);
+    expect(r, s, "Komsomolsk", RESULT_GPE);
+    expect(r, s, "United States", RESULT_GPE);
+    expect(r, s, "Nikolai Orlov", RESULT_PERSON);
+    expect_none(r, "Management Board");
+    expect_none(r, "Management");
+    result_destroy(&r);
+}
+
 static void
 test_pipeline_system(void **state)
 {
@@ -804,6 +830,7 @@ main(void)
         cmocka_unit_test(test_type_propagation),
         cmocka_unit_test(test_places_by_context),
         cmocka_unit_test(test_org_heads),
+        cmocka_unit_test(test_org_by_context),
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),

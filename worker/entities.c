@@ -66,6 +66,7 @@ typedef struct maybe {
 
 typedef struct doc {
     const char *text;
+    size_t len; /* bytes of text */
     cand_t *c;
     size_t n_c, cap_c;
     maybe_t *m;
@@ -432,6 +433,36 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
     return end;
 }
 
+/* True when the word text[a..b), lower-cased, occurs as a word of the text
+ * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
+ * as likely an ordinary word at a sentence start or in a title. */
+static bool
+occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    char low[64];
+    if (n == 0 || n >= sizeof low)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[a + i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    for (const char *p = text, *end = text + len;
+         (p = memchr(p, low[0], (size_t)(end - p))) != NULL; p++) {
+        if ((size_t)(end - p) < n)
+            break;
+        if (memcmp(p, low, n) != 0)
+            continue;
+        bool lb =
+            p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
+        bool rb =
+            p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
+        if (lb && rb)
+            return true;
+    }
+    return false;
+}
+
 static void process(doc_t *d, word_t *w, size_t n);
 
 /* The words w[a..h) before a head at h when they are one to three unknown
@@ -495,6 +526,58 @@ complement_person(const word_t *w, size_t n, size_t c)
     return (size_t)-1;
 }
 
+/* The word is a word of a board's name of lex_org_boards ("Management",
+ * "Board", "Directors"): "Chairman of the Management Board" names no
+ * organisation. */
+static bool
+board_word(const char *s, const word_t *x)
+{
+    size_t wl = x->t.end - x->t.start;
+    for (size_t i = 0; i < lex_org_boards.n; i++)
+        for (const char *p = lex_org_boards.w[i]; *p;) {
+            size_t k = strcspn(p, " ");
+            if (k == wl && strncmp(p, s + x->t.start, k) == 0)
+                return true;
+            p += k;
+            while (*p == ' ')
+                p++;
+        }
+    return false;
+}
+
+/* The title w[i..te] holds an office in an organisation: one of its words
+ * is in lex_org_titles ("CEO", "Chairman", "President"). */
+static bool
+org_title(const char *s, const word_t *w, size_t i, size_t te)
+{
+    for (size_t k = i; k <= te; k++)
+        if (word_in_set(s, &w[k], &lex_org_titles))
+            return true;
+    return false;
+}
+
+/* w[a..b) is one to three unknown name words: name-like, not known, no
+ * given name, no possessive before the end, no comma. */
+static bool
+unknown_run(const char *s, const word_t *w, size_t a, size_t b)
+{
+    if (b <= a || b - a > 3)
+        return false;
+    for (size_t k = a; k < b; k++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+            (k > a && w[k].comma) || (w[k].t.flags & TOK_POSS) ||
+            board_word(s, &w[k]))
+            return false;
+        /* "the United States", "Sri Lanka": known as a sequence */
+        gaz_longest(w, b, k, &ge, &g, &te);
+        if (ge != (size_t)-1 || te != (size_t)-1)
+            return false;
+    }
+    return true;
+}
+
 /* Title at i..te: the person it introduces, and entities in its "of ..."
  * complement. Returns the next word to look at. */
 static size_t
@@ -533,6 +616,9 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             d->in_title--;
             add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
             named = true;
+        } else if (org_title(s, w, i, te) && unknown_run(s, w, c, ce)) {
+            /* "President of Transneft", "CEO of Globaltruck" */
+            add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
         } else {
             d->in_title++;
             process(d, w + c, stop - c);
@@ -785,6 +871,21 @@ process(doc_t *d, word_t *w, size_t n)
                 add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
                 i++;
                 continue;
+            }
+            /* "Rosgeo CEO Sergei Gorkov": the unknown name right before
+             * an office in an organisation is that organisation */
+            if (e + 1 < n && !w[e + 1].comma && !(w[e].t.flags & TOK_POSS) &&
+                unknown_run(s, w, i, e + 1) &&
+                !starts_sentence(s, x->t.start) &&
+                !(e == i && occurs_lower(s, d->len, x->t.start, x->t.end))) {
+                size_t oe, ot;
+                const gaz_slot_t *og;
+                gaz_longest(w, n, e + 1, &oe, &og, &ot);
+                if (ot != (size_t)-1 && org_title(s, w, e + 1, ot)) {
+                    add_cand(d, x->t.start, w[e].t.end, RESULT_ORG, NULL);
+                    i = e + 1;
+                    continue;
+                }
             }
             add_maybe(d, w, i, e, false);
             i = e + 1;
@@ -1189,36 +1290,6 @@ acronym_after(const char *text, size_t len, uint32_t s0, uint32_t e,
  * name before a head noun, which needs more evidence (propagate_types). */
 #define FROM_HEAD 0x100u
 
-/* True when the word text[a..b), lower-cased, occurs as a word of the text
- * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
- * as likely an ordinary word at a sentence start or in a title. */
-static bool
-occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
-{
-    size_t n = b - a;
-    char low[64];
-    if (n == 0 || n >= sizeof low)
-        return true;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)text[a + i];
-        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    for (const char *p = text, *end = text + len;
-         (p = memchr(p, low[0], (size_t)(end - p))) != NULL; p++) {
-        if ((size_t)(end - p) < n)
-            break;
-        if (memcmp(p, low, n) != 0)
-            continue;
-        bool lb =
-            p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
-        bool rb =
-            p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
-        if (lb && rb)
-            return true;
-    }
-    return false;
-}
-
 /* Put key h with type t in m; a key seen with two types keeps none. */
 static void
 pmap_type(pmap_t *m, uint64_t h, unsigned t)
@@ -1348,15 +1419,48 @@ line_between(const char *s, const word_t *w, const tok_t *t)
     return true;
 }
 
-/* The lower-case word t after the run seg[0..n) is a noun of
- * lex_place_nouns_after ("field", "deposit"), or up to two words of
- * lex_place_noun_modifiers ("gas", "oil") lead to one: the unknown name
- * words ending the run (one to three, none known, no given name, not
- * starting a sentence) are a place (LOC), and the words before them are
- * parsed as usual. Returns
- * false, nothing done, otherwise. pos is where the text after t goes on. */
+/* Every part of a hyphenated word is a known name ("Austrian-Canadian",
+ * which hyphen_split() types part by part). */
 static bool
-place_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
+hyphen_known(const char *s, const tok_t *t)
+{
+    uint32_t a = t->start;
+    for (uint32_t i = t->start; i <= t->end; i++) {
+        if (i < t->end && s[i] != '-')
+            continue;
+        const gaz_slot_t *g = i > a ? gaz_find(tok_hash(s + a, i - a)) : NULL;
+        if (!g || !(g->kinds & GAZ_ENT))
+            return false;
+        a = i + 1;
+    }
+    return true;
+}
+
+/* The type a lower-case noun gives the unknown name before it: LOC for
+ * lex_place_nouns_after ("field"), ORG for lex_org_nouns_after ("company"),
+ * FAC for lex_fac_nouns_after ("shipyard"); 0 for other words. */
+static int
+noun_type(const char *p, size_t wl, uint64_t hash)
+{
+    if (lex_set_has(&lex_place_nouns_after, p, wl, hash))
+        return RESULT_LOC;
+    if (lex_set_has(&lex_org_nouns_after, p, wl, hash))
+        return RESULT_ORG;
+    if (lex_set_has(&lex_fac_nouns_after, p, wl, hash))
+        return RESULT_FAC;
+    return 0;
+}
+
+/* The lower-case word t after the run seg[0..n) is a noun of noun_type(),
+ * or up to two words of lex_noun_modifiers ("gas", "transport") lead to
+ * one: the unknown name words ending the run (one to three, none known, no
+ * given name, not starting a sentence, not joined to a known name) take
+ * its type ("the Vankor field" LOC, "the Globaltruck transport company"
+ * ORG; a town's name before a plant is GPE), and the words before them are
+ * parsed as usual. Returns false, nothing done, otherwise. pos is where
+ * the text after t goes on. */
+static bool
+typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
                   const tok_t *t)
 {
     const char *s = d->text;
@@ -1367,12 +1471,13 @@ place_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     const gaz_slot_t *pg = gaz_find(t->hash);
     if (pg && (pg->kinds & GAZ_PLURAL))
         return false;
+    int type = 0;
     for (int k = 0;; k++) {
         const char *p = s + x->start;
         size_t wl = x->end - x->start;
-        if (lex_set_has(&lex_place_nouns_after, p, wl, x->hash))
+        if ((type = noun_type(p, wl, x->hash)) != 0)
             break;
-        if (k == 2 || !lex_set_has(&lex_place_noun_modifiers, p, wl, x->hash))
+        if (k == 2 || !lex_set_has(&lex_noun_modifiers, p, wl, x->hash))
             return false;
         if (!tok_next(s, len, &pos, &peek) || (peek.flags & TOK_BREAK) ||
             !(peek.flags & TOK_LOWER))
@@ -1384,18 +1489,26 @@ place_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     size_t a = n;
     while (a > 0 && n - a < 3) {
         const word_t *w = &seg[a - 1];
-        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)))
+        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+            ((w->t.flags & TOK_HYPHEN) && hyphen_known(s, &w->t)))
             break;
         a--;
         if (w->comma)
             break;
     }
     /* "Key deposits include ...": a sentence's first word is capitalised
-     * anyway */
-    if (a == n || starts_sentence(s, seg[a].t.start))
+     * anyway; "the Russian Helicopters holding": a known word joined to
+     * the name makes it one the rules or the gazetteer type as a whole */
+    if (a == n || starts_sentence(s, seg[a].t.start) ||
+        (a > 0 && !seg[a].comma && !seg[a - 1].conn &&
+         (seg[a - 1].kinds & GAZ_ENT)))
         return false;
+    /* "the Komsomolsk plant": a town's name before a plant or company
+     * names the town */
+    if (type != RESULT_LOC && a == n - 1 && town_suffix(s, &seg[a].t))
+        type = RESULT_GPE;
     flush(d, seg, a);
-    add_cand(d, seg[a].t.start, seg[n - 1].t.end, RESULT_LOC, NULL);
+    add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
     return true;
 }
 
@@ -1485,6 +1598,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         return;
     scratch_t *sc = scratch_take();
     doc_t d = { .text = text,
+                .len = len,
                 .c = sc->c,
                 .cap_c = sc->cap_c,
                 .m = sc->m,
@@ -1574,7 +1688,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     x->conn = true;
                 } else {
                     if (!(t->flags & TOK_BREAK) &&
-                        place_before_noun(&d, seg, n, len, pos, t)) {
+                        typed_before_noun(&d, seg, n, len, pos, t)) {
                         /* "the Vankor field", "the Kovykta gas field" */
                         n = 0;
                         continue;

@@ -32,17 +32,24 @@ extern const lex_set_t lex_anonymous_roles;
 /* data/places.txt: prepositions before a place ("in", "from"), endings
  * of Russian town names ("sk", "grad"), place nouns before a name ("Lake",
  * "Mount"), lower-case nouns after a place name ("the Vankor field") and
- * the words that may stand between ("gas"), kinds of lines between two
- * places ("Moscow-Adler railway"). */
+ * the words that may stand between such a noun or those of data/kinds.txt
+ * and the name ("gas"), kinds of lines between two places ("Moscow-Adler
+ * railway"). */
 extern const lex_set_t lex_place_preps;
 extern const lex_set_t lex_town_suffixes;
 extern const lex_set_t lex_place_nouns_before;
 extern const lex_set_t lex_place_nouns_after;
-extern const lex_set_t lex_place_noun_modifiers;
+extern const lex_set_t lex_noun_modifiers;
 extern const lex_set_t lex_line_kinds;
 /* data/boards.txt: boards that follow an organisation's name
  * ("Gazprom Management Board"), as phrases. */
 extern const lex_set_t lex_org_boards;
+/* data/kinds.txt: lower-case nouns after an unknown name that make it an
+ * organisation ("company") or a facility ("shipyard"), and offices whose
+ * "of" complement or preceding unknown name is an organisation ("CEO"). */
+extern const lex_set_t lex_org_nouns_after;
+extern const lex_set_t lex_fac_nouns_after;
+extern const lex_set_t lex_org_titles;
 /* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */
 extern const lex_set_t lex_adjective_suffixes;
 
