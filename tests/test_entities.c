@@ -6,11 +6,11 @@
  * words; plus hostile input. Inputs are exact-size heap copies (ASan).
  */
 #include "../common/result.h"
-#include "../worker/entities.h"
-#include "../worker/extract.h"
-#include "../worker/gaz.h"
-#include "../worker/tok.h"
-#include "../worker/turns.h"
+#include "../engine/entities.h"
+#include "../engine/extract.h"
+#include "../engine/gaz.h"
+#include "../engine/tok.h"
+#include "../engine/turns.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -703,7 +703,7 @@ static void
 test_plural_heads_end_in_s(void **state)
 {
     (void)state;
-    const char *dir = EXCERPT_SOURCE_DIR "/worker/data";
+    const char *dir = EXCERPT_SOURCE_DIR "/engine/data";
     DIR *d = opendir(dir);
     assert_non_null(d);
     size_t plurals = 0;

@@ -6,7 +6,7 @@
  * heap buffer of exactly its length so that ASan catches any overread.
  */
 #include "../common/result.h"
-#include "../worker/figures.h"
+#include "../engine/figures.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,0 +1,56 @@
+/*
+ * lexset: the engine's word lists, one per concept, written in
+ * engine/data/ under "#!set=NAME" lines and compiled by gen/gaz_gen.c into
+ * read-only lex_set_t values (words as written, with a 256-bit filter of
+ * their tok_hash() top bytes computed at build time). No state, no I/O.
+ */
+#ifndef EXCERPT_LEXSET_H
+#define EXCERPT_LEXSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lex_set {
+    const char *const *w; /* the words (or phrases), NULL-terminated */
+    size_t n;             /* their count */
+    uint64_t filter[4];   /* bit (tok_hash(word) >> 56) of every word */
+} lex_set_t;
+
+/* The word s[0..n) with tok_hash() value hash is in set (ASCII
+ * case-insensitive; a word whose hash misses the filter is not compared). */
+bool lex_set_has(const lex_set_t *set, const char *s, size_t n, uint64_t hash);
+
+/* data/connectors.txt: lower-case words joining the words of a name ("of",
+ * "and"), name particles ("de", "von", "bin"), and the prepositions a
+ * title may take besides them ("Ambassador to", "Minister in"). */
+extern const lex_set_t lex_name_connectors;
+extern const lex_set_t lex_name_particles;
+extern const lex_set_t lex_title_preps;
+/* data/roles.txt: words that label a turn without naming anyone. */
+extern const lex_set_t lex_anonymous_roles;
+/* data/places.txt: prepositions before a place ("in", "from"), endings
+ * of Russian town names ("sk", "grad"), place nouns before a name ("Lake",
+ * "Mount"), lower-case nouns after a place name ("the Vankor field") and
+ * the words that may stand between such a noun or those of data/kinds.txt
+ * and the name ("gas"), kinds of lines between two places ("Moscow-Adler
+ * railway"). */
+extern const lex_set_t lex_place_preps;
+extern const lex_set_t lex_town_suffixes;
+extern const lex_set_t lex_place_nouns_before;
+extern const lex_set_t lex_place_nouns_after;
+extern const lex_set_t lex_noun_modifiers;
+extern const lex_set_t lex_line_kinds;
+/* data/boards.txt: boards that follow an organisation's name
+ * ("Gazprom Management Board"), as phrases. */
+extern const lex_set_t lex_org_boards;
+/* data/kinds.txt: lower-case nouns after an unknown name that make it an
+ * organisation ("company") or a facility ("shipyard"), and offices whose
+ * "of" complement or preceding unknown name is an organisation ("CEO"). */
+extern const lex_set_t lex_org_nouns_after;
+extern const lex_set_t lex_fac_nouns_after;
+extern const lex_set_t lex_org_titles;
+/* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */
+extern const lex_set_t lex_adjective_suffixes;
+
+#endif
