@@ -1,7 +1,8 @@
 /*
  * entities: named-entity recognition (PERSON, ORG, GPE, LOC, FAC, NORP)
- * from gazetteers plus capitalisation and title rules, with document-level
- * propagation of names. The compiled gazetteer is immutable and shareable.
+ * from the gazetteer (gaz.h) and word lists (lexset.h), both const data
+ * generated at build time, plus capitalisation, title, head-noun and
+ * context rules, with document-level propagation of names and types.
  */
 #ifndef EXCERPT_ENTITIES_H
 #define EXCERPT_ENTITIES_H
@@ -12,7 +13,8 @@
 
 typedef struct entities entities_t;
 
-/* Compile the gazetteers. Only memory can fail (aborts). */
+/* The scanner's handle (it holds nothing the scan changes). Only memory
+ * can fail (aborts). */
 entities_t *entities_new(void);
 
 /* Free; NULL-safe, sets *e = NULL. */

@@ -13,8 +13,11 @@
 
 #include <stdlib.h>
 
+/* The engine's lexicon: what its stages look words up in, built once by
+ * extract_new() and read-only afterwards. */
 struct extract {
-    entities_t *entities; /* compiled gazetteers */
+    entities_t *entities; /* entity scanner (the gazetteer is const data) */
+    fig_lex_t *fig_lex;   /* index of the figure word tables */
 };
 
 extract_t *
@@ -22,6 +25,7 @@ extract_new(void)
 {
     extract_t *ex = xcalloc(1, sizeof *ex);
     ex->entities = entities_new();
+    ex->fig_lex = fig_lex_new();
     return ex;
 }
 
@@ -31,6 +35,7 @@ extract_destroy(extract_t **exp)
     if (!exp || !*exp)
         return;
     entities_destroy(&(*exp)->entities);
+    fig_lex_destroy(&(*exp)->fig_lex);
     free(*exp);
     *exp = NULL;
 }
@@ -45,7 +50,7 @@ extract_run(const extract_t *ex, const char *text, size_t len, result_t **out)
     r->version = result_strndup(r, EXTRACT_VERSION, sizeof EXTRACT_VERSION - 1);
     turns_parse(text, len, r);
     entities_scan(ex->entities, text, len, r);
-    figures_scan(text, len, r);
+    figures_scan(ex->fig_lex, text, len, r);
     result_finish(r);
     r->extract_us = now_mono_us() - t0;
     *out = r;

@@ -1,8 +1,12 @@
 /*
- * extract: the extraction engine. A pure library: text in, result_t out.
- * No I/O, no mutable globals, deterministic. One extract_t holds the
- * compiled gazetteers; it is immutable after extract_new() and may be
+ * extract: the extraction engine. A library: text in, result_t out.
+ * No I/O, deterministic. Its knowledge (gazetteer, word tables and lists)
+ * is const data generated at build time from engine/data/ and iso-codes;
+ * the lookup index of the figure word tables is built by extract_new()
+ * and owned by the extract_t, which is immutable afterwards and may be
  * shared by any number of threads calling extract_run() concurrently.
+ * The only other state is per-thread scratch buffers (common/spare.h)
+ * that a run reuses for speed; they never change a result.
  */
 #ifndef EXCERPT_EXTRACT_H
 #define EXCERPT_EXTRACT_H
@@ -17,7 +21,8 @@
 
 typedef struct extract extract_t;
 
-/* Build the engine (compiles gazetteers). Only memory can fail (aborts). */
+/* Build the engine (the index of its word tables). Only memory can fail
+ * (aborts). */
 extract_t *extract_new(void);
 
 /* Free the engine; NULL-safe, sets *ex = NULL. */

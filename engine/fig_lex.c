@@ -8,9 +8,10 @@
 #include "fig_lex.h"
 #include "swar.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
+#include "../common/xalloc.h"
+
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned char
@@ -161,21 +162,24 @@ typedef struct tindex {
 #define FULL_CI 1
 #define FULL_CS 2
 
-static tindex_t tindex[18];
-static size_t n_tindex;
-static pthread_once_t tindex_once = PTHREAD_ONCE_INIT;
-static atomic_bool tindex_ready; /* set once tindex is complete */
+/* Tables indexed (fig_lex_new lists them). */
+#define N_TABLES 18
+
+struct fig_lex {
+    tindex_t idx[N_TABLES]; /* one per table */
+    size_t n;               /* entries of idx in use */
+};
 
 static void
-tindex_add(const fig_word_t *table)
+tindex_add(fig_lex_t *lx, const fig_word_t *table)
 {
     size_t n = 0;
     for (; table[n].pat; n++)
         if (strlen(table[n].pat) >= 255)
             return; /* not indexed: scanned in full */
-    if (n >= TSLOTS)
+    if (n >= TSLOTS || lx->n == N_TABLES)
         return;
-    tindex_t *x = &tindex[n_tindex++];
+    tindex_t *x = &lx->idx[lx->n++];
     memset(x, 0, sizeof *x);
     x->table = table;
     size_t count[256] = { 0 };
@@ -202,57 +206,58 @@ tindex_add(const fig_word_t *table)
     }
 }
 
-/* Built once, read-only afterwards: the tables are static and so is this. */
-static void
-tindex_build(void)
+fig_lex_t *
+fig_lex_new(void)
 {
+    fig_lex_t *lx = xcalloc(1, sizeof *lx);
     /* the tables looked up after every number first */
-    tindex_add(fig_lex_percents);
-    tindex_add(fig_lex_currencies);
-    tindex_add(fig_lex_currency_symbols);
-    tindex_add(fig_lex_units);
-    tindex_add(fig_lex_scales);
-    tindex_add(fig_lex_months);
-    tindex_add(fig_lex_durations);
-    tindex_add(fig_lex_numwords);
-    tindex_add(fig_lex_loose_followers);
-    tindex_add(fig_lex_range_connectors);
-    tindex_add(fig_lex_year_preps);
-    tindex_add(fig_lex_seasons);
-    tindex_add(fig_lex_season_edges);
-    tindex_add(fig_lex_year_edges);
-    tindex_add(fig_lex_relative_periods);
-    tindex_add(fig_lex_part_ordinals);
-    tindex_add(fig_lex_per_times);
-    tindex_add(fig_lex_carry_preps);
-    atomic_store_explicit(&tindex_ready, true, memory_order_release);
+    const fig_word_t *const tables[N_TABLES] = {
+        fig_lex_percents,         fig_lex_currencies,
+        fig_lex_currency_symbols, fig_lex_units,
+        fig_lex_scales,           fig_lex_months,
+        fig_lex_durations,        fig_lex_numwords,
+        fig_lex_loose_followers,  fig_lex_range_connectors,
+        fig_lex_year_preps,       fig_lex_seasons,
+        fig_lex_season_edges,     fig_lex_year_edges,
+        fig_lex_relative_periods, fig_lex_part_ordinals,
+        fig_lex_per_times,        fig_lex_carry_preps,
+    };
+    for (size_t i = 0; i < N_TABLES; i++)
+        tindex_add(lx, tables[i]);
+    return lx;
 }
 
-/* The index of table, or NULL for a table not listed in tindex_build(). */
-static const tindex_t *
-tindex_of(const fig_word_t *table)
+void
+fig_lex_destroy(fig_lex_t **lx)
 {
-    /* pthread_once() is a call every time; the flag is a load */
-    if (!atomic_load_explicit(&tindex_ready, memory_order_acquire) &&
-        (pthread_once(&tindex_once, tindex_build) != 0 ||
-         !atomic_load_explicit(&tindex_ready, memory_order_acquire)))
-        return NULL;
-    for (size_t i = 0; i < n_tindex; i++)
-        if (tindex[i].table == table)
-            return &tindex[i];
+    if (!lx || !*lx)
+        return;
+    free(*lx);
+    *lx = NULL;
+}
+
+/* The index of table, or NULL for a table fig_lex_new() did not index
+ * (scanned in full). */
+static const tindex_t *
+tindex_of(const fig_lex_t *lx, const fig_word_t *table)
+{
+    for (size_t i = 0; i < lx->n; i++)
+        if (lx->idx[i].table == table)
+            return &lx->idx[i];
     return NULL;
 }
 
 size_t
-fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
-                    const fig_word_t *table, bool glued, const fig_word_t **w)
+fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
+                    size_t p, const fig_word_t *table, bool glued,
+                    const fig_word_t **w)
 {
     size_t best = 0;
     *w = NULL;
     if (p >= n)
         return 0;
     unsigned char c0 = lower(t[p]);
-    const tindex_t *x = tindex_of(table);
+    const tindex_t *x = tindex_of(lx, table);
     if (x) {
         /* up to eight bytes at p, lower-cased, zeros past the end (where
          * no pattern byte can match): most entries fail on them */
@@ -341,11 +346,11 @@ entry_is(const unsigned char *t, size_t ws, size_t k, const fig_word_t *e)
 }
 
 int
-fig_lex_word_in(const unsigned char *t, size_t ws, size_t we,
-                const fig_word_t *table)
+fig_lex_word_in(const fig_lex_t *lx, const unsigned char *t, size_t ws,
+                size_t we, const fig_word_t *table)
 {
     size_t k = we - ws;
-    const tindex_t *x = tindex_of(table);
+    const tindex_t *x = tindex_of(lx, table);
     if (x) {
         if (k == 0 || k >= 255)
             return -1; /* no pattern is empty; none is that long */

@@ -90,11 +90,22 @@ size_t fig_lex_dash_before(const unsigned char *t, size_t p);
 size_t fig_lex_match(const unsigned char *t, size_t n, size_t p,
                      const char *pat, bool cs);
 
+/* The lookup index of the tables above (by first byte, with eight-byte
+ * prefix tests), built by fig_lex_new() and read-only afterwards: one per
+ * engine handle, shared by its threads. */
+typedef struct fig_lex fig_lex_t;
+
+/* Build the index of every table above. Only memory can fail (aborts). */
+fig_lex_t *fig_lex_new(void);
+
+/* Free; NULL-safe, sets *lx = NULL. */
+void fig_lex_destroy(fig_lex_t **lx);
+
 /* Longest match of any table entry at t[p]; glued restricts to entries
  * with FIG_LEX_GLUE. Returns the end (0 if none) and the entry in *w. */
-size_t fig_lex_match_table(const unsigned char *t, size_t n, size_t p,
-                           const fig_word_t *table, bool glued,
-                           const fig_word_t **w);
+size_t fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t,
+                           size_t n, size_t p, const fig_word_t *table,
+                           bool glued, const fig_word_t **w);
 
 /* The ASCII word (letters only) ending at or before p after skipping
  * blanks backward: sets [*ws, *we) and returns true if there is one. */
@@ -106,7 +117,7 @@ bool fig_lex_word_is(const unsigned char *t, size_t ws, size_t we,
                      const char *word);
 
 /* Index of t[ws..we) in table (case rules as in fig_lex_match), or -1. */
-int fig_lex_word_in(const unsigned char *t, size_t ws, size_t we,
-                    const fig_word_t *table);
+int fig_lex_word_in(const fig_lex_t *lx, const unsigned char *t, size_t ws,
+                    size_t we, const fig_word_t *table);
 
 #endif

@@ -61,6 +61,7 @@ typedef struct cand {
 } cand_t;
 
 typedef struct scan {
+    const fig_lex_t *lx;        /* word tables' index */
     const unsigned char *t;     /* input */
     size_t n;                   /* input length */
     result_t *r;                /* output */
@@ -263,8 +264,9 @@ parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
             d++;
         const fig_word_t *w;
         size_t a = fig_lex_skip_blanks(t, s->n, d);
-        dcomma = d - q - 1 < 3 && a > d &&
-                 fig_lex_match_table(t, s->n, a, fig_lex_scales, false, &w);
+        dcomma =
+            d - q - 1 < 3 && a > d &&
+            fig_lex_match_table(s->lx, t, s->n, a, fig_lex_scales, false, &w);
     }
     if (q + 1 < s->n && (t[q] == '.' || dcomma) && fig_lex_is_digit(t[q + 1])) {
         q++;
@@ -436,7 +438,7 @@ carried_from_last(const scan_t *s, const cand_t *x)
         crosses_sentence(s, y->end, x->start))
         return false;
     if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
-        fig_lex_word_in(s->t, ws, we, fig_lex_carry_preps) < 0)
+        fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_carry_preps) < 0)
         return false;
     double xv = x->num * x->scale, yv = y->num * y->scale;
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
@@ -529,7 +531,7 @@ followed_loosely(const scan_t *s, size_t p)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    return fig_lex_word_in(s->t, a, e, fig_lex_loose_followers) >= 0;
+    return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_loose_followers) >= 0;
 }
 
 /* Connector after a number: dash, to, or, and, and/or, through, comma,
@@ -548,8 +550,8 @@ connector(const scan_t *s, size_t p)
         b = a + 1;
     else {
         const fig_word_t *w;
-        b = fig_lex_match_table(t, s->n, a, fig_lex_range_connectors, false,
-                                &w);
+        b = fig_lex_match_table(s->lx, t, s->n, a, fig_lex_range_connectors,
+                                false, &w);
         if (!b)
             return 0;
     }
@@ -609,7 +611,7 @@ month_before(const scan_t *s, size_t p, size_t *start)
     if (fig_lex_blank_before(s->t, p) == 0 ||
         !fig_lex_prev_word(s->t, p, &ws, &we))
         return 0;
-    int i = fig_lex_word_in(s->t, ws, we, fig_lex_months);
+    int i = fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months);
     if (i < 0)
         return 0;
     *start = ws;
@@ -644,7 +646,7 @@ year_after(const scan_t *s, size_t p, size_t *end)
 static bool
 word_in_list(const scan_t *s, size_t ws, size_t we, const fig_word_t *table)
 {
-    return fig_lex_word_in(s->t, ws, we, table) >= 0;
+    return fig_lex_word_in(s->lx, s->t, ws, we, table) >= 0;
 }
 
 /* The word [ws, we) before a year is a season or "of" after one ("summer
@@ -772,7 +774,7 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
      * digits is found from the number, see first_months_after) */
     if (fig_lex_word_is(t, w2s, w2e, "months") &&
         fig_lex_prev_word(t, w2s, &w3s, &w3e)) {
-        int k = fig_lex_word_in(t, w3s, w3e, fig_lex_numwords);
+        int k = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_numwords);
         size_t w4s, w4e;
         if (k >= 0 && fig_lex_numwords[k].num >= 1 &&
             fig_lex_numwords[k].num <= 12 &&
@@ -788,7 +790,7 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     bool quarter = fig_lex_word_is(t, w2s, w2e, "quarter");
     if ((!half && !quarter) || !fig_lex_prev_word(t, w2s, &w3s, &w3e))
         return;
-    int i = fig_lex_word_in(t, w3s, w3e, fig_lex_part_ordinals);
+    int i = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_part_ordinals);
     int k = i >= 0 ? (int)fig_lex_part_ordinals[i].num : 0;
     if (k < 1 || (half && k > 2))
         return;
@@ -807,7 +809,7 @@ name_before(const scan_t *s, size_t p)
         return false;
     if (!(s->t[ws] >= 'A' && s->t[ws] <= 'Z'))
         return false;
-    if (fig_lex_word_in(s->t, ws, we, fig_lex_months) >= 0)
+    if (fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months) >= 0)
         return false;
     size_t q = fig_lex_skip_blanks_back(s->t, ws);
     if (q == 0)
@@ -851,9 +853,11 @@ per_unit(scan_t *s, cand_t *c)
     if (!b || d == b)
         return;
     const fig_word_t *w;
-    size_t e = fig_lex_match_table(s->t, s->n, d, fig_lex_units, false, &w);
+    size_t e =
+        fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_units, false, &w);
     if (!e || w->num != 1)
-        e = fig_lex_match_table(s->t, s->n, d, fig_lex_per_times, false, &w);
+        e = fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_per_times, false,
+                                &w);
     if (!e)
         return;
     const char *u = per_name(s, c->unit, w->norm);
@@ -870,14 +874,15 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     const fig_word_t *w;
     size_t e;
     c->flags |= F_UNIT;
-    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_percents, glued, &w))) {
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_percents, glued,
+                                 &w))) {
         c->type = RESULT_PERCENT;
         c->unit = NULL;
         c->end = e;
         return true;
     }
-    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_currencies, glued,
-                                 &w))) {
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_currencies,
+                                 glued, &w))) {
         c->type = RESULT_MONEY;
         c->unit = w->norm;
         c->end = e;
@@ -885,8 +890,8 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     }
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
-        if ((e = fig_lex_match_table(s->t, s->n, a, fig_lex_currencies, false,
-                                     &w))) {
+        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_currencies,
+                                     false, &w))) {
             e = fig_lex_skip_blanks(s->t, s->n, e);
             if (e < s->n && s->t[e] == ']') {
                 c->type = RESULT_MONEY;
@@ -896,7 +901,8 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
             }
         }
     }
-    if ((e = fig_lex_match_table(s->t, s->n, q, fig_lex_units, glued, &w))) {
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_units, glued,
+                                 &w))) {
         c->type = RESULT_QUANTITY;
         c->unit = w->norm;
         c->scale *= w->num;
@@ -1071,9 +1077,10 @@ classify(scan_t *s, size_t p, cand_t *c)
                 size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
                 size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
                 const fig_word_t *mw;
-                size_t me = b > oe ? fig_lex_match_table(
-                                         t, n, b, fig_lex_months, false, &mw)
-                                   : 0;
+                size_t me =
+                    b > oe ? fig_lex_match_table(s->lx, t, n, b, fig_lex_months,
+                                                 false, &mw)
+                           : 0;
                 if (me && !alpha_at(s, me) && m.ip >= 1 && m.ip <= 31) {
                     c->type = RESULT_DATE;
                     c->kind = K_DAYMONTH;
@@ -1124,7 +1131,8 @@ classify(scan_t *s, size_t p, cand_t *c)
             size_t se;
             const fig_word_t *w;
             size_t after = q;
-            if ((se = fig_lex_match_table(t, n, q, fig_lex_scales, true, &w))) {
+            if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true,
+                                          &w))) {
                 c->scale = w->num;
                 c->flags |= F_SCALE;
                 after = se;
@@ -1158,7 +1166,8 @@ classify(scan_t *s, size_t p, cand_t *c)
         size_t a = fig_lex_skip_blanks(t, n, q);
         if (a > q) {
             const fig_word_t *w;
-            size_t se = fig_lex_match_table(t, n, a, fig_lex_scales, false, &w);
+            size_t se =
+                fig_lex_match_table(s->lx, t, n, a, fig_lex_scales, false, &w);
             if (se) {
                 c->scale = w->num;
                 c->flags |= F_SCALE;
@@ -1219,7 +1228,8 @@ lookahead : {
     }
     if (!hyph && a > q && is_int(&m) && !m.sep && m.intdig <= 2) {
         const fig_word_t *w;
-        size_t me = fig_lex_match_table(t, n, a, fig_lex_months, false, &w);
+        size_t me =
+            fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
         if (me && m.ip >= 1 && m.ip <= 31) {
             c->type = RESULT_DATE;
             c->kind = K_DAYMONTH;
@@ -1260,7 +1270,8 @@ lookahead : {
     }
     if (a > q && !is_yearish(&m)) {
         const fig_word_t *w;
-        size_t de = fig_lex_match_table(t, n, a, fig_lex_durations, false, &w);
+        size_t de =
+            fig_lex_match_table(s->lx, t, n, a, fig_lex_durations, false, &w);
         if (de) {
             bool tm = w->norm[0] >= 'a';
             c->type = tm ? RESULT_TIME : RESULT_DATE;
@@ -1365,7 +1376,7 @@ spelled_value(const scan_t *s, size_t a, size_t b, double *out)
             p++;
             continue;
         }
-        int i = fig_lex_word_in(t, p, e, fig_lex_numwords);
+        int i = fig_lex_word_in(s->lx, t, p, e, fig_lex_numwords);
         if (i >= 0) {
             double v = fig_lex_numwords[i].num;
             if (v == 100)
@@ -1402,7 +1413,7 @@ spelled_start(const scan_t *s, size_t p)
                    fig_lex_blank_before(t, cur) == 0) {
             break;
         }
-        bool numw = fig_lex_word_in(t, ws, we, fig_lex_numwords) >= 0;
+        bool numw = fig_lex_word_in(s->lx, t, ws, we, fig_lex_numwords) >= 0;
         bool glue = fig_lex_word_is(t, ws, we, "and") ||
                     fig_lex_word_is(t, ws, we, "a") ||
                     fig_lex_word_is(t, ws, we, "half");
@@ -1444,8 +1455,8 @@ spelled_money(scan_t *s, size_t ws, size_t we, double scale)
     size_t a = fig_lex_skip_blanks(s->t, s->n, we);
     const fig_word_t *w;
     size_t e;
-    if (a == we || !(e = fig_lex_match_table(s->t, s->n, a, fig_lex_currencies,
-                                             false, &w)))
+    if (a == we || !(e = fig_lex_match_table(s->lx, s->t, s->n, a,
+                                             fig_lex_currencies, false, &w)))
         return;
     size_t st = spelled_start(s, ws);
     double v;
@@ -1582,11 +1593,12 @@ apply_sign(const scan_t *s, size_t p, cand_t *c)
 }
 
 void
-figures_scan(const char *text, size_t len, result_t *r)
+figures_scan(const fig_lex_t *lx, const char *text, size_t len, result_t *r)
 {
-    if (!text || !r || len == 0)
+    if (!lx || !text || !r || len == 0)
         return;
     scan_t *s = &(scan_t){ 0 };
+    s->lx = lx;
     s->t = (const unsigned char *)text;
     s->n = len;
     s->r = r;

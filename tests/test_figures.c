@@ -19,6 +19,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The word tables' index, built once for the whole group. */
+static fig_lex_t *lx;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    lx = fig_lex_new();
+    return lx ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    fig_lex_destroy(&lx);
+    return 0;
+}
+
 /* Scan the first len bytes of s from an exact-size heap copy. */
 static result_t *
 scan_n(const char *s, size_t len)
@@ -27,7 +46,7 @@ scan_n(const char *s, size_t len)
     char *buf = malloc(len ? len : 1);
     assert_non_null(buf);
     memcpy(buf, s, len);
-    figures_scan(buf, len, r);
+    figures_scan(lx, buf, len, r);
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
         assert_true(f->start < f->end);
@@ -590,7 +609,8 @@ test_empty_nul_invalid_utf8(void **state)
     result_destroy(&r);
 
     r = result_new();
-    figures_scan(NULL, 0, r);
+    figures_scan(lx, NULL, 0, r);
+    figures_scan(NULL, "5 percent", 9, r);
     assert_int_equal(r->n_figures, 0);
     result_destroy(&r);
 
@@ -656,7 +676,7 @@ test_50mb_line(void **state)
     for (size_t i = 0; i < n; i++)
         buf[i] = (i % 4 == 3) ? ',' : (char)('1' + i % 4);
     result_t *r = result_new();
-    figures_scan(buf, n, r);
+    figures_scan(lx, buf, n, r);
     assert_int_equal(r->n_figures, 0);
     result_destroy(&r);
 
@@ -664,7 +684,7 @@ test_50mb_line(void **state)
     for (size_t i = 0; i < n; i++)
         buf[i] = "12, "[i % 4];
     r = result_new();
-    figures_scan(buf, n, r);
+    figures_scan(lx, buf, n, r);
     assert_true(r->n_figures > 1000);
     assert_true(r->n_figures <= 1024 + n / 32);
     assert_int_equal(r->figures[0].type, RESULT_CARDINAL);
@@ -700,5 +720,5 @@ main(void)
         cmocka_unit_test(test_relative_periods),
         cmocka_unit_test(test_50mb_line),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
