@@ -916,429 +916,518 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     return false;
 }
 
-/* Classify the number starting at p (a digit). Returns the position to
- * continue scanning from; c->type is 0 when nothing is to be reported. */
-static size_t
-classify(scan_t *s, size_t p, cand_t *c)
+/* ---- classify: one function per pattern ---- */
+
+/* What a pattern decided about the number. */
+typedef enum step {
+    NEXT,      /* not this pattern: try the next one */
+    RETURN,    /* classified (or dropped): scanning goes on at x->ret */
+    LOOKAHEAD, /* a glued scale was read: go on with the words after it */
+    PREFIX,    /* a unit was read: take a currency sign before it, finish */
+    DONE       /* typed: finish (coordination links) */
+} step_t;
+
+/* The number being classified and where its patterns have got to. */
+typedef struct numctx {
+    size_t p;         /* its first digit */
+    num_t m;          /* the number as written */
+    size_t q;         /* after the number and any scale word read */
+    bool mid;         /* written "mid-2020" */
+    size_t mid_start; /* where "mid" starts */
+    size_t a;         /* lookahead: the first byte of the next word */
+    bool hyph;        /* lookahead: joined to it by a hyphen ("5-year") */
+    size_t ret;       /* RETURN: where scanning goes on */
+} numctx_t;
+
+typedef step_t pattern_fn(scan_t *s, numctx_t *x, cand_t *c);
+
+static step_t
+give(numctx_t *x, size_t ret)
+{
+    x->ret = ret;
+    return RETURN;
+}
+
+/* A day of month mo at x (its end at e), with an optional year after:
+ * "June 30", "30 June 2020", "the 30th of June". */
+static step_t
+day_of_month(scan_t *s, numctx_t *x, cand_t *c, int mo, size_t e)
+{
+    c->type = RESULT_DATE;
+    c->kind = K_DAYMONTH;
+    c->month = mo;
+    c->end = e;
+    size_t ye;
+    int y = year_after(s, e, &ye);
+    if (y) {
+        c->year = y;
+        c->end = ye;
+        iso_ymd(c->iso, sizeof c->iso, y, mo, (int)x->m.ip);
+    } else {
+        iso_md(c->iso, sizeof c->iso, mo, (int)x->m.ip);
+    }
+    return give(x, c->end);
+}
+
+/* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
+ * figure; "mid-2020" is. Then the number itself: junk ("1.2.3", too many
+ * digits) is skipped. */
+static step_t
+pat_number(scan_t *s, numctx_t *x, cand_t *c)
 {
     const unsigned char *t = s->t;
-    size_t n = s->n;
-    memset(c, 0, sizeof *c);
-    c->scale = 1;
-    bool mid = false;
-    size_t mid_start = p;
-
+    size_t p = x->p;
+    x->mid_start = p;
     if (p > 0) {
         unsigned char b = t[p - 1];
         if (fig_lex_is_alpha(b) || b == '_')
-            return skip_run(s, p);
+            return give(x, skip_run(s, p));
         if ((b == '.' || b == '/' || b == '\\') && p >= 2 && is_alnum(t[p - 2]))
-            return skip_run(s, p);
+            return give(x, skip_run(s, p));
         size_t dl = fig_lex_dash_before(t, p);
         if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1])) {
             size_t ws, we;
             if (fig_lex_prev_word(t, p - dl, &ws, &we) && we == p - dl &&
                 fig_lex_word_is(t, ws, we, "mid")) {
-                mid = true;
-                mid_start = ws;
+                x->mid = true;
+                x->mid_start = ws;
             } else {
-                return skip_run(s, p);
+                return give(x, skip_run(s, p));
             }
         }
     }
-
-    num_t m;
     size_t q;
-    if (!parse_num(s, p, &m, &q))
-        return q;
-    c->num = m.val;
-    c->start = p;
+    if (!parse_num(s, p, &x->m, &q))
+        return give(x, q);
+    x->q = q;
+    c->num = x->m.val;
+    c->start = x->mid ? x->mid_start : p;
     c->end = q;
-    if (mid)
-        c->start = mid_start;
+    return NEXT;
+}
 
-    /* glued forms */
-    if (q < n) {
-        unsigned char g = t[q];
-        /* 14:30 */
-        if (g == ':' && is_int(&m) && !m.sep && m.intdig <= 2 &&
-            digit_at(s, q + 1) && digit_at(s, q + 2) && !digit_at(s, q + 3) &&
-            !alpha_at(s, q + 3)) {
-            int hh = (int)m.ip;
-            int mm = (t[q + 1] - '0') * 10 + (t[q + 2] - '0');
-            if (hh <= 24 && mm < 60) {
-                size_t e = q + 3;
-                size_t a = fig_lex_skip_blanks(t, n, e);
-                size_t pe;
-                if ((pe = fig_lex_match(t, n, a, "pm", false)) ||
-                    (pe = fig_lex_match(t, n, a, "p.m.", false))) {
-                    if (hh < 12)
-                        hh += 12;
-                    e = pe;
-                } else if ((pe = fig_lex_match(t, n, a, "am", false)) ||
-                           (pe = fig_lex_match(t, n, a, "a.m.", false))) {
-                    if (hh == 12)
-                        hh = 0;
-                    e = pe;
-                }
-                c->type = RESULT_TIME;
-                snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
-                c->end = e;
-                return e;
-            }
-            return skip_run(s, q + 1);
-        }
-        /* 2020-2024, 2011-11-25, 3-4 */
-        size_t dl = fig_lex_dash(t, n, q);
-        if (dl && digit_at(s, q + dl)) {
-            num_t m2;
-            size_t q2;
-            bool ok2 = parse_num(s, q + dl, &m2, &q2);
-            if (ok2 && is_yearish(&m) && dl == 1 && m2.intdig == 2 && !m2.dec &&
-                q2 + 3 <= n && t[q2] == '-' && digit_at(s, q2 + 1) &&
-                digit_at(s, q2 + 2) && !digit_at(s, q2 + 3) &&
-                !alpha_at(s, q2 + 3)) {
-                int mo = (int)m2.ip;
-                int d = (t[q2 + 1] - '0') * 10 + (t[q2 + 2] - '0');
-                if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
-                    c->type = RESULT_DATE;
-                    iso_ymd(c->iso, sizeof c->iso, (int)m.ip, mo, d);
-                    c->end = q2 + 3;
-                    return c->end;
-                }
-            }
-            if (ok2 && is_yearish(&m) && !alpha_at(s, q2) && !m2.dec &&
-                !m2.sep) {
-                uint64_t y2 = m2.ip;
-                if (m2.intdig == 2)
-                    y2 += m.ip / 100 * 100;
-                if ((m2.intdig == 4 || m2.intdig == 2) && y2 > m.ip &&
-                    y2 <= 2100) {
-                    c->type = RESULT_DATE;
-                    snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m.ip,
-                             (int)y2);
-                    c->end = q2;
-                    return q2;
-                }
-            }
-            c->flags |= F_LINK;
-            c->link = q + dl;
-        }
-        /* 2019/2020, otherwise fractions and codes are no figures */
-        if (g == '/' && digit_at(s, q + 1)) {
-            num_t m2;
-            size_t q2;
-            if (parse_num(s, q + 1, &m2, &q2) && is_yearish(&m) &&
-                !alpha_at(s, q2) && !m2.dec && !m2.sep &&
-                (m2.intdig == 4 || m2.intdig == 2)) {
-                uint64_t y2 = m2.intdig == 2 ? m2.ip + m.ip / 100 * 100 : m2.ip;
-                if (y2 == m.ip + 1) {
-                    c->type = RESULT_DATE;
-                    snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m.ip,
-                             (int)y2);
-                    c->end = q2;
-                    return q2;
-                }
-            }
-            return skip_run(s, q);
-        }
-        if (fig_lex_is_alpha(g)) {
-            size_t e = q;
-            while (e < n && fig_lex_is_alpha(t[e]))
-                e++;
-            size_t wl = e - q;
-            bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
-            if (tail_ok && is_int(&m) && wl == 2 &&
-                (fig_lex_word_is(t, q, e, "st") ||
-                 fig_lex_word_is(t, q, e, "nd") ||
-                 fig_lex_word_is(t, q, e, "rd") ||
-                 fig_lex_word_is(t, q, e, "th"))) {
-                size_t ms;
-                int mo = month_before(s, p, &ms);
-                if (mo && m.ip >= 1 && m.ip <= 31) {
-                    c->type = RESULT_DATE;
-                    c->kind = K_DAYMONTH;
-                    c->month = mo;
-                    c->start = ms;
-                    c->end = e;
-                    size_t ye;
-                    int y = year_after(s, e, &ye);
-                    if (y) {
-                        c->year = y;
-                        c->end = ye;
-                        iso_ymd(c->iso, sizeof c->iso, y, mo, (int)m.ip);
-                    } else {
-                        iso_md(c->iso, sizeof c->iso, mo, (int)m.ip);
-                    }
-                    return c->end;
-                }
-                /* "the 30th of June [2020]" */
-                size_t a = fig_lex_skip_blanks(t, n, e);
-                size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
-                size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
-                const fig_word_t *mw;
-                size_t me =
-                    b > oe ? fig_lex_match_table(s->lx, t, n, b, fig_lex_months,
-                                                 false, &mw)
-                           : 0;
-                if (me && !alpha_at(s, me) && m.ip >= 1 && m.ip <= 31) {
-                    c->type = RESULT_DATE;
-                    c->kind = K_DAYMONTH;
-                    c->month = (int)mw->num;
-                    c->end = me;
-                    size_t ye;
-                    int y = year_after(s, me, &ye);
-                    if (y) {
-                        c->year = y;
-                        c->end = ye;
-                        iso_ymd(c->iso, sizeof c->iso, y, c->month, (int)m.ip);
-                    } else {
-                        iso_md(c->iso, sizeof c->iso, c->month, (int)m.ip);
-                    }
-                    return c->end;
-                }
-                c->type = RESULT_ORDINAL;
-                c->end = e;
-                return e;
-            }
-            if (tail_ok && wl == 1 && (t[q] == 's') && is_int(&m) && !m.sep &&
-                m.ip % 10 == 0 &&
-                (m.intdig == 4 || (m.intdig == 2 && p > 0 &&
-                                   (t[p - 1] == '\'' || t[p - 1] == 0x99)))) {
-                c->type = RESULT_DATE;
-                if (m.intdig == 4)
-                    snprintf(c->iso, sizeof c->iso, "%03d", (int)(m.ip / 10));
-                else
-                    snprintf(c->iso, sizeof c->iso, "19%d", (int)(m.ip / 10));
-                size_t ws, we;
-                if (fig_lex_prev_word(t, c->start, &ws, &we) &&
-                    (fig_lex_word_is(t, ws, we, "early") ||
-                     fig_lex_word_is(t, ws, we, "late")))
-                    c->start = ws;
-                c->end = e;
-                return e;
-            }
-            if (tail_ok && is_int(&m) && m.ip >= 1 && m.ip <= 12 &&
-                (fig_lex_word_is(t, q, e, "am") ||
-                 fig_lex_word_is(t, q, e, "pm"))) {
-                int hh = (int)m.ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
-                c->type = RESULT_TIME;
-                snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
-                c->end = e;
-                return e;
-            }
-            /* glued scale and units: 5bn, 10km, 100MW, $5m */
-            size_t se;
-            const fig_word_t *w;
-            size_t after = q;
-            if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true,
-                                          &w))) {
-                c->scale = w->num;
-                c->flags |= F_SCALE;
-                after = se;
-            } else if (t[q] == 'm' && !alpha_at(s, q + 1) &&
-                       !digit_at(s, q + 1)) {
-                size_t ps;
-                if (money_prefix(s, p, &ps)) {
-                    c->scale = 1e6;
-                    c->flags |= F_SCALE;
-                    after = q + 1;
-                }
-            }
-            if (after == q) {
-                if (!unit_after(s, q, true, c))
-                    return skip_run(s, p);
-                goto prefix;
-            }
-            c->end = after;
-            q = after;
-            goto lookahead;
-        }
-        if (g == '%') {
-            c->type = RESULT_PERCENT;
-            c->end = q + 1;
-            return c->end;
-        }
+/* "14:30", "9:15 pm": a TIME; other colons end the token. */
+static step_t
+pat_clock(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n, q = x->q;
+    const num_t *m = &x->m;
+    if (!(t[q] == ':' && is_int(m) && !m->sep && m->intdig <= 2 &&
+          digit_at(s, q + 1) && digit_at(s, q + 2) && !digit_at(s, q + 3) &&
+          !alpha_at(s, q + 3)))
+        return NEXT;
+    int hh = (int)m->ip;
+    int mm = (t[q + 1] - '0') * 10 + (t[q + 2] - '0');
+    if (hh > 24 || mm >= 60)
+        return give(x, skip_run(s, q + 1));
+    size_t e = q + 3;
+    size_t a = fig_lex_skip_blanks(t, n, e);
+    size_t pe;
+    if ((pe = fig_lex_match(t, n, a, "pm", false)) ||
+        (pe = fig_lex_match(t, n, a, "p.m.", false))) {
+        if (hh < 12)
+            hh += 12;
+        e = pe;
+    } else if ((pe = fig_lex_match(t, n, a, "am", false)) ||
+               (pe = fig_lex_match(t, n, a, "a.m.", false))) {
+        if (hh == 12)
+            hh = 0;
+        e = pe;
     }
+    c->type = RESULT_TIME;
+    snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+    c->end = e;
+    return give(x, e);
+}
 
-    /* scale word after blanks */
-    {
-        size_t a = fig_lex_skip_blanks(t, n, q);
-        if (a > q) {
-            const fig_word_t *w;
-            size_t se =
-                fig_lex_match_table(s->lx, t, n, a, fig_lex_scales, false, &w);
-            if (se) {
-                c->scale = w->num;
-                c->flags |= F_SCALE;
-                c->end = se;
-                q = se;
-            }
+/* A dash and another number: "2011-11-25" (a DATE), "2020-2024" (an ISO
+ * interval), else a range whose ends are linked ("3-4 percent"). */
+static step_t
+pat_dash(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n, q = x->q;
+    const num_t *m = &x->m;
+    size_t dl = fig_lex_dash(t, n, q);
+    if (!dl || !digit_at(s, q + dl))
+        return NEXT;
+    num_t m2;
+    size_t q2;
+    bool ok2 = parse_num(s, q + dl, &m2, &q2);
+    if (ok2 && is_yearish(m) && dl == 1 && m2.intdig == 2 && !m2.dec &&
+        q2 + 3 <= n && t[q2] == '-' && digit_at(s, q2 + 1) &&
+        digit_at(s, q2 + 2) && !digit_at(s, q2 + 3) && !alpha_at(s, q2 + 3)) {
+        int mo = (int)m2.ip;
+        int d = (t[q2 + 1] - '0') * 10 + (t[q2 + 2] - '0');
+        if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
+            c->type = RESULT_DATE;
+            iso_ymd(c->iso, sizeof c->iso, (int)m->ip, mo, d);
+            c->end = q2 + 3;
+            return give(x, c->end);
         }
     }
+    if (ok2 && is_yearish(m) && !alpha_at(s, q2) && !m2.dec && !m2.sep) {
+        uint64_t y2 = m2.ip;
+        if (m2.intdig == 2)
+            y2 += m->ip / 100 * 100;
+        if ((m2.intdig == 4 || m2.intdig == 2) && y2 > m->ip && y2 <= 2100) {
+            c->type = RESULT_DATE;
+            snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m->ip, (int)y2);
+            c->end = q2;
+            return give(x, q2);
+        }
+    }
+    c->flags |= F_LINK;
+    c->link = q + dl;
+    return NEXT;
+}
 
-lookahead : {
-    size_t a = fig_lex_skip_blanks(t, n, q);
-    bool hyph = false;
-    if (a == q && a + 1 < n && t[a] == '-' && fig_lex_is_alpha(t[a + 1])) {
-        a++;
-        hyph = true;
-    }
-    if (a > q && unit_after(s, a, false, c))
-        goto prefix;
-    if (c->flags & F_SCALE) {
-        size_t ps;
-        const char *cur = money_prefix(s, p, &ps);
-        if (cur) {
-            c->type = RESULT_MONEY;
-            c->unit = cur;
-            c->start = ps;
-        } else {
-            c->type = RESULT_CARDINAL;
+/* "2019/2020" (consecutive years) is a DATE; other fractions and codes
+ * are no figures. */
+static step_t
+pat_slash(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t q = x->q;
+    const num_t *m = &x->m;
+    if (t[q] != '/' || !digit_at(s, q + 1))
+        return NEXT;
+    num_t m2;
+    size_t q2;
+    if (parse_num(s, q + 1, &m2, &q2) && is_yearish(m) && !alpha_at(s, q2) &&
+        !m2.dec && !m2.sep && (m2.intdig == 4 || m2.intdig == 2)) {
+        uint64_t y2 = m2.intdig == 2 ? m2.ip + m->ip / 100 * 100 : m2.ip;
+        if (y2 == m->ip + 1) {
+            c->type = RESULT_DATE;
+            snprintf(c->iso, sizeof c->iso, "%04d/%04d", (int)m->ip, (int)y2);
+            c->end = q2;
+            return give(x, q2);
         }
-        goto done;
     }
-    /* dates and times */
-    {
+    return give(x, skip_run(s, q));
+}
+
+/* Letters glued to the number: "30th" (a day after or before a month, or
+ * an ORDINAL), "1990s" and "'90s" (decades), "5pm", then glued scales and
+ * units ("5bn", "$5m", "10km"); any other letters make it no figure. */
+static step_t
+pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n, q = x->q, p = x->p;
+    const num_t *m = &x->m;
+    if (!fig_lex_is_alpha(t[q]))
+        return NEXT;
+    size_t e = q;
+    while (e < n && fig_lex_is_alpha(t[e]))
+        e++;
+    size_t wl = e - q;
+    bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
+    if (tail_ok && is_int(m) && wl == 2 &&
+        (fig_lex_word_is(t, q, e, "st") || fig_lex_word_is(t, q, e, "nd") ||
+         fig_lex_word_is(t, q, e, "rd") || fig_lex_word_is(t, q, e, "th"))) {
         size_t ms;
         int mo = month_before(s, p, &ms);
-        if (mo && is_int(&m) && !m.sep && m.intdig <= 2 && m.ip >= 1 &&
-            m.ip <= 31) {
-            c->type = RESULT_DATE;
-            c->kind = K_DAYMONTH;
-            c->month = mo;
+        if (mo && m->ip >= 1 && m->ip <= 31) {
             c->start = ms;
-            size_t ye;
-            int y = year_after(s, q, &ye);
-            if (y) {
-                c->year = y;
-                c->end = ye;
-                iso_ymd(c->iso, sizeof c->iso, y, mo, (int)m.ip);
-            } else {
-                iso_md(c->iso, sizeof c->iso, mo, (int)m.ip);
-            }
-            return c->end;
+            return day_of_month(s, x, c, mo, e);
         }
-        if (mo && is_yearish(&m)) {
-            c->type = RESULT_DATE;
-            c->start = ms;
-            snprintf(c->iso, sizeof c->iso, "%04d-%02d", (int)m.ip, mo);
-            return c->end;
-        }
+        /* "the 30th of June [2020]" */
+        size_t a = fig_lex_skip_blanks(t, n, e);
+        size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
+        size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
+        const fig_word_t *mw;
+        size_t me = b > oe ? fig_lex_match_table(s->lx, t, n, b, fig_lex_months,
+                                                 false, &mw)
+                           : 0;
+        if (me && !alpha_at(s, me) && m->ip >= 1 && m->ip <= 31)
+            return day_of_month(s, x, c, (int)mw->num, me);
+        c->type = RESULT_ORDINAL;
+        c->end = e;
+        return give(x, e);
     }
-    if (!hyph && a > q && is_int(&m) && !m.sep && m.intdig <= 2) {
-        const fig_word_t *w;
-        size_t me =
-            fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
-        if (me && m.ip >= 1 && m.ip <= 31) {
-            c->type = RESULT_DATE;
-            c->kind = K_DAYMONTH;
-            c->month = (int)w->num;
-            c->end = me;
-            size_t ye;
-            int y = year_after(s, me, &ye);
-            if (y) {
-                c->year = y;
-                c->end = ye;
-                iso_ymd(c->iso, sizeof c->iso, y, c->month, (int)m.ip);
-            } else {
-                iso_md(c->iso, sizeof c->iso, c->month, (int)m.ip);
-            }
-            return c->end;
-        }
-        size_t te;
-        if (m.ip >= 1 && m.ip <= 12 &&
-            ((te = fig_lex_match(t, n, a, "am", false)) ||
-             (te = fig_lex_match(t, n, a, "a.m.", false)) ||
-             (te = fig_lex_match(t, n, a, "pm", false)) ||
-             (te = fig_lex_match(t, n, a, "p.m.", false)) ||
-             (te = fig_lex_match(t, n, a, "o'clock", false)) ||
-             (te = fig_lex_match(t, n, a,
-                                 "o\xe2\x80\x99"
-                                 "clock",
-                                 false)))) {
-            int hh = (int)m.ip % 12;
-            if ((t[a] | 0x20) == 'p')
-                hh += 12;
-            else if ((t[a] | 0x20) == 'o' && hh < 7)
-                hh += 12;
-            c->type = RESULT_TIME;
-            snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
-            c->end = te;
-            return te;
-        }
-    }
-    if (a > q && !is_yearish(&m)) {
-        const fig_word_t *w;
-        size_t de =
-            fig_lex_match_table(s->lx, t, n, a, fig_lex_durations, false, &w);
-        if (de) {
-            bool tm = w->norm[0] >= 'a';
-            c->type = tm ? RESULT_TIME : RESULT_DATE;
-            c->kind = K_DUR;
-            c->dur = w->norm;
-            c->durmul = w->num;
-            snprintf(c->iso, sizeof c->iso, "%s%g%c", tm ? "PT" : "P",
-                     m.val * w->num, tm ? w->norm[0] - 32 : w->norm[0]);
-            c->end = de;
-            if (first_months_after(s, c, &m, w, de))
-                return c->end;
-            size_t b = fig_lex_skip_blanks(t, n, de);
-            size_t ae = b > de ? fig_lex_match(t, n, b, "ago", false) : 0;
-            if (ae)
-                c->end = ae;
-            else if (hyph && de + 4 <= n && t[de] == '-' &&
-                     (ae = fig_lex_match(t, n, de + 1, "old", false)))
-                c->end = ae;
-            else
-                period_before(s, c); /* "past 25 years" */
-            return c->end;
-        }
-    }
-    if (is_yearish(&m)) {
+    if (tail_ok && wl == 1 && (t[q] == 's') && is_int(m) && !m->sep &&
+        m->ip % 10 == 0 &&
+        (m->intdig == 4 ||
+         (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)))) {
+        c->type = RESULT_DATE;
+        if (m->intdig == 4)
+            snprintf(c->iso, sizeof c->iso, "%03d", (int)(m->ip / 10));
+        else
+            snprintf(c->iso, sizeof c->iso, "19%d", (int)(m->ip / 10));
         size_t ws, we;
-        bool prep = fig_lex_prev_word(t, c->start, &ws, &we) &&
-                    word_in_list(s, ws, we, fig_lex_year_preps);
-        if (m.ip >= 1900 || prep || mid) {
-            c->type = RESULT_DATE;
-            c->kind = K_YEAR;
-            size_t st = c->start;
-            year_context(s, p, (int)m.ip, c);
-            if (mid)
-                c->start = st;
-            return c->end;
-        }
+        if (fig_lex_prev_word(t, c->start, &ws, &we) &&
+            (fig_lex_word_is(t, ws, we, "early") ||
+             fig_lex_word_is(t, ws, we, "late")))
+            c->start = ws;
+        c->end = e;
+        return give(x, e);
     }
-    {
+    if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
+        (fig_lex_word_is(t, q, e, "am") || fig_lex_word_is(t, q, e, "pm"))) {
+        int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
+        c->type = RESULT_TIME;
+        snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+        c->end = e;
+        return give(x, e);
+    }
+    /* glued scale and units: 5bn, 10km, 100MW, $5m */
+    size_t se;
+    const fig_word_t *w;
+    size_t after = q;
+    if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true, &w))) {
+        c->scale = w->num;
+        c->flags |= F_SCALE;
+        after = se;
+    } else if (t[q] == 'm' && !alpha_at(s, q + 1) && !digit_at(s, q + 1)) {
         size_t ps;
-        const char *cur = money_prefix(s, p, &ps);
-        if (cur) {
-            c->type = RESULT_MONEY;
-            c->unit = cur;
-            c->start = ps;
-            goto done;
+        if (money_prefix(s, p, &ps)) {
+            c->scale = 1e6;
+            c->flags |= F_SCALE;
+            after = q + 1;
         }
     }
-    if (mid)
-        c->start = p;
-    if (is_int(&m) && !m.sep && m.intdig <= 3 && name_before(s, p))
-        return skip_run(s, q);
-    c->type = RESULT_CARDINAL;
-    goto done;
+    if (after == q) {
+        if (!unit_after(s, q, true, c))
+            return give(x, skip_run(s, p));
+        return PREFIX;
+    }
+    c->end = after;
+    x->q = after;
+    return LOOKAHEAD;
 }
 
-prefix : {
+/* "7.5%": a PERCENT. */
+static step_t
+pat_percent_sign(scan_t *s, numctx_t *x, cand_t *c)
+{
+    if (s->t[x->q] != '%')
+        return NEXT;
+    c->type = RESULT_PERCENT;
+    c->end = x->q + 1;
+    return give(x, c->end);
+}
+
+/* A scale word after blanks ("5 billion") joins the number. */
+static void
+scale_word(scan_t *s, numctx_t *x, cand_t *c)
+{
+    size_t a = fig_lex_skip_blanks(s->t, s->n, x->q);
+    if (a == x->q)
+        return;
+    const fig_word_t *w;
+    size_t se =
+        fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_scales, false, &w);
+    if (se) {
+        c->scale = w->num;
+        c->flags |= F_SCALE;
+        c->end = se;
+        x->q = se;
+    }
+}
+
+/* Where the next word starts (after blanks, or after a hyphen glued to
+ * the number and a letter: "5-year"). */
+static void
+lookahead_at(scan_t *s, numctx_t *x)
+{
+    const unsigned char *t = s->t;
+    size_t q = x->q;
+    x->a = fig_lex_skip_blanks(t, s->n, q);
+    x->hyph = false;
+    if (x->a == q && x->a + 1 < s->n && t[x->a] == '-' &&
+        fig_lex_is_alpha(t[x->a + 1])) {
+        x->a++;
+        x->hyph = true;
+    }
+}
+
+/* A percent, currency or unit word after the number; else a scaled number
+ * is MONEY behind a currency sign and CARDINAL without one. */
+static step_t
+pat_unit(scan_t *s, numctx_t *x, cand_t *c)
+{
+    if (x->a > x->q && unit_after(s, x->a, false, c))
+        return PREFIX;
+    if (!(c->flags & F_SCALE))
+        return NEXT;
+    size_t ps;
+    const char *cur = money_prefix(s, x->p, &ps);
+    if (cur) {
+        c->type = RESULT_MONEY;
+        c->unit = cur;
+        c->start = ps;
+    } else {
+        c->type = RESULT_CARDINAL;
+    }
+    return DONE;
+}
+
+/* A month before the number: "June 30 [, 2020]" (a day) or "June 2020". */
+static step_t
+pat_month_day(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const num_t *m = &x->m;
+    size_t ms;
+    int mo = month_before(s, x->p, &ms);
+    if (mo && is_int(m) && !m->sep && m->intdig <= 2 && m->ip >= 1 &&
+        m->ip <= 31) {
+        c->start = ms;
+        return day_of_month(s, x, c, mo, x->q);
+    }
+    if (mo && is_yearish(m)) {
+        c->type = RESULT_DATE;
+        c->start = ms;
+        snprintf(c->iso, sizeof c->iso, "%04d-%02d", (int)m->ip, mo);
+        return give(x, c->end);
+    }
+    return NEXT;
+}
+
+/* A small number before a month ("30 June [2020]") or a clock word ("5
+ * pm", "7 o'clock"). */
+static step_t
+pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n, a = x->a;
+    const num_t *m = &x->m;
+    if (x->hyph || a <= x->q || !is_int(m) || m->sep || m->intdig > 2)
+        return NEXT;
+    const fig_word_t *w;
+    size_t me = fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
+    if (me && m->ip >= 1 && m->ip <= 31)
+        return day_of_month(s, x, c, (int)w->num, me);
+    size_t te;
+    if (m->ip >= 1 && m->ip <= 12 &&
+        ((te = fig_lex_match(t, n, a, "am", false)) ||
+         (te = fig_lex_match(t, n, a, "a.m.", false)) ||
+         (te = fig_lex_match(t, n, a, "pm", false)) ||
+         (te = fig_lex_match(t, n, a, "p.m.", false)) ||
+         (te = fig_lex_match(t, n, a, "o'clock", false)) ||
+         (te = fig_lex_match(t, n, a,
+                             "o\xe2\x80\x99"
+                             "clock",
+                             false)))) {
+        int hh = (int)m->ip % 12;
+        if ((t[a] | 0x20) == 'p')
+            hh += 12;
+        else if ((t[a] | 0x20) == 'o' && hh < 7)
+            hh += 12;
+        c->type = RESULT_TIME;
+        snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+        c->end = te;
+        return give(x, te);
+    }
+    return NEXT;
+}
+
+/* A duration: "25 years" (DATE P25Y), "24 hours" (TIME PT24H), with "ago",
+ * "-old", "past"/"last"/"next", or "first 6 months of 2018". */
+static step_t
+pat_duration(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const unsigned char *t = s->t;
+    size_t n = s->n;
+    if (x->a <= x->q || is_yearish(&x->m))
+        return NEXT;
+    const fig_word_t *w;
+    size_t de =
+        fig_lex_match_table(s->lx, t, n, x->a, fig_lex_durations, false, &w);
+    if (!de)
+        return NEXT;
+    bool tm = w->norm[0] >= 'a';
+    c->type = tm ? RESULT_TIME : RESULT_DATE;
+    c->kind = K_DUR;
+    c->dur = w->norm;
+    c->durmul = w->num;
+    snprintf(c->iso, sizeof c->iso, "%s%g%c", tm ? "PT" : "P",
+             x->m.val * w->num, tm ? w->norm[0] - 32 : w->norm[0]);
+    c->end = de;
+    if (first_months_after(s, c, &x->m, w, de))
+        return give(x, c->end);
+    size_t b = fig_lex_skip_blanks(t, n, de);
+    size_t ae = b > de ? fig_lex_match(t, n, b, "ago", false) : 0;
+    if (ae)
+        c->end = ae;
+    else if (x->hyph && de + 4 <= n && t[de] == '-' &&
+             (ae = fig_lex_match(t, n, de + 1, "old", false)))
+        c->end = ae;
+    else
+        period_before(s, c); /* "past 25 years" */
+    return give(x, c->end);
+}
+
+/* A year: from 1900, or after a word of fig_lex_year_preps, or "mid-";
+ * with its context ("first half of 2020", "Q3 2020", "summer 2014"). */
+static step_t
+pat_year(scan_t *s, numctx_t *x, cand_t *c)
+{
+    if (!is_yearish(&x->m))
+        return NEXT;
+    size_t ws, we;
+    bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
+                word_in_list(s, ws, we, fig_lex_year_preps);
+    if (!(x->m.ip >= 1900 || prep || x->mid))
+        return NEXT;
+    c->type = RESULT_DATE;
+    c->kind = K_YEAR;
+    size_t st = c->start;
+    year_context(s, x->p, (int)x->m.ip, c);
+    if (x->mid)
+        c->start = st;
+    return give(x, c->end);
+}
+
+/* A currency sign or code before a plain number: MONEY. */
+static step_t
+pat_money_sign(scan_t *s, numctx_t *x, cand_t *c)
+{
+    size_t ps;
+    const char *cur = money_prefix(s, x->p, &ps);
+    if (!cur)
+        return NEXT;
+    c->type = RESULT_MONEY;
+    c->unit = cur;
+    c->start = ps;
+    return DONE;
+}
+
+/* Anything else is a CARDINAL, unless a small number is part of a name
+ * ("Nord Stream 2", "Article 15"). */
+static step_t
+pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const num_t *m = &x->m;
+    if (x->mid)
+        c->start = x->p;
+    if (is_int(m) && !m->sep && m->intdig <= 3 && name_before(s, x->p))
+        return give(x, skip_run(s, x->q));
+    c->type = RESULT_CARDINAL;
+    return DONE;
+}
+
+/* After a unit: a currency sign before the number belongs to the span
+ * ("$5 billion"); "mid-" does not start a quantity or percent. */
+static void
+finish_prefix(scan_t *s, const numctx_t *x, cand_t *c)
+{
     size_t ps;
     if (c->type == RESULT_MONEY) {
-        if (money_prefix(s, p, &ps))
+        if (money_prefix(s, x->p, &ps))
             c->start = ps;
     } else if (c->type == RESULT_QUANTITY || c->type == RESULT_PERCENT) {
-        if (mid)
-            c->start = p;
+        if (x->mid)
+            c->start = x->p;
     }
 }
 
-done:
+/* A typed number: is it loose ("25.1 a year earlier"), does it link on to
+ * another ("157 to 168 million tonnes")? Returns where scanning goes on. */
+static size_t
+finish_done(scan_t *s, const numctx_t *x, cand_t *c)
+{
     if (c->type == RESULT_CARDINAL) {
         if (followed_loosely(s, c->end))
             c->flags |= F_LOOSE;
@@ -1354,7 +1443,48 @@ done:
     if ((c->flags & F_LINK) && c->type != RESULT_CARDINAL &&
         c->type != RESULT_MONEY)
         c->flags &= ~F_LINK;
-    return c->end > q ? c->end : q;
+    return c->end > x->q ? c->end : x->q;
+}
+
+/* Classify the number starting at p (a digit) by trying its patterns in
+ * order: those of what is glued to it, then a scale word, then those of
+ * the words after it. Returns the position to continue scanning from;
+ * c->type is 0 when nothing is to be reported. */
+static size_t
+classify(scan_t *s, size_t p, cand_t *c)
+{
+    static pattern_fn *const glued[] = { pat_clock, pat_dash, pat_slash,
+                                         pat_suffix, pat_percent_sign };
+    static pattern_fn *const after[] = {
+        pat_unit, pat_month_day,  pat_day_month_clock, pat_duration,
+        pat_year, pat_money_sign, pat_cardinal
+    };
+    numctx_t x = { .p = p };
+    memset(c, 0, sizeof *c);
+    c->scale = 1;
+    step_t st = pat_number(s, &x, c);
+    for (size_t i = 0;
+         st == NEXT && x.q < s->n && i < sizeof glued / sizeof *glued; i++)
+        st = glued[i](s, &x, c);
+    if (st == NEXT) {
+        scale_word(s, &x, c);
+        st = LOOKAHEAD;
+    }
+    if (st == LOOKAHEAD) {
+        lookahead_at(s, &x);
+        st = NEXT;
+        for (size_t i = 0; st == NEXT && i < sizeof after / sizeof *after; i++)
+            st = after[i](s, &x, c);
+    }
+    switch (st) {
+    case RETURN:
+        return x.ret;
+    case PREFIX:
+        finish_prefix(s, &x, c);
+        return finish_done(s, &x, c);
+    default:
+        return finish_done(s, &x, c);
+    }
 }
 
 /* ---- spelled-out percentages and money ---- */
