@@ -447,12 +447,9 @@ occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
         unsigned char c = (unsigned char)text[a + i];
         low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
-    for (const char *p = text, *end = text + len;
-         (p = memchr(p, low[0], (size_t)(end - p))) != NULL; p++) {
-        if ((size_t)(end - p) < n)
-            break;
-        if (memcmp(p, low, n) != 0)
-            continue;
+    const char *end = text + len;
+    for (const char *p = text; (p = memmem(p, (size_t)(end - p), low, n));
+         p++) {
         bool lb =
             p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
         bool rb =
@@ -874,14 +871,17 @@ process(doc_t *d, word_t *w, size_t n)
             }
             /* "Rosgeo CEO Sergei Gorkov": the unknown name right before
              * an office in an organisation is that organisation */
-            if (e + 1 < n && !w[e + 1].comma && !(w[e].t.flags & TOK_POSS) &&
-                unknown_run(s, w, i, e + 1) &&
-                !starts_sentence(s, x->t.start) &&
-                !(e == i && occurs_lower(s, d->len, x->t.start, x->t.end))) {
+            if (e + 1 < n && (w[e + 1].kinds & GAZ_TITLE) && !w[e + 1].comma &&
+                !(w[e].t.flags & TOK_POSS)) {
                 size_t oe, ot;
                 const gaz_slot_t *og;
                 gaz_longest(w, n, e + 1, &oe, &og, &ot);
-                if (ot != (size_t)-1 && org_title(s, w, e + 1, ot)) {
+                /* the cheap tests first: occurs_lower() reads the text */
+                if (ot != (size_t)-1 && org_title(s, w, e + 1, ot) &&
+                    unknown_run(s, w, i, e + 1) &&
+                    !starts_sentence(s, x->t.start) &&
+                    !(e == i &&
+                      occurs_lower(s, d->len, x->t.start, x->t.end))) {
                     add_cand(d, x->t.start, w[e].t.end, RESULT_ORG, NULL);
                     i = e + 1;
                     continue;
@@ -1320,14 +1320,26 @@ propagate_types(doc_t *d, size_t len)
 {
     if (!d->n_m)
         return;
-    pmap_t m;
-    pmap_init(&m, d->n_c * 3, d->sc);
-    size_t n_c = d->n_c;
+    /* the names the rules typed (the gazetteer's are typed wherever they
+     * stand) and the acronyms: the map's keys */
+    size_t n_c = d->n_c, keys = 0;
     for (size_t i = 0; i < n_c; i++) {
         const cand_t *c = &d->c[i];
         if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
             continue;
-        pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
+        keys += (c->canon ? 0u : 1u) + (c->pre ? 1u : 0u) +
+                (c->end + 1 < len && d->text[c->end + 1] == '(' ? 1u : 0u);
+    }
+    if (!keys)
+        return;
+    pmap_t m;
+    pmap_init(&m, keys, d->sc);
+    for (size_t i = 0; i < n_c; i++) {
+        const cand_t *c = &d->c[i];
+        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
+            continue;
+        if (!c->canon)
+            pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
         pmap_type(&m, c->pre, c->type | FROM_HEAD);
         uint32_t as, ae;
         if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
@@ -1466,11 +1478,6 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     const char *s = d->text;
     const tok_t *x = t;
     tok_t peek;
-    /* a plural head closes a coordination ("the Orlovo and Kamenka
-     * fields"): coordination() types every item */
-    const gaz_slot_t *pg = gaz_find(t->hash);
-    if (pg && (pg->kinds & GAZ_PLURAL))
-        return false;
     int type = 0;
     for (int k = 0;; k++) {
         const char *p = s + x->start;
@@ -1485,6 +1492,11 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         x = &peek;
     }
     if (n == 0 || (seg[n - 1].t.flags & TOK_POSS))
+        return false;
+    /* a plural head closes a coordination ("the Orlovo and Kamenka
+     * fields"): coordination() types every item */
+    const gaz_slot_t *pg = gaz_find(t->hash);
+    if (pg && (pg->kinds & GAZ_PLURAL))
         return false;
     size_t a = n;
     while (a > 0 && n - a < 3) {

@@ -168,6 +168,7 @@ typedef struct tindex {
 struct fig_lex {
     tindex_t idx[N_TABLES]; /* one per table */
     size_t n;               /* entries of idx in use */
+    uint64_t sign_end[4];   /* last bytes of the currency signs */
 };
 
 static void
@@ -224,6 +225,13 @@ fig_lex_new(void)
     };
     for (size_t i = 0; i < N_TABLES; i++)
         tindex_add(lx, tables[i]);
+    for (const fig_word_t *w = fig_lex_currency_symbols; w->pat; w++) {
+        size_t k = strlen(w->pat);
+        if (k) {
+            unsigned char c = (unsigned char)w->pat[k - 1];
+            lx->sign_end[c >> 6] |= 1ULL << (c & 63);
+        }
+    }
     return lx;
 }
 
@@ -245,6 +253,12 @@ tindex_of(const fig_lex_t *lx, const fig_word_t *table)
         if (lx->idx[i].table == table)
             return &lx->idx[i];
     return NULL;
+}
+
+bool
+fig_lex_sign_end(const fig_lex_t *lx, unsigned char c)
+{
+    return (lx->sign_end[c >> 6] >> (c & 63)) & 1;
 }
 
 size_t

@@ -101,6 +101,10 @@ fig_lex_t *fig_lex_new(void);
 /* Free; NULL-safe, sets *lx = NULL. */
 void fig_lex_destroy(fig_lex_t **lx);
 
+/* c is the last byte of a currency sign of fig_lex_currency_symbols (a
+ * byte before a number that is not one ends no sign). */
+bool fig_lex_sign_end(const fig_lex_t *lx, unsigned char c);
+
 /* Longest match of any table entry at t[p]; glued restricts to entries
  * with FIG_LEX_GLUE. Returns the end (0 if none) and the entry in *w. */
 size_t fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t,

@@ -574,7 +574,8 @@ money_prefix(const scan_t *s, size_t p, size_t *start)
     size_t q = fig_lex_skip_blanks_back(t, p);
     const char *code = NULL;
     size_t best = 0;
-    for (const fig_word_t *w = fig_lex_currency_symbols; w->pat; w++) {
+    for (const fig_word_t *w = fig_lex_currency_symbols;
+         q > 0 && fig_lex_sign_end(s->lx, t[q - 1]) && w->pat; w++) {
         size_t k = strlen(w->pat);
         if (k > best && k <= q && memcmp(t + q - k, w->pat, k) == 0 &&
             !(q - k > 0 && fig_lex_is_alpha(t[q - k - 1]) &&

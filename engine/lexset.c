@@ -11,18 +11,11 @@ ascii_lower(char c)
 }
 
 bool
-lex_set_has(const lex_set_t *set, const char *s, size_t n, uint64_t hash)
+lex_set_word_is(const lex_set_t *set, size_t i, const char *s, size_t n)
 {
-    unsigned b = (unsigned)(hash >> 56);
-    if (!((set->filter[b >> 6] >> (b & 63)) & 1))
-        return false;
-    for (size_t i = 0; i < set->n; i++) {
-        const char *w = set->w[i];
-        size_t k = 0;
-        while (k < n && w[k] && ascii_lower(w[k]) == ascii_lower(s[k]))
-            k++;
-        if (k == n && w[k] == '\0')
-            return true;
-    }
-    return false;
+    const char *w = set->w[i];
+    size_t k = 0;
+    while (k < n && w[k] && ascii_lower(w[k]) == ascii_lower(s[k]))
+        k++;
+    return k == n && w[k] == '\0';
 }

@@ -13,13 +13,28 @@
 
 typedef struct lex_set {
     const char *const *w; /* the words (or phrases), NULL-terminated */
+    const uint64_t *h;    /* tok_hash() of each word */
     size_t n;             /* their count */
     uint64_t filter[4];   /* bit (tok_hash(word) >> 56) of every word */
 } lex_set_t;
 
+/* Word i of set equals s[0..n) (ASCII case-insensitive). */
+bool lex_set_word_is(const lex_set_t *set, size_t i, const char *s, size_t n);
+
 /* The word s[0..n) with tok_hash() value hash is in set (ASCII
- * case-insensitive; a word whose hash misses the filter is not compared). */
-bool lex_set_has(const lex_set_t *set, const char *s, size_t n, uint64_t hash);
+ * case-insensitive). Inline: most words miss the filter; the others are
+ * compared by hash, and only an equal hash by bytes. */
+static inline bool
+lex_set_has(const lex_set_t *set, const char *s, size_t n, uint64_t hash)
+{
+    unsigned b = (unsigned)(hash >> 56);
+    if (!((set->filter[b >> 6] >> (b & 63)) & 1))
+        return false;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->h[i] == hash && lex_set_word_is(set, i, s, n))
+            return true;
+    return false;
+}
 
 /* data/connectors.txt: lower-case words joining the words of a name ("of",
  * "and"), name particles ("de", "von", "bin"), and the prepositions a

@@ -472,10 +472,15 @@ write_table(const char *out)
             put_plain(o, w->w[k]);
             fputs(",\n", o);
         }
+        fprintf(o, "    NULL,\n};\nstatic const uint64_t lex_h_%s[] = {\n",
+                w->name);
+        for (size_t k = 0; k < w->n; k++)
+            fprintf(o, "    0x%016llxull,\n",
+                    (unsigned long long)tok_hash(w->w[k], strlen(w->w[k])));
         fprintf(o,
-                "    NULL,\n};\nconst lex_set_t lex_%s = { lex_w_%s, %zu, "
-                "{ 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull } };\n",
-                w->name, w->name, w->n, (unsigned long long)filter[0],
+                "    0,\n};\nconst lex_set_t lex_%s = { lex_w_%s, lex_h_%s, "
+                "%zu, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull } };\n",
+                w->name, w->name, w->name, w->n, (unsigned long long)filter[0],
                 (unsigned long long)filter[1], (unsigned long long)filter[2],
                 (unsigned long long)filter[3]);
     }
