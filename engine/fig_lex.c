@@ -163,7 +163,7 @@ typedef struct tindex {
 #define FULL_CS 2
 
 /* Tables indexed (fig_lex_new lists them). */
-#define N_TABLES 18
+#define N_TABLES 20
 
 struct fig_lex {
     tindex_t idx[N_TABLES]; /* one per table */
@@ -222,6 +222,7 @@ fig_lex_new(void)
         fig_lex_season_edges,     fig_lex_year_edges,
         fig_lex_relative_periods, fig_lex_part_ordinals,
         fig_lex_per_times,        fig_lex_carry_preps,
+        fig_lex_clock_words,      fig_lex_ordinal_suffixes,
     };
     for (size_t i = 0; i < N_TABLES; i++)
         tindex_add(lx, tables[i]);

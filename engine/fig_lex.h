@@ -51,6 +51,10 @@ extern const fig_word_t fig_lex_relative_periods[];
 extern const fig_word_t fig_lex_part_ordinals[];
 extern const fig_word_t fig_lex_per_times[];
 extern const fig_word_t fig_lex_carry_preps[];
+/* Clock words ("pm", "a.m.", "o'clock"; norm "am", "pm" or "o") and the
+ * endings of ordinals in digits ("nd", "th"). */
+extern const fig_word_t fig_lex_clock_words[];
+extern const fig_word_t fig_lex_ordinal_suffixes[];
 
 /* True for ASCII letters. Inline: the scanners ask it of every byte of a
  * word or number. */

@@ -1024,14 +1024,14 @@ pat_clock(scan_t *s, numctx_t *x, cand_t *c)
         return give(x, skip_run(s, q + 1));
     size_t e = q + 3;
     size_t a = fig_lex_skip_blanks(t, n, e);
-    size_t pe;
-    if ((pe = fig_lex_match(t, n, a, "pm", false)) ||
-        (pe = fig_lex_match(t, n, a, "p.m.", false))) {
+    const fig_word_t *w;
+    size_t pe =
+        fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false, &w);
+    if (pe && w->norm[0] == 'p') {
         if (hh < 12)
             hh += 12;
         e = pe;
-    } else if ((pe = fig_lex_match(t, n, a, "am", false)) ||
-               (pe = fig_lex_match(t, n, a, "a.m.", false))) {
+    } else if (pe && w->norm[0] == 'a') {
         if (hh == 12)
             hh = 0;
         e = pe;
@@ -1125,9 +1125,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         e++;
     size_t wl = e - q;
     bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
-    if (tail_ok && is_int(m) && wl == 2 &&
-        (fig_lex_word_is(t, q, e, "st") || fig_lex_word_is(t, q, e, "nd") ||
-         fig_lex_word_is(t, q, e, "rd") || fig_lex_word_is(t, q, e, "th"))) {
+    if (tail_ok && is_int(m) &&
+        fig_lex_word_in(s->lx, t, q, e, fig_lex_ordinal_suffixes) >= 0) {
         size_t ms;
         int mo = month_before(s, p, &ms);
         if (mo && m->ip >= 1 && m->ip <= 31) {
@@ -1165,8 +1164,10 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         c->end = e;
         return give(x, e);
     }
+    int cw;
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
-        (fig_lex_word_is(t, q, e, "am") || fig_lex_word_is(t, q, e, "pm"))) {
+        (cw = fig_lex_word_in(s->lx, t, q, e, fig_lex_clock_words)) >= 0 &&
+        fig_lex_clock_words[cw].norm[0] != 'o') {
         int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
         c->type = RESULT_TIME;
         snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
@@ -1302,20 +1303,13 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
         return day_of_month(s, x, c, (int)w->num, me);
     size_t te;
     if (m->ip >= 1 && m->ip <= 12 &&
-        ((te = fig_lex_match(t, n, a, "am", false)) ||
-         (te = fig_lex_match(t, n, a, "a.m.", false)) ||
-         (te = fig_lex_match(t, n, a, "pm", false)) ||
-         (te = fig_lex_match(t, n, a, "p.m.", false)) ||
-         (te = fig_lex_match(t, n, a, "o'clock", false)) ||
-         (te = fig_lex_match(t, n, a,
-                             "o\xe2\x80\x99"
-                             "clock",
-                             false)))) {
+        (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
+                                  &w))) {
         int hh = (int)m->ip % 12;
-        if ((t[a] | 0x20) == 'p')
+        if (w->norm[0] == 'p')
             hh += 12;
-        else if ((t[a] | 0x20) == 'o' && hh < 7)
-            hh += 12;
+        else if (w->norm[0] == 'o' && hh < 7)
+            hh += 12; /* "7 o'clock" is evening, "9 o'clock" morning */
         c->type = RESULT_TIME;
         snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
         c->end = te;

@@ -359,6 +359,8 @@ main(int argc, char **argv)
                                          "part_ordinals",
                                          "per_times",
                                          "carry_preps",
+                                         "clock_words",
+                                         "ordinal_suffixes",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.c ISO_4217_JSON DATA_DIR\n");

@@ -345,11 +345,14 @@ read_iso(const char *dir)
     }
     json_decref(f);
 
-    /* Subdivisions: only states of federations and cities with their own
-     * code; other subdivision names are transliterations nobody writes in
-     * English text, or ordinary words. */
-    static const char *const state_of[] = { "US-", "IN-", "AU-", "BR-",
-                                            "MX-", "DE-", "AT-" };
+    /* Subdivisions: only states of the federations of data/iso.txt and
+     * cities with their own code; other subdivision names are
+     * transliterations nobody writes in English text, or ordinary words. */
+    const wset_t *states = get_set("iso_state_countries");
+    if (!states || !states->n) {
+        fprintf(stderr, "gaz_gen: no #!set=iso_state_countries list\n");
+        return -1;
+    }
     json_t *s = load_iso(dir, "iso_3166-2.json", "3166-2");
     if (!s)
         return -1;
@@ -363,8 +366,8 @@ read_iso(const char *dir)
         bool ok =
             strcmp(type, "City") == 0 || strcmp(type, "Autonomous city") == 0;
         if (strcmp(type, "State") == 0 || strcmp(type, "Land") == 0)
-            for (size_t k = 0; k < sizeof state_of / sizeof state_of[0]; k++)
-                if (strncmp(code, state_of[k], 3) == 0)
+            for (size_t k = 0; k < states->n; k++)
+                if (strncmp(code, states->w[k], strlen(states->w[k])) == 0)
                     ok = true;
         if (ok)
             add_entry(name, name, GAZ_ENT, 3, 0, true);
