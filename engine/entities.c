@@ -715,7 +715,7 @@ town_suffix(const char *s, const tok_t *t)
 /* A place preposition of lex_place_preps right before text[p] ("in ",
  * "from "), itself after a blank or the start. */
 static bool
-place_prep_before(const char *s, uint32_t p)
+place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
 {
     if (p < 2 || s[p - 1] != ' ')
         return false;
@@ -724,8 +724,75 @@ place_prep_before(const char *s, uint32_t p)
         a--;
     if (a == p - 1 || (a > 0 && s[a - 1] != ' ' && s[a - 1] != '\n'))
         return false;
-    return lex_set_has(&lex_place_preps, s + a, p - 1 - a,
-                       tok_hash(s + a, p - 1 - a));
+    return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
+}
+
+/* The word ends in one of the endings of set ("ism", "ogy"). */
+static bool
+ends_in(const char *s, const tok_t *t, const lex_set_t *set)
+{
+    size_t n = t->end - t->start;
+    for (size_t i = 0; i < set->n; i++) {
+        size_t k = strlen(set->w[i]);
+        if (k < n && memcmp(s + t->end - k, set->w[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The word ends in a company name's ending of lex_org_name_endings with
+ * three letters or more before it, and has no hyphen. */
+static bool
+company_name(const char *s, const tok_t *t)
+{
+    size_t n = t->end - t->start;
+    if (t->flags & TOK_HYPHEN)
+        return false;
+    for (size_t i = 0; i < lex_org_name_endings.n; i++) {
+        size_t k = strlen(lex_org_name_endings.w[i]);
+        if (k + 3 <= n &&
+            memcmp(s + t->end - k, lex_org_name_endings.w[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The single unknown word x after a preposition of lex_place_preps_strong
+ * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
+ * not a date (lex_calendar_words), four letters or more, no common-noun
+ * or adjective ending, no part that is lower case, a date or a known name
+ * ("Russian-language", "May-June"), no capital inside a part, and not a
+ * word the text also writes in lower case ("in Science"). */
+static bool
+unknown_place(const doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    const tok_t *t = &x->t;
+    if (d->in_title || (t->flags & TOK_POSS) || t->end - t->start < 4 ||
+        !place_prep_before(s, t->start, &lex_place_preps_strong) ||
+        ends_in(s, t, &lex_adjective_suffixes) ||
+        lex_set_has(&lex_calendar_words, s + t->start, t->end - t->start,
+                    t->hash) ||
+        ends_in(s, t, &lex_not_place_suffixes))
+        return false;
+    /* "May-June", "Anglo-Russian": a date or a known name in a part;
+     * "NefteTransServis": capitals inside are a company's */
+    uint32_t a = t->start;
+    for (uint32_t q = t->start; q <= t->end; q++) {
+        if (q < t->end && s[q] != '-') {
+            if (q > a && s[q] >= 'A' && s[q] <= 'Z')
+                return false;
+            continue;
+        }
+        uint64_t h = tok_hash(s + a, q - a);
+        const gaz_slot_t *g = gaz_find(h);
+        if (q == a || (s[a] >= 'a' && s[a] <= 'z') ||
+            (g && (g->kinds & GAZ_ENT)) ||
+            lex_set_has(&lex_calendar_words, s + a, q - a, h))
+            return false;
+        a = q + 1;
+    }
+    return !occurs_lower(s, d->len, t->start, t->end);
 }
 
 /* An organisation's board after its name at w[e]: "Vnesheconombank
@@ -861,10 +928,19 @@ process(doc_t *d, word_t *w, size_t n)
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
                    name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
                 e++;
-            /* "in Mendeleyevsk", "from Odintsovo": an unknown town */
+            /* "Tatneft", "Lenenergo": a company by its name's ending */
+            if (e == i && !(x->kinds & GAZ_GIVEN) && company_name(s, &x->t)) {
+                add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
+                i++;
+                continue;
+            }
+            /* "in Mendeleyevsk", "from Odintsovo", "near Botlikh": an
+             * unknown town */
             if (e == i && (i + 1 == n || w[i + 1].conn || w[i + 1].comma) &&
-                !(x->kinds & GAZ_GIVEN) && town_suffix(s, &x->t) &&
-                place_prep_before(s, x->t.start)) {
+                !(x->kinds & GAZ_GIVEN) &&
+                ((town_suffix(s, &x->t) &&
+                  place_prep_before(s, x->t.start, &lex_place_preps)) ||
+                 unknown_place(d, x))) {
                 add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
                 i++;
                 continue;

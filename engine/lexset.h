@@ -51,6 +51,8 @@ extern const lex_set_t lex_anonymous_roles;
  * and the name ("gas"), kinds of lines between two places ("Moscow-Adler
  * railway"). */
 extern const lex_set_t lex_place_preps;
+extern const lex_set_t lex_place_preps_strong;
+extern const lex_set_t lex_not_place_suffixes;
 extern const lex_set_t lex_town_suffixes;
 extern const lex_set_t lex_place_nouns_before;
 extern const lex_set_t lex_place_nouns_after;
@@ -61,10 +63,14 @@ extern const lex_set_t lex_line_kinds;
 extern const lex_set_t lex_org_boards;
 /* data/kinds.txt: lower-case nouns after an unknown name that make it an
  * organisation ("company") or a facility ("shipyard"), and offices whose
- * "of" complement or preceding unknown name is an organisation ("CEO"). */
+ * "of" complement or preceding unknown name is an organisation ("CEO"),
+ * and endings of company names ("neft", "energo"). */
 extern const lex_set_t lex_org_nouns_after;
 extern const lex_set_t lex_fac_nouns_after;
 extern const lex_set_t lex_org_titles;
+extern const lex_set_t lex_org_name_endings;
+/* data/calendar.txt: names of months and days. */
+extern const lex_set_t lex_calendar_words;
 /* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */
 extern const lex_set_t lex_adjective_suffixes;
 

@@ -330,10 +330,11 @@ test_unknown_towns(void **state)
     expect(r, in, "Zelenodolsk", RESULT_GPE);
     expect(r, in, "Dmitrovsk", RESULT_GPE);
     expect(r, in, "Borovichino", RESULT_GPE);
-    /* no preposition, a longer name, a person, no town suffix */
+    /* "in", "near" take a town without a suffix too */
+    expect(r, in, "Lyubertsy", RESULT_GPE);
+    expect(r, in, "Klin", RESULT_GPE);
+    /* no preposition, a longer name, a person */
     expect_none(r, "Zelenogradsk");
-    expect_none(r, "Lyubertsy");
-    expect_none(r, "Klin");
     const result_entity_t *e = find(r, "Kolomensk", NULL);
     assert_true(e == NULL || e->type == RESULT_PERSON);
     e = find(r, "Pavlovsk", NULL);
@@ -683,6 +684,29 @@ test_org_by_context(void **state)
     result_destroy(&r);
 }
 
+/* An unknown word after "in" or "near" is a place unless it is a date,
+ * a common noun's or adjective's ending, hyphenated with a known name or
+ * a date, a company's name, or a word also written in lower case. */
+static void
+test_unknown_place_after_in(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: We met in Tarkovo and near Belyi Yar, in May, in "
+        "May-June, in Science (science matters), in Nazism, in "
+        "Russian-language media, in Olympic sport, in Lenneft, in Ozd.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tarkovo", RESULT_GPE);
+    expect_none(r, "May");
+    expect_none(r, "May-June");
+    expect_none(r, "Science");
+    expect_none(r, "Nazism");
+    expect_none(r, "Olympic");
+    expect(r, s, "Lenneft", RESULT_ORG);
+    expect_none(r, "Ozd");
+    result_destroy(&r);
+}
+
 static void
 test_pipeline_system(void **state)
 {
@@ -831,6 +855,7 @@ main(void)
         cmocka_unit_test(test_places_by_context),
         cmocka_unit_test(test_org_heads),
         cmocka_unit_test(test_org_by_context),
+        cmocka_unit_test(test_unknown_place_after_in),
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
