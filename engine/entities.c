@@ -447,9 +447,27 @@ occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
         unsigned char c = (unsigned char)text[a + i];
         low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
+    /* memchr() for the word's rarest letter (English letter frequency),
+     * then a compare: memmem() was a few instructions a byte */
+    static const char by_freq[] = "etaoinshrdlcumwfgypbvkjxqz";
+    size_t r = 0;
+    const char *best = by_freq;
+    for (size_t i = 0; i < n; i++) {
+        const char *f = strchr(by_freq, low[i]);
+        if (low[i] && f && f >= best) {
+            best = f;
+            r = i;
+        }
+    }
     const char *end = text + len;
-    for (const char *p = text; (p = memmem(p, (size_t)(end - p), low, n));
-         p++) {
+    for (const char *h = text + r; h < end;) {
+        const char *p = memchr(h, low[r], (size_t)(end - h));
+        if (!p)
+            break;
+        h = p + 1;
+        p -= r;
+        if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
+            continue;
         bool lb =
             p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
         bool rb =
@@ -473,12 +491,9 @@ unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
         return 0;
     /* "Olympic Committee", "Presidential Council": a modifier */
     const tok_t *lt = &w[h - 1].t;
-    for (size_t i = 0; i < lex_adjective_suffixes.n; i++) {
-        const char *suf = lex_adjective_suffixes.w[i];
-        size_t k = strlen(suf);
-        if (lt->end - lt->start > k && memcmp(s + lt->end - k, suf, k) == 0)
-            return 0;
-    }
+    if (lex_set_ends(&lex_adjective_suffixes, s + lt->start,
+                     lt->end - lt->start, 1))
+        return 0;
     uint64_t x = 0;
     for (size_t k = a; k < h; k++) {
         if (!name_like(&w[k]) || (w[k].kinds & (GAZ_GIVEN | GAZ_ENT)) ||
@@ -703,13 +718,7 @@ town_suffix(const char *s, const tok_t *t)
     const char *p = s + t->start;
     if (n < 6)
         return false;
-    for (size_t i = 0; i < lex_town_suffixes.n; i++) {
-        const char *suf = lex_town_suffixes.w[i];
-        size_t k = strlen(suf);
-        if (k < n && memcmp(p + n - k, suf, k) == 0)
-            return true;
-    }
-    return false;
+    return lex_set_ends(&lex_town_suffixes, p, n, 1);
 }
 
 /* A place preposition of lex_place_preps right before text[p] ("in ",
@@ -731,13 +740,7 @@ place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
 static bool
 ends_in(const char *s, const tok_t *t, const lex_set_t *set)
 {
-    size_t n = t->end - t->start;
-    for (size_t i = 0; i < set->n; i++) {
-        size_t k = strlen(set->w[i]);
-        if (k < n && memcmp(s + t->end - k, set->w[i], k) == 0)
-            return true;
-    }
-    return false;
+    return lex_set_ends(set, s + t->start, t->end - t->start, 1);
 }
 
 /* The word ends in a company name's ending of lex_org_name_endings with
@@ -745,16 +748,10 @@ ends_in(const char *s, const tok_t *t, const lex_set_t *set)
 static bool
 company_name(const char *s, const tok_t *t)
 {
-    size_t n = t->end - t->start;
     if (t->flags & TOK_HYPHEN)
         return false;
-    for (size_t i = 0; i < lex_org_name_endings.n; i++) {
-        size_t k = strlen(lex_org_name_endings.w[i]);
-        if (k + 3 <= n &&
-            memcmp(s + t->end - k, lex_org_name_endings.w[i], k) == 0)
-            return true;
-    }
-    return false;
+    return lex_set_ends(&lex_org_name_endings, s + t->start, t->end - t->start,
+                        3);
 }
 
 /* The single unknown word x after a preposition of lex_place_preps_strong

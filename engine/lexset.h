@@ -14,9 +14,15 @@
 typedef struct lex_set {
     const char *const *w; /* the words (or phrases), NULL-terminated */
     const uint64_t *h;    /* tok_hash() of each word */
+    const uint8_t *len;   /* length of each word */
     size_t n;             /* their count */
     uint64_t filter[4];   /* bit (tok_hash(word) >> 56) of every word */
 } lex_set_t;
+
+/* The word s[0..n) ends in a word of set (bytes as written) with at
+ * least min_before bytes before it ("Tatneft" ends in "neft"). */
+bool lex_set_ends(const lex_set_t *set, const char *s, size_t n,
+                  size_t min_before);
 
 /* Word i of set equals s[0..n) (ASCII case-insensitive). */
 bool lex_set_word_is(const lex_set_t *set, size_t i, const char *s, size_t n);

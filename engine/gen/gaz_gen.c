@@ -480,12 +480,19 @@ write_table(const char *out)
         for (size_t k = 0; k < w->n; k++)
             fprintf(o, "    0x%016llxull,\n",
                     (unsigned long long)tok_hash(w->w[k], strlen(w->w[k])));
+        fprintf(o, "    0,\n};\nstatic const uint8_t lex_l_%s[] = {\n",
+                w->name);
+        for (size_t k = 0; k < w->n; k++) {
+            size_t l = strlen(w->w[k]);
+            fprintf(o, "    %zu,\n", l < 255 ? l : 255);
+        }
         fprintf(o,
                 "    0,\n};\nconst lex_set_t lex_%s = { lex_w_%s, lex_h_%s, "
-                "%zu, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull } };\n",
-                w->name, w->name, w->name, w->n, (unsigned long long)filter[0],
-                (unsigned long long)filter[1], (unsigned long long)filter[2],
-                (unsigned long long)filter[3]);
+                "lex_l_%s, %zu, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull "
+                "} };\n",
+                w->name, w->name, w->name, w->name, w->n,
+                (unsigned long long)filter[0], (unsigned long long)filter[1],
+                (unsigned long long)filter[2], (unsigned long long)filter[3]);
     }
     free(offs);
     free(table);
