@@ -25,7 +25,10 @@
 #define NAME_MAX_W 4 /* words in a person's name */
 
 struct entities {
-    uint32_t keys; /* gazetteer size, for logs; the table itself is static */
+    uint32_t keys;         /* gazetteer size, for logs; the table is const */
+    uint64_t nouns_any[4]; /* union of the filters of the noun and
+                              modifier lists typed_before_noun() reads */
+    uint64_t conn_any[4];  /* union of the connector and particle filters */
 };
 
 /* One word of a run, with what the gazetteer knows of it alone. */
@@ -65,6 +68,7 @@ typedef struct maybe {
 } maybe_t;
 
 typedef struct doc {
+    const entities_t *e; /* the scanner's handle */
     const char *text;
     size_t len; /* bytes of text */
     cand_t *c;
@@ -80,6 +84,13 @@ entities_new(void)
 {
     entities_t *e = xcalloc(1, sizeof *e);
     e->keys = gaz_count();
+    for (size_t k = 0; k < 4; k++)
+        e->nouns_any[k] =
+            lex_place_nouns_after.filter[k] | lex_org_nouns_after.filter[k] |
+            lex_fac_nouns_after.filter[k] | lex_noun_modifiers.filter[k];
+    for (size_t k = 0; k < 4; k++)
+        e->conn_any[k] =
+            lex_name_connectors.filter[k] | lex_name_particles.filter[k];
     return e;
 }
 
@@ -95,11 +106,12 @@ entities_destroy(entities_t **e)
 /* Lower-case words that may join the words of a name: the connectors and
  * particles of lexset.h ("of", "and", "de", "bin"). */
 static bool
-is_connector(const char *s, const tok_t *t)
+is_connector(const entities_t *e, const char *s, const tok_t *t)
 {
     const char *p = s + t->start;
     size_t n = t->end - t->start;
-    if (!(t->flags & TOK_LOWER))
+    unsigned b = (unsigned)(t->hash >> 56);
+    if (!(t->flags & TOK_LOWER) || !((e->conn_any[b >> 6] >> (b & 63)) & 1))
         return false;
     return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
            lex_set_has(&lex_name_particles, p, n, t->hash);
@@ -435,7 +447,8 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
 
 /* True when the word text[a..b), lower-cased, occurs as a word of the text
  * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
- * as likely an ordinary word at a sentence start or in a title. */
+ * as likely an ordinary word at a sentence start or in a title. (Searching
+ * only 4 KiB around the word let "Congress", "Literature" through.) */
 static bool
 occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
 {
@@ -459,8 +472,8 @@ occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
             r = i;
         }
     }
-    const char *end = text + len;
-    for (const char *h = text + r; h < end;) {
+    const char *start = text, *end = text + len;
+    for (const char *h = start + r; h < end;) {
         const char *p = memchr(h, low[r], (size_t)(end - h));
         if (!p)
             break;
@@ -469,7 +482,7 @@ occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
         if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
             continue;
         bool lb =
-            p == text || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
+            p == start || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
         bool rb =
             p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
         if (lb && rb)
@@ -1682,7 +1695,8 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     if (!text || !len || len > UINT32_MAX)
         return;
     scratch_t *sc = scratch_take();
-    doc_t d = { .text = text,
+    doc_t d = { .e = e,
+                .text = text,
                 .len = len,
                 .c = sc->c,
                 .cap_c = sc->cap_c,
@@ -1769,10 +1783,12 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             if (n == 0)
                 continue;
             if (t->flags & TOK_LOWER) {
-                if (is_connector(text, t)) {
+                if (is_connector(e, text, t)) {
                     x->conn = true;
                 } else {
+                    unsigned hb = (unsigned)(t->hash >> 56);
                     if (!(t->flags & TOK_BREAK) &&
+                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
                         typed_before_noun(&d, seg, n, len, pos, t)) {
                         /* "the Vankor field", "the Kovykta gas field" */
                         n = 0;
