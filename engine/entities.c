@@ -674,7 +674,8 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
 }
 
 /* Split "Kyrgyz-Russian" into known parts; true when every part is a
- * known nationality or place. */
+ * known nationality or place. "Russian-made", "US-led": the known first
+ * part of a word whose other parts are lower case. */
 static bool
 hyphen_split(doc_t *d, const word_t *x)
 {
@@ -695,6 +696,19 @@ hyphen_split(doc_t *d, const word_t *x)
         return false;
     const gaz_slot_t *g[8];
     bool place = false;
+    /* "Russian-made", "US-led", "Moscow-based": a known nationality or
+     * place joined to lower-case words is that nationality or place */
+    if (s[parts[1][0]] >= 'a' && s[parts[1][0]] <= 'z') {
+        for (size_t k = 1; k < np; k++)
+            if (!(s[parts[k][0]] >= 'a' && s[parts[k][0]] <= 'z'))
+                return false;
+        g[0] = gaz_find(tok_hash(s + parts[0][0], parts[0][1] - parts[0][0]));
+        if (!g[0] || !(g[0]->kinds & GAZ_ENT) ||
+            (g[0]->ent != RESULT_NORP && g[0]->ent != RESULT_GPE))
+            return false;
+        add_cand(d, parts[0][0], parts[0][1], g[0]->ent, gaz_name(g[0]));
+        return true;
+    }
     for (size_t k = 0; k < np; k++) {
         g[k] = gaz_find(tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
         if (!g[k] || !(g[k]->kinds & GAZ_ENT))

@@ -707,6 +707,22 @@ test_unknown_place_after_in(void **state)
     result_destroy(&r);
 }
 
+/* A known nationality or place joined by a hyphen to lower-case words is
+ * a mention of it; an unknown one is not. */
+static void
+test_hyphen_lowercase(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Russian-made engines, a Moscow-based firm "
+                    "and Zorvian-made parts.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russian", RESULT_NORP);
+    expect(r, s, "Moscow", RESULT_GPE);
+    expect_none(r, "Zorvian");
+    expect_none(r, "Russian-made");
+    result_destroy(&r);
+}
+
 static void
 test_pipeline_system(void **state)
 {
@@ -856,6 +872,7 @@ main(void)
         cmocka_unit_test(test_org_heads),
         cmocka_unit_test(test_org_by_context),
         cmocka_unit_test(test_unknown_place_after_in),
+        cmocka_unit_test(test_hyphen_lowercase),
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
