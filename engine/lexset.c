@@ -28,6 +28,9 @@ lex_set_ends(const lex_set_t *set, const char *s, size_t n, size_t min_before)
     if (n == 0)
         return false;
     char last = s[n - 1];
+    unsigned char lb = (unsigned char)last;
+    if (!((set->last[lb >> 6] >> (lb & 63)) & 1))
+        return false;
     for (size_t i = 0; i < set->n; i++) {
         size_t k = set->len[i];
         if (k == 0 || k + min_before > n || set->w[i][k - 1] != last)

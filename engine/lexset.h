@@ -17,6 +17,7 @@ typedef struct lex_set {
     const uint8_t *len;   /* length of each word */
     size_t n;             /* their count */
     uint64_t filter[4];   /* bit (tok_hash(word) >> 56) of every word */
+    uint64_t last[4];     /* bit of the last byte of every word */
 } lex_set_t;
 
 /* The word s[0..n) ends in a word of set (bytes as written) with at

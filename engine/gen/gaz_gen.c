@@ -466,11 +466,16 @@ write_table(const char *out)
     fprintf(o, "};\n");
     for (size_t i = 0; i < n_sets; i++) {
         const wset_t *w = &sets[i];
-        uint64_t filter[4] = { 0 };
+        uint64_t filter[4] = { 0 }, last[4] = { 0 };
         fprintf(o, "\nstatic const char *const lex_w_%s[] = {\n", w->name);
         for (size_t k = 0; k < w->n; k++) {
             unsigned b = (unsigned)(tok_hash(w->w[k], strlen(w->w[k])) >> 56);
             filter[b >> 6] |= 1ULL << (b & 63);
+            size_t wl = strlen(w->w[k]);
+            if (wl) {
+                unsigned lb = (unsigned char)w->w[k][wl - 1];
+                last[lb >> 6] |= 1ULL << (lb & 63);
+            }
             fputs("    ", o);
             put_plain(o, w->w[k]);
             fputs(",\n", o);
@@ -489,10 +494,12 @@ write_table(const char *out)
         fprintf(o,
                 "    0,\n};\nconst lex_set_t lex_%s = { lex_w_%s, lex_h_%s, "
                 "lex_l_%s, %zu, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull "
-                "} };\n",
+                "}, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull } };\n",
                 w->name, w->name, w->name, w->name, w->n,
                 (unsigned long long)filter[0], (unsigned long long)filter[1],
-                (unsigned long long)filter[2], (unsigned long long)filter[3]);
+                (unsigned long long)filter[2], (unsigned long long)filter[3],
+                (unsigned long long)last[0], (unsigned long long)last[1],
+                (unsigned long long)last[2], (unsigned long long)last[3]);
     }
     free(offs);
     free(table);
