@@ -166,6 +166,9 @@ typedef struct tindex {
 #define N_TABLES 20
 
 struct fig_lex {
+    /* the tables indexed, side by side: tindex_of() walks this array, not
+     * the indexes 30 KB apart */
+    const fig_word_t *tab[N_TABLES];
     tindex_t idx[N_TABLES]; /* one per table */
     size_t n;               /* entries of idx in use */
     uint64_t sign_end[4];   /* last bytes of the currency signs */
@@ -180,6 +183,7 @@ tindex_add(fig_lex_t *lx, const fig_word_t *table)
             return; /* not indexed: scanned in full */
     if (n >= TSLOTS || lx->n == N_TABLES)
         return;
+    lx->tab[lx->n] = table;
     tindex_t *x = &lx->idx[lx->n++];
     memset(x, 0, sizeof *x);
     x->table = table;
@@ -251,7 +255,7 @@ static const tindex_t *
 tindex_of(const fig_lex_t *lx, const fig_word_t *table)
 {
     for (size_t i = 0; i < lx->n; i++)
-        if (lx->idx[i].table == table)
+        if (lx->tab[i] == table)
             return &lx->idx[i];
     return NULL;
 }
