@@ -10,7 +10,7 @@
 #include "common/err.h"
 #include "common/now.h"
 #include "common/xalloc.h"
-#include "worker/extract.h"
+#include "engine/extract.h"
 
 #include <dirent.h>
 #include <errno.h>

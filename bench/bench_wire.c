@@ -11,8 +11,8 @@
  */
 #include "../common/err.h"
 #include "../common/result.h"
+#include "../engine/extract.h"
 #include "../proto/wire.h"
-#include "../worker/extract.h"
 
 #include <dirent.h>
 #include <stdio.h>

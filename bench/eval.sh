@@ -1,19 +1,20 @@
 #!/bin/sh
 # bench/eval.sh: quality self-check of the extraction engine.
 #
-# Runs `excerpt extract --format json` over the development set and, if they
-# exist, the three held-out sets, adapts the output to the gold schema and scores
-# it, printing one `overall:` line per set (prefixed with the set's name).
+# Runs `excerpt extract --format json` over the development set and the
+# held-out set of bench/holdout (gold only: each gold file names its corpus
+# file and how many leading bytes of it are annotated; see bench/holdout/README.md),
+# adapts the output to the gold schema and scores it, printing one `overall:`
+# line per set (prefixed with the set's name).
 #
 # Usage: bench/eval.sh [BUILD_DIR]     (default: build)
 #   EVAL_DEV      dev set dir with texts/ and gold/   (/work/shared/eval)
-#   EVAL_HOLDOUT  held-out dir with texts/ and gold/  (/work/notes/holdout)
-#   EVAL_HOLDOUT2 second held-out dir                 (/work/notes/holdout2)
-#   EVAL_HOLDOUT3 third held-out dir                  (/work/notes/holdout3)
+#   EVAL_HOLDOUT  held-out gold dir                   (bench/holdout/gold)
+#   EVAL_CORPUS   dir the held-out corpus files are in (/work/shared/corpus)
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
 #   PYTHON        python 3 interpreter                (python3)
-# Exit status: 0 when every present set was scored, 1 otherwise. A missing
-# held-out set is skipped with a note, not an error.
+# Exit status: 0 when every set was scored, 1 otherwise (a missing corpus
+# file of the held-out set is an error).
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,9 +22,8 @@ build=${1:-"$here/build"}
 case $build in /*) ;; *) build="$PWD/$build" ;; esac
 exe="$build/cli/excerpt"
 dev=${EVAL_DEV:-/work/shared/eval}
-holdout=${EVAL_HOLDOUT:-/work/notes/holdout}
-holdout2=${EVAL_HOLDOUT2:-/work/notes/holdout2}
-holdout3=${EVAL_HOLDOUT3:-/work/notes/holdout3}
+holdout=${EVAL_HOLDOUT:-"$here/bench/holdout/gold"}
+corpus=${EVAL_CORPUS:-/work/shared/corpus}
 py=${PYTHON:-python3}
 per_doc=
 [ "${EVAL_PER_DOC:-0}" = 1 ] && per_doc=--per-doc
@@ -73,18 +73,35 @@ score_set() {
     printf '%-8s %s\n' "$name" "$line"
 }
 
-# score_optional NAME DIR: score a held-out set if it is there, else say so.
-score_optional() {
-    if [ -d "$2/texts" ] && [ -d "$2/gold" ]; then
-        score_set "$1" "$2"
-    else
-        printf '%-8s (absent: %s)\n' "$1" "$2"
-    fi
+# prefix_set NAME GOLD_DIR: builds $tmp/NAME-set/{texts,gold} from gold files
+# whose "source" names a corpus file and "bytes" the annotated prefix of it.
+prefix_set() {
+    mkdir -p "$tmp/$1-set/texts" || return 1
+    ln -s "$2" "$tmp/$1-set/gold" || return 1
+    "$py" - "$2" "$corpus" "$tmp/$1-set/texts" <<'PY'
+import json, os, sys
+gold, corpus, out = sys.argv[1:4]
+for name in sorted(os.listdir(gold)):
+    if not name.endswith(".json"):
+        continue
+    g = json.load(open(os.path.join(gold, name), encoding="utf-8"))
+    src = os.path.join(corpus, g["source"])
+    with open(src, "rb") as f:
+        text = f.read()
+    n = g["bytes"]
+    if n > len(text):
+        sys.exit("eval.sh: %s is %d bytes, %s asks %d" % (src, len(text), name, n))
+    with open(os.path.join(out, name[:-5] + ".txt"), "wb") as f:
+        f.write(text[:n])
+PY
 }
 
 rc=0
 score_set dev "$dev" || rc=1
-score_optional holdout "$holdout" || rc=1
-score_optional holdout2 "$holdout2" || rc=1
-score_optional holdout3 "$holdout3" || rc=1
+if prefix_set holdout "$holdout"; then
+    score_set holdout "$tmp/holdout-set" || rc=1
+else
+    echo "eval.sh: holdout: cannot build the texts from $corpus" >&2
+    rc=1
+fi
 exit $rc

@@ -15,7 +15,7 @@
 typedef enum {
     SPARE_DECODE,   /* proto/wire.c decode arena blocks */
     SPARE_RESULT,   /* common/result.c result arena blocks */
-    SPARE_ENTITIES, /* worker/entities.c scan buffers */
+    SPARE_ENTITIES, /* engine/entities.c scan buffers */
     SPARE_KINDS
 } spare_kind_t;
 

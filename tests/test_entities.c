@@ -6,11 +6,11 @@
  * words; plus hostile input. Inputs are exact-size heap copies (ASan).
  */
 #include "../common/result.h"
-#include "../worker/entities.h"
-#include "../worker/extract.h"
-#include "../worker/gaz.h"
-#include "../worker/tok.h"
-#include "../worker/turns.h"
+#include "../engine/entities.h"
+#include "../engine/extract.h"
+#include "../engine/gaz.h"
+#include "../engine/tok.h"
+#include "../engine/turns.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -325,17 +325,16 @@ test_unknown_towns(void **state)
     const char *in =
         "A plant opened in Zelenodolsk and a depot near Lyubertsy, trains "
         "go from Dmitrovsk to Borovichino. The Zelenogradsk Shipyard and "
-        "Mr Kolomensk spoke; we wrote to Pavlovsk Grigoryev and in Klin. "
-        "A spa is based in Sosnovikha.";
+        "Mr Kolomensk spoke; we wrote to Pavlovsk Grigoryev and in Klin.";
     result_t *r = scan(in);
     expect(r, in, "Zelenodolsk", RESULT_GPE);
     expect(r, in, "Dmitrovsk", RESULT_GPE);
     expect(r, in, "Borovichino", RESULT_GPE);
-    expect(r, in, "Sosnovikha", RESULT_GPE);
-    /* no preposition, a longer name, a person, no town suffix */
+    /* "in", "near" take a town without a suffix too */
+    expect(r, in, "Lyubertsy", RESULT_GPE);
+    expect(r, in, "Klin", RESULT_GPE);
+    /* no preposition, a longer name, a person */
     expect_none(r, "Zelenogradsk");
-    expect_none(r, "Lyubertsy");
-    expect_none(r, "Klin");
     const result_entity_t *e = find(r, "Kolomensk", NULL);
     assert_true(e == NULL || e->type == RESULT_PERSON);
     e = find(r, "Pavlovsk", NULL);
@@ -550,16 +549,189 @@ test_continental_demonyms(void **state)
     result_destroy(&r);
 }
 
+/* An acronym defined after a typed name names the same kind of body
+ * wherever it stands alone; one that does not start with the name's first
+ * letter, or after a person, is no definition. */
+static void
+test_acronyms_defined(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: The Northern Fuel Agency (NFA) met the Volga Shipping "
+        "Company (VSC). Later NFA and VSC signed, Ivan Petrov (IPX) "
+        "spoke, and the Ural Grain Union (QTR) left. QTR and IPX were "
+        "absent.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Northern Fuel Agency", RESULT_ORG);
+    const char *later = strstr(s, "Later");
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "NFA", &m);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_ORG);
+    size_t hits = 0;
+    for (size_t i = 0; i < e->n_mentions; i++)
+        if (e->mentions[i].start == (uint32_t)(strstr(later, "NFA") - s))
+            hits++;
+    assert_int_equal(hits, 1);
+    expect(r, s, "VSC", RESULT_ORG);
+    expect_none(r, "IPX");
+    expect_none(r, "QTR");
+    result_destroy(&r);
+}
+
+/* Once a name is typed in the document, its bare mentions take the type:
+ * the name before a head noun ("Karvel" of "Karvel Holding"), but not an
+ * adjective ("Olympic" of "Olympic Committee") nor a word the text also
+ * writes in lower case ("Tax" of "Tax Service"). */
+static void
+test_type_propagation(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: The Karvel Holding and the Olympic Committee met the "
+        "Tax Service on tax. We asked Karvel and the Olympic team; Tax "
+        "officials too. The Lesna River floods; the Lesna is high.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Karvel Holding", RESULT_ORG);
+    const char *k2 = strstr(strstr(s, "asked"), "Karvel");
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = NULL;
+    for (size_t i = 0; i < r->n_entities && !m; i++)
+        for (size_t j = 0; j < r->entities[i].n_mentions; j++)
+            if (r->entities[i].mentions[j].start == (uint32_t)(k2 - s)) {
+                m = &r->entities[i].mentions[j];
+                e = &r->entities[i];
+            }
+    assert_non_null(m);
+    assert_int_equal(e->type, RESULT_ORG);
+    assert_string_equal(m->text, "Karvel");
+    expect_none(r, "Olympic");
+    expect_none(r, "Tax");
+    expect(r, s, "Lesna River", RESULT_LOC);
+    e = find(r, "Lesna", NULL);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_LOC);
+    result_destroy(&r);
+}
+
+/* Places by context: an unknown name before "field", "deposit" (maybe
+ * after "gas", "oil"), the name before a head ("X River", "X Region"),
+ * a coordination closed by a plural place noun; a sentence's first word
+ * before such a noun is no name. */
+static void
+test_places_by_context(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: Work began at the Yurkino field and the Tarsk gas "
+        "condensate field, near the Belsky deposit, in Lomov Region and on "
+        "the Vesha River. The Orlovo and Kamenka fields grew. Major "
+        "deposits opened.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Yurkino", RESULT_LOC);
+    expect(r, s, "Tarsk", RESULT_LOC);
+    expect(r, s, "Belsky", RESULT_LOC);
+    expect(r, s, "Lomov Region", RESULT_GPE);
+    expect(r, s, "Vesha River", RESULT_LOC);
+    expect(r, s, "Orlovo", RESULT_LOC);
+    expect(r, s, "Kamenka", RESULT_LOC);
+    expect_none(r, "Major");
+    result_destroy(&r);
+}
+
+/* Organisations by their head noun, with names nobody listed. */
+static void
+test_org_heads(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: Pelikan Airline, the Zorin Choir, the Kazimir Theatre "
+        "troupe, Vostok Technical University, the Ministry of Fisheries and "
+        "the Tarusa Philharmonic joined the Norsk Mining Corporation.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Pelikan Airline", RESULT_ORG);
+    expect(r, s, "Zorin Choir", RESULT_ORG);
+    expect(r, s, "Vostok Technical University", RESULT_ORG);
+    expect(r, s, "Ministry of Fisheries", RESULT_ORG);
+    expect(r, s, "Tarusa Philharmonic", RESULT_ORG);
+    expect(r, s, "Norsk Mining Corporation", RESULT_ORG);
+    result_destroy(&r);
+}
+
+/* Unknown names typed by an office in an organisation ("President of X",
+ * "X CEO") or a noun after them ("the X company", "the X shipyard"); known
+ * places stay places and board names are no organisations. */
+static void
+test_org_by_context(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: We met the President of Korvex Nikolai Orlov, the "
+        "Chairman of the Management Board, the President of the United "
+        "States. Then Belvar CEO Oleg Ivanov spoke. The Tarmin transport "
+        "company "
+        "and the Zolva shipyard grew, and the Komsomolsk plant too.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Korvex", RESULT_ORG);
+    expect(r, s, "Belvar", RESULT_ORG);
+    expect(r, s, "Tarmin", RESULT_ORG);
+    expect(r, s, "Zolva", RESULT_FAC);
+    expect(r, s, "Komsomolsk", RESULT_GPE);
+    expect(r, s, "United States", RESULT_GPE);
+    expect(r, s, "Nikolai Orlov", RESULT_PERSON);
+    expect_none(r, "Management Board");
+    expect_none(r, "Management");
+    result_destroy(&r);
+}
+
+/* An unknown word after "in" or "near" is a place unless it is a date,
+ * a common noun's or adjective's ending, hyphenated with a known name or
+ * a date, a company's name, or a word also written in lower case. */
+static void
+test_unknown_place_after_in(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: We met in Tarkovo and near Belyi Yar, in May, in "
+        "May-June, in Science (science matters), in Nazism, in "
+        "Russian-language media, in Olympic sport, in Lenneft, in Ozd.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tarkovo", RESULT_GPE);
+    expect_none(r, "May");
+    expect_none(r, "May-June");
+    expect_none(r, "Science");
+    expect_none(r, "Nazism");
+    expect_none(r, "Olympic");
+    expect(r, s, "Lenneft", RESULT_ORG);
+    expect_none(r, "Ozd");
+    result_destroy(&r);
+}
+
+/* A known nationality or place joined by a hyphen to lower-case words is
+ * a mention of it; an unknown one is not. */
+static void
+test_hyphen_lowercase(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Russian-made engines, a Moscow-based firm "
+                    "and Zorvian-made parts.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russian", RESULT_NORP);
+    expect(r, s, "Moscow", RESULT_GPE);
+    expect_none(r, "Zorvian");
+    expect_none(r, "Russian-made");
+    result_destroy(&r);
+}
+
 static void
 test_pipeline_system(void **state)
 {
     (void)state;
-    const char *s = "Ann Smith: The Baltic Pipeline System's load and the "
-                    "Druzhba Pipeline System grew; the Unified Energy System "
-                    "too.\n";
+    /* a name, not a rule: data/fac.txt lists it */
+    const char *s = "Ann Smith: The Baltic Pipeline System's load grew; the "
+                    "Unified Energy System too.\n";
     result_t *r = scan(s);
     expect(r, s, "Baltic Pipeline System", RESULT_FAC);
-    expect(r, s, "Druzhba Pipeline System", RESULT_FAC);
     expect(r, s, "Unified Energy System", RESULT_ORG);
     expect_none(r, "Baltic");
     result_destroy(&r);
@@ -571,7 +743,7 @@ static void
 test_plural_heads_end_in_s(void **state)
 {
     (void)state;
-    const char *dir = EXCERPT_SOURCE_DIR "/worker/data";
+    const char *dir = EXCERPT_SOURCE_DIR "/engine/data";
     DIR *d = opendir(dir);
     assert_non_null(d);
     size_t plurals = 0;
@@ -694,6 +866,13 @@ main(void)
         cmocka_unit_test(test_listed_names_coordinated),
         cmocka_unit_test(test_continental_demonyms),
         cmocka_unit_test(test_pipeline_system),
+        cmocka_unit_test(test_acronyms_defined),
+        cmocka_unit_test(test_type_propagation),
+        cmocka_unit_test(test_places_by_context),
+        cmocka_unit_test(test_org_heads),
+        cmocka_unit_test(test_org_by_context),
+        cmocka_unit_test(test_unknown_place_after_in),
+        cmocka_unit_test(test_hyphen_lowercase),
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),

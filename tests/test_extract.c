@@ -6,7 +6,7 @@
 #include "client/rjson.h"
 #include "common/err.h"
 #include "common/result.h"
-#include "worker/extract.h"
+#include "engine/extract.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * heap buffer of exactly its length so that ASan catches any overread.
  */
 #include "../common/result.h"
-#include "../worker/figures.h"
+#include "../engine/figures.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The word tables' index, built once for the whole group. */
+static fig_lex_t *lx;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    lx = fig_lex_new();
+    return lx ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    fig_lex_destroy(&lx);
+    return 0;
+}
+
 /* Scan the first len bytes of s from an exact-size heap copy. */
 static result_t *
 scan_n(const char *s, size_t len)
@@ -27,7 +46,7 @@ scan_n(const char *s, size_t len)
     char *buf = malloc(len ? len : 1);
     assert_non_null(buf);
     memcpy(buf, s, len);
-    figures_scan(buf, len, r);
+    figures_scan(lx, buf, len, r);
     for (size_t i = 0; i < r->n_figures; i++) {
         const result_figure_t *f = &r->figures[i];
         assert_true(f->start < f->end);
@@ -187,6 +206,61 @@ test_money_forms(void **state)
     /* money-like amount without a currency: CARDINAL, fully scaled */
     num_fig(r, in, RESULT_CARDINAL, "15 billion", 0, 15e9, "");
     assert_int_equal(r->n_figures, 13);
+    result_destroy(&r);
+}
+
+/* Currencies come from ISO 4217 (codes, names, plurals) and data/fig/:
+ * codes before the amount, irregular plurals, adjective + name forms;
+ * three capitals that are not a currency code stay out. */
+static void
+test_money_iso_forms(void **state)
+{
+    (void)state;
+    const char *in =
+        "The bank lent CHF 10 million, 4 billion zlotys, 300 million "
+        "Norwegian kroner and BRL 2 billion; the budget had 470 billion "
+        "Russian roubles and 98 trillion Uzbek sum, 7 million Swiss francs, "
+        "US$3 million and 2 billion Turkish lira. The TOP 10 firms met "
+        "SDG 16 too.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "CHF 10 million", 0, 10e6, "CHF");
+    num_fig(r, in, RESULT_MONEY, "4 billion zlotys", 0, 4e9, "PLN");
+    num_fig(r, in, RESULT_MONEY, "300 million Norwegian kroner", 0, 300e6,
+            "NOK");
+    num_fig(r, in, RESULT_MONEY, "BRL 2 billion", 0, 2e9, "BRL");
+    num_fig(r, in, RESULT_MONEY, "470 billion Russian roubles", 0, 470e9,
+            "RUB");
+    num_fig(r, in, RESULT_MONEY, "98 trillion Uzbek sum", 0, 98e12, "UZS");
+    num_fig(r, in, RESULT_MONEY, "7 million Swiss francs", 0, 7e6, "CHF");
+    num_fig(r, in, RESULT_MONEY, "US$3 million", 0, 3e6, "USD");
+    num_fig(r, in, RESULT_MONEY, "2 billion Turkish lira", 0, 2e9, "TRY");
+    /* "TOP 10", "SDG 16": names, not money */
+    assert_int_equal(r->n_figures, 9);
+    result_destroy(&r);
+}
+
+/* A bare scaled amount parallel to an amount with a currency or unit in
+ * the same sentence takes it; one with a noun of its own, one without a
+ * parallel word, or one in the next sentence does not. */
+static void
+test_currency_carried(void **state)
+{
+    (void)state;
+    const char *in =
+        "Our limit of 40 billion roubles was raised to 65 billion this "
+        "year. Funds fell from 300 million euros to 210 million, and we "
+        "spend some 90 billion. Output of 12 million tonnes served 3.2 "
+        "million people. Next year we expect 14 billion.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "40 billion roubles", 0, 40e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "65 billion", 0, 65e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "300 million euros", 0, 300e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "210 million", 0, 210e6, "EUR");
+    num_fig(r, in, RESULT_CARDINAL, "90 billion", 0, 90e9, "");
+    num_fig(r, in, RESULT_QUANTITY, "12 million tonnes", 0, 12e6, "tonne");
+    num_fig(r, in, RESULT_CARDINAL, "3.2 million", 0, 3.2e6, "");
+    num_fig(r, in, RESULT_CARDINAL, "14 billion", 0, 14e9, "");
+    assert_int_equal(r->n_figures, 8);
     result_destroy(&r);
 }
 
@@ -535,7 +609,8 @@ test_empty_nul_invalid_utf8(void **state)
     result_destroy(&r);
 
     r = result_new();
-    figures_scan(NULL, 0, r);
+    figures_scan(lx, NULL, 0, r);
+    figures_scan(NULL, "5 percent", 9, r);
     assert_int_equal(r->n_figures, 0);
     result_destroy(&r);
 
@@ -601,7 +676,7 @@ test_50mb_line(void **state)
     for (size_t i = 0; i < n; i++)
         buf[i] = (i % 4 == 3) ? ',' : (char)('1' + i % 4);
     result_t *r = result_new();
-    figures_scan(buf, n, r);
+    figures_scan(lx, buf, n, r);
     assert_int_equal(r->n_figures, 0);
     result_destroy(&r);
 
@@ -609,7 +684,7 @@ test_50mb_line(void **state)
     for (size_t i = 0; i < n; i++)
         buf[i] = "12, "[i % 4];
     r = result_new();
-    figures_scan(buf, n, r);
+    figures_scan(lx, buf, n, r);
     assert_true(r->n_figures > 1000);
     assert_true(r->n_figures <= 1024 + n / 32);
     assert_int_equal(r->figures[0].type, RESULT_CARDINAL);
@@ -624,6 +699,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percent_money_half_year),
         cmocka_unit_test(test_money_forms),
+        cmocka_unit_test(test_money_iso_forms),
+        cmocka_unit_test(test_currency_carried),
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
@@ -643,5 +720,5 @@ main(void)
         cmocka_unit_test(test_relative_periods),
         cmocka_unit_test(test_50mb_line),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -5,7 +5,7 @@
  * a heap buffer of exactly its length so that ASan catches any overread.
  */
 #include "../common/result.h"
-#include "../worker/turns.h"
+#include "../engine/turns.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,9 +4,9 @@
  */
 #include "common/err.h"
 #include "common/result.h"
+#include "engine/extract.h"
 #include "proto/pbraw.h"
 #include "proto/wire.h"
-#include "worker/extract.h"
 
 #include <dirent.h>
 #include <float.h>

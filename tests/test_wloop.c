@@ -8,10 +8,10 @@
 #include "../common/err.h"
 #include "../common/now.h"
 #include "../common/result.h"
+#include "../engine/extract.h"
 #include "../proto/pbraw.h"
 #include "../proto/wire.h"
 #include "../proto/wire_batch.h"
-#include "../worker/extract.h"
 #include "../worker/wloop.h"
 
 #include <setjmp.h>

@@ -1,38 +1,7 @@
 /*
- * extract: the extraction engine. A pure library: text in, result_t out.
- * No I/O, no mutable globals, deterministic. One extract_t holds the
- * compiled gazetteers; it is immutable after extract_new() and may be
- * shared by any number of threads calling extract_run() concurrently.
+ * Forwarding header: the extraction engine lives in engine/ (its own
+ * library, excerpt_engine). Kept so that sources written before the move
+ * (cli/cmd_extract.c) build unchanged; new code includes
+ * "../engine/extract.h".
  */
-#ifndef EXCERPT_EXTRACT_H
-#define EXCERPT_EXTRACT_H
-
-#include "../common/result.h"
-
-#include <stddef.h>
-
-#define EXTRACT_VERSION "excerpt-extract/1"
-/* Largest text extract_run() accepts (bytes); offsets are 32-bit. */
-#define EXTRACT_MAX_TEXT ((size_t)1 << 30)
-
-typedef struct extract extract_t;
-
-/* Build the engine (compiles gazetteers). Only memory can fail (aborts). */
-extract_t *extract_new(void);
-
-/* Free the engine; NULL-safe, sets *ex = NULL. */
-void extract_destroy(extract_t **ex);
-
-/*
- * Extract speakers, turns, entities and figures from text[0..len).
- * text need not be NUL-terminated and may hold any bytes: invalid UTF-8
- * and NUL bytes are treated as separators, CRLF as LF. On success *out is
- * a new result (caller destroys) with version = EXTRACT_VERSION, every
- * offset a byte offset into text, and extract_us set.
- * Errors: ERR_TOOBIG when len > EXTRACT_MAX_TEXT (nothing allocated).
- * Thread-safe on a shared engine.
- */
-int extract_run(const extract_t *ex, const char *text, size_t len,
-                result_t **out);
-
-#endif
+#include "../engine/extract.h"

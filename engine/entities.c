@@ -1,0 +1,1872 @@
+/*
+ * entities: one pass over the words of a text. Lower-case prose is skipped;
+ * runs of capitalised words (with the connectors "of", "and", "the"...
+ * between them) are parsed left to right against the compiled gazetteer
+ * (gaz.h) with rules for titles, honorifics, given names and head nouns.
+ * Unknown capitalised words are remembered, and after the pass a word that
+ * is the surname of a person seen anywhere in the document becomes a
+ * mention of that person. Mentions are then grouped into entities.
+ */
+#include "entities.h"
+
+#include "../common/spare.h"
+#include "../common/xalloc.h"
+#include "gaz.h"
+#include "lexset.h"
+#include "swar.h"
+#include "tok.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEG_MAX 64   /* words in one capitalised run */
+#define NAME_MAX_W 4 /* words in a person's name */
+/* occurs_lower() reads this many bytes on each side of the word (on the
+ * corpus, 4 KiB typed 5 more ordinary words, 64 KiB 2 in 200 KB texts) */
+#define OCCURS_WINDOW 65536
+
+struct entities {
+    uint32_t keys;         /* gazetteer size, for logs; the table is const */
+    uint64_t nouns_any[4]; /* union of the filters of the noun and
+                              modifier lists typed_before_noun() reads */
+    uint64_t conn_any[4];  /* union of the connector and particle filters */
+};
+
+/* One word of a run, with what the gazetteer knows of it alone. */
+typedef struct word {
+    tok_t t;        /* the token */
+    uint16_t kinds; /* GAZ_* of the word alone */
+    uint8_t ent;    /* entity type of the word alone */
+    uint8_t head;   /* head type of the word alone */
+    bool conn;      /* a lower-case connector ("of", "and") */
+    bool comma;     /* joined to the previous word by ", " */
+    bool plural;    /* a lower-case plural head ("regions") */
+} word_t;
+
+/* A mention found by the rules. */
+typedef struct cand {
+    uint32_t start, end;   /* mention span in the text */
+    uint32_t rstart, rend; /* role (title) span, empty when none */
+    uint32_t cs, ce;       /* canonical name's span when canon is NULL */
+    const char *canon;     /* static canonical name, or NULL: text[cs,ce) */
+    uint64_t last;         /* hash of the last word (persons) */
+    uint64_t pre;          /* head phrases: tok_seq() hash of the unknown
+                              name before the head ("Unitech" of "Unitech
+                              Agency"), 0 when none */
+    uint8_t type;          /* result_entity_type_t */
+    uint8_t words;         /* number of words (persons) */
+} cand_t;
+
+/* An unknown capitalised run, a possible later surname mention. */
+typedef struct maybe {
+    uint32_t start, end; /* span */
+    uint64_t last;       /* hash of the last word */
+    uint64_t seq;        /* tok_seq() hash of all its words */
+    uint8_t words;       /* number of words */
+    bool caps;           /* one unknown word in capitals ("FAS") */
+    bool sent;           /* starts a sentence or line */
+    bool used;           /* became a mention */
+} maybe_t;
+
+typedef struct doc {
+    const entities_t *e; /* the scanner's handle */
+    const char *text;
+    size_t len; /* bytes of text */
+    cand_t *c;
+    size_t n_c, cap_c;
+    maybe_t *m;
+    size_t n_m, cap_m;
+    int in_title;       /* > 0 while parsing a title's complement */
+    struct scratch *sc; /* this thread's reusable buffers */
+} doc_t;
+
+entities_t *
+entities_new(void)
+{
+    entities_t *e = xcalloc(1, sizeof *e);
+    e->keys = gaz_count();
+    for (size_t k = 0; k < 4; k++)
+        e->nouns_any[k] =
+            lex_place_nouns_after.filter[k] | lex_org_nouns_after.filter[k] |
+            lex_fac_nouns_after.filter[k] | lex_noun_modifiers.filter[k];
+    for (size_t k = 0; k < 4; k++)
+        e->conn_any[k] =
+            lex_name_connectors.filter[k] | lex_name_particles.filter[k];
+    return e;
+}
+
+void
+entities_destroy(entities_t **e)
+{
+    if (!e || !*e)
+        return;
+    free(*e);
+    *e = NULL;
+}
+
+/* Lower-case words that may join the words of a name: the connectors and
+ * particles of lexset.h ("of", "and", "de", "bin"). */
+static bool
+is_connector(const entities_t *e, const char *s, const tok_t *t)
+{
+    const char *p = s + t->start;
+    size_t n = t->end - t->start;
+    unsigned b = (unsigned)(t->hash >> 56);
+    if (!(t->flags & TOK_LOWER) || !((e->conn_any[b >> 6] >> (b & 63)) & 1))
+        return false;
+    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
+           lex_set_has(&lex_name_particles, p, n, t->hash);
+}
+
+/* The word w is in set (lexset.h). */
+static bool
+word_in_set(const char *s, const word_t *w, const lex_set_t *set)
+{
+    return lex_set_has(set, s + w->t.start, w->t.end - w->t.start, w->t.hash);
+}
+
+static bool
+word_is(const char *s, const word_t *w, const char *lit)
+{
+    size_t n = w->t.end - w->t.start;
+    return strlen(lit) == n && memcmp(s + w->t.start, lit, n) == 0;
+}
+
+static void
+add_cand(doc_t *d, uint32_t start, uint32_t end, int type, const char *canon)
+{
+    if (end <= start)
+        return;
+    if (d->n_c == d->cap_c) {
+        d->cap_c = d->cap_c ? d->cap_c * 2 : 64;
+        d->c = xreallocarray(d->c, d->cap_c, sizeof *d->c);
+    }
+    cand_t *c = &d->c[d->n_c++];
+    memset(c, 0, sizeof *c);
+    c->start = c->cs = start;
+    c->end = c->ce = end;
+    c->type = (uint8_t)type;
+    c->canon = canon;
+}
+
+static void
+add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
+           uint32_t re)
+{
+    add_cand(d, w[a].t.start, w[b].t.end, RESULT_PERSON, NULL);
+    cand_t *c = &d->c[d->n_c - 1];
+    c->rstart = rs;
+    c->rend = re;
+    c->last = w[b].t.hash;
+    c->words = (uint8_t)(b - a + 1);
+}
+
+/* True when the word at text[p] starts a sentence, a line or a quotation
+ * (the scanner jumps to capitalised words, so their tokens do not carry
+ * TOK_SENT reliably). */
+static bool
+starts_sentence(const char *text, uint32_t p)
+{
+    while (p > 0 && (text[p - 1] == ' ' || text[p - 1] == '\t'))
+        p--;
+    if (p == 0)
+        return true;
+    unsigned char c = (unsigned char)text[p - 1];
+    if (c == '.' || c == '!' || c == '?' || c == ':' || c == '\n' ||
+        c == '\r' || c == '"' || c == '(' || c == ';')
+        return true;
+    /* U+201C left quote, U+2013/U+2014 dashes, U+2026 ellipsis */
+    return p >= 3 && (unsigned char)text[p - 3] == 0xE2 &&
+           (unsigned char)text[p - 2] == 0x80 &&
+           (c == 0x9C || c == 0x93 || c == 0x94 || c == 0xA6);
+}
+
+static void
+add_maybe(doc_t *d, const word_t *w, size_t a, size_t b, bool caps)
+{
+    if (d->n_m == d->cap_m) {
+        d->cap_m = d->cap_m ? d->cap_m * 2 : 64;
+        d->m = xreallocarray(d->m, d->cap_m, sizeof *d->m);
+    }
+    maybe_t *m = &d->m[d->n_m++];
+    m->start = w[a].t.start;
+    m->end = w[b].t.end;
+    m->last = w[b].t.hash;
+    m->words = (uint8_t)(b - a + 1);
+    m->caps = caps;
+    m->sent = starts_sentence(d->text, w[a].t.start);
+    m->used = false;
+    m->seq = 0;
+    for (size_t k = a; k <= b; k++)
+        m->seq = tok_seq(m->seq, w[k].t.hash);
+}
+
+/* A word that can be part of a person's name. */
+static bool
+name_like(const word_t *w)
+{
+    if (!(w->t.flags & TOK_CAP) || (w->t.flags & (TOK_ALLCAPS | TOK_DIGIT)))
+        return false;
+    if (w->kinds & (GAZ_STOP | GAZ_COMMON | GAZ_TITLE | GAZ_HONOR | GAZ_HEAD))
+        return false;
+    if ((w->kinds & GAZ_ENT) && !(w->kinds & GAZ_GIVEN))
+        return false;
+    return true;
+}
+
+/* End (inclusive) of a name starting at i: up to max name-like words,
+ * stopping after a possessive or before a comma. */
+static size_t
+name_end(const word_t *w, size_t n, size_t i, size_t max)
+{
+    size_t e = i;
+    while (e + 1 < n && e + 1 - i < max && !(w[e].t.flags & TOK_POSS) &&
+           !w[e + 1].comma && name_like(&w[e + 1]))
+        e++;
+    return e;
+}
+
+/* A person that starts at i with a given name: "Sergei Chemezov". Returns
+ * the last word or (size_t)-1. */
+static size_t
+given_person(const word_t *w, size_t n, size_t i)
+{
+    if (!(w[i].kinds & GAZ_GIVEN) || !(w[i].t.flags & TOK_CAP) ||
+        (w[i].t.flags & TOK_POSS) || i + 1 >= n || w[i + 1].comma ||
+        !name_like(&w[i + 1]))
+        return (size_t)-1;
+    return name_end(w, n, i, NAME_MAX_W);
+}
+
+/* Longest gazetteer sequence from i: entity end in *ent (or -1) and title
+ * end in *title (or -1). */
+static void
+gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
+            const gaz_slot_t **eslot, size_t *title)
+{
+    uint64_t h = 0;
+    *ent = *title = (size_t)-1;
+    *eslot = NULL;
+    for (size_t j = i; j < n; j++) {
+        if (j > i && w[j].comma)
+            break;
+        h = tok_seq(h, w[j].t.hash);
+        const gaz_slot_t *g = gaz_find(h);
+        if (!g)
+            break;
+        bool caps_ok = !(g->kinds & GAZ_ACRONYM) ||
+                       (w[j].t.flags & (TOK_ALLCAPS | TOK_DIGIT));
+        if ((g->kinds & GAZ_ENT) && !w[j].conn && caps_ok) {
+            *ent = j;
+            *eslot = g;
+        }
+        if ((g->kinds & GAZ_TITLE) && !w[j].conn)
+            *title = j;
+        if (!(g->kinds & GAZ_PREFIX))
+            break;
+    }
+}
+
+/* w[i..e) is exactly one listed name (entity or not): "Gazprom" before
+ * "and Russian Railways" is complete, and a coordination does not merge
+ * it with what follows. */
+static bool
+listed_whole(const word_t *w, size_t e, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    if (e <= i)
+        return false;
+    gaz_longest(w, e, i, &ge, &gs, &te);
+    return ge == e - 1;
+}
+
+/* A listed organisation starts at w[i] and is complete: nothing but a
+ * connector, a comma or the run's end follows it ("and Sberbank"). */
+static bool
+listed_org(const word_t *w, size_t n, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    gaz_longest(w, n, i, &ge, &gs, &te);
+    if (ge == (size_t)-1 || gs->ent != RESULT_ORG)
+        return false;
+    return ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma;
+}
+
+/* A plain capitalised word of a descriptive list ("Trade", "Scientific"):
+ * not a known name, title, head, given name or function word. */
+static bool
+list_word(const word_t *w)
+{
+    return (w->t.flags & TOK_CAP) && !w->conn && !w->plural &&
+           !(w->t.flags & (TOK_ALLCAPS | TOK_DIGIT | TOK_NUM | TOK_POSS)) &&
+           !(w->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_GIVEN |
+                         GAZ_HEAD | GAZ_STOP));
+}
+
+/* The comma at w[i] goes on with a list of plain words closed by "and":
+ * "on Trade, Economic, Scientific and Technical Cooperation". Returns the
+ * list's last word, or -1 when the comma ends the name. */
+static size_t
+comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
+{
+    size_t j = i;
+    for (int items = 0; j < n && items < 8; items++) {
+        if (!list_word(&w[j]))
+            return (size_t)-1;
+        size_t e = j;
+        while (e + 1 < n && e + 1 - j < 3 && !w[e + 1].comma &&
+               list_word(&w[e + 1]))
+            e++;
+        if (e + 1 < n && w[e + 1].comma) {
+            j = e + 1;
+            continue;
+        }
+        if (e + 2 < n && word_is(s, &w[e + 1], "and") && !w[e + 2].comma &&
+            list_word(&w[e + 2])) {
+            size_t f = e + 2;
+            while (f + 1 < n && f + 1 - (e + 2) < 3 && !w[f + 1].comma &&
+                   list_word(&w[f + 1]))
+                f++;
+            /* "Ministry of Agriculture, Small and Medium-Sized Business
+             * Corporation": the last item runs on into a name of its own */
+            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn)
+                return (size_t)-1;
+            return f;
+        }
+        return (size_t)-1;
+    }
+    return (size_t)-1;
+}
+
+/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
+static bool
+complement_open(const char *s, const word_t *w, size_t n)
+{
+    for (size_t j = 0; j + 1 < n; j++)
+        if ((w[j].kinds & GAZ_HEAD) && w[j + 1].conn &&
+            (word_is(s, &w[j + 1], "of") || word_is(s, &w[j + 1], "on") ||
+             word_is(s, &w[j + 1], "for")))
+            return true;
+    return false;
+}
+
+/*
+ * A name ending in a head noun, with an optional "of ..." complement:
+ * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
+ * Federation", "Republic of Tatarstan". Returns the last word or -1.
+ */
+static size_t
+head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
+            size_t *head)
+{
+    size_t last_head = (size_t)-1, j = i;
+    if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
+        return (size_t)-1;
+    for (; j < n; j++) {
+        const word_t *x = &w[j];
+        if (j > i && x->comma)
+            break;
+        if (x->conn) {
+            if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
+                last_head != j - 1 && !listed_whole(w, j, i))
+                continue;
+            break;
+        }
+        if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)) ||
+            (x->t.flags & TOK_NUM))
+            break;
+        if (x->kinds & GAZ_HEAD) {
+            last_head = j;
+            *type = x->head;
+        }
+        if (w[j].t.flags & TOK_POSS) {
+            j++;
+            break;
+        }
+    }
+    if (last_head == (size_t)-1)
+        return (size_t)-1;
+    /* "Development Bank Forum": the run goes on past the head */
+    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn)
+        return (size_t)-1;
+    size_t end = last_head;
+    bool premod = last_head > i;
+    bool complement = false;
+    if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
+        (word_is(s, &w[end + 1], "of") || word_is(s, &w[end + 1], "for") ||
+         word_is(s, &w[end + 1], "on"))) {
+        size_t k = end + 2;
+        size_t cend = (size_t)-1;
+        for (; k < n; k++) {
+            const word_t *x = &w[k];
+            if (x->comma) {
+                size_t le = cend != (size_t)-1 ? comma_list_end(s, w, n, k)
+                                               : (size_t)-1;
+                if (le != (size_t)-1)
+                    cend = le;
+                break;
+            }
+            if (x->conn && word_is(s, x, "and")) {
+                /* "... and the Federal Antimonopoly Service": a new body */
+                size_t q0 = k + 1;
+                if (q0 < n && word_is(s, &w[q0], "the"))
+                    q0++;
+                if (q0 < n && listed_org(w, n, q0))
+                    break; /* "Bank of Russia and Sberbank" */
+                bool body = false;
+                for (size_t q = k + 1; q < n && !w[q].comma; q++) {
+                    if (w[q].conn && !word_is(s, &w[q], "the"))
+                        break;
+                    if (w[q].kinds & GAZ_HEAD)
+                        body = true;
+                }
+                if (body)
+                    break;
+            }
+            if (x->conn)
+                continue;
+            if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
+                break;
+            if (given_person(w, n, k) != (size_t)-1)
+                break;
+            cend = k;
+            if (x->t.flags & TOK_POSS)
+                break;
+        }
+        if (cend != (size_t)-1) {
+            end = cend;
+            complement = true;
+        }
+    }
+    if (!premod && !complement)
+        return (size_t)-1; /* bare "Government", "the Ministry" */
+    *head = last_head;
+    return end;
+}
+
+/* True when the word text[a..b), lower-cased, occurs as a word of the text
+ * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
+ * as likely an ordinary word at a sentence start or in a title. Only
+ * OCCURS_WINDOW bytes on each side are read. */
+static bool
+occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    char low[64];
+    if (n == 0 || n >= sizeof low)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[a + i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    /* memchr() for the word's rarest letter (English letter frequency),
+     * then a compare: memmem() was a few instructions a byte */
+    static const char by_freq[] = "etaoinshrdlcumwfgypbvkjxqz";
+    size_t r = 0;
+    const char *best = by_freq;
+    for (size_t i = 0; i < n; i++) {
+        const char *f = strchr(by_freq, low[i]);
+        if (low[i] && f && f >= best) {
+            best = f;
+            r = i;
+        }
+    }
+    /* the text around the word, so that the search stays linear in long
+     * documents (a word written in lower case is used so nearby) */
+    size_t lo = a > OCCURS_WINDOW ? a - OCCURS_WINDOW : 0;
+    size_t hi = len - b > OCCURS_WINDOW ? b + OCCURS_WINDOW : len;
+    const char *start = text + lo, *end = text + hi;
+    for (const char *h = start + r; h < end;) {
+        const char *p = memchr(h, low[r], (size_t)(end - h));
+        if (!p)
+            break;
+        h = p + 1;
+        p -= r;
+        if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
+            continue;
+        bool lb =
+            p == start || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
+        bool rb =
+            p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
+        if (lb && rb)
+            return true;
+    }
+    return false;
+}
+
+static void process(doc_t *d, word_t *w, size_t n);
+
+/* The words w[a..h) before a head at h when they are one to three unknown
+ * name-like words ("Unitech" of "Unitech Agency", "Ob" of "Ob River"): their
+ * tok_seq() hash, else 0. A later mention of those words alone names the
+ * same body or place (propagate_types). */
+static uint64_t
+unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
+{
+    if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
+        return 0;
+    /* "Olympic Committee", "Presidential Council": a modifier */
+    const tok_t *lt = &w[h - 1].t;
+    if (lex_set_ends(&lex_adjective_suffixes, s + lt->start,
+                     lt->end - lt->start, 1))
+        return 0;
+    uint64_t x = 0;
+    for (size_t k = a; k < h; k++) {
+        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_GIVEN | GAZ_ENT)) ||
+            w[k].comma || (w[k].t.flags & TOK_POSS))
+            return 0;
+        x = tok_seq(x, w[k].t.hash);
+    }
+    return x;
+}
+
+/* A title's complement w[c..n) that ends in a known place followed by two
+ * or three unknown name words up to its end: where that person's name
+ * starts ("of Mongolia Khaltmaagiin Battulga", "of India Satish Kumar
+ * Sharma"), or -1. Given names are found without this ("of Russia
+ * Vladimir Putin"); after an organisation the words are as often more of
+ * its name ("Gazprom Management Board", "Gazprom Dobycha Noyabrsk"). */
+static size_t
+complement_person(const word_t *w, size_t n, size_t c)
+{
+    for (size_t len = 3; len >= 2; len--) {
+        if (n < c + len + 1)
+            continue;
+        size_t p = n - len;
+        bool names = true;
+        for (size_t k = p; k < n && names; k++)
+            if (!name_like(&w[k]) || (w[k].kinds & GAZ_ENT) ||
+                (k + 1 < n && (w[k].t.flags & TOK_POSS)))
+                names = false;
+        if (!names)
+            continue;
+        /* the known place may start anywhere: "of Defence of Mongolia" */
+        for (size_t j = c; j < p; j++) {
+            if (w[j].conn)
+                continue;
+            size_t ge, te;
+            const gaz_slot_t *g;
+            gaz_longest(w, p, j, &ge, &g, &te);
+            if (ge == p - 1 && g->ent == RESULT_GPE)
+                return p;
+        }
+    }
+    return (size_t)-1;
+}
+
+/* The word is a word of a board's name of lex_org_boards ("Management",
+ * "Board", "Directors"): "Chairman of the Management Board" names no
+ * organisation. */
+static bool
+board_word(const char *s, const word_t *x)
+{
+    size_t wl = x->t.end - x->t.start;
+    for (size_t i = 0; i < lex_org_boards.n; i++)
+        for (const char *p = lex_org_boards.w[i]; *p;) {
+            size_t k = strcspn(p, " ");
+            if (k == wl && strncmp(p, s + x->t.start, k) == 0)
+                return true;
+            p += k;
+            while (*p == ' ')
+                p++;
+        }
+    return false;
+}
+
+/* The title w[i..te] holds an office in an organisation: one of its words
+ * is in lex_org_titles ("CEO", "Chairman", "President"). */
+static bool
+org_title(const char *s, const word_t *w, size_t i, size_t te)
+{
+    for (size_t k = i; k <= te; k++)
+        if (word_in_set(s, &w[k], &lex_org_titles))
+            return true;
+    return false;
+}
+
+/* w[a..b) is one to three unknown name words: name-like, not known, no
+ * given name, no possessive before the end, no comma. */
+static bool
+unknown_run(const char *s, const word_t *w, size_t a, size_t b)
+{
+    if (b <= a || b - a > 3)
+        return false;
+    for (size_t k = a; k < b; k++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+            (k > a && w[k].comma) || (w[k].t.flags & TOK_POSS) ||
+            board_word(s, &w[k]))
+            return false;
+        /* "the United States", "Sri Lanka": known as a sequence */
+        gaz_longest(w, b, k, &ge, &g, &te);
+        if (ge != (size_t)-1 || te != (size_t)-1)
+            return false;
+    }
+    return true;
+}
+
+/* Title at i..te: the person it introduces, and entities in its "of ..."
+ * complement. Returns the next word to look at. */
+static size_t
+title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
+{
+    const char *s = d->text;
+    uint32_t rs = w[i].t.start;
+    size_t k = te + 1;
+    bool complement = false, named = false;
+    /* "President of Russia", "Head of the Federal Tax Service" */
+    while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
+           (word_is(s, &w[k], "of") || word_is(s, &w[k], "for"))) {
+        size_t c = k + 1;
+        while (c < n && w[c].conn)
+            c++;
+        size_t stop = c;
+        while (stop < n && !w[stop].comma &&
+               given_person(w, n, stop) == (size_t)-1 &&
+               !(w[stop].kinds & GAZ_TITLE)) {
+            if (w[stop].t.flags & TOK_POSS) {
+                stop++;
+                break;
+            }
+            stop++;
+        }
+        if (stop == c)
+            break;
+        size_t ce = stop; /* "... Battulga and Minister ...": drop "and" */
+        while (ce > c && w[ce - 1].conn)
+            ce--;
+        size_t pe = complement_person(w, ce, c);
+        if (pe != (size_t)-1) {
+            /* "President of Mongolia Khaltmaagiin Battulga" */
+            d->in_title++;
+            process(d, w + c, pe - c);
+            d->in_title--;
+            add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
+            named = true;
+        } else if (org_title(s, w, i, te) && unknown_run(s, w, c, ce)) {
+            /* "President of Transneft", "CEO of Globaltruck" */
+            add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
+        } else {
+            d->in_title++;
+            process(d, w + c, stop - c);
+            d->in_title--;
+        }
+        complement = true;
+        k = stop;
+        if (k < n && (w[k].kinds & GAZ_TITLE)) {
+            size_t e2, t2;
+            const gaz_slot_t *g;
+            gaz_longest(w, n, k, &e2, &g, &t2);
+            if (t2 != (size_t)-1)
+                return title_phrase(d, w, n, k, t2);
+        }
+        if (named)
+            return k;
+    }
+    if (k >= n || w[k].comma || (w[k - 1].t.flags & TOK_POSS))
+        return k;
+    uint32_t re = w[k - 1].t.end;
+    size_t pe = given_person(w, n, k);
+    if (pe == (size_t)-1 && !complement && name_like(&w[k]))
+        pe = name_end(w, n, k, 3);
+    if (pe == (size_t)-1)
+        return k;
+    add_person(d, w, k, pe, rs, re);
+    return pe + 1;
+}
+
+/* Split "Kyrgyz-Russian" into known parts; true when every part is a
+ * known nationality or place. "Russian-made", "US-led": the known first
+ * part of a word whose other parts are lower case. */
+static bool
+hyphen_split(doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    uint32_t a = x->t.start, parts[8][2];
+    size_t np = 0;
+    for (uint32_t i = x->t.start; i <= x->t.end; i++) {
+        if (i == x->t.end || s[i] == '-') {
+            if (np == 8 || i == a)
+                return false;
+            parts[np][0] = a;
+            parts[np][1] = i;
+            np++;
+            a = i + 1;
+        }
+    }
+    if (np < 2)
+        return false;
+    const gaz_slot_t *g[8];
+    bool place = false;
+    /* "Russian-made", "US-led", "Moscow-based": a known nationality or
+     * place joined to lower-case words is that nationality or place */
+    if (s[parts[1][0]] >= 'a' && s[parts[1][0]] <= 'z') {
+        for (size_t k = 1; k < np; k++)
+            if (!(s[parts[k][0]] >= 'a' && s[parts[k][0]] <= 'z'))
+                return false;
+        g[0] = gaz_find(tok_hash(s + parts[0][0], parts[0][1] - parts[0][0]));
+        if (!g[0] || !(g[0]->kinds & GAZ_ENT) ||
+            (g[0]->ent != RESULT_NORP && g[0]->ent != RESULT_GPE))
+            return false;
+        add_cand(d, parts[0][0], parts[0][1], g[0]->ent, gaz_name(g[0]));
+        return true;
+    }
+    for (size_t k = 0; k < np; k++) {
+        g[k] = gaz_find(tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
+        if (!g[k] || !(g[k]->kinds & GAZ_ENT))
+            return false;
+        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE) {
+            place = true;
+            continue;
+        }
+        /* "Russia-EU", "Russia-NATO": an organisation's acronym beside a
+         * place; "Lukoil-Perm" is a company of its own */
+        if (g[k]->ent != RESULT_ORG)
+            return false;
+        for (uint32_t q = parts[k][0]; q < parts[k][1]; q++)
+            if (!(s[q] >= 'A' && s[q] <= 'Z'))
+                return false;
+    }
+    if (!place)
+        return false;
+    for (size_t k = 0; k < np; k++)
+        add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(g[k]));
+    return true;
+}
+
+/* True when the word, of six letters or more, ends in a Russian town
+ * suffix of lex_town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
+ * hyphenated word by its first part ("Petropavlovsk- Kamchatsky"). */
+static bool
+town_suffix(const char *s, const tok_t *t)
+{
+    uint32_t e = t->start;
+    while (e < t->end && s[e] != '-')
+        e++;
+    size_t n = e - t->start;
+    const char *p = s + t->start;
+    if (n < 6)
+        return false;
+    return lex_set_ends(&lex_town_suffixes, p, n, 1);
+}
+
+/* A place preposition of lex_place_preps right before text[p] ("in ",
+ * "from "), itself after a blank or the start. */
+static bool
+place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
+{
+    if (p < 2 || s[p - 1] != ' ')
+        return false;
+    uint32_t a = p - 1;
+    while (a > 0 && s[a - 1] >= 'a' && s[a - 1] <= 'z')
+        a--;
+    if (a == p - 1 || (a > 0 && s[a - 1] != ' ' && s[a - 1] != '\n'))
+        return false;
+    return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
+}
+
+/* The word ends in one of the endings of set ("ism", "ogy"). */
+static bool
+ends_in(const char *s, const tok_t *t, const lex_set_t *set)
+{
+    return lex_set_ends(set, s + t->start, t->end - t->start, 1);
+}
+
+/* The word ends in a company name's ending of lex_org_name_endings with
+ * three letters or more before it, and has no hyphen. */
+static bool
+company_name(const char *s, const tok_t *t)
+{
+    if (t->flags & TOK_HYPHEN)
+        return false;
+    return lex_set_ends(&lex_org_name_endings, s + t->start, t->end - t->start,
+                        3);
+}
+
+/* The single unknown word x after a preposition of lex_place_preps_strong
+ * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
+ * not a date (lex_calendar_words), four letters or more, no common-noun
+ * or adjective ending, no part that is lower case, a date or a known name
+ * ("Russian-language", "May-June"), no capital inside a part, and not a
+ * word the text also writes in lower case ("in Science"). */
+static bool
+unknown_place(const doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    const tok_t *t = &x->t;
+    if (d->in_title || (t->flags & TOK_POSS) || t->end - t->start < 4 ||
+        !place_prep_before(s, t->start, &lex_place_preps_strong) ||
+        ends_in(s, t, &lex_adjective_suffixes) ||
+        lex_set_has(&lex_calendar_words, s + t->start, t->end - t->start,
+                    t->hash) ||
+        ends_in(s, t, &lex_not_place_suffixes))
+        return false;
+    /* "May-June", "Anglo-Russian": a date or a known name in a part;
+     * "NefteTransServis": capitals inside are a company's */
+    uint32_t a = t->start;
+    for (uint32_t q = t->start; q <= t->end; q++) {
+        if (q < t->end && s[q] != '-') {
+            if (q > a && s[q] >= 'A' && s[q] <= 'Z')
+                return false;
+            continue;
+        }
+        uint64_t h = tok_hash(s + a, q - a);
+        const gaz_slot_t *g = gaz_find(h);
+        if (q == a || (s[a] >= 'a' && s[a] <= 'z') ||
+            (g && (g->kinds & GAZ_ENT)) ||
+            lex_set_has(&lex_calendar_words, s + a, q - a, h))
+            return false;
+        a = q + 1;
+    }
+    return !occurs_lower(s, d->len, t->start, t->end);
+}
+
+/* An organisation's board after its name at w[e]: "Vnesheconombank
+ * Supervisory Board", "Gazprom Board of Directors". Returns the board's
+ * last word, or e. Not inside a title, where the board belongs to the
+ * office ("Chairman of the Gazprom Management Board"), nor before one
+ * ("Gazprom Neft Management Board Chairman"). */
+static size_t
+board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
+{
+    const char *s = d->text;
+    if (d->in_title || (w[e].t.flags & TOK_POSS))
+        return e;
+    size_t b = e;
+    /* the longest board of lex_org_boards whose words follow, no comma */
+    for (size_t i = 0; i < lex_org_boards.n; i++) {
+        const char *p = lex_org_boards.w[i];
+        size_t k = e + 1;
+        while (*p && k < n && !w[k].comma) {
+            size_t wl = w[k].t.end - w[k].t.start;
+            if (strncmp(p, s + w[k].t.start, wl) != 0 ||
+                (p[wl] != ' ' && p[wl] != '\0'))
+                break;
+            p += wl;
+            if (*p == ' ')
+                p++;
+            k++;
+        }
+        if (!*p && k - 1 > b)
+            b = k - 1;
+    }
+    if (b == e)
+        return e;
+    if (b + 1 < n && !w[b + 1].comma && !w[b + 1].conn)
+        return e; /* "... Board Chairman", "... Board Alexei Miller" */
+    return b;
+}
+
+/* Parse words w[0..n) (no commas inside unless a list closes them). */
+static void
+process(doc_t *d, word_t *w, size_t n)
+{
+    const char *s = d->text;
+    size_t i = 0, unk = (size_t)-1;
+    while (i < n) {
+        word_t *x = &w[i];
+        if (x->conn || x->plural || (x->t.flags & TOK_NUM) || i == unk) {
+            i++;
+            continue;
+        }
+        size_t ge, te;
+        const gaz_slot_t *gs;
+        gaz_longest(w, n, i, &ge, &gs, &te);
+        int htype = 0;
+        size_t hh = (size_t)-1;
+        size_t he = head_phrase(s, w, n, i, &htype, &hh);
+        size_t pe = given_person(w, n, i);
+        /* longest wins; ties: gazetteer, head phrase, person */
+        size_t best = (size_t)-1;
+        int kind = 0;
+        if (ge != (size_t)-1) {
+            best = ge;
+            kind = 1;
+        }
+        if (he != (size_t)-1 && (best == (size_t)-1 || he > best)) {
+            best = he;
+            kind = 2;
+        }
+        if (pe != (size_t)-1 && (best == (size_t)-1 || pe > best)) {
+            best = pe;
+            kind = 3;
+        }
+        if (te != (size_t)-1 && (best == (size_t)-1 || te >= best)) {
+            i = title_phrase(d, w, n, i, te);
+            continue;
+        }
+        if (kind == 1 && !gs->ent) {
+            i = best + 1; /* a listed non-entity ("Reserve Fund") */
+            continue;
+        }
+        if (kind == 1) {
+            size_t b =
+                gs->ent == RESULT_ORG ? board_after(d, w, n, best) : best;
+            if (b > best)
+                add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
+            else
+                add_cand(d, w[i].t.start, w[best].t.end, gs->ent, gaz_name(gs));
+            i = b + 1;
+            continue;
+        }
+        if (kind == 2) {
+            size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
+            add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
+            d->c[d->n_c - 1].pre = unknown_name_hash(s, w, i, hh);
+            i = b + 1;
+            continue;
+        }
+        if (kind == 3) {
+            add_person(d, w, i, best, 0, 0);
+            i = best + 1;
+            continue;
+        }
+        if (i + 1 < n && !w[i + 1].comma && !(x->t.flags & TOK_POSS) &&
+            name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
+            (x->t.flags & TOK_CAP) &&
+            word_in_set(s, x, &lex_place_nouns_before)) {
+            /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
+            size_t e = name_end(w, n, i + 1, 2);
+            add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
+            i = e + 1;
+            continue;
+        }
+        if ((x->kinds & GAZ_HONOR) && i + 1 < n && !w[i + 1].comma &&
+            !(x->t.flags & TOK_POSS)) {
+            size_t k = i + 1, ke, kt;
+            const gaz_slot_t *kg;
+            gaz_longest(w, n, k, &ke, &kg, &kt);
+            if (kt == (size_t)-1 &&
+                (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN))) {
+                size_t e = name_end(w, n, k, 3);
+                add_person(d, w, k, e, 0, 0);
+                i = e + 1;
+                continue;
+            }
+        }
+        if ((x->t.flags & TOK_HYPHEN) && hyphen_split(d, x)) {
+            i++;
+            continue;
+        }
+        if (name_like(x)) {
+            size_t e = i;
+            while (e + 1 < n && e + 1 - i < NAME_MAX_W &&
+                   !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
+                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
+                e++;
+            /* "Tatneft", "Lenenergo": a company by its name's ending */
+            if (e == i && !(x->kinds & GAZ_GIVEN) && company_name(s, &x->t)) {
+                add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
+                i++;
+                continue;
+            }
+            /* "in Mendeleyevsk", "from Odintsovo", "near Botlikh": an
+             * unknown town */
+            if (e == i && (i + 1 == n || w[i + 1].conn || w[i + 1].comma) &&
+                !(x->kinds & GAZ_GIVEN) &&
+                ((town_suffix(s, &x->t) &&
+                  place_prep_before(s, x->t.start, &lex_place_preps)) ||
+                 unknown_place(d, x))) {
+                add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
+                i++;
+                continue;
+            }
+            /* "Rosgeo CEO Sergei Gorkov": the unknown name right before
+             * an office in an organisation is that organisation */
+            if (e + 1 < n && (w[e + 1].kinds & GAZ_TITLE) && !w[e + 1].comma &&
+                !(w[e].t.flags & TOK_POSS)) {
+                size_t oe, ot;
+                const gaz_slot_t *og;
+                gaz_longest(w, n, e + 1, &oe, &og, &ot);
+                /* the cheap tests first: occurs_lower() reads the text */
+                if (ot != (size_t)-1 && org_title(s, w, e + 1, ot) &&
+                    unknown_run(s, w, i, e + 1) &&
+                    !starts_sentence(s, x->t.start) &&
+                    !(e == i &&
+                      occurs_lower(s, d->len, x->t.start, x->t.end))) {
+                    add_cand(d, x->t.start, w[e].t.end, RESULT_ORG, NULL);
+                    i = e + 1;
+                    continue;
+                }
+            }
+            add_maybe(d, w, i, e, false);
+            i = e + 1;
+            continue;
+        }
+        /* an unknown word in capitals: an acronym defined elsewhere in
+         * the text may name it ("FAS" after "... Service (FAS)") */
+        if ((x->t.flags & TOK_ALLCAPS) && !(x->t.flags & TOK_DIGIT) &&
+            !(x->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)))
+            add_maybe(d, w, i, i, true);
+        i++;
+    }
+}
+
+/* A run closed by a plural head: "the Amur and Irkutsk regions",
+ * "Kursk and Voronezh regions". Each listed name takes the head's type;
+ * names with their own head ("Rostov Region") are parsed as usual. */
+static void
+coordination(doc_t *d, word_t *w, size_t n)
+{
+    const char *s = d->text;
+    int type = w[n - 1].head;
+    size_t end = n - 1; /* one past the current item */
+    size_t first = end;
+    while (end > 0) {
+        size_t a = end;
+        while (a > 0 && !w[a - 1].conn && name_like(&w[a - 1]) &&
+               !(a < end && w[a].comma))
+            a--;
+        if (a == end) {
+            /* an item with its own head or a known name */
+            size_t b = end;
+            while (b > 0 && !w[b - 1].conn && (w[b - 1].t.flags & TOK_CAP) &&
+                   !(w[b - 1].kinds & (GAZ_STOP | GAZ_TITLE)) &&
+                   !(b < end && w[b].comma))
+                b--;
+            if (b == end || end - b > 4)
+                break;
+            a = b;
+        }
+        if (end - a > 3)
+            break;
+        first = a;
+        if (a == 0)
+            break;
+        if (w[a].comma)
+            end = a;
+        else if (w[a - 1].conn && word_is(s, &w[a - 1], "and"))
+            end = a - 1;
+        else
+            break;
+    }
+    /* "Key deposits include ...": one capitalised word opening a
+     * sentence before a plural head is no name */
+    if (first == n - 1 ||
+        (first == n - 2 && starts_sentence(s, w[first].t.start))) {
+        process(d, w, n - 1);
+        return;
+    }
+    /* the words before the list */
+    size_t pre = first;
+    if (pre > 0 && w[pre - 1].conn)
+        pre--;
+    if (pre > 0)
+        process(d, w, pre);
+    /* the items */
+    size_t i = first;
+    while (i < n - 1) {
+        if (w[i].conn) {
+            i++;
+            continue;
+        }
+        size_t e = i;
+        while (e + 1 < n - 1 && !w[e + 1].conn && !w[e + 1].comma)
+            e++;
+        bool own = false;
+        for (size_t k = i; k <= e; k++)
+            if (w[k].kinds & (GAZ_HEAD | GAZ_ENT))
+                own = true;
+        if (own &&
+            !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
+            process(d, w + i, e - i + 1);
+        else
+            add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
+        i = e + 1;
+    }
+}
+
+/* Split a run at commas unless a plural head closes it as a list. */
+static void
+flush(doc_t *d, word_t *w, size_t n)
+{
+    while (n > 0 && w[n - 1].conn && !w[n - 1].plural)
+        n--;
+    if (n == 0)
+        return;
+    /* "the Azov and Black Seas": a capitalised plural head closing an
+     * "X and Y" list is a plural head too */
+    if (!w[n - 1].plural && (w[n - 1].kinds & GAZ_PLURAL) && n >= 4 &&
+        !w[n - 1].comma && !w[n - 2].conn && !w[n - 2].comma &&
+        word_is(d->text, &w[n - 3], "and") && !(w[n - 2].kinds & GAZ_HEAD))
+        w[n - 1].plural = true;
+    if (w[n - 1].plural) {
+        coordination(d, w, n);
+        return;
+    }
+    size_t a = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && w[i].comma && complement_open(d->text, w + a, i - a)) {
+            size_t le = comma_list_end(d->text, w, n, i);
+            if (le != (size_t)-1) {
+                i = le;
+                continue;
+            }
+        }
+        if (i == n || w[i].comma) {
+            size_t b = i;
+            while (b > a && w[b - 1].conn)
+                b--;
+            size_t s0 = a;
+            while (s0 < b && w[s0].conn)
+                s0++;
+            if (b > s0)
+                process(d, w + s0, b - s0);
+            a = i;
+        }
+    }
+}
+
+/* The speaker-name span inside each turn label, in text order. */
+typedef struct lab {
+    uint32_t ns, ne; /* name span */
+    uint32_t body;   /* first byte of the speech */
+    uint32_t start;  /* first byte of the label */
+    int32_t speaker; /* speaker index */
+} lab_t;
+
+/* Buffers an entities_scan() on this thread keeps for the next document,
+ * so that a document costs no malloc of its own: candidates, unknown
+ * runs, labels and the hash maps of resolve_persons() and emit() (used
+ * one after the other). Freed when the thread exits; buffers grown past
+ * the caps are freed after the document instead of being kept. */
+typedef struct scratch {
+    cand_t *c;       /* doc_t.c */
+    size_t cap_c;    /* its slots */
+    maybe_t *m;      /* doc_t.m */
+    size_t cap_m;    /* its slots */
+    lab_t *labs;     /* find_labels() output */
+    size_t cap_labs; /* its slots */
+    uint64_t *key;   /* map keys, 0 = empty */
+    uint32_t *val;   /* map values (read only where a key is set) */
+    size_t cap_map;  /* slots of key and val */
+} scratch_t;
+
+#define SCRATCH_KEEP 4096      /* candidates, runs, labels kept */
+#define SCRATCH_KEEP_MAP 16384 /* map slots kept */
+
+static void
+scratch_free(void *p)
+{
+    scratch_t *sc = p;
+    if (!sc)
+        return;
+    free(sc->c);
+    free(sc->m);
+    free(sc->labs);
+    free(sc->key);
+    free(sc->val);
+    free(sc);
+}
+
+/* This thread's buffers (common/spare.h; taken: a nested scan would get
+ * new ones). */
+static scratch_t *
+scratch_take(void)
+{
+    scratch_t *sc = spare_take(SPARE_ENTITIES);
+    return sc ? sc : xcalloc(1, sizeof *sc);
+}
+
+/* Keep sc for this thread's next document, without what grew past the
+ * caps. */
+static void
+scratch_give(scratch_t *sc)
+{
+    if (sc->cap_c > SCRATCH_KEEP) {
+        free(sc->c);
+        sc->c = NULL;
+        sc->cap_c = 0;
+    }
+    if (sc->cap_m > SCRATCH_KEEP) {
+        free(sc->m);
+        sc->m = NULL;
+        sc->cap_m = 0;
+    }
+    if (sc->cap_labs > SCRATCH_KEEP) {
+        free(sc->labs);
+        sc->labs = NULL;
+        sc->cap_labs = 0;
+    }
+    if (sc->cap_map > SCRATCH_KEEP_MAP) {
+        free(sc->key);
+        free(sc->val);
+        sc->key = NULL;
+        sc->val = NULL;
+        sc->cap_map = 0;
+    }
+    if (!spare_put(SPARE_ENTITIES, sc, scratch_free))
+        scratch_free(sc);
+}
+
+/* A map of size slots (a power of two) with every key 0. */
+static void
+scratch_map(scratch_t *sc, size_t size)
+{
+    if (sc->cap_map < size) {
+        free(sc->key);
+        free(sc->val);
+        sc->key = xreallocarray(NULL, size, sizeof *sc->key);
+        sc->val = xreallocarray(NULL, size, sizeof *sc->val);
+        sc->cap_map = size;
+    }
+    memset(sc->key, 0, size * sizeof *sc->key);
+}
+
+static size_t
+find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
+{
+    lab_t *l = sc->labs;
+    size_t n = 0;
+    if (r->n_turns > sc->cap_labs) {
+        free(sc->labs);
+        l = sc->labs = xreallocarray(NULL, r->n_turns, sizeof *l);
+        sc->cap_labs = r->n_turns;
+    }
+    for (size_t i = 0; i < r->n_turns; i++) {
+        const result_turn_t *t = &r->turns[i];
+        if (t->speaker < 0 || (size_t)t->speaker >= r->n_speakers)
+            continue;
+        const char *nm = r->speakers[t->speaker].name;
+        size_t nl = strlen(nm);
+        /* the name ends the label, before any "(retranslated)" */
+        uint32_t e = t->body;
+        while (e > t->start && (text[e - 1] == ' ' || text[e - 1] == '\t'))
+            e--;
+        if (e > t->start && text[e - 1] == ':')
+            e--;
+        while (e > t->start && text[e - 1] == ' ')
+            e--;
+        if (e > t->start && text[e - 1] == ')') {
+            while (e > t->start && text[e - 1] != '(')
+                e--;
+            if (e > t->start)
+                e--;
+            while (e > t->start && text[e - 1] == ' ')
+                e--;
+        }
+        const char *p = NULL;
+        if (nl && e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
+            p = text + e - nl;
+        if (!p) {
+            /* a one-word label ("Putin:") for a longer known name */
+            const char *sp = strrchr(nm, ' ');
+            if (sp) {
+                nm = sp + 1;
+                nl = strlen(nm);
+                if (e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
+                    p = text + e - nl;
+            }
+        }
+        if (!p)
+            continue;
+        l[n].ns = (uint32_t)(p - text);
+        l[n].ne = l[n].ns + (uint32_t)nl;
+        l[n].body = t->body;
+        l[n].start = t->start;
+        l[n].speaker = t->speaker;
+        n++;
+    }
+    *out = l;
+    return n;
+}
+
+/* Per-document map from a person's last word to the full-name mention. */
+typedef struct pmap {
+    uint64_t *key; /* hash, 0 = empty */
+    uint32_t *val; /* what the key maps to (read only where a key is set) */
+    size_t mask;   /* size - 1 */
+} pmap_t;
+
+static void
+pmap_init(pmap_t *m, size_t n, scratch_t *sc)
+{
+    size_t size = 64;
+    while (size < n * 2 + 2)
+        size *= 2;
+    scratch_map(sc, size);
+    m->key = sc->key;
+    m->val = sc->val;
+    m->mask = size - 1;
+}
+
+/* Slot of key h (existing or the empty one where it goes). */
+static size_t
+pmap_slot(const pmap_t *m, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & m->mask;
+    while (m->key[i] && m->key[i] != h)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+/* Case-insensitive hash of a canonical name (bytes as written). */
+static uint64_t
+name_hash(int type, const char *s, size_t n)
+{
+    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, tok_hash(s, n));
+}
+
+/* Group mentions into entities: one per (type, canonical name). */
+static void
+emit(doc_t *d, const char *text, result_t *r)
+{
+    pmap_t m; /* name hash -> entity index */
+    pmap_init(&m, d->n_c, d->sc);
+    uint64_t *key = m.key;
+    uint32_t *ent = m.val;
+    for (size_t i = 0; i < d->n_c; i++) {
+        const cand_t *c = &d->c[i];
+        const char *cn = c->canon;
+        size_t cl;
+        char buf[512];
+        if (cn) {
+            cl = strlen(cn);
+        } else {
+            cl = c->ce - c->cs;
+            if (cl >= sizeof buf)
+                cl = sizeof buf - 1;
+        }
+        /* hashed in place; a span is copied out only for a new entity */
+        uint64_t h = name_hash(c->type, cn ? cn : text + c->cs, cl);
+        size_t k = pmap_slot(&m, h);
+        if (!key[k]) {
+            key[k] = h;
+            if (!cn) {
+                memcpy(buf, text + c->cs, cl);
+                buf[cl] = '\0';
+                cn = buf;
+            }
+            char role[256];
+            size_t rl = c->rend > c->rstart ? c->rend - c->rstart : 0;
+            if (rl >= sizeof role)
+                rl = 0;
+            memcpy(role, text + c->rstart, rl);
+            role[rl] = '\0';
+            ent[k] = (uint32_t)result_add_entity(r, c->type, cn, role);
+        } else if (c->rend > c->rstart) {
+            result_entity_t *e = &r->entities[ent[k]];
+            if (!e->role[0])
+                e->role =
+                    result_strndup(r, text + c->rstart, c->rend - c->rstart);
+        }
+        result_add_mention(r, (int32_t)ent[k], text, c->start, c->end);
+    }
+}
+
+/* tok_seq() hash of the words of text[a..b). */
+static uint64_t
+span_hash(const char *text, uint32_t a, uint32_t b)
+{
+    size_t pos = a;
+    tok_t t;
+    uint64_t h = 0;
+    while (tok_next(text, b, &pos, &t))
+        h = tok_seq(h, t.hash);
+    return h;
+}
+
+/* The acronym defined right after a name ending at text[e]: " (FAS)", two
+ * to ten capitals or digits starting with the name's first letter (at
+ * text[s0]). Sets its span and returns true. */
+static bool
+acronym_after(const char *text, size_t len, uint32_t s0, uint32_t e,
+              uint32_t *as, uint32_t *ae)
+{
+    if (e + 4 > len || text[e] != ' ' || text[e + 1] != '(' ||
+        text[e + 2] != text[s0])
+        return false;
+    uint32_t q = e + 2;
+    while (q < len && q - (e + 2) <= 10 &&
+           ((text[q] >= 'A' && text[q] <= 'Z') ||
+            (q > e + 2 && text[q] >= '0' && text[q] <= '9')))
+        q++;
+    if (q - (e + 2) < 2 || q - (e + 2) > 10 || q >= len || text[q] != ')')
+        return false;
+    *as = e + 2;
+    *ae = q;
+    return true;
+}
+
+/* Types in the propagation map carry this bit when they come from the
+ * name before a head noun, which needs more evidence (propagate_types). */
+#define FROM_HEAD 0x100u
+
+/* Put key h with type t in m; a key seen with two types keeps none. */
+static void
+pmap_type(pmap_t *m, uint64_t h, unsigned t)
+{
+    if (!h)
+        return;
+    size_t k = pmap_slot(m, h);
+    if (!m->key[k]) {
+        m->key[k] = h;
+        m->val[k] = t;
+    } else if ((m->val[k] & 0xFF) != (t & 0xFF)) {
+        m->val[k] = 0;
+    } else {
+        m->val[k] &= t; /* typed by a full mention: no more evidence needed */
+    }
+}
+
+/*
+ * Document-level types. Once a name is typed somewhere in the document, its
+ * other mentions take that type: an unknown capitalised run (one not
+ * resolved as a person) that equals the text of a typed mention, or the
+ * unknown name before a head noun ("Unitech" after "Unitech Agency", "Ob"
+ * after "Ob River"), or an acronym defined after a typed name ("the Federal
+ * Antimonopoly Service (FAS)", then "FAS"). Names typed two ways are left.
+ */
+static void
+propagate_types(doc_t *d, size_t len)
+{
+    if (!d->n_m)
+        return;
+    /* the names the rules typed (the gazetteer's are typed wherever they
+     * stand) and the acronyms: the map's keys */
+    size_t n_c = d->n_c, keys = 0;
+    for (size_t i = 0; i < n_c; i++) {
+        const cand_t *c = &d->c[i];
+        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
+            continue;
+        keys += (c->canon ? 0u : 1u) + (c->pre ? 1u : 0u) +
+                (c->end + 1 < len && d->text[c->end + 1] == '(' ? 1u : 0u);
+    }
+    if (!keys)
+        return;
+    pmap_t m;
+    pmap_init(&m, keys, d->sc);
+    for (size_t i = 0; i < n_c; i++) {
+        const cand_t *c = &d->c[i];
+        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
+            continue;
+        if (!c->canon)
+            pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
+        pmap_type(&m, c->pre, c->type | FROM_HEAD);
+        uint32_t as, ae;
+        if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
+            pmap_type(&m, tok_hash(d->text + as, ae - as), c->type);
+    }
+    for (size_t i = 0; i < d->n_m; i++) {
+        maybe_t *x = &d->m[i];
+        if (x->used)
+            continue;
+        size_t k = pmap_slot(&m, x->seq);
+        if (!m.key[k] || !m.val[k])
+            continue;
+        /* the name before a head: not at a sentence start, and never
+         * written in lower case in the document */
+        if ((m.val[k] & FROM_HEAD) &&
+            (x->sent || occurs_lower(d->text, len, x->start, x->end)))
+            continue;
+        x->used = true;
+        add_cand(d, x->start, x->end, (int)(m.val[k] & 0xFF), NULL);
+    }
+}
+
+/* Link surnames and unknown runs to persons, fix canonical names. */
+static void
+resolve_persons(doc_t *d)
+{
+    pmap_t m;
+    pmap_init(&m, d->n_c, d->sc);
+    /* full names first: the first one seen names the person */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < d->n_c; i++) {
+            cand_t *c = &d->c[i];
+            if (c->type != RESULT_PERSON || !c->last)
+                continue;
+            if ((pass == 0) != (c->words >= 2))
+                continue;
+            size_t k = pmap_slot(&m, c->last);
+            if (!m.key[k]) {
+                m.key[k] = c->last;
+                m.val[k] = (uint32_t)i;
+            }
+        }
+    }
+    for (size_t i = 0; i < d->n_m; i++) {
+        maybe_t *x = &d->m[i];
+        if (x->caps)
+            continue;
+        size_t k = pmap_slot(&m, x->last);
+        if (!m.key[k])
+            continue;
+        x->used = true;
+        add_cand(d, x->start, x->end, RESULT_PERSON, NULL);
+        d->c[d->n_c - 1].last = x->last;
+        d->c[d->n_c - 1].words = x->words;
+    }
+    /* one-word mentions of a known person are named by the full name */
+    for (size_t i = 0; i < d->n_c; i++) {
+        cand_t *c = &d->c[i];
+        if (c->type != RESULT_PERSON || c->words != 1 || !c->last)
+            continue;
+        size_t k = pmap_slot(&m, c->last);
+        if (!m.key[k])
+            continue;
+        const cand_t *f = &d->c[m.val[k]];
+        if (f->words >= 2) {
+            c->cs = f->cs;
+            c->ce = f->ce;
+        }
+    }
+}
+
+/* A hyphenated pair of capitalised names followed by a lower-case kind of
+ * line is a named line between places: "Moscow-Adler railway",
+ * "Skovorodino-Mohe pipeline", "Bishkek-Osh motorway" (FAC). */
+static bool
+line_between(const char *s, const word_t *w, const tok_t *t)
+{
+    if (w->conn || w->plural || !(w->t.flags & TOK_CAP) ||
+        !(w->t.flags & TOK_HYPHEN) ||
+        (w->t.flags & (TOK_POSS | TOK_DIGIT | TOK_ALLCAPS)))
+        return false;
+    if (!lex_set_has(&lex_line_kinds, s + t->start, t->end - t->start, t->hash))
+        return false;
+    for (uint32_t q = w->t.start; q + 1 < w->t.end; q++) {
+        unsigned char c = (unsigned char)s[q + 1];
+        if (s[q] == '-' && !((c >= 'A' && c <= 'Z') || c >= 0xC0))
+            return false;
+    }
+    return true;
+}
+
+/* Every part of a hyphenated word is a known name ("Austrian-Canadian",
+ * which hyphen_split() types part by part). */
+static bool
+hyphen_known(const char *s, const tok_t *t)
+{
+    uint32_t a = t->start;
+    for (uint32_t i = t->start; i <= t->end; i++) {
+        if (i < t->end && s[i] != '-')
+            continue;
+        const gaz_slot_t *g = i > a ? gaz_find(tok_hash(s + a, i - a)) : NULL;
+        if (!g || !(g->kinds & GAZ_ENT))
+            return false;
+        a = i + 1;
+    }
+    return true;
+}
+
+/* The type a lower-case noun gives the unknown name before it: LOC for
+ * lex_place_nouns_after ("field"), ORG for lex_org_nouns_after ("company"),
+ * FAC for lex_fac_nouns_after ("shipyard"); 0 for other words. */
+static int
+noun_type(const char *p, size_t wl, uint64_t hash)
+{
+    if (lex_set_has(&lex_place_nouns_after, p, wl, hash))
+        return RESULT_LOC;
+    if (lex_set_has(&lex_org_nouns_after, p, wl, hash))
+        return RESULT_ORG;
+    if (lex_set_has(&lex_fac_nouns_after, p, wl, hash))
+        return RESULT_FAC;
+    return 0;
+}
+
+/* The lower-case word t after the run seg[0..n) is a noun of noun_type(),
+ * or up to two words of lex_noun_modifiers ("gas", "transport") lead to
+ * one: the unknown name words ending the run (one to three, none known, no
+ * given name, not starting a sentence, not joined to a known name) take
+ * its type ("the Vankor field" LOC, "the Globaltruck transport company"
+ * ORG; a town's name before a plant is GPE), and the words before them are
+ * parsed as usual. Returns false, nothing done, otherwise. pos is where
+ * the text after t goes on. */
+static bool
+typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
+                  const tok_t *t)
+{
+    const char *s = d->text;
+    const tok_t *x = t;
+    tok_t peek;
+    int type = 0;
+    for (int k = 0;; k++) {
+        const char *p = s + x->start;
+        size_t wl = x->end - x->start;
+        if ((type = noun_type(p, wl, x->hash)) != 0)
+            break;
+        if (k == 2 || !lex_set_has(&lex_noun_modifiers, p, wl, x->hash))
+            return false;
+        if (!tok_next(s, len, &pos, &peek) || (peek.flags & TOK_BREAK) ||
+            !(peek.flags & TOK_LOWER))
+            return false;
+        x = &peek;
+    }
+    if (n == 0 || (seg[n - 1].t.flags & TOK_POSS))
+        return false;
+    /* a plural head closes a coordination ("the Orlovo and Kamenka
+     * fields"): coordination() types every item */
+    const gaz_slot_t *pg = gaz_find(t->hash);
+    if (pg && (pg->kinds & GAZ_PLURAL))
+        return false;
+    size_t a = n;
+    while (a > 0 && n - a < 3) {
+        const word_t *w = &seg[a - 1];
+        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+            ((w->t.flags & TOK_HYPHEN) && hyphen_known(s, &w->t)))
+            break;
+        a--;
+        if (w->comma)
+            break;
+    }
+    /* "Key deposits include ...": a sentence's first word is capitalised
+     * anyway; "the Russian Helicopters holding": a known word joined to
+     * the name makes it one the rules or the gazetteer type as a whole */
+    if (a == n || starts_sentence(s, seg[a].t.start) ||
+        (a > 0 && !seg[a].comma && !seg[a - 1].conn &&
+         (seg[a - 1].kinds & GAZ_ENT)))
+        return false;
+    /* "the Komsomolsk plant": a town's name before a plant or company
+     * names the town */
+    if (type != RESULT_LOC && a == n - 1 && town_suffix(s, &seg[a].t))
+        type = RESULT_GPE;
+    flush(d, seg, a);
+    add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
+    return true;
+}
+
+/* Bytes that may start a capitalised word: A-Z and any non-ASCII lead. */
+static const bool maybe_cap[256] = {
+#define R16(b)                                                                 \
+    [b] = 1, [b + 1] = 1, [b + 2] = 1, [b + 3] = 1, [b + 4] = 1, [b + 5] = 1,  \
+    [b + 6] = 1, [b + 7] = 1, [b + 8] = 1, [b + 9] = 1, [b + 10] = 1,          \
+    [b + 11] = 1, [b + 12] = 1, [b + 13] = 1, [b + 14] = 1, [b + 15] = 1
+    R16(0x41), ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1, R16(0xC0), R16(0xD0), R16(0xE0), R16(0xF0),
+};
+
+/* ASCII bytes that continue a word: a capital after one is not a word
+ * start. After a non-ASCII byte the tokenizer decides. */
+static const bool word_byte[256] = {
+    R16(0x41), R16(0x61), ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1,
+#undef R16
+};
+
+/* Bytes of w that are A-Z or >= 0xC0 (maybe_cap), as bit 7 of each byte
+ * (a byte >= 0xC0 has bits 7 and 6 set). */
+static uint64_t
+cap_bytes(uint64_t w)
+{
+    return swar_in(w, 'A', 'Z') | (w & (w << 1) & SWAR_HIGH);
+}
+
+/* First q >= pos where a capitalised word may start (maybe_cap[u[q]] and
+ * no word byte before it), or len. Eight bytes at a time: prose is mostly
+ * lower case. */
+static size_t
+next_cap(const unsigned char *u, size_t len, size_t pos)
+{
+    size_t q = pos;
+    while (q + 16 <= len) {
+        /* sixteen at a time: bytes that may start a capitalised word
+         * (maybe_cap), kept when no word byte comes before them */
+        v16_t a;
+        memcpy(&a, u + q, 16);
+        v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
+        uint64_t half[2];
+        v16_masks(m, half);
+        for (size_t h = 0; h < 2; h++)
+            for (uint64_t x = half[h]; x; x &= x - 1) {
+                size_t k = q + 8 * h + swar_first(x);
+                if (k == 0 || !word_byte[u[k - 1]])
+                    return k;
+            }
+        q += 16;
+    }
+    while (q + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, u + q, 8);
+        for (uint64_t m = cap_bytes(w); m; m &= m - 1) {
+            size_t k = q + swar_first(m);
+            if (k == 0 || !word_byte[u[k - 1]])
+                return k;
+        }
+        q += 8;
+    }
+    while (q < len && !(maybe_cap[u[q]] && (q == 0 || !word_byte[u[q - 1]])))
+        q++;
+    return q;
+}
+
+/* Append the word at x (seg[*n], or a slot past it when a flush emptied
+ * the run after x was read) to the run. */
+static void
+push_word(word_t *seg, size_t *n, const word_t *x)
+{
+    if (x != &seg[*n])
+        seg[*n] = *x;
+    (*n)++;
+}
+
+void
+entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
+{
+    (void)e;
+    if (!text || !len || len > UINT32_MAX)
+        return;
+    scratch_t *sc = scratch_take();
+    doc_t d = { .e = e,
+                .text = text,
+                .len = len,
+                .c = sc->c,
+                .cap_c = sc->cap_c,
+                .m = sc->m,
+                .cap_m = sc->cap_m,
+                .sc = sc };
+    word_t seg[SEG_MAX + 1]; /* seg[n] takes the next word in place */
+    size_t n = 0;
+    lab_t *labs = NULL;
+    size_t n_labs = find_labels(text, r, sc, &labs), li = 0;
+    uint32_t skip_until = 0;
+    size_t pos = 0;
+    for (;;) {
+        if (n == 0 && !(li < n_labs && pos >= labs[li].ns)) {
+            /* no run open: jump to the next word that may be capitalised;
+             * the gap before a run's first word does not matter */
+            size_t q = next_cap((const unsigned char *)text, len, pos);
+            if (li < n_labs && q > labs[li].ns)
+                q = labs[li].ns;
+            pos = q;
+        }
+        /* tokenised straight into its slot: no copies of a tok_t whose
+         * fields were just stored one by one (store-forwarding stalls) */
+        word_t *x = &seg[n];
+        if (!tok_next(text, len, &pos, &x->t))
+            break;
+        const tok_t *t = &x->t;
+        while (li < n_labs && t->start >= labs[li].ns) {
+            flush(&d, seg, n);
+            n = 0;
+            const lab_t *lb = &labs[li];
+            const result_speaker_t *sp = &r->speakers[lb->speaker];
+            add_cand(&d, lb->ns, lb->ne, RESULT_PERSON, NULL);
+            cand_t *c = &d.c[d.n_c - 1];
+            const char *ls = text + lb->ns, *sp2 = ls;
+            for (const char *q = ls; q < text + lb->ne; q++)
+                if (*q == ' ')
+                    sp2 = q + 1;
+            c->last = tok_hash(sp2, (size_t)(text + lb->ne - sp2));
+            c->words = (uint8_t)(sp2 == ls ? 1 : 2);
+            uint32_t re = lb->ns;
+            while (re > lb->start &&
+                   (text[re - 1] == ' ' || text[re - 1] == ','))
+                re--;
+            if (re > lb->start && sp->title[0]) {
+                c->rstart = lb->start;
+                c->rend = re;
+            }
+            skip_until = lb->body;
+            li++;
+        }
+        if (t->start < skip_until) {
+            /* the rest of the label is the speaker's name, already a
+             * mention: go on at the speech (no run is open) */
+            if (pos < skip_until)
+                pos = skip_until;
+            continue;
+        }
+        x->kinds = 0;
+        x->ent = 0;
+        x->head = 0;
+        x->conn = false;
+        x->comma = false;
+        x->plural = false;
+        bool cap = (t->flags & TOK_CAP) != 0;
+        if (n > 0 && (t->flags & TOK_BREAK)) {
+            const word_t *p = &seg[n - 1];
+            bool dot = text[p->t.after] == '.' &&
+                       ((p->kinds & GAZ_HONOR) ||
+                        (p->t.end - p->t.start == 2 &&
+                         (text[p->t.start] | 0x20) == 's' &&
+                         (text[p->t.start + 1] | 0x20) == 't'));
+            for (uint32_t q = p->t.after + 1; dot && q < t->start; q++)
+                if (text[q] != ' ')
+                    dot = false;
+            if ((t->flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
+                x->comma = true;
+            else if (!dot) {
+                flush(&d, seg, n);
+                n = 0;
+            }
+        }
+        if (!cap) {
+            if (n == 0)
+                continue;
+            if (t->flags & TOK_LOWER) {
+                if (is_connector(e, text, t)) {
+                    x->conn = true;
+                } else {
+                    unsigned hb = (unsigned)(t->hash >> 56);
+                    if (!(t->flags & TOK_BREAK) &&
+                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
+                        typed_before_noun(&d, seg, n, len, pos, t)) {
+                        /* "the Vankor field", "the Kovykta gas field" */
+                        n = 0;
+                        continue;
+                    }
+                    if (!(t->flags & TOK_BREAK) &&
+                        line_between(text, &seg[n - 1], t)) {
+                        /* "the Moscow-Adler railway" */
+                        uint32_t ls = seg[n - 1].t.start;
+                        flush(&d, seg, n - 1);
+                        add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
+                    /* every plural head ends in 's' (test_entities
+                     * checks the list): other words skip the lookup */
+                    const gaz_slot_t *g = (text[t->end - 1] | 0x20) == 's'
+                                              ? gaz_find(t->hash)
+                                              : NULL;
+                    if (g && (g->kinds & GAZ_PLURAL)) {
+                        x->plural = true;
+                        x->head = g->head;
+                        x->kinds = g->kinds;
+                        push_word(seg, &n, x);
+                    }
+                    flush(&d, seg, n);
+                    n = 0;
+                    continue;
+                }
+            } else {
+                flush(&d, seg, n);
+                n = 0;
+                continue;
+            }
+        } else {
+            const gaz_slot_t *g = gaz_find(t->hash);
+            if (g) {
+                x->kinds = g->kinds;
+                x->ent = g->ent;
+                x->head = g->head;
+            }
+        }
+        if (n == 0 && !cap)
+            continue;
+        if (n == SEG_MAX) {
+            flush(&d, seg, n);
+            n = 0;
+        }
+        push_word(seg, &n, x);
+    }
+    flush(&d, seg, n);
+    resolve_persons(&d);
+    propagate_types(&d, len);
+    emit(&d, text, r);
+    sc->c = d.c;
+    sc->cap_c = d.cap_c;
+    sc->m = d.m;
+    sc->cap_m = d.cap_m;
+    scratch_give(sc);
+}

@@ -1,0 +1,29 @@
+/*
+ * entities: named-entity recognition (PERSON, ORG, GPE, LOC, FAC, NORP)
+ * from the gazetteer (gaz.h) and word lists (lexset.h), both const data
+ * generated at build time, plus capitalisation, title, head-noun and
+ * context rules, with document-level propagation of names and types.
+ */
+#ifndef EXCERPT_ENTITIES_H
+#define EXCERPT_ENTITIES_H
+
+#include "../common/result.h"
+
+#include <stddef.h>
+
+typedef struct entities entities_t;
+
+/* The scanner's handle (it holds nothing the scan changes). Only memory
+ * can fail (aborts). */
+entities_t *entities_new(void);
+
+/* Free; NULL-safe, sets *e = NULL. */
+void entities_destroy(entities_t **e);
+
+/* Find entities in text[0..len) and append them with their mentions to r.
+ * r already holds the speakers and turns from turns_parse(). Pure and
+ * thread-safe on a shared entities_t. */
+void entities_scan(const entities_t *e, const char *text, size_t len,
+                   result_t *r);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * fig_lex: raw-byte lexical helpers for figures and the lookup index of
+ * their word tables (the tables themselves are generated at build time
+ * from engine/data/fig/ and ISO 4217 by gen/fig_gen.c). Blanks and dashes
+ * are recognised in their UTF-8 forms so that offsets stay byte offsets
+ * into the caller's input.
+ */
+#include "fig_lex.h"
+#include "swar.h"
+
+#include "../common/xalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned char
+lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+size_t
+fig_lex_blank(const unsigned char *t, size_t n, size_t p)
+{
+    if (p >= n)
+        return 0;
+    unsigned char c = t[p];
+    if (c == ' ' || c == '\t')
+        return 1;
+    if (c == 0xC2 && p + 1 < n && t[p + 1] == 0xA0)
+        return 2;
+    if (c == 0xE2 && p + 2 < n && t[p + 1] == 0x80 &&
+        (t[p + 2] <= 0x8A || t[p + 2] == 0xAF) && t[p + 2] >= 0x80)
+        return 3;
+    return 0;
+}
+
+size_t
+fig_lex_blank_before(const unsigned char *t, size_t p)
+{
+    if (p == 0)
+        return 0;
+    unsigned char c = t[p - 1];
+    if (c == ' ' || c == '\t')
+        return 1;
+    if (c == 0xA0 && p >= 2 && t[p - 2] == 0xC2)
+        return 2;
+    if (p >= 3 && t[p - 3] == 0xE2 && t[p - 2] == 0x80 &&
+        ((c >= 0x80 && c <= 0x8A) || c == 0xAF))
+        return 3;
+    return 0;
+}
+
+size_t
+fig_lex_skip_blanks(const unsigned char *t, size_t n, size_t p)
+{
+    size_t k;
+    while ((k = fig_lex_blank(t, n, p)) != 0)
+        p += k;
+    return p;
+}
+
+size_t
+fig_lex_skip_blanks_back(const unsigned char *t, size_t p)
+{
+    size_t k;
+    while ((k = fig_lex_blank_before(t, p)) != 0)
+        p -= k;
+    return p;
+}
+
+size_t
+fig_lex_dash(const unsigned char *t, size_t n, size_t p)
+{
+    if (p >= n)
+        return 0;
+    if (t[p] == '-')
+        return 1;
+    if (t[p] == 0xE2 && p + 2 < n) {
+        if (t[p + 1] == 0x80 && t[p + 2] >= 0x90 && t[p + 2] <= 0x94)
+            return 3;
+        if (t[p + 1] == 0x88 && t[p + 2] == 0x92)
+            return 3;
+    }
+    return 0;
+}
+
+size_t
+fig_lex_dash_before(const unsigned char *t, size_t p)
+{
+    if (p == 0)
+        return 0;
+    if (t[p - 1] == '-')
+        return 1;
+    if (p >= 3 && t[p - 3] == 0xE2) {
+        if (t[p - 2] == 0x80 && t[p - 1] >= 0x90 && t[p - 1] <= 0x94)
+            return 3;
+        if (t[p - 2] == 0x88 && t[p - 1] == 0x92)
+            return 3;
+    }
+    return 0;
+}
+
+size_t
+fig_lex_match(const unsigned char *t, size_t n, size_t p, const char *pat,
+              bool cs)
+{
+    size_t q = p;
+    const unsigned char *s = (const unsigned char *)pat;
+    if (!*s)
+        return 0;
+    for (; *s; s++) {
+        if (*s == ' ') {
+            size_t k = fig_lex_blank(t, n, q);
+            if (!k)
+                return 0;
+            q = fig_lex_skip_blanks(t, n, q);
+            continue;
+        }
+        if (q >= n)
+            return 0;
+        if (cs ? t[q] != *s : lower(t[q]) != lower(*s))
+            return 0;
+        q++;
+    }
+    unsigned char last = s[-1];
+    if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) && q < n &&
+        (fig_lex_is_alpha(t[q]) || fig_lex_is_digit(t[q])))
+        return 0;
+    return q;
+}
+
+/* Entries of one table by lower-cased first byte, in table order, so the
+ * longest-match and first-found rules see the same entries as a full scan
+ * (every other entry fails the first-byte test anyway). The entries of one
+ * first byte are consecutive slots: a lookup walks an array, not a chain
+ * of dependent loads. */
+typedef struct tslot {
+    uint64_t pre;   /* lower-cased bytes before the first blank (up to 8) */
+    uint64_t pmask; /* which bytes of pre to compare */
+} tslot_t;
+
+/* Entries a table may have to be indexed (the generated currency table,
+ * with every ISO 4217 code and name, has several hundred). */
+#define TSLOTS 1024
+
+typedef struct tindex {
+    const fig_word_t *table; /* the table indexed */
+    uint16_t from[256];      /* first slot of the entries starting with c */
+    uint16_t to[256];        /* one past their last slot */
+    tslot_t slot[TSLOTS];    /* prefix tests, by slot */
+    uint64_t raw[TSLOTS];    /* the bytes of pre as written (FULL_CS) */
+    uint16_t idx[TSLOTS];    /* table entry of each slot */
+    uint8_t len[TSLOTS];     /* pattern length of each slot */
+    uint8_t full[TSLOTS];    /* FULL_*: pre holds the whole pattern */
+} tindex_t;
+
+/* tindex_t.full: the pattern has at most eight bytes and no blank, so a
+ * match of pre (case-insensitive) or raw (FULL_CS) is a match of it all,
+ * up to the word-boundary test. */
+#define FULL_CI 1
+#define FULL_CS 2
+
+/* Tables indexed (fig_lex_new lists them). */
+#define N_TABLES 20
+
+struct fig_lex {
+    /* the tables indexed, side by side: tindex_of() walks this array, not
+     * the indexes 30 KB apart */
+    const fig_word_t *tab[N_TABLES];
+    tindex_t idx[N_TABLES]; /* one per table */
+    size_t n;               /* entries of idx in use */
+    uint64_t sign_end[4];   /* last bytes of the currency signs */
+};
+
+static void
+tindex_add(fig_lex_t *lx, const fig_word_t *table)
+{
+    size_t n = 0;
+    for (; table[n].pat; n++)
+        if (strlen(table[n].pat) >= 255)
+            return; /* not indexed: scanned in full */
+    if (n >= TSLOTS || lx->n == N_TABLES)
+        return;
+    lx->tab[lx->n] = table;
+    tindex_t *x = &lx->idx[lx->n++];
+    memset(x, 0, sizeof *x);
+    x->table = table;
+    size_t count[256] = { 0 };
+    for (size_t i = 0; i < n; i++)
+        count[lower((unsigned char)table[i].pat[0])]++;
+    size_t at = 0;
+    for (size_t c = 0; c < 256; c++) {
+        x->from[c] = x->to[c] = (uint16_t)at;
+        at += count[c];
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *pat = table[i].pat;
+        size_t k = x->to[lower((unsigned char)pat[0])]++;
+        x->idx[k] = (uint16_t)i;
+        x->len[k] = (uint8_t)strlen(pat);
+        /* a blank in the pattern matches any blank run: bytes up to it */
+        for (size_t j = 0; j < 8 && pat[j] && pat[j] != ' '; j++) {
+            x->slot[k].pre |= (uint64_t)lower((unsigned char)pat[j]) << (8 * j);
+            x->slot[k].pmask |= (uint64_t)0xFF << (8 * j);
+            x->raw[k] |= (uint64_t)(unsigned char)pat[j] << (8 * j);
+        }
+        if (x->len[k] <= 8 && !strchr(pat, ' '))
+            x->full[k] = table[i].flags & FIG_LEX_CS ? FULL_CS : FULL_CI;
+    }
+}
+
+fig_lex_t *
+fig_lex_new(void)
+{
+    fig_lex_t *lx = xcalloc(1, sizeof *lx);
+    /* the tables looked up after every number first */
+    const fig_word_t *const tables[N_TABLES] = {
+        fig_lex_percents,         fig_lex_currencies,
+        fig_lex_currency_symbols, fig_lex_units,
+        fig_lex_scales,           fig_lex_months,
+        fig_lex_durations,        fig_lex_numwords,
+        fig_lex_loose_followers,  fig_lex_range_connectors,
+        fig_lex_year_preps,       fig_lex_seasons,
+        fig_lex_season_edges,     fig_lex_year_edges,
+        fig_lex_relative_periods, fig_lex_part_ordinals,
+        fig_lex_per_times,        fig_lex_carry_preps,
+        fig_lex_clock_words,      fig_lex_ordinal_suffixes,
+    };
+    for (size_t i = 0; i < N_TABLES; i++)
+        tindex_add(lx, tables[i]);
+    for (const fig_word_t *w = fig_lex_currency_symbols; w->pat; w++) {
+        size_t k = strlen(w->pat);
+        if (k) {
+            unsigned char c = (unsigned char)w->pat[k - 1];
+            lx->sign_end[c >> 6] |= 1ULL << (c & 63);
+        }
+    }
+    return lx;
+}
+
+void
+fig_lex_destroy(fig_lex_t **lx)
+{
+    if (!lx || !*lx)
+        return;
+    free(*lx);
+    *lx = NULL;
+}
+
+/* The index of table, or NULL for a table fig_lex_new() did not index
+ * (scanned in full). */
+static const tindex_t *
+tindex_of(const fig_lex_t *lx, const fig_word_t *table)
+{
+    for (size_t i = 0; i < lx->n; i++)
+        if (lx->tab[i] == table)
+            return &lx->idx[i];
+    return NULL;
+}
+
+bool
+fig_lex_sign_end(const fig_lex_t *lx, unsigned char c)
+{
+    return (lx->sign_end[c >> 6] >> (c & 63)) & 1;
+}
+
+size_t
+fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
+                    size_t p, const fig_word_t *table, bool glued,
+                    const fig_word_t **w)
+{
+    size_t best = 0;
+    *w = NULL;
+    if (p >= n)
+        return 0;
+    unsigned char c0 = lower(t[p]);
+    const tindex_t *x = tindex_of(lx, table);
+    if (x) {
+        /* up to eight bytes at p, lower-cased, zeros past the end (where
+         * no pattern byte can match): most entries fail on them */
+        uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
+        uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
+        for (size_t k = x->from[c0]; k < x->to[c0]; k++) {
+            if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
+                continue;
+            const fig_word_t *e = &table[x->idx[k]];
+            if (glued && !(e->flags & FIG_LEX_GLUE))
+                continue;
+            size_t q;
+            if (x->full[k]) {
+                /* what fig_lex_match() finds, without its byte loop (the
+                 * zeros past the text end match no pattern byte) */
+                if (x->full[k] == FULL_CS &&
+                    ((raw ^ x->raw[k]) & x->slot[k].pmask))
+                    continue;
+                size_t len = x->len[k];
+                unsigned char last = (unsigned char)e->pat[len - 1];
+                q = p + len;
+                if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) &&
+                    q < n && (fig_lex_is_alpha(t[q]) || fig_lex_is_digit(t[q])))
+                    q = 0;
+            } else {
+                q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+            }
+            if (q > best) {
+                best = q;
+                *w = e;
+            }
+        }
+        return best;
+    }
+    for (const fig_word_t *e = table; e->pat; e++) {
+        if (glued && !(e->flags & FIG_LEX_GLUE))
+            continue;
+        if (lower((unsigned char)e->pat[0]) != c0)
+            continue;
+        size_t q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+        if (q > best) {
+            best = q;
+            *w = e;
+        }
+    }
+    return best;
+}
+
+bool
+fig_lex_prev_word(const unsigned char *t, size_t p, size_t *ws, size_t *we)
+{
+    size_t q = fig_lex_skip_blanks_back(t, p);
+    size_t e = q;
+    while (q > 0 && fig_lex_is_alpha(t[q - 1]))
+        q--;
+    if (q == e)
+        return false;
+    *ws = q;
+    *we = e;
+    return true;
+}
+
+bool
+fig_lex_word_is(const unsigned char *t, size_t ws, size_t we, const char *word)
+{
+    /* no strlen: the word's NUL ends the comparison */
+    size_t k = we - ws;
+    for (size_t i = 0; i < k; i++)
+        if (!word[i] || lower(t[ws + i]) != lower((unsigned char)word[i]))
+            return false;
+    return word[k] == '\0';
+}
+
+/* t[ws..we) (k bytes) equals table entry i under the entry's case rule. */
+static bool
+entry_is(const unsigned char *t, size_t ws, size_t k, const fig_word_t *e)
+{
+    const char *pat = e->pat;
+    bool cs = e->flags & FIG_LEX_CS;
+    for (size_t j = 0; j < k; j++) {
+        unsigned char a = t[ws + j], b = (unsigned char)pat[j];
+        if (cs ? a != b : lower(a) != lower(b))
+            return false;
+    }
+    return true;
+}
+
+int
+fig_lex_word_in(const fig_lex_t *lx, const unsigned char *t, size_t ws,
+                size_t we, const fig_word_t *table)
+{
+    size_t k = we - ws;
+    const tindex_t *x = tindex_of(lx, table);
+    if (x) {
+        if (k == 0 || k >= 255)
+            return -1; /* no pattern is empty; none is that long */
+        unsigned char c0 = lower(t[ws]);
+        for (size_t j = x->from[c0]; j < x->to[c0]; j++)
+            if (x->len[j] == k && entry_is(t, ws, k, &table[x->idx[j]]))
+                return x->idx[j];
+        return -1;
+    }
+    for (int i = 0; table[i].pat; i++)
+        if (strlen(table[i].pat) == k && entry_is(t, ws, k, &table[i]))
+            return i;
+    return -1;
+}

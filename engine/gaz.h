@@ -1,0 +1,42 @@
+/*
+ * gaz: the compiled gazetteer. A read-only open-addressing hash table,
+ * generated at build time (engine/gen/gaz_gen.c) from Debian's iso-codes
+ * and the curated lists in engine/data/, keyed by tok_seq() hashes of
+ * lower-cased word sequences. No I/O, no mutable state: share freely.
+ */
+#ifndef EXCERPT_GAZ_H
+#define EXCERPT_GAZ_H
+
+#include <stdint.h>
+
+#define GAZ_ENT 0x001    /* a named entity; type in ent (0: names nothing) */
+#define GAZ_TITLE 0x002  /* a title or office ("Deputy Prime Minister") */
+#define GAZ_HONOR 0x004  /* an honorific ("Mr") */
+#define GAZ_GIVEN 0x008  /* a given name */
+#define GAZ_HEAD 0x010   /* a head noun of a name; phrase type in head */
+#define GAZ_PLURAL 0x020 /* a lower-case plural head closing a list */
+#define GAZ_STOP 0x040   /* a function word, never part of a name alone */
+#define GAZ_COMMON 0x080 /* a common adjective ("Federal", "North") */
+#define GAZ_PREFIX 0x100 /* a longer key starts with this sequence */
+#define GAZ_ACRONYM                                                            \
+    0x200 /* listed in capitals ("WHO"): match capitals only                   \
+           */
+
+typedef struct gaz_slot {
+    uint64_t hash;  /* tok_seq() key hash; 0 marks an empty slot */
+    uint32_t canon; /* offset of the canonical name in gaz_names */
+    uint16_t kinds; /* GAZ_* bits */
+    uint8_t ent;    /* result_entity_type_t when GAZ_ENT */
+    uint8_t head;   /* result_entity_type_t when GAZ_HEAD or GAZ_PLURAL */
+} gaz_slot_t;
+
+/* The slot for key hash h, or NULL when the sequence is unknown. */
+const gaz_slot_t *gaz_find(uint64_t h);
+
+/* Canonical name of an entity slot (NUL-terminated, static). */
+const char *gaz_name(const gaz_slot_t *s);
+
+/* Number of keys in the table (for tests and logs). */
+uint32_t gaz_count(void);
+
+#endif

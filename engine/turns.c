@@ -1,0 +1,471 @@
+/*
+ * turns: the speaker-turn parser. A turn starts at a line "Label: speech"
+ * whose label looks like a name with an optional title before it and an
+ * optional parenthetical after it ("President of Russia Vladimir Putin:",
+ * "Xi Jinping (retranslated):"). Prose colons ("Agenda:", "Let me repeat:")
+ * fail the label test: every word must be capitalised or a name connector,
+ * the first may not be a function word, and a one-word label is taken only
+ * when it is a known speaker's surname or an anonymous role.
+ *
+ * A title alone ("Minister of Defence:") names no person either: it is
+ * the turn of a speaker labelled earlier with that very title, else the
+ * line is no turn (in practice such lines are lists of appointments).
+ *
+ * Anonymous labels ("Question:", "Remark:", "Answer:", "Voice from the
+ * audience:") start turns of speaker -1: the schema counts as speakers only
+ * the distinct persons who speak, and "Question" names no person, so these
+ * turns are counted in turns but add no speaker (the development gold has
+ * none; a person asking is often named in the next label anyway).
+ */
+#include "turns.h"
+
+#include "../common/utf8.h"
+#include "gaz.h"
+#include "lexset.h"
+#include "swar.h"
+#include "tok.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LABEL_MAX 160 /* longest label in bytes */
+#define LABEL_WORDS 24
+
+static uint16_t
+kinds_of(uint64_t h)
+{
+    const gaz_slot_t *g = gaz_find(h);
+    return g ? g->kinds : 0;
+}
+
+typedef struct label {
+    uint32_t name_start; /* name span in the text */
+    uint32_t name_end;
+    uint32_t title_start; /* title span, empty when none */
+    uint32_t title_end;
+    bool anonymous;  /* a role such as "Question", no person */
+    bool title_only; /* a title naming no one ("Minister of Defence") */
+} label_t;
+
+/* Lower-case words allowed inside a name or title ("Minister of ...",
+ * "Ambassador to ...", "Charles de Gaulle"): the lists of lexset.h. */
+static bool
+is_connector(const char *s, const tok_t *t)
+{
+    const char *p = s + t->start;
+    size_t n = t->end - t->start;
+    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
+           lex_set_has(&lex_name_particles, p, n, t->hash) ||
+           lex_set_has(&lex_title_preps, p, n, t->hash);
+}
+
+/* Name particles: lower-case words inside a person's name. */
+static bool
+is_particle(const char *s, const tok_t *t)
+{
+    return lex_set_has(&lex_name_particles, s + t->start, t->end - t->start,
+                       t->hash);
+}
+
+/* A regnal number ("Abdullah II"). */
+static bool
+is_roman(const char *s, const tok_t *t)
+{
+    size_t n = t->end - t->start;
+    if (n == 0 || n > 4)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("IVX", s[t->start + i]))
+            return false;
+    return true;
+}
+
+/* An acronym such as "CEO" or "ORF": short, all capitals, not a name. */
+static bool
+is_acronym(const tok_t *t)
+{
+    return (t->flags & TOK_ALLCAPS) && t->end - t->start <= 4 &&
+           !(kinds_of(t->hash) & GAZ_GIVEN);
+}
+
+/* A word of a person's name: capitalised, an initial ("A."), a regnal
+ * number, or a particle before a capitalised word. */
+static bool
+name_word(const char *s, const tok_t *w, size_t i, size_t n)
+{
+    uint16_t kk = kinds_of(w[i].hash);
+    if (w[i].flags & (TOK_DIGIT | TOK_POSS))
+        return false;
+    if (w[i].flags & TOK_LOWER)
+        return (is_particle(s, &w[i]) && i + 1 < n) ||
+               ((w[i].flags & TOK_HYPHEN) && i + 1 == n); /* "al-Assad" */
+    if (i > 0 && is_roman(s, &w[i]))
+        return true;
+    if (w[i].end - w[i].start == 1 && s[w[i].end] == '.')
+        return true;
+    return !is_acronym(&w[i]) &&
+           !(kk & (GAZ_TITLE | GAZ_HEAD | GAZ_STOP | GAZ_COMMON));
+}
+
+/* Index of the first name word in w[0..n): the first given name followed
+ * by name words only, else the words after the last title, connector,
+ * acronym, common word or known non-person name (at most three of them).
+ * n when the label is a title alone ("Minister of Defence"). */
+static size_t
+name_start(const char *s, const tok_t *w, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (!(kinds_of(w[i].hash) & GAZ_GIVEN) || !(w[i].flags & TOK_CAP))
+            continue;
+        size_t k = i + 1;
+        while (k < n && name_word(s, w, k, n))
+            k++;
+        if (k == n)
+            return i;
+    }
+    /* words covered by a known multi-word name ("Sri Lanka") */
+    bool known[LABEL_WORDS] = { false };
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = 0;
+        for (size_t j = i; j < n; j++) {
+            h = tok_seq(h, w[j].hash);
+            const gaz_slot_t *g = gaz_find(h);
+            if (!g)
+                break;
+            if ((g->kinds & GAZ_ENT) && !(j == i && (g->kinds & GAZ_GIVEN)))
+                for (size_t k = i; k <= j; k++)
+                    known[k] = true;
+            if (!(g->kinds & GAZ_PREFIX))
+                break;
+        }
+    }
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t kk = kinds_of(w[i].hash);
+        bool part = (w[i].flags & TOK_LOWER) && is_particle(s, &w[i]) &&
+                    i + 1 < n && (w[i + 1].flags & TOK_CAP);
+        bool initial = w[i].end - w[i].start == 1 && s[w[i].end] == '.';
+        if (part || initial || (i > 0 && is_roman(s, &w[i])))
+            continue;
+        if (is_acronym(&w[i]) || is_connector(s, &w[i]) || known[i] ||
+            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)))
+            ns = i + 1;
+    }
+    if (ns >= n)
+        return n;
+    size_t caps = 0;
+    for (size_t i = ns; i < n; i++)
+        caps += !(w[i].flags & TOK_LOWER);
+    while (caps > 3 && ns < n) {
+        caps -= !(w[ns].flags & TOK_LOWER);
+        ns++;
+    }
+    return ns;
+}
+
+/* ASCII bytes a label may hold outside parentheses: letters, digits,
+ * blank, '-', '\'', '.', ','. */
+static const bool label_ascii[128] = {
+    [' '] = 1, ['-'] = 1, ['\''] = 1, ['.'] = 1, [','] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1,  ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1,  ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1,  ['M'] = 1, ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1,  ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1,  ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1,  ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1,  ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1,  ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1,  ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1,
+};
+
+/*
+ * Parse text[a..b) (the label without its colon) as a speaker label.
+ * Returns false when it is prose.
+ */
+static bool
+parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
+{
+    char buf[LABEL_MAX];
+    uint32_t n_buf = b - a;
+    if (n_buf >= LABEL_MAX || s[a] == '(')
+        return false;
+    /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
+    int depth = 0;
+    {
+        uint32_t q = 0;
+        /* eight bytes at a time while they are all allowed and hold no
+         * parenthesis (a byte >= 0x80 is checked by utf8_is_valid below);
+         * anything else goes through the byte loop */
+        for (; q + 8 <= n_buf; q += 8) {
+            uint64_t w;
+            memcpy(&w, s + a + q, 8);
+            uint64_t ok = swar_in(w, 'a', 'z') | swar_in(w, 'A', 'Z') |
+                          swar_in(w, '0', '9') | swar_eq(w, ' ') |
+                          swar_eq(w, '-') | swar_eq(w, '\'') | swar_eq(w, '.') |
+                          swar_eq(w, ',') | (w & SWAR_HIGH);
+            if (ok != SWAR_HIGH)
+                break;
+            memcpy(buf + q, &w, 8);
+        }
+        for (; q < n_buf; q++) {
+            unsigned char c = (unsigned char)s[a + q];
+            if (c == '(')
+                depth++;
+            if (depth == 0 && c < 0x80 && !label_ascii[c])
+                return false;
+            if (depth > 0 && (c < 0x20 || c == 0x7f))
+                return false;
+            buf[q] = depth > 0 ? ' ' : (char)c;
+            if (c == ')' && --depth < 0)
+                return false;
+        }
+    }
+    if (depth != 0 || !utf8_is_valid(s + a, n_buf))
+        return false;
+
+    tok_t w[LABEL_WORDS];
+    size_t n = 0, pos = 0, lower = 0, comma = 0;
+    tok_t t;
+    while (tok_next(buf, n_buf, &pos, &t)) {
+        if (n == LABEL_WORDS)
+            return false;
+        w[n++] = t;
+    }
+    if (n == 0)
+        return false;
+    memset(out, 0, sizeof *out);
+    if (lex_set_has(&lex_anonymous_roles, buf + w[0].start,
+                    w[0].end - w[0].start, w[0].hash)) {
+        out->anonymous = true;
+        out->name_start = a + w[0].start;
+        out->name_end = a + w[0].end;
+        return true;
+    }
+    if (!(w[0].flags & TOK_CAP) || (kinds_of(w[0].hash) & GAZ_STOP))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t f = w[i].flags;
+
+        /* a gap holds only spaces, a blanked parenthetical, a comma, or
+         * the dot of an initial */
+        if (i > 0 && (f & TOK_BREAK)) {
+            uint32_t pl = w[i - 1].end - w[i - 1].start;
+            if (f & TOK_COMMA) {
+                if (!comma)
+                    comma = i;
+            } else if (!(pl == 1 && buf[w[i - 1].end] == '.')) {
+                for (uint32_t q = w[i - 1].end; q < w[i].start; q++)
+                    if (buf[q] != ' ' && buf[q] != '.' && buf[q] != ',')
+                        return false;
+            }
+        }
+        if ((f & TOK_LOWER) && !is_connector(buf, &w[i]) &&
+            !is_particle(buf, &w[i]) && !(f & TOK_HYPHEN))
+            lower++;
+    }
+    if (!(w[n - 1].flags & TOK_CAP) && !(w[n - 1].flags & TOK_HYPHEN))
+        return false;
+    /* "Andrei Okhlopkov, General Director of ...": name, then title */
+    size_t ns;
+    if (comma && comma <= 4) {
+        size_t k = 0;
+        while (k < comma && name_word(buf, w, k, comma))
+            k++;
+        if (k == comma && comma >= 2 && !lower) {
+            out->name_start = a + w[0].start;
+            out->name_end = a + w[comma - 1].end;
+            out->title_start = a + w[comma].start;
+            out->title_end = a + w[n - 1].end;
+            return true;
+        }
+    }
+    ns = name_start(buf, w, n);
+    if (ns == n && (kinds_of(w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
+        /* "King Abdullah II of Jordan", "Patriarch Kirill of Moscow" */
+        for (size_t o = 2; o + 1 < n; o++) {
+            if (w[o].end - w[o].start != 2 || (buf[w[o].start] | 0x20) != 'o' ||
+                (buf[w[o].start + 1] | 0x20) != 'f')
+                continue;
+            size_t s2 = name_start(buf, w, o);
+            if (s2 < o && s2 > 0) {
+                out->name_start = a + w[s2].start;
+                out->name_end = a + w[o - 1].end;
+                out->title_start = a + w[0].start;
+                out->title_end = a + w[s2 - 1].end;
+                return true;
+            }
+            break;
+        }
+    }
+    if (ns == n) {
+        /* a title alone ("Minister of Defence"): see turns_parse */
+        if (lower || n < 2)
+            return false;
+        out->title_only = true;
+        out->title_start = a + w[0].start;
+        out->title_end = a + w[n - 1].end;
+        return true;
+    }
+    /* lower-case words only in a title, before a full name */
+    if (lower && (lower > 2 || n - ns < 2))
+        return false;
+    for (size_t i = ns; i < n; i++)
+        if (!name_word(buf, w, i, n) &&
+            !((kinds_of(w[i].hash) & GAZ_ENT) && i > ns))
+            return false;
+    out->name_start = a + w[ns].start;
+    out->name_end = a + w[n - 1].end;
+    if (ns > 0) {
+        size_t te = ns - 1;
+        while (te > 0 && (w[te].flags & TOK_LOWER))
+            te--;
+        out->title_start = a + w[0].start;
+        out->title_end = a + w[te].end;
+    }
+    return true;
+}
+
+/* Speaker index of name text[a..b): same name, or a one-word name equal to
+ * a known speaker's last word. -1 when new. */
+static int32_t
+find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    bool one_word = !memchr(s + a, ' ', n);
+    for (size_t i = 0; i < r->n_speakers; i++) {
+        const char *nm = r->speakers[i].name;
+        size_t l = strlen(nm);
+        if (l == n && strncmp(nm, s + a, n) == 0)
+            return (int32_t)i;
+        if (one_word && l > n && nm[l - n - 1] == ' ' &&
+            strncmp(nm + l - n, s + a, n) == 0)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+/* Speaker already labelled with the title text[a..b) ("President of
+ * Russia" after "President of Russia Vladimir Putin:"), or -1. */
+static int32_t
+find_title(const result_t *r, const char *s, uint32_t a, uint32_t b)
+{
+    size_t n = b - a;
+    for (size_t i = 0; i < r->n_speakers; i++) {
+        const char *t = r->speakers[i].title;
+        if (strlen(t) == n && strncmp(t, s + a, n) == 0)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+/* A one-word label: a known given name ("Alina:", a caller on a phone-in)
+ * or two names run together ("VladimirPutin:"). -1 otherwise. */
+static int32_t
+single_word(result_t *r, const char *s, const label_t *lb)
+{
+    uint32_t a = lb->name_start, b = lb->name_end;
+    const gaz_slot_t *g = gaz_find(tok_hash(s + a, b - a));
+    if (g && (g->kinds & GAZ_GIVEN) && !(g->kinds & (GAZ_ENT | GAZ_STOP)))
+        return result_add_speaker(r, result_strndup(r, s + a, b - a), "");
+    for (uint32_t i = a + 2; i + 2 < b; i++) {
+        if (!(s[i] >= 'A' && s[i] <= 'Z') ||
+            !(s[i - 1] >= 'a' && s[i - 1] <= 'z'))
+            continue;
+        for (uint32_t k = a + 1; k < b; k++)
+            if (k != i && !(s[k] >= 'a' && s[k] <= 'z'))
+                return -1;
+        g = gaz_find(tok_hash(s + a, i - a));
+        if (!g || !(g->kinds & GAZ_GIVEN))
+            return -1;
+        char name[LABEL_MAX + 2];
+        size_t n1 = i - a, n2 = b - i;
+        memcpy(name, s + a, n1);
+        name[n1] = ' ';
+        memcpy(name + n1 + 1, s + i, n2);
+        name[n1 + 1 + n2] = '\0';
+        int32_t sp = find_speaker(r, name, 0, (uint32_t)(n1 + 1 + n2));
+        return sp >= 0 ? sp : result_add_speaker(r, name, "");
+    }
+    return -1;
+}
+
+static void
+add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
+         uint32_t len)
+{
+    if (r->n_turns)
+        r->turns[r->n_turns - 1].end = start;
+    result_add_turn(r, speaker, start, body, len);
+}
+
+void
+turns_parse(const char *text, size_t len, result_t *r)
+{
+    if (!text || !len || len > UINT32_MAX)
+        return;
+    size_t ls = 0;
+    while (ls < len) {
+        const char *nl = memchr(text + ls, '\n', len - ls);
+        size_t le = nl ? (size_t)(nl - text) : len;
+        size_t a = ls;
+        while (a < le && (text[a] == ' ' || text[a] == '\t'))
+            a++;
+        if (le - a >= 3 && (unsigned char)text[a] == 0xEF &&
+            (unsigned char)text[a + 1] == 0xBB &&
+            (unsigned char)text[a + 2] == 0xBF)
+            a += 3;
+        size_t span = le - a < LABEL_MAX ? le - a : LABEL_MAX;
+        const char *colon = span ? memchr(text + a, ':', span) : NULL;
+        if (colon) {
+            size_t c = (size_t)(colon - text);
+            size_t body = c + 1;
+            bool ok = body >= le || text[body] == ' ' || text[body] == '\t' ||
+                      text[body] == '\r';
+            label_t lb;
+            if (ok && c > a &&
+                parse_label(text, (uint32_t)a, (uint32_t)c, &lb)) {
+                while (body < le && (text[body] == ' ' || text[body] == '\t'))
+                    body++;
+                int32_t sp = -1;
+                bool take = true;
+                if (lb.title_only) {
+                    /* speakers are persons: a title alone is the turn of
+                     * the speaker who bore it, else no turn at all (such
+                     * lines are lists: "Minister of Defence: Sergei
+                     * Shoigu.") */
+                    sp = find_title(r, text, lb.title_start, lb.title_end);
+                    take = sp >= 0;
+                } else if (!lb.anonymous) {
+                    sp = find_speaker(r, text, lb.name_start, lb.name_end);
+                    bool one = !memchr(text + lb.name_start, ' ',
+                                       lb.name_end - lb.name_start) &&
+                               lb.title_end == 0;
+                    if (sp < 0 && one)
+                        sp = single_word(r, text, &lb);
+                    if (sp < 0 && one)
+                        take = false; /* "Agenda:", "Second:" */
+                    else if (sp < 0) {
+                        char name[LABEL_MAX + 1], title[LABEL_MAX + 1];
+                        size_t nl2 = lb.name_end - lb.name_start;
+                        size_t tl = lb.title_end - lb.title_start;
+                        memcpy(name, text + lb.name_start, nl2);
+                        name[nl2] = '\0';
+                        memcpy(title, text + lb.title_start, tl);
+                        title[tl] = '\0';
+                        sp = result_add_speaker(r, name, title);
+                    } else if (!r->speakers[sp].title[0] && lb.title_end) {
+                        r->speakers[sp].title =
+                            result_strndup(r, text + lb.title_start,
+                                           lb.title_end - lb.title_start);
+                    }
+                }
+                if (take)
+                    add_turn(r, sp, (uint32_t)a, (uint32_t)body, (uint32_t)len);
+            }
+        }
+        ls = le + 1;
+    }
+}
