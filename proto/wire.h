@@ -259,11 +259,12 @@ int wire_encode_into(const wire_msg_t *m,
 
 /* Parse an Envelope from untrusted bytes into *out. Memory used while
  * decoding is capped at max_alloc bytes (0: wire_decode_budget(len)).
- * Errors: ERR_TOOBIG (len > WIRE_MAX_FRAME or the cap was hit), ERR_PROTO
- * (malformed, no body, or field bounds such as text > WIRE_MAX_TEXT),
- * ERR_VERSION (version != WIRE_PROTOCOL_VERSION; out->request_id is set
- * so the reply can be matched). On error *out holds nothing to release.
- * On success release it with wire_msg_release(). */
+ * Errors: ERR_TOOBIG (len > WIRE_MAX_FRAME, the cap was hit, or a Job's
+ * text > WIRE_MAX_TEXT), ERR_UTF8 (a Job's text is not valid UTF-8),
+ * ERR_PROTO (malformed, no body, or other field bounds), ERR_VERSION (version
+ * != WIRE_PROTOCOL_VERSION; out->request_id is set so the reply can be
+ * matched). On error *out holds nothing to release. On success release it with
+ * wire_msg_release(). */
 int wire_decode(const uint8_t *buf, size_t len, size_t max_alloc,
                 wire_msg_t *out);
 
