@@ -70,7 +70,7 @@ fuzz() {
     mkdir -p "$dir/crashes"
     local t extra
     for t in wire_decode wire_borrow wire_batch wire_splice result_check \
-        extract; do
+        store_done extract; do
         extra=()
         [ "$t" = extract ] && extra=(samples -max_len=16384)
         mkdir -p "$dir/corpus/$t"

@@ -287,6 +287,26 @@ gen_batches(void)
     }
 }
 
+/* A Result as a seed of result_check, and of store_done behind its mode
+ * byte (nested and flat group). */
+static void
+put_result(const char *name, const uint8_t *buf, size_t len)
+{
+    put("result_check", name, buf, len);
+    uint8_t *m = malloc(len + 1);
+    if (!m)
+        die("malloc");
+    memcpy(m + 1, buf, len);
+    char mode_name[64];
+    for (int mode = 0; mode < 2; mode++) {
+        m[0] = (uint8_t)mode;
+        snprintf(mode_name, sizeof mode_name, "%s_%s", name,
+                 mode ? "flat" : "nested");
+        put("store_done", mode_name, m, len + 1);
+    }
+    free(m);
+}
+
 /* Short transcripts like the engine tests', and broken variants. */
 static const char *const k_texts[] = {
     "Mikhail Mishustin: Good afternoon. The Ministry of Finance in Moscow "
@@ -325,11 +345,13 @@ gen_texts(const extract_t *ex)
         result_t *r = NULL;
         uint8_t *buf = NULL;
         size_t len = 0;
-        if (extract_run(ex, k_texts[i], n, &r) != ERR_OK ||
-            wire_result_encode(r, &buf, &len) != ERR_OK)
+        if (extract_run(ex, k_texts[i], n, &r) != ERR_OK)
+            exit(1);
+        r->extract_us = 0; /* a timing: the seeds stay the same bytes */
+        if (wire_result_encode(r, &buf, &len) != ERR_OK)
             exit(1);
         snprintf(name, sizeof name, "result_%zu", i);
-        put("result_check", name, buf, len);
+        put_result(name, buf, len);
         free(buf);
         r->job_id = 1000 + i;
         r->seq = 7;
@@ -337,7 +359,7 @@ gen_texts(const extract_t *ex)
         if (wire_result_encode(r, &buf, &len) != ERR_OK)
             exit(1);
         snprintf(name, sizeof name, "result_%zu_committed", i);
-        put("result_check", name, buf, len);
+        put_result(name, buf, len);
         free(buf);
         result_destroy(&r);
     }
@@ -345,7 +367,7 @@ gen_texts(const extract_t *ex)
      * in result_reserve_mentions, found by fuzz_result_check */
     static const uint8_t no_mentions[] = { 0x2a, 0x05, 0x08, 0x01,
                                            0x12, 0x01, 'x' };
-    put("result_check", "entity_no_mentions", no_mentions, sizeof no_mentions);
+    put_result("entity_no_mentions", no_mentions, sizeof no_mentions);
 }
 
 int
