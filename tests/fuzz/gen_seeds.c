@@ -99,6 +99,24 @@ gen_jobs(void)
     d.u.dispatch.job.n_meta = 0;
     d.u.dispatch.job.priority = 0;
     put_msg(&d, "dispatch_no_meta", k_job);
+    /* every field at its limit, then the key one byte over */
+    static char big[WIRE_MAX_FIELD + 1];
+    static char mk[WIRE_MAX_META][4];
+    static const char *keys[WIRE_MAX_META], *vals[WIRE_MAX_META];
+    memset(big, 'b', WIRE_MAX_FIELD);
+    for (size_t i = 0; i < WIRE_MAX_META; i++) {
+        snprintf(mk[i], sizeof mk[i], "k%02zu", i);
+        keys[i] = mk[i];
+        vals[i] = "v";
+    }
+    d.u.dispatch.job.key = big + WIRE_MAX_FIELD - WIRE_MAX_KEY;
+    d.u.dispatch.job.title = big;
+    d.u.dispatch.job.n_meta = WIRE_MAX_META;
+    d.u.dispatch.job.meta_keys = keys;
+    d.u.dispatch.job.meta_values = vals;
+    put_msg(&d, "dispatch_limits", k_job);
+    d.u.dispatch.job.key--;
+    put_msg(&d, "dispatch_key_over", k_job);
     d.u.dispatch.job = (wire_job_t){ 0 };
     d.u.dispatch.attempt = 0;
     d.u.dispatch.lease_ms = 0;
