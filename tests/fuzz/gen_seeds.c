@@ -336,8 +336,8 @@ static const char *const k_texts[] = {
     "the Amur Region; the Power of Siberia pipeline is 3,000 km long.\r\n"
     "Askar Mamin: In the first half of 2020, trade rose 12%.\r\n",
     "Anna Ivanova: Hello.\nBoris Petrov: 7.5 percent.",
-    "Question: What about Uzbek farmers?\nAnswer: 45 square metres, "
-    "the 3rd time, at 10:30.",
+    ("Question: What about Uzbek farmers?\nAnswer: 45 square metres, "
+     "the 3rd time, at 10:30."),
 };
 
 static void
