@@ -62,9 +62,8 @@ fuzz() {
         exit 2
         ;;
     esac
-    local werror=OFF
-    [ -n "${CI:-}" ] && werror=ON
-    cmake -S . -B "$dir" -DEXCERPT_WERROR=$werror -DCMAKE_C_COMPILER=clang \
+    # Warnings are the gcc passes' job (-Werror in CI); clang's differ.
+    cmake -S . -B "$dir" -DEXCERPT_WERROR=OFF -DCMAKE_C_COMPILER=clang \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXCERPT_FUZZ=ON >/dev/null
     cmake --build "$dir" -j"$(jobs)" --target fuzzers
     mkdir -p "$dir/crashes"
