@@ -228,6 +228,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     return reply(c, (unsigned)status, b.data, b.len, false);
 }
 
+/* libmicrohttpd's error logger: its own format strings */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {

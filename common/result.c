@@ -192,6 +192,8 @@ result_reserve_mentions(result_t *r, int32_t entity, size_t n)
         e->mentions = m;
         e->cap_mentions = e->n_mentions + n;
     }
+    if (!e->mentions)
+        return NULL; /* n is 0 and nothing was ever reserved */
     return e->mentions + e->n_mentions;
 }
 

@@ -118,8 +118,9 @@ int32_t result_add_entity(result_t *r, int type, const char *name,
                           const char *role);
 
 /* Room for n more mentions of entity idx (in the arena): returns where
- * the next one goes; whoever fills them counts them in n_mentions. For
- * builders that know the count, such as a decoder. */
+ * the next one goes (NULL when n is 0 and the entity has no room yet);
+ * whoever fills them counts them in n_mentions. For builders that know
+ * the count, such as a decoder. */
 result_mention_t *result_reserve_mentions(result_t *r, int32_t entity,
                                           size_t n);
 

@@ -20,7 +20,8 @@ static int
 result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
             uint64_t *extract_us)
 {
-    const uint8_t *p = buf, *end = buf + len;
+    /* an empty Result may come as (NULL, 0): no arithmetic on NULL */
+    const uint8_t *p = buf, *end = len ? buf + len : buf;
     pbf_t f;
     int rc;
     *extract_us = 0;

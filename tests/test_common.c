@@ -181,6 +181,27 @@ test_cfg_parsers(void **state)
     assert_int_equal(log_level_parse("loud"), -1);
 }
 
+/* Reserving no mentions for an entity that has none gives NULL, not an
+ * offset from a null pointer (a decoded Entity without mentions; found by
+ * tests/fuzz/fuzz_result_check under UBSan), and mentions added later
+ * still work. */
+static void
+test_result_reserve_none(void **state)
+{
+    (void)state;
+    result_t *r = result_new();
+    int32_t e = result_add_entity(r, RESULT_ORG, "Rosatom", NULL);
+    assert_null(result_reserve_mentions(r, e, 0));
+    assert_int_equal(r->entities[e].n_mentions, 0);
+    result_mention_t *m = result_reserve_mentions(r, e, 2);
+    assert_non_null(m);
+    assert_ptr_equal(result_reserve_mentions(r, e, 0), m);
+    result_add_mention(r, e, "at Rosatom", 3, 10);
+    assert_int_equal(r->entities[e].n_mentions, 1);
+    assert_string_equal(r->entities[e].mentions[0].text, "Rosatom");
+    result_destroy(&r);
+}
+
 static void
 test_result_building(void **state)
 {
@@ -511,6 +532,7 @@ main(void)
         cmocka_unit_test(test_cfg_cli_errors),
         cmocka_unit_test(test_cfg_cli_usage),
         cmocka_unit_test(test_cfg_cli_list),
+        cmocka_unit_test(test_result_reserve_none),
         cmocka_unit_test(test_result_building),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

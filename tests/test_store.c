@@ -445,6 +445,29 @@ test_done_fence_result_log(void **state)
     assert_int_equal(n.last_seq, 1);
 }
 
+/* An empty Result (a Done whose result field was left out) arrives as
+ * NULL with length 0: the check and store_done take it without pointer
+ * arithmetic on NULL (found by tests/fuzz/fuzz_result_check under UBSan). */
+static void
+test_done_empty_result(void **state)
+{
+    fx_t *f = *state;
+    uint64_t id;
+    bool dup;
+    assert_int_equal(store_result_check(NULL, 0), 0);
+    assert_int_equal(store_result_check(NULL, 1), ERR_INVAL);
+    assert_int_equal(submit1(f->s, "empty", "No speakers here.", 0, &id, &dup),
+                     0);
+    store_lease_t l;
+    assert_int_equal(lease1(f->s, 1, &l), 0);
+    wire_msg_release(&l.msg);
+    assert_int_equal(done1(f->s, l.id, l.attempt, NULL, 0, NULL, NULL), 0);
+    store_counts_t n;
+    store_counts(f->s, &n);
+    assert_int_equal(n.done, 1);
+    assert_int_equal(n.last_seq, 1);
+}
+
 static void
 test_entity_index(void **state)
 {
@@ -1472,6 +1495,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_priority_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ready_scan_from, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_fence_result_log, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_done_empty_result, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_entity_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assigned_and_reserved_ids, setup,
