@@ -2,7 +2,7 @@
  * test_security: the broker's CURVE + allow-list model (PROTOCOL.md
  * "Security") on real processes over TCP on 127.0.0.1. The test writes
  * key pairs for every role and a stranger, starts excerpt-broker (and
- * excerpt-worker) with fork/exec, and plays clients, consumers and
+ * excerpt-worker) through tests/harness.h, and plays clients, consumers and
  * workers on CURVE sockets: each role can do exactly its part, a stranger
  * nothing, a forged Done changes nothing, a removed key is refused after
  * SIGHUP, and captured bytes carry no transcript text.
@@ -14,6 +14,7 @@
 #include "../common/result.h"
 #include "../proto/curve.h"
 #include "../proto/wire.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +24,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,10 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -51,23 +48,6 @@
 #define WAIT_MS 20000 /* generous: loaded machines and sanitizer builds */
 #define MARKER "Zanzibar-Quetzalcoatl-Marker-7731"
 
-#define WAIT_FOR(cond, ms)                                                     \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + (uint64_t)(ms);                         \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out after %d ms waiting for %s", (int)(ms),    \
-                         #cond);                                               \
-            usleep(10000);                                                     \
-        }                                                                      \
-    } while (0)
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[256];        /* stdout+stderr of the process */
-    char *argv[MAX_ARGS]; /* owned copies */
-} proc_t;
-
 typedef struct fx {
     char dir[64];                   /* temp dir */
     char keys[128];                 /* key pairs: NAME.key, NAME.pub */
@@ -77,86 +57,10 @@ typedef struct fx {
     char be[64];                    /* backend endpoint */
     char pub[64];                   /* publisher endpoint */
     char broker_key[CURVE_KEY_Z85]; /* the broker's public key */
-    void *ctx;                      /* the test's ZeroMQ context */
-    void *socks[64]; /* every socket a test opened, closed in teardown
-                        (so a failed assertion never hangs ctx_term) */
-    size_t n_socks;  /* their count */
-    proc_t broker;   /* excerpt-broker */
-    proc_t worker;   /* excerpt-worker */
+    void *ctx;        /* the test's ZeroMQ context (hx_socket's) */
+    hx_proc_t broker; /* excerpt-broker */
+    hx_proc_t worker; /* excerpt-worker */
 } fx_t;
-
-/* ------------------------------------------------------------ processes */
-
-static void
-proc_start(proc_t *p, const char *const *args)
-{
-    assert_int_equal(p->pid, 0);
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-/* Exit status once the process ended (-1: by a signal), or -2 while it
- * runs. */
-static int
-proc_status(proc_t *p)
-{
-    int st = 0;
-    if (p->pid <= 0)
-        return -1;
-    if (waitpid(p->pid, &st, WNOHANG) != p->pid)
-        return -2;
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-proc_stop(proc_t *p)
-{
-    if (p->pid > 0) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        p->pid = 0;
-    }
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
-
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 static int
@@ -204,21 +108,12 @@ key_of(fx_t *f, const char *name)
 /* ------------------------------------------------------------ fixture */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_security.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    hx_tempdir(f->dir, sizeof f->dir, "test_security");
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(f->allow, sizeof f->allow, "%s/allow", f->dir);
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
@@ -243,15 +138,9 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    proc_stop(&f->worker);
-    proc_stop(&f->broker);
-    for (size_t i = 0; i < f->n_socks; i++)
-        zmq_close(f->socks[i]); /* linger 0: ctx_term returns at once */
-    zmq_ctx_term(f->ctx);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    /* every socket and process, also after a failed assertion */
+    hx_teardown(&f->ctx);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -262,7 +151,6 @@ teardown(void **state)
 static void
 start_broker(fx_t *f, bool secure, const char *const *extra)
 {
-    assert_true(*EXCERPT_BROKER_BIN);
     for (int attempt = 0; attempt < 5; attempt++) {
         snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", free_port());
         snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", free_port());
@@ -292,16 +180,18 @@ start_broker(fx_t *f, bool secure, const char *const *extra)
         for (size_t i = 0; extra && extra[i]; i++)
             args[n++] = extra[i];
         args[n] = NULL;
-        int before = count_in_file(f->broker.log, "listening");
-        proc_start(&f->broker, args);
-        int st = -2;
-        WAIT_FOR(count_in_file(f->broker.log, "listening") > before ||
-                     (st = proc_status(&f->broker)) != -2,
-                 WAIT_MS);
-        if (st == -2)
+        int before = hx_count_in_file(f->broker.log, "listening");
+        hx_proc_args(&f->broker, args);
+        hx_spawn(&f->broker);
+        HX_WAIT_FOR(hx_count_in_file(f->broker.log, "listening") > before ||
+                        !hx_alive(&f->broker),
+                    WAIT_MS);
+        if (hx_alive(&f->broker))
             return;
-        if (count_in_file(f->broker.log, "Address already in use") == 0)
-            fail_msg("broker exited with %d (see %s)", st, f->broker.log);
+        if (hx_count_in_file(f->broker.log, "Address already in use") == 0)
+            fail_msg("broker exited with %d (see %s)",
+                     hx_wait_exit(&f->broker, 0), f->broker.log);
+        hx_proc_free(&f->broker);
     }
     fail_msg("no free ports for the broker");
 }
@@ -329,12 +219,7 @@ static void *
 curve_sock(fx_t *f, int type, const char *ep, const char *name, void **mon)
 {
     static unsigned gen;
-    assert_true(f->n_socks + 2 <= sizeof f->socks / sizeof f->socks[0]);
-    void *s = zmq_socket(f->ctx, type);
-    assert_non_null(s);
-    f->socks[f->n_socks++] = s;
-    int zero = 0;
-    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), 0);
+    void *s = hx_socket(f->ctx, type, NULL); /* CURVE before connecting */
     if (name) {
         curve_pair_t kp = key_of(f, name);
         assert_int_equal(curve_client_apply(s, &kp, f->broker_key), ERR_OK);
@@ -349,12 +234,7 @@ curve_sock(fx_t *f, int type, const char *ep, const char *name, void **mon)
                                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL),
             0);
-        *mon = zmq_socket(f->ctx, ZMQ_PAIR);
-        assert_non_null(*mon);
-        f->socks[f->n_socks++] = *mon;
-        assert_int_equal(zmq_setsockopt(*mon, ZMQ_LINGER, &zero, sizeof zero),
-                         0);
-        assert_int_equal(zmq_connect(*mon, mep), 0);
+        *mon = hx_socket(f->ctx, ZMQ_PAIR, mep);
     }
     if (type == ZMQ_SUB)
         assert_int_equal(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0), 0);
@@ -533,8 +413,8 @@ test_frontend_roles(void **state)
     assert_true(prc == ERR_DENIED || prc == ERR_TIMEOUT);
     client_destroy(&plain);
 
-    assert_true(count_in_file(f->broker.log, "auth refused") >= 3);
-    assert_true(count_in_file(f->broker.log, "broker refused key=c1/") >= 3);
+    assert_true(hx_count_in_file(f->broker.log, "auth refused") >= 3);
+    assert_true(hx_count_in_file(f->broker.log, "broker refused key=c1/") >= 3);
     /* nothing the refused peers sent changed the store */
     client_t *check = open_client(f, "a1");
     assert_int_equal(client_stats(check, &st), ERR_OK);
@@ -637,7 +517,7 @@ test_forged_done_refused(void **state)
     assert_int_not_equal(code, WIRE_CODE_OK);
     assert_int_not_equal(state_of(c, id), WIRE_JOB_DONE);
     assert_int_not_equal(state_of(c, id), WIRE_JOB_DEAD);
-    assert_true(count_in_file(f->broker.log, "not the lease holder") >= 2);
+    assert_true(hx_count_in_file(f->broker.log, "not the lease holder") >= 2);
 
     assert_int_equal(send_done(w1, id, att, NULL, 0, &code), WIRE_DONE_ACK);
     assert_int_equal(code, WIRE_CODE_OK);
@@ -663,7 +543,8 @@ test_reload_removes_key(void **state)
     void *w = curve_sock(f, ZMQ_DEALER, f->be, "w1", &mon);
     assert_int_equal(handshake_event(mon), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     send_ready(w, 1);
-    WAIT_FOR(count_in_file(f->broker.log, "worker joined") == 1, WAIT_MS);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "worker joined") == 1,
+                WAIT_MS / HX_SLACK);
 
     char path[256];
     snprintf(path, sizeof path, "%s/c1.pub", f->allow);
@@ -671,7 +552,8 @@ test_reload_removes_key(void **state)
     snprintf(path, sizeof path, "%s/w1.pub", f->allow);
     assert_int_equal(unlink(path), 0);
     kill(f->broker.pid, SIGHUP);
-    WAIT_FOR(count_in_file(f->broker.log, "allow-list reloaded") == 1, WAIT_MS);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "allow-list reloaded") == 1,
+                WAIT_MS / HX_SLACK);
     assert_int_equal(client_stats(c, &st), ERR_DENIED);
     assert_int_equal(client_last_code(c), WIRE_CODE_UNAUTHORIZED);
     client_destroy(&c);
@@ -692,7 +574,8 @@ test_reload_removes_key(void **state)
     snprintf(path, sizeof path, "%s/c1.pub", f->allow);
     assert_int_equal(link(from, path), 0);
     kill(f->broker.pid, SIGHUP);
-    WAIT_FOR(count_in_file(f->broker.log, "allow-list reloaded") == 2, WAIT_MS);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "allow-list reloaded") == 2,
+                WAIT_MS / HX_SLACK);
     c = open_client(f, "c1");
     assert_int_equal(client_stats(c, &st), ERR_OK);
     client_destroy(&c);
@@ -702,8 +585,9 @@ test_reload_removes_key(void **state)
     fputs("public = not-a-key\nrole = client\n", bad);
     fclose(bad);
     kill(f->broker.pid, SIGHUP);
-    WAIT_FOR(count_in_file(f->broker.log, "previous allow-list stays") == 1,
-             WAIT_MS);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "previous allow-list stays") ==
+                    1,
+                WAIT_MS);
     c = open_client(f, "c1");
     assert_int_equal(client_stats(c, &st), ERR_OK);
     client_destroy(&c);
@@ -732,7 +616,8 @@ test_broken_worker_quarantined(void **state)
                      WIRE_DONE_ACK);
     assert_int_equal(code, WIRE_CODE_INVALID);
     assert_int_not_equal(state_of(c, id), WIRE_JOB_DEAD);
-    WAIT_FOR(count_in_file(f->broker.log, "worker quarantined") == 1, WAIT_MS);
+    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "worker quarantined") == 1,
+                WAIT_MS / HX_SLACK);
 
     void *w2 = curve_sock(f, ZMQ_DEALER, f->be, "w2", NULL);
     send_ready(w2, 4);
@@ -907,8 +792,8 @@ marker_on_wire(fx_t *f, bool secure)
                            "--broker-key-file",
                            bkey,
                            NULL };
-    assert_true(*EXCERPT_WORKER_BIN);
-    proc_start(&f->worker, args);
+    hx_proc_args(&f->worker, args);
+    hx_spawn(&f->worker);
 
     client_opts_t o = { .timeout_ms = 5000, .retries_set = true };
     curve_pair_t kp;
@@ -922,7 +807,7 @@ marker_on_wire(fx_t *f, bool secure)
     const char *text = "Governor Ivan Sokolov: The " MARKER " plant will "
                        "cost 4 billion roubles, 12% more than planned.";
     uint64_t id = submit_text(c, text);
-    WAIT_FOR(state_of(c, id) == WIRE_JOB_DONE, WAIT_MS);
+    HX_WAIT_FOR(state_of(c, id) == WIRE_JOB_DONE, WAIT_MS / HX_SLACK);
     wire_msg_t r;
     result_t *res = NULL;
     assert_int_equal(client_get(c, id, NULL, true, &r, &res), ERR_OK);
@@ -932,7 +817,7 @@ marker_on_wire(fx_t *f, bool secure)
     result_destroy(&res);
     wire_msg_release(&r);
     client_destroy(&c);
-    proc_stop(&f->worker);
+    hx_proc_free(&f->worker);
     bool front = relay_finish(&rf, MARKER);
     bool back = relay_finish(&rb, MARKER);
     return front || back;
@@ -944,7 +829,7 @@ test_no_plaintext_on_the_wire(void **state)
     fx_t *f = *state;
     start_broker(f, true, NULL);
     assert_false(marker_on_wire(f, true));
-    proc_stop(&f->broker);
+    hx_proc_free(&f->broker);
     /* control: the same capture without keys does see the text */
     start_broker(f, false, NULL);
     assert_true(marker_on_wire(f, false));
@@ -958,35 +843,38 @@ test_default_bind_is_loopback(void **state)
     fx_t *f = *state;
     const char *args[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data, "--help",
                            NULL };
-    proc_start(&f->broker, args);
-    int st = -2;
-    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    hx_proc_args(&f->broker, args);
+    hx_spawn(&f->broker);
+    int st;
+    st = hx_wait_exit(&f->broker, WAIT_MS);
     assert_int_equal(st, 0);
-    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7440") >= 1);
-    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7441") >= 1);
-    assert_true(count_in_file(f->broker.log, "tcp://127.0.0.1:7442") >= 1);
+    assert_true(hx_count_in_file(f->broker.log, "tcp://127.0.0.1:7440") >= 1);
+    assert_true(hx_count_in_file(f->broker.log, "tcp://127.0.0.1:7441") >= 1);
+    assert_true(hx_count_in_file(f->broker.log, "tcp://127.0.0.1:7442") >= 1);
 
     char any[64];
     snprintf(any, sizeof any, "tcp://0.0.0.0:%d", free_port());
     const char *open_args[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data,
                                 "--frontend",       any,          NULL };
-    proc_start(&f->broker, open_args);
-    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    hx_proc_args(&f->broker, open_args);
+    hx_spawn(&f->broker);
+    st = hx_wait_exit(&f->broker, WAIT_MS);
     assert_int_equal(st, 2);
-    assert_int_equal(count_in_file(f->broker.log, "refuses to bind"), 1);
+    assert_int_equal(hx_count_in_file(f->broker.log, "refuses to bind"), 1);
 
     start_broker(
         f, false,
         (const char *const[]){ "--insecure", "--publisher", any, NULL });
-    assert_true(count_in_file(f->broker.log, "INSECURE") >= 1);
-    proc_stop(&f->broker);
+    assert_true(hx_count_in_file(f->broker.log, "INSECURE") >= 1);
+    hx_proc_free(&f->broker);
     /* keys named but no allow-list: refused, not open to all */
     char key_file[256];
     snprintf(key_file, sizeof key_file, "%s/broker.key", f->keys);
     const char *half[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data,
                            "--key-file",       key_file,     NULL };
-    proc_start(&f->broker, half);
-    WAIT_FOR((st = proc_status(&f->broker)) != -2, WAIT_MS);
+    hx_proc_args(&f->broker, half);
+    hx_spawn(&f->broker);
+    st = hx_wait_exit(&f->broker, WAIT_MS);
     assert_int_equal(st, 2);
 }
 
