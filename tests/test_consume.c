@@ -9,7 +9,7 @@
 #include "../client/client.h"
 #include "../client/consumer.h"
 #include "../common/err.h"
-#include "../common/now.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,17 +17,12 @@
 
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,26 +36,22 @@
 #define MAX_ARGS 32
 /* every deadline is generous: a loaded machine or a sanitizer build */
 #define WAIT_MS 120000
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[192];        /* stdout of the process */
-    char err[192];        /* stderr of the process */
-    char *argv[MAX_ARGS]; /* owned copies, for restarts */
-} proc_t;
+/* HX_WAIT_FOR scales by HX_SLACK: this waits WAIT_MS in all */
+#define WAIT_FOR(cond) HX_WAIT_FOR(cond, WAIT_MS / HX_SLACK)
 
 typedef struct fx {
-    char dir[64];   /* temp dir */
-    char data[128]; /* broker data dir */
-    char fe[192];   /* frontend endpoint */
-    char be[192];   /* backend endpoint */
-    char pub[192];  /* publisher endpoint */
-    char cur[192];  /* tail's cursor file */
-    proc_t broker;  /* excerpt-broker */
-    proc_t worker;  /* excerpt-worker */
-    proc_t tail;    /* excerpt tail */
-    client_t *cl;   /* submits */
-    int next_text;  /* texts made so far */
+    char dir[64];     /* temp dir */
+    char data[128];   /* broker data dir */
+    char fe[192];     /* frontend endpoint */
+    char be[192];     /* backend endpoint */
+    char pub[192];    /* publisher endpoint */
+    char cur[192];    /* tail's cursor file */
+    hx_proc_t broker; /* excerpt-broker */
+    hx_proc_t worker; /* excerpt-worker */
+    hx_proc_t tail;   /* excerpt tail */
+    hx_proc_t sub;    /* excerpt submit */
+    client_t *cl;     /* submits */
+    int next_text;    /* texts made so far */
 } fx_t;
 
 static void
@@ -70,136 +61,29 @@ sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void
-proc_set_args(proc_t *p, const char *const *args)
-{
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-}
-
-static void
-proc_spawn(proc_t *p)
-{
-    assert_int_equal(p->pid, 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        int e = open(p->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (o >= 0)
-            dup2(o, 1);
-        if (e >= 0)
-            dup2(e, 2);
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-static void
-proc_kill(proc_t *p)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    p->pid = 0;
-}
-
-/* SIGTERM; the exit status, or 128 + signal. Fails after WAIT_MS. */
-static int
-proc_term(proc_t *p)
-{
-    assert_true(p->pid > 0);
-    kill(p->pid, SIGTERM);
-    uint64_t deadline = now_mono_ms() + WAIT_MS;
-    int st = 0;
-    while (waitpid(p->pid, &st, WNOHANG) != p->pid) {
-        if (now_mono_ms() > deadline) {
-            proc_kill(p);
-            fail_msg("%s did not exit after SIGTERM", p->argv[0]);
-        }
-        sleep_ms(10);
-    }
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void
-proc_free(proc_t *p)
-{
-    proc_kill(p);
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
-
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
-
-#define WAIT_FOR(cond)                                                         \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + WAIT_MS;                                \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out waiting for %s", #cond);                   \
-            sleep_ms(10);                                                      \
-        }                                                                      \
-    } while (0)
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int
 setup(void **state)
 {
-    if (!*EXCERPT_BROKER_BIN || !*EXCERPT_WORKER_BIN)
-        fail_msg("excerpt-broker or excerpt-worker was not built");
+    hx_setup();
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_consume.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    hx_tempdir(f->dir, sizeof f->dir, "test_consume");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
     snprintf(f->pub, sizeof f->pub, "ipc://%s/pub.sock", f->dir);
     snprintf(f->cur, sizeof f->cur, "%s/cursor", f->dir);
     const char *names[] = { "broker", "worker", "tail" };
-    proc_t *procs[] = { &f->broker, &f->worker, &f->tail };
+    hx_proc_t *procs[] = { &f->broker, &f->worker, &f->tail };
     for (int i = 0; i < 3; i++) {
         snprintf(procs[i]->log, sizeof procs[i]->log, "%s/%s.out", f->dir,
                  names[i]);
         snprintf(procs[i]->err, sizeof procs[i]->err, "%s/%s.err", f->dir,
                  names[i]);
     }
-    *state = f;
     return 0;
 }
 
@@ -207,14 +91,15 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
+    if (!f)
+        return 0;
     client_destroy(&f->cl);
-    proc_free(&f->tail);
-    proc_free(&f->worker);
-    proc_free(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    hx_teardown(NULL);
+    hx_proc_free(&f->sub);
+    hx_proc_free(&f->tail);
+    hx_proc_free(&f->worker);
+    hx_proc_free(&f->broker);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -226,12 +111,12 @@ start_broker(fx_t *f)
         EXCERPT_BROKER_BIN, "--data-dir", f->data,       "--frontend", f->fe,
         "--backend",        f->be,        "--publisher", f->pub,       NULL
     };
-    proc_set_args(&f->broker, args);
-    int before = count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening");
-    proc_spawn(&f->broker);
-    WAIT_FOR(count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening") >
+    hx_proc_args(&f->broker, args);
+    int before = hx_count_in_file(f->broker.err, "listening") +
+                 hx_count_in_file(f->broker.log, "listening");
+    hx_spawn(&f->broker);
+    WAIT_FOR(hx_count_in_file(f->broker.err, "listening") +
+                 hx_count_in_file(f->broker.log, "listening") >
              before);
     if (!f->cl) {
         client_opts_t o = { .timeout_ms = 10000 };
@@ -244,8 +129,8 @@ start_worker(fx_t *f)
 {
     const char *args[] = { EXCERPT_WORKER_BIN, "--broker", f->be,
                            "--threads",        "1",        NULL };
-    proc_set_args(&f->worker, args);
-    proc_spawn(&f->worker);
+    hx_proc_args(&f->worker, args);
+    hx_spawn(&f->worker);
 }
 
 /* Start `excerpt tail --results --cursor FILE` plus extra args. */
@@ -260,8 +145,8 @@ start_tail(fx_t *f, const char *const *extra)
     for (size_t i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    proc_set_args(&f->tail, args);
-    proc_spawn(&f->tail);
+    hx_proc_args(&f->tail, args);
+    hx_spawn(&f->tail);
 }
 
 /* Submit n new texts; returns the highest job id. Money in every text,
@@ -391,17 +276,17 @@ test_tail_survives_broker_kill(void **state)
     submit_n(f, 20);
     WAIT_FOR(last_seq(f) == 20);
     WAIT_FOR(lines_in(f->tail.log) == 20);
-    proc_kill(&f->broker);
+    hx_kill(&f->broker, SIGKILL);
     /* down long enough for several failed requests and backoffs */
-    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") >= 1);
+    WAIT_FOR(hx_count_in_file(f->tail.err, "broker unavailable") >= 1);
     sleep_ms(1500);
     start_broker(f);
-    WAIT_FOR(count_in_file(f->tail.err, "reachable again") >= 1);
+    WAIT_FOR(hx_count_in_file(f->tail.err, "reachable again") >= 1);
     submit_n(f, 20);
     WAIT_FOR(last_seq(f) == 40);
     WAIT_FOR(lines_in(f->tail.log) >= 40);
     WAIT_FOR(cursor_value(f) == 40);
-    assert_int_equal(proc_term(&f->tail), 0);
+    assert_int_equal(hx_term(&f->tail, WAIT_MS), 0);
     assert_seqs(f->tail.log, 1, 40);
 }
 
@@ -409,25 +294,18 @@ test_tail_survives_broker_kill(void **state)
 static int
 submit_dir(fx_t *f, const char *dir)
 {
-    proc_t p = { 0 };
-    snprintf(p.log, sizeof p.log, "%s/submit.out", f->dir);
-    snprintf(p.err, sizeof p.err, "%s/submit.err", f->dir);
+    hx_proc_t *p = &f->sub;
+    snprintf(p->log, sizeof p->log, "%s/submit.out", f->dir);
+    snprintf(p->err, sizeof p->err, "%s/submit.err", f->dir);
     const char *args[] = { EXCERPT_CLI_BIN, "submit", "--endpoint", f->fe,
                            "--timeout",     "500",    dir,          NULL };
-    proc_set_args(&p, args);
-    proc_spawn(&p);
-    uint64_t deadline = now_mono_ms() + WAIT_MS;
-    int st = 0;
-    while (waitpid(p.pid, &st, WNOHANG) != p.pid) {
-        if (now_mono_ms() > deadline) {
-            proc_free(&p);
-            fail_msg("excerpt submit did not finish");
-        }
-        sleep_ms(10);
-    }
-    p.pid = 0;
-    proc_free(&p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    hx_proc_args(p, args);
+    hx_spawn(p);
+    int code = hx_wait_exit(p, WAIT_MS);
+    hx_proc_free(p);
+    if (code == -1)
+        fail_msg("excerpt submit did not finish");
+    return code;
 }
 
 /* The broker killed -9 while a submitter and the worker are busy: once
@@ -454,26 +332,26 @@ test_tail_broker_kill_under_load(void **state)
     start_worker(f);
     const char *extra[] = { "--from", "0", NULL };
     start_tail(f, extra);
-    proc_t sub = { 0 };
-    snprintf(sub.log, sizeof sub.log, "%s/submit1.out", f->dir);
-    snprintf(sub.err, sizeof sub.err, "%s/submit1.err", f->dir);
+    hx_proc_t *sub = &f->sub;
+    snprintf(sub->log, sizeof sub->log, "%s/submit1.out", f->dir);
+    snprintf(sub->err, sizeof sub->err, "%s/submit1.err", f->dir);
     const char *sargs[] = {
         EXCERPT_CLI_BIN, "submit", "--endpoint", f->fe, "--window", "4",
         "--timeout",     "500",    in,           NULL
     };
-    proc_set_args(&sub, sargs);
-    proc_spawn(&sub);
+    hx_proc_args(sub, sargs);
+    hx_spawn(sub);
     WAIT_FOR(lines_in(f->tail.log) >= 20);
-    proc_kill(&f->broker);
-    proc_kill(&sub); /* or it gives up by itself; either way rerun below */
-    proc_free(&sub);
-    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") >= 1);
+    hx_kill(&f->broker, SIGKILL);
+    hx_kill(sub, SIGKILL); /* or it gives up by itself; rerun below */
+    hx_proc_free(sub);
+    WAIT_FOR(hx_count_in_file(f->tail.err, "broker unavailable") >= 1);
     start_broker(f);
     assert_int_equal(submit_dir(f, in), 0);
     WAIT_FOR(last_seq(f) == N);
     WAIT_FOR(lines_in(f->tail.log) >= N);
     WAIT_FOR(cursor_value(f) == N);
-    assert_int_equal(proc_term(&f->tail), 0);
+    assert_int_equal(hx_term(&f->tail, WAIT_MS), 0);
     assert_seqs(f->tail.log, 1, N);
 }
 
@@ -490,7 +368,7 @@ test_tail_restart_with_cursor(void **state)
     start_tail(f, extra);
     submit_n(f, 15);
     WAIT_FOR(cursor_value(f) == 15);
-    proc_kill(&f->tail);
+    hx_kill(&f->tail, SIGKILL);
     submit_n(f, 15);
     WAIT_FOR(last_seq(f) == 30);
     uint64_t cur = cursor_value(f);
@@ -501,7 +379,7 @@ test_tail_restart_with_cursor(void **state)
     submit_n(f, 5);
     WAIT_FOR(cursor_value(f) == 35);
     WAIT_FOR(lines_in(f->tail.log) >= 20);
-    assert_int_equal(proc_term(&f->tail), 0);
+    assert_int_equal(hx_term(&f->tail, WAIT_MS), 0);
     assert_seqs(f->tail.log, cur + 1, 35);
     struct stat st;
     assert_int_equal(stat(f->cur, &st), 0);
@@ -524,31 +402,22 @@ test_tail_filters(void **state)
     };
     unlink(f->cur);
     start_tail(f, a1);
-    uint64_t deadline = now_mono_ms() + WAIT_MS;
-    int st = 0;
-    while (waitpid(f->tail.pid, &st, WNOHANG) != f->tail.pid)
-        if (now_mono_ms() > deadline)
-            fail_msg("tail --no-follow did not end");
-        else
-            sleep_ms(10);
-    f->tail.pid = 0;
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int code = hx_wait_exit(&f->tail, WAIT_MS);
+    if (code == -1)
+        fail_msg("tail --no-follow did not end");
+    assert_int_equal(code, 0);
     assert_int_equal(lines_in(f->tail.log), 5);
-    assert_int_equal(count_in_file(f->tail.log, "Tomsk"), 0); /* brief form */
+    assert_int_equal(hx_count_in_file(f->tail.log, "Tomsk"),
+                     0); /* brief form */
     assert_int_equal(cursor_value(f), 10);
-    proc_kill(&f->broker);
+    hx_kill(&f->broker, SIGKILL);
     const char *a2[] = { "--from", "0", "--no-follow", NULL };
     unlink(f->cur);
     start_tail(f, a2);
-    deadline = now_mono_ms() + WAIT_MS;
-    while (waitpid(f->tail.pid, &st, WNOHANG) != f->tail.pid)
-        if (now_mono_ms() > deadline)
-            fail_msg("tail --no-follow did not end");
-        else
-            sleep_ms(10);
-    f->tail.pid = 0;
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 3);
+    code = hx_wait_exit(&f->tail, WAIT_MS);
+    if (code == -1)
+        fail_msg("tail --no-follow did not end");
+    assert_int_equal(code, 3);
 }
 
 /* A silent publisher (here: none at all on that endpoint) does not stall

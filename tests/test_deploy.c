@@ -9,8 +9,8 @@
  * NetworkPolicy and the systemd units.
  */
 #include "../common/err.h"
-#include "../common/now.h"
 #include "../proto/curve.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,18 +19,14 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef EXCERPT_BROKER_BIN
@@ -45,75 +41,15 @@
 #define WAIT_MS 60000 /* generous: loaded machines and sanitizer builds */
 
 typedef struct fx {
-    char dir[64];    /* temp dir */
-    char keys[128];  /* key pairs */
-    char allow[128]; /* the broker's allow-list directory */
-    char log[128];   /* broker log */
-    char wlog[128];  /* worker log */
-    pid_t broker;    /* 0 when not running */
-    pid_t worker;    /* 0 when not running */
+    char dir[64];     /* temp dir */
+    char keys[128];   /* key pairs */
+    char allow[128];  /* the broker's allow-list directory */
+    char log[128];    /* broker log */
+    char wlog[128];   /* worker log */
+    hx_proc_t broker; /* excerpt-broker, output in log */
+    hx_proc_t worker; /* excerpt-worker, output in wlog */
+    hx_proc_t check;  /* check_deploy.py */
 } fx_t;
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-/* fork + exec args with stdout and stderr to log (NULL: inherited). */
-static pid_t
-spawn(const char *const *args, const char *log)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (log) {
-            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-            }
-        }
-        execv(args[0], (char *const *)args);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int
-wait_exit(pid_t pid)
-{
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void
-stop(pid_t *pid)
-{
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-    }
-    *pid = 0;
-}
-
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
 
 static int
 free_port(void)
@@ -144,28 +80,22 @@ make_key(fx_t *f, const char *name, const char *role)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_deploy.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    hx_tempdir(f->dir, sizeof f->dir, "test_deploy");
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(f->allow, sizeof f->allow, "%s/allow", f->dir);
     snprintf(f->log, sizeof f->log, "%s/broker.log", f->dir);
     snprintf(f->wlog, sizeof f->wlog, "%s/worker.log", f->dir);
+    snprintf(f->broker.log, sizeof f->broker.log, "%s", f->log);
+    snprintf(f->worker.log, sizeof f->worker.log, "%s", f->wlog);
+    snprintf(f->check.log, sizeof f->check.log, "%s/check_deploy.out", f->dir);
     assert_int_equal(mkdir(f->keys, 0700), 0);
     assert_int_equal(mkdir(f->allow, 0700), 0);
-    *state = f;
     return 0;
 }
 
@@ -173,12 +103,13 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    stop(&f->worker);
-    stop(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    if (!f)
+        return 0;
+    hx_teardown(NULL);
+    hx_proc_free(&f->check);
+    hx_proc_free(&f->worker);
+    hx_proc_free(&f->broker);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -189,8 +120,8 @@ static void
 test_shipped_configs_run_with_keys(void **state)
 {
     fx_t *f = *state;
-    if (!*EXCERPT_BROKER_BIN || !*EXCERPT_WORKER_BIN)
-        fail_msg("excerpt-broker or excerpt-worker was not built");
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
     make_key(f, "broker", NULL);
     make_key(f, "w1", "worker");
     char data[128], bkey[192], bpub[192], wkey[192];
@@ -199,7 +130,7 @@ test_shipped_configs_run_with_keys(void **state)
     snprintf(bkey, sizeof bkey, "%s/broker.key", f->keys);
     snprintf(bpub, sizeof bpub, "%s/broker.pub", f->keys);
     snprintf(wkey, sizeof wkey, "%s/w1.key", f->keys);
-    for (int attempt = 0; attempt < 5 && !f->broker; attempt++) {
+    for (int attempt = 0; attempt < 5 && !f->broker.pid; attempt++) {
         snprintf(fe, sizeof fe, "tcp://127.0.0.1:%d", free_port());
         snprintf(be, sizeof be, "tcp://127.0.0.1:%d", free_port());
         snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", free_port());
@@ -223,24 +154,23 @@ test_shipped_configs_run_with_keys(void **state)
                                "--allow",
                                f->allow,
                                NULL };
-        int before = count_in_file(f->log, "listening");
-        f->broker = spawn(args, f->log);
-        uint64_t dl = now_mono_ms() + WAIT_MS;
-        while (count_in_file(f->log, "listening") == before) {
-            int st = 0;
-            if (waitpid(f->broker, &st, WNOHANG) == f->broker) {
-                f->broker = 0;
-                if (!count_in_file(f->log, "Address already in use"))
+        int before = hx_count_in_file(f->log, "listening");
+        hx_proc_args(&f->broker, args);
+        hx_spawn(&f->broker);
+        uint64_t dl = hx_now_ms() + WAIT_MS;
+        while (hx_count_in_file(f->log, "listening") == before) {
+            if (!hx_alive(&f->broker)) {
+                if (!hx_count_in_file(f->log, "Address already in use"))
                     fail_msg("the broker exited (see %s)", f->log);
                 break;
             }
-            if (now_mono_ms() > dl)
+            if (hx_now_ms() > dl)
                 fail_msg("the broker did not start (see %s)", f->log);
-            sleep_ms(10);
+            usleep(10000);
         }
     }
-    assert_true(f->broker > 0);
-    assert_int_equal(count_in_file(f->log, "broker CURVE on"), 1);
+    assert_true(f->broker.pid > 0);
+    assert_int_equal(hx_count_in_file(f->log, "broker CURVE on"), 1);
     const char *wargs[] = { EXCERPT_WORKER_BIN,
                             "--config",
                             DEPLOY "config/worker.conf",
@@ -253,14 +183,15 @@ test_shipped_configs_run_with_keys(void **state)
                             "--broker-key-file",
                             bpub,
                             NULL };
-    f->worker = spawn(wargs, f->wlog);
-    uint64_t dl = now_mono_ms() + WAIT_MS;
-    while (!count_in_file(f->log, "broker worker joined")) {
-        if (now_mono_ms() > dl)
+    hx_proc_args(&f->worker, wargs);
+    hx_spawn(&f->worker);
+    uint64_t dl = hx_now_ms() + WAIT_MS;
+    while (!hx_count_in_file(f->log, "broker worker joined")) {
+        if (hx_now_ms() > dl)
             fail_msg("the worker did not join (see %s, %s)", f->log, f->wlog);
-        sleep_ms(10);
+        usleep(10000);
     }
-    assert_int_equal(count_in_file(f->log, "auth refused"), 0);
+    assert_int_equal(hx_count_in_file(f->log, "auth refused"), 0);
 }
 
 /* Write path with text and mode. */
@@ -310,14 +241,14 @@ test_entrypoint_hands_over_keys(void **state)
     assert_int_equal(system(cmd), 0);
     char want[256];
     snprintf(want, sizeof want, "EXCERPT_BROKER_KEY_FILE=%s/broker.key", run);
-    assert_int_equal(count_in_file(out, want), 1);
+    assert_int_equal(hx_count_in_file(out, want), 1);
     snprintf(want, sizeof want, "EXCERPT_BROKER_ALLOW=%s/allow", mnt);
-    assert_int_equal(count_in_file(out, want), 1);
+    assert_int_equal(hx_count_in_file(out, want), 1);
     snprintf(path, sizeof path, "%s/broker.key", run);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(count_in_file(path, "secret = stub"), 1);
+    assert_int_equal(hx_count_in_file(path, "secret = stub"), 1);
     /* a run dir it cannot make: a clear error and no program started */
     snprintf(cmd, sizeof cmd,
              "env -i PATH=/usr/bin:/bin EXCERPT_KEYS_DIR=%s "
@@ -325,19 +256,33 @@ test_entrypoint_hands_over_keys(void **state)
              mnt, script, out);
     int rc = system(cmd);
     assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
-    assert_int_equal(count_in_file(out, "cannot copy"), 1);
-    assert_int_equal(count_in_file(out, "EXCERPT_BROKER_KEY_FILE"), 0);
+    assert_int_equal(hx_count_in_file(out, "cannot copy"), 1);
+    assert_int_equal(hx_count_in_file(out, "EXCERPT_BROKER_KEY_FILE"), 0);
 }
 
 static void
 test_manifests_parse_and_hold_keys(void **state)
 {
-    (void)state;
+    fx_t *f = *state;
     if (access(PY, X_OK) != 0)
         fail_msg(PY " is missing (CI installs python3-yaml)");
     const char *args[] = { PY, EXCERPT_SOURCE_DIR "/tests/check_deploy.py",
                            EXCERPT_SOURCE_DIR, NULL };
-    assert_int_equal(wait_exit(spawn(args, NULL)), 0);
+    hx_proc_args(&f->check, args);
+    hx_spawn(&f->check);
+    int code = hx_wait_exit(&f->check, WAIT_MS);
+    if (code != 0) {
+        /* what it found, on the test's stderr as before */
+        FILE *fp = fopen(f->check.log, "r");
+        char line[1024];
+        while (fp && fgets(line, sizeof line, fp))
+            fputs(line, stderr);
+        if (fp)
+            fclose(fp);
+    }
+    if (code == -1)
+        fail_msg("check_deploy.py did not finish within %d ms", WAIT_MS);
+    assert_int_equal(code, 0);
 }
 
 int

@@ -15,6 +15,7 @@
 #include "../common/httpd.h"
 #include "../common/now.h"
 #include "../proto/wire.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,17 +25,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef EXCERPT_BROKER_BIN
@@ -48,14 +45,8 @@
 #endif
 
 #define MAX_ARGS 40
-#define SLACK 4       /* factor on deadlines: a loaded or sanitizer build */
 #define HTTP_MS 10000 /* one HTTP exchange with a running process */
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[192];        /* its stdout and stderr */
-    char *argv[MAX_ARGS]; /* owned */
-} proc_t;
+#define CLI_MS 120000 /* one `excerpt stats` run */
 
 typedef struct fx {
     char dir[64];     /* temp dir */
@@ -64,67 +55,13 @@ typedef struct fx {
     char be[192];     /* backend endpoint */
     char pub[192];    /* publisher endpoint */
     char token[192];  /* token file path */
-    proc_t broker;    /* excerpt-broker */
-    proc_t worker;    /* excerpt-worker */
+    hx_proc_t broker; /* excerpt-broker (stdout and stderr in log) */
+    hx_proc_t worker; /* excerpt-worker (stdout and stderr in log) */
+    hx_proc_t cli;    /* the last `excerpt stats` */
     int bport, wport; /* their metrics ports */
 } fx_t;
 
 /* ------------------------------------------------------------ processes */
-
-static void
-proc_start(proc_t *p, const char *const *args)
-{
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-/* Exit status of p if it has exited (reaped), else -2. */
-static int
-proc_exited(proc_t *p)
-{
-    int st = 0;
-    if (p->pid <= 0)
-        return -1;
-    if (waitpid(p->pid, &st, WNOHANG) != p->pid)
-        return -2;
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-proc_free(proc_t *p)
-{
-    if (p->pid > 0) {
-        kill(p->pid, SIGCONT);
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        p->pid = 0;
-    }
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
 
 /* The value after "key=" on the last line of the log holding needle; -1
  * when there is none. */
@@ -164,19 +101,10 @@ is_stopped(pid_t pid)
 static bool
 log_has(const char *path, const char *needle)
 {
-    return log_value(path, needle, "") != -1;
+    return hx_count_in_file(path, needle) > 0;
 }
 
-#define WAIT_FOR(cond, ms)                                                     \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + (uint64_t)(ms)*SLACK;                   \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out after %d ms waiting for %s",               \
-                         (int)(ms)*SLACK, #cond);                              \
-            usleep(10000);                                                     \
-        }                                                                      \
-    } while (0)
+#define WAIT_FOR(cond, ms) HX_WAIT_FOR(cond, ms)
 
 /* ----------------------------------------------------------- HTTP client */
 
@@ -280,21 +208,13 @@ scrape(int port, const char *series)
 /* ------------------------------------------------------------ fixture */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 setup(void **state)
 {
+    hx_setup();
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_metrics.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    hx_tempdir(f->dir, sizeof f->dir, "test_metrics");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
@@ -302,7 +222,9 @@ setup(void **state)
     snprintf(f->token, sizeof f->token, "%s/token", f->dir);
     snprintf(f->broker.log, sizeof f->broker.log, "%s/broker.log", f->dir);
     snprintf(f->worker.log, sizeof f->worker.log, "%s/worker.log", f->dir);
-    *state = f;
+    snprintf(f->cli.log, sizeof f->cli.log, "%s/stats.out", f->dir);
+    snprintf(f->cli.err, sizeof f->cli.err, "%s/stats.err", f->dir);
+    f->cli.fresh = true;
     return 0;
 }
 
@@ -310,12 +232,13 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
-    proc_free(&f->worker);
-    proc_free(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    if (!f)
+        return 0;
+    hx_teardown(NULL);
+    hx_proc_free(&f->cli);
+    hx_proc_free(&f->worker);
+    hx_proc_free(&f->broker);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -333,11 +256,11 @@ start_broker(fx_t *f, const char *const *extra, bool wait)
     for (size_t i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    proc_start(&f->broker, args);
+    hx_proc_args(&f->broker, args);
+    hx_spawn(&f->broker);
     if (!wait)
         return;
-    WAIT_FOR(log_has(f->broker.log, "INFO listening") ||
-                 proc_exited(&f->broker) != -2,
+    WAIT_FOR(log_has(f->broker.log, "INFO listening") || !hx_alive(&f->broker),
              10000);
     assert_true(f->broker.pid > 0);
     f->bport = (int)log_value(f->broker.log, "metrics listening", "port=");
@@ -355,9 +278,10 @@ start_worker(fx_t *f, const char *const *extra)
     for (size_t i = 0; extra && extra[i]; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    proc_start(&f->worker, args);
+    hx_proc_args(&f->worker, args);
+    hx_spawn(&f->worker);
     WAIT_FOR(log_has(f->worker.log, "metrics listening") ||
-                 proc_exited(&f->worker) != -2,
+                 !hx_alive(&f->worker),
              10000);
     assert_true(f->worker.pid > 0);
     f->wport = (int)log_value(f->worker.log, "metrics listening", "port=");
@@ -388,14 +312,19 @@ submit(client_t *c, int i)
     assert_true(id > 0);
 }
 
-/* Output of `excerpt stats [flag] --endpoint FE` (it must exit 0). */
+/* Output of `excerpt stats --endpoint FE [flag]` (it must exit 0). */
 static char *
 cli_stats(fx_t *f, const char *flag)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' stats %s --endpoint '%s'", EXCERPT_CLI_BIN,
-             flag ? flag : "", f->fe);
-    FILE *p = popen(cmd, "r");
+    const char *args[] = { EXCERPT_CLI_BIN, "stats", "--endpoint",
+                           f->fe,           flag,    NULL };
+    hx_proc_args(&f->cli, args);
+    hx_spawn(&f->cli);
+    int code = hx_wait_exit(&f->cli, CLI_MS);
+    if (code == -1)
+        fail_msg("excerpt stats did not finish within %d ms", CLI_MS);
+    assert_int_equal(code, 0);
+    FILE *p = fopen(f->cli.log, "r");
     assert_non_null(p);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -404,14 +333,16 @@ cli_stats(fx_t *f, const char *flag)
     while ((got = fread(buf + len, 1, cap - 1 - len, p)) > 0)
         len += got;
     buf[len] = '\0';
-    assert_int_equal(pclose(p), 0);
+    fclose(p);
     return buf;
 }
 
-static bool
-have_programs(void)
+/* Fails the test unless the broker and the worker were built. */
+static void
+require_programs(void)
 {
-    return *EXCERPT_BROKER_BIN && *EXCERPT_WORKER_BIN;
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -423,7 +354,7 @@ static void
 test_figures_move(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     start_broker(f,
                  (const char *const[]){ "--metrics", "127.0.0.1:0",
                                         "--worker-timeout-ms", "120s", NULL },
@@ -514,7 +445,7 @@ static void
 test_healthz_sigstop(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     start_broker(f,
                  (const char *const[]){ "--metrics", "127.0.0.1:0",
                                         "--health-stall-ms", "1s", NULL },
@@ -537,7 +468,7 @@ static void
 test_worker_readyz(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     start_worker(f, NULL);
     assert_int_equal(http_status(f->wport, "/healthz", NULL), 200);
     http_t r = http_get(f->wport, "/readyz", NULL, HTTP_MS);
@@ -563,11 +494,12 @@ static void
 test_non_loopback_rules(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     start_broker(f, (const char *const[]){ "--metrics", "0.0.0.0:0", NULL },
                  false);
     int st;
-    WAIT_FOR((st = proc_exited(&f->broker)) != -2, 10000);
+    WAIT_FOR(!hx_alive(&f->broker), 10000);
+    st = hx_wait_exit(&f->broker, 0);
     assert_int_not_equal(st, 0);
     assert_true(log_has(f->broker.log, "metrics-token-file"));
     assert_false(log_has(f->broker.log, "INFO listening"));
@@ -578,7 +510,8 @@ test_non_loopback_rules(void **state)
                                         "--metrics-token-file", f->token,
                                         NULL },
                  false);
-    WAIT_FOR((st = proc_exited(&f->broker)) != -2, 10000);
+    WAIT_FOR(!hx_alive(&f->broker), 10000);
+    st = hx_wait_exit(&f->broker, 0);
     assert_int_not_equal(st, 0);
     assert_true(log_has(f->broker.log, "token file is empty"));
 
@@ -588,12 +521,14 @@ test_non_loopback_rules(void **state)
                  true);
     assert_true(log_has(f->broker.log, "INSECURE"));
     assert_int_equal(http_status(f->bport, "/metrics", NULL), 200);
-    proc_free(&f->broker);
+    hx_proc_free(&f->broker);
 
-    proc_start(&f->worker,
-               (const char *const[]){ EXCERPT_WORKER_BIN, "--broker", f->be,
-                                      "--metrics", "0.0.0.0:0", NULL });
-    WAIT_FOR((st = proc_exited(&f->worker)) != -2, 10000);
+    hx_proc_args(&f->worker,
+                 (const char *const[]){ EXCERPT_WORKER_BIN, "--broker", f->be,
+                                        "--metrics", "0.0.0.0:0", NULL });
+    hx_spawn(&f->worker);
+    WAIT_FOR(!hx_alive(&f->worker), 10000);
+    st = hx_wait_exit(&f->worker, 0);
     assert_int_not_equal(st, 0);
     assert_true(log_has(f->worker.log, "metrics-token-file"));
 }
@@ -603,7 +538,7 @@ static void
 test_token(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     write_token(f, "  s3cret-token \n");
     start_broker(f,
                  (const char *const[]){ "--metrics", "0.0.0.0:0",
@@ -625,7 +560,7 @@ static void
 test_readyz_store_full(void **state)
 {
     fx_t *f = *state;
-    assert_true(have_programs());
+    require_programs();
     start_broker(f,
                  (const char *const[]){ "--metrics", "127.0.0.1:0",
                                         "--map-size", "1M", "--map-limit", "2M",

@@ -12,8 +12,8 @@
 #include "../client/client.h"
 #include "../client/consumer.h"
 #include "../common/err.h"
-#include "../common/now.h"
 #include "../proto/curve.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,20 +21,14 @@
 
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PY "/usr/bin/python3"
@@ -50,150 +44,50 @@
 #define MAX_ARGS 32
 /* every deadline is generous: a loaded machine or a sanitizer build */
 #define WAIT_MS 120000
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[192];        /* stdout of the process */
-    char err[192];        /* stderr of the process */
-    char *argv[MAX_ARGS]; /* owned copies, for restarts */
-} proc_t;
+/* HX_WAIT_FOR scales by HX_SLACK: this waits WAIT_MS in all */
+#define WAIT_FOR(cond) HX_WAIT_FOR(cond, WAIT_MS / HX_SLACK)
 
 typedef struct fx {
-    char dir[64];    /* temp dir */
-    char data[128];  /* broker data dir */
-    char fe[192];    /* frontend endpoint */
-    char be[192];    /* backend endpoint */
-    char pub[192];   /* publisher endpoint */
-    char cur[192];   /* tail's cursor file */
-    proc_t broker;   /* excerpt-broker */
-    proc_t worker;   /* excerpt-worker */
-    proc_t tail;     /* subscriber.py */
-    proc_t scraper;  /* scraper.py */
-    client_t *cl;    /* submits */
-    int next_text;   /* texts made so far */
-    const char *key; /* examples' key name in keys/ (NULL: no CURVE) */
-    char keys[128];  /* key pairs, for the CURVE run */
-    char allow[128]; /* the broker's allow-list directory */
+    char dir[64];      /* temp dir */
+    char data[128];    /* broker data dir */
+    char fe[192];      /* frontend endpoint */
+    char be[192];      /* backend endpoint */
+    char pub[192];     /* publisher endpoint */
+    char cur[192];     /* tail's cursor file */
+    hx_proc_t broker;  /* excerpt-broker */
+    hx_proc_t worker;  /* excerpt-worker */
+    hx_proc_t tail;    /* subscriber.py */
+    hx_proc_t scraper; /* scraper.py */
+    client_t *cl;      /* submits */
+    int next_text;     /* texts made so far */
+    const char *key;   /* examples' key name in keys/ (NULL: no CURVE) */
+    char keys[128];    /* key pairs, for the CURVE run */
+    char allow[128];   /* the broker's allow-list directory */
 } fx_t;
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static void
-proc_set_args(proc_t *p, const char *const *args)
-{
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-}
-
-static void
-proc_spawn(proc_t *p)
-{
-    assert_int_equal(p->pid, 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        int e = open(p->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (o >= 0)
-            dup2(o, 1);
-        if (e >= 0)
-            dup2(e, 2);
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-static void
-proc_kill(proc_t *p)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    p->pid = 0;
-}
-
-static void
-proc_free(proc_t *p)
-{
-    proc_kill(p);
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
-
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
-
-#define WAIT_FOR(cond)                                                         \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + WAIT_MS;                                \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out waiting for %s", #cond);                   \
-            sleep_ms(10);                                                      \
-        }                                                                      \
-    } while (0)
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int
 setup(void **state)
 {
-    if (!*EXCERPT_BROKER_BIN || !*EXCERPT_WORKER_BIN)
-        fail_msg("excerpt-broker or excerpt-worker was not built");
+    hx_setup();
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_pyex.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    hx_tempdir(f->dir, sizeof f->dir, "test_pyex");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
     snprintf(f->pub, sizeof f->pub, "ipc://%s/pub.sock", f->dir);
     snprintf(f->cur, sizeof f->cur, "%s/cursor", f->dir);
     const char *names[] = { "broker", "worker", "subscriber", "scraper" };
-    proc_t *procs[] = { &f->broker, &f->worker, &f->tail, &f->scraper };
+    hx_proc_t *procs[] = { &f->broker, &f->worker, &f->tail, &f->scraper };
     for (int i = 0; i < 4; i++) {
         snprintf(procs[i]->log, sizeof procs[i]->log, "%s/%s.out", f->dir,
                  names[i]);
         snprintf(procs[i]->err, sizeof procs[i]->err, "%s/%s.err", f->dir,
                  names[i]);
     }
-    *state = f;
     return 0;
 }
 
@@ -201,15 +95,15 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
+    if (!f)
+        return 0;
     client_destroy(&f->cl);
-    proc_free(&f->tail);
-    proc_free(&f->scraper);
-    proc_free(&f->worker);
-    proc_free(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    hx_teardown(NULL);
+    hx_proc_free(&f->tail);
+    hx_proc_free(&f->scraper);
+    hx_proc_free(&f->worker);
+    hx_proc_free(&f->broker);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -229,12 +123,12 @@ start_broker(fx_t *f)
                            "--max-queued",
                            "5",
                            NULL };
-    proc_set_args(&f->broker, args);
-    int before = count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening");
-    proc_spawn(&f->broker);
-    WAIT_FOR(count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening") >
+    hx_proc_args(&f->broker, args);
+    int before = hx_count_in_file(f->broker.err, "listening") +
+                 hx_count_in_file(f->broker.log, "listening");
+    hx_spawn(&f->broker);
+    WAIT_FOR(hx_count_in_file(f->broker.err, "listening") +
+                 hx_count_in_file(f->broker.log, "listening") >
              before);
     if (!f->cl) {
         client_opts_t o = { .timeout_ms = 10000 };
@@ -247,8 +141,8 @@ start_worker(fx_t *f)
 {
     const char *args[] = { EXCERPT_WORKER_BIN, "--broker", f->be,
                            "--threads",        "1",        NULL };
-    proc_set_args(&f->worker, args);
-    proc_spawn(&f->worker);
+    hx_proc_args(&f->worker, args);
+    hx_spawn(&f->worker);
 }
 
 /* Append "--key-file K --broker-key-file B" for f->key to args at *k. */
@@ -290,8 +184,8 @@ start_subscriber(fx_t *f, const char *until)
         full[k] = args[k];
     add_key_args(f, full, &k, key, bkey);
     full[k] = NULL;
-    proc_set_args(&f->tail, full);
-    proc_spawn(&f->tail);
+    hx_proc_args(&f->tail, full);
+    hx_spawn(&f->tail);
 }
 
 /* Write n files first..first+n-1 into dir; the scraper's argv after its
@@ -319,22 +213,18 @@ start_scraper(fx_t *f, int first, int n)
         k++;
     }
     args[k] = NULL;
-    proc_set_args(&f->scraper, args);
-    proc_spawn(&f->scraper);
+    hx_proc_args(&f->scraper, args);
+    hx_spawn(&f->scraper);
 }
 
+/* Wait for p to exit by itself: its exit code; fails after WAIT_MS. */
 static int
-wait_exit(proc_t *p)
+wait_exit(hx_proc_t *p)
 {
-    uint64_t deadline = now_mono_ms() + WAIT_MS;
-    int st = 0;
-    while (waitpid(p->pid, &st, WNOHANG) != p->pid) {
-        if (now_mono_ms() > deadline)
-            fail_msg("%s did not finish", p->argv[1]);
-        sleep_ms(10);
-    }
-    p->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int code = hx_wait_exit(p, WAIT_MS);
+    if (code == -1)
+        fail_msg("%s did not finish", p->argv[1]);
+    return code;
 }
 
 static json_t **
@@ -396,7 +286,7 @@ test_python_scraper_and_subscriber(void **state)
     start_broker(f);
     start_subscriber(f, "12");
     start_scraper(f, 0, 12);
-    WAIT_FOR(count_in_file(f->scraper.err, "QUEUE_FULL") > 0);
+    WAIT_FOR(hx_count_in_file(f->scraper.err, "QUEUE_FULL") > 0);
     start_worker(f);
     assert_int_equal(wait_exit(&f->scraper), 0);
     size_t n = 0;
@@ -416,10 +306,10 @@ test_python_scraper_and_subscriber(void **state)
     assert_int_equal(cur, 12);
     /* the subscriber restarted while the broker is down: it waits, then
      * resumes after its cursor */
-    proc_kill(&f->broker);
+    hx_kill(&f->broker, SIGKILL);
     snprintf(f->tail.log, sizeof f->tail.log, "%s/subscriber2.out", f->dir);
     start_subscriber(f, "15");
-    WAIT_FOR(count_in_file(f->tail.err, "broker unavailable") > 0);
+    WAIT_FOR(hx_count_in_file(f->tail.err, "broker unavailable") > 0);
     start_broker(f);
     snprintf(f->scraper.log, sizeof f->scraper.log, "%s/scraper2.out", f->dir);
     start_scraper(f, 12, 3);
@@ -485,24 +375,22 @@ start_secure_broker(fx_t *f)
                                "--allow",
                                f->allow,
                                NULL };
-        proc_set_args(&f->broker, args);
-        int before = count_in_file(f->broker.err, "listening");
-        proc_spawn(&f->broker);
-        int st = 0;
-        uint64_t dl = now_mono_ms() + WAIT_MS;
-        while (count_in_file(f->broker.err, "listening") == before) {
-            if (waitpid(f->broker.pid, &st, WNOHANG) == f->broker.pid) {
-                f->broker.pid = 0;
+        hx_proc_args(&f->broker, args);
+        int before = hx_count_in_file(f->broker.err, "listening");
+        hx_spawn(&f->broker);
+        uint64_t dl = hx_now_ms() + WAIT_MS;
+        while (hx_count_in_file(f->broker.err, "listening") == before) {
+            if (!hx_alive(&f->broker))
                 break;
-            }
-            if (now_mono_ms() > dl)
+            if (hx_now_ms() > dl)
                 fail_msg("the broker did not start (see %s)", f->broker.err);
-            sleep_ms(10);
+            usleep(10000);
         }
         if (f->broker.pid)
             return;
-        if (count_in_file(f->broker.err, "Address already in use") == 0)
-            fail_msg("the broker exited with %d (see %s)", st, f->broker.err);
+        if (hx_count_in_file(f->broker.err, "Address already in use") == 0)
+            fail_msg("the broker exited with %d (see %s)", f->broker.status,
+                     f->broker.err);
     }
     fail_msg("no free ports for the broker");
 }
@@ -537,8 +425,8 @@ test_python_examples_with_curve(void **state)
                             "--broker-key-file",
                             bkey,
                             NULL };
-    proc_set_args(&f->worker, wargs);
-    proc_spawn(&f->worker);
+    hx_proc_args(&f->worker, wargs);
+    hx_spawn(&f->worker);
 
     /* the consumer follows, the client submits: both over CURVE */
     f->key = "n1";
@@ -559,19 +447,20 @@ test_python_examples_with_curve(void **state)
     snprintf(f->scraper.err, sizeof f->scraper.err, "%s/x1.err", f->dir);
     start_scraper(f, 3, 1);
     assert_int_equal(wait_exit(&f->scraper), 2);
-    assert_int_equal(count_in_file(f->scraper.err,
-                                   "the broker refused this key on the "
-                                   "frontend"),
+    assert_int_equal(hx_count_in_file(f->scraper.err,
+                                      "the broker refused this key on the "
+                                      "frontend"),
                      1);
-    assert_int_equal(count_in_file(f->scraper.log, "job_id"), 0);
+    assert_int_equal(hx_count_in_file(f->scraper.log, "job_id"), 0);
     /* a client key may not subscribe: the publisher refuses it */
     f->key = "c1";
     snprintf(f->tail.log, sizeof f->tail.log, "%s/c1sub.out", f->dir);
     snprintf(f->tail.err, sizeof f->tail.err, "%s/c1sub.err", f->dir);
     start_subscriber(f, "100");
     assert_int_equal(wait_exit(&f->tail), 2);
-    assert_int_equal(count_in_file(f->tail.err, "the broker refused this key "
-                                                "on the publisher"),
+    assert_int_equal(hx_count_in_file(f->tail.err,
+                                      "the broker refused this key "
+                                      "on the publisher"),
                      1);
     /* without keys the examples get nothing from a CURVE broker */
     f->key = NULL;
@@ -585,10 +474,10 @@ test_python_examples_with_curve(void **state)
                             "1000",
                             "stats",
                             NULL };
-    proc_set_args(&f->scraper, pargs);
-    proc_spawn(&f->scraper);
+    hx_proc_args(&f->scraper, pargs);
+    hx_spawn(&f->scraper);
     assert_int_equal(wait_exit(&f->scraper), 3);
-    assert_true(count_in_file(f->broker.err, "auth refused") >= 2);
+    assert_true(hx_count_in_file(f->broker.err, "auth refused") >= 2);
 
     /* the consumer's key removed from the allow-list and reloaded: the
      * running subscriber stops with exit 2 and says why */
@@ -597,15 +486,15 @@ test_python_examples_with_curve(void **state)
     snprintf(f->tail.err, sizeof f->tail.err, "%s/n1sub.err", f->dir);
     assert_int_equal(unlink(f->cur), 0); /* replay from seq 1 */
     start_subscriber(f, "100");
-    WAIT_FOR(count_in_file(f->tail.log, "\"seq\": 3") == 1);
+    WAIT_FOR(hx_count_in_file(f->tail.log, "\"seq\": 3") == 1);
     char pub[256];
     snprintf(pub, sizeof pub, "%s/n1.pub", f->allow);
     assert_int_equal(unlink(pub), 0);
     assert_int_equal(kill(f->broker.pid, SIGHUP), 0);
     assert_int_equal(wait_exit(&f->tail), 2);
-    assert_int_equal(count_in_file(f->tail.err, "the broker refused this key"),
-                     1);
-    assert_int_equal(count_in_file(f->broker.err, "allow-list reloaded"), 1);
+    assert_int_equal(
+        hx_count_in_file(f->tail.err, "the broker refused this key"), 1);
+    assert_int_equal(hx_count_in_file(f->broker.err, "allow-list reloaded"), 1);
 }
 
 int

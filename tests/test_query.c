@@ -9,7 +9,7 @@
  */
 #include "../client/client.h"
 #include "../common/err.h"
-#include "../common/now.h"
+#include "harness.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,18 +17,12 @@
 
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef EXCERPT_BROKER_BIN
@@ -41,148 +35,50 @@
 #define MAX_ARGS 32
 /* every deadline is generous: a loaded machine or a sanitizer build */
 #define WAIT_MS 120000
-
-typedef struct proc {
-    pid_t pid;            /* 0 when not running */
-    char log[192];        /* stdout of the process */
-    char err[192];        /* stderr of the process */
-    char *argv[MAX_ARGS]; /* owned copies, for restarts */
-} proc_t;
+/* HX_WAIT_FOR scales by HX_SLACK: this waits WAIT_MS in all */
+#define WAIT_FOR(cond) HX_WAIT_FOR(cond, WAIT_MS / HX_SLACK)
 
 typedef struct fx {
-    char dir[64];   /* temp dir */
-    char data[128]; /* broker data dir */
-    char fe[192];   /* frontend endpoint */
-    char be[192];   /* backend endpoint */
-    char pub[192];  /* publisher endpoint */
-    char out[192];  /* stdout of the last CLI run */
-    char err[192];  /* stderr of the last CLI run */
-    proc_t broker;  /* excerpt-broker */
-    proc_t worker;  /* excerpt-worker */
-    proc_t sub;     /* a background excerpt submit */
-    client_t *cl;   /* submits */
-    int next_text;  /* texts made so far */
+    char dir[64];      /* temp dir */
+    char data[128];    /* broker data dir */
+    char fe[192];      /* frontend endpoint */
+    char be[192];      /* backend endpoint */
+    char pub[192];     /* publisher endpoint */
+    char out[192];     /* stdout of the last CLI run */
+    char err[192];     /* stderr of the last CLI run */
+    hx_proc_t broker;  /* excerpt-broker */
+    hx_proc_t broker2; /* excerpt-broker on the restored copy */
+    hx_proc_t worker;  /* excerpt-worker */
+    hx_proc_t sub;     /* a background excerpt submit */
+    hx_proc_t cli;     /* the last CLI run */
+    client_t *cl;      /* submits */
+    int next_text;     /* texts made so far */
 } fx_t;
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static void
-proc_set_args(proc_t *p, const char *const *args)
-{
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-    for (size_t i = 0; args[i]; i++) {
-        assert_true(i < MAX_ARGS - 1);
-        p->argv[i] = strdup(args[i]);
-        assert_non_null(p->argv[i]);
-    }
-}
-
-static void
-proc_spawn(proc_t *p)
-{
-    assert_int_equal(p->pid, 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        int e = open(p->err, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (o >= 0)
-            dup2(o, 1);
-        if (e >= 0)
-            dup2(e, 2);
-        execv(p->argv[0], p->argv);
-        _exit(127);
-    }
-    p->pid = pid;
-}
-
-static void
-proc_kill(proc_t *p)
-{
-    if (p->pid <= 0)
-        return;
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    p->pid = 0;
-}
-
-static void
-proc_free(proc_t *p)
-{
-    proc_kill(p);
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        free(p->argv[i]);
-        p->argv[i] = NULL;
-    }
-}
-
-static int
-count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
-
-#define WAIT_FOR(cond)                                                         \
-    do {                                                                       \
-        uint64_t dl_ = now_mono_ms() + WAIT_MS;                                \
-        while (!(cond)) {                                                      \
-            if (now_mono_ms() > dl_)                                           \
-                fail_msg("timed out waiting for %s", #cond);                   \
-            sleep_ms(10);                                                      \
-        }                                                                      \
-    } while (0)
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int
 setup(void **state)
 {
-    if (!*EXCERPT_BROKER_BIN || !*EXCERPT_WORKER_BIN)
-        fail_msg("excerpt-broker or excerpt-worker was not built");
+    hx_setup();
+    hx_require_bin(EXCERPT_BROKER_BIN);
+    hx_require_bin(EXCERPT_WORKER_BIN);
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_query.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    hx_tempdir(f->dir, sizeof f->dir, "test_query");
     snprintf(f->data, sizeof f->data, "%s/data", f->dir);
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be.sock", f->dir);
     snprintf(f->pub, sizeof f->pub, "ipc://%s/pub.sock", f->dir);
     snprintf(f->out, sizeof f->out, "%s/cli.out", f->dir);
     snprintf(f->err, sizeof f->err, "%s/cli.err", f->dir);
-    const char *names[] = { "broker", "worker", "submit" };
-    proc_t *procs[] = { &f->broker, &f->worker, &f->sub };
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = { "broker", "broker2", "worker", "submit" };
+    hx_proc_t *procs[] = { &f->broker, &f->broker2, &f->worker, &f->sub };
+    for (int i = 0; i < 4; i++) {
         snprintf(procs[i]->log, sizeof procs[i]->log, "%s/%s.out", f->dir,
                  names[i]);
         snprintf(procs[i]->err, sizeof procs[i]->err, "%s/%s.err", f->dir,
                  names[i]);
     }
-    *state = f;
     return 0;
 }
 
@@ -190,31 +86,34 @@ static int
 teardown(void **state)
 {
     fx_t *f = *state;
+    if (!f)
+        return 0;
     client_destroy(&f->cl);
-    proc_free(&f->sub);
-    proc_free(&f->worker);
-    proc_free(&f->broker);
-    if (!getenv("EXCERPT_TEST_KEEP"))
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    hx_teardown(NULL);
+    hx_proc_free(&f->cli);
+    hx_proc_free(&f->sub);
+    hx_proc_free(&f->worker);
+    hx_proc_free(&f->broker2);
+    hx_proc_free(&f->broker);
+    hx_rmtree(f->dir);
     free(f);
     return 0;
 }
 
+/* Start b as the broker of f's endpoints and wait until it listens. */
 static void
-start_broker(fx_t *f)
+start_broker_as(fx_t *f, hx_proc_t *b)
 {
     const char *args[] = {
         EXCERPT_BROKER_BIN, "--data-dir", f->data,       "--frontend", f->fe,
         "--backend",        f->be,        "--publisher", f->pub,       NULL
     };
-    proc_set_args(&f->broker, args);
-    int before = count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening");
-    proc_spawn(&f->broker);
-    WAIT_FOR(count_in_file(f->broker.err, "listening") +
-                 count_in_file(f->broker.log, "listening") >
+    hx_proc_args(b, args);
+    int before = hx_count_in_file(b->err, "listening") +
+                 hx_count_in_file(b->log, "listening");
+    hx_spawn(b);
+    WAIT_FOR(hx_count_in_file(b->err, "listening") +
+                 hx_count_in_file(b->log, "listening") >
              before);
     if (!f->cl) {
         client_opts_t o = { .timeout_ms = 10000 };
@@ -223,12 +122,18 @@ start_broker(fx_t *f)
 }
 
 static void
+start_broker(fx_t *f)
+{
+    start_broker_as(f, &f->broker);
+}
+
+static void
 start_worker(fx_t *f)
 {
     const char *args[] = { EXCERPT_WORKER_BIN, "--broker", f->be,
                            "--threads",        "1",        NULL };
-    proc_set_args(&f->worker, args);
-    proc_spawn(&f->worker);
+    hx_proc_args(&f->worker, args);
+    hx_spawn(&f->worker);
 }
 
 /* Submit texts i = first..first+n-1: "<100+i> million roubles", Tomsk in
@@ -291,29 +196,17 @@ cli_to(fx_t *f, const char *out, long ms, const char *const *args)
         argv[n++] = args[i];
     }
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out ? out : f->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0)
-            _exit(127);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(EXCERPT_CLI_BIN, (char *const *)argv);
-        _exit(127);
+    hx_proc_args(&f->cli, argv);
+    snprintf(f->cli.log, sizeof f->cli.log, "%s", out ? out : f->out);
+    snprintf(f->cli.err, sizeof f->cli.err, "%s", f->err);
+    f->cli.fresh = true;
+    hx_spawn(&f->cli);
+    int code = hx_wait_exit(&f->cli, (int)ms);
+    if (code == -1) {
+        hx_kill(&f->cli, SIGKILL);
+        fail_msg("excerpt %s took longer than %ld ms", args[0], ms);
     }
-    uint64_t deadline = now_mono_ms() + (uint64_t)ms;
-    int st = 0;
-    while (waitpid(pid, &st, WNOHANG) != pid) {
-        if (now_mono_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            fail_msg("excerpt %s took longer than %ld ms", args[0], ms);
-        }
-        sleep_ms(5);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return code;
 }
 
 static int
@@ -495,13 +388,13 @@ test_query_figures_and_read_only(void **state)
     free(b);
     /* the broker gone: stats, get, query read the store, at once */
     client_destroy(&f->cl);
-    proc_kill(&f->worker);
-    proc_kill(&f->broker);
+    hx_kill(&f->worker, SIGKILL);
+    hx_kill(&f->broker, SIGKILL);
     const char *st[] = { "stats", "--endpoint", f->fe, "--data-dir",
                          f->data, "--json",     NULL };
-    uint64_t t0 = now_mono_ms();
+    uint64_t t0 = hx_now_ms();
     assert_int_equal(cli(f, st), 0);
-    assert_true(now_mono_ms() - t0 < 10000);
+    assert_true(hx_now_ms() - t0 < 10000);
     char *err = slurp(f->err);
     assert_non_null(strstr(err, "read-only"));
     free(err);
@@ -547,8 +440,8 @@ test_backup_restore(void **state)
     }
     const char *sargs[] = { EXCERPT_CLI_BIN, "submit", "--endpoint", f->fe,
                             "--window",      "8",      in,           NULL };
-    proc_set_args(&f->sub, sargs);
-    proc_spawn(&f->sub);
+    hx_proc_args(&f->sub, sargs);
+    hx_spawn(&f->sub);
     WAIT_FOR(last_seq(f) > 40);
     char bk[192];
     snprintf(bk, sizeof bk, "%s/backup", f->dir);
@@ -568,15 +461,10 @@ test_backup_restore(void **state)
     /* a second backup into the same dir is refused */
     assert_int_equal(cli(f, b), 1);
     /* let the load finish, then serve the copy from a new data dir */
-    uint64_t deadline = now_mono_ms() + WAIT_MS;
-    int wst = 0;
-    while (waitpid(f->sub.pid, &wst, WNOHANG) != f->sub.pid) {
-        if (now_mono_ms() > deadline)
-            fail_msg("excerpt submit did not finish");
-        sleep_ms(10);
-    }
-    f->sub.pid = 0;
-    assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+    int code = hx_wait_exit(&f->sub, WAIT_MS);
+    if (code == -1)
+        fail_msg("excerpt submit did not finish");
+    assert_int_equal(code, 0);
     WAIT_FOR(last_seq(f) == 320);
     /* results of the original, to compare with */
     client_t *orig = f->cl;
@@ -591,11 +479,7 @@ test_backup_restore(void **state)
     snprintf(f->fe, sizeof f->fe, "ipc://%s/fe2.sock", f->dir);
     snprintf(f->be, sizeof f->be, "ipc://%s/be2.sock", f->dir);
     snprintf(f->pub, sizeof f->pub, "ipc://%s/pub2.sock", f->dir);
-    proc_t first = f->broker;
-    memset(&f->broker, 0, sizeof f->broker);
-    snprintf(f->broker.log, sizeof f->broker.log, "%s/broker2.out", f->dir);
-    snprintf(f->broker.err, sizeof f->broker.err, "%s/broker2.err", f->dir);
-    start_broker(f);
+    start_broker_as(f, &f->broker2);
     assert_int_equal(last_seq(f), seq);
     /* every seq of the copy, gap-free, with the original's bytes */
     uint64_t after = 0;
@@ -620,7 +504,7 @@ test_backup_restore(void **state)
         wire_msg_release(&o);
     }
     client_destroy(&orig);
-    proc_free(&first);
+    hx_proc_free(&f->broker);
 }
 
 int
