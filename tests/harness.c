@@ -392,3 +392,40 @@ hx_rpc(void *sock, uint64_t *rid, wire_msg_t *req, wire_msg_t *rep,
         wire_msg_release(rep);
     }
 }
+
+void
+hx_broker_args(hx_proc_t *p, const char *bin, const char *data, const char *fe,
+               const char *be, const char *pub, const char *const *extra)
+{
+    const char *args[HX_MAX_ARGS] = { bin, "--data-dir", data, "--frontend",
+                                      fe,  "--backend",  be,   "--publisher",
+                                      pub };
+    size_t n = 9;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        assert_true(n < HX_MAX_ARGS - 1);
+        args[n++] = extra[i];
+    }
+    args[n] = NULL;
+    hx_proc_args(p, args);
+}
+
+/* "listening" lines in p's output so far. */
+static int
+listening_lines(const hx_proc_t *p)
+{
+    int n = hx_count_in_file(p->log, "listening");
+    if (p->err[0])
+        n += hx_count_in_file(p->err, "listening");
+    return n;
+}
+
+void
+hx_spawn_listening(hx_proc_t *p, int timeout_ms)
+{
+    int before = listening_lines(p);
+    hx_spawn(p);
+    HX_WAIT_FOR(listening_lines(p) > before || !hx_alive(p), timeout_ms);
+    if (!hx_alive(p))
+        fail_msg("%s exited with %d before listening (see %s)", p->argv[0],
+                 hx_wait_exit(p, 0), p->err[0] ? p->err : p->log);
+}

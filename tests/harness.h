@@ -85,6 +85,15 @@ bool hx_alive(hx_proc_t *p);
 /* Kill p if running and free its strings; p can be reused. */
 void hx_proc_free(hx_proc_t *p);
 
+/* Set p's arguments to `bin --data-dir data --frontend fe --backend be
+ * --publisher pub` followed by extra (NULL-terminated; may be NULL). */
+void hx_broker_args(hx_proc_t *p, const char *bin, const char *data,
+                    const char *fe, const char *be, const char *pub,
+                    const char *const *extra);
+/* Spawn p (a broker) and wait until its output (log, and err when set)
+ * has one more "listening" line than before; fails the test when p exits
+ * first or after timeout_ms x HX_SLACK. */
+void hx_spawn_listening(hx_proc_t *p, int timeout_ms);
 /* Lines of the file at path that contain needle (0 if no file). */
 int hx_count_in_file(const char *path, const char *needle);
 /* Monotonic milliseconds. */

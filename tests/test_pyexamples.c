@@ -111,25 +111,10 @@ teardown(void **state)
 static void
 start_broker(fx_t *f)
 {
-    const char *args[] = { EXCERPT_BROKER_BIN,
-                           "--data-dir",
-                           f->data,
-                           "--frontend",
-                           f->fe,
-                           "--backend",
-                           f->be,
-                           "--publisher",
-                           f->pub,
-                           "--max-queued",
-                           "5",
-                           NULL };
-    hx_proc_args(&f->broker, args);
-    int before = hx_count_in_file(f->broker.err, "listening") +
-                 hx_count_in_file(f->broker.log, "listening");
-    hx_spawn(&f->broker);
-    WAIT_FOR(hx_count_in_file(f->broker.err, "listening") +
-                 hx_count_in_file(f->broker.log, "listening") >
-             before);
+    const char *extra[] = { "--max-queued", "5", NULL };
+    hx_broker_args(&f->broker, EXCERPT_BROKER_BIN, f->data, f->fe, f->be,
+                   f->pub, extra);
+    hx_spawn_listening(&f->broker, WAIT_MS / HX_SLACK);
     if (!f->cl) {
         client_opts_t o = { .timeout_ms = 10000 };
         assert_int_equal(client_open(&f->cl, f->fe, &o), ERR_OK);

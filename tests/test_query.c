@@ -104,17 +104,8 @@ teardown(void **state)
 static void
 start_broker_as(fx_t *f, hx_proc_t *b)
 {
-    const char *args[] = {
-        EXCERPT_BROKER_BIN, "--data-dir", f->data,       "--frontend", f->fe,
-        "--backend",        f->be,        "--publisher", f->pub,       NULL
-    };
-    hx_proc_args(b, args);
-    int before = hx_count_in_file(b->err, "listening") +
-                 hx_count_in_file(b->log, "listening");
-    hx_spawn(b);
-    WAIT_FOR(hx_count_in_file(b->err, "listening") +
-                 hx_count_in_file(b->log, "listening") >
-             before);
+    hx_broker_args(b, EXCERPT_BROKER_BIN, f->data, f->fe, f->be, f->pub, NULL);
+    hx_spawn_listening(b, WAIT_MS / HX_SLACK);
     if (!f->cl) {
         client_opts_t o = { .timeout_ms = 10000 };
         assert_int_equal(client_open(&f->cl, f->fe, &o), ERR_OK);

@@ -109,30 +109,10 @@ teardown(void **state)
 static void
 start_broker(fx_t *f, const char *const *extra)
 {
-    if (extra) {
-        const char *args[HX_MAX_ARGS] = { EXCERPT_BROKER_BIN,
-                                          "--data-dir",
-                                          f->data,
-                                          "--frontend",
-                                          f->fe,
-                                          "--backend",
-                                          f->be,
-                                          "--publisher",
-                                          f->pub };
-        size_t n = 9;
-        for (size_t i = 0; extra[i]; i++) {
-            assert_true(n < HX_MAX_ARGS - 1);
-            args[n++] = extra[i];
-        }
-        args[n] = NULL;
-        hx_proc_args(&f->broker, args);
-    }
-    int before = hx_count_in_file(f->broker.log, "listening");
-    hx_spawn(&f->broker);
-    HX_WAIT_FOR(hx_count_in_file(f->broker.log, "listening") > before ||
-                    !hx_alive(&f->broker),
-                10000);
-    assert_true(hx_alive(&f->broker));
+    if (extra)
+        hx_broker_args(&f->broker, EXCERPT_BROKER_BIN, f->data, f->fe, f->be,
+                       f->pub, extra);
+    hx_spawn_listening(&f->broker, 10000);
     hx_close(&f->dealer);
     f->dealer = hx_socket(f->ctx, ZMQ_DEALER, f->fe);
 }
