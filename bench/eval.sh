@@ -1,15 +1,17 @@
 #!/bin/sh
 # bench/eval.sh: quality self-check of the extraction engine.
 #
-# Runs `excerpt extract --format json` over the development set and the
-# held-out set of bench/holdout (gold only: each gold file names its corpus
-# file and how many leading bytes of it are annotated; see bench/holdout/README.md),
+# Runs `excerpt extract --format json` over the development set, the
+# tuning set of bench/tune and the held-out set of bench/holdout (the last
+# two are gold only: each gold file names its corpus file and how many
+# leading bytes of it are annotated; see bench/holdout/README.md),
 # adapts the output to the gold schema and scores it, printing one `overall:`
 # line per set (prefixed with the set's name).
 #
 # Usage: bench/eval.sh [BUILD_DIR]     (default: build)
 #   EVAL_DEV      dev set dir with texts/ and gold/   (/work/shared/eval)
 #   EVAL_HOLDOUT  held-out gold dir                   (bench/holdout/gold)
+#   EVAL_TUNE     tuning gold dir                     (bench/tune/gold)
 #   EVAL_CORPUS   dir the held-out corpus files are in (/work/shared/corpus)
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
 #   PYTHON        python 3 interpreter                (python3)
@@ -23,6 +25,7 @@ case $build in /*) ;; *) build="$PWD/$build" ;; esac
 exe="$build/cli/excerpt"
 dev=${EVAL_DEV:-/work/shared/eval}
 holdout=${EVAL_HOLDOUT:-"$here/bench/holdout/gold"}
+tune=${EVAL_TUNE:-"$here/bench/tune/gold"}
 corpus=${EVAL_CORPUS:-/work/shared/corpus}
 py=${PYTHON:-python3}
 per_doc=
@@ -98,6 +101,14 @@ PY
 
 rc=0
 score_set dev "$dev" || rc=1
+if [ -n "$(ls "$tune"/*.json 2>/dev/null)" ]; then
+    if prefix_set tune "$tune"; then
+        score_set tune "$tmp/tune-set" || rc=1
+    else
+        echo "eval.sh: tune: cannot build the texts from $corpus" >&2
+        rc=1
+    fi
+fi
 if prefix_set holdout "$holdout"; then
     score_set holdout "$tmp/holdout-set" || rc=1
 else
