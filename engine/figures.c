@@ -1657,9 +1657,10 @@ scan_spelled(scan_t *s)
                                          ((b == ' ') & (c == 'c')))));
         uint64_t half[2];
         v16_masks(m, half);
-        for (size_t h = 0; h < 2; h++)
-            for (uint64_t x = half[h]; x; x &= x - 1)
-                spelled_at(s, p + 8 * h + swar_first(x));
+        if (half[0] | half[1]) /* most blocks hold no hit */
+            for (size_t h = 0; h < 2; h++)
+                for (uint64_t x = half[h]; x; x &= x - 1)
+                    spelled_at(s, p + 8 * h + swar_first(x));
         p += 16;
     }
     while (p + 10 <= n) {
