@@ -163,7 +163,7 @@ typedef struct tindex {
 #define FULL_CS 2
 
 /* Tables indexed (fig_lex_new lists them). */
-#define N_TABLES 20
+#define N_TABLES 21
 
 struct fig_lex {
     /* the tables indexed, side by side: tindex_of() walks this array, not
@@ -227,6 +227,7 @@ fig_lex_new(void)
         fig_lex_relative_periods, fig_lex_part_ordinals,
         fig_lex_per_times,        fig_lex_carry_preps,
         fig_lex_clock_words,      fig_lex_ordinal_suffixes,
+        fig_lex_year_prefixes,
     };
     for (size_t i = 0; i < N_TABLES; i++)
         tindex_add(lx, tables[i]);
@@ -286,7 +287,8 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
             if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
                 continue;
             const fig_word_t *e = &table[x->idx[k]];
-            if (glued && !(e->flags & FIG_LEX_GLUE))
+            if (glued ? !(e->flags & FIG_LEX_GLUE)
+                      : (e->flags & FIG_LEX_ONLY_GLUED))
                 continue;
             size_t q;
             if (x->full[k]) {
@@ -312,7 +314,8 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
         return best;
     }
     for (const fig_word_t *e = table; e->pat; e++) {
-        if (glued && !(e->flags & FIG_LEX_GLUE))
+        if (glued ? !(e->flags & FIG_LEX_GLUE)
+                  : (e->flags & FIG_LEX_ONLY_GLUED))
             continue;
         if (lower((unsigned char)e->pat[0]) != c0)
             continue;

@@ -24,6 +24,9 @@ typedef struct fig_word {
 #define FIG_LEX_CS 1u
 /* Pattern may be glued to the digits ("5bn", "10km", "100MW"). */
 #define FIG_LEX_GLUE 2u
+/* Pattern matches only glued to the digits ("-40C"; "30 C-class" is none);
+ * always with FIG_LEX_GLUE. */
+#define FIG_LEX_ONLY_GLUED 4u
 
 /* Tables; each ends with a {NULL} entry. */
 extern const fig_word_t fig_lex_scales[];           /* million -> 1e6 */
@@ -55,6 +58,9 @@ extern const fig_word_t fig_lex_carry_preps[];
  * endings of ordinals in digits ("nd", "th"). */
 extern const fig_word_t fig_lex_clock_words[];
 extern const fig_word_t fig_lex_ordinal_suffixes[];
+/* Words joined to a year by a hyphen that leave it a year ("mid-2020",
+ * "pre-2014", "post-2018"). */
+extern const fig_word_t fig_lex_year_prefixes[];
 
 /* True for ASCII letters. Inline: the scanners ask it of every byte of a
  * word or number. */
@@ -110,7 +116,8 @@ void fig_lex_destroy(fig_lex_t **lx);
 bool fig_lex_sign_end(const fig_lex_t *lx, unsigned char c);
 
 /* Longest match of any table entry at t[p]; glued restricts to entries
- * with FIG_LEX_GLUE. Returns the end (0 if none) and the entry in *w. */
+ * with FIG_LEX_GLUE, and entries with FIG_LEX_ONLY_GLUED match only then.
+ * Returns the end (0 if none) and the entry in *w. */
 size_t fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t,
                            size_t n, size_t p, const fig_word_t *table,
                            bool glued, const fig_word_t **w);

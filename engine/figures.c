@@ -480,6 +480,13 @@ push(scan_t *s, cand_t *c)
             i--;
         }
         if (i < s->nq) {
+            /* "$9-10 billion": the sign of the first end is the currency
+             * of the last, which gives its scale back */
+            if (c->type == RESULT_CARDINAL && (c->flags & F_SCALE) &&
+                s->q[i].type == RESULT_MONEY && !(s->q[i].flags & F_SCALE)) {
+                c->type = RESULT_MONEY;
+                c->unit = s->q[i].unit;
+            }
             for (size_t j = i; j < s->nq; j++)
                 inherit(&s->q[j], c);
         } else {
@@ -933,8 +940,9 @@ typedef struct numctx {
     size_t p;         /* its first digit */
     num_t m;          /* the number as written */
     size_t q;         /* after the number and any scale word read */
-    bool mid;         /* written "mid-2020" */
-    size_t mid_start; /* where "mid" starts */
+    bool pfx;         /* written "mid-2020", "pre-2014" (year_prefixes) */
+    size_t pfx_start; /* where that word starts */
+    bool glued;       /* a duration word glued to it ("70years") */
     size_t a;         /* lookahead: the first byte of the next word */
     bool hyph;        /* lookahead: joined to it by a hyphen ("5-year") */
     size_t ret;       /* RETURN: where scanning goes on */
@@ -970,28 +978,72 @@ day_of_month(scan_t *s, numctx_t *x, cand_t *c, int mo, size_t e)
     return give(x, c->end);
 }
 
+/* A number glued to a lower-case word of two or more letters at p, with a
+ * blank, a line start or a bracket before the word: a missing blank ("just1.5
+ * percent", "gets100,000"). Names glue to capitals ("Rome2rio", "Tele2") or
+ * to one letter ("x86"); the caller also checks that the token ends with the
+ * number ("spe4cifically", "site2018.com" do not). */
+static bool
+missing_blank(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    size_t ws = p;
+    while (ws > 0 && fig_lex_is_alpha(t[ws - 1])) {
+        if (t[ws - 1] < 'a')
+            return false;
+        ws--;
+    }
+    if (p - ws < 2)
+        return false;
+    return ws == 0 || fig_lex_blank_before(t, ws) || t[ws - 1] == '\n' ||
+           t[ws - 1] == '\r' || t[ws - 1] == '(';
+}
+
+/* "2040s-2050s", "13th-14th": the word before the dash at p - dl ends a
+ * decade or an ordinal written with digits, so the number after the dash
+ * is the other end of a range, not part of a name. */
+static bool
+after_suffix_dash(const scan_t *s, size_t p, size_t dl)
+{
+    size_t ws, we;
+    const unsigned char *t = s->t;
+    if (!fig_lex_prev_word(t, p - dl, &ws, &we) || we != p - dl || ws == 0 ||
+        !fig_lex_is_digit(t[ws - 1]))
+        return false;
+    return fig_lex_word_is(t, ws, we, "s") ||
+           fig_lex_word_in(s->lx, t, ws, we, fig_lex_ordinal_suffixes) >= 0;
+}
+
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
- * figure; "mid-2020" is. Then the number itself: junk ("1.2.3", too many
- * digits) is skipped. */
+ * figure, unless a blank is missing ("just1.5 percent"); "mid-2020" and
+ * the other year prefixes are. Then the number itself: junk ("1.2.3", too
+ * many digits) is skipped. */
 static step_t
 pat_number(scan_t *s, numctx_t *x, cand_t *c)
 {
     const unsigned char *t = s->t;
     size_t p = x->p;
-    x->mid_start = p;
+    bool unglue = false;
+    x->pfx_start = p;
     if (p > 0) {
         unsigned char b = t[p - 1];
-        if (fig_lex_is_alpha(b) || b == '_')
+        if (b == '_')
             return give(x, skip_run(s, p));
+        if (fig_lex_is_alpha(b)) {
+            if (!missing_blank(s, p))
+                return give(x, skip_run(s, p));
+            unglue = true;
+        }
         if ((b == '.' || b == '/' || b == '\\') && p >= 2 && is_alnum(t[p - 2]))
             return give(x, skip_run(s, p));
         size_t dl = fig_lex_dash_before(t, p);
-        if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1])) {
+        if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1]) &&
+            !after_suffix_dash(s, p, dl)) {
             size_t ws, we;
             if (fig_lex_prev_word(t, p - dl, &ws, &we) && we == p - dl &&
-                fig_lex_word_is(t, ws, we, "mid")) {
-                x->mid = true;
-                x->mid_start = ws;
+                word_in_list(s, ws, we, fig_lex_year_prefixes)) {
+                x->pfx = true;
+                x->pfx_start = ws;
             } else {
                 return give(x, skip_run(s, p));
             }
@@ -1000,9 +1052,11 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     size_t q;
     if (!parse_num(s, p, &x->m, &q))
         return give(x, q);
+    if (unglue && skip_run(s, p) != q)
+        return give(x, skip_run(s, p));
     x->q = q;
     c->num = x->m.val;
-    c->start = x->mid ? x->mid_start : p;
+    c->start = x->pfx ? x->pfx_start : p;
     c->end = q;
     return NEXT;
 }
@@ -1109,6 +1163,19 @@ pat_slash(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, skip_run(s, q));
 }
 
+/* "the 90s", "late 80s": a word before a two-digit decade at p that makes
+ * it one of the twentieth century. */
+static bool
+decade_word(const scan_t *s, size_t p)
+{
+    size_t ws, we;
+    return fig_lex_blank_before(s->t, p) &&
+           fig_lex_prev_word(s->t, p, &ws, &we) &&
+           (fig_lex_word_is(s->t, ws, we, "the") ||
+            fig_lex_word_is(s->t, ws, we, "early") ||
+            fig_lex_word_is(s->t, ws, we, "late"));
+}
+
 /* Letters glued to the number: "30th" (a day after or before a month, or
  * an ORDINAL), "1990s" and "'90s" (decades), "5pm", then glued scales and
  * units ("5bn", "$5m", "10km"); any other letters make it no figure. */
@@ -1150,7 +1217,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     if (tail_ok && wl == 1 && (t[q] == 's') && is_int(m) && !m->sep &&
         m->ip % 10 == 0 &&
         (m->intdig == 4 ||
-         (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)))) {
+         (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)) ||
+         (m->intdig == 2 && m->ip >= 30 && (x->pfx || decade_word(s, p))))) {
         c->type = RESULT_DATE;
         if (m->intdig == 4)
             snprintf(c->iso, sizeof c->iso, "%03d", (int)(m->ip / 10));
@@ -1174,9 +1242,16 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         c->end = e;
         return give(x, e);
     }
+    /* "70years": a duration word glued to the number (a missing blank) */
+    const fig_word_t *w;
+    if (tail_ok && !is_yearish(m) &&
+        fig_lex_match_table(s->lx, t, n, q, fig_lex_durations, false, &w) ==
+            e) {
+        x->glued = true;
+        return LOOKAHEAD;
+    }
     /* glued scale and units: 5bn, 10km, 100MW, $5m */
     size_t se;
-    const fig_word_t *w;
     size_t after = q;
     if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true, &w))) {
         c->scale = w->num;
@@ -1211,13 +1286,17 @@ pat_percent_sign(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
-/* A scale word after blanks ("5 billion") joins the number. */
+/* A scale word after blanks ("5 billion") or a hyphen ("a 2-million
+ * mark", "300-billion ruble") joins the number. */
 static void
 scale_word(scan_t *s, numctx_t *x, cand_t *c)
 {
     size_t a = fig_lex_skip_blanks(s->t, s->n, x->q);
-    if (a == x->q)
-        return;
+    if (a == x->q) {
+        if (!(a + 1 < s->n && s->t[a] == '-' && fig_lex_is_alpha(s->t[a + 1])))
+            return;
+        a++;
+    }
     const fig_word_t *w;
     size_t se =
         fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_scales, false, &w);
@@ -1236,8 +1315,12 @@ lookahead_at(scan_t *s, numctx_t *x)
 {
     const unsigned char *t = s->t;
     size_t q = x->q;
-    x->a = fig_lex_skip_blanks(t, s->n, q);
     x->hyph = false;
+    if (x->glued) {
+        x->a = q;
+        return;
+    }
+    x->a = fig_lex_skip_blanks(t, s->n, q);
     if (x->a == q && x->a + 1 < s->n && t[x->a] == '-' &&
         fig_lex_is_alpha(t[x->a + 1])) {
         x->a++;
@@ -1295,13 +1378,29 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     const unsigned char *t = s->t;
     size_t n = s->n, a = x->a;
     const num_t *m = &x->m;
+    const fig_word_t *w;
+    size_t te;
+    /* "3.35 pm": a dot between hours and minutes */
+    if (!x->hyph && a > x->q && m->dec && !(c->flags & F_SCALE) &&
+        m->intdig <= 2 && m->ip >= 1 && m->ip <= 12 &&
+        m->end - m->start == (size_t)m->intdig + 3 &&
+        (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
+                                  &w)) &&
+        w->norm[0] != 'o') {
+        int mm = (t[m->end - 2] - '0') * 10 + (t[m->end - 1] - '0');
+        if (mm < 60) {
+            int hh = (int)m->ip % 12 + (w->norm[0] == 'p' ? 12 : 0);
+            c->type = RESULT_TIME;
+            snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+            c->end = te;
+            return give(x, te);
+        }
+    }
     if (x->hyph || a <= x->q || !is_int(m) || m->sep || m->intdig > 2)
         return NEXT;
-    const fig_word_t *w;
     size_t me = fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
     if (me && m->ip >= 1 && m->ip <= 31)
         return day_of_month(s, x, c, (int)w->num, me);
-    size_t te;
     if (m->ip >= 1 && m->ip <= 12 &&
         (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
                                   &w))) {
@@ -1325,7 +1424,7 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
 {
     const unsigned char *t = s->t;
     size_t n = s->n;
-    if (x->a <= x->q || is_yearish(&x->m))
+    if ((x->a <= x->q && !x->glued) || is_yearish(&x->m))
         return NEXT;
     const fig_word_t *w;
     size_t de =
@@ -1364,13 +1463,13 @@ pat_year(scan_t *s, numctx_t *x, cand_t *c)
     size_t ws, we;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
                 word_in_list(s, ws, we, fig_lex_year_preps);
-    if (!(x->m.ip >= 1900 || prep || x->mid))
+    if (!(x->m.ip >= 1900 || prep || x->pfx))
         return NEXT;
     c->type = RESULT_DATE;
     c->kind = K_YEAR;
     size_t st = c->start;
     year_context(s, x->p, (int)x->m.ip, c);
-    if (x->mid)
+    if (x->pfx)
         c->start = st;
     return give(x, c->end);
 }
@@ -1395,9 +1494,11 @@ static step_t
 pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
 {
     const num_t *m = &x->m;
-    if (x->mid)
+    if (x->pfx)
         c->start = x->p;
-    if (is_int(m) && !m->sep && m->intdig <= 3 && name_before(s, x->p))
+    /* a dash range is no name: "in Afghanistan 14-15 years later" */
+    if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
+        name_before(s, x->p))
         return give(x, skip_run(s, x->q));
     c->type = RESULT_CARDINAL;
     return DONE;
@@ -1413,7 +1514,7 @@ finish_prefix(scan_t *s, const numctx_t *x, cand_t *c)
         if (money_prefix(s, x->p, &ps))
             c->start = ps;
     } else if (c->type == RESULT_QUANTITY || c->type == RESULT_PERCENT) {
-        if (x->mid)
+        if (x->pfx)
             c->start = x->p;
     }
 }

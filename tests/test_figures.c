@@ -665,6 +665,134 @@ test_huge_numbers(void **state)
     result_destroy(&r);
 }
 
+/* A missing blank between a lower-case word and a number ("just3.2
+ * percent") hides no figure; names glued to numbers stay out. */
+static void
+test_missing_blank(void **state)
+{
+    (void)state;
+    const char *in = "Unemployment fell to just3.2 percent, a petition that "
+                     "collects200,000 votes is debated and the hall will "
+                     "hold8,500 fans. Tele2, Rome2rio, a spe4cial x86 chip "
+                     "and site2024.com stay out.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "3.2 percent", 0, 3.2, "");
+    num_fig(r, in, RESULT_CARDINAL, "200,000", 0, 200000, "");
+    num_fig(r, in, RESULT_CARDINAL, "8,500", 0, 8500, "");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* Scale words, durations and units glued to the digits or joined by a
+ * hyphen; a glued-only unit ("-42C") is no unit after a blank. */
+static void
+test_glued_and_hyphenated_words(void **state)
+{
+    (void)state;
+    const char *in = "The town marks 250years since its founding; 2million "
+                     "tourists came, past the 5-million mark, for "
+                     "400-billion rouble projects. Frost hit -42C, yet 20 "
+                     "C-class buses ran.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "250years", 0, "P250Y");
+    num_fig(r, in, RESULT_CARDINAL, "2million", 0, 2e6, "");
+    num_fig(r, in, RESULT_CARDINAL, "5-million", 0, 5e6, "");
+    num_fig(r, in, RESULT_MONEY, "400-billion rouble", 0, 400e9, "RUB");
+    num_fig(r, in, RESULT_QUANTITY, "-42C", 0, -42, "degree");
+    num_fig(r, in, RESULT_CARDINAL, "20", 0, 20, "");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
+/* Two-digit decades after "the", "early", "late" or "mid-"; years after
+ * "pre-" and "post-"; the far end of a range of decades or ordinals. */
+static void
+test_decades_and_year_prefixes(void **state)
+{
+    (void)state;
+    const char *in = "In the 80s and the late 70s, through the mid-60s, in "
+                     "her 90s; pre-2008 levels and post-2030 goals; the "
+                     "1950s-1960s and the 18th-19th centuries.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "80s", 0, "198");
+    iso_fig(r, in, RESULT_DATE, "late 70s", 0, "197");
+    iso_fig(r, in, RESULT_DATE, "mid-60s", 0, "196");
+    iso_fig(r, in, RESULT_DATE, "pre-2008", 0, "2008");
+    iso_fig(r, in, RESULT_DATE, "post-2030", 0, "2030");
+    iso_fig(r, in, RESULT_DATE, "1950s", 0, "195");
+    iso_fig(r, in, RESULT_DATE, "1960s", 0, "196");
+    num_fig(r, in, RESULT_ORDINAL, "18th", 0, 18, "");
+    num_fig(r, in, RESULT_ORDINAL, "19th", 0, 19, "");
+    assert_int_equal(r->n_figures, 9);
+    result_destroy(&r);
+}
+
+/* "9.15 am": a dot between hours and minutes; a dash range after a
+ * capitalised word is no name ("Nord Stream 2" still is). */
+static void
+test_dot_times_and_ranges_after_names(void **state)
+{
+    (void)state;
+    const char *in = "The session opened at 9.15 am and closed at 6.40 pm; "
+                     "the debate took 2.75 hours. In Syria 10\xe2\x80\x93"
+                     "12 years later Nord Stream 2 was built.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "09:15");
+    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "18:40");
+    iso_fig(r, in, RESULT_TIME, "2.75 hours", 0, "PT2.75H");
+    iso_fig(r, in, RESULT_DATE, "10", 0, "P10Y");
+    iso_fig(r, in, RESULT_DATE, "12 years", 0, "P12Y");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* A currency sign on the first end of a range is the currency of the
+ * scaled last end ("\xe2\x82\xac" "7-8 billion"); "plus" coordinates. */
+static void
+test_money_ranges_and_plus(void **state)
+{
+    (void)state;
+    const char *in = "Exports may reach \xe2\x82\xac"
+                     "7\xe2\x80\x93"
+                     "8 billion, and each nurse gets 20,000 plus 10,000 "
+                     "roubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY,
+            "\xe2\x82\xac"
+            "7",
+            0, 7e9, "EUR");
+    num_fig(r, in, RESULT_MONEY, "8 billion", 0, 8e9, "EUR");
+    num_fig(r, in, RESULT_MONEY, "20,000", 0, 20000, "RUB");
+    num_fig(r, in, RESULT_MONEY, "10,000 roubles", 0, 10000, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* Units in the singular after a hyphen, hyphenated and "linear" units,
+ * abbreviations of rates, frequencies, pressure and data. */
+static void
+test_more_units(void **state)
+{
+    (void)state;
+    const char *in = "A 500-square-metre shop, 12 linear kilometres of "
+                     "track, gusts of 25 m/s, the 800 MHz band, 15 MPa of "
+                     "pressure, 100 GB per second, a 12-mile limit and a "
+                     "5-gram sample.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "500-square-metre", 0, 500, "square metre");
+    num_fig(r, in, RESULT_QUANTITY, "12 linear kilometres", 0, 12,
+            "linear kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "25 m/s", 0, 25, "metre per second");
+    num_fig(r, in, RESULT_QUANTITY, "800 MHz", 0, 800, "megahertz");
+    num_fig(r, in, RESULT_QUANTITY, "15 MPa", 0, 15, "megapascal");
+    num_fig(r, in, RESULT_QUANTITY, "100 GB per second", 0, 100,
+            "gigabyte per second");
+    num_fig(r, in, RESULT_QUANTITY, "12-mile", 0, 12, "mile");
+    num_fig(r, in, RESULT_QUANTITY, "5-gram", 0, 5, "gram");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -718,6 +846,12 @@ main(void)
         cmocka_unit_test(test_huge_numbers),
         cmocka_unit_test(test_first_months_of_year),
         cmocka_unit_test(test_relative_periods),
+        cmocka_unit_test(test_missing_blank),
+        cmocka_unit_test(test_glued_and_hyphenated_words),
+        cmocka_unit_test(test_decades_and_year_prefixes),
+        cmocka_unit_test(test_dot_times_and_ranges_after_names),
+        cmocka_unit_test(test_money_ranges_and_plus),
+        cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
