@@ -35,6 +35,7 @@ enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
 #define F_LOOSE 2u /* bare number not followed by a noun */
 #define F_SCALE 4u /* carries a scale word (million, bn...) */
 #define F_UNIT 8u  /* has its own percent/currency/unit word */
+#define F_END 16u  /* ends a linked chain ("38,000-39,000") */
 
 typedef struct num {
     size_t start, end; /* digits span */
@@ -58,6 +59,7 @@ typedef struct cand {
     const char *dur;   /* K_DUR: designator ("Y", "h"...) */
     double durmul;     /* K_DUR: multiplier (decades) */
     size_t link;       /* F_LINK: where the linked number starts */
+    size_t chain;      /* F_END: where the chain's first number starts */
 } cand_t;
 
 typedef struct scan {
@@ -71,6 +73,7 @@ typedef struct scan {
     size_t nq;                  /* entries in q */
     cand_t last;                /* last emitted figure with unit or scale */
     bool has_last;              /* last is valid */
+    size_t count_end;           /* end of the last count with a noun */
     char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
     size_t nper;                /* entries in per */
 } scan_t;
@@ -328,10 +331,15 @@ emit(scan_t *s, const cand_t *c)
 {
     if (!c->type || s->emitted >= s->max_figs || c->end > UINT32_MAX)
         return;
+    if (c->type == RESULT_CARDINAL && !(c->flags & (F_LOOSE | F_SCALE)))
+        s->count_end = c->end;
     bool numeric = c->type != RESULT_DATE && c->type != RESULT_TIME;
     double v = c->num * c->scale;
     if (!isfinite(v))
         return;
+    /* "16.6 million" is 16600000, not 16600000.000000002 */
+    if (c->scale >= 1e3 && fabs(v) < 1e15)
+        v = round(v * 100) / 100;
     result_add_figure(s->r, c->type, (const char *)s->t, (uint32_t)c->start,
                       (uint32_t)c->end, numeric ? v : 0.0, numeric,
                       numeric ? NULL : c->iso, c->unit);
@@ -382,6 +390,15 @@ static bool
 loose_ok(const scan_t *s, const cand_t *x, const cand_t *y, size_t a, size_t b)
 {
     if (b < a || b - a > LOOSE_GAP || crosses_sentence(s, a, b))
+        return false;
+    /* the end of a range or list takes nothing from outside it: "aged
+     * 10-17 were sold at 50 percent", "is 28,000 rubles, but ... earn
+     * 38,000-39,000 on average" (but "from 125 billion to 250") */
+    if ((x->flags & F_END) && (y->start < x->chain || y->start > x->start))
+        return false;
+    /* a count with a noun of its own between them is the parallel
+     * expression: "by 74 percent, from 17 units to 24" */
+    if (s->count_end > a && s->count_end <= b)
         return false;
     if (!(y->type == RESULT_PERCENT || y->type == RESULT_MONEY ||
           y->type == RESULT_QUANTITY ||
@@ -480,6 +497,8 @@ push(scan_t *s, cand_t *c)
             i--;
         }
         if (i < s->nq) {
+            c->flags |= F_END;
+            c->chain = s->q[i].start;
             /* "$9-10 billion": the sign of the first end is the currency
              * of the last, which gives its scale back */
             if (c->type == RESULT_CARDINAL && (c->flags & F_SCALE) &&
@@ -541,9 +560,10 @@ followed_loosely(const scan_t *s, size_t p)
     return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_loose_followers) >= 0;
 }
 
-/* Connector after a number: dash, to, or, and, and/or, through, comma,
- * then another number (maybe behind a currency sign). Returns where the
- * next number's expression starts, or 0. */
+/* Connector after a number: dash, to, or, and, and/or, through, comma
+ * (maybe with "or" after it: "10, 20, or 30"), then
+ * another number (maybe behind a currency sign). Returns where the next
+ * number's expression starts, or 0. */
 static size_t
 connector(const scan_t *s, size_t p)
 {
@@ -551,14 +571,21 @@ connector(const scan_t *s, size_t p)
     size_t a = fig_lex_skip_blanks(t, s->n, p);
     size_t k = fig_lex_dash(t, s->n, a);
     size_t b = 0;
-    if (k)
+    const fig_word_t *w;
+    if (k) {
         b = a + k;
-    else if (a < s->n && t[a] == ',')
-        b = a + 1;
-    else {
-        const fig_word_t *w;
-        b = fig_lex_match_table(s->lx, t, s->n, a, fig_lex_range_connectors,
-                                false, &w);
+    } else {
+        bool comma = a < s->n && t[a] == ',';
+        if (comma) {
+            a = fig_lex_skip_blanks(t, s->n, a + 1);
+            b = a;
+        }
+        size_t e = fig_lex_match_table(s->lx, t, s->n, a,
+                                       fig_lex_range_connectors, false, &w);
+        /* after a comma only "or" closes a list ("10, 20, or 30
+         * percent"); ", and" starts a clause as often as it ends a list */
+        if (e && (!comma || strncmp(w->pat, "or", 2) == 0))
+            b = e;
         if (!b)
             return 0;
     }
@@ -893,6 +920,8 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
                                  glued, &w))) {
         c->type = RESULT_MONEY;
         c->unit = w->norm;
+        if (w->num > 0) /* "60 kopecks" */
+            c->scale *= w->num;
         c->end = e;
         return true;
     }
@@ -1300,11 +1329,29 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
     const fig_word_t *w;
     size_t se =
         fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_scales, false, &w);
-    if (se) {
-        c->scale = w->num;
-        c->flags |= F_SCALE;
-        c->end = se;
-        x->q = se;
+    if (!se)
+        return;
+    c->scale = w->num;
+    c->flags |= F_SCALE;
+    c->end = se;
+    x->q = se;
+    /* "1 trillion 600 billion rubles": a whole number under a thousand
+     * with a smaller scale word right after adds to it */
+    size_t b = fig_lex_skip_blanks(s->t, s->n, se);
+    num_t m2;
+    size_t q2;
+    const fig_word_t *w2;
+    if (b == se || !digit_at(s, b) || !parse_num(s, b, &m2, &q2) || m2.dec ||
+        m2.ip >= 1000)
+        return;
+    size_t b2 = fig_lex_skip_blanks(s->t, s->n, q2);
+    size_t se2 = b2 > q2 ? fig_lex_match_table(s->lx, s->t, s->n, b2,
+                                               fig_lex_scales, false, &w2)
+                         : 0;
+    if (se2 && w2->num < w->num) {
+        c->num += (double)m2.ip * w2->num / w->num;
+        c->end = se2;
+        x->q = se2;
     }
 }
 

@@ -793,6 +793,74 @@ test_more_units(void **state)
     result_destroy(&r);
 }
 
+/* ", or" and "and even" / "or even" link a list whose last item has the
+ * unit; ", and" does not (it starts a clause as often). */
+static void
+test_list_connectors(void **state)
+{
+    (void)state;
+    const char *in = "Unemployment reached 8, 12 and even 14% in places; "
+                     "prices rose 3, 4, or even 6 percent. Output may reach "
+                     "300 tonnes by 2025 against the planned 250, and 320 "
+                     "against 270 by 2030.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "8", 0, 8, "");
+    num_fig(r, in, RESULT_PERCENT, "12", 0, 12, "");
+    num_fig(r, in, RESULT_PERCENT, "14%", 0, 14, "");
+    num_fig(r, in, RESULT_PERCENT, "3", 0, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "4", 1, 4, "");
+    num_fig(r, in, RESULT_PERCENT, "6 percent", 0, 6, "");
+    num_fig(r, in, RESULT_QUANTITY, "250", 0, 250, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "320", 0, 320, "tonne");
+    result_destroy(&r);
+}
+
+/* The end of a range takes a currency, unit or scale only from its own
+ * chain; a count with a noun between a bare number and an earlier
+ * percent is its parallel expression. */
+static void
+test_range_ends_and_counts_between(void **state)
+{
+    (void)state;
+    const char *in = "The average wage is 30,000 roubles, but our staff "
+                     "earn 41,000\xe2\x80\x93"
+                     "43,000 on average. Seats for pupils aged 7\xe2\x80\x93"
+                     "15 were sold at a 40 percent discount. Exports will "
+                     "double from 150 billion to 300. Fares rose from "
+                     "20,000 roubles to 31,500. Capacity grew by 60 "
+                     "percent, from 15 power units to 24.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "41,000", 0, 41000, "");
+    num_fig(r, in, RESULT_CARDINAL, "43,000", 0, 43000, "");
+    num_fig(r, in, RESULT_CARDINAL, "7", 0, 7, "");
+    num_fig(r, in, RESULT_CARDINAL, "15", 0, 15, "");
+    num_fig(r, in, RESULT_PERCENT, "40 percent", 0, 40, "");
+    num_fig(r, in, RESULT_CARDINAL, "300", 0, 300e9, "");
+    num_fig(r, in, RESULT_MONEY, "31,500", 0, 31500, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "24", 0, 24, "");
+    result_destroy(&r);
+}
+
+/* "2 trillion 350 billion roubles" is one amount; kopecks are hundredths
+ * of a rouble. */
+static void
+test_compound_amounts_and_kopecks(void **state)
+{
+    (void)state;
+    const char *in = "Investment reached 2 trillion 350 billion roubles. "
+                     "A litre cost 40 roubles and 50 kopecks, and 16.6 "
+                     "million people bought it.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "2 trillion 350 billion roubles", 0, 2.35e12,
+            "RUB");
+    num_fig(r, in, RESULT_MONEY, "40 roubles", 0, 40, "RUB");
+    num_fig(r, in, RESULT_MONEY, "50 kopecks", 0, 0.5, "RUB");
+    const result_figure_t *f = find(r, in, "16.6 million", 0);
+    assert_true(f->value == 16600000.0);
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -852,6 +920,9 @@ main(void)
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
+        cmocka_unit_test(test_list_connectors),
+        cmocka_unit_test(test_range_ends_and_counts_between),
+        cmocka_unit_test(test_compound_amounts_and_kopecks),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
