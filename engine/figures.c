@@ -1500,13 +1500,35 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
+/* "the 2014 Winter Olympics", "the 2018 FIFA World Cup": a year between
+ * "the" and a capitalised word (not a month) at a is part of a name. */
+static bool
+year_in_name(const scan_t *s, size_t p, size_t a)
+{
+    size_t ws, we;
+    if (a >= s->n || !(s->t[a] >= 'A' && s->t[a] <= 'Z') ||
+        fig_lex_blank_before(s->t, p) == 0 ||
+        !fig_lex_prev_word(s->t, p, &ws, &we) ||
+        !fig_lex_word_is(s->t, ws, we, "the"))
+        return false;
+    size_t e = a;
+    while (e < s->n && fig_lex_is_alpha(s->t[e]))
+        e++;
+    return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_months) < 0;
+}
+
 /* A year: from 1900, or after a word of fig_lex_year_preps, or "mid-";
- * with its context ("first half of 2020", "Q3 2020", "summer 2014"). */
+ * with its context ("first half of 2020", "Q3 2020", "summer 2014"). A
+ * year in a name ("Expo 2017", "Russia 2018 Organising Committee", "the
+ * 2014 Winter Olympics") is no figure. */
 static step_t
 pat_year(scan_t *s, numctx_t *x, cand_t *c)
 {
     if (!is_yearish(&x->m))
         return NEXT;
+    if (!x->pfx && !(c->flags & F_LINK) &&
+        (name_before(s, x->p) || (x->a > x->q && year_in_name(s, x->p, x->a))))
+        return give(x, skip_run(s, x->q));
     size_t ws, we;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
                 word_in_list(s, ws, we, fig_lex_year_preps);

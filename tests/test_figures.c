@@ -861,6 +861,28 @@ test_compound_amounts_and_kopecks(void **state)
     result_destroy(&r);
 }
 
+/* A year inside a name is no DATE: after a capitalised word ("Expo 2027",
+ * "Russia 2025 award") or between "the" and a capitalised word ("the 2030
+ * Winter Olympics"); months and sentence starts are no names. */
+static void
+test_years_in_names(void **state)
+{
+    (void)state;
+    const char *in = "Preparations for the 2030 Winter Olympics and for Expo "
+                     "2027 in Kazan went on in 2026, and the Volunteer of "
+                     "Russia 2025 award went to a student. In the summer of "
+                     "2019 we met, in January 2020 too. 2021 was hard, and "
+                     "the 2022 budget grew.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2026", 0, "2026");
+    iso_fig(r, in, RESULT_DATE, "summer of 2019", 0, "2019");
+    iso_fig(r, in, RESULT_DATE, "January 2020", 0, "2020-01");
+    iso_fig(r, in, RESULT_DATE, "2021", 0, "2021");
+    iso_fig(r, in, RESULT_DATE, "2022", 0, "2022");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -923,6 +945,7 @@ main(void)
         cmocka_unit_test(test_list_connectors),
         cmocka_unit_test(test_range_ends_and_counts_between),
         cmocka_unit_test(test_compound_amounts_and_kopecks),
+        cmocka_unit_test(test_years_in_names),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
