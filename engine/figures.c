@@ -1286,10 +1286,12 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         c->scale = w->num;
         c->flags |= F_SCALE;
         after = se;
-    } else if (t[q] == 'm' && !alpha_at(s, q + 1) && !digit_at(s, q + 1)) {
+    } else if ((t[q] == 'm' || t[q] == 'b' || t[q] == 'k') &&
+               !alpha_at(s, q + 1) && !digit_at(s, q + 1)) {
+        /* "$5m", "$500b", "$40k": one letter after a currency sign */
         size_t ps;
         if (money_prefix(s, p, &ps)) {
-            c->scale = 1e6;
+            c->scale = t[q] == 'm' ? 1e6 : t[q] == 'b' ? 1e9 : 1e3;
             c->flags |= F_SCALE;
             after = q + 1;
         }

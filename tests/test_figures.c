@@ -842,14 +842,15 @@ test_range_ends_and_counts_between(void **state)
 }
 
 /* "2 trillion 350 billion roubles" is one amount; kopecks are hundredths
- * of a rouble. */
+ * of a rouble; "b" and "k" after a currency sign scale like "m". */
 static void
 test_compound_amounts_and_kopecks(void **state)
 {
     (void)state;
     const char *in = "Investment reached 2 trillion 350 billion roubles. "
                      "A litre cost 40 roubles and 50 kopecks, and 16.6 "
-                     "million people bought it.";
+                     "million people bought it. Reserves fell from $500b to "
+                     "$400 billion; a car costs $40k.";
     result_t *r = scan(in);
     num_fig(r, in, RESULT_MONEY, "2 trillion 350 billion roubles", 0, 2.35e12,
             "RUB");
@@ -857,7 +858,10 @@ test_compound_amounts_and_kopecks(void **state)
     num_fig(r, in, RESULT_MONEY, "50 kopecks", 0, 0.5, "RUB");
     const result_figure_t *f = find(r, in, "16.6 million", 0);
     assert_true(f->value == 16600000.0);
-    assert_int_equal(r->n_figures, 4);
+    num_fig(r, in, RESULT_MONEY, "$500b", 0, 500e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "$400 billion", 0, 400e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "$40k", 0, 40e3, "USD");
+    assert_int_equal(r->n_figures, 7);
     result_destroy(&r);
 }
 
