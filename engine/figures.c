@@ -74,6 +74,8 @@ typedef struct scan {
     cand_t last;                /* last emitted figure with unit or scale */
     bool has_last;              /* last is valid */
     size_t count_end;           /* end of the last count with a noun */
+    cand_t day;                 /* last emitted day of a month */
+    bool has_day;               /* day is valid */
     char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
     size_t nper;                /* entries in per */
 } scan_t;
@@ -333,6 +335,10 @@ emit(scan_t *s, const cand_t *c)
         return;
     if (c->type == RESULT_CARDINAL && !(c->flags & (F_LOOSE | F_SCALE)))
         s->count_end = c->end;
+    if (c->kind == K_DAYMONTH) {
+        s->day = *c;
+        s->has_day = true;
+    }
     bool numeric = c->type != RESULT_DATE && c->type != RESULT_TIME;
     double v = c->num * c->scale;
     if (!isfinite(v))
@@ -461,6 +467,27 @@ carried_from_last(const scan_t *s, const cand_t *x)
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
 }
 
+/* "June 11-12", "May 7 and 9": a bare day number, followed by no noun,
+ * right after a day of a month and a dash or range word (no comma: "On
+ * June 12, 15 died") is another day of that month. */
+static bool
+day_after_day(const scan_t *s, const cand_t *c)
+{
+    const cand_t *y = &s->day;
+    if (!s->has_day || !(c->flags & F_LOOSE) || (c->flags & F_SCALE) ||
+        c->num < 1 || c->num > 31 || c->num != floor(c->num) ||
+        y->end > c->start)
+        return false;
+    const unsigned char *t = s->t;
+    size_t a = fig_lex_skip_blanks(t, s->n, y->end);
+    size_t k = fig_lex_dash(t, s->n, a);
+    const fig_word_t *w;
+    size_t b = k ? a + k
+                 : fig_lex_match_table(s->lx, t, s->n, a,
+                                       fig_lex_range_connectors, false, &w);
+    return b && fig_lex_skip_blanks(t, s->n, b) == c->start;
+}
+
 /* Keep c as the expression later elliptical numbers may take after. */
 static void
 remember(scan_t *s, const cand_t *c)
@@ -524,6 +551,11 @@ push(scan_t *s, cand_t *c)
         }
     }
     bool bare = c->type == RESULT_CARDINAL;
+    if (bare && !(c->flags & F_LINK) && day_after_day(s, c)) {
+        inherit(c, &s->day);
+        c->flags &= ~F_LOOSE;
+    }
+    bare = c->type == RESULT_CARDINAL;
     if (bare && !(c->flags & F_LINK) && s->has_last &&
         (((c->flags & F_LOOSE) &&
           loose_ok(s, c, &s->last, s->last.end, c->start)) ||

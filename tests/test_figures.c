@@ -887,6 +887,28 @@ test_years_in_names(void **state)
     result_destroy(&r);
 }
 
+/* A bare day after a day of a month and a dash or range word is another
+ * day of that month; after a comma, or with a noun, it is not. */
+static void
+test_day_ranges(void **state)
+{
+    (void)state;
+    const char *in = "The forum runs on October 14\xe2\x80\x93"
+                     "16 in Kazan, the fair from May 3 to 9. On June 12, 15 "
+                     "delegates came, and on July 4 and 7 people left.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "October 14", 0, "--10-14");
+    iso_fig(r, in, RESULT_DATE, "16", 0, "--10-16");
+    iso_fig(r, in, RESULT_DATE, "May 3", 0, "--05-03");
+    iso_fig(r, in, RESULT_DATE, "9", 0, "--05-09");
+    iso_fig(r, in, RESULT_DATE, "June 12", 0, "--06-12");
+    num_fig(r, in, RESULT_CARDINAL, "15", 0, 15, "");
+    iso_fig(r, in, RESULT_DATE, "July 4", 0, "--07-04");
+    num_fig(r, in, RESULT_CARDINAL, "7", 0, 7, "");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -950,6 +972,7 @@ main(void)
         cmocka_unit_test(test_range_ends_and_counts_between),
         cmocka_unit_test(test_compound_amounts_and_kopecks),
         cmocka_unit_test(test_years_in_names),
+        cmocka_unit_test(test_day_ranges),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
