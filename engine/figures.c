@@ -9,6 +9,7 @@
 #include "figures.h"
 
 #include "fig_lex.h"
+#include "lexicon.h"
 #include "swar.h"
 
 #include <math.h>
@@ -64,6 +65,7 @@ typedef struct cand {
 
 typedef struct scan {
     const fig_lex_t *lx;        /* word tables' index */
+    const lexicon_t *lex;       /* the word tables (lx's lexicon) */
     const unsigned char *t;     /* input */
     size_t n;                   /* input length */
     result_t *r;                /* output */
@@ -269,9 +271,9 @@ parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
             d++;
         const fig_word_t *w;
         size_t a = fig_lex_skip_blanks(t, s->n, d);
-        dcomma =
-            d - q - 1 < 3 && a > d &&
-            fig_lex_match_table(s->lx, t, s->n, a, fig_lex_scales, false, &w);
+        dcomma = d - q - 1 < 3 && a > d &&
+                 fig_lex_match_table(s->lx, t, s->n, a, s->lex->fig_scales,
+                                     false, &w);
     }
     if (q + 1 < s->n && (t[q] == '.' || dcomma) && fig_lex_is_digit(t[q + 1])) {
         q++;
@@ -444,7 +446,7 @@ part_of_last(const scan_t *s, const cand_t *x)
 }
 
 /* "a limit of 50 billion rubles was raised to 75 billion": a bare amount
- * with a scale word of its own, after a word of fig_lex_carry_preps, in
+ * with a scale word of its own, after a word of fig_carry_preps, in
  * the sentence of the last amount with a currency or unit and followed by
  * no noun of its own, is parallel to it and takes its currency or unit
  * ("invest some 251 billion" after "900 billion rubles" is not: no such
@@ -461,7 +463,7 @@ carried_from_last(const scan_t *s, const cand_t *x)
         crosses_sentence(s, y->end, x->start))
         return false;
     if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
-        fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_carry_preps) < 0)
+        fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_carry_preps) < 0)
         return false;
     double xv = x->num * x->scale, yv = y->num * y->scale;
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
@@ -484,7 +486,7 @@ day_after_day(const scan_t *s, const cand_t *c)
     const fig_word_t *w;
     size_t b = k ? a + k
                  : fig_lex_match_table(s->lx, t, s->n, a,
-                                       fig_lex_range_connectors, false, &w);
+                                       s->lex->fig_range_connectors, false, &w);
     return b && fig_lex_skip_blanks(t, s->n, b) == c->start;
 }
 
@@ -589,7 +591,7 @@ followed_loosely(const scan_t *s, size_t p)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_loose_followers) >= 0;
+    return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_loose_followers) >= 0;
 }
 
 /* Connector after a number: dash, to, or, and, and/or, through, comma
@@ -613,7 +615,7 @@ connector(const scan_t *s, size_t p)
             b = a;
         }
         size_t e = fig_lex_match_table(s->lx, t, s->n, a,
-                                       fig_lex_range_connectors, false, &w);
+                                       s->lex->fig_range_connectors, false, &w);
         /* after a comma only "or" closes a list ("10, 20, or 30
          * percent"); ", and" starts a clause as often as it ends a list */
         if (e && (!comma || strncmp(w->pat, "or", 2) == 0))
@@ -629,8 +631,8 @@ connector(const scan_t *s, size_t p)
     return 0;
 }
 
-/* Currency sign (fig_lex_currency_symbols, the longest ending there) or
- * ISO 4217 code (a case-sensitive three-letter entry of fig_lex_currencies,
+/* Currency sign (fig_currency_symbols, the longest ending there) or
+ * ISO 4217 code (a case-sensitive three-letter entry of fig_currencies,
  * followed by a blank: "CHF 10 million") right before the number at p:
  * returns the code and sets *start. */
 static const char *
@@ -640,7 +642,7 @@ money_prefix(const scan_t *s, size_t p, size_t *start)
     size_t q = fig_lex_skip_blanks_back(t, p);
     const char *code = NULL;
     size_t best = 0;
-    for (const fig_word_t *w = fig_lex_currency_symbols;
+    for (const fig_word_t *w = s->lex->fig_currency_symbols;
          q > 0 && fig_lex_sign_end(s->lx, t[q - 1]) && w->pat; w++) {
         size_t k = strlen(w->pat);
         if (k > best && k <= q && memcmp(t + q - k, w->pat, k) == 0 &&
@@ -660,7 +662,7 @@ money_prefix(const scan_t *s, size_t p, size_t *start)
         t[ws + 1] >= 'A' && t[ws + 1] <= 'Z' && t[ws + 2] >= 'A' &&
         t[ws + 2] <= 'Z') {
         /* rare (three capitals before a number): a plain walk */
-        for (const fig_word_t *w = fig_lex_currencies; w->pat; w++)
+        for (const fig_word_t *w = s->lex->fig_currencies; w->pat; w++)
             if ((w->flags & FIG_LEX_CS) && memcmp(w->pat, t + ws, 3) == 0 &&
                 w->pat[3] == '\0') {
                 *start = ws;
@@ -678,11 +680,11 @@ month_before(const scan_t *s, size_t p, size_t *start)
     if (fig_lex_blank_before(s->t, p) == 0 ||
         !fig_lex_prev_word(s->t, p, &ws, &we))
         return 0;
-    int i = fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months);
+    int i = fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_months);
     if (i < 0)
         return 0;
     *start = ws;
-    return (int)fig_lex_months[i].num;
+    return (int)s->lex->fig_months[i].num;
 }
 
 /* ", 2020" or " 2020" after a day: the year, end in *end; 0 if none. */
@@ -730,7 +732,7 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
         ws = as;
         we = ae;
     }
-    if (!word_in_list(s, ws, we, fig_lex_seasons))
+    if (!word_in_list(s, ws, we, s->lex->fig_seasons))
         return false;
     c->start = ws;
     if (!fig_lex_prev_word(t, ws, &as, &ae))
@@ -743,7 +745,7 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
     size_t bs, be;
     if (fig_lex_word_is(t, as, ae, "of") &&
         fig_lex_prev_word(t, as, &bs, &be) &&
-        word_in_list(s, bs, be, fig_lex_season_edges))
+        word_in_list(s, bs, be, s->lex->fig_season_edges))
         c->start = bs;
     return true;
 }
@@ -776,7 +778,7 @@ period_before(const scan_t *s, cand_t *c)
     size_t ws, we;
     if (fig_lex_blank_before(s->t, c->start) &&
         fig_lex_prev_word(s->t, c->start, &ws, &we) &&
-        word_in_list(s, ws, we, fig_lex_relative_periods))
+        word_in_list(s, ws, we, s->lex->fig_relative_periods))
         c->start = ws;
 }
 
@@ -833,7 +835,7 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     if (!fig_lex_word_is(t, w1s, w1e, "of") ||
         !fig_lex_prev_word(t, w1s, &w2s, &w2e))
         return;
-    if (word_in_list(s, w2s, w2e, fig_lex_year_edges)) {
+    if (word_in_list(s, w2s, w2e, s->lex->fig_year_edges)) {
         c->start = w2s;
         return;
     }
@@ -841,14 +843,14 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
      * digits is found from the number, see first_months_after) */
     if (fig_lex_word_is(t, w2s, w2e, "months") &&
         fig_lex_prev_word(t, w2s, &w3s, &w3e)) {
-        int k = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_numwords);
+        int k = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_numwords);
         size_t w4s, w4e;
-        if (k >= 0 && fig_lex_numwords[k].num >= 1 &&
-            fig_lex_numwords[k].num <= 12 &&
+        if (k >= 0 && s->lex->fig_numwords[k].num >= 1 &&
+            s->lex->fig_numwords[k].num <= 12 &&
             fig_lex_prev_word(t, w3s, &w4s, &w4e) &&
             fig_lex_word_is(t, w4s, w4e, "first")) {
             first_months_iso(c->iso, sizeof c->iso, year,
-                             (int)fig_lex_numwords[k].num);
+                             (int)s->lex->fig_numwords[k].num);
             c->start = w4s;
         }
         return;
@@ -857,8 +859,8 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     bool quarter = fig_lex_word_is(t, w2s, w2e, "quarter");
     if ((!half && !quarter) || !fig_lex_prev_word(t, w2s, &w3s, &w3e))
         return;
-    int i = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_part_ordinals);
-    int k = i >= 0 ? (int)fig_lex_part_ordinals[i].num : 0;
+    int i = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_part_ordinals);
+    int k = i >= 0 ? (int)s->lex->fig_part_ordinals[i].num : 0;
     if (k < 1 || (half && k > 2))
         return;
     snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q', k);
@@ -876,7 +878,7 @@ name_before(const scan_t *s, size_t p)
         return false;
     if (!(s->t[ws] >= 'A' && s->t[ws] <= 'Z'))
         return false;
-    if (fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months) >= 0)
+    if (fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_months) >= 0)
         return false;
     size_t q = fig_lex_skip_blanks_back(s->t, ws);
     if (q == 0)
@@ -921,10 +923,10 @@ per_unit(scan_t *s, cand_t *c)
         return;
     const fig_word_t *w;
     size_t e =
-        fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_units, false, &w);
+        fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_units, false, &w);
     if (!e || w->num != 1)
-        e = fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_per_times, false,
-                                &w);
+        e = fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_per_times,
+                                false, &w);
     if (!e)
         return;
     const char *u = per_name(s, c->unit, w->norm);
@@ -941,14 +943,14 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     const fig_word_t *w;
     size_t e;
     c->flags |= F_UNIT;
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_percents, glued,
-                                 &w))) {
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_percents,
+                                 glued, &w))) {
         c->type = RESULT_PERCENT;
         c->unit = NULL;
         c->end = e;
         return true;
     }
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_currencies,
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_currencies,
                                  glued, &w))) {
         c->type = RESULT_MONEY;
         c->unit = w->norm;
@@ -959,8 +961,8 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     }
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
-        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_currencies,
-                                     false, &w))) {
+        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a,
+                                     s->lex->fig_currencies, false, &w))) {
             e = fig_lex_skip_blanks(s->t, s->n, e);
             if (e < s->n && s->t[e] == ']') {
                 c->type = RESULT_MONEY;
@@ -970,7 +972,7 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
             }
         }
     }
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_units, glued,
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_units, glued,
                                  &w))) {
         c->type = RESULT_QUANTITY;
         c->unit = w->norm;
@@ -1072,7 +1074,7 @@ after_suffix_dash(const scan_t *s, size_t p, size_t dl)
         !fig_lex_is_digit(t[ws - 1]))
         return false;
     return fig_lex_word_is(t, ws, we, "s") ||
-           fig_lex_word_in(s->lx, t, ws, we, fig_lex_ordinal_suffixes) >= 0;
+           fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_ordinal_suffixes) >= 0;
 }
 
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
@@ -1102,7 +1104,7 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
             !after_suffix_dash(s, p, dl)) {
             size_t ws, we;
             if (fig_lex_prev_word(t, p - dl, &ws, &we) && we == p - dl &&
-                word_in_list(s, ws, we, fig_lex_year_prefixes)) {
+                word_in_list(s, ws, we, s->lex->fig_year_prefixes)) {
                 x->pfx = true;
                 x->pfx_start = ws;
             } else {
@@ -1141,7 +1143,7 @@ pat_clock(scan_t *s, numctx_t *x, cand_t *c)
     size_t a = fig_lex_skip_blanks(t, n, e);
     const fig_word_t *w;
     size_t pe =
-        fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false, &w);
+        fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words, false, &w);
     if (pe && w->norm[0] == 'p') {
         if (hh < 12)
             hh += 12;
@@ -1254,7 +1256,7 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     size_t wl = e - q;
     bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
     if (tail_ok && is_int(m) &&
-        fig_lex_word_in(s->lx, t, q, e, fig_lex_ordinal_suffixes) >= 0) {
+        fig_lex_word_in(s->lx, t, q, e, s->lex->fig_ordinal_suffixes) >= 0) {
         size_t ms;
         int mo = month_before(s, p, &ms);
         if (mo && m->ip >= 1 && m->ip <= 31) {
@@ -1266,8 +1268,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
         size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
         const fig_word_t *mw;
-        size_t me = b > oe ? fig_lex_match_table(s->lx, t, n, b, fig_lex_months,
-                                                 false, &mw)
+        size_t me = b > oe ? fig_lex_match_table(s->lx, t, n, b,
+                                                 s->lex->fig_months, false, &mw)
                            : 0;
         if (me && !alpha_at(s, me) && m->ip >= 1 && m->ip <= 31)
             return day_of_month(s, x, c, (int)mw->num, me);
@@ -1295,8 +1297,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     }
     int cw;
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
-        (cw = fig_lex_word_in(s->lx, t, q, e, fig_lex_clock_words)) >= 0 &&
-        fig_lex_clock_words[cw].norm[0] != 'o') {
+        (cw = fig_lex_word_in(s->lx, t, q, e, s->lex->fig_clock_words)) >= 0 &&
+        s->lex->fig_clock_words[cw].norm[0] != 'o') {
         int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
         c->type = RESULT_TIME;
         snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
@@ -1306,7 +1308,7 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     /* "70years": a duration word glued to the number (a missing blank) */
     const fig_word_t *w;
     if (tail_ok && !is_yearish(m) &&
-        fig_lex_match_table(s->lx, t, n, q, fig_lex_durations, false, &w) ==
+        fig_lex_match_table(s->lx, t, n, q, s->lex->fig_durations, false, &w) ==
             e) {
         x->glued = true;
         return LOOKAHEAD;
@@ -1314,7 +1316,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     /* glued scale and units: 5bn, 10km, 100MW, $5m */
     size_t se;
     size_t after = q;
-    if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true, &w))) {
+    if ((se = fig_lex_match_table(s->lx, t, n, q, s->lex->fig_scales, true,
+                                  &w))) {
         c->scale = w->num;
         c->flags |= F_SCALE;
         after = se;
@@ -1361,8 +1364,8 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
         a++;
     }
     const fig_word_t *w;
-    size_t se =
-        fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_scales, false, &w);
+    size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
+                                    false, &w);
     if (!se)
         return;
     c->scale = w->num;
@@ -1380,7 +1383,7 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
         return;
     size_t b2 = fig_lex_skip_blanks(s->t, s->n, q2);
     size_t se2 = b2 > q2 ? fig_lex_match_table(s->lx, s->t, s->n, b2,
-                                               fig_lex_scales, false, &w2)
+                                               s->lex->fig_scales, false, &w2)
                          : 0;
     if (se2 && w2->num < w->num) {
         c->num += (double)m2.ip * w2->num / w->num;
@@ -1465,8 +1468,8 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     if (!x->hyph && a > x->q && m->dec && !(c->flags & F_SCALE) &&
         m->intdig <= 2 && m->ip >= 1 && m->ip <= 12 &&
         m->end - m->start == (size_t)m->intdig + 3 &&
-        (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
-                                  &w)) &&
+        (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
+                                  false, &w)) &&
         w->norm[0] != 'o') {
         int mm = (t[m->end - 2] - '0') * 10 + (t[m->end - 1] - '0');
         if (mm < 60) {
@@ -1479,12 +1482,13 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     }
     if (x->hyph || a <= x->q || !is_int(m) || m->sep || m->intdig > 2)
         return NEXT;
-    size_t me = fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
+    size_t me =
+        fig_lex_match_table(s->lx, t, n, a, s->lex->fig_months, false, &w);
     if (me && m->ip >= 1 && m->ip <= 31)
         return day_of_month(s, x, c, (int)w->num, me);
     if (m->ip >= 1 && m->ip <= 12 &&
-        (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
-                                  &w))) {
+        (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
+                                  false, &w))) {
         int hh = (int)m->ip % 12;
         if (w->norm[0] == 'p')
             hh += 12;
@@ -1508,8 +1512,8 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
     if ((x->a <= x->q && !x->glued) || is_yearish(&x->m))
         return NEXT;
     const fig_word_t *w;
-    size_t de =
-        fig_lex_match_table(s->lx, t, n, x->a, fig_lex_durations, false, &w);
+    size_t de = fig_lex_match_table(s->lx, t, n, x->a, s->lex->fig_durations,
+                                    false, &w);
     if (!de)
         return NEXT;
     bool tm = w->norm[0] >= 'a';
@@ -1548,10 +1552,10 @@ year_in_name(const scan_t *s, size_t p, size_t a)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_months) < 0;
+    return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_months) < 0;
 }
 
-/* A year: from 1900, or after a word of fig_lex_year_preps, or "mid-";
+/* A year: from 1900, or after a word of fig_year_preps, or "mid-";
  * with its context ("first half of 2020", "Q3 2020", "summer 2014"). A
  * year in a name ("Expo 2017", "Russia 2018 Organising Committee", "the
  * 2014 Winter Olympics") is no figure. */
@@ -1565,7 +1569,7 @@ pat_year(scan_t *s, numctx_t *x, cand_t *c)
         return give(x, skip_run(s, x->q));
     size_t ws, we;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
-                word_in_list(s, ws, we, fig_lex_year_preps);
+                word_in_list(s, ws, we, s->lex->fig_year_preps);
     if (!(x->m.ip >= 1900 || prep || x->pfx))
         return NEXT;
     c->type = RESULT_DATE;
@@ -1705,9 +1709,9 @@ spelled_value(const scan_t *s, size_t a, size_t b, double *out)
             p++;
             continue;
         }
-        int i = fig_lex_word_in(s->lx, t, p, e, fig_lex_numwords);
+        int i = fig_lex_word_in(s->lx, t, p, e, s->lex->fig_numwords);
         if (i >= 0) {
-            double v = fig_lex_numwords[i].num;
+            double v = s->lex->fig_numwords[i].num;
             if (v == 100)
                 cur = (cur > 0 ? cur : 1) * 100;
             else
@@ -1742,7 +1746,8 @@ spelled_start(const scan_t *s, size_t p)
                    fig_lex_blank_before(t, cur) == 0) {
             break;
         }
-        bool numw = fig_lex_word_in(s->lx, t, ws, we, fig_lex_numwords) >= 0;
+        bool numw =
+            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0;
         bool glue = fig_lex_word_is(t, ws, we, "and") ||
                     fig_lex_word_is(t, ws, we, "a") ||
                     fig_lex_word_is(t, ws, we, "half");
@@ -1784,8 +1789,9 @@ spelled_money(scan_t *s, size_t ws, size_t we, double scale)
     size_t a = fig_lex_skip_blanks(s->t, s->n, we);
     const fig_word_t *w;
     size_t e;
-    if (a == we || !(e = fig_lex_match_table(s->lx, s->t, s->n, a,
-                                             fig_lex_currencies, false, &w)))
+    if (a == we ||
+        !(e = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_currencies,
+                                  false, &w)))
         return;
     size_t st = spelled_start(s, ws);
     double v;
@@ -1928,6 +1934,7 @@ figures_scan(const fig_lex_t *lx, const char *text, size_t len, result_t *r)
         return;
     scan_t *s = &(scan_t){ 0 };
     s->lx = lx;
+    s->lex = fig_lex_lexicon(lx);
     s->t = (const unsigned char *)text;
     s->n = len;
     s->r = r;
