@@ -770,7 +770,8 @@ test_money_ranges_and_plus(void **state)
 }
 
 /* Units in the singular after a hyphen, hyphenated and "linear" units,
- * abbreviations of rates, frequencies, pressure and data. */
+ * abbreviations of rates, frequencies, pressure and data; "m" is a metre
+ * unless a currency sign makes it a million. */
 static void
 test_more_units(void **state)
 {
@@ -778,7 +779,8 @@ test_more_units(void **state)
     const char *in = "A 500-square-metre shop, 12 linear kilometres of "
                      "track, gusts of 25 m/s, the 800 MHz band, 15 MPa of "
                      "pressure, 100 GB per second, a 12-mile limit and a "
-                     "5-gram sample.";
+                     "5-gram sample. The hall is 40 m long, the pool 25m "
+                     "wide, for a $3m grant.";
     result_t *r = scan(in);
     num_fig(r, in, RESULT_QUANTITY, "500-square-metre", 0, 500, "square metre");
     num_fig(r, in, RESULT_QUANTITY, "12 linear kilometres", 0, 12,
@@ -790,7 +792,10 @@ test_more_units(void **state)
             "gigabyte per second");
     num_fig(r, in, RESULT_QUANTITY, "12-mile", 0, 12, "mile");
     num_fig(r, in, RESULT_QUANTITY, "5-gram", 0, 5, "gram");
-    assert_int_equal(r->n_figures, 8);
+    num_fig(r, in, RESULT_QUANTITY, "40 m", 0, 40, "metre");
+    num_fig(r, in, RESULT_QUANTITY, "25m", 0, 25, "metre");
+    num_fig(r, in, RESULT_MONEY, "$3m", 0, 3e6, "USD");
+    assert_int_equal(r->n_figures, 11);
     result_destroy(&r);
 }
 
