@@ -478,7 +478,7 @@ day_after_day(const scan_t *s, const cand_t *c)
     const cand_t *y = &s->day;
     if (!s->has_day || !(c->flags & F_LOOSE) || (c->flags & F_SCALE) ||
         c->num < 1 || c->num > 31 || c->num != floor(c->num) ||
-        y->end > c->start)
+        y->end > c->start || c->start - y->end > 16)
         return false;
     const unsigned char *t = s->t;
     size_t a = fig_lex_skip_blanks(t, s->n, y->end);
@@ -614,10 +614,13 @@ connector(const scan_t *s, size_t p)
             a = fig_lex_skip_blanks(t, s->n, a + 1);
             b = a;
         }
-        size_t e = fig_lex_match_table(s->lx, t, s->n, a,
-                                       s->lex->fig_range_connectors, false, &w);
         /* after a comma only "or" closes a list ("10, 20, or 30
-         * percent"); ", and" starts a clause as often as it ends a list */
+         * percent"); ", and" starts a clause as often as it ends a list
+         * (and a digit right after the comma needs no lookup) */
+        size_t e = 0;
+        if (!comma || (a < s->n && (t[a] | 0x20) == 'o'))
+            e = fig_lex_match_table(s->lx, t, s->n, a,
+                                    s->lex->fig_range_connectors, false, &w);
         if (e && (!comma || strncmp(w->pat, "or", 2) == 0))
             b = e;
         if (!b)
