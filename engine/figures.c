@@ -962,17 +962,27 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         c->end = e;
         return true;
     }
+    /* an editor's bracket supplying the currency, percent or unit: "28
+     * billion [rubles]", "9.5 [percent]", "12 [tonnes]" */
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
-        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a,
-                                     s->lex->fig_currencies, false, &w))) {
+        const fig_word_t *const tables[] = { s->lex->fig_currencies,
+                                             s->lex->fig_percents,
+                                             s->lex->fig_units };
+        const int types[] = { RESULT_MONEY, RESULT_PERCENT, RESULT_QUANTITY };
+        for (size_t i = 0; i < 3; i++) {
+            e = fig_lex_match_table(s->lx, s->t, s->n, a, tables[i], false, &w);
+            if (!e)
+                continue;
             e = fig_lex_skip_blanks(s->t, s->n, e);
-            if (e < s->n && s->t[e] == ']') {
-                c->type = RESULT_MONEY;
-                c->unit = w->norm;
-                c->end = e + 1;
-                return true;
-            }
+            if (e >= s->n || s->t[e] != ']')
+                break;
+            c->type = types[i];
+            c->unit = types[i] == RESULT_PERCENT ? NULL : w->norm;
+            if (types[i] == RESULT_QUANTITY)
+                c->scale *= w->num;
+            c->end = e + 1;
+            return true;
         }
     }
     if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_units, glued,

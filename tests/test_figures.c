@@ -915,6 +915,22 @@ test_day_ranges(void **state)
     result_destroy(&r);
 }
 
+/* An editor's bracket supplies a percent or a unit as it does a
+ * currency. */
+static void
+test_bracketed_units(void **state)
+{
+    (void)state;
+    const char *in = "Inflation there was 6.5 [percent], the new unit gives "
+                     "450 [MW] and the fund got 12 billion [roubles].";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "6.5 [percent]", 0, 6.5, "");
+    num_fig(r, in, RESULT_QUANTITY, "450 [MW]", 0, 450, "megawatt");
+    num_fig(r, in, RESULT_MONEY, "12 billion [roubles]", 0, 12e9, "RUB");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -979,6 +995,7 @@ main(void)
         cmocka_unit_test(test_compound_amounts_and_kopecks),
         cmocka_unit_test(test_years_in_names),
         cmocka_unit_test(test_day_ranges),
+        cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
