@@ -1328,11 +1328,35 @@ pmap_slot(const pmap_t *m, uint64_t h)
     return i;
 }
 
-/* Case-insensitive hash of a canonical name (bytes as written). */
+/* Case-insensitive hash of a canonical name of a type, from the
+ * tok_hash() of its bytes as written. */
 static uint64_t
-name_hash(int type, const char *s, size_t n)
+name_seq(int type, uint64_t bytes)
 {
-    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, tok_hash(s, n));
+    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, bytes);
+}
+
+/* tok_hash() of canonical names by where their bytes are: most mentions
+ * repeat a lexicon name or a person's full-name span, hashed once. */
+#define HCACHE_SLOTS 256
+
+typedef struct hcache {
+    const char *p; /* first byte of the name, NULL when the slot is free */
+    size_t n;      /* its length */
+    uint64_t h;    /* tok_hash(p, n) */
+} hcache_t;
+
+static uint64_t
+hcache_hash(hcache_t *hc, const char *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p;
+    hcache_t *x = &hc[(a ^ (a >> 8) ^ n) & (HCACHE_SLOTS - 1)];
+    if (x->p != p || x->n != n) {
+        x->p = p;
+        x->n = n;
+        x->h = tok_hash(p, n);
+    }
+    return x->h;
 }
 
 /* Group mentions into entities: one per (type, canonical name). */
@@ -1343,6 +1367,8 @@ emit(doc_t *d, const char *text, result_t *r)
     pmap_init(&m, d->n_c, d->sc);
     uint64_t *key = m.key;
     uint32_t *ent = m.val;
+    hcache_t hc[HCACHE_SLOTS];
+    memset(hc, 0, sizeof hc);
     for (size_t i = 0; i < d->n_c; i++) {
         const cand_t *c = &d->c[i];
         const char *cn = c->canon;
@@ -1356,7 +1382,8 @@ emit(doc_t *d, const char *text, result_t *r)
                 cl = sizeof buf - 1;
         }
         /* hashed in place; a span is copied out only for a new entity */
-        uint64_t h = name_hash(c->type, cn ? cn : text + c->cs, cl);
+        uint64_t h =
+            name_seq(c->type, hcache_hash(hc, cn ? cn : text + c->cs, cl));
         size_t k = pmap_slot(&m, h);
         if (!key[k]) {
             key[k] = h;
