@@ -1726,15 +1726,12 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
         v16_t a;
         memcpy(&a, u + q, 16);
         v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
-        uint64_t half[2];
-        v16_masks(m, half);
-        if (half[0] | half[1]) /* prose: many blocks hold no capital */
-            for (size_t h = 0; h < 2; h++)
-                for (uint64_t x = half[h]; x; x &= x - 1) {
-                    size_t k = q + 8 * h + swar_first(x);
-                    if (k == 0 || !word_byte[u[k - 1]])
-                        return k;
-                }
+        /* prose: many blocks hold no capital */
+        for (unsigned x = v16_bits(m); x; x &= x - 1) {
+            size_t k = q + (size_t)__builtin_ctz(x);
+            if (k == 0 || !word_byte[u[k - 1]])
+                return k;
+        }
         q += 16;
     }
     while (q + 8 <= len) {

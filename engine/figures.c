@@ -163,11 +163,8 @@ alpha_at(const scan_t *s, size_t p)
 static size_t
 v16_first(v16_t m)
 {
-    uint64_t half[2];
-    v16_masks(m, half);
-    return half[0]   ? swar_first(half[0])
-           : half[1] ? 8 + swar_first(half[1])
-                     : 16;
+    unsigned x = v16_bits(m);
+    return x ? (size_t)__builtin_ctz(x) : 16;
 }
 
 /* Position of the first ASCII digit at or after p, or n. Eight bytes at a
@@ -182,12 +179,9 @@ next_digit(const unsigned char *t, size_t n, size_t p)
         memcpy(&b, t + p + 16, 16);
         v16_t da = (v16_t)((v16_t)(a - '0') < 10);
         v16_t db = (v16_t)((v16_t)(b - '0') < 10);
-        uint64_t any[2];
-        v16_masks(da | db, any);
-        if (any[0] | any[1]) {
-            size_t k = v16_first(da);
-            return k < 16 ? p + k : p + 16 + v16_first(db);
-        }
+        unsigned x = v16_bits(da) | v16_bits(db) << 16;
+        if (x)
+            return p + (size_t)__builtin_ctz(x);
         p += 32;
     }
     while (p + 16 <= n) {
@@ -1887,12 +1881,9 @@ scan_spelled(scan_t *s)
         v16_t m = (v16_t)(((a == 'l') & (b == 'l') & (c == 'i')) |
                           ((a == 'r') & (((b == 'c') & (c == 'e')) |
                                          ((b == ' ') & (c == 'c')))));
-        uint64_t half[2];
-        v16_masks(m, half);
-        if (half[0] | half[1]) /* most blocks hold no hit */
-            for (size_t h = 0; h < 2; h++)
-                for (uint64_t x = half[h]; x; x &= x - 1)
-                    spelled_at(s, p + 8 * h + swar_first(x));
+        /* most blocks hold no hit */
+        for (unsigned x = v16_bits(m); x; x &= x - 1)
+            spelled_at(s, p + (size_t)__builtin_ctz(x));
         p += 16;
     }
     while (p + 10 <= n) {
