@@ -610,6 +610,25 @@ unknown_run(const char *s, const word_t *w, size_t a, size_t b)
     return true;
 }
 
+/* The end of the longest listed entity that starts at one of w[c..p] and
+ * runs past w[p] ("People's Republic of China" over the possessive
+ * "People's"), or -1. */
+static size_t
+listed_past(const word_t *w, size_t n, size_t c, size_t p)
+{
+    size_t best = (size_t)-1;
+    for (size_t j = c; j <= p; j++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (w[j].conn)
+            continue;
+        gaz_longest(w, n, j, &ge, &g, &te);
+        if (ge != (size_t)-1 && ge > p && (best == (size_t)-1 || ge > best))
+            best = ge;
+    }
+    return best;
+}
+
 /* Title at i..te: the person it introduces, and entities in its "of ..."
  * complement. Returns the next word to look at. */
 static size_t
@@ -630,6 +649,13 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
                given_person(w, n, stop) == (size_t)-1 &&
                !(w[stop].kinds & GAZ_TITLE)) {
             if (w[stop].t.flags & TOK_POSS) {
+                /* "of the People's Republic of China Xi Jinping": a
+                 * listed name goes on past its possessive word */
+                size_t past = listed_past(w, n, c, stop);
+                if (past != (size_t)-1) {
+                    stop = past + 1;
+                    continue;
+                }
                 stop++;
                 break;
             }

@@ -841,6 +841,20 @@ test_huge_line(void **state)
     free(s);
 }
 
+/* A listed name with a possessive word inside a title's complement. */
+static void
+test_title_possessive_name(void **state)
+{
+    (void)state;
+    const char *s = "The talks began with President of the People's Republic "
+                    "of China Xi Jinping in the morning.\n";
+    result_t *r = scan(s);
+    expect(r, s, "People's Republic of China", RESULT_GPE);
+    expect(r, s, "Xi Jinping", RESULT_PERSON);
+    expect_none(r, "Republic of China");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -876,6 +890,7 @@ main(void)
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_title_possessive_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
