@@ -67,6 +67,8 @@ typedef struct maybe {
     uint8_t words;       /* number of words */
     bool caps;           /* one unknown word in capitals ("FAS") */
     bool sent;           /* starts a sentence or line */
+    bool place;          /* an unknown town ("in Rzhev"), GPE unless it
+                            is a person's surname */
     bool used;           /* became a mention */
 } maybe_t;
 
@@ -197,6 +199,7 @@ add_maybe(doc_t *d, const word_t *w, size_t a, size_t b, bool caps)
     m->words = (uint8_t)(b - a + 1);
     m->caps = caps;
     m->sent = starts_sentence(d->text, w[a].t.start);
+    m->place = false;
     m->used = false;
     m->seq = 0;
     for (size_t k = a; k <= b; k++)
@@ -998,7 +1001,10 @@ process(doc_t *d, word_t *w, size_t n)
                 ((town_suffix(s, &x->t) &&
                   place_prep_before(s, x->t.start, &lex_place_preps)) ||
                  unknown_place(d, x))) {
-                add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
+                /* GPE after the pass, unless a person of the document
+                 * has this surname ("in Trump properties") */
+                add_maybe(d, w, i, i, false);
+                d->m[d->n_m - 1].place = true;
                 i++;
                 continue;
             }
@@ -1888,6 +1894,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     }
     flush(&d, seg, n);
     resolve_persons(&d);
+    for (size_t i = 0; i < d.n_m; i++)
+        if (d.m[i].place && !d.m[i].used) {
+            d.m[i].used = true;
+            add_cand(&d, d.m[i].start, d.m[i].end, RESULT_GPE, NULL);
+        }
     propagate_types(&d, len);
     emit(&d, text, r);
     sc->c = d.c;

@@ -855,6 +855,23 @@ test_title_possessive_name(void **state)
     result_destroy(&r);
 }
 
+/* An unknown word after "in" is a town unless a person of the document
+ * bears it as a surname. */
+static void
+test_unknown_place_surname(void **state)
+{
+    (void)state;
+    const char *s = "Donald Trump called on Friday. Nobody invested in Trump "
+                    "hotels, and the new school opened in Rzhev.\n";
+    result_t *r = scan(s);
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "Trump", &m);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_PERSON);
+    expect(r, s, "Rzhev", RESULT_GPE);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -891,6 +908,7 @@ main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
         cmocka_unit_test(test_title_possessive_name),
+        cmocka_unit_test(test_unknown_place_surname),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
