@@ -512,6 +512,9 @@ unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
 {
     if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
         return 0;
+    /* "Kuban University", "Hague Court": the name of a place */
+    if (word_in_set(s, &w[h], &lex_place_named_heads))
+        return 0;
     /* "Olympic Committee", "Presidential Council": a modifier */
     const tok_t *lt = &w[h - 1].t;
     if (lex_set_ends(&lex_adjective_suffixes, s + lt->start,

@@ -76,6 +76,9 @@ extern const lex_set_t lex_org_nouns_after;
 extern const lex_set_t lex_fac_nouns_after;
 extern const lex_set_t lex_org_titles;
 extern const lex_set_t lex_org_name_endings;
+/* data/kinds.txt: heads of bodies usually named after a place
+ * ("University", "Court"). */
+extern const lex_set_t lex_place_named_heads;
 /* data/calendar.txt: names of months and days. */
 extern const lex_set_t lex_calendar_words;
 /* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */

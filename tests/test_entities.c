@@ -872,6 +872,23 @@ test_unknown_place_surname(void **state)
     result_destroy(&r);
 }
 
+/* The unknown name before a university or a court is a place's name: it
+ * does not make an organisation of its other mentions. */
+static void
+test_place_named_heads(void **state)
+{
+    (void)state;
+    const char *s = "Graduates of the Tembria State University and the "
+                    "Tembria Court were there. We know what Tembria "
+                    "farmers need.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tembria State University", RESULT_ORG);
+    expect(r, s, "Tembria Court", RESULT_ORG);
+    const result_entity_t *e = find(r, "Tembria", NULL);
+    assert_true(!e || e->type != RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -909,6 +926,7 @@ main(void)
         cmocka_unit_test(test_huge_line),
         cmocka_unit_test(test_title_possessive_name),
         cmocka_unit_test(test_unknown_place_surname),
+        cmocka_unit_test(test_place_named_heads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
