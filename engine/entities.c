@@ -1042,6 +1042,25 @@ process(doc_t *d, word_t *w, size_t n)
     }
 }
 
+/* The words w[a..b] name a region: the gazetteer lists them followed by
+ * "Region" or "Territory" as a GPE ("Amur" of "Amur Region", "Rostov"
+ * of "Rostov Region"). */
+static bool
+names_region(const word_t *w, size_t a, size_t b)
+{
+    static const char *const heads[] = { "Region", "Territory" };
+    uint64_t h = 0;
+    for (size_t k = a; k <= b; k++)
+        h = tok_seq(h, w[k].t.hash);
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        const gaz_slot_t *g =
+            gaz_find(tok_seq(h, tok_hash(heads[i], strlen(heads[i]))));
+        if (g && (g->kinds & GAZ_ENT) && g->ent == RESULT_GPE)
+            return true;
+    }
+    return false;
+}
+
 /* A run closed by a plural head: "the Amur and Irkutsk regions",
  * "Kursk and Voronezh regions". Each listed name takes the head's type;
  * names with their own head ("Rostov Region") are parsed as usual. */
@@ -1107,8 +1126,16 @@ coordination(doc_t *d, word_t *w, size_t n)
         for (size_t k = i; k <= e; k++)
             if (w[k].kinds & (GAZ_HEAD | GAZ_ENT))
                 own = true;
-        if (own &&
-            !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
+        size_t ge, te;
+        const gaz_slot_t *g;
+        gaz_longest(w, e + 1, i, &ge, &g, &te);
+        if (ge == e && g->ent == RESULT_LOC && type == RESULT_GPE &&
+            !names_region(w, i, e))
+            /* "the Arctic regions", "the Far East regions": a listed
+             * place that names no region keeps its type */
+            add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC, gaz_name(g));
+        else if (own &&
+                 !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
             process(d, w + i, e - i + 1);
         else
             add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
@@ -1659,7 +1686,8 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         return false;
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
-    if (type != RESULT_LOC && a == n - 1 && town_suffix(s, &seg[a].t))
+    if (type != RESULT_LOC && ((a == n - 1 && town_suffix(s, &seg[a].t)) ||
+                               names_region(seg, a, n - 1)))
         type = RESULT_GPE;
     flush(d, seg, a);
     add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);

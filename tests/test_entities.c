@@ -889,6 +889,24 @@ test_place_named_heads(void **state)
     result_destroy(&r);
 }
 
+/* Before "regions" a listed non-political place keeps LOC unless it also
+ * names a region; before a plant, a region's name is GPE. */
+static void
+test_regions_of_places(void **state)
+{
+    (void)state;
+    const char *s = "Investors now come to the Arctic regions and to the Far "
+                    "East regions, and the Amur and Tomsk regions grow. The "
+                    "third unit of the Rostov nuclear power plant is ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Arctic", RESULT_LOC);
+    expect(r, s, "Far East", RESULT_LOC);
+    expect(r, s, "Amur", RESULT_GPE);
+    expect(r, s, "Tomsk", RESULT_GPE);
+    expect(r, s, "Rostov", RESULT_GPE);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -927,6 +945,7 @@ main(void)
         cmocka_unit_test(test_title_possessive_name),
         cmocka_unit_test(test_unknown_place_surname),
         cmocka_unit_test(test_place_named_heads),
+        cmocka_unit_test(test_regions_of_places),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
