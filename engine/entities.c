@@ -894,6 +894,22 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
     return b;
 }
 
+/* w[i] and w[i + 1], name-like and unknown, are a given name the lists
+ * lack and a surname: the first no adjective ("Central", "Sanitary") nor
+ * possessive, three letters or more; the second ending in a surname's
+ * ending of lex_surname_endings with three letters before it. */
+static bool
+unknown_given_surname(const char *s, const word_t *w, size_t i)
+{
+    const tok_t *a = &w[i].t, *b = &w[i + 1].t;
+    if (((w[i].kinds | w[i + 1].kinds) & (GAZ_ENT | GAZ_GIVEN)) ||
+        (a->flags & TOK_POSS) || a->end - a->start < 3 ||
+        ends_in(s, a, &lex_adjective_suffixes))
+        return false;
+    return lex_set_ends(&lex_surname_endings, s + b->start, b->end - b->start,
+                        3);
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -1028,6 +1044,13 @@ process(doc_t *d, word_t *w, size_t n)
                     i = e + 1;
                     continue;
                 }
+            }
+            /* "Iskhak Mashbashev": an unknown given name before a
+             * surname */
+            if (e == i + 1 && unknown_given_surname(s, w, i)) {
+                add_person(d, w, i, e, 0, 0);
+                i = e + 1;
+                continue;
             }
             add_maybe(d, w, i, e, false);
             i = e + 1;

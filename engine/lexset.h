@@ -83,5 +83,7 @@ extern const lex_set_t lex_place_named_heads;
 extern const lex_set_t lex_calendar_words;
 /* data/suffixes.txt: endings of English adjectives ("ic", "al", "ing"). */
 extern const lex_set_t lex_adjective_suffixes;
+/* data/suffixes.txt: endings of surnames ("ov", "enko", "shvili"). */
+extern const lex_set_t lex_surname_endings;
 
 #endif

@@ -907,6 +907,23 @@ test_regions_of_places(void **state)
     result_destroy(&r);
 }
 
+/* A given name the lists lack before a surname with a surname's ending
+ * is a person; an adjective before such a word is not a given name. */
+static void
+test_unknown_given_name(void **state)
+{
+    (void)state;
+    const char *s = "The medal went to Ilgizar Nurtdinov, a welder. Later "
+                    "Mr Nurtdinov thanked the Central Kalinovsky team and "
+                    "Academician Zheltukhin.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Ilgizar Nurtdinov", RESULT_PERSON);
+    expect(r, s, "Zheltukhin", RESULT_PERSON);
+    expect_none(r, "Central Kalinovsky");
+    expect_none(r, "Academician Zheltukhin");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -946,6 +963,7 @@ main(void)
         cmocka_unit_test(test_unknown_place_surname),
         cmocka_unit_test(test_place_named_heads),
         cmocka_unit_test(test_regions_of_places),
+        cmocka_unit_test(test_unknown_given_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
