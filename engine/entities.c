@@ -1,7 +1,7 @@
 /*
  * entities: one pass over the words of a text. Lower-case prose is skipped;
  * runs of capitalised words (with the connectors "of", "and", "the"...
- * between them) are parsed left to right against the compiled gazetteer
+ * between them) are parsed left to right against the lexicon's gazetteer
  * (gaz.h) with rules for titles, honorifics, given names and head nouns.
  * Unknown capitalised words are remembered, and after the pass a word that
  * is the surname of a person seen anywhere in the document becomes a
@@ -12,7 +12,7 @@
 #include "../common/spare.h"
 #include "../common/xalloc.h"
 #include "gaz.h"
-#include "lexset.h"
+#include "lexicon.h"
 #include "swar.h"
 #include "tok.h"
 
@@ -28,7 +28,8 @@
 #define OCCURS_WINDOW 65536
 
 struct entities {
-    uint32_t keys;         /* gazetteer size, for logs; the table is const */
+    const lexicon_t *lx;   /* what the scan looks words up in (borrowed) */
+    uint32_t keys;         /* gazetteer size, for logs */
     uint64_t nouns_any[4]; /* union of the filters of the noun and
                               modifier lists typed_before_noun() reads */
     uint64_t conn_any[4];  /* union of the connector and particle filters */
@@ -50,7 +51,7 @@ typedef struct cand {
     uint32_t start, end;   /* mention span in the text */
     uint32_t rstart, rend; /* role (title) span, empty when none */
     uint32_t cs, ce;       /* canonical name's span when canon is NULL */
-    const char *canon;     /* static canonical name, or NULL: text[cs,ce) */
+    const char *canon;     /* lexicon's canonical name, or NULL: text[cs,ce) */
     uint64_t last;         /* hash of the last word (persons) */
     uint64_t pre;          /* head phrases: tok_seq() hash of the unknown
                               name before the head ("Unitech" of "Unitech
@@ -74,6 +75,7 @@ typedef struct maybe {
 
 typedef struct doc {
     const entities_t *e; /* the scanner's handle */
+    const lexicon_t *lx; /* e->lx */
     const char *text;
     size_t len; /* bytes of text */
     cand_t *c;
@@ -85,17 +87,18 @@ typedef struct doc {
 } doc_t;
 
 entities_t *
-entities_new(void)
+entities_new(const lexicon_t *lx)
 {
     entities_t *e = xcalloc(1, sizeof *e);
-    e->keys = gaz_count();
+    e->lx = lx;
+    e->keys = gaz_count(lx);
     for (size_t k = 0; k < 4; k++)
         e->nouns_any[k] =
-            lex_place_nouns_after.filter[k] | lex_org_nouns_after.filter[k] |
-            lex_fac_nouns_after.filter[k] | lex_noun_modifiers.filter[k];
+            lx->place_nouns_after->filter[k] | lx->org_nouns_after->filter[k] |
+            lx->fac_nouns_after->filter[k] | lx->noun_modifiers->filter[k];
     for (size_t k = 0; k < 4; k++)
         e->conn_any[k] =
-            lex_name_connectors.filter[k] | lex_name_particles.filter[k];
+            lx->name_connectors->filter[k] | lx->name_particles->filter[k];
     return e;
 }
 
@@ -109,7 +112,7 @@ entities_destroy(entities_t **e)
 }
 
 /* Lower-case words that may join the words of a name: the connectors and
- * particles of lexset.h ("of", "and", "de", "bin"). */
+ * particles of the lexicon ("of", "and", "de", "bin"). */
 static bool
 is_connector(const entities_t *e, const char *s, const tok_t *t)
 {
@@ -118,11 +121,11 @@ is_connector(const entities_t *e, const char *s, const tok_t *t)
     unsigned b = (unsigned)(t->hash >> 56);
     if (!(t->flags & TOK_LOWER) || !((e->conn_any[b >> 6] >> (b & 63)) & 1))
         return false;
-    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
-           lex_set_has(&lex_name_particles, p, n, t->hash);
+    return lex_set_has(e->lx->name_connectors, p, n, t->hash) ||
+           lex_set_has(e->lx->name_particles, p, n, t->hash);
 }
 
-/* The word w is in set (lexset.h). */
+/* The word w is in set (a word list of the lexicon). */
 static bool
 word_in_set(const char *s, const word_t *w, const lex_set_t *set)
 {
@@ -246,8 +249,8 @@ given_person(const word_t *w, size_t n, size_t i)
 /* Longest gazetteer sequence from i: entity end in *ent (or -1) and title
  * end in *title (or -1). */
 static void
-gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
-            const gaz_slot_t **eslot, size_t *title)
+gaz_longest(const lexicon_t *lx, const word_t *w, size_t n, size_t i,
+            size_t *ent, const gaz_slot_t **eslot, size_t *title)
 {
     uint64_t h = 0;
     *ent = *title = (size_t)-1;
@@ -256,7 +259,7 @@ gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
         if (j > i && w[j].comma)
             break;
         h = tok_seq(h, w[j].t.hash);
-        const gaz_slot_t *g = gaz_find(h);
+        const gaz_slot_t *g = gaz_find(lx, h);
         if (!g)
             break;
         bool caps_ok = !(g->kinds & GAZ_ACRONYM) ||
@@ -276,24 +279,24 @@ gaz_longest(const word_t *w, size_t n, size_t i, size_t *ent,
  * "and Russian Railways" is complete, and a coordination does not merge
  * it with what follows. */
 static bool
-listed_whole(const word_t *w, size_t e, size_t i)
+listed_whole(const lexicon_t *lx, const word_t *w, size_t e, size_t i)
 {
     size_t ge, te;
     const gaz_slot_t *gs;
     if (e <= i)
         return false;
-    gaz_longest(w, e, i, &ge, &gs, &te);
+    gaz_longest(lx, w, e, i, &ge, &gs, &te);
     return ge == e - 1;
 }
 
 /* A listed organisation starts at w[i] and is complete: nothing but a
  * connector, a comma or the run's end follows it ("and Sberbank"). */
 static bool
-listed_org(const word_t *w, size_t n, size_t i)
+listed_org(const lexicon_t *lx, const word_t *w, size_t n, size_t i)
 {
     size_t ge, te;
     const gaz_slot_t *gs;
-    gaz_longest(w, n, i, &ge, &gs, &te);
+    gaz_longest(lx, w, n, i, &ge, &gs, &te);
     if (ge == (size_t)-1 || gs->ent != RESULT_ORG)
         return false;
     return ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma;
@@ -363,8 +366,8 @@ complement_open(const char *s, const word_t *w, size_t n)
  * Federation", "Republic of Tatarstan". Returns the last word or -1.
  */
 static size_t
-head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
-            size_t *head)
+head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
+            size_t i, int *type, size_t *head)
 {
     size_t last_head = (size_t)-1, j = i;
     if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
@@ -375,7 +378,7 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
             break;
         if (x->conn) {
             if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
-                last_head != j - 1 && !listed_whole(w, j, i))
+                last_head != j - 1 && !listed_whole(lx, w, j, i))
                 continue;
             break;
         }
@@ -418,7 +421,7 @@ head_phrase(const char *s, const word_t *w, size_t n, size_t i, int *type,
                 size_t q0 = k + 1;
                 if (q0 < n && word_is(s, &w[q0], "the"))
                     q0++;
-                if (q0 < n && listed_org(w, n, q0))
+                if (q0 < n && listed_org(lx, w, n, q0))
                     break; /* "Bank of Russia and Sberbank" */
                 bool body = false;
                 for (size_t q = k + 1; q < n && !w[q].comma; q++) {
@@ -508,17 +511,18 @@ static void process(doc_t *d, word_t *w, size_t n);
  * tok_seq() hash, else 0. A later mention of those words alone names the
  * same body or place (propagate_types). */
 static uint64_t
-unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
+unknown_name_hash(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
+                  size_t h)
 {
     if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
         return 0;
     /* "Kuban University", "Hague Court": the name of a place */
-    if (word_in_set(s, &w[h], &lex_place_named_heads))
+    if (word_in_set(s, &w[h], lx->place_named_heads))
         return 0;
     /* "Olympic Committee", "Presidential Council": a modifier */
     const tok_t *lt = &w[h - 1].t;
-    if (lex_set_ends(&lex_adjective_suffixes, s + lt->start,
-                     lt->end - lt->start, 1))
+    if (lex_set_ends(lx->adjective_suffixes, s + lt->start, lt->end - lt->start,
+                     1))
         return 0;
     uint64_t x = 0;
     for (size_t k = a; k < h; k++) {
@@ -537,7 +541,7 @@ unknown_name_hash(const char *s, const word_t *w, size_t a, size_t h)
  * Vladimir Putin"); after an organisation the words are as often more of
  * its name ("Gazprom Management Board", "Gazprom Dobycha Noyabrsk"). */
 static size_t
-complement_person(const word_t *w, size_t n, size_t c)
+complement_person(const lexicon_t *lx, const word_t *w, size_t n, size_t c)
 {
     for (size_t len = 3; len >= 2; len--) {
         if (n < c + len + 1)
@@ -556,7 +560,7 @@ complement_person(const word_t *w, size_t n, size_t c)
                 continue;
             size_t ge, te;
             const gaz_slot_t *g;
-            gaz_longest(w, p, j, &ge, &g, &te);
+            gaz_longest(lx, w, p, j, &ge, &g, &te);
             if (ge == p - 1 && g->ent == RESULT_GPE)
                 return p;
         }
@@ -564,15 +568,15 @@ complement_person(const word_t *w, size_t n, size_t c)
     return (size_t)-1;
 }
 
-/* The word is a word of a board's name of lex_org_boards ("Management",
+/* The word is a word of a board's name of lx->org_boards ("Management",
  * "Board", "Directors"): "Chairman of the Management Board" names no
  * organisation. */
 static bool
-board_word(const char *s, const word_t *x)
+board_word(const lexicon_t *lx, const char *s, const word_t *x)
 {
     size_t wl = x->t.end - x->t.start;
-    for (size_t i = 0; i < lex_org_boards.n; i++)
-        for (const char *p = lex_org_boards.w[i]; *p;) {
+    for (size_t i = 0; i < lx->org_boards->n; i++)
+        for (const char *p = lx->org_boards->w[i]; *p;) {
             size_t k = strcspn(p, " ");
             if (k == wl && strncmp(p, s + x->t.start, k) == 0)
                 return true;
@@ -584,12 +588,13 @@ board_word(const char *s, const word_t *x)
 }
 
 /* The title w[i..te] holds an office in an organisation: one of its words
- * is in lex_org_titles ("CEO", "Chairman", "President"). */
+ * is in lx->org_titles ("CEO", "Chairman", "President"). */
 static bool
-org_title(const char *s, const word_t *w, size_t i, size_t te)
+org_title(const lexicon_t *lx, const char *s, const word_t *w, size_t i,
+          size_t te)
 {
     for (size_t k = i; k <= te; k++)
-        if (word_in_set(s, &w[k], &lex_org_titles))
+        if (word_in_set(s, &w[k], lx->org_titles))
             return true;
     return false;
 }
@@ -597,7 +602,8 @@ org_title(const char *s, const word_t *w, size_t i, size_t te)
 /* w[a..b) is one to three unknown name words: name-like, not known, no
  * given name, no possessive before the end, no comma. */
 static bool
-unknown_run(const char *s, const word_t *w, size_t a, size_t b)
+unknown_run(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
+            size_t b)
 {
     if (b <= a || b - a > 3)
         return false;
@@ -606,10 +612,10 @@ unknown_run(const char *s, const word_t *w, size_t a, size_t b)
         const gaz_slot_t *g;
         if (!name_like(&w[k]) || (w[k].kinds & (GAZ_ENT | GAZ_GIVEN)) ||
             (k > a && w[k].comma) || (w[k].t.flags & TOK_POSS) ||
-            board_word(s, &w[k]))
+            board_word(lx, s, &w[k]))
             return false;
         /* "the United States", "Sri Lanka": known as a sequence */
-        gaz_longest(w, b, k, &ge, &g, &te);
+        gaz_longest(lx, w, b, k, &ge, &g, &te);
         if (ge != (size_t)-1 || te != (size_t)-1)
             return false;
     }
@@ -620,7 +626,7 @@ unknown_run(const char *s, const word_t *w, size_t a, size_t b)
  * runs past w[p] ("People's Republic of China" over the possessive
  * "People's"), or -1. */
 static size_t
-listed_past(const word_t *w, size_t n, size_t c, size_t p)
+listed_past(const lexicon_t *lx, const word_t *w, size_t n, size_t c, size_t p)
 {
     size_t best = (size_t)-1;
     for (size_t j = c; j <= p; j++) {
@@ -628,7 +634,7 @@ listed_past(const word_t *w, size_t n, size_t c, size_t p)
         const gaz_slot_t *g;
         if (w[j].conn)
             continue;
-        gaz_longest(w, n, j, &ge, &g, &te);
+        gaz_longest(lx, w, n, j, &ge, &g, &te);
         if (ge != (size_t)-1 && ge > p && (best == (size_t)-1 || ge > best))
             best = ge;
     }
@@ -657,7 +663,7 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             if (w[stop].t.flags & TOK_POSS) {
                 /* "of the People's Republic of China Xi Jinping": a
                  * listed name goes on past its possessive word */
-                size_t past = listed_past(w, n, c, stop);
+                size_t past = listed_past(d->lx, w, n, c, stop);
                 if (past != (size_t)-1) {
                     stop = past + 1;
                     continue;
@@ -672,7 +678,7 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         size_t ce = stop; /* "... Battulga and Minister ...": drop "and" */
         while (ce > c && w[ce - 1].conn)
             ce--;
-        size_t pe = complement_person(w, ce, c);
+        size_t pe = complement_person(d->lx, w, ce, c);
         if (pe != (size_t)-1) {
             /* "President of Mongolia Khaltmaagiin Battulga" */
             d->in_title++;
@@ -680,7 +686,8 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             d->in_title--;
             add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
             named = true;
-        } else if (org_title(s, w, i, te) && unknown_run(s, w, c, ce)) {
+        } else if (org_title(d->lx, s, w, i, te) &&
+                   unknown_run(d->lx, s, w, c, ce)) {
             /* "President of Transneft", "CEO of Globaltruck" */
             add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
         } else {
@@ -693,7 +700,7 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         if (k < n && (w[k].kinds & GAZ_TITLE)) {
             size_t e2, t2;
             const gaz_slot_t *g;
-            gaz_longest(w, n, k, &e2, &g, &t2);
+            gaz_longest(d->lx, w, n, k, &e2, &g, &t2);
             if (t2 != (size_t)-1)
                 return title_phrase(d, w, n, k, t2);
         }
@@ -741,15 +748,17 @@ hyphen_split(doc_t *d, const word_t *x)
         for (size_t k = 1; k < np; k++)
             if (!(s[parts[k][0]] >= 'a' && s[parts[k][0]] <= 'z'))
                 return false;
-        g[0] = gaz_find(tok_hash(s + parts[0][0], parts[0][1] - parts[0][0]));
+        g[0] = gaz_find(d->lx,
+                        tok_hash(s + parts[0][0], parts[0][1] - parts[0][0]));
         if (!g[0] || !(g[0]->kinds & GAZ_ENT) ||
             (g[0]->ent != RESULT_NORP && g[0]->ent != RESULT_GPE))
             return false;
-        add_cand(d, parts[0][0], parts[0][1], g[0]->ent, gaz_name(g[0]));
+        add_cand(d, parts[0][0], parts[0][1], g[0]->ent, gaz_name(d->lx, g[0]));
         return true;
     }
     for (size_t k = 0; k < np; k++) {
-        g[k] = gaz_find(tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
+        g[k] = gaz_find(d->lx,
+                        tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
         if (!g[k] || !(g[k]->kinds & GAZ_ENT))
             return false;
         if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE) {
@@ -767,15 +776,15 @@ hyphen_split(doc_t *d, const word_t *x)
     if (!place)
         return false;
     for (size_t k = 0; k < np; k++)
-        add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(g[k]));
+        add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(d->lx, g[k]));
     return true;
 }
 
 /* True when the word, of six letters or more, ends in a Russian town
- * suffix of lex_town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
+ * suffix of lx->town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
  * hyphenated word by its first part ("Petropavlovsk- Kamchatsky"). */
 static bool
-town_suffix(const char *s, const tok_t *t)
+town_suffix(const lexicon_t *lx, const char *s, const tok_t *t)
 {
     uint32_t e = t->start;
     while (e < t->end && s[e] != '-')
@@ -784,10 +793,10 @@ town_suffix(const char *s, const tok_t *t)
     const char *p = s + t->start;
     if (n < 6)
         return false;
-    return lex_set_ends(&lex_town_suffixes, p, n, 1);
+    return lex_set_ends(lx->town_suffixes, p, n, 1);
 }
 
-/* A place preposition of lex_place_preps right before text[p] ("in ",
+/* A place preposition of lx->place_preps right before text[p] ("in ",
  * "from "), itself after a blank or the start. */
 static bool
 place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
@@ -809,20 +818,20 @@ ends_in(const char *s, const tok_t *t, const lex_set_t *set)
     return lex_set_ends(set, s + t->start, t->end - t->start, 1);
 }
 
-/* The word ends in a company name's ending of lex_org_name_endings with
+/* The word ends in a company name's ending of lx->org_name_endings with
  * three letters or more before it, and has no hyphen. */
 static bool
-company_name(const char *s, const tok_t *t)
+company_name(const lexicon_t *lx, const char *s, const tok_t *t)
 {
     if (t->flags & TOK_HYPHEN)
         return false;
-    return lex_set_ends(&lex_org_name_endings, s + t->start, t->end - t->start,
+    return lex_set_ends(lx->org_name_endings, s + t->start, t->end - t->start,
                         3);
 }
 
-/* The single unknown word x after a preposition of lex_place_preps_strong
+/* The single unknown word x after a preposition of lx->place_preps_strong
  * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
- * not a date (lex_calendar_words), four letters or more, no common-noun
+ * not a date (lx->calendar_words), four letters or more, no common-noun
  * or adjective ending, no part that is lower case, a date or a known name
  * ("Russian-language", "May-June"), no capital inside a part, and not a
  * word the text also writes in lower case ("in Science"). */
@@ -832,11 +841,11 @@ unknown_place(const doc_t *d, const word_t *x)
     const char *s = d->text;
     const tok_t *t = &x->t;
     if (d->in_title || (t->flags & TOK_POSS) || t->end - t->start < 4 ||
-        !place_prep_before(s, t->start, &lex_place_preps_strong) ||
-        ends_in(s, t, &lex_adjective_suffixes) ||
-        lex_set_has(&lex_calendar_words, s + t->start, t->end - t->start,
+        !place_prep_before(s, t->start, d->lx->place_preps_strong) ||
+        ends_in(s, t, d->lx->adjective_suffixes) ||
+        lex_set_has(d->lx->calendar_words, s + t->start, t->end - t->start,
                     t->hash) ||
-        ends_in(s, t, &lex_not_place_suffixes))
+        ends_in(s, t, d->lx->not_place_suffixes))
         return false;
     /* "May-June", "Anglo-Russian": a date or a known name in a part;
      * "NefteTransServis": capitals inside are a company's */
@@ -848,10 +857,10 @@ unknown_place(const doc_t *d, const word_t *x)
             continue;
         }
         uint64_t h = tok_hash(s + a, q - a);
-        const gaz_slot_t *g = gaz_find(h);
+        const gaz_slot_t *g = gaz_find(d->lx, h);
         if (q == a || (s[a] >= 'a' && s[a] <= 'z') ||
             (g && (g->kinds & GAZ_ENT)) ||
-            lex_set_has(&lex_calendar_words, s + a, q - a, h))
+            lex_set_has(d->lx->calendar_words, s + a, q - a, h))
             return false;
         a = q + 1;
     }
@@ -870,9 +879,9 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
     if (d->in_title || (w[e].t.flags & TOK_POSS))
         return e;
     size_t b = e;
-    /* the longest board of lex_org_boards whose words follow, no comma */
-    for (size_t i = 0; i < lex_org_boards.n; i++) {
-        const char *p = lex_org_boards.w[i];
+    /* the longest board of lx->org_boards whose words follow, no comma */
+    for (size_t i = 0; i < d->lx->org_boards->n; i++) {
+        const char *p = d->lx->org_boards->w[i];
         size_t k = e + 1;
         while (*p && k < n && !w[k].comma) {
             size_t wl = w[k].t.end - w[k].t.start;
@@ -899,14 +908,15 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
  * possessive, three letters or more; the second ending in a surname's
  * ending of lex_surname_endings with three letters before it. */
 static bool
-unknown_given_surname(const char *s, const word_t *w, size_t i)
+unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
+                      size_t i)
 {
     const tok_t *a = &w[i].t, *b = &w[i + 1].t;
     if (((w[i].kinds | w[i + 1].kinds) & (GAZ_ENT | GAZ_GIVEN)) ||
         (a->flags & TOK_POSS) || a->end - a->start < 3 ||
-        ends_in(s, a, &lex_adjective_suffixes))
+        ends_in(s, a, lx->adjective_suffixes))
         return false;
-    return lex_set_ends(&lex_surname_endings, s + b->start, b->end - b->start,
+    return lex_set_ends(lx->surname_endings, s + b->start, b->end - b->start,
                         3);
 }
 
@@ -924,10 +934,10 @@ process(doc_t *d, word_t *w, size_t n)
         }
         size_t ge, te;
         const gaz_slot_t *gs;
-        gaz_longest(w, n, i, &ge, &gs, &te);
+        gaz_longest(d->lx, w, n, i, &ge, &gs, &te);
         int htype = 0;
         size_t hh = (size_t)-1;
-        size_t he = head_phrase(s, w, n, i, &htype, &hh);
+        size_t he = head_phrase(d->lx, s, w, n, i, &htype, &hh);
         size_t pe = given_person(w, n, i);
         /* longest wins; ties: gazetteer, head phrase, person */
         size_t best = (size_t)-1;
@@ -958,14 +968,15 @@ process(doc_t *d, word_t *w, size_t n)
             if (b > best)
                 add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
             else
-                add_cand(d, w[i].t.start, w[best].t.end, gs->ent, gaz_name(gs));
+                add_cand(d, w[i].t.start, w[best].t.end, gs->ent,
+                         gaz_name(d->lx, gs));
             i = b + 1;
             continue;
         }
         if (kind == 2) {
             size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
             add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
-            d->c[d->n_c - 1].pre = unknown_name_hash(s, w, i, hh);
+            d->c[d->n_c - 1].pre = unknown_name_hash(d->lx, s, w, i, hh);
             i = b + 1;
             continue;
         }
@@ -977,7 +988,7 @@ process(doc_t *d, word_t *w, size_t n)
         if (i + 1 < n && !w[i + 1].comma && !(x->t.flags & TOK_POSS) &&
             name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
             (x->t.flags & TOK_CAP) &&
-            word_in_set(s, x, &lex_place_nouns_before)) {
+            word_in_set(s, x, d->lx->place_nouns_before)) {
             /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
             size_t e = name_end(w, n, i + 1, 2);
             add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
@@ -988,7 +999,7 @@ process(doc_t *d, word_t *w, size_t n)
             !(x->t.flags & TOK_POSS)) {
             size_t k = i + 1, ke, kt;
             const gaz_slot_t *kg;
-            gaz_longest(w, n, k, &ke, &kg, &kt);
+            gaz_longest(d->lx, w, n, k, &ke, &kg, &kt);
             if (kt == (size_t)-1 &&
                 (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN))) {
                 size_t e = name_end(w, n, k, 3);
@@ -1008,7 +1019,8 @@ process(doc_t *d, word_t *w, size_t n)
                    name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
                 e++;
             /* "Tatneft", "Lenenergo": a company by its name's ending */
-            if (e == i && !(x->kinds & GAZ_GIVEN) && company_name(s, &x->t)) {
+            if (e == i && !(x->kinds & GAZ_GIVEN) &&
+                company_name(d->lx, s, &x->t)) {
                 add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
                 i++;
                 continue;
@@ -1017,8 +1029,8 @@ process(doc_t *d, word_t *w, size_t n)
              * unknown town */
             if (e == i && (i + 1 == n || w[i + 1].conn || w[i + 1].comma) &&
                 !(x->kinds & GAZ_GIVEN) &&
-                ((town_suffix(s, &x->t) &&
-                  place_prep_before(s, x->t.start, &lex_place_preps)) ||
+                ((town_suffix(d->lx, s, &x->t) &&
+                  place_prep_before(s, x->t.start, d->lx->place_preps)) ||
                  unknown_place(d, x))) {
                 /* GPE after the pass, unless a person of the document
                  * has this surname ("in Trump properties") */
@@ -1033,10 +1045,10 @@ process(doc_t *d, word_t *w, size_t n)
                 !(w[e].t.flags & TOK_POSS)) {
                 size_t oe, ot;
                 const gaz_slot_t *og;
-                gaz_longest(w, n, e + 1, &oe, &og, &ot);
+                gaz_longest(d->lx, w, n, e + 1, &oe, &og, &ot);
                 /* the cheap tests first: occurs_lower() reads the text */
-                if (ot != (size_t)-1 && org_title(s, w, e + 1, ot) &&
-                    unknown_run(s, w, i, e + 1) &&
+                if (ot != (size_t)-1 && org_title(d->lx, s, w, e + 1, ot) &&
+                    unknown_run(d->lx, s, w, i, e + 1) &&
                     !starts_sentence(s, x->t.start) &&
                     !(e == i &&
                       occurs_lower(s, d->len, x->t.start, x->t.end))) {
@@ -1047,7 +1059,7 @@ process(doc_t *d, word_t *w, size_t n)
             }
             /* "Iskhak Mashbashev": an unknown given name before a
              * surname */
-            if (e == i + 1 && unknown_given_surname(s, w, i)) {
+            if (e == i + 1 && unknown_given_surname(d->lx, s, w, i)) {
                 add_person(d, w, i, e, 0, 0);
                 i = e + 1;
                 continue;
@@ -1069,7 +1081,7 @@ process(doc_t *d, word_t *w, size_t n)
  * "Region" or "Territory" as a GPE ("Amur" of "Amur Region", "Rostov"
  * of "Rostov Region"). */
 static bool
-names_region(const word_t *w, size_t a, size_t b)
+names_region(const lexicon_t *lx, const word_t *w, size_t a, size_t b)
 {
     static const char *const heads[] = { "Region", "Territory" };
     uint64_t h = 0;
@@ -1077,7 +1089,7 @@ names_region(const word_t *w, size_t a, size_t b)
         h = tok_seq(h, w[k].t.hash);
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
         const gaz_slot_t *g =
-            gaz_find(tok_seq(h, tok_hash(heads[i], strlen(heads[i]))));
+            gaz_find(lx, tok_seq(h, tok_hash(heads[i], strlen(heads[i]))));
         if (g && (g->kinds & GAZ_ENT) && g->ent == RESULT_GPE)
             return true;
     }
@@ -1151,12 +1163,13 @@ coordination(doc_t *d, word_t *w, size_t n)
                 own = true;
         size_t ge, te;
         const gaz_slot_t *g;
-        gaz_longest(w, e + 1, i, &ge, &g, &te);
+        gaz_longest(d->lx, w, e + 1, i, &ge, &g, &te);
         if (ge == e && g->ent == RESULT_LOC && type == RESULT_GPE &&
-            !names_region(w, i, e))
+            !names_region(d->lx, w, i, e))
             /* "the Arctic regions", "the Far East regions": a listed
              * place that names no region keeps its type */
-            add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC, gaz_name(g));
+            add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
+                     gaz_name(d->lx, g));
         else if (own &&
                  !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
             process(d, w + i, e - i + 1);
@@ -1607,13 +1620,14 @@ resolve_persons(doc_t *d)
  * line is a named line between places: "Moscow-Adler railway",
  * "Skovorodino-Mohe pipeline", "Bishkek-Osh motorway" (FAC). */
 static bool
-line_between(const char *s, const word_t *w, const tok_t *t)
+line_between(const lexicon_t *lx, const char *s, const word_t *w,
+             const tok_t *t)
 {
     if (w->conn || w->plural || !(w->t.flags & TOK_CAP) ||
         !(w->t.flags & TOK_HYPHEN) ||
         (w->t.flags & (TOK_POSS | TOK_DIGIT | TOK_ALLCAPS)))
         return false;
-    if (!lex_set_has(&lex_line_kinds, s + t->start, t->end - t->start, t->hash))
+    if (!lex_set_has(lx->line_kinds, s + t->start, t->end - t->start, t->hash))
         return false;
     for (uint32_t q = w->t.start; q + 1 < w->t.end; q++) {
         unsigned char c = (unsigned char)s[q + 1];
@@ -1626,13 +1640,14 @@ line_between(const char *s, const word_t *w, const tok_t *t)
 /* Every part of a hyphenated word is a known name ("Austrian-Canadian",
  * which hyphen_split() types part by part). */
 static bool
-hyphen_known(const char *s, const tok_t *t)
+hyphen_known(const lexicon_t *lx, const char *s, const tok_t *t)
 {
     uint32_t a = t->start;
     for (uint32_t i = t->start; i <= t->end; i++) {
         if (i < t->end && s[i] != '-')
             continue;
-        const gaz_slot_t *g = i > a ? gaz_find(tok_hash(s + a, i - a)) : NULL;
+        const gaz_slot_t *g =
+            i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
         if (!g || !(g->kinds & GAZ_ENT))
             return false;
         a = i + 1;
@@ -1641,22 +1656,22 @@ hyphen_known(const char *s, const tok_t *t)
 }
 
 /* The type a lower-case noun gives the unknown name before it: LOC for
- * lex_place_nouns_after ("field"), ORG for lex_org_nouns_after ("company"),
- * FAC for lex_fac_nouns_after ("shipyard"); 0 for other words. */
+ * lx->place_nouns_after ("field"), ORG for lx->org_nouns_after ("company"),
+ * FAC for lx->fac_nouns_after ("shipyard"); 0 for other words. */
 static int
-noun_type(const char *p, size_t wl, uint64_t hash)
+noun_type(const lexicon_t *lx, const char *p, size_t wl, uint64_t hash)
 {
-    if (lex_set_has(&lex_place_nouns_after, p, wl, hash))
+    if (lex_set_has(lx->place_nouns_after, p, wl, hash))
         return RESULT_LOC;
-    if (lex_set_has(&lex_org_nouns_after, p, wl, hash))
+    if (lex_set_has(lx->org_nouns_after, p, wl, hash))
         return RESULT_ORG;
-    if (lex_set_has(&lex_fac_nouns_after, p, wl, hash))
+    if (lex_set_has(lx->fac_nouns_after, p, wl, hash))
         return RESULT_FAC;
     return 0;
 }
 
 /* The lower-case word t after the run seg[0..n) is a noun of noun_type(),
- * or up to two words of lex_noun_modifiers ("gas", "transport") lead to
+ * or up to two words of lx->noun_modifiers ("gas", "transport") lead to
  * one: the unknown name words ending the run (one to three, none known, no
  * given name, not starting a sentence, not joined to a known name) take
  * its type ("the Vankor field" LOC, "the Globaltruck transport company"
@@ -1674,9 +1689,9 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     for (int k = 0;; k++) {
         const char *p = s + x->start;
         size_t wl = x->end - x->start;
-        if ((type = noun_type(p, wl, x->hash)) != 0)
+        if ((type = noun_type(d->lx, p, wl, x->hash)) != 0)
             break;
-        if (k == 2 || !lex_set_has(&lex_noun_modifiers, p, wl, x->hash))
+        if (k == 2 || !lex_set_has(d->lx->noun_modifiers, p, wl, x->hash))
             return false;
         if (!tok_next(s, len, &pos, &peek) || (peek.flags & TOK_BREAK) ||
             !(peek.flags & TOK_LOWER))
@@ -1687,14 +1702,14 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         return false;
     /* a plural head closes a coordination ("the Orlovo and Kamenka
      * fields"): coordination() types every item */
-    const gaz_slot_t *pg = gaz_find(t->hash);
+    const gaz_slot_t *pg = gaz_find(d->lx, t->hash);
     if (pg && (pg->kinds & GAZ_PLURAL))
         return false;
     size_t a = n;
     while (a > 0 && n - a < 3) {
         const word_t *w = &seg[a - 1];
         if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
-            ((w->t.flags & TOK_HYPHEN) && hyphen_known(s, &w->t)))
+            ((w->t.flags & TOK_HYPHEN) && hyphen_known(d->lx, s, &w->t)))
             break;
         a--;
         if (w->comma)
@@ -1709,8 +1724,9 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         return false;
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
-    if (type != RESULT_LOC && ((a == n - 1 && town_suffix(s, &seg[a].t)) ||
-                               names_region(seg, a, n - 1)))
+    if (type != RESULT_LOC &&
+        ((a == n - 1 && town_suffix(d->lx, s, &seg[a].t)) ||
+         names_region(d->lx, seg, a, n - 1)))
         type = RESULT_GPE;
     flush(d, seg, a);
     add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
@@ -1798,11 +1814,12 @@ push_word(word_t *seg, size_t *n, const word_t *x)
 void
 entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
 {
-    (void)e;
+    const lexicon_t *lx = e->lx;
     if (!text || !len || len > UINT32_MAX)
         return;
     scratch_t *sc = scratch_take();
     doc_t d = { .e = e,
+                .lx = lx,
                 .text = text,
                 .len = len,
                 .c = sc->c,
@@ -1902,7 +1919,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                         continue;
                     }
                     if (!(t->flags & TOK_BREAK) &&
-                        line_between(text, &seg[n - 1], t)) {
+                        line_between(lx, text, &seg[n - 1], t)) {
                         /* "the Moscow-Adler railway" */
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
@@ -1913,7 +1930,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     /* every plural head ends in 's' (test_entities
                      * checks the list): other words skip the lookup */
                     const gaz_slot_t *g = (text[t->end - 1] | 0x20) == 's'
-                                              ? gaz_find(t->hash)
+                                              ? gaz_find(lx, t->hash)
                                               : NULL;
                     if (g && (g->kinds & GAZ_PLURAL)) {
                         x->plural = true;
@@ -1931,7 +1948,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 continue;
             }
         } else {
-            const gaz_slot_t *g = gaz_find(t->hash);
+            const gaz_slot_t *g = gaz_find(lx, t->hash);
             if (g) {
                 x->kinds = g->kinds;
                 x->ent = g->ent;

@@ -9,23 +9,33 @@
 #include "../common/xalloc.h"
 #include "entities.h"
 #include "figures.h"
+#include "lexicon.h"
 #include "turns.h"
 
 #include <stdlib.h>
 
-/* The engine's lexicon: what its stages look words up in, built once by
- * extract_new() and read-only afterwards. */
+/* The engine: its lexicon, what every stage looks words up in, and the
+ * stage handles built from it by extract_new_with(), read-only
+ * afterwards. */
 struct extract {
-    entities_t *entities; /* entity scanner (the gazetteer is const data) */
-    fig_lex_t *fig_lex;   /* index of the figure word tables */
+    const lexicon_t *lex; /* the lexicon (borrowed) */
+    entities_t *entities; /* entity scanner over lex */
+    fig_lex_t *fig_lex;   /* index of lex's figure word tables */
 };
 
 extract_t *
 extract_new(void)
 {
+    return extract_new_with(lexicon_builtin());
+}
+
+extract_t *
+extract_new_with(const lexicon_t *lex)
+{
     extract_t *ex = xcalloc(1, sizeof *ex);
-    ex->entities = entities_new();
-    ex->fig_lex = fig_lex_new();
+    ex->lex = lex;
+    ex->entities = entities_new(lex);
+    ex->fig_lex = fig_lex_new(lex);
     return ex;
 }
 
@@ -48,7 +58,7 @@ extract_run(const extract_t *ex, const char *text, size_t len, result_t **out)
     uint64_t t0 = now_mono_us();
     result_t *r = result_new();
     r->version = result_strndup(r, EXTRACT_VERSION, sizeof EXTRACT_VERSION - 1);
-    turns_parse(text, len, r);
+    turns_parse(ex->lex, text, len, r);
     entities_scan(ex->entities, text, len, r);
     figures_scan(ex->fig_lex, text, len, r);
     result_finish(r);

@@ -1,12 +1,14 @@
 /*
  * extract: the extraction engine. A library: text in, result_t out.
  * No I/O, deterministic. Its knowledge (gazetteer, word tables and lists)
- * is const data generated at build time from engine/data/ and iso-codes;
- * the lookup index of the figure word tables is built by extract_new()
- * and owned by the extract_t, which is immutable afterwards and may be
- * shared by any number of threads calling extract_run() concurrently.
- * The only other state is per-thread scratch buffers (common/spare.h)
- * that a run reuses for speed; they never change a result.
+ * is a lexicon (lexicon.h) held by the extract_t and passed to every
+ * stage; extract_new() uses the built-in one, generated at build time
+ * from engine/data/ and iso-codes. The lookup index of the figure word
+ * tables is built from it when the extract_t is made; the extract_t is
+ * immutable afterwards and may be shared by any number of threads calling
+ * extract_run() concurrently. The only other state is per-thread scratch
+ * buffers (common/spare.h) that a run reuses for speed; they never change
+ * a result.
  */
 #ifndef EXCERPT_EXTRACT_H
 #define EXCERPT_EXTRACT_H
@@ -20,10 +22,15 @@
 #define EXTRACT_MAX_TEXT ((size_t)1 << 30)
 
 typedef struct extract extract_t;
+typedef struct lexicon lexicon_t;
 
-/* Build the engine (the index of its word tables). Only memory can fail
- * (aborts). */
+/* Build the engine over the built-in lexicon (lexicon_builtin()). Only
+ * memory can fail (aborts). */
 extract_t *extract_new(void);
+
+/* Build the engine over lex, which is borrowed: it must outlive the
+ * engine and stay unchanged. Only memory can fail (aborts). */
+extract_t *extract_new_with(const lexicon_t *lex);
 
 /* Free the engine; NULL-safe, sets *ex = NULL. */
 void extract_destroy(extract_t **ex);

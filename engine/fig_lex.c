@@ -1,11 +1,11 @@
 /*
  * fig_lex: raw-byte lexical helpers for figures and the lookup index of
- * their word tables (the tables themselves are generated at build time
- * from engine/data/fig/ and ISO 4217 by gen/fig_gen.c). Blanks and dashes
- * are recognised in their UTF-8 forms so that offsets stay byte offsets
- * into the caller's input.
+ * their word tables (the tables themselves are a lexicon's, lexicon.h). Blanks
+ * and dashes are recognised in their UTF-8 forms so that offsets stay byte
+ * offsets into the caller's input.
  */
 #include "fig_lex.h"
+#include "lexicon.h"
 #include "swar.h"
 
 #include "../common/xalloc.h"
@@ -166,6 +166,7 @@ typedef struct tindex {
 #define N_TABLES 20
 
 struct fig_lex {
+    const lexicon_t *lex; /* the lexicon indexed (borrowed) */
     /* the tables indexed, side by side: tindex_of() walks this array, not
      * the indexes 30 KB apart */
     const fig_word_t *tab[N_TABLES];
@@ -212,25 +213,26 @@ tindex_add(fig_lex_t *lx, const fig_word_t *table)
 }
 
 fig_lex_t *
-fig_lex_new(void)
+fig_lex_new(const lexicon_t *lex)
 {
     fig_lex_t *lx = xcalloc(1, sizeof *lx);
+    lx->lex = lex;
     /* the tables looked up after every number first */
     const fig_word_t *const tables[N_TABLES] = {
-        fig_lex_percents,         fig_lex_currencies,
-        fig_lex_currency_symbols, fig_lex_units,
-        fig_lex_scales,           fig_lex_months,
-        fig_lex_durations,        fig_lex_numwords,
-        fig_lex_loose_followers,  fig_lex_range_connectors,
-        fig_lex_year_preps,       fig_lex_seasons,
-        fig_lex_season_edges,     fig_lex_year_edges,
-        fig_lex_relative_periods, fig_lex_part_ordinals,
-        fig_lex_per_times,        fig_lex_carry_preps,
-        fig_lex_clock_words,      fig_lex_ordinal_suffixes,
+        lex->fig_percents,         lex->fig_currencies,
+        lex->fig_currency_symbols, lex->fig_units,
+        lex->fig_scales,           lex->fig_months,
+        lex->fig_durations,        lex->fig_numwords,
+        lex->fig_loose_followers,  lex->fig_range_connectors,
+        lex->fig_year_preps,       lex->fig_seasons,
+        lex->fig_season_edges,     lex->fig_year_edges,
+        lex->fig_relative_periods, lex->fig_part_ordinals,
+        lex->fig_per_times,        lex->fig_carry_preps,
+        lex->fig_clock_words,      lex->fig_ordinal_suffixes,
     };
     for (size_t i = 0; i < N_TABLES; i++)
         tindex_add(lx, tables[i]);
-    for (const fig_word_t *w = fig_lex_currency_symbols; w->pat; w++) {
+    for (const fig_word_t *w = lex->fig_currency_symbols; w->pat; w++) {
         size_t k = strlen(w->pat);
         if (k) {
             unsigned char c = (unsigned char)w->pat[k - 1];
@@ -238,6 +240,12 @@ fig_lex_new(void)
         }
     }
     return lx;
+}
+
+const lexicon_t *
+fig_lex_lexicon(const fig_lex_t *lx)
+{
+    return lx->lex;
 }
 
 void

@@ -9,6 +9,7 @@
 #include "figures.h"
 
 #include "fig_lex.h"
+#include "lexicon.h"
 #include "swar.h"
 
 #include <math.h>
@@ -62,6 +63,7 @@ typedef struct cand {
 
 typedef struct scan {
     const fig_lex_t *lx;        /* word tables' index */
+    const lexicon_t *lex;       /* the word tables (lx's lexicon) */
     const unsigned char *t;     /* input */
     size_t n;                   /* input length */
     result_t *r;                /* output */
@@ -264,9 +266,9 @@ parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
             d++;
         const fig_word_t *w;
         size_t a = fig_lex_skip_blanks(t, s->n, d);
-        dcomma =
-            d - q - 1 < 3 && a > d &&
-            fig_lex_match_table(s->lx, t, s->n, a, fig_lex_scales, false, &w);
+        dcomma = d - q - 1 < 3 && a > d &&
+                 fig_lex_match_table(s->lx, t, s->n, a, s->lex->fig_scales,
+                                     false, &w);
     }
     if (q + 1 < s->n && (t[q] == '.' || dcomma) && fig_lex_is_digit(t[q + 1])) {
         q++;
@@ -421,7 +423,7 @@ part_of_last(const scan_t *s, const cand_t *x)
 }
 
 /* "a limit of 50 billion rubles was raised to 75 billion": a bare amount
- * with a scale word of its own, after a word of fig_lex_carry_preps, in
+ * with a scale word of its own, after a word of fig_carry_preps, in
  * the sentence of the last amount with a currency or unit and followed by
  * no noun of its own, is parallel to it and takes its currency or unit
  * ("invest some 251 billion" after "900 billion rubles" is not: no such
@@ -438,7 +440,7 @@ carried_from_last(const scan_t *s, const cand_t *x)
         crosses_sentence(s, y->end, x->start))
         return false;
     if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
-        fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_carry_preps) < 0)
+        fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_carry_preps) < 0)
         return false;
     double xv = x->num * x->scale, yv = y->num * y->scale;
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
@@ -531,7 +533,7 @@ followed_loosely(const scan_t *s, size_t p)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    return fig_lex_word_in(s->lx, s->t, a, e, fig_lex_loose_followers) >= 0;
+    return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_loose_followers) >= 0;
 }
 
 /* Connector after a number: dash, to, or, and, and/or, through, comma,
@@ -550,7 +552,7 @@ connector(const scan_t *s, size_t p)
         b = a + 1;
     else {
         const fig_word_t *w;
-        b = fig_lex_match_table(s->lx, t, s->n, a, fig_lex_range_connectors,
+        b = fig_lex_match_table(s->lx, t, s->n, a, s->lex->fig_range_connectors,
                                 false, &w);
         if (!b)
             return 0;
@@ -563,8 +565,8 @@ connector(const scan_t *s, size_t p)
     return 0;
 }
 
-/* Currency sign (fig_lex_currency_symbols, the longest ending there) or
- * ISO 4217 code (a case-sensitive three-letter entry of fig_lex_currencies,
+/* Currency sign (fig_currency_symbols, the longest ending there) or
+ * ISO 4217 code (a case-sensitive three-letter entry of fig_currencies,
  * followed by a blank: "CHF 10 million") right before the number at p:
  * returns the code and sets *start. */
 static const char *
@@ -574,7 +576,7 @@ money_prefix(const scan_t *s, size_t p, size_t *start)
     size_t q = fig_lex_skip_blanks_back(t, p);
     const char *code = NULL;
     size_t best = 0;
-    for (const fig_word_t *w = fig_lex_currency_symbols;
+    for (const fig_word_t *w = s->lex->fig_currency_symbols;
          q > 0 && fig_lex_sign_end(s->lx, t[q - 1]) && w->pat; w++) {
         size_t k = strlen(w->pat);
         if (k > best && k <= q && memcmp(t + q - k, w->pat, k) == 0 &&
@@ -594,7 +596,7 @@ money_prefix(const scan_t *s, size_t p, size_t *start)
         t[ws + 1] >= 'A' && t[ws + 1] <= 'Z' && t[ws + 2] >= 'A' &&
         t[ws + 2] <= 'Z') {
         /* rare (three capitals before a number): a plain walk */
-        for (const fig_word_t *w = fig_lex_currencies; w->pat; w++)
+        for (const fig_word_t *w = s->lex->fig_currencies; w->pat; w++)
             if ((w->flags & FIG_LEX_CS) && memcmp(w->pat, t + ws, 3) == 0 &&
                 w->pat[3] == '\0') {
                 *start = ws;
@@ -612,11 +614,11 @@ month_before(const scan_t *s, size_t p, size_t *start)
     if (fig_lex_blank_before(s->t, p) == 0 ||
         !fig_lex_prev_word(s->t, p, &ws, &we))
         return 0;
-    int i = fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months);
+    int i = fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_months);
     if (i < 0)
         return 0;
     *start = ws;
-    return (int)fig_lex_months[i].num;
+    return (int)s->lex->fig_months[i].num;
 }
 
 /* ", 2020" or " 2020" after a day: the year, end in *end; 0 if none. */
@@ -664,7 +666,7 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
         ws = as;
         we = ae;
     }
-    if (!word_in_list(s, ws, we, fig_lex_seasons))
+    if (!word_in_list(s, ws, we, s->lex->fig_seasons))
         return false;
     c->start = ws;
     if (!fig_lex_prev_word(t, ws, &as, &ae))
@@ -677,7 +679,7 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
     size_t bs, be;
     if (fig_lex_word_is(t, as, ae, "of") &&
         fig_lex_prev_word(t, as, &bs, &be) &&
-        word_in_list(s, bs, be, fig_lex_season_edges))
+        word_in_list(s, bs, be, s->lex->fig_season_edges))
         c->start = bs;
     return true;
 }
@@ -710,7 +712,7 @@ period_before(const scan_t *s, cand_t *c)
     size_t ws, we;
     if (fig_lex_blank_before(s->t, c->start) &&
         fig_lex_prev_word(s->t, c->start, &ws, &we) &&
-        word_in_list(s, ws, we, fig_lex_relative_periods))
+        word_in_list(s, ws, we, s->lex->fig_relative_periods))
         c->start = ws;
 }
 
@@ -767,7 +769,7 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     if (!fig_lex_word_is(t, w1s, w1e, "of") ||
         !fig_lex_prev_word(t, w1s, &w2s, &w2e))
         return;
-    if (word_in_list(s, w2s, w2e, fig_lex_year_edges)) {
+    if (word_in_list(s, w2s, w2e, s->lex->fig_year_edges)) {
         c->start = w2s;
         return;
     }
@@ -775,14 +777,14 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
      * digits is found from the number, see first_months_after) */
     if (fig_lex_word_is(t, w2s, w2e, "months") &&
         fig_lex_prev_word(t, w2s, &w3s, &w3e)) {
-        int k = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_numwords);
+        int k = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_numwords);
         size_t w4s, w4e;
-        if (k >= 0 && fig_lex_numwords[k].num >= 1 &&
-            fig_lex_numwords[k].num <= 12 &&
+        if (k >= 0 && s->lex->fig_numwords[k].num >= 1 &&
+            s->lex->fig_numwords[k].num <= 12 &&
             fig_lex_prev_word(t, w3s, &w4s, &w4e) &&
             fig_lex_word_is(t, w4s, w4e, "first")) {
             first_months_iso(c->iso, sizeof c->iso, year,
-                             (int)fig_lex_numwords[k].num);
+                             (int)s->lex->fig_numwords[k].num);
             c->start = w4s;
         }
         return;
@@ -791,8 +793,8 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
     bool quarter = fig_lex_word_is(t, w2s, w2e, "quarter");
     if ((!half && !quarter) || !fig_lex_prev_word(t, w2s, &w3s, &w3e))
         return;
-    int i = fig_lex_word_in(s->lx, t, w3s, w3e, fig_lex_part_ordinals);
-    int k = i >= 0 ? (int)fig_lex_part_ordinals[i].num : 0;
+    int i = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_part_ordinals);
+    int k = i >= 0 ? (int)s->lex->fig_part_ordinals[i].num : 0;
     if (k < 1 || (half && k > 2))
         return;
     snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q', k);
@@ -810,7 +812,7 @@ name_before(const scan_t *s, size_t p)
         return false;
     if (!(s->t[ws] >= 'A' && s->t[ws] <= 'Z'))
         return false;
-    if (fig_lex_word_in(s->lx, s->t, ws, we, fig_lex_months) >= 0)
+    if (fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_months) >= 0)
         return false;
     size_t q = fig_lex_skip_blanks_back(s->t, ws);
     if (q == 0)
@@ -855,10 +857,10 @@ per_unit(scan_t *s, cand_t *c)
         return;
     const fig_word_t *w;
     size_t e =
-        fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_units, false, &w);
+        fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_units, false, &w);
     if (!e || w->num != 1)
-        e = fig_lex_match_table(s->lx, s->t, s->n, d, fig_lex_per_times, false,
-                                &w);
+        e = fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_per_times,
+                                false, &w);
     if (!e)
         return;
     const char *u = per_name(s, c->unit, w->norm);
@@ -875,14 +877,14 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     const fig_word_t *w;
     size_t e;
     c->flags |= F_UNIT;
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_percents, glued,
-                                 &w))) {
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_percents,
+                                 glued, &w))) {
         c->type = RESULT_PERCENT;
         c->unit = NULL;
         c->end = e;
         return true;
     }
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_currencies,
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_currencies,
                                  glued, &w))) {
         c->type = RESULT_MONEY;
         c->unit = w->norm;
@@ -891,8 +893,8 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
     }
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
-        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_currencies,
-                                     false, &w))) {
+        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a,
+                                     s->lex->fig_currencies, false, &w))) {
             e = fig_lex_skip_blanks(s->t, s->n, e);
             if (e < s->n && s->t[e] == ']') {
                 c->type = RESULT_MONEY;
@@ -902,7 +904,7 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
             }
         }
     }
-    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, fig_lex_units, glued,
+    if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_units, glued,
                                  &w))) {
         c->type = RESULT_QUANTITY;
         c->unit = w->norm;
@@ -1026,7 +1028,7 @@ pat_clock(scan_t *s, numctx_t *x, cand_t *c)
     size_t a = fig_lex_skip_blanks(t, n, e);
     const fig_word_t *w;
     size_t pe =
-        fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false, &w);
+        fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words, false, &w);
     if (pe && w->norm[0] == 'p') {
         if (hh < 12)
             hh += 12;
@@ -1126,7 +1128,7 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     size_t wl = e - q;
     bool tail_ok = !(e < n && (fig_lex_is_digit(t[e]) || t[e] == '_'));
     if (tail_ok && is_int(m) &&
-        fig_lex_word_in(s->lx, t, q, e, fig_lex_ordinal_suffixes) >= 0) {
+        fig_lex_word_in(s->lx, t, q, e, s->lex->fig_ordinal_suffixes) >= 0) {
         size_t ms;
         int mo = month_before(s, p, &ms);
         if (mo && m->ip >= 1 && m->ip <= 31) {
@@ -1138,8 +1140,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         size_t oe = a > e ? fig_lex_match(t, n, a, "of", false) : 0;
         size_t b = oe ? fig_lex_skip_blanks(t, n, oe) : 0;
         const fig_word_t *mw;
-        size_t me = b > oe ? fig_lex_match_table(s->lx, t, n, b, fig_lex_months,
-                                                 false, &mw)
+        size_t me = b > oe ? fig_lex_match_table(s->lx, t, n, b,
+                                                 s->lex->fig_months, false, &mw)
                            : 0;
         if (me && !alpha_at(s, me) && m->ip >= 1 && m->ip <= 31)
             return day_of_month(s, x, c, (int)mw->num, me);
@@ -1166,8 +1168,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     }
     int cw;
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
-        (cw = fig_lex_word_in(s->lx, t, q, e, fig_lex_clock_words)) >= 0 &&
-        fig_lex_clock_words[cw].norm[0] != 'o') {
+        (cw = fig_lex_word_in(s->lx, t, q, e, s->lex->fig_clock_words)) >= 0 &&
+        s->lex->fig_clock_words[cw].norm[0] != 'o') {
         int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
         c->type = RESULT_TIME;
         snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
@@ -1178,7 +1180,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     size_t se;
     const fig_word_t *w;
     size_t after = q;
-    if ((se = fig_lex_match_table(s->lx, t, n, q, fig_lex_scales, true, &w))) {
+    if ((se = fig_lex_match_table(s->lx, t, n, q, s->lex->fig_scales, true,
+                                  &w))) {
         c->scale = w->num;
         c->flags |= F_SCALE;
         after = se;
@@ -1219,8 +1222,8 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
     if (a == x->q)
         return;
     const fig_word_t *w;
-    size_t se =
-        fig_lex_match_table(s->lx, s->t, s->n, a, fig_lex_scales, false, &w);
+    size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
+                                    false, &w);
     if (se) {
         c->scale = w->num;
         c->flags |= F_SCALE;
@@ -1298,13 +1301,14 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     if (x->hyph || a <= x->q || !is_int(m) || m->sep || m->intdig > 2)
         return NEXT;
     const fig_word_t *w;
-    size_t me = fig_lex_match_table(s->lx, t, n, a, fig_lex_months, false, &w);
+    size_t me =
+        fig_lex_match_table(s->lx, t, n, a, s->lex->fig_months, false, &w);
     if (me && m->ip >= 1 && m->ip <= 31)
         return day_of_month(s, x, c, (int)w->num, me);
     size_t te;
     if (m->ip >= 1 && m->ip <= 12 &&
-        (te = fig_lex_match_table(s->lx, t, n, a, fig_lex_clock_words, false,
-                                  &w))) {
+        (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
+                                  false, &w))) {
         int hh = (int)m->ip % 12;
         if (w->norm[0] == 'p')
             hh += 12;
@@ -1328,8 +1332,8 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
     if (x->a <= x->q || is_yearish(&x->m))
         return NEXT;
     const fig_word_t *w;
-    size_t de =
-        fig_lex_match_table(s->lx, t, n, x->a, fig_lex_durations, false, &w);
+    size_t de = fig_lex_match_table(s->lx, t, n, x->a, s->lex->fig_durations,
+                                    false, &w);
     if (!de)
         return NEXT;
     bool tm = w->norm[0] >= 'a';
@@ -1354,7 +1358,7 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
-/* A year: from 1900, or after a word of fig_lex_year_preps, or "mid-";
+/* A year: from 1900, or after a word of fig_year_preps, or "mid-";
  * with its context ("first half of 2020", "Q3 2020", "summer 2014"). */
 static step_t
 pat_year(scan_t *s, numctx_t *x, cand_t *c)
@@ -1363,7 +1367,7 @@ pat_year(scan_t *s, numctx_t *x, cand_t *c)
         return NEXT;
     size_t ws, we;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
-                word_in_list(s, ws, we, fig_lex_year_preps);
+                word_in_list(s, ws, we, s->lex->fig_year_preps);
     if (!(x->m.ip >= 1900 || prep || x->mid))
         return NEXT;
     c->type = RESULT_DATE;
@@ -1501,9 +1505,9 @@ spelled_value(const scan_t *s, size_t a, size_t b, double *out)
             p++;
             continue;
         }
-        int i = fig_lex_word_in(s->lx, t, p, e, fig_lex_numwords);
+        int i = fig_lex_word_in(s->lx, t, p, e, s->lex->fig_numwords);
         if (i >= 0) {
-            double v = fig_lex_numwords[i].num;
+            double v = s->lex->fig_numwords[i].num;
             if (v == 100)
                 cur = (cur > 0 ? cur : 1) * 100;
             else
@@ -1538,7 +1542,8 @@ spelled_start(const scan_t *s, size_t p)
                    fig_lex_blank_before(t, cur) == 0) {
             break;
         }
-        bool numw = fig_lex_word_in(s->lx, t, ws, we, fig_lex_numwords) >= 0;
+        bool numw =
+            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0;
         bool glue = fig_lex_word_is(t, ws, we, "and") ||
                     fig_lex_word_is(t, ws, we, "a") ||
                     fig_lex_word_is(t, ws, we, "half");
@@ -1580,8 +1585,9 @@ spelled_money(scan_t *s, size_t ws, size_t we, double scale)
     size_t a = fig_lex_skip_blanks(s->t, s->n, we);
     const fig_word_t *w;
     size_t e;
-    if (a == we || !(e = fig_lex_match_table(s->lx, s->t, s->n, a,
-                                             fig_lex_currencies, false, &w)))
+    if (a == we ||
+        !(e = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_currencies,
+                                  false, &w)))
         return;
     size_t st = spelled_start(s, ws);
     double v;
@@ -1724,6 +1730,7 @@ figures_scan(const fig_lex_t *lx, const char *text, size_t len, result_t *r)
         return;
     scan_t *s = &(scan_t){ 0 };
     s->lx = lx;
+    s->lex = fig_lex_lexicon(lx);
     s->t = (const unsigned char *)text;
     s->n = len;
     s->r = r;

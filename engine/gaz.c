@@ -1,38 +1,35 @@
 /*
- * gaz: lookup in the generated table (gaz_data.c in the build tree).
+ * gaz: lookup in a lexicon's gazetteer table.
  */
 #include "gaz.h"
+#include "lexicon.h"
 
 #include <stddef.h>
 
-/* Defined by the generated gaz_data.c. */
-extern const gaz_slot_t gaz_table[];
-extern const uint32_t gaz_mask;
-extern const uint32_t gaz_keys;
-extern const char gaz_names[];
-
 const gaz_slot_t *
-gaz_find(uint64_t h)
+gaz_find(const lexicon_t *lx, uint64_t h)
 {
-    uint32_t i = (uint32_t)(h ^ (h >> 32)) & gaz_mask;
+    const gaz_slot_t *table = lx->gaz_table;
+    uint32_t mask = lx->gaz_mask;
+    uint32_t i = (uint32_t)(h ^ (h >> 32)) & mask;
     for (;;) {
-        const gaz_slot_t *s = &gaz_table[i];
+        const gaz_slot_t *s = &table[i];
         if (s->hash == h)
             return s;
         if (!s->hash)
             return NULL;
-        i = (i + 1) & gaz_mask;
+        i = (i + 1) & mask;
     }
 }
 
 const char *
-gaz_name(const gaz_slot_t *s)
+gaz_name(const lexicon_t *lx, const gaz_slot_t *s)
 {
-    return gaz_names + s->canon;
+    return lx->gaz_names + s->canon;
 }
 
 uint32_t
-gaz_count(void)
+gaz_count(const lexicon_t *lx)
 {
-    return gaz_keys;
+    return lx->gaz_keys;
 }

@@ -1,8 +1,9 @@
 /*
- * gaz: the compiled gazetteer. A read-only open-addressing hash table,
- * generated at build time (engine/gen/gaz_gen.c) from Debian's iso-codes
- * and the curated lists in engine/data/, keyed by tok_seq() hashes of
- * lower-cased word sequences. No I/O, no mutable state: share freely.
+ * gaz: lookup in a lexicon's gazetteer (lexicon.h), a read-only
+ * open-addressing hash table keyed by tok_seq() hashes of lower-cased word
+ * sequences. The built-in one is generated at build time (gen/gaz_gen.c)
+ * from Debian's iso-codes and the curated lists in engine/data/. No I/O,
+ * no mutable state: share freely.
  */
 #ifndef EXCERPT_GAZ_H
 #define EXCERPT_GAZ_H
@@ -24,19 +25,24 @@
 
 typedef struct gaz_slot {
     uint64_t hash;  /* tok_seq() key hash; 0 marks an empty slot */
-    uint32_t canon; /* offset of the canonical name in gaz_names */
+    uint32_t canon; /* offset of the canonical name in the
+                       lexicon's gaz_names */
     uint16_t kinds; /* GAZ_* bits */
     uint8_t ent;    /* result_entity_type_t when GAZ_ENT */
     uint8_t head;   /* result_entity_type_t when GAZ_HEAD or GAZ_PLURAL */
 } gaz_slot_t;
 
-/* The slot for key hash h, or NULL when the sequence is unknown. */
-const gaz_slot_t *gaz_find(uint64_t h);
+typedef struct lexicon lexicon_t;
 
-/* Canonical name of an entity slot (NUL-terminated, static). */
-const char *gaz_name(const gaz_slot_t *s);
+/* The slot of lx's gazetteer for key hash h, or NULL when the sequence is
+ * unknown. */
+const gaz_slot_t *gaz_find(const lexicon_t *lx, uint64_t h);
 
-/* Number of keys in the table (for tests and logs). */
-uint32_t gaz_count(void);
+/* Canonical name of an entity slot of lx (NUL-terminated, lives as long
+ * as lx). */
+const char *gaz_name(const lexicon_t *lx, const gaz_slot_t *s);
+
+/* Number of keys in lx's gazetteer (for tests and logs). */
+uint32_t gaz_count(const lexicon_t *lx);
 
 #endif

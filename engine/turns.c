@@ -21,7 +21,7 @@
 
 #include "../common/utf8.h"
 #include "gaz.h"
-#include "lexset.h"
+#include "lexicon.h"
 #include "swar.h"
 #include "tok.h"
 
@@ -33,9 +33,9 @@
 #define LABEL_WORDS 24
 
 static uint16_t
-kinds_of(uint64_t h)
+kinds_of(const lexicon_t *lx, uint64_t h)
 {
-    const gaz_slot_t *g = gaz_find(h);
+    const gaz_slot_t *g = gaz_find(lx, h);
     return g ? g->kinds : 0;
 }
 
@@ -49,22 +49,22 @@ typedef struct label {
 } label_t;
 
 /* Lower-case words allowed inside a name or title ("Minister of ...",
- * "Ambassador to ...", "Charles de Gaulle"): the lists of lexset.h. */
+ * "Ambassador to ...", "Charles de Gaulle"): the lists of lexicon.h. */
 static bool
-is_connector(const char *s, const tok_t *t)
+is_connector(const lexicon_t *lx, const char *s, const tok_t *t)
 {
     const char *p = s + t->start;
     size_t n = t->end - t->start;
-    return lex_set_has(&lex_name_connectors, p, n, t->hash) ||
-           lex_set_has(&lex_name_particles, p, n, t->hash) ||
-           lex_set_has(&lex_title_preps, p, n, t->hash);
+    return lex_set_has(lx->name_connectors, p, n, t->hash) ||
+           lex_set_has(lx->name_particles, p, n, t->hash) ||
+           lex_set_has(lx->title_preps, p, n, t->hash);
 }
 
 /* Name particles: lower-case words inside a person's name. */
 static bool
-is_particle(const char *s, const tok_t *t)
+is_particle(const lexicon_t *lx, const char *s, const tok_t *t)
 {
-    return lex_set_has(&lex_name_particles, s + t->start, t->end - t->start,
+    return lex_set_has(lx->name_particles, s + t->start, t->end - t->start,
                        t->hash);
 }
 
@@ -83,28 +83,29 @@ is_roman(const char *s, const tok_t *t)
 
 /* An acronym such as "CEO" or "ORF": short, all capitals, not a name. */
 static bool
-is_acronym(const tok_t *t)
+is_acronym(const lexicon_t *lx, const tok_t *t)
 {
     return (t->flags & TOK_ALLCAPS) && t->end - t->start <= 4 &&
-           !(kinds_of(t->hash) & GAZ_GIVEN);
+           !(kinds_of(lx, t->hash) & GAZ_GIVEN);
 }
 
 /* A word of a person's name: capitalised, an initial ("A."), a regnal
  * number, or a particle before a capitalised word. */
 static bool
-name_word(const char *s, const tok_t *w, size_t i, size_t n)
+name_word(const lexicon_t *lx, const char *s, const tok_t *w, size_t i,
+          size_t n)
 {
-    uint16_t kk = kinds_of(w[i].hash);
+    uint16_t kk = kinds_of(lx, w[i].hash);
     if (w[i].flags & (TOK_DIGIT | TOK_POSS))
         return false;
     if (w[i].flags & TOK_LOWER)
-        return (is_particle(s, &w[i]) && i + 1 < n) ||
+        return (is_particle(lx, s, &w[i]) && i + 1 < n) ||
                ((w[i].flags & TOK_HYPHEN) && i + 1 == n); /* "al-Assad" */
     if (i > 0 && is_roman(s, &w[i]))
         return true;
     if (w[i].end - w[i].start == 1 && s[w[i].end] == '.')
         return true;
-    return !is_acronym(&w[i]) &&
+    return !is_acronym(lx, &w[i]) &&
            !(kk & (GAZ_TITLE | GAZ_HEAD | GAZ_STOP | GAZ_COMMON));
 }
 
@@ -113,13 +114,13 @@ name_word(const char *s, const tok_t *w, size_t i, size_t n)
  * acronym, common word or known non-person name (at most three of them).
  * n when the label is a title alone ("Minister of Defence"). */
 static size_t
-name_start(const char *s, const tok_t *w, size_t n)
+name_start(const lexicon_t *lx, const char *s, const tok_t *w, size_t n)
 {
     for (size_t i = 0; i + 1 < n; i++) {
-        if (!(kinds_of(w[i].hash) & GAZ_GIVEN) || !(w[i].flags & TOK_CAP))
+        if (!(kinds_of(lx, w[i].hash) & GAZ_GIVEN) || !(w[i].flags & TOK_CAP))
             continue;
         size_t k = i + 1;
-        while (k < n && name_word(s, w, k, n))
+        while (k < n && name_word(lx, s, w, k, n))
             k++;
         if (k == n)
             return i;
@@ -130,7 +131,7 @@ name_start(const char *s, const tok_t *w, size_t n)
         uint64_t h = 0;
         for (size_t j = i; j < n; j++) {
             h = tok_seq(h, w[j].hash);
-            const gaz_slot_t *g = gaz_find(h);
+            const gaz_slot_t *g = gaz_find(lx, h);
             if (!g)
                 break;
             if ((g->kinds & GAZ_ENT) && !(j == i && (g->kinds & GAZ_GIVEN)))
@@ -142,13 +143,13 @@ name_start(const char *s, const tok_t *w, size_t n)
     }
     size_t ns = 0;
     for (size_t i = 0; i < n; i++) {
-        uint16_t kk = kinds_of(w[i].hash);
-        bool part = (w[i].flags & TOK_LOWER) && is_particle(s, &w[i]) &&
+        uint16_t kk = kinds_of(lx, w[i].hash);
+        bool part = (w[i].flags & TOK_LOWER) && is_particle(lx, s, &w[i]) &&
                     i + 1 < n && (w[i + 1].flags & TOK_CAP);
         bool initial = w[i].end - w[i].start == 1 && s[w[i].end] == '.';
         if (part || initial || (i > 0 && is_roman(s, &w[i])))
             continue;
-        if (is_acronym(&w[i]) || is_connector(s, &w[i]) || known[i] ||
+        if (is_acronym(lx, &w[i]) || is_connector(lx, s, &w[i]) || known[i] ||
             (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)))
             ns = i + 1;
     }
@@ -186,7 +187,8 @@ static const bool label_ascii[128] = {
  * Returns false when it is prose.
  */
 static bool
-parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
+parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
+            label_t *out)
 {
     char buf[LABEL_MAX];
     uint32_t n_buf = b - a;
@@ -237,14 +239,14 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (n == 0)
         return false;
     memset(out, 0, sizeof *out);
-    if (lex_set_has(&lex_anonymous_roles, buf + w[0].start,
+    if (lex_set_has(lx->anonymous_roles, buf + w[0].start,
                     w[0].end - w[0].start, w[0].hash)) {
         out->anonymous = true;
         out->name_start = a + w[0].start;
         out->name_end = a + w[0].end;
         return true;
     }
-    if (!(w[0].flags & TOK_CAP) || (kinds_of(w[0].hash) & GAZ_STOP))
+    if (!(w[0].flags & TOK_CAP) || (kinds_of(lx, w[0].hash) & GAZ_STOP))
         return false;
     for (size_t i = 0; i < n; i++) {
         uint16_t f = w[i].flags;
@@ -262,8 +264,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
                         return false;
             }
         }
-        if ((f & TOK_LOWER) && !is_connector(buf, &w[i]) &&
-            !is_particle(buf, &w[i]) && !(f & TOK_HYPHEN))
+        if ((f & TOK_LOWER) && !is_connector(lx, buf, &w[i]) &&
+            !is_particle(lx, buf, &w[i]) && !(f & TOK_HYPHEN))
             lower++;
     }
     if (!(w[n - 1].flags & TOK_CAP) && !(w[n - 1].flags & TOK_HYPHEN))
@@ -272,7 +274,7 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     size_t ns;
     if (comma && comma <= 4) {
         size_t k = 0;
-        while (k < comma && name_word(buf, w, k, comma))
+        while (k < comma && name_word(lx, buf, w, k, comma))
             k++;
         if (k == comma && comma >= 2 && !lower) {
             out->name_start = a + w[0].start;
@@ -282,14 +284,14 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
             return true;
         }
     }
-    ns = name_start(buf, w, n);
-    if (ns == n && (kinds_of(w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
+    ns = name_start(lx, buf, w, n);
+    if (ns == n && (kinds_of(lx, w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
         /* "King Abdullah II of Jordan", "Patriarch Kirill of Moscow" */
         for (size_t o = 2; o + 1 < n; o++) {
             if (w[o].end - w[o].start != 2 || (buf[w[o].start] | 0x20) != 'o' ||
                 (buf[w[o].start + 1] | 0x20) != 'f')
                 continue;
-            size_t s2 = name_start(buf, w, o);
+            size_t s2 = name_start(lx, buf, w, o);
             if (s2 < o && s2 > 0) {
                 out->name_start = a + w[s2].start;
                 out->name_end = a + w[o - 1].end;
@@ -313,8 +315,8 @@ parse_label(const char *s, uint32_t a, uint32_t b, label_t *out)
     if (lower && (lower > 2 || n - ns < 2))
         return false;
     for (size_t i = ns; i < n; i++)
-        if (!name_word(buf, w, i, n) &&
-            !((kinds_of(w[i].hash) & GAZ_ENT) && i > ns))
+        if (!name_word(lx, buf, w, i, n) &&
+            !((kinds_of(lx, w[i].hash) & GAZ_ENT) && i > ns))
             return false;
     out->name_start = a + w[ns].start;
     out->name_end = a + w[n - 1].end;
@@ -364,10 +366,10 @@ find_title(const result_t *r, const char *s, uint32_t a, uint32_t b)
 /* A one-word label: a known given name ("Alina:", a caller on a phone-in)
  * or two names run together ("VladimirPutin:"). -1 otherwise. */
 static int32_t
-single_word(result_t *r, const char *s, const label_t *lb)
+single_word(const lexicon_t *lx, result_t *r, const char *s, const label_t *lb)
 {
     uint32_t a = lb->name_start, b = lb->name_end;
-    const gaz_slot_t *g = gaz_find(tok_hash(s + a, b - a));
+    const gaz_slot_t *g = gaz_find(lx, tok_hash(s + a, b - a));
     if (g && (g->kinds & GAZ_GIVEN) && !(g->kinds & (GAZ_ENT | GAZ_STOP)))
         return result_add_speaker(r, result_strndup(r, s + a, b - a), "");
     for (uint32_t i = a + 2; i + 2 < b; i++) {
@@ -377,7 +379,7 @@ single_word(result_t *r, const char *s, const label_t *lb)
         for (uint32_t k = a + 1; k < b; k++)
             if (k != i && !(s[k] >= 'a' && s[k] <= 'z'))
                 return -1;
-        g = gaz_find(tok_hash(s + a, i - a));
+        g = gaz_find(lx, tok_hash(s + a, i - a));
         if (!g || !(g->kinds & GAZ_GIVEN))
             return -1;
         char name[LABEL_MAX + 2];
@@ -402,7 +404,7 @@ add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
 }
 
 void
-turns_parse(const char *text, size_t len, result_t *r)
+turns_parse(const lexicon_t *lx, const char *text, size_t len, result_t *r)
 {
     if (!text || !len || len > UINT32_MAX)
         return;
@@ -426,7 +428,7 @@ turns_parse(const char *text, size_t len, result_t *r)
                       text[body] == '\r';
             label_t lb;
             if (ok && c > a &&
-                parse_label(text, (uint32_t)a, (uint32_t)c, &lb)) {
+                parse_label(lx, text, (uint32_t)a, (uint32_t)c, &lb)) {
                 while (body < le && (text[body] == ' ' || text[body] == '\t'))
                     body++;
                 int32_t sp = -1;
@@ -444,7 +446,7 @@ turns_parse(const char *text, size_t len, result_t *r)
                                        lb.name_end - lb.name_start) &&
                                lb.title_end == 0;
                     if (sp < 0 && one)
-                        sp = single_word(r, text, &lb);
+                        sp = single_word(lx, r, text, &lb);
                     if (sp < 0 && one)
                         take = false; /* "Agenda:", "Second:" */
                     else if (sp < 0) {

@@ -7,12 +7,14 @@
 #define EXCERPT_TURNS_H
 
 #include "../common/result.h"
+#include "lexicon.h"
 
 #include <stddef.h>
 
 /* Parse text[0..len) and append speakers and turns to r (which must have
- * none yet). Turns are in text order; a turn ends where the next begins
- * (or at len). Never fails; pure. */
-void turns_parse(const char *text, size_t len, result_t *r);
+ * none yet), looking words up in lx. Turns are in text order; a turn ends
+ * where the next begins (or at len). Never fails; pure. */
+void turns_parse(const lexicon_t *lx, const char *text, size_t len,
+                 result_t *r);
 
 #endif

@@ -400,4 +400,15 @@ int wire_done_encode(uint64_t job_id, uint32_t attempt, const result_t *r,
  * Errors: ERR_PROTO, ERR_TOOBIG. Offsets are checked for start <= end. */
 int wire_result_decode(const uint8_t *buf, size_t len, result_t **out);
 
+/*
+ * Check a serialised Result as its consumers will read it, in one pass
+ * over the bytes, without decoding or allocating (proto/wire_check.c):
+ * every known field has the wire type protobuf-c expects, nested messages
+ * are well-formed, strings are valid UTF-8, start <= end and Turn.speaker
+ * indexes the speakers, and decoding fits in the memory budget of
+ * wire_result_decode(). What passes is what wire_result_decode() reads.
+ * Returns ERR_OK, ERR_PROTO, or ERR_INVAL for NULL with a length.
+ */
+int wire_result_check(const uint8_t *buf, size_t len);
+
 #endif

@@ -230,10 +230,10 @@ int store_lease_next(store_t *s, uint64_t now_ms, store_lease_t *out);
  * exists), ERR_AGAIN/ERR_FULL, ERR_IO.
  */
 /*
- * Check the wire format of a serialised Result cheaply, without decoding
- * it: every field well-formed, entities and timings well-formed, entity
- * names valid UTF-8. Returns 0, ERR_PROTO or ERR_INVAL (NULL with len).
- * Any thread; touches no txn.
+ * Check a serialised Result before it is committed: wire_result_check()
+ * (proto/wire.h), one pass without decoding, so that what the store
+ * accepts is what every consumer can decode. Returns 0, ERR_PROTO or
+ * ERR_INVAL (NULL with len). Any thread; touches no txn.
  */
 int store_result_check(const uint8_t *buf, size_t len);
 

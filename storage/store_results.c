@@ -5,6 +5,8 @@
  */
 #include "store_int.h"
 
+#include "../proto/wire.h"
+
 /* ---- a minimal reader of the protobuf wire format, enough to find a
  * serialised Result's entities and extract_us without decoding (and
  * allocating) the whole message: the broker commits thousands per second. */
@@ -63,10 +65,7 @@ result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
 int
 store_result_check(const uint8_t *buf, size_t len)
 {
-    uint64_t us;
-    if (!buf && len)
-        return ERR_INVAL;
-    return result_walk(buf, len, NULL, NULL, &us) < 0 ? ERR_PROTO : ERR_OK;
+    return wire_result_check(buf, len);
 }
 
 int
@@ -96,7 +95,8 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
             const result_entity_t *e = &res->entities[i];
             sent_entity_collect(&ec, e->type, e->name ? e->name : "", SIZE_MAX);
         }
-    } else if (result_walk(result, result_len, sent_entity_collect, &ec,
+    } else if (wire_result_check(result, result_len) != ERR_OK ||
+               result_walk(result, result_len, sent_entity_collect, &ec,
                            &extract_us) < 0) {
         sdb_op_failing_clean(s);
         rc = ERR_INVAL;

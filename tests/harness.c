@@ -7,6 +7,7 @@
 
 #include "../common/err.h"
 #include "../common/now.h"
+#include "../proto/curve.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -428,4 +431,33 @@ hx_spawn_listening(hx_proc_t *p, int timeout_ms)
     if (!hx_alive(p))
         fail_msg("%s exited with %d before listening (see %s)", p->argv[0],
                  hx_wait_exit(p, 0), p->err[0] ? p->err : p->log);
+}
+
+int
+hx_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+void
+hx_make_key(const char *keys, const char *allow, const char *name,
+            const char *role)
+{
+    curve_pair_t kp;
+    assert_int_equal(curve_generate(&kp), ERR_OK);
+    assert_int_equal(curve_write_pair(keys, name, &kp, role, false), ERR_OK);
+    if (role) {
+        char from[4096], to[4096];
+        snprintf(from, sizeof from, "%s/%s.pub", keys, name);
+        snprintf(to, sizeof to, "%s/%s.pub", allow, name);
+        assert_int_equal(link(from, to), 0);
+    }
 }

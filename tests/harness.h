@@ -98,6 +98,13 @@ void hx_spawn_listening(hx_proc_t *p, int timeout_ms);
 int hx_count_in_file(const char *path, const char *needle);
 /* Monotonic milliseconds. */
 uint64_t hx_now_ms(void);
+/* A TCP port on 127.0.0.1 that was free a moment ago (a caller that
+ * binds it later retries when someone took it meanwhile). */
+int hx_free_port(void);
+/* A CURVE key pair keys/NAME.key and keys/NAME.pub; with a role, the
+ * .pub is also linked into the allow-list directory allow. */
+void hx_make_key(const char *keys, const char *allow, const char *name,
+                 const char *role);
 
 /* Wait until cond holds, polling every 10 ms; fail the test naming cond
  * after ms x HX_SLACK. */

@@ -52,34 +52,6 @@ typedef struct fx {
 } fx_t;
 
 static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static void
-make_key(fx_t *f, const char *name, const char *role)
-{
-    curve_pair_t kp;
-    assert_int_equal(curve_generate(&kp), ERR_OK);
-    assert_int_equal(curve_write_pair(f->keys, name, &kp, role, false), ERR_OK);
-    if (role) {
-        char from[256], to[256];
-        snprintf(from, sizeof from, "%s/%s.pub", f->keys, name);
-        snprintf(to, sizeof to, "%s/%s.pub", f->allow, name);
-        assert_int_equal(link(from, to), 0);
-    }
-}
-
-static int
 setup(void **state)
 {
     hx_setup();
@@ -122,8 +94,8 @@ test_shipped_configs_run_with_keys(void **state)
     fx_t *f = *state;
     hx_require_bin(EXCERPT_BROKER_BIN);
     hx_require_bin(EXCERPT_WORKER_BIN);
-    make_key(f, "broker", NULL);
-    make_key(f, "w1", "worker");
+    hx_make_key(f->keys, f->allow, "broker", NULL);
+    hx_make_key(f->keys, f->allow, "w1", "worker");
     char data[128], bkey[192], bpub[192], wkey[192];
     char fe[64], be[64], pub[64];
     snprintf(data, sizeof data, "%s/data", f->dir);
@@ -131,9 +103,9 @@ test_shipped_configs_run_with_keys(void **state)
     snprintf(bpub, sizeof bpub, "%s/broker.pub", f->keys);
     snprintf(wkey, sizeof wkey, "%s/w1.key", f->keys);
     for (int attempt = 0; attempt < 5 && !f->broker.pid; attempt++) {
-        snprintf(fe, sizeof fe, "tcp://127.0.0.1:%d", free_port());
-        snprintf(be, sizeof be, "tcp://127.0.0.1:%d", free_port());
-        snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", free_port());
+        snprintf(fe, sizeof fe, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(be, sizeof be, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", hx_free_port());
         const char *args[] = { EXCERPT_BROKER_BIN,
                                "--config",
                                DEPLOY "config/broker.conf",

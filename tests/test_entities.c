@@ -9,6 +9,7 @@
 #include "../engine/entities.h"
 #include "../engine/extract.h"
 #include "../engine/gaz.h"
+#include "../engine/lexicon.h"
 #include "../engine/tok.h"
 #include "../engine/turns.h"
 
@@ -30,7 +31,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    ent = entities_new();
+    ent = entities_new(lexicon_builtin());
     return ent ? 0 : -1;
 }
 
@@ -50,7 +51,7 @@ scan_n(const char *s, size_t len)
     char *buf = malloc(len ? len : 1);
     assert_non_null(buf);
     memcpy(buf, s, len);
-    turns_parse(buf, len, r);
+    turns_parse(lexicon_builtin(), buf, len, r);
     entities_scan(ent, buf, len, r);
     result_finish(r);
     for (size_t i = 0; i < r->n_entities; i++)
@@ -773,7 +774,7 @@ test_plural_heads_end_in_s(void **state)
                 fail_msg("%s: plural head \"%s\" does not end in s", path,
                          line);
             /* listed, so a key (merged kinds may have dropped PLURAL) */
-            assert_non_null(gaz_find(tok_hash(line, n)));
+            assert_non_null(gaz_find(lexicon_builtin(), tok_hash(line, n)));
             plurals++;
         }
         fclose(f);

@@ -1,12 +1,13 @@
 /*
  * test_extract: the engine as a whole - deterministic, safe to share
- * between threads, offsets into the input, turns attributed, oversize
- * input refused without touching it.
+ * between threads, its lexicon its handle's, offsets into the input,
+ * turns attributed, oversize input refused without touching it.
  */
 #include "client/rjson.h"
 #include "common/err.h"
 #include "common/result.h"
 #include "engine/extract.h"
+#include "engine/lexicon.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,6 +79,47 @@ test_deterministic(void **state)
     extract_destroy(&b);
     assert_null(a);
     extract_destroy(&a); /* NULL-safe */
+}
+
+/* Every stage looks words up in the lexicon of the handle it runs on:
+ * two handles over different lexicons coexist, and the built-in one is
+ * what extract_new() uses. */
+static void
+test_lexicon_is_the_handles(void **state)
+{
+    (void)state;
+    static const gaz_slot_t no_slots[1] = { { 0 } };
+    static const fig_word_t no_words[1] = { { NULL } };
+    static const lex_set_t no_set = { 0 };
+    lexicon_t bare = *lexicon_builtin();
+    bare.gaz_table = no_slots; /* a table of one empty slot */
+    bare.gaz_mask = 0;
+    bare.gaz_keys = 0;
+    bare.fig_scales = no_words;
+    bare.anonymous_roles = &no_set;
+    extract_t *def = extract_new();
+    extract_t *builtin = extract_new_with(lexicon_builtin());
+    extract_t *other = extract_new_with(&bare);
+    const char *text = "Question: Is trade with Kazakhstan growing?\n"
+                       "Vladimir Putin: Yes, it reached $6.9 billion.\n";
+    char *x = render(def, text);
+    char *y = render(builtin, text);
+    char *z = render(other, text);
+    assert_string_equal(x, y);
+    /* the gazetteer, a word list and a figure table of each handle */
+    assert_non_null(strstr(x, "\"GPE\",\"name\":\"Kazakhstan\""));
+    assert_null(strstr(z, "\"GPE\",\"name\":\"Kazakhstan\""));
+    assert_non_null(strstr(x, "6900000000"));
+    assert_null(strstr(z, "6900000000"));
+    /* "Question:" labels an anonymous turn only by the role list */
+    assert_non_null(strstr(x, "{\"speaker\":null,\"start\":0,"));
+    assert_null(strstr(z, "{\"speaker\":null,\"start\":0,"));
+    free(x);
+    free(y);
+    free(z);
+    extract_destroy(&def);
+    extract_destroy(&builtin);
+    extract_destroy(&other);
 }
 
 typedef struct job {
@@ -254,6 +296,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_shared_between_threads),
+        cmocka_unit_test(test_lexicon_is_the_handles),
         cmocka_unit_test(test_offsets_and_turns),
         cmocka_unit_test(test_crlf_same_facts),
         cmocka_unit_test(test_too_big_is_refused_untouched),

@@ -7,6 +7,7 @@
  */
 #include "../common/result.h"
 #include "../engine/figures.h"
+#include "../engine/lexicon.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +27,7 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    lx = fig_lex_new();
+    lx = fig_lex_new(lexicon_builtin());
     return lx ? 0 : -1;
 }
 

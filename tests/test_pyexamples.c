@@ -305,36 +305,6 @@ test_python_scraper_and_subscriber(void **state)
 
 /* ------------------------------------------------------------ CURVE */
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
-static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-/* keys/NAME.key and .pub; with a role, the .pub joins the allow-list. */
-static void
-make_key(fx_t *f, const char *name, const char *role)
-{
-    curve_pair_t kp;
-    assert_int_equal(curve_generate(&kp), ERR_OK);
-    assert_int_equal(curve_write_pair(f->keys, name, &kp, role, false), ERR_OK);
-    if (role) {
-        char from[256], to[256];
-        snprintf(from, sizeof from, "%s/%s.pub", f->keys, name);
-        snprintf(to, sizeof to, "%s/%s.pub", f->allow, name);
-        assert_int_equal(link(from, to), 0);
-    }
-}
-
 /* The broker on fresh TCP ports with its key and the allow-list; ports
  * taken by someone else meanwhile are retried with new ones. */
 static void
@@ -343,9 +313,9 @@ start_secure_broker(fx_t *f)
     char key[256];
     snprintf(key, sizeof key, "%s/broker.key", f->keys);
     for (int attempt = 0; attempt < 5; attempt++) {
-        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", free_port());
-        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", free_port());
-        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", hx_free_port());
         const char *args[] = { EXCERPT_BROKER_BIN,
                                "--data-dir",
                                f->data,
@@ -391,11 +361,11 @@ test_python_examples_with_curve(void **state)
     snprintf(f->allow, sizeof f->allow, "%s/allow", f->dir);
     assert_int_equal(mkdir(f->keys, 0700), 0);
     assert_int_equal(mkdir(f->allow, 0700), 0);
-    make_key(f, "broker", NULL);
-    make_key(f, "c1", "client");
-    make_key(f, "n1", "consumer");
-    make_key(f, "w1", "worker");
-    make_key(f, "x1", NULL); /* a stranger */
+    hx_make_key(f->keys, f->allow, "broker", NULL);
+    hx_make_key(f->keys, f->allow, "c1", "client");
+    hx_make_key(f->keys, f->allow, "n1", "consumer");
+    hx_make_key(f->keys, f->allow, "w1", "worker");
+    hx_make_key(f->keys, f->allow, "x1", NULL); /* a stranger */
     start_secure_broker(f);
     char wkey[256], bkey[256];
     snprintf(wkey, sizeof wkey, "%s/w1.key", f->keys);

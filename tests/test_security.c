@@ -62,38 +62,7 @@ typedef struct fx {
     hx_proc_t worker; /* excerpt-worker */
 } fx_t;
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
-static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 /* ------------------------------------------------------------ keys */
-
-static void
-make_key(fx_t *f, const char *name, const char *role)
-{
-    curve_pair_t kp;
-    assert_int_equal(curve_generate(&kp), ERR_OK);
-    assert_int_equal(curve_write_pair(f->keys, name, &kp, role, false), ERR_OK);
-    if (role) { /* listed: its .pub goes into the allow-list directory */
-        char from[256], to[256];
-        snprintf(from, sizeof from, "%s/%s.pub", f->keys, name);
-        snprintf(to, sizeof to, "%s/%s.pub", f->allow, name);
-        assert_int_equal(link(from, to), 0);
-    }
-    if (!strcmp(name, "broker"))
-        memcpy(f->broker_key, kp.public_key, CURVE_KEY_Z85);
-}
 
 static curve_pair_t
 key_of(fx_t *f, const char *name)
@@ -103,6 +72,17 @@ key_of(fx_t *f, const char *name)
     snprintf(path, sizeof path, "%s/%s.key", f->keys, name);
     assert_int_equal(curve_read_secret(path, &kp), ERR_OK);
     return kp;
+}
+
+/* A key pair; listed (in the allow-list) when it has a role. */
+static void
+make_key(fx_t *f, const char *name, const char *role)
+{
+    hx_make_key(f->keys, f->allow, name, role);
+    if (!strcmp(name, "broker")) {
+        curve_pair_t kp = key_of(f, name);
+        memcpy(f->broker_key, kp.public_key, CURVE_KEY_Z85);
+    }
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -152,9 +132,9 @@ static void
 start_broker(fx_t *f, bool secure, const char *const *extra)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
-        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", free_port());
-        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", free_port());
-        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->fe, sizeof f->fe, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(f->be, sizeof f->be, "tcp://127.0.0.1:%d", hx_free_port());
+        snprintf(f->pub, sizeof f->pub, "tcp://127.0.0.1:%d", hx_free_port());
         char key_file[256];
         snprintf(key_file, sizeof key_file, "%s/broker.key", f->keys);
         const char *args[MAX_ARGS] = { EXCERPT_BROKER_BIN,
@@ -853,7 +833,7 @@ test_default_bind_is_loopback(void **state)
     assert_true(hx_count_in_file(f->broker.log, "tcp://127.0.0.1:7442") >= 1);
 
     char any[64];
-    snprintf(any, sizeof any, "tcp://0.0.0.0:%d", free_port());
+    snprintf(any, sizeof any, "tcp://0.0.0.0:%d", hx_free_port());
     const char *open_args[] = { EXCERPT_BROKER_BIN, "--data-dir", f->data,
                                 "--frontend",       any,          NULL };
     hx_proc_args(&f->broker, open_args);

@@ -5,6 +5,7 @@
  * a heap buffer of exactly its length so that ASan catches any overread.
  */
 #include "../common/result.h"
+#include "../engine/lexicon.h"
 #include "../engine/turns.h"
 
 #include <setjmp.h>
@@ -24,7 +25,7 @@ parse_n(const char *s, size_t len)
     char *buf = malloc(len ? len : 1);
     assert_non_null(buf);
     memcpy(buf, s, len);
-    turns_parse(buf, len, r);
+    turns_parse(lexicon_builtin(), buf, len, r);
     free(buf);
     for (size_t i = 0; i < r->n_turns; i++) {
         const result_turn_t *t = &r->turns[i];
@@ -226,7 +227,7 @@ test_huge_line(void **state)
     for (size_t i = strlen(lab); i < len; i++)
         s[i] = "Word: and more "[i % 15];
     result_t *r = result_new();
-    turns_parse(s, len, r);
+    turns_parse(lexicon_builtin(), s, len, r);
     assert_int_equal(r->n_turns, 1);
     assert_int_equal(r->turns[0].end, len);
     result_destroy(&r);
@@ -234,7 +235,7 @@ test_huge_line(void **state)
     for (size_t i = 0; i + 16 <= len; i += 16)
         memcpy(s + i, "Igor Smirnov: a\n", 16);
     r = result_new();
-    turns_parse(s, len, r);
+    turns_parse(lexicon_builtin(), s, len, r);
     assert_int_equal(r->n_turns, len / 16);
     assert_int_equal(r->n_speakers, 1);
     result_destroy(&r);

@@ -1482,6 +1482,97 @@ test_request_id_recovered(void **state)
 }
 
 /* Thousands of empty submessages: tiny on the wire, large once decoded. */
+/* wire_result_check accepts exactly what a consumer can decode: bytes
+ * that protobuf-c would refuse, that wire_result_decode would refuse, or
+ * whose strings are not UTF-8 are refused, each without decoding. */
+static void
+check_is(const uint8_t *b, size_t n, int want)
+{
+    assert_int_equal(wire_result_check(b, n), want);
+    result_t *r = NULL;
+    if (want == ERR_OK) {
+        assert_int_equal(wire_result_decode(b, n, &r), ERR_OK);
+        result_destroy(&r);
+    }
+}
+
+static void
+test_result_check(void **state)
+{
+    (void)state;
+    const char *text = "Anna Ivanova: Exports grew by 7.5 percent in Kazan.";
+    result_t *r = result_new();
+    int32_t sp = result_add_speaker(r, "Anna Ivanova", "Minister");
+    result_add_turn(r, sp, 0, 14, (uint32_t)strlen(text));
+    int32_t e = result_add_entity(r, RESULT_GPE, "Kazan", NULL);
+    result_add_mention(r, e, text, 45, 50);
+    result_add_figure(r, RESULT_PERCENT, text, 30, 41, 7.5, true, NULL, NULL);
+    result_finish(r);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_result_encode(r, &buf, &len), ERR_OK);
+    result_destroy(&r);
+    check_is(buf, len, ERR_OK);
+    check_is(NULL, 0, ERR_OK);
+    assert_int_equal(wire_result_check(NULL, 1), ERR_INVAL);
+    free(buf);
+
+    /* Result.source (9, string) as a varint: protobuf-c refuses it */
+    const uint8_t wrong_type[] = { 0x48, 0x01 };
+    check_is(wrong_type, sizeof wrong_type, ERR_PROTO);
+    /* an unknown field (15, varint) is skipped, as protobuf does */
+    const uint8_t unknown[] = { 0x78, 0x01 };
+    check_is(unknown, sizeof unknown, ERR_OK);
+    /* Figure.unit (6) "\xff" inside Result.figures (6): not UTF-8 */
+    const uint8_t bad_utf8[] = { 0x32, 0x03, 0x32, 0x01, 0xff };
+    check_is(bad_utf8, sizeof bad_utf8, ERR_PROTO);
+    /* Mention {start 5, end 2} inside an Entity: start > end */
+    const uint8_t backwards[] = {
+        0x2a, 0x06, 0x22, 0x04, 0x10, 0x05, 0x18, 0x02
+    };
+    check_is(backwards, sizeof backwards, ERR_PROTO);
+    /* a Turn of speaker 0 (absent on the wire) and no speakers */
+    const uint8_t no_speaker[] = { 0x22, 0x02, 0x18, 0x04 };
+    check_is(no_speaker, sizeof no_speaker, ERR_PROTO);
+    /* ... but speaker -1 (a turn without one) is fine */
+    const uint8_t minus_one[] = { 0x22, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    check_is(minus_one, sizeof minus_one, ERR_OK);
+    /* a key in 6 bytes (protobuf-c reads at most 5) */
+    const uint8_t long_key[] = { 0xc8, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01 };
+    check_is(long_key, sizeof long_key, ERR_PROTO);
+    /* cut inside a nested message */
+    const uint8_t cut[] = { 0x2a, 0x10, 0x08, 0x01 };
+    check_is(cut, sizeof cut, ERR_PROTO);
+
+    /* a flood of empty Figures: 2 bytes each on the wire, a struct each
+     * when decoded; refused before it exhausts a consumer's budget */
+    size_t n = 1u << 20;
+    uint8_t *flood = malloc(n);
+    assert_non_null(flood);
+    for (size_t i = 0; i < n; i += 2) {
+        flood[i] = 0x32;
+        flood[i + 1] = 0x00;
+    }
+    assert_int_equal(wire_result_check(flood, n), ERR_PROTO);
+    /* the bound is an upper bound: the longest flood the check accepts
+     * (found by bisection) decodes within the budget */
+    size_t lo = 0, hi = n / 2; /* in Figures */
+    while (lo < hi) {
+        size_t mid = (lo + hi + 1) / 2;
+        if (wire_result_check(flood, 2 * mid) == ERR_OK)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    assert_true(lo > 1000);
+    result_t *r2 = NULL;
+    assert_int_equal(wire_result_decode(flood, 2 * lo, &r2), ERR_OK);
+    assert_int_equal(r2->n_figures, lo);
+    result_destroy(&r2);
+    free(flood);
+}
+
 static void
 test_decode_memory_is_bounded(void **state)
 {
@@ -1556,6 +1647,7 @@ main(void)
         cmocka_unit_test(test_field_errors_named),
         cmocka_unit_test(test_request_id_recovered),
         cmocka_unit_test(test_decode_memory_is_bounded),
+        cmocka_unit_test(test_result_check),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
