@@ -163,7 +163,7 @@ typedef struct tindex {
 #define FULL_CS 2
 
 /* Tables indexed (fig_lex_new lists them). */
-#define N_TABLES 20
+#define N_TABLES 21
 
 struct fig_lex {
     const lexicon_t *lex; /* the lexicon indexed (borrowed) */
@@ -229,6 +229,7 @@ fig_lex_new(const lexicon_t *lex)
         lex->fig_relative_periods, lex->fig_part_ordinals,
         lex->fig_per_times,        lex->fig_carry_preps,
         lex->fig_clock_words,      lex->fig_ordinal_suffixes,
+        lex->fig_year_prefixes,
     };
     for (size_t i = 0; i < N_TABLES; i++)
         tindex_add(lx, tables[i]);
@@ -294,7 +295,8 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
             if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
                 continue;
             const fig_word_t *e = &table[x->idx[k]];
-            if (glued && !(e->flags & FIG_LEX_GLUE))
+            if (glued ? !(e->flags & FIG_LEX_GLUE)
+                      : (e->flags & FIG_LEX_ONLY_GLUED))
                 continue;
             size_t q;
             if (x->full[k]) {
@@ -320,7 +322,8 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
         return best;
     }
     for (const fig_word_t *e = table; e->pat; e++) {
-        if (glued && !(e->flags & FIG_LEX_GLUE))
+        if (glued ? !(e->flags & FIG_LEX_GLUE)
+                  : (e->flags & FIG_LEX_ONLY_GLUED))
             continue;
         if (lower((unsigned char)e->pat[0]) != c0)
             continue;

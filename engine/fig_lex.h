@@ -25,6 +25,9 @@ typedef struct fig_word {
 #define FIG_LEX_CS 1u
 /* Pattern may be glued to the digits ("5bn", "10km", "100MW"). */
 #define FIG_LEX_GLUE 2u
+/* Pattern matches only glued to the digits ("-40C"; "30 C-class" is none);
+ * always with FIG_LEX_GLUE. */
+#define FIG_LEX_ONLY_GLUED 4u
 
 typedef struct lexicon lexicon_t;
 
@@ -88,7 +91,8 @@ bool fig_lex_sign_end(const fig_lex_t *lx, unsigned char c);
 
 /* Longest match of any entry of table (one of lx's lexicon's, or any
  * other, scanned in full) at t[p]; glued restricts to entries with
- * FIG_LEX_GLUE. Returns the end (0 if none) and the entry in *w. */
+ * FIG_LEX_GLUE, and entries with FIG_LEX_ONLY_GLUED match only then.
+ * Returns the end (0 if none) and the entry in *w. */
 size_t fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t,
                            size_t n, size_t p, const fig_word_t *table,
                            bool glued, const fig_word_t **w);

@@ -36,6 +36,7 @@ enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
 #define F_LOOSE 2u /* bare number not followed by a noun */
 #define F_SCALE 4u /* carries a scale word (million, bn...) */
 #define F_UNIT 8u  /* has its own percent/currency/unit word */
+#define F_END 16u  /* ends a linked chain ("38,000-39,000") */
 
 typedef struct num {
     size_t start, end; /* digits span */
@@ -59,6 +60,7 @@ typedef struct cand {
     const char *dur;   /* K_DUR: designator ("Y", "h"...) */
     double durmul;     /* K_DUR: multiplier (decades) */
     size_t link;       /* F_LINK: where the linked number starts */
+    size_t chain;      /* F_END: where the chain's first number starts */
 } cand_t;
 
 typedef struct scan {
@@ -73,6 +75,9 @@ typedef struct scan {
     size_t nq;                  /* entries in q */
     cand_t last;                /* last emitted figure with unit or scale */
     bool has_last;              /* last is valid */
+    size_t count_end;           /* end of the last count with a noun */
+    cand_t day;                 /* last emitted day of a month */
+    bool has_day;               /* day is valid */
     char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
     size_t nper;                /* entries in per */
 } scan_t;
@@ -330,10 +335,19 @@ emit(scan_t *s, const cand_t *c)
 {
     if (!c->type || s->emitted >= s->max_figs || c->end > UINT32_MAX)
         return;
+    if (c->type == RESULT_CARDINAL && !(c->flags & (F_LOOSE | F_SCALE)))
+        s->count_end = c->end;
+    if (c->kind == K_DAYMONTH) {
+        s->day = *c;
+        s->has_day = true;
+    }
     bool numeric = c->type != RESULT_DATE && c->type != RESULT_TIME;
     double v = c->num * c->scale;
     if (!isfinite(v))
         return;
+    /* "16.6 million" is 16600000, not 16600000.000000002 */
+    if (c->scale >= 1e3 && fabs(v) < 1e15)
+        v = round(v * 100) / 100;
     result_add_figure(s->r, c->type, (const char *)s->t, (uint32_t)c->start,
                       (uint32_t)c->end, numeric ? v : 0.0, numeric,
                       numeric ? NULL : c->iso, c->unit);
@@ -384,6 +398,15 @@ static bool
 loose_ok(const scan_t *s, const cand_t *x, const cand_t *y, size_t a, size_t b)
 {
     if (b < a || b - a > LOOSE_GAP || crosses_sentence(s, a, b))
+        return false;
+    /* the end of a range or list takes nothing from outside it: "aged
+     * 10-17 were sold at 50 percent", "is 28,000 rubles, but ... earn
+     * 38,000-39,000 on average" (but "from 125 billion to 250") */
+    if ((x->flags & F_END) && (y->start < x->chain || y->start > x->start))
+        return false;
+    /* a count with a noun of its own between them is the parallel
+     * expression: "by 74 percent, from 17 units to 24" */
+    if (s->count_end > a && s->count_end <= b)
         return false;
     if (!(y->type == RESULT_PERCENT || y->type == RESULT_MONEY ||
           y->type == RESULT_QUANTITY ||
@@ -446,6 +469,27 @@ carried_from_last(const scan_t *s, const cand_t *x)
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;
 }
 
+/* "June 11-12", "May 7 and 9": a bare day number, followed by no noun,
+ * right after a day of a month and a dash or range word (no comma: "On
+ * June 12, 15 died") is another day of that month. */
+static bool
+day_after_day(const scan_t *s, const cand_t *c)
+{
+    const cand_t *y = &s->day;
+    if (!s->has_day || !(c->flags & F_LOOSE) || (c->flags & F_SCALE) ||
+        c->num < 1 || c->num > 31 || c->num != floor(c->num) ||
+        y->end > c->start || c->start - y->end > 16)
+        return false;
+    const unsigned char *t = s->t;
+    size_t a = fig_lex_skip_blanks(t, s->n, y->end);
+    size_t k = fig_lex_dash(t, s->n, a);
+    const fig_word_t *w;
+    size_t b = k ? a + k
+                 : fig_lex_match_table(s->lx, t, s->n, a,
+                                       s->lex->fig_range_connectors, false, &w);
+    return b && fig_lex_skip_blanks(t, s->n, b) == c->start;
+}
+
 /* Keep c as the expression later elliptical numbers may take after. */
 static void
 remember(scan_t *s, const cand_t *c)
@@ -482,6 +526,15 @@ push(scan_t *s, cand_t *c)
             i--;
         }
         if (i < s->nq) {
+            c->flags |= F_END;
+            c->chain = s->q[i].start;
+            /* "$9-10 billion": the sign of the first end is the currency
+             * of the last, which gives its scale back */
+            if (c->type == RESULT_CARDINAL && (c->flags & F_SCALE) &&
+                s->q[i].type == RESULT_MONEY && !(s->q[i].flags & F_SCALE)) {
+                c->type = RESULT_MONEY;
+                c->unit = s->q[i].unit;
+            }
             for (size_t j = i; j < s->nq; j++)
                 inherit(&s->q[j], c);
         } else {
@@ -500,6 +553,11 @@ push(scan_t *s, cand_t *c)
         }
     }
     bool bare = c->type == RESULT_CARDINAL;
+    if (bare && !(c->flags & F_LINK) && day_after_day(s, c)) {
+        inherit(c, &s->day);
+        c->flags &= ~F_LOOSE;
+    }
+    bare = c->type == RESULT_CARDINAL;
     if (bare && !(c->flags & F_LINK) && s->has_last &&
         (((c->flags & F_LOOSE) &&
           loose_ok(s, c, &s->last, s->last.end, c->start)) ||
@@ -536,9 +594,10 @@ followed_loosely(const scan_t *s, size_t p)
     return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_loose_followers) >= 0;
 }
 
-/* Connector after a number: dash, to, or, and, and/or, through, comma,
- * then another number (maybe behind a currency sign). Returns where the
- * next number's expression starts, or 0. */
+/* Connector after a number: dash, to, or, and, and/or, through, comma
+ * (maybe with "or" after it: "10, 20, or 30"), then
+ * another number (maybe behind a currency sign). Returns where the next
+ * number's expression starts, or 0. */
 static size_t
 connector(const scan_t *s, size_t p)
 {
@@ -546,14 +605,24 @@ connector(const scan_t *s, size_t p)
     size_t a = fig_lex_skip_blanks(t, s->n, p);
     size_t k = fig_lex_dash(t, s->n, a);
     size_t b = 0;
-    if (k)
+    const fig_word_t *w;
+    if (k) {
         b = a + k;
-    else if (a < s->n && t[a] == ',')
-        b = a + 1;
-    else {
-        const fig_word_t *w;
-        b = fig_lex_match_table(s->lx, t, s->n, a, s->lex->fig_range_connectors,
-                                false, &w);
+    } else {
+        bool comma = a < s->n && t[a] == ',';
+        if (comma) {
+            a = fig_lex_skip_blanks(t, s->n, a + 1);
+            b = a;
+        }
+        /* after a comma only "or" closes a list ("10, 20, or 30
+         * percent"); ", and" starts a clause as often as it ends a list
+         * (and a digit right after the comma needs no lookup) */
+        size_t e = 0;
+        if (!comma || (a < s->n && (t[a] | 0x20) == 'o'))
+            e = fig_lex_match_table(s->lx, t, s->n, a,
+                                    s->lex->fig_range_connectors, false, &w);
+        if (e && (!comma || strncmp(w->pat, "or", 2) == 0))
+            b = e;
         if (!b)
             return 0;
     }
@@ -888,20 +957,32 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
                                  glued, &w))) {
         c->type = RESULT_MONEY;
         c->unit = w->norm;
+        if (w->num > 0) /* "60 kopecks" */
+            c->scale *= w->num;
         c->end = e;
         return true;
     }
+    /* an editor's bracket supplying the currency, percent or unit: "28
+     * billion [rubles]", "9.5 [percent]", "12 [tonnes]" */
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
-        if ((e = fig_lex_match_table(s->lx, s->t, s->n, a,
-                                     s->lex->fig_currencies, false, &w))) {
+        const fig_word_t *const tables[] = { s->lex->fig_currencies,
+                                             s->lex->fig_percents,
+                                             s->lex->fig_units };
+        const int types[] = { RESULT_MONEY, RESULT_PERCENT, RESULT_QUANTITY };
+        for (size_t i = 0; i < 3; i++) {
+            e = fig_lex_match_table(s->lx, s->t, s->n, a, tables[i], false, &w);
+            if (!e)
+                continue;
             e = fig_lex_skip_blanks(s->t, s->n, e);
-            if (e < s->n && s->t[e] == ']') {
-                c->type = RESULT_MONEY;
-                c->unit = w->norm;
-                c->end = e + 1;
-                return true;
-            }
+            if (e >= s->n || s->t[e] != ']')
+                break;
+            c->type = types[i];
+            c->unit = types[i] == RESULT_PERCENT ? NULL : w->norm;
+            if (types[i] == RESULT_QUANTITY)
+                c->scale *= w->num;
+            c->end = e + 1;
+            return true;
         }
     }
     if ((e = fig_lex_match_table(s->lx, s->t, s->n, q, s->lex->fig_units, glued,
@@ -935,8 +1016,9 @@ typedef struct numctx {
     size_t p;         /* its first digit */
     num_t m;          /* the number as written */
     size_t q;         /* after the number and any scale word read */
-    bool mid;         /* written "mid-2020" */
-    size_t mid_start; /* where "mid" starts */
+    bool pfx;         /* written "mid-2020", "pre-2014" (year_prefixes) */
+    size_t pfx_start; /* where that word starts */
+    bool glued;       /* a duration word glued to it ("70years") */
     size_t a;         /* lookahead: the first byte of the next word */
     bool hyph;        /* lookahead: joined to it by a hyphen ("5-year") */
     size_t ret;       /* RETURN: where scanning goes on */
@@ -972,28 +1054,72 @@ day_of_month(scan_t *s, numctx_t *x, cand_t *c, int mo, size_t e)
     return give(x, c->end);
 }
 
+/* A number glued to a lower-case word of two or more letters at p, with a
+ * blank, a line start or a bracket before the word: a missing blank ("just1.5
+ * percent", "gets100,000"). Names glue to capitals ("Rome2rio", "Tele2") or
+ * to one letter ("x86"); the caller also checks that the token ends with the
+ * number ("spe4cifically", "site2018.com" do not). */
+static bool
+missing_blank(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    size_t ws = p;
+    while (ws > 0 && fig_lex_is_alpha(t[ws - 1])) {
+        if (t[ws - 1] < 'a')
+            return false;
+        ws--;
+    }
+    if (p - ws < 2)
+        return false;
+    return ws == 0 || fig_lex_blank_before(t, ws) || t[ws - 1] == '\n' ||
+           t[ws - 1] == '\r' || t[ws - 1] == '(';
+}
+
+/* "2040s-2050s", "13th-14th": the word before the dash at p - dl ends a
+ * decade or an ordinal written with digits, so the number after the dash
+ * is the other end of a range, not part of a name. */
+static bool
+after_suffix_dash(const scan_t *s, size_t p, size_t dl)
+{
+    size_t ws, we;
+    const unsigned char *t = s->t;
+    if (!fig_lex_prev_word(t, p - dl, &ws, &we) || we != p - dl || ws == 0 ||
+        !fig_lex_is_digit(t[ws - 1]))
+        return false;
+    return fig_lex_word_is(t, ws, we, "s") ||
+           fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_ordinal_suffixes) >= 0;
+}
+
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
- * figure; "mid-2020" is. Then the number itself: junk ("1.2.3", too many
- * digits) is skipped. */
+ * figure, unless a blank is missing ("just1.5 percent"); "mid-2020" and
+ * the other year prefixes are. Then the number itself: junk ("1.2.3", too
+ * many digits) is skipped. */
 static step_t
 pat_number(scan_t *s, numctx_t *x, cand_t *c)
 {
     const unsigned char *t = s->t;
     size_t p = x->p;
-    x->mid_start = p;
+    bool unglue = false;
+    x->pfx_start = p;
     if (p > 0) {
         unsigned char b = t[p - 1];
-        if (fig_lex_is_alpha(b) || b == '_')
+        if (b == '_')
             return give(x, skip_run(s, p));
+        if (fig_lex_is_alpha(b)) {
+            if (!missing_blank(s, p))
+                return give(x, skip_run(s, p));
+            unglue = true;
+        }
         if ((b == '.' || b == '/' || b == '\\') && p >= 2 && is_alnum(t[p - 2]))
             return give(x, skip_run(s, p));
         size_t dl = fig_lex_dash_before(t, p);
-        if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1])) {
+        if (dl && p > dl && fig_lex_is_alpha(t[p - dl - 1]) &&
+            !after_suffix_dash(s, p, dl)) {
             size_t ws, we;
             if (fig_lex_prev_word(t, p - dl, &ws, &we) && we == p - dl &&
-                fig_lex_word_is(t, ws, we, "mid")) {
-                x->mid = true;
-                x->mid_start = ws;
+                word_in_list(s, ws, we, s->lex->fig_year_prefixes)) {
+                x->pfx = true;
+                x->pfx_start = ws;
             } else {
                 return give(x, skip_run(s, p));
             }
@@ -1002,9 +1128,11 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     size_t q;
     if (!parse_num(s, p, &x->m, &q))
         return give(x, q);
+    if (unglue && skip_run(s, p) != q)
+        return give(x, skip_run(s, p));
     x->q = q;
     c->num = x->m.val;
-    c->start = x->mid ? x->mid_start : p;
+    c->start = x->pfx ? x->pfx_start : p;
     c->end = q;
     return NEXT;
 }
@@ -1111,6 +1239,19 @@ pat_slash(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, skip_run(s, q));
 }
 
+/* "the 90s", "late 80s": a word before a two-digit decade at p that makes
+ * it one of the twentieth century. */
+static bool
+decade_word(const scan_t *s, size_t p)
+{
+    size_t ws, we;
+    return fig_lex_blank_before(s->t, p) &&
+           fig_lex_prev_word(s->t, p, &ws, &we) &&
+           (fig_lex_word_is(s->t, ws, we, "the") ||
+            fig_lex_word_is(s->t, ws, we, "early") ||
+            fig_lex_word_is(s->t, ws, we, "late"));
+}
+
 /* Letters glued to the number: "30th" (a day after or before a month, or
  * an ORDINAL), "1990s" and "'90s" (decades), "5pm", then glued scales and
  * units ("5bn", "$5m", "10km"); any other letters make it no figure. */
@@ -1152,7 +1293,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     if (tail_ok && wl == 1 && (t[q] == 's') && is_int(m) && !m->sep &&
         m->ip % 10 == 0 &&
         (m->intdig == 4 ||
-         (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)))) {
+         (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)) ||
+         (m->intdig == 2 && m->ip >= 30 && (x->pfx || decade_word(s, p))))) {
         c->type = RESULT_DATE;
         if (m->intdig == 4)
             snprintf(c->iso, sizeof c->iso, "%03d", (int)(m->ip / 10));
@@ -1176,19 +1318,28 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         c->end = e;
         return give(x, e);
     }
+    /* "70years": a duration word glued to the number (a missing blank) */
+    const fig_word_t *w;
+    if (tail_ok && !is_yearish(m) &&
+        fig_lex_match_table(s->lx, t, n, q, s->lex->fig_durations, false, &w) ==
+            e) {
+        x->glued = true;
+        return LOOKAHEAD;
+    }
     /* glued scale and units: 5bn, 10km, 100MW, $5m */
     size_t se;
-    const fig_word_t *w;
     size_t after = q;
     if ((se = fig_lex_match_table(s->lx, t, n, q, s->lex->fig_scales, true,
                                   &w))) {
         c->scale = w->num;
         c->flags |= F_SCALE;
         after = se;
-    } else if (t[q] == 'm' && !alpha_at(s, q + 1) && !digit_at(s, q + 1)) {
+    } else if ((t[q] == 'm' || t[q] == 'b' || t[q] == 'k') &&
+               !alpha_at(s, q + 1) && !digit_at(s, q + 1)) {
+        /* "$5m", "$500b", "$40k": one letter after a currency sign */
         size_t ps;
         if (money_prefix(s, p, &ps)) {
-            c->scale = 1e6;
+            c->scale = t[q] == 'm' ? 1e6 : t[q] == 'b' ? 1e9 : 1e3;
             c->flags |= F_SCALE;
             after = q + 1;
         }
@@ -1214,21 +1365,43 @@ pat_percent_sign(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
-/* A scale word after blanks ("5 billion") joins the number. */
+/* A scale word after blanks ("5 billion") or a hyphen ("a 2-million
+ * mark", "300-billion ruble") joins the number. */
 static void
 scale_word(scan_t *s, numctx_t *x, cand_t *c)
 {
     size_t a = fig_lex_skip_blanks(s->t, s->n, x->q);
-    if (a == x->q)
-        return;
+    if (a == x->q) {
+        if (!(a + 1 < s->n && s->t[a] == '-' && fig_lex_is_alpha(s->t[a + 1])))
+            return;
+        a++;
+    }
     const fig_word_t *w;
     size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
                                     false, &w);
-    if (se) {
-        c->scale = w->num;
-        c->flags |= F_SCALE;
-        c->end = se;
-        x->q = se;
+    if (!se)
+        return;
+    c->scale = w->num;
+    c->flags |= F_SCALE;
+    c->end = se;
+    x->q = se;
+    /* "1 trillion 600 billion rubles": a whole number under a thousand
+     * with a smaller scale word right after adds to it */
+    size_t b = fig_lex_skip_blanks(s->t, s->n, se);
+    num_t m2;
+    size_t q2;
+    const fig_word_t *w2;
+    if (b == se || !digit_at(s, b) || !parse_num(s, b, &m2, &q2) || m2.dec ||
+        m2.ip >= 1000)
+        return;
+    size_t b2 = fig_lex_skip_blanks(s->t, s->n, q2);
+    size_t se2 = b2 > q2 ? fig_lex_match_table(s->lx, s->t, s->n, b2,
+                                               s->lex->fig_scales, false, &w2)
+                         : 0;
+    if (se2 && w2->num < w->num) {
+        c->num += (double)m2.ip * w2->num / w->num;
+        c->end = se2;
+        x->q = se2;
     }
 }
 
@@ -1239,8 +1412,12 @@ lookahead_at(scan_t *s, numctx_t *x)
 {
     const unsigned char *t = s->t;
     size_t q = x->q;
-    x->a = fig_lex_skip_blanks(t, s->n, q);
     x->hyph = false;
+    if (x->glued) {
+        x->a = q;
+        return;
+    }
+    x->a = fig_lex_skip_blanks(t, s->n, q);
     if (x->a == q && x->a + 1 < s->n && t[x->a] == '-' &&
         fig_lex_is_alpha(t[x->a + 1])) {
         x->a++;
@@ -1298,14 +1475,30 @@ pat_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     const unsigned char *t = s->t;
     size_t n = s->n, a = x->a;
     const num_t *m = &x->m;
+    const fig_word_t *w;
+    size_t te;
+    /* "3.35 pm": a dot between hours and minutes */
+    if (!x->hyph && a > x->q && m->dec && !(c->flags & F_SCALE) &&
+        m->intdig <= 2 && m->ip >= 1 && m->ip <= 12 &&
+        m->end - m->start == (size_t)m->intdig + 3 &&
+        (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
+                                  false, &w)) &&
+        w->norm[0] != 'o') {
+        int mm = (t[m->end - 2] - '0') * 10 + (t[m->end - 1] - '0');
+        if (mm < 60) {
+            int hh = (int)m->ip % 12 + (w->norm[0] == 'p' ? 12 : 0);
+            c->type = RESULT_TIME;
+            snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+            c->end = te;
+            return give(x, te);
+        }
+    }
     if (x->hyph || a <= x->q || !is_int(m) || m->sep || m->intdig > 2)
         return NEXT;
-    const fig_word_t *w;
     size_t me =
         fig_lex_match_table(s->lx, t, n, a, s->lex->fig_months, false, &w);
     if (me && m->ip >= 1 && m->ip <= 31)
         return day_of_month(s, x, c, (int)w->num, me);
-    size_t te;
     if (m->ip >= 1 && m->ip <= 12 &&
         (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
                                   false, &w))) {
@@ -1329,7 +1522,7 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
 {
     const unsigned char *t = s->t;
     size_t n = s->n;
-    if (x->a <= x->q || is_yearish(&x->m))
+    if ((x->a <= x->q && !x->glued) || is_yearish(&x->m))
         return NEXT;
     const fig_word_t *w;
     size_t de = fig_lex_match_table(s->lx, t, n, x->a, s->lex->fig_durations,
@@ -1358,23 +1551,45 @@ pat_duration(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
+/* "the 2014 Winter Olympics", "the 2018 FIFA World Cup": a year between
+ * "the" and a capitalised word (not a month) at a is part of a name. */
+static bool
+year_in_name(const scan_t *s, size_t p, size_t a)
+{
+    size_t ws, we;
+    if (a >= s->n || !(s->t[a] >= 'A' && s->t[a] <= 'Z') ||
+        fig_lex_blank_before(s->t, p) == 0 ||
+        !fig_lex_prev_word(s->t, p, &ws, &we) ||
+        !fig_lex_word_is(s->t, ws, we, "the"))
+        return false;
+    size_t e = a;
+    while (e < s->n && fig_lex_is_alpha(s->t[e]))
+        e++;
+    return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_months) < 0;
+}
+
 /* A year: from 1900, or after a word of fig_year_preps, or "mid-";
- * with its context ("first half of 2020", "Q3 2020", "summer 2014"). */
+ * with its context ("first half of 2020", "Q3 2020", "summer 2014"). A
+ * year in a name ("Expo 2017", "Russia 2018 Organising Committee", "the
+ * 2014 Winter Olympics") is no figure. */
 static step_t
 pat_year(scan_t *s, numctx_t *x, cand_t *c)
 {
     if (!is_yearish(&x->m))
         return NEXT;
+    if (!x->pfx && !(c->flags & F_LINK) &&
+        (name_before(s, x->p) || (x->a > x->q && year_in_name(s, x->p, x->a))))
+        return give(x, skip_run(s, x->q));
     size_t ws, we;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
                 word_in_list(s, ws, we, s->lex->fig_year_preps);
-    if (!(x->m.ip >= 1900 || prep || x->mid))
+    if (!(x->m.ip >= 1900 || prep || x->pfx))
         return NEXT;
     c->type = RESULT_DATE;
     c->kind = K_YEAR;
     size_t st = c->start;
     year_context(s, x->p, (int)x->m.ip, c);
-    if (x->mid)
+    if (x->pfx)
         c->start = st;
     return give(x, c->end);
 }
@@ -1399,9 +1614,11 @@ static step_t
 pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
 {
     const num_t *m = &x->m;
-    if (x->mid)
+    if (x->pfx)
         c->start = x->p;
-    if (is_int(m) && !m->sep && m->intdig <= 3 && name_before(s, x->p))
+    /* a dash range is no name: "in Afghanistan 14-15 years later" */
+    if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
+        name_before(s, x->p))
         return give(x, skip_run(s, x->q));
     c->type = RESULT_CARDINAL;
     return DONE;
@@ -1417,7 +1634,7 @@ finish_prefix(scan_t *s, const numctx_t *x, cand_t *c)
         if (money_prefix(s, x->p, &ps))
             c->start = ps;
     } else if (c->type == RESULT_QUANTITY || c->type == RESULT_PERCENT) {
-        if (x->mid)
+        if (x->pfx)
             c->start = x->p;
     }
 }

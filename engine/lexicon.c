@@ -56,6 +56,7 @@ static const lexicon_t builtin = {
     .fig_carry_preps = fig_carry_preps,
     .fig_clock_words = fig_clock_words,
     .fig_ordinal_suffixes = fig_ordinal_suffixes,
+    .fig_year_prefixes = fig_year_prefixes,
 };
 
 const lexicon_t *

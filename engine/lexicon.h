@@ -99,6 +99,9 @@ struct lexicon {
      * the endings of ordinals in digits ("nd", "th"). */
     const fig_word_t *fig_clock_words;
     const fig_word_t *fig_ordinal_suffixes;
+    /* Words joined to a year by a hyphen that leave it a year
+     * ("mid-2020", "pre-2014", "post-2018"). */
+    const fig_word_t *fig_year_prefixes;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

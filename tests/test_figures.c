@@ -666,6 +666,271 @@ test_huge_numbers(void **state)
     result_destroy(&r);
 }
 
+/* A missing blank between a lower-case word and a number ("just3.2
+ * percent") hides no figure; names glued to numbers stay out. */
+static void
+test_missing_blank(void **state)
+{
+    (void)state;
+    const char *in = "Unemployment fell to just3.2 percent, a petition that "
+                     "collects200,000 votes is debated and the hall will "
+                     "hold8,500 fans. Tele2, Rome2rio, a spe4cial x86 chip "
+                     "and site2024.com stay out.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "3.2 percent", 0, 3.2, "");
+    num_fig(r, in, RESULT_CARDINAL, "200,000", 0, 200000, "");
+    num_fig(r, in, RESULT_CARDINAL, "8,500", 0, 8500, "");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* Scale words, durations and units glued to the digits or joined by a
+ * hyphen; a glued-only unit ("-42C") is no unit after a blank. */
+static void
+test_glued_and_hyphenated_words(void **state)
+{
+    (void)state;
+    const char *in = "The town marks 250years since its founding; 2million "
+                     "tourists came, past the 5-million mark, for "
+                     "400-billion rouble projects. Frost hit -42C, yet 20 "
+                     "C-class buses ran.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "250years", 0, "P250Y");
+    num_fig(r, in, RESULT_CARDINAL, "2million", 0, 2e6, "");
+    num_fig(r, in, RESULT_CARDINAL, "5-million", 0, 5e6, "");
+    num_fig(r, in, RESULT_MONEY, "400-billion rouble", 0, 400e9, "RUB");
+    num_fig(r, in, RESULT_QUANTITY, "-42C", 0, -42, "degree");
+    num_fig(r, in, RESULT_CARDINAL, "20", 0, 20, "");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
+/* Two-digit decades after "the", "early", "late" or "mid-"; years after
+ * "pre-" and "post-"; the far end of a range of decades or ordinals. */
+static void
+test_decades_and_year_prefixes(void **state)
+{
+    (void)state;
+    const char *in = "In the 80s and the late 70s, through the mid-60s, in "
+                     "her 90s; pre-2008 levels and post-2030 goals; the "
+                     "1950s-1960s and the 18th-19th centuries.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "80s", 0, "198");
+    iso_fig(r, in, RESULT_DATE, "late 70s", 0, "197");
+    iso_fig(r, in, RESULT_DATE, "mid-60s", 0, "196");
+    iso_fig(r, in, RESULT_DATE, "pre-2008", 0, "2008");
+    iso_fig(r, in, RESULT_DATE, "post-2030", 0, "2030");
+    iso_fig(r, in, RESULT_DATE, "1950s", 0, "195");
+    iso_fig(r, in, RESULT_DATE, "1960s", 0, "196");
+    num_fig(r, in, RESULT_ORDINAL, "18th", 0, 18, "");
+    num_fig(r, in, RESULT_ORDINAL, "19th", 0, 19, "");
+    assert_int_equal(r->n_figures, 9);
+    result_destroy(&r);
+}
+
+/* "9.15 am": a dot between hours and minutes; a dash range after a
+ * capitalised word is no name ("Nord Stream 2" still is). */
+static void
+test_dot_times_and_ranges_after_names(void **state)
+{
+    (void)state;
+    const char *in = "The session opened at 9.15 am and closed at 6.40 pm; "
+                     "the debate took 2.75 hours. In Syria 10\xe2\x80\x93"
+                     "12 years later Nord Stream 2 was built.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "09:15");
+    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "18:40");
+    iso_fig(r, in, RESULT_TIME, "2.75 hours", 0, "PT2.75H");
+    iso_fig(r, in, RESULT_DATE, "10", 0, "P10Y");
+    iso_fig(r, in, RESULT_DATE, "12 years", 0, "P12Y");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* A currency sign on the first end of a range is the currency of the
+ * scaled last end ("\xe2\x82\xac" "7-8 billion"); "plus" coordinates. */
+static void
+test_money_ranges_and_plus(void **state)
+{
+    (void)state;
+    const char *in = "Exports may reach \xe2\x82\xac"
+                     "7\xe2\x80\x93"
+                     "8 billion, and each nurse gets 20,000 plus 10,000 "
+                     "roubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY,
+            "\xe2\x82\xac"
+            "7",
+            0, 7e9, "EUR");
+    num_fig(r, in, RESULT_MONEY, "8 billion", 0, 8e9, "EUR");
+    num_fig(r, in, RESULT_MONEY, "20,000", 0, 20000, "RUB");
+    num_fig(r, in, RESULT_MONEY, "10,000 roubles", 0, 10000, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* Units in the singular after a hyphen, hyphenated and "linear" units,
+ * abbreviations of rates, frequencies, pressure and data; "m" is a metre
+ * unless a currency sign makes it a million. */
+static void
+test_more_units(void **state)
+{
+    (void)state;
+    const char *in = "A 500-square-metre shop, 12 linear kilometres of "
+                     "track, gusts of 25 m/s, the 800 MHz band, 15 MPa of "
+                     "pressure, 100 GB per second, a 12-mile limit and a "
+                     "5-gram sample. The hall is 40 m long, the pool 25m "
+                     "wide, for a $3m grant.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "500-square-metre", 0, 500, "square metre");
+    num_fig(r, in, RESULT_QUANTITY, "12 linear kilometres", 0, 12,
+            "linear kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "25 m/s", 0, 25, "metre per second");
+    num_fig(r, in, RESULT_QUANTITY, "800 MHz", 0, 800, "megahertz");
+    num_fig(r, in, RESULT_QUANTITY, "15 MPa", 0, 15, "megapascal");
+    num_fig(r, in, RESULT_QUANTITY, "100 GB per second", 0, 100,
+            "gigabyte per second");
+    num_fig(r, in, RESULT_QUANTITY, "12-mile", 0, 12, "mile");
+    num_fig(r, in, RESULT_QUANTITY, "5-gram", 0, 5, "gram");
+    num_fig(r, in, RESULT_QUANTITY, "40 m", 0, 40, "metre");
+    num_fig(r, in, RESULT_QUANTITY, "25m", 0, 25, "metre");
+    num_fig(r, in, RESULT_MONEY, "$3m", 0, 3e6, "USD");
+    assert_int_equal(r->n_figures, 11);
+    result_destroy(&r);
+}
+
+/* ", or" and "and even" / "or even" link a list whose last item has the
+ * unit; ", and" does not (it starts a clause as often). */
+static void
+test_list_connectors(void **state)
+{
+    (void)state;
+    const char *in = "Unemployment reached 8, 12 and even 14% in places; "
+                     "prices rose 3, 4, or even 6 percent. Output may reach "
+                     "300 tonnes by 2025 against the planned 250, and 320 "
+                     "against 270 by 2030.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "8", 0, 8, "");
+    num_fig(r, in, RESULT_PERCENT, "12", 0, 12, "");
+    num_fig(r, in, RESULT_PERCENT, "14%", 0, 14, "");
+    num_fig(r, in, RESULT_PERCENT, "3", 0, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "4", 1, 4, "");
+    num_fig(r, in, RESULT_PERCENT, "6 percent", 0, 6, "");
+    num_fig(r, in, RESULT_QUANTITY, "250", 0, 250, "tonne");
+    num_fig(r, in, RESULT_QUANTITY, "320", 0, 320, "tonne");
+    result_destroy(&r);
+}
+
+/* The end of a range takes a currency, unit or scale only from its own
+ * chain; a count with a noun between a bare number and an earlier
+ * percent is its parallel expression. */
+static void
+test_range_ends_and_counts_between(void **state)
+{
+    (void)state;
+    const char *in = "The average wage is 30,000 roubles, but our staff "
+                     "earn 41,000\xe2\x80\x93"
+                     "43,000 on average. Seats for pupils aged 7\xe2\x80\x93"
+                     "15 were sold at a 40 percent discount. Exports will "
+                     "double from 150 billion to 300. Fares rose from "
+                     "20,000 roubles to 31,500. Capacity grew by 60 "
+                     "percent, from 15 power units to 24.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "41,000", 0, 41000, "");
+    num_fig(r, in, RESULT_CARDINAL, "43,000", 0, 43000, "");
+    num_fig(r, in, RESULT_CARDINAL, "7", 0, 7, "");
+    num_fig(r, in, RESULT_CARDINAL, "15", 0, 15, "");
+    num_fig(r, in, RESULT_PERCENT, "40 percent", 0, 40, "");
+    num_fig(r, in, RESULT_CARDINAL, "300", 0, 300e9, "");
+    num_fig(r, in, RESULT_MONEY, "31,500", 0, 31500, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "24", 0, 24, "");
+    result_destroy(&r);
+}
+
+/* "2 trillion 350 billion roubles" is one amount; kopecks are hundredths
+ * of a rouble; "b" and "k" after a currency sign scale like "m". */
+static void
+test_compound_amounts_and_kopecks(void **state)
+{
+    (void)state;
+    const char *in = "Investment reached 2 trillion 350 billion roubles. "
+                     "A litre cost 40 roubles and 50 kopecks, and 16.6 "
+                     "million people bought it. Reserves fell from $500b to "
+                     "$400 billion; a car costs $40k.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "2 trillion 350 billion roubles", 0, 2.35e12,
+            "RUB");
+    num_fig(r, in, RESULT_MONEY, "40 roubles", 0, 40, "RUB");
+    num_fig(r, in, RESULT_MONEY, "50 kopecks", 0, 0.5, "RUB");
+    const result_figure_t *f = find(r, in, "16.6 million", 0);
+    assert_true(f->value == 16600000.0);
+    num_fig(r, in, RESULT_MONEY, "$500b", 0, 500e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "$400 billion", 0, 400e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "$40k", 0, 40e3, "USD");
+    assert_int_equal(r->n_figures, 7);
+    result_destroy(&r);
+}
+
+/* A year inside a name is no DATE: after a capitalised word ("Expo 2027",
+ * "Russia 2025 award") or between "the" and a capitalised word ("the 2030
+ * Winter Olympics"); months and sentence starts are no names. */
+static void
+test_years_in_names(void **state)
+{
+    (void)state;
+    const char *in = "Preparations for the 2030 Winter Olympics and for Expo "
+                     "2027 in Kazan went on in 2026, and the Volunteer of "
+                     "Russia 2025 award went to a student. In the summer of "
+                     "2019 we met, in January 2020 too. 2021 was hard, and "
+                     "the 2022 budget grew.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2026", 0, "2026");
+    iso_fig(r, in, RESULT_DATE, "summer of 2019", 0, "2019");
+    iso_fig(r, in, RESULT_DATE, "January 2020", 0, "2020-01");
+    iso_fig(r, in, RESULT_DATE, "2021", 0, "2021");
+    iso_fig(r, in, RESULT_DATE, "2022", 0, "2022");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* A bare day after a day of a month and a dash or range word is another
+ * day of that month; after a comma, or with a noun, it is not. */
+static void
+test_day_ranges(void **state)
+{
+    (void)state;
+    const char *in = "The forum runs on October 14\xe2\x80\x93"
+                     "16 in Kazan, the fair from May 3 to 9. On June 12, 15 "
+                     "delegates came, and on July 4 and 7 people left.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "October 14", 0, "--10-14");
+    iso_fig(r, in, RESULT_DATE, "16", 0, "--10-16");
+    iso_fig(r, in, RESULT_DATE, "May 3", 0, "--05-03");
+    iso_fig(r, in, RESULT_DATE, "9", 0, "--05-09");
+    iso_fig(r, in, RESULT_DATE, "June 12", 0, "--06-12");
+    num_fig(r, in, RESULT_CARDINAL, "15", 0, 15, "");
+    iso_fig(r, in, RESULT_DATE, "July 4", 0, "--07-04");
+    num_fig(r, in, RESULT_CARDINAL, "7", 0, 7, "");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
+/* An editor's bracket supplies a percent or a unit as it does a
+ * currency. */
+static void
+test_bracketed_units(void **state)
+{
+    (void)state;
+    const char *in = "Inflation there was 6.5 [percent], the new unit gives "
+                     "450 [MW] and the fund got 12 billion [roubles].";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "6.5 [percent]", 0, 6.5, "");
+    num_fig(r, in, RESULT_QUANTITY, "450 [MW]", 0, 450, "megawatt");
+    num_fig(r, in, RESULT_MONEY, "12 billion [roubles]", 0, 12e9, "RUB");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 static void
 test_50mb_line(void **state)
 {
@@ -719,6 +984,18 @@ main(void)
         cmocka_unit_test(test_huge_numbers),
         cmocka_unit_test(test_first_months_of_year),
         cmocka_unit_test(test_relative_periods),
+        cmocka_unit_test(test_missing_blank),
+        cmocka_unit_test(test_glued_and_hyphenated_words),
+        cmocka_unit_test(test_decades_and_year_prefixes),
+        cmocka_unit_test(test_dot_times_and_ranges_after_names),
+        cmocka_unit_test(test_money_ranges_and_plus),
+        cmocka_unit_test(test_more_units),
+        cmocka_unit_test(test_list_connectors),
+        cmocka_unit_test(test_range_ends_and_counts_between),
+        cmocka_unit_test(test_compound_amounts_and_kopecks),
+        cmocka_unit_test(test_years_in_names),
+        cmocka_unit_test(test_day_ranges),
+        cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -10,10 +10,11 @@
  * A table file (DATA_DIR/NAME.txt for NAME in the tables below) holds one
  * entry per line, "pattern | norm | number | flags" ("#" lines are
  * comments; norm "-" is none; flags "c" case-sensitive, "g" may be glued
- * to the digits, "-" none). The currencies table gets, after its own
- * lines, every ISO 4217 code (case-sensitive) and name with its plural
- * (currency_forms.txt gives irregular ones) except what currency_skip.txt
- * drops. A pattern already in a table is not added twice.
+ * to the digits, "o" only glued to them ("-40C"), "-" none). The
+ * currencies table gets, after its own lines, every ISO 4217 code
+ * (case-sensitive) and name with its plural (currency_forms.txt gives
+ * irregular ones) except what currency_skip.txt drops. A pattern already
+ * in a table is not added twice.
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -31,6 +32,7 @@ typedef struct entry {
     char *norm; /* NULL for none */
     char *num;  /* as written */
     bool cs, gl;
+    bool only_glued; /* flag "o": matched only when glued to the digits */
 } entry_t;
 
 typedef struct table {
@@ -87,7 +89,7 @@ same_pattern(const entry_t *a, const char *pat, bool cs)
 
 static void
 add(table_t *t, const char *pat, const char *norm, const char *num, bool cs,
-    bool gl)
+    bool gl, bool only_glued)
 {
     for (size_t i = 0; i < t->n; i++)
         if (same_pattern(&t->e[i], pat, cs))
@@ -105,7 +107,8 @@ add(table_t *t, const char *pat, const char *norm, const char *num, bool cs,
     e->norm = norm ? xstrdup(norm) : NULL;
     e->num = xstrdup(num);
     e->cs = cs;
-    e->gl = gl;
+    e->gl = gl || only_glued;
+    e->only_glued = only_glued;
 }
 
 static FILE *
@@ -167,8 +170,9 @@ read_table(const char *dir, const char *name, table_t *t)
         }
         bool cs = strchr(fld[3], 'c') != NULL;
         bool gl = strchr(fld[3], 'g') != NULL;
-        add(t, fld[0], strcmp(fld[1], "-") == 0 ? NULL : fld[1], fld[2], cs,
-            gl);
+        bool og = strchr(fld[3], 'o') != NULL;
+        add(t, fld[0], strcmp(fld[1], "-") == 0 ? NULL : fld[1], fld[2], cs, gl,
+            og);
     }
     fclose(f);
 }
@@ -244,7 +248,7 @@ forms_of(const char *base)
 static void
 add_name(table_t *t, const char *name, const char *code)
 {
-    add(t, name, code, "0", false, false);
+    add(t, name, code, "0", false, false, false);
     const char *fl = forms_of(name);
     const char *last = strrchr(name, ' ');
     size_t plen = 0;
@@ -259,7 +263,7 @@ add_name(table_t *t, const char *name, const char *code)
         if (n && tolower((unsigned char)name[n - 1]) != 's' &&
             n + 2 < sizeof buf) {
             snprintf(buf, sizeof buf, "%ss", name);
-            add(t, buf, code, "0", false, false);
+            add(t, buf, code, "0", false, false, false);
         }
         return;
     }
@@ -271,7 +275,7 @@ add_name(table_t *t, const char *name, const char *code)
             continue;
         memcpy(buf, name, plen);
         strcpy(buf + plen, tok);
-        add(t, buf, code, "0", false, false);
+        add(t, buf, code, "0", false, false, false);
     }
 }
 
@@ -295,7 +299,7 @@ add_iso(table_t *t, const char *path)
         if (!code || strlen(code) != 3 || skipped(code, 0))
             continue;
         if (!skipped(code, 1))
-            add(t, code, code, "0", true, false);
+            add(t, code, code, "0", true, false, false);
         if (name && !skipped(code, 2) && !strchr(name, '('))
             add_name(t, name, code);
     }
@@ -330,11 +334,12 @@ write_table(FILE *out, const char *name, const table_t *t)
             put_c_string(out, e->norm);
         else
             fputs("NULL", out);
-        fprintf(out, ", %s, %s },\n", e->num,
+        fprintf(out, ", %s, %s%s },\n", e->num,
                 e->cs && e->gl ? "FIG_LEX_CS | FIG_LEX_GLUE"
                 : e->cs        ? "FIG_LEX_CS"
                 : e->gl        ? "FIG_LEX_GLUE"
-                               : "0");
+                               : "0",
+                e->only_glued ? " | FIG_LEX_ONLY_GLUED" : "");
     }
     fputs("    { NULL, NULL, 0, 0 },\n};\n\n", out);
 }
@@ -342,27 +347,17 @@ write_table(FILE *out, const char *name, const table_t *t)
 int
 main(int argc, char **argv)
 {
-    static const char *const names[] = { "scales",
-                                         "currencies",
-                                         "currency_symbols",
-                                         "units",
-                                         "months",
-                                         "percents",
-                                         "durations",
-                                         "numwords",
-                                         "loose_followers",
-                                         "range_connectors",
-                                         "year_preps",
-                                         "seasons",
-                                         "season_edges",
-                                         "year_edges",
-                                         "relative_periods",
-                                         "part_ordinals",
-                                         "per_times",
-                                         "carry_preps",
-                                         "clock_words",
-                                         "ordinal_suffixes",
-                                         NULL };
+    static const char *const names[] = { "scales",           "currencies",
+                                         "currency_symbols", "units",
+                                         "months",           "percents",
+                                         "durations",        "numwords",
+                                         "loose_followers",  "range_connectors",
+                                         "year_preps",       "seasons",
+                                         "season_edges",     "year_edges",
+                                         "relative_periods", "part_ordinals",
+                                         "per_times",        "carry_preps",
+                                         "clock_words",      "ordinal_suffixes",
+                                         "year_prefixes",    NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
         return 2;
