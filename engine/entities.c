@@ -1708,7 +1708,12 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     size_t a = n;
     while (a > 0 && n - a < 3) {
         const word_t *w = &seg[a - 1];
-        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+        /* "the TANEKO company": a name in capitals too, of four letters
+         * or more ("the LNG plant", "the TV company" are no names) */
+        bool caps = (w->t.flags & TOK_ALLCAPS) && !(w->t.flags & TOK_DIGIT) &&
+                    w->t.end - w->t.start >= 4 &&
+                    !(w->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR));
+        if ((!name_like(w) && !caps) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
             ((w->t.flags & TOK_HYPHEN) && hyphen_known(d->lx, s, &w->t)))
             break;
         a--;

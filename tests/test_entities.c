@@ -925,6 +925,20 @@ test_unknown_given_name(void **state)
     result_destroy(&r);
 }
 
+/* An unknown name in capitals before "company" or "plant" takes its type
+ * like a capitalised one; short acronyms there are no names. */
+static void
+test_caps_name_before_noun(void **state)
+{
+    (void)state;
+    const char *s = "Then we visited the KRASTEK company and its new LNG "
+                    "plant near the sea.\n";
+    result_t *r = scan(s);
+    expect(r, s, "KRASTEK", RESULT_ORG);
+    expect_none(r, "LNG");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -965,6 +979,7 @@ main(void)
         cmocka_unit_test(test_place_named_heads),
         cmocka_unit_test(test_regions_of_places),
         cmocka_unit_test(test_unknown_given_name),
+        cmocka_unit_test(test_caps_name_before_noun),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
