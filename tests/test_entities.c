@@ -939,6 +939,25 @@ test_caps_name_before_noun(void **state)
     result_destroy(&r);
 }
 
+/* Federal districts are GPE; troops, boards of a listed body and the
+ * Prosecutor's Office are organisations. */
+static void
+test_districts_troops_boards(void **state)
+{
+    (void)state;
+    const char *s = "The governors of the Siberian Federal District met. "
+                    "The Railway Troops helped, and the Prosecutor's Office "
+                    "reported to the Interior Ministry Board. Ugolmontazh "
+                    "won the tender.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Siberian Federal District", RESULT_GPE);
+    expect(r, s, "Railway Troops", RESULT_ORG);
+    expect(r, s, "Prosecutor's Office", RESULT_ORG);
+    expect(r, s, "Interior Ministry Board", RESULT_ORG);
+    expect(r, s, "Ugolmontazh", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -980,6 +999,7 @@ main(void)
         cmocka_unit_test(test_regions_of_places),
         cmocka_unit_test(test_unknown_given_name),
         cmocka_unit_test(test_caps_name_before_noun),
+        cmocka_unit_test(test_districts_troops_boards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
