@@ -687,8 +687,14 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
             named = true;
         } else if (org_title(d->lx, s, w, i, te) &&
-                   unknown_run(d->lx, s, w, c, ce)) {
-            /* "President of Transneft", "CEO of Globaltruck" */
+                   (unknown_run(d->lx, s, w, c, ce) ||
+                    (ce == c + 2 && (w[c].kinds & GAZ_ENT) &&
+                     (w[c].ent == RESULT_NORP || w[c].ent == RESULT_LOC) &&
+                     !(w[c].t.flags & TOK_POSS) &&
+                     unknown_run(d->lx, s, w, c + 1, ce)))) {
+            /* "President of Transneft", "CEO of Globaltruck"; "President
+             * of Russian Platinum": a nationality or region before the
+             * unknown words is part of the name */
             add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
         } else {
             d->in_title++;

@@ -958,6 +958,21 @@ test_districts_troops_boards(void **state)
     result_destroy(&r);
 }
 
+/* An office's "of" complement of a nationality and one unknown word is
+ * the organisation ("President of Russian Platinum"). */
+static void
+test_office_of_norp_name(void **state)
+{
+    (void)state;
+    const char *s = "He met with the President of Russian Tungsten Ivan "
+                    "Petrov.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russian Tungsten", RESULT_ORG);
+    expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    expect_none(r, "Russian");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1000,6 +1015,7 @@ main(void)
         cmocka_unit_test(test_unknown_given_name),
         cmocka_unit_test(test_caps_name_before_noun),
         cmocka_unit_test(test_districts_troops_boards),
+        cmocka_unit_test(test_office_of_norp_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
