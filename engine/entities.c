@@ -817,6 +817,47 @@ place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
     return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
 }
 
+/* "the town of " or another settlement of lx->settlement_nouns and "of"
+ * right before text[p]. */
+static bool
+settlement_before(const lexicon_t *lx, const char *s, uint32_t p)
+{
+    return p >= 5 && s[p - 1] == ' ' && s[p - 2] == 'f' && s[p - 3] == 'o' &&
+           place_prep_before(s, p - 3, lx->settlement_nouns);
+}
+
+/* The word x is followed by "in" and a region: "Mytishchi in the Moscow
+ * Region", "Kamenka in the Altai Territory" (a GPE head among the next
+ * three capitalised words; a town alone is too weak a sign: "the
+ * Universiade in Krasnoyarsk"). */
+static bool
+in_region_after(const doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    size_t pos = x->t.after;
+    tok_t t;
+    if (!tok_next(s, d->len, &pos, &t) || t.gap != x->t.after ||
+        t.start != x->t.after + 1 || t.end - t.start != 2 ||
+        memcmp(s + t.start, "in", 2) != 0)
+        return false;
+    if (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK))
+        return false;
+    if (t.end - t.start == 3 && memcmp(s + t.start, "the", 3) == 0 &&
+        (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK)))
+        return false;
+    for (int k = 0; k < 3; k++) {
+        if (!(t.flags & TOK_CAP))
+            return false;
+        const gaz_slot_t *g = gaz_find(d->lx, t.hash);
+        if (g && (g->kinds & GAZ_HEAD) && g->head == RESULT_GPE && k > 0)
+            return true;
+        if ((t.flags & TOK_POSS) || !tok_next(s, d->len, &pos, &t) ||
+            (t.flags & TOK_BREAK))
+            return false;
+    }
+    return false;
+}
+
 /* The word ends in one of the endings of set ("ism", "ogy"). */
 static bool
 ends_in(const char *s, const tok_t *t, const lex_set_t *set)
@@ -1043,6 +1084,20 @@ process(doc_t *d, word_t *w, size_t n)
                 add_maybe(d, w, i, i, false);
                 d->m[d->n_m - 1].place = true;
                 i++;
+                continue;
+            }
+            /* "the town of Kamenka", "Mytishchi in the Moscow Region" */
+            bool run_end = e + 1 == n || w[e + 1].conn || w[e + 1].comma;
+            if (!(x->kinds & GAZ_GIVEN) && !(w[e].t.flags & TOK_POSS) &&
+                run_end &&
+                (settlement_before(d->lx, s, x->t.start) ||
+                 (i == 0 && n == 1 && !d->in_title &&
+                  !starts_sentence(s, x->t.start) &&
+                  (s[x->t.end - 1] | 0x20) != 's' && in_region_after(d, x) &&
+                  !occurs_lower(s, d->len, x->t.start, x->t.end)))) {
+                add_maybe(d, w, i, e, false);
+                d->m[d->n_m - 1].place = true;
+                i = e + 1;
                 continue;
             }
             /* "Rosgeo CEO Sergei Gorkov": the unknown name right before

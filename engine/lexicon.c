@@ -26,6 +26,7 @@ static const lexicon_t builtin = {
     .place_nouns_after = &lex_place_nouns_after,
     .noun_modifiers = &lex_noun_modifiers,
     .line_kinds = &lex_line_kinds,
+    .settlement_nouns = &lex_settlement_nouns,
     .org_boards = &lex_org_boards,
     .org_nouns_after = &lex_org_nouns_after,
     .fac_nouns_after = &lex_fac_nouns_after,

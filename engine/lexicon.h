@@ -48,6 +48,8 @@ struct lexicon {
     const lex_set_t *place_nouns_after;
     const lex_set_t *noun_modifiers;
     const lex_set_t *line_kinds;
+    /* data/places.txt: settlements before "of" and a name ("town"). */
+    const lex_set_t *settlement_nouns;
     /* data/boards.txt: boards that follow an organisation's name
      * ("Gazprom Management Board"), as phrases. */
     const lex_set_t *org_boards;

@@ -973,6 +973,27 @@ test_office_of_norp_name(void **state)
     result_destroy(&r);
 }
 
+/* "the town of X" and "X in the Y Region" make an unknown name a GPE; a
+ * surname at a sentence start and an event before "in" do not. */
+static void
+test_towns_by_context(void **state)
+{
+    (void)state;
+    const char *s =
+        "The builders came from the village of Verkhnyaya "
+        "Zarechka. New schools opened in Pskov, Berezovka in the "
+        "Tver Region and Izborsk. Sidorov in the Tver Region agreed. "
+        "The Spartakiad in Kazan ends today.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Verkhnyaya Zarechka", RESULT_GPE);
+    expect(r, s, "Berezovka", RESULT_GPE);
+    expect(r, s, "Tver Region", RESULT_GPE);
+    const result_entity_t *e = find(r, "Sidorov", NULL);
+    assert_true(!e || e->type != RESULT_GPE);
+    expect_none(r, "Spartakiad");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1016,6 +1037,7 @@ main(void)
         cmocka_unit_test(test_caps_name_before_noun),
         cmocka_unit_test(test_districts_troops_boards),
         cmocka_unit_test(test_office_of_norp_name),
+        cmocka_unit_test(test_towns_by_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
