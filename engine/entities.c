@@ -1240,13 +1240,25 @@ coordination(doc_t *d, word_t *w, size_t n)
     }
 }
 
+/* A run of this one word names nothing: a function word ("The", "We"
+ * at a sentence start; GAZ_STOP: never part of a name alone) that is no
+ * entity, title, given name or honorific, with no hyphen to split.
+ * Half the runs are one; process() would go through all its rules. */
+static bool
+lone_function_word(const word_t *x)
+{
+    return (x->kinds & GAZ_STOP) && !x->conn && !x->plural &&
+           !(x->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_GIVEN | GAZ_HONOR)) &&
+           !(x->t.flags & TOK_HYPHEN);
+}
+
 /* Split a run at commas unless a plural head closes it as a list. */
 static void
 flush(doc_t *d, word_t *w, size_t n)
 {
     while (n > 0 && w[n - 1].conn && !w[n - 1].plural)
         n--;
-    if (n == 0)
+    if (n == 0 || (n == 1 && lone_function_word(&w[0])))
         return;
     /* "the Azov and Black Seas": a capitalised plural head closing an
      * "X and Y" list is a plural head too */
@@ -1844,12 +1856,13 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
         v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
         uint64_t half[2];
         v16_masks(m, half);
-        for (size_t h = 0; h < 2; h++)
-            for (uint64_t x = half[h]; x; x &= x - 1) {
-                size_t k = q + 8 * h + swar_first(x);
-                if (k == 0 || !word_byte[u[k - 1]])
-                    return k;
-            }
+        if (half[0] | half[1]) /* prose: many blocks hold no capital */
+            for (size_t h = 0; h < 2; h++)
+                for (uint64_t x = half[h]; x; x &= x - 1) {
+                    size_t k = q + 8 * h + swar_first(x);
+                    if (k == 0 || !word_byte[u[k - 1]])
+                        return k;
+                }
         q += 16;
     }
     while (q + 8 <= len) {

@@ -175,6 +175,21 @@ v16_first(v16_t m)
 static size_t
 next_digit(const unsigned char *t, size_t n, size_t p)
 {
+    /* thirty-two bytes a step: most of prose holds no digit */
+    while (p + 32 <= n) {
+        v16_t a, b;
+        memcpy(&a, t + p, 16);
+        memcpy(&b, t + p + 16, 16);
+        v16_t da = (v16_t)((v16_t)(a - '0') < 10);
+        v16_t db = (v16_t)((v16_t)(b - '0') < 10);
+        uint64_t any[2];
+        v16_masks(da | db, any);
+        if (any[0] | any[1]) {
+            size_t k = v16_first(da);
+            return k < 16 ? p + k : p + 16 + v16_first(db);
+        }
+        p += 32;
+    }
     while (p + 16 <= n) {
         v16_t a;
         memcpy(&a, t + p, 16);
@@ -1874,9 +1889,10 @@ scan_spelled(scan_t *s)
                                          ((b == ' ') & (c == 'c')))));
         uint64_t half[2];
         v16_masks(m, half);
-        for (size_t h = 0; h < 2; h++)
-            for (uint64_t x = half[h]; x; x &= x - 1)
-                spelled_at(s, p + 8 * h + swar_first(x));
+        if (half[0] | half[1]) /* most blocks hold no hit */
+            for (size_t h = 0; h < 2; h++)
+                for (uint64_t x = half[h]; x; x &= x - 1)
+                    spelled_at(s, p + 8 * h + swar_first(x));
         p += 16;
     }
     while (p + 10 <= n) {
