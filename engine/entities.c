@@ -68,6 +68,8 @@ typedef struct maybe {
     uint8_t words;       /* number of words */
     bool caps;           /* one unknown word in capitals ("FAS") */
     bool sent;           /* starts a sentence or line */
+    bool place;          /* an unknown town ("in Rzhev"), GPE unless it
+                            is a person's surname */
     bool used;           /* became a mention */
 } maybe_t;
 
@@ -200,6 +202,7 @@ add_maybe(doc_t *d, const word_t *w, size_t a, size_t b, bool caps)
     m->words = (uint8_t)(b - a + 1);
     m->caps = caps;
     m->sent = starts_sentence(d->text, w[a].t.start);
+    m->place = false;
     m->used = false;
     m->seq = 0;
     for (size_t k = a; k <= b; k++)
@@ -513,6 +516,9 @@ unknown_name_hash(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
 {
     if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
         return 0;
+    /* "Kuban University", "Hague Court": the name of a place */
+    if (word_in_set(s, &w[h], lx->place_named_heads))
+        return 0;
     /* "Olympic Committee", "Presidential Council": a modifier */
     const tok_t *lt = &w[h - 1].t;
     if (lex_set_ends(lx->adjective_suffixes, s + lt->start, lt->end - lt->start,
@@ -616,6 +622,25 @@ unknown_run(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
     return true;
 }
 
+/* The end of the longest listed entity that starts at one of w[c..p] and
+ * runs past w[p] ("People's Republic of China" over the possessive
+ * "People's"), or -1. */
+static size_t
+listed_past(const lexicon_t *lx, const word_t *w, size_t n, size_t c, size_t p)
+{
+    size_t best = (size_t)-1;
+    for (size_t j = c; j <= p; j++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (w[j].conn)
+            continue;
+        gaz_longest(lx, w, n, j, &ge, &g, &te);
+        if (ge != (size_t)-1 && ge > p && (best == (size_t)-1 || ge > best))
+            best = ge;
+    }
+    return best;
+}
+
 /* Title at i..te: the person it introduces, and entities in its "of ..."
  * complement. Returns the next word to look at. */
 static size_t
@@ -636,6 +661,13 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
                given_person(w, n, stop) == (size_t)-1 &&
                !(w[stop].kinds & GAZ_TITLE)) {
             if (w[stop].t.flags & TOK_POSS) {
+                /* "of the People's Republic of China Xi Jinping": a
+                 * listed name goes on past its possessive word */
+                size_t past = listed_past(d->lx, w, n, c, stop);
+                if (past != (size_t)-1) {
+                    stop = past + 1;
+                    continue;
+                }
                 stop++;
                 break;
             }
@@ -655,8 +687,14 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
             named = true;
         } else if (org_title(d->lx, s, w, i, te) &&
-                   unknown_run(d->lx, s, w, c, ce)) {
-            /* "President of Transneft", "CEO of Globaltruck" */
+                   (unknown_run(d->lx, s, w, c, ce) ||
+                    (ce == c + 2 && (w[c].kinds & GAZ_ENT) &&
+                     (w[c].ent == RESULT_NORP || w[c].ent == RESULT_LOC) &&
+                     !(w[c].t.flags & TOK_POSS) &&
+                     unknown_run(d->lx, s, w, c + 1, ce)))) {
+            /* "President of Transneft", "CEO of Globaltruck"; "President
+             * of Russian Platinum": a nationality or region before the
+             * unknown words is part of the name */
             add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
         } else {
             d->in_title++;
@@ -779,6 +817,47 @@ place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
     return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
 }
 
+/* "the town of " or another settlement of lx->settlement_nouns and "of"
+ * right before text[p]. */
+static bool
+settlement_before(const lexicon_t *lx, const char *s, uint32_t p)
+{
+    return p >= 5 && s[p - 1] == ' ' && s[p - 2] == 'f' && s[p - 3] == 'o' &&
+           place_prep_before(s, p - 3, lx->settlement_nouns);
+}
+
+/* The word x is followed by "in" and a region: "Mytishchi in the Moscow
+ * Region", "Kamenka in the Altai Territory" (a GPE head among the next
+ * three capitalised words; a town alone is too weak a sign: "the
+ * Universiade in Krasnoyarsk"). */
+static bool
+in_region_after(const doc_t *d, const word_t *x)
+{
+    const char *s = d->text;
+    size_t pos = x->t.after;
+    tok_t t;
+    if (!tok_next(s, d->len, &pos, &t) || t.gap != x->t.after ||
+        t.start != x->t.after + 1 || t.end - t.start != 2 ||
+        memcmp(s + t.start, "in", 2) != 0)
+        return false;
+    if (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK))
+        return false;
+    if (t.end - t.start == 3 && memcmp(s + t.start, "the", 3) == 0 &&
+        (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK)))
+        return false;
+    for (int k = 0; k < 3; k++) {
+        if (!(t.flags & TOK_CAP))
+            return false;
+        const gaz_slot_t *g = gaz_find(d->lx, t.hash);
+        if (g && (g->kinds & GAZ_HEAD) && g->head == RESULT_GPE && k > 0)
+            return true;
+        if ((t.flags & TOK_POSS) || !tok_next(s, d->len, &pos, &t) ||
+            (t.flags & TOK_BREAK))
+            return false;
+    }
+    return false;
+}
+
 /* The word ends in one of the endings of set ("ism", "ogy"). */
 static bool
 ends_in(const char *s, const tok_t *t, const lex_set_t *set)
@@ -869,6 +948,23 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
     if (b + 1 < n && !w[b + 1].comma && !w[b + 1].conn)
         return e; /* "... Board Chairman", "... Board Alexei Miller" */
     return b;
+}
+
+/* w[i] and w[i + 1], name-like and unknown, are a given name the lists
+ * lack and a surname: the first no adjective ("Central", "Sanitary") nor
+ * possessive, three letters or more; the second ending in a surname's
+ * ending of lex_surname_endings with three letters before it. */
+static bool
+unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
+                      size_t i)
+{
+    const tok_t *a = &w[i].t, *b = &w[i + 1].t;
+    if (((w[i].kinds | w[i + 1].kinds) & (GAZ_ENT | GAZ_GIVEN)) ||
+        (a->flags & TOK_POSS) || a->end - a->start < 3 ||
+        ends_in(s, a, lx->adjective_suffixes))
+        return false;
+    return lex_set_ends(lx->surname_endings, s + b->start, b->end - b->start,
+                        3);
 }
 
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
@@ -983,8 +1079,25 @@ process(doc_t *d, word_t *w, size_t n)
                 ((town_suffix(d->lx, s, &x->t) &&
                   place_prep_before(s, x->t.start, d->lx->place_preps)) ||
                  unknown_place(d, x))) {
-                add_cand(d, x->t.start, x->t.end, RESULT_GPE, NULL);
+                /* GPE after the pass, unless a person of the document
+                 * has this surname ("in Trump properties") */
+                add_maybe(d, w, i, i, false);
+                d->m[d->n_m - 1].place = true;
                 i++;
+                continue;
+            }
+            /* "the town of Kamenka", "Mytishchi in the Moscow Region" */
+            bool run_end = e + 1 == n || w[e + 1].conn || w[e + 1].comma;
+            if (!(x->kinds & GAZ_GIVEN) && !(w[e].t.flags & TOK_POSS) &&
+                run_end &&
+                (settlement_before(d->lx, s, x->t.start) ||
+                 (i == 0 && n == 1 && !d->in_title &&
+                  !starts_sentence(s, x->t.start) &&
+                  (s[x->t.end - 1] | 0x20) != 's' && in_region_after(d, x) &&
+                  !occurs_lower(s, d->len, x->t.start, x->t.end)))) {
+                add_maybe(d, w, i, e, false);
+                d->m[d->n_m - 1].place = true;
+                i = e + 1;
                 continue;
             }
             /* "Rosgeo CEO Sergei Gorkov": the unknown name right before
@@ -1005,6 +1118,13 @@ process(doc_t *d, word_t *w, size_t n)
                     continue;
                 }
             }
+            /* "Iskhak Mashbashev": an unknown given name before a
+             * surname */
+            if (e == i + 1 && unknown_given_surname(d->lx, s, w, i)) {
+                add_person(d, w, i, e, 0, 0);
+                i = e + 1;
+                continue;
+            }
             add_maybe(d, w, i, e, false);
             i = e + 1;
             continue;
@@ -1016,6 +1136,25 @@ process(doc_t *d, word_t *w, size_t n)
             add_maybe(d, w, i, i, true);
         i++;
     }
+}
+
+/* The words w[a..b] name a region: the gazetteer lists them followed by
+ * "Region" or "Territory" as a GPE ("Amur" of "Amur Region", "Rostov"
+ * of "Rostov Region"). */
+static bool
+names_region(const lexicon_t *lx, const word_t *w, size_t a, size_t b)
+{
+    static const char *const heads[] = { "Region", "Territory" };
+    uint64_t h = 0;
+    for (size_t k = a; k <= b; k++)
+        h = tok_seq(h, w[k].t.hash);
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        const gaz_slot_t *g =
+            gaz_find(lx, tok_seq(h, tok_hash(heads[i], strlen(heads[i]))));
+        if (g && (g->kinds & GAZ_ENT) && g->ent == RESULT_GPE)
+            return true;
+    }
+    return false;
 }
 
 /* A run closed by a plural head: "the Amur and Irkutsk regions",
@@ -1083,8 +1222,17 @@ coordination(doc_t *d, word_t *w, size_t n)
         for (size_t k = i; k <= e; k++)
             if (w[k].kinds & (GAZ_HEAD | GAZ_ENT))
                 own = true;
-        if (own &&
-            !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
+        size_t ge, te;
+        const gaz_slot_t *g;
+        gaz_longest(d->lx, w, e + 1, i, &ge, &g, &te);
+        if (ge == e && g->ent == RESULT_LOC && type == RESULT_GPE &&
+            !names_region(d->lx, w, i, e))
+            /* "the Arctic regions", "the Far East regions": a listed
+             * place that names no region keeps its type */
+            add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
+                     gaz_name(d->lx, g));
+        else if (own &&
+                 !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
             process(d, w + i, e - i + 1);
         else
             add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
@@ -1660,7 +1808,12 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     size_t a = n;
     while (a > 0 && n - a < 3) {
         const word_t *w = &seg[a - 1];
-        if (!name_like(w) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+        /* "the TANEKO company": a name in capitals too, of four letters
+         * or more ("the LNG plant", "the TV company" are no names) */
+        bool caps = (w->t.flags & TOK_ALLCAPS) && !(w->t.flags & TOK_DIGIT) &&
+                    w->t.end - w->t.start >= 4 &&
+                    !(w->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR));
+        if ((!name_like(w) && !caps) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
             ((w->t.flags & TOK_HYPHEN) && hyphen_known(d->lx, s, &w->t)))
             break;
         a--;
@@ -1676,7 +1829,9 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         return false;
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
-    if (type != RESULT_LOC && a == n - 1 && town_suffix(d->lx, s, &seg[a].t))
+    if (type != RESULT_LOC &&
+        ((a == n - 1 && town_suffix(d->lx, s, &seg[a].t)) ||
+         names_region(d->lx, seg, a, n - 1)))
         type = RESULT_GPE;
     flush(d, seg, a);
     add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
@@ -1913,6 +2068,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     }
     flush(&d, seg, n);
     resolve_persons(&d);
+    for (size_t i = 0; i < d.n_m; i++)
+        if (d.m[i].place && !d.m[i].used) {
+            d.m[i].used = true;
+            add_cand(&d, d.m[i].start, d.m[i].end, RESULT_GPE, NULL);
+        }
     propagate_types(&d, len);
     emit(&d, text, r);
     sc->c = d.c;

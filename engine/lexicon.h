@@ -48,6 +48,8 @@ struct lexicon {
     const lex_set_t *place_nouns_after;
     const lex_set_t *noun_modifiers;
     const lex_set_t *line_kinds;
+    /* data/places.txt: settlements before "of" and a name ("town"). */
+    const lex_set_t *settlement_nouns;
     /* data/boards.txt: boards that follow an organisation's name
      * ("Gazprom Management Board"), as phrases. */
     const lex_set_t *org_boards;
@@ -59,10 +61,15 @@ struct lexicon {
     const lex_set_t *fac_nouns_after;
     const lex_set_t *org_titles;
     const lex_set_t *org_name_endings;
+    /* data/kinds.txt: heads of bodies usually named after a place
+     * ("University", "Court"). */
+    const lex_set_t *place_named_heads;
     /* data/calendar.txt: names of months and days. */
     const lex_set_t *calendar_words;
     /* data/suffixes.txt: endings of English adjectives ("ic", "al"). */
     const lex_set_t *adjective_suffixes;
+    /* data/suffixes.txt: endings of surnames ("ov", "enko", "shvili"). */
+    const lex_set_t *surname_endings;
 
     /* Figure word tables (data/fig/), each ending with a {NULL} entry. */
     const fig_word_t *fig_scales;           /* million -> 1e6 */

@@ -842,6 +842,158 @@ test_huge_line(void **state)
     free(s);
 }
 
+/* A listed name with a possessive word inside a title's complement. */
+static void
+test_title_possessive_name(void **state)
+{
+    (void)state;
+    const char *s = "The talks began with President of the People's Republic "
+                    "of China Xi Jinping in the morning.\n";
+    result_t *r = scan(s);
+    expect(r, s, "People's Republic of China", RESULT_GPE);
+    expect(r, s, "Xi Jinping", RESULT_PERSON);
+    expect_none(r, "Republic of China");
+    result_destroy(&r);
+}
+
+/* An unknown word after "in" is a town unless a person of the document
+ * bears it as a surname. */
+static void
+test_unknown_place_surname(void **state)
+{
+    (void)state;
+    const char *s = "Donald Trump called on Friday. Nobody invested in Trump "
+                    "hotels, and the new school opened in Rzhev.\n";
+    result_t *r = scan(s);
+    const result_mention_t *m = NULL;
+    const result_entity_t *e = find(r, "Trump", &m);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_PERSON);
+    expect(r, s, "Rzhev", RESULT_GPE);
+    result_destroy(&r);
+}
+
+/* The unknown name before a university or a court is a place's name: it
+ * does not make an organisation of its other mentions. */
+static void
+test_place_named_heads(void **state)
+{
+    (void)state;
+    const char *s = "Graduates of the Tembria State University and the "
+                    "Tembria Court were there. We know what Tembria "
+                    "farmers need.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tembria State University", RESULT_ORG);
+    expect(r, s, "Tembria Court", RESULT_ORG);
+    const result_entity_t *e = find(r, "Tembria", NULL);
+    assert_true(!e || e->type != RESULT_ORG);
+    result_destroy(&r);
+}
+
+/* Before "regions" a listed non-political place keeps LOC unless it also
+ * names a region; before a plant, a region's name is GPE. */
+static void
+test_regions_of_places(void **state)
+{
+    (void)state;
+    const char *s = "Investors now come to the Arctic regions and to the Far "
+                    "East regions, and the Amur and Tomsk regions grow. The "
+                    "third unit of the Rostov nuclear power plant is ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Arctic", RESULT_LOC);
+    expect(r, s, "Far East", RESULT_LOC);
+    expect(r, s, "Amur", RESULT_GPE);
+    expect(r, s, "Tomsk", RESULT_GPE);
+    expect(r, s, "Rostov", RESULT_GPE);
+    result_destroy(&r);
+}
+
+/* A given name the lists lack before a surname with a surname's ending
+ * is a person; an adjective before such a word is not a given name. */
+static void
+test_unknown_given_name(void **state)
+{
+    (void)state;
+    const char *s = "The medal went to Ilgizar Nurtdinov, a welder. Later "
+                    "Mr Nurtdinov thanked the Central Kalinovsky team and "
+                    "Academician Zheltukhin.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Ilgizar Nurtdinov", RESULT_PERSON);
+    expect(r, s, "Zheltukhin", RESULT_PERSON);
+    expect_none(r, "Central Kalinovsky");
+    expect_none(r, "Academician Zheltukhin");
+    result_destroy(&r);
+}
+
+/* An unknown name in capitals before "company" or "plant" takes its type
+ * like a capitalised one; short acronyms there are no names. */
+static void
+test_caps_name_before_noun(void **state)
+{
+    (void)state;
+    const char *s = "Then we visited the KRASTEK company and its new LNG "
+                    "plant near the sea.\n";
+    result_t *r = scan(s);
+    expect(r, s, "KRASTEK", RESULT_ORG);
+    expect_none(r, "LNG");
+    result_destroy(&r);
+}
+
+/* Federal districts are GPE; troops, boards of a listed body and the
+ * Prosecutor's Office are organisations. */
+static void
+test_districts_troops_boards(void **state)
+{
+    (void)state;
+    const char *s = "The governors of the Siberian Federal District met. "
+                    "The Railway Troops helped, and the Prosecutor's Office "
+                    "reported to the Interior Ministry Board. Ugolmontazh "
+                    "won the tender.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Siberian Federal District", RESULT_GPE);
+    expect(r, s, "Railway Troops", RESULT_ORG);
+    expect(r, s, "Prosecutor's Office", RESULT_ORG);
+    expect(r, s, "Interior Ministry Board", RESULT_ORG);
+    expect(r, s, "Ugolmontazh", RESULT_ORG);
+    result_destroy(&r);
+}
+
+/* An office's "of" complement of a nationality and one unknown word is
+ * the organisation ("President of Russian Platinum"). */
+static void
+test_office_of_norp_name(void **state)
+{
+    (void)state;
+    const char *s = "He met with the President of Russian Tungsten Ivan "
+                    "Petrov.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russian Tungsten", RESULT_ORG);
+    expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    expect_none(r, "Russian");
+    result_destroy(&r);
+}
+
+/* "the town of X" and "X in the Y Region" make an unknown name a GPE; a
+ * surname at a sentence start and an event before "in" do not. */
+static void
+test_towns_by_context(void **state)
+{
+    (void)state;
+    const char *s =
+        "The builders came from the village of Verkhnyaya "
+        "Zarechka. New schools opened in Pskov, Berezovka in the "
+        "Tver Region and Izborsk. Sidorov in the Tver Region agreed. "
+        "The Spartakiad in Kazan ends today.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Verkhnyaya Zarechka", RESULT_GPE);
+    expect(r, s, "Berezovka", RESULT_GPE);
+    expect(r, s, "Tver Region", RESULT_GPE);
+    const result_entity_t *e = find(r, "Sidorov", NULL);
+    assert_true(!e || e->type != RESULT_GPE);
+    expect_none(r, "Spartakiad");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -877,6 +1029,15 @@ main(void)
         cmocka_unit_test(test_plural_heads_end_in_s),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_title_possessive_name),
+        cmocka_unit_test(test_unknown_place_surname),
+        cmocka_unit_test(test_place_named_heads),
+        cmocka_unit_test(test_regions_of_places),
+        cmocka_unit_test(test_unknown_given_name),
+        cmocka_unit_test(test_caps_name_before_noun),
+        cmocka_unit_test(test_districts_troops_boards),
+        cmocka_unit_test(test_office_of_norp_name),
+        cmocka_unit_test(test_towns_by_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
