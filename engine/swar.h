@@ -68,6 +68,8 @@ swar_first(uint64_t m)
 
 /* Sixteen bytes; comparisons give 0xFF where true, 0 where false. */
 typedef unsigned char v16_t __attribute__((vector_size(16)));
+/* The same bytes as signed, for ordered compares (cast, no conversion). */
+typedef signed char v16s_t __attribute__((vector_size(16)));
 
 /* The result m of a v16_t comparison as two swar masks: half[0] for bytes
  * 0-7, half[1] for bytes 8-15. */
