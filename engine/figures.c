@@ -167,6 +167,15 @@ v16_first(v16_t m)
     return x ? (size_t)__builtin_ctz(x) : 16;
 }
 
+/* Bytes of a that are ASCII digits: (a - '0') < 10 unsigned, which is
+ * (a - '0' + 0x80) < 10 - 0x80 signed, one SSE2 compare (it has no
+ * unsigned one). */
+static v16_t
+v16_digits(v16_t a)
+{
+    return (v16_t)((v16s_t)(v16_t)(a + (0x80 - '0')) < -118);
+}
+
 /* Position of the first ASCII digit at or after p, or n. Eight bytes at a
  * time: a byte is a digit iff (b - '0') < 10 unsigned. */
 static size_t
@@ -177,8 +186,8 @@ next_digit(const unsigned char *t, size_t n, size_t p)
         v16_t a, b;
         memcpy(&a, t + p, 16);
         memcpy(&b, t + p + 16, 16);
-        v16_t da = (v16_t)((v16_t)(a - '0') < 10);
-        v16_t db = (v16_t)((v16_t)(b - '0') < 10);
+        v16_t da = v16_digits(a);
+        v16_t db = v16_digits(b);
         unsigned x = v16_bits(da) | v16_bits(db) << 16;
         if (x)
             return p + (size_t)__builtin_ctz(x);
@@ -187,7 +196,7 @@ next_digit(const unsigned char *t, size_t n, size_t p)
     while (p + 16 <= n) {
         v16_t a;
         memcpy(&a, t + p, 16);
-        size_t k = v16_first((v16_t)((v16_t)(a - '0') < 10));
+        size_t k = v16_first(v16_digits(a));
         if (k < 16)
             return p + k;
         p += 16;
