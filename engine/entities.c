@@ -817,6 +817,31 @@ place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
     return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
 }
 
+/* The word alone is a listed place that is not also a given name. */
+static bool
+place_word(const word_t *x)
+{
+    return (x->kinds & GAZ_ENT) && !(x->kinds & GAZ_GIVEN) &&
+           (x->ent == RESULT_GPE || x->ent == RESULT_LOC);
+}
+
+/* A sign that the word w[i] names a place: a place preposition before
+ * it ("in Vladimir", "towards Vladimir") or a listed place beside it in
+ * a list ("Tver, Yaroslavl, Vladimir", "Vladimir and Pskov"). */
+static bool
+place_sign(const doc_t *d, const word_t *w, size_t n, size_t i)
+{
+    if (place_prep_before(d->text, w[i].t.start, d->lx->place_preps))
+        return true;
+    if (i > 0 && w[i].comma && place_word(&w[i - 1]))
+        return true;
+    if (i + 1 < n && w[i + 1].comma && place_word(&w[i + 1]))
+        return true;
+    if (i >= 2 && w[i - 1].conn && place_word(&w[i - 2]))
+        return true;
+    return i + 2 < n && w[i + 1].conn && place_word(&w[i + 2]);
+}
+
 /* "the town of " or another settlement of lx->settlement_nouns and "of"
  * right before text[p]. */
 static bool
@@ -1007,6 +1032,14 @@ process(doc_t *d, word_t *w, size_t n)
         }
         if (kind == 1 && !gs->ent) {
             i = best + 1; /* a listed non-entity ("Reserve Fund") */
+            continue;
+        }
+        if (kind == 1 && best == i && (gs->kinds & GAZ_GIVEN) &&
+            gs->ent == RESULT_GPE && !place_sign(d, w, n, i)) {
+            /* "dear Vladimir", "Vladimir and I": a town that is also a
+             * given name, with no sign of a place, is a person */
+            add_person(d, w, i, i, 0, 0);
+            i++;
             continue;
         }
         if (kind == 1) {

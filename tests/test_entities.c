@@ -994,6 +994,33 @@ test_towns_by_context(void **state)
     result_destroy(&r);
 }
 
+/* A listed town that is also a given name is a place only with a sign of
+ * one (a place preposition, a listed place beside it in a list); else,
+ * as in an address or a remark about a colleague, it is a person. */
+static void
+test_town_or_given_name(void **state)
+{
+    (void)state;
+    const char *person[] = {
+        "Jean Dupont: Thank you, dear Vladimir. We agreed on the plan.\n",
+        "Jean Dupont: Vladimir and I discussed the plan at length.\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        result_t *r = scan(person[i]);
+        expect(r, person[i], "Vladimir", RESULT_PERSON);
+        result_destroy(&r);
+    }
+    const char *place[] = {
+        "Anna Orlova: The new plant in Vladimir makes engines.\n",
+        "Anna Orlova: Roads will link Tver, Vladimir and Kaluga.\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        result_t *r = scan(place[i]);
+        expect(r, place[i], "Vladimir", RESULT_GPE);
+        result_destroy(&r);
+    }
+}
+
 int
 main(void)
 {
@@ -1038,6 +1065,7 @@ main(void)
         cmocka_unit_test(test_districts_troops_boards),
         cmocka_unit_test(test_office_of_norp_name),
         cmocka_unit_test(test_towns_by_context),
+        cmocka_unit_test(test_town_or_given_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
