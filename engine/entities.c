@@ -1509,11 +1509,35 @@ pmap_slot(const pmap_t *m, uint64_t h)
     return i;
 }
 
-/* Case-insensitive hash of a canonical name (bytes as written). */
+/* Case-insensitive hash of a canonical name of a type, from the
+ * tok_hash() of its bytes as written. */
 static uint64_t
-name_hash(int type, const char *s, size_t n)
+name_seq(int type, uint64_t bytes)
 {
-    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, tok_hash(s, n));
+    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, bytes);
+}
+
+/* tok_hash() of canonical names by where their bytes are: most mentions
+ * repeat a lexicon name or a person's full-name span, hashed once. */
+#define HCACHE_SLOTS 256
+
+typedef struct hcache {
+    const char *p; /* first byte of the name, NULL when the slot is free */
+    size_t n;      /* its length */
+    uint64_t h;    /* tok_hash(p, n) */
+} hcache_t;
+
+static uint64_t
+hcache_hash(hcache_t *hc, const char *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p;
+    hcache_t *x = &hc[(a ^ (a >> 8) ^ n) & (HCACHE_SLOTS - 1)];
+    if (x->p != p || x->n != n) {
+        x->p = p;
+        x->n = n;
+        x->h = tok_hash(p, n);
+    }
+    return x->h;
 }
 
 /* Group mentions into entities: one per (type, canonical name). */
@@ -1524,6 +1548,8 @@ emit(doc_t *d, const char *text, result_t *r)
     pmap_init(&m, d->n_c, d->sc);
     uint64_t *key = m.key;
     uint32_t *ent = m.val;
+    hcache_t hc[HCACHE_SLOTS];
+    memset(hc, 0, sizeof hc);
     for (size_t i = 0; i < d->n_c; i++) {
         const cand_t *c = &d->c[i];
         const char *cn = c->canon;
@@ -1537,7 +1563,8 @@ emit(doc_t *d, const char *text, result_t *r)
                 cl = sizeof buf - 1;
         }
         /* hashed in place; a span is copied out only for a new entity */
-        uint64_t h = name_hash(c->type, cn ? cn : text + c->cs, cl);
+        uint64_t h =
+            name_seq(c->type, hcache_hash(hc, cn ? cn : text + c->cs, cl));
         size_t k = pmap_slot(&m, h);
         if (!key[k]) {
             key[k] = h;
@@ -1886,16 +1913,18 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
          * (maybe_cap), kept when no word byte comes before them */
         v16_t a;
         memcpy(&a, u + q, 16);
-        v16_t m = (v16_t)(((v16_t)(a - 'A') < 26) | (a >= 0xC0));
-        uint64_t half[2];
-        v16_masks(m, half);
-        if (half[0] | half[1]) /* prose: many blocks hold no capital */
-            for (size_t h = 0; h < 2; h++)
-                for (uint64_t x = half[h]; x; x &= x - 1) {
-                    size_t k = q + 8 * h + swar_first(x);
-                    if (k == 0 || !word_byte[u[k - 1]])
-                        return k;
-                }
+        /* with the top bit flipped, unsigned order is signed order,
+         * which SSE2 compares in one instruction: (a - 'A') < 26 and
+         * a >= 0xC0 unsigned */
+        v16_t b = a ^ 0x80;
+        v16_t m =
+            (v16_t)(((v16s_t)(v16_t)(b - 'A') < -102) | ((v16s_t)b > 0x3F));
+        /* prose: many blocks hold no capital */
+        for (unsigned x = v16_bits(m); x; x &= x - 1) {
+            size_t k = q + (size_t)__builtin_ctz(x);
+            if (k == 0 || !word_byte[u[k - 1]])
+                return k;
+        }
         q += 16;
     }
     while (q + 8 <= len) {

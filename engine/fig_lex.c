@@ -165,14 +165,27 @@ typedef struct tindex {
 /* Tables indexed (fig_lex_new lists them). */
 #define N_TABLES 21
 
+#define TWHERE 64 /* slots of fig_lex.where, more than N_TABLES */
+
+/* First slot of fig_lex.where for a table's address. */
+static size_t
+twhere_slot(const fig_word_t *table)
+{
+    uintptr_t a = (uintptr_t)table;
+    return (size_t)(a ^ (a >> 6) ^ (a >> 12)) & (TWHERE - 1);
+}
+
 struct fig_lex {
     const lexicon_t *lex; /* the lexicon indexed (borrowed) */
-    /* the tables indexed, side by side: tindex_of() walks this array, not
-     * the indexes 30 KB apart */
+    /* the tables indexed, side by side: tindex_of() compares with this
+     * array, not with the indexes 30 KB apart */
     const fig_word_t *tab[N_TABLES];
     tindex_t idx[N_TABLES]; /* one per table */
     size_t n;               /* entries of idx in use */
-    uint64_t sign_end[4];   /* last bytes of the currency signs */
+    /* open addressing from a table's address to 1 + its index in tab (0:
+     * free), so tindex_of() finds it in a probe or two */
+    uint8_t where[TWHERE];
+    uint64_t sign_end[4]; /* last bytes of the currency signs */
 };
 
 static void
@@ -184,6 +197,11 @@ tindex_add(fig_lex_t *lx, const fig_word_t *table)
             return; /* not indexed: scanned in full */
     if (n >= TSLOTS || lx->n == N_TABLES)
         return;
+    size_t w = twhere_slot(table);
+    while (lx->where[w] && lx->tab[lx->where[w] - 1] != table)
+        w = (w + 1) & (TWHERE - 1);
+    if (!lx->where[w]) /* a table listed twice: the first index serves */
+        lx->where[w] = (uint8_t)(lx->n + 1);
     lx->tab[lx->n] = table;
     tindex_t *x = &lx->idx[lx->n++];
     memset(x, 0, sizeof *x);
@@ -263,9 +281,10 @@ fig_lex_destroy(fig_lex_t **lx)
 static const tindex_t *
 tindex_of(const fig_lex_t *lx, const fig_word_t *table)
 {
-    for (size_t i = 0; i < lx->n; i++)
-        if (lx->tab[i] == table)
-            return &lx->idx[i];
+    for (size_t w = twhere_slot(table); lx->where[w];
+         w = (w + 1) & (TWHERE - 1))
+        if (lx->tab[lx->where[w] - 1] == table)
+            return &lx->idx[lx->where[w] - 1];
     return NULL;
 }
 

@@ -163,11 +163,17 @@ alpha_at(const scan_t *s, size_t p)
 static size_t
 v16_first(v16_t m)
 {
-    uint64_t half[2];
-    v16_masks(m, half);
-    return half[0]   ? swar_first(half[0])
-           : half[1] ? 8 + swar_first(half[1])
-                     : 16;
+    unsigned x = v16_bits(m);
+    return x ? (size_t)__builtin_ctz(x) : 16;
+}
+
+/* Bytes of a that are ASCII digits: (a - '0') < 10 unsigned, which is
+ * (a - '0' + 0x80) < 10 - 0x80 signed, one SSE2 compare (it has no
+ * unsigned one). */
+static v16_t
+v16_digits(v16_t a)
+{
+    return (v16_t)((v16s_t)(v16_t)(a + (0x80 - '0')) < -118);
 }
 
 /* Position of the first ASCII digit at or after p, or n. Eight bytes at a
@@ -180,20 +186,17 @@ next_digit(const unsigned char *t, size_t n, size_t p)
         v16_t a, b;
         memcpy(&a, t + p, 16);
         memcpy(&b, t + p + 16, 16);
-        v16_t da = (v16_t)((v16_t)(a - '0') < 10);
-        v16_t db = (v16_t)((v16_t)(b - '0') < 10);
-        uint64_t any[2];
-        v16_masks(da | db, any);
-        if (any[0] | any[1]) {
-            size_t k = v16_first(da);
-            return k < 16 ? p + k : p + 16 + v16_first(db);
-        }
+        v16_t da = v16_digits(a);
+        v16_t db = v16_digits(b);
+        unsigned x = v16_bits(da) | v16_bits(db) << 16;
+        if (x)
+            return p + (size_t)__builtin_ctz(x);
         p += 32;
     }
     while (p + 16 <= n) {
         v16_t a;
         memcpy(&a, t + p, 16);
-        size_t k = v16_first((v16_t)((v16_t)(a - '0') < 10));
+        size_t k = v16_first(v16_digits(a));
         if (k < 16)
             return p + k;
         p += 16;
@@ -1856,18 +1859,16 @@ spelled_at(scan_t *s, size_t k)
             spelled_money(s, b - 2, e, 1e12);
         return;
     }
-    /* "percent" / "per cent": the 'r' is at k */
-    if (k < 2)
-        return;
-    if (k + 5 <= n && memcmp(t + k - 2, "percent", 7) == 0)
-        spelled_percent(s, k - 2, k + 5);
-    else if (k + 6 <= n && memcmp(t + k - 2, "per cent", 8) == 0)
-        spelled_percent(s, k - 2, k + 6);
+    /* "percent" / "per cent": the 'c' of "cent" is at k */
+    if (k >= 3 && k + 4 <= n && memcmp(t + k - 3, "percent", 7) == 0)
+        spelled_percent(s, k - 3, k + 4);
+    else if (k >= 4 && k + 4 <= n && memcmp(t + k - 4, "per cent", 8) == 0)
+        spelled_percent(s, k - 4, k + 4);
 }
 
-/* One pass over byte pairs "ll" (million, billion, trillion), "rc"
- * (percent) and "r " (per cent): far cheaper than a search per keyword,
- * and hits are rare enough to check one by one. */
+/* One pass over byte pairs "ll" (million, billion, trillion) and "ce"
+ * (percent, per cent): far cheaper than a search per keyword, and hits
+ * are rare enough to check one by one. */
 static void
 scan_spelled(scan_t *s)
 {
@@ -1878,21 +1879,17 @@ scan_spelled(scan_t *s)
      * extensions: SSE2 on x86-64, plain code elsewhere) */
     while (p + 18 <= n) {
         /* with the byte after the pair, which spelled_at() needs as well
-         * ("illion", "percent", "per cent"): the frequent "all", "will",
-         * "for " and "year " are no hits (their branches mispredicted) */
+         * ("illion", "cent"): the frequent "all", "will" and "ice" are no
+         * hits (their branches mispredicted) */
         v16_t a, b, c;
         memcpy(&a, t + p, 16);
         memcpy(&b, t + p + 1, 16);
         memcpy(&c, t + p + 2, 16);
         v16_t m = (v16_t)(((a == 'l') & (b == 'l') & (c == 'i')) |
-                          ((a == 'r') & (((b == 'c') & (c == 'e')) |
-                                         ((b == ' ') & (c == 'c')))));
-        uint64_t half[2];
-        v16_masks(m, half);
-        if (half[0] | half[1]) /* most blocks hold no hit */
-            for (size_t h = 0; h < 2; h++)
-                for (uint64_t x = half[h]; x; x &= x - 1)
-                    spelled_at(s, p + 8 * h + swar_first(x));
+                          ((a == 'c') & (b == 'e') & (c == 'n')));
+        /* most blocks hold no hit */
+        for (unsigned x = v16_bits(m); x; x &= x - 1)
+            spelled_at(s, p + (size_t)__builtin_ctz(x));
         p += 16;
     }
     while (p + 10 <= n) {
@@ -1900,10 +1897,8 @@ scan_spelled(scan_t *s)
         memcpy(&w0, t + p, 8);
         memcpy(&w1, t + p + 1, 8);
         memcpy(&w2, t + p + 2, 8);
-        uint64_t m =
-            (swar_eq(w0, 'l') & swar_eq(w1, 'l') & swar_eq(w2, 'i')) |
-            (swar_eq(w0, 'r') & ((swar_eq(w1, 'c') & swar_eq(w2, 'e')) |
-                                 (swar_eq(w1, ' ') & swar_eq(w2, 'c'))));
+        uint64_t m = (swar_eq(w0, 'l') & swar_eq(w1, 'l') & swar_eq(w2, 'i')) |
+                     (swar_eq(w0, 'c') & swar_eq(w1, 'e') & swar_eq(w2, 'n'));
         while (m) {
             spelled_at(s, p + swar_first(m));
             m &= m - 1;
@@ -1912,7 +1907,7 @@ scan_spelled(scan_t *s)
     }
     for (; p + 1 < n; p++)
         if ((t[p] == 'l' && t[p + 1] == 'l') ||
-            (t[p] == 'r' && (t[p + 1] == 'c' || t[p + 1] == ' ')))
+            (t[p] == 'c' && t[p + 1] == 'e'))
             spelled_at(s, p);
 }
 

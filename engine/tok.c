@@ -238,6 +238,10 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     size_t gap = i;
     uint32_t cp = 0;
     unsigned n = 0;
+    /* the usual gap, one blank before an ASCII letter or digit, sets no
+     * flag: step over it (the loop below stops at once) */
+    if (i + 1 < len && s[i] == ' ' && (unsigned)cls[s[i + 1]] - C_UP < 3u)
+        i++;
     /* gap: everything up to the first letter or digit */
     while (i < len) {
         unsigned c = s[i];
