@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/now.h"
 #include "common/xalloc.h"
+#include "docs.h"
 #include "engine/extract.h"
 
 #include <dirent.h>
@@ -27,96 +28,6 @@
 #ifndef EXCERPT_SAMPLES_DIR
 #define EXCERPT_SAMPLES_DIR "samples"
 #endif
-
-typedef struct doc {
-    char *path; /* file name */
-    char *text; /* contents */
-    size_t len; /* bytes */
-} doc_t;
-
-typedef struct docs {
-    doc_t *v;      /* documents */
-    size_t n, cap; /* count, capacity */
-    size_t bytes;  /* total bytes */
-} docs_t;
-
-static int
-load_file(docs_t *d, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_extract: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return ERR_IO;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = xmalloc(n + 1);
-    size_t got = fread(buf, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        fprintf(stderr, "bench_extract: short read on %s\n", path);
-        free(buf);
-        return ERR_IO;
-    }
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 64;
-        d->v = xreallocarray(d->v, d->cap, sizeof *d->v);
-    }
-    d->v[d->n++] = (doc_t){ xstrdup(path), buf, n };
-    d->bytes += n;
-    return ERR_OK;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-load_path(docs_t *d, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "bench_extract: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return load_file(d, path);
-    DIR *dir = opendir(path);
-    if (!dir)
-        return ERR_IO;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".txt"))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            names = xreallocarray(names, cap, sizeof *names);
-        }
-        size_t plen = strlen(path) + l + 2;
-        names[n] = xmalloc(plen);
-        snprintf(names[n], plen, "%s/%s", path, e->d_name);
-        n++;
-    }
-    closedir(dir);
-    qsort(names, n, sizeof *names, cmp_str);
-    int rc = ERR_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (!rc)
-            rc = load_file(d, names[i]);
-        free(names[i]);
-    }
-    free(names);
-    return rc;
-}
 
 /* CPU time of the calling thread, seconds. */
 static double
@@ -191,11 +102,11 @@ main(int argc, char **argv)
 
     docs_t d = { 0 };
     if (i == argc) {
-        if (load_path(&d, EXCERPT_SAMPLES_DIR))
+        if (docs_load(&d, "bench_extract", EXCERPT_SAMPLES_DIR))
             return 1;
     }
     for (; i < argc; i++)
-        if (load_path(&d, argv[i]))
+        if (docs_load(&d, "bench_extract", argv[i]))
             return 1;
     if (d.n == 0) {
         fprintf(stderr, "bench_extract: no .txt input\n");
@@ -269,10 +180,6 @@ main(int argc, char **argv)
                "%.2f s)\n",
                cpu_mbps, cpu_s, secs);
     }
-    for (size_t k = 0; k < d.n; k++) {
-        free(d.v[k].path);
-        free(d.v[k].text);
-    }
-    free(d.v);
+    docs_free(&d);
     return 0;
 }

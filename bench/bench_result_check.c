@@ -11,15 +11,13 @@
 #include "common/err.h"
 #include "common/now.h"
 #include "common/xalloc.h"
+#include "docs.h"
 #include "engine/extract.h"
 #include "proto/wire.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef EXCERPT_SAMPLES_DIR
 #define EXCERPT_SAMPLES_DIR "samples"
@@ -31,75 +29,32 @@ typedef struct enc {
 } enc_t;
 
 typedef struct set {
-    enc_t *v;      /* the Results */
-    size_t n, cap; /* count, capacity */
-    size_t bytes;  /* their total bytes */
+    enc_t *v;     /* the Results */
+    size_t n;     /* count */
+    size_t bytes; /* their total bytes */
 } set_t;
 
+/* Extract each document and keep its serialised Result. */
 static int
-add_file(set_t *s, const extract_t *ex, const char *path)
+encode_all(set_t *s, const docs_t *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_result_check: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return ERR_IO;
-    }
-    size_t n = (size_t)st.st_size;
-    char *text = xmalloc(n + 1);
-    size_t got = fread(text, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        free(text);
-        return ERR_IO;
-    }
-    result_t *r = NULL;
-    int rc = extract_run(ex, text, n, &r);
-    free(text);
-    if (rc)
-        return rc;
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 64;
-        s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
-    }
-    enc_t *e = &s->v[s->n];
-    rc = wire_result_encode(r, &e->buf, &e->len);
-    result_destroy(&r);
-    if (rc)
-        return rc;
-    s->bytes += e->len;
-    s->n++;
-    return ERR_OK;
-}
-
-static int
-add_path(set_t *s, const extract_t *ex, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "bench_result_check: %s: %s\n", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return add_file(s, ex, path);
-    DIR *d = opendir(path);
-    if (!d)
-        return ERR_IO;
-    struct dirent *de;
+    extract_t *ex = extract_new();
     int rc = ERR_OK;
-    while (rc == ERR_OK && (de = readdir(d))) {
-        size_t k = strlen(de->d_name);
-        if (k < 5 || strcmp(de->d_name + k - 4, ".txt") != 0)
-            continue;
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, de->d_name);
-        rc = add_file(s, ex, full);
+    s->v = xreallocarray(NULL, d->n ? d->n : 1, sizeof *s->v);
+    for (size_t i = 0; rc == ERR_OK && i < d->n; i++) {
+        result_t *r = NULL;
+        rc = extract_run(ex, d->v[i].text, d->v[i].len, &r);
+        if (rc)
+            break;
+        enc_t *e = &s->v[s->n];
+        rc = wire_result_encode(r, &e->buf, &e->len);
+        result_destroy(&r);
+        if (rc == ERR_OK) {
+            s->bytes += e->len;
+            s->n++;
+        }
     }
-    closedir(d);
+    extract_destroy(&ex);
     return rc;
 }
 
@@ -141,14 +96,16 @@ main(int argc, char **argv)
         min_s = atof(argv[i + 1]);
         i += 2;
     }
-    extract_t *ex = extract_new();
-    set_t s = { 0 };
+    docs_t d = { 0 };
     int rc = ERR_OK;
     if (i == argc)
-        rc = add_path(&s, ex, EXCERPT_SAMPLES_DIR);
+        rc = docs_load(&d, "bench_result_check", EXCERPT_SAMPLES_DIR);
     for (; rc == ERR_OK && i < argc; i++)
-        rc = add_path(&s, ex, argv[i]);
-    extract_destroy(&ex);
+        rc = docs_load(&d, "bench_result_check", argv[i]);
+    set_t s = { 0 };
+    if (rc == ERR_OK)
+        rc = encode_all(&s, &d);
+    docs_free(&d);
     if (rc || s.n == 0) {
         fprintf(stderr, "bench_result_check: no input (%d)\n", rc);
         return 1;
@@ -156,12 +113,12 @@ main(int argc, char **argv)
     printf("%zu results, %.1f MB serialised\n", s.n, s.bytes / 1e6);
     printf("%-20s %10s %14s\n", "side", "MB/s", "us/result");
     const char *names[2] = { "wire_result_check", "wire_result_decode" };
-    for (int d = 0; d < 2; d++) {
+    for (int side = 0; side < 2; side++) {
         uint64_t us = 0;
-        unsigned passes = run(&s, d == 1, (uint64_t)(min_s * 1e6), &us);
+        unsigned passes = run(&s, side == 1, (uint64_t)(min_s * 1e6), &us);
         double secs = us / 1e6;
-        printf("%-20s %10.1f %14.2f\n", names[d], passes * s.bytes / 1e6 / secs,
-               us / (double)(passes * s.n));
+        printf("%-20s %10.1f %14.2f\n", names[side],
+               passes * s.bytes / 1e6 / secs, us / (double)(passes * s.n));
     }
     for (size_t k = 0; k < s.n; k++)
         free(s.v[k].buf);
