@@ -14,6 +14,8 @@
 #   EVAL_TUNE     tuning gold dir                     (bench/tune/gold)
 #   EVAL_CORPUS   dir the held-out corpus files are in (/work/shared/corpus)
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
+#   EVAL_TYPES    set to 1 to print per-type tables (aggregates only: allowed
+#                 for the held-out set, which never shows its misses)
 #   PYTHON        python 3 interpreter                (python3)
 # Exit status: 0 when every set was scored, 1 otherwise (a missing corpus
 # file of the held-out set is an error).
@@ -65,7 +67,7 @@ score_set() {
         echo "eval.sh: $name: score.py failed" >&2
         return 1
     fi
-    if [ -n "$per_doc" ]; then
+    if [ -n "$per_doc" ] || [ "${EVAL_TYPES:-0}" = 1 ]; then
         grep -v '^overall:' "$tmp/$name.score" | sed "s/^/$name /"
     fi
     line=$(grep '^overall:' "$tmp/$name.score")
