@@ -1334,6 +1334,17 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         (a > 0 && !seg[a].comma && !seg[a - 1].conn &&
          (seg[a - 1].kinds & GAZ_ENT)))
         return false;
+    /* "the South Stream pipeline": a listed name ends the run, starting
+     * before the unknown words ("South" is no name alone) */
+    for (size_t j = 0; j < a; j++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (seg[j].conn)
+            continue;
+        gaz_longest(d->lx, seg, n, j, &ge, &g, &te);
+        if (ge == n - 1)
+            return false;
+    }
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
     if (type != RESULT_LOC &&
@@ -1517,19 +1528,21 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     x->conn = true;
                 } else {
                     unsigned hb = (unsigned)(t->hash >> 56);
-                    if (!(t->flags & TOK_BREAK) &&
-                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
-                        typed_before_noun(&d, seg, n, len, pos, t)) {
-                        /* "the Vankor field", "the Kovykta gas field" */
-                        n = 0;
-                        continue;
-                    }
+                    /* first: a kind of line may be a facility noun
+                     * too ("pipeline") */
                     if (!(t->flags & TOK_BREAK) &&
                         line_between(lx, text, &seg[n - 1], t)) {
                         /* "the Moscow-Adler railway" */
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
                         ent_doc_add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
+                    if (!(t->flags & TOK_BREAK) &&
+                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
+                        typed_before_noun(&d, seg, n, len, pos, t)) {
+                        /* "the Vankor field", "the Kovykta gas field" */
                         n = 0;
                         continue;
                     }

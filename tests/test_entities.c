@@ -1021,6 +1021,42 @@ test_town_or_given_name(void **state)
     }
 }
 
+/* Facilities by the lower-case noun after an unknown name, through up to
+ * two modifiers ("the X tunnel", "the X thermal power station"); a listed
+ * name ending the run is kept whole ("the South Stream pipeline"), and a
+ * hyphenated pair before a kind of line stays one line with its noun. */
+static void
+test_facility_nouns(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: Trains use the Dolgansky tunnel, jets the Varmik "
+        "airbase, and the Ostrova thermal power station was opened. The "
+        "South Stream pipeline and the Lunov-Tarsk pipeline are ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Dolgansky", RESULT_FAC);
+    expect(r, s, "Varmik", RESULT_FAC);
+    expect(r, s, "Ostrova", RESULT_FAC);
+    expect(r, s, "South Stream", RESULT_FAC);
+    expect(r, s, "Lunov-Tarsk pipeline", RESULT_FAC);
+    expect_none(r, "Stream");
+    result_destroy(&r);
+}
+
+/* Macro-regions of data/loc.txt, with or without "the". */
+static void
+test_macro_regions(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Pay rises in the Far North and the "
+                    "Trans-Urals, north of the Arctic Circle.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Far North", RESULT_LOC);
+    expect(r, s, "Trans-Urals", RESULT_LOC);
+    expect(r, s, "Arctic Circle", RESULT_LOC);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1066,6 +1102,8 @@ main(void)
         cmocka_unit_test(test_office_of_norp_name),
         cmocka_unit_test(test_towns_by_context),
         cmocka_unit_test(test_town_or_given_name),
+        cmocka_unit_test(test_facility_nouns),
+        cmocka_unit_test(test_macro_regions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
