@@ -661,7 +661,10 @@ hyphen_split(doc_t *d, const word_t *x)
                         tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
         if (!g[k] || !(g[k]->kinds & GAZ_ENT))
             return false;
-        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE) {
+        /* "Russia-Africa", "Europe-Asia", "Volga-Kama": non-political
+         * places too */
+        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE ||
+            g[k]->ent == RESULT_LOC) {
             place = true;
             continue;
         }
@@ -887,6 +890,27 @@ unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
                         3);
 }
 
+/* Every part of the hyphenated word t is a listed nationality or place
+ * ("Russia-Kyrgyzstan", "Europe-Asia"): hyphen_split() types the parts,
+ * so an unknown run does not take the word in. */
+static bool
+hyphen_places(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t a = t->start;
+    for (uint32_t i = t->start; i <= t->end; i++) {
+        if (i < t->end && s[i] != '-')
+            continue;
+        const gaz_slot_t *g =
+            i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
+        if (!g || !(g->kinds & GAZ_ENT) ||
+            (g->ent != RESULT_NORP && g->ent != RESULT_GPE &&
+             g->ent != RESULT_LOC))
+            return false;
+        a = i + 1;
+    }
+    return true;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -991,7 +1015,9 @@ process(doc_t *d, word_t *w, size_t n)
             size_t e = i;
             while (e + 1 < n && e + 1 - i < NAME_MAX_W &&
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
-                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
+                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
+                   !((w[e + 1].t.flags & TOK_HYPHEN) &&
+                     hyphen_places(d->lx, s, &w[e + 1].t)))
                 e++;
             /* "Tatneft", "Lenenergo": a company by its name's ending */
             if (e == i && !(x->kinds & GAZ_GIVEN) &&

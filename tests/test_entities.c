@@ -1057,6 +1057,25 @@ test_macro_regions(void **state)
     result_destroy(&r);
 }
 
+/* A hyphenated word of listed places splits into them, non-political
+ * places included, also after an unknown capitalised word. */
+static void
+test_hyphen_places(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Before the Russia-Africa summit we spoke of "
+                    "the Volga-Kama basin at the Ninth Russia-Kazakhstan "
+                    "Forum.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russia", RESULT_GPE);
+    expect(r, s, "Africa", RESULT_LOC);
+    expect(r, s, "Volga", RESULT_LOC);
+    expect(r, s, "Kama", RESULT_LOC);
+    expect(r, s, "Kazakhstan", RESULT_GPE);
+    expect_none(r, "Ninth Russia-Kazakhstan Forum");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1123,7 @@ main(void)
         cmocka_unit_test(test_town_or_given_name),
         cmocka_unit_test(test_facility_nouns),
         cmocka_unit_test(test_macro_regions),
+        cmocka_unit_test(test_hyphen_places),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
