@@ -1382,6 +1382,24 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     return true;
 }
 
+/* The number t, right after the run seg[0..n), ends a listed name with
+ * the run's last one to four words ("Nord Stream 2", "Arctic LNG 2"): the
+ * run takes it in, so that the gazetteer finds the whole name. */
+static bool
+listed_with_number(const lexicon_t *lx, const word_t *seg, size_t n,
+                   const tok_t *t)
+{
+    for (size_t j = n; j > 0 && n - j < 4; j--) {
+        uint64_t h = 0;
+        for (size_t k = j - 1; k < n; k++)
+            h = tok_seq(h, seg[k].t.hash);
+        const gaz_slot_t *g = gaz_find(lx, tok_seq(h, t->hash));
+        if (g && (g->kinds & GAZ_ENT))
+            return true;
+    }
+    return false;
+}
+
 /* Bytes that may start a capitalised word: A-Z and any non-ASCII lead. */
 static const bool maybe_cap[256] = {
 #define R16(b)                                                                 \
@@ -1587,7 +1605,8 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     n = 0;
                     continue;
                 }
-            } else {
+            } else if (!(t->flags & TOK_NUM) || (t->flags & TOK_BREAK) ||
+                       !listed_with_number(lx, seg, n, t)) {
                 flush(&d, seg, n);
                 n = 0;
                 continue;

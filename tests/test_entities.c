@@ -1076,6 +1076,26 @@ test_hyphen_places(void **state)
     result_destroy(&r);
 }
 
+/* A number right after a run ends a listed name when the gazetteer has
+ * it ("Nord Stream 2"); other numbers end the run. Abbreviated plant
+ * heads ("NPP", "HPP") make facilities. */
+static void
+test_listed_name_number(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Nord Stream 1 works, Nord Stream 2 is built "
+                    "and the Kostrova NPP with Belaya HPP run; Gazprom 5 "
+                    "said so.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Nord Stream 2", RESULT_FAC);
+    expect(r, s, "Nord Stream", RESULT_FAC);
+    expect(r, s, "Kostrova NPP", RESULT_FAC);
+    expect(r, s, "Belaya HPP", RESULT_FAC);
+    expect(r, s, "Gazprom", RESULT_ORG);
+    expect_none(r, "Gazprom 5");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1124,6 +1144,7 @@ main(void)
         cmocka_unit_test(test_facility_nouns),
         cmocka_unit_test(test_macro_regions),
         cmocka_unit_test(test_hyphen_places),
+        cmocka_unit_test(test_listed_name_number),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
