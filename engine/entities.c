@@ -1471,6 +1471,20 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
     return q;
 }
 
+/* The hyphenated lower-case word t is a name particle of
+ * lx->name_particles joined to a capitalised name: "al-Assad", "el-Sisi". */
+static bool
+particle_name(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t h = t->start;
+    while (h < t->end && s[h] != '-')
+        h++;
+    if (h == t->start || h + 1 >= t->end || s[h + 1] < 'A' || s[h + 1] > 'Z')
+        return false;
+    return lex_set_has(lx->name_particles, s + t->start, h - t->start,
+                       tok_hash(s + t->start, h - t->start));
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1546,6 +1560,12 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         x->conn = false;
         x->comma = false;
         x->plural = false;
+        /* "Bashar al-Assad", "Mr al-Assad": a name with a particle
+         * joined to it reads as a capitalised word (only inside a run:
+         * the jump to the next capital passes it by otherwise) */
+        if ((t->flags & (TOK_LOWER | TOK_HYPHEN)) == (TOK_LOWER | TOK_HYPHEN) &&
+            n > 0 && particle_name(lx, text, t))
+            x->t.flags = (uint16_t)((x->t.flags & ~TOK_LOWER) | TOK_CAP);
         bool cap = (t->flags & TOK_CAP) != 0;
         if (n > 0 && (t->flags & TOK_BREAK)) {
             const word_t *p = &seg[n - 1];

@@ -1096,6 +1096,24 @@ test_listed_name_number(void **state)
     result_destroy(&r);
 }
 
+/* A particle joined to a name by a hyphen ("al-", "el-") continues a
+ * person's name or stands for it after an honorific; a lower-case
+ * hyphenated word that is no such name ends the run. */
+static void
+test_particle_names(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We thanked Mr al-Rahim, then met Bashar "
+                    "al-Rahim in Damascus. Sergei Ivanov well-known for "
+                    "it came too.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Bashar al-Rahim", RESULT_PERSON);
+    expect(r, s, "al-Rahim", RESULT_PERSON);
+    expect(r, s, "Sergei Ivanov", RESULT_PERSON);
+    expect_none(r, "Sergei Ivanov well-known");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1145,6 +1163,7 @@ main(void)
         cmocka_unit_test(test_macro_regions),
         cmocka_unit_test(test_hyphen_places),
         cmocka_unit_test(test_listed_name_number),
+        cmocka_unit_test(test_particle_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
