@@ -911,6 +911,31 @@ hyphen_places(const lexicon_t *lx, const char *s, const tok_t *t)
     return true;
 }
 
+/* The run's last word after a head phrase ending at w[b] is "No" with a
+ * number after it: "City Clinical Hospital No. 40", "Thermal Power Plant
+ * No.4", "School No 59". Returns the end of the number, or 0. */
+static uint32_t
+number_after(const doc_t *d, const word_t *w, size_t n, size_t b)
+{
+    const char *s = d->text;
+    if (b + 2 != n || (w[b].t.flags & TOK_POSS) || w[b + 1].comma ||
+        w[b + 1].t.end - w[b + 1].t.start != 2 ||
+        memcmp(s + w[b + 1].t.start, "No", 2) != 0)
+        return 0;
+    size_t q = w[b + 1].t.end;
+    if (q < d->len && s[q] == '.')
+        q++;
+    if (q < d->len && s[q] == ' ')
+        q++;
+    size_t a = q;
+    while (q < d->len && q - a < 6 && s[q] >= '0' && s[q] <= '9')
+        q++;
+    if (q == a || q - a >= 6 ||
+        (q < d->len && ((s[q] | 0x20) >= 'a' && (s[q] | 0x20) <= 'z')))
+        return 0;
+    return (uint32_t)q;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -974,9 +999,11 @@ process(doc_t *d, word_t *w, size_t n)
         }
         if (kind == 2) {
             size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
-            ent_doc_add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
+            uint32_t ne = b == best ? number_after(d, w, n, b) : 0;
+            ent_doc_add_cand(d, w[i].t.start, ne ? ne : w[b].t.end, htype,
+                             NULL);
             d->c[d->n_c - 1].pre = unknown_name_hash(d->lx, s, w, i, hh);
-            i = b + 1;
+            i = ne ? b + 2 : b + 1;
             continue;
         }
         if (kind == 3) {

@@ -1114,6 +1114,22 @@ test_particle_names(void **state)
     result_destroy(&r);
 }
 
+/* A head phrase takes a "No. N" after it ("Hospital No. 40", "School
+ * No.7"); "Corps" is the head of a body. */
+static void
+test_numbered_bodies(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Doctors of Tarsk City Hospital No. 40 and "
+                    "Lensk School No.7 thanked the Volna Engineering Corps. "
+                    "No. 5 was next.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tarsk City Hospital No. 40", RESULT_ORG);
+    expect(r, s, "Lensk School No.7", RESULT_ORG);
+    expect(r, s, "Volna Engineering Corps", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1164,6 +1180,7 @@ main(void)
         cmocka_unit_test(test_hyphen_places),
         cmocka_unit_test(test_listed_name_number),
         cmocka_unit_test(test_particle_names),
+        cmocka_unit_test(test_numbered_bodies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
