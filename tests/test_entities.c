@@ -1055,6 +1055,13 @@ test_macro_regions(void **state)
     expect(r, s, "Trans-Urals", RESULT_LOC);
     expect(r, s, "Arctic Circle", RESULT_LOC);
     result_destroy(&r);
+    s = "Ann Smith: Tajikistani and Argentinean firms work in the Russian "
+        "Arctic.\n";
+    r = scan(s);
+    expect(r, s, "Tajikistani", RESULT_NORP);
+    expect(r, s, "Argentinean", RESULT_NORP);
+    expect(r, s, "Russian Arctic", RESULT_LOC);
+    result_destroy(&r);
 }
 
 /* A hyphenated word of listed places splits into them, non-political
