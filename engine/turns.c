@@ -185,6 +185,20 @@ static const bool label_ascii[128] = {
     ['z'] = 1,
 };
 
+/* True when s[a..b), the gap between two words of a label, is a dash
+ * between spaces: " – ", " — " or " - ". */
+static bool
+is_dash_gap(const char *s, uint32_t a, uint32_t b)
+{
+    if (b - a < 3 || s[a] != ' ' || s[b - 1] != ' ')
+        return false;
+    const char *d = s + a + 1;
+    size_t n = b - a - 2;
+    return (n == 1 && d[0] == '-') ||
+           (n == 3 && memcmp(d, "\xe2\x80", 2) == 0 &&
+            (d[2] == '\x93' || d[2] == '\x94'));
+}
+
 /*
  * Parse text[a..b) (the label without its colon) as a speaker label.
  * Returns false when it is prose.
@@ -232,7 +246,7 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         return false;
 
     tok_t w[LABEL_WORDS];
-    size_t n = 0, pos = 0, lower = 0, comma = 0;
+    size_t n = 0, pos = 0, lower = 0, comma = 0, dash = 0;
     tok_t t;
     while (tok_next(buf, n_buf, &pos, &t)) {
         if (n == LABEL_WORDS)
@@ -275,6 +289,12 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
             if (f & TOK_COMMA) {
                 if (!comma)
                     comma = i;
+            } else if (is_dash_gap(buf, w[i - 1].end, w[i].start)) {
+                /* "Deputy Prime Minister – Minister of Finance Anton
+                 * Siluanov": one dash joins two titles */
+                if (dash)
+                    return false;
+                dash = i;
             } else if (!(pl == 1 && buf[w[i - 1].end] == '.')) {
                 for (uint32_t q = w[i - 1].end; q < w[i].start; q++)
                     if (buf[q] != ' ' && buf[q] != '.' && buf[q] != ',')
@@ -289,7 +309,7 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         return false;
     /* "Andrei Okhlopkov, General Director of ...": name, then title */
     size_t ns;
-    if (comma && comma <= 4) {
+    if (comma && comma <= 4 && !dash) {
         size_t k = 0;
         while (k < comma && name_word(lx, buf, w, k, comma))
             k++;
@@ -302,6 +322,8 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         }
     }
     ns = name_start(lx, buf, w, n);
+    if (dash && ns < dash) /* a name does not run across the dash */
+        return false;
     if (ns == n && (kinds_of(lx, w[0].hash) & (GAZ_TITLE | GAZ_PREFIX))) {
         /* "King Abdullah II of Jordan", "Patriarch Kirill of Moscow" */
         for (size_t o = 2; o + 1 < n; o++) {

@@ -182,6 +182,36 @@ test_role_word_labels(void **state)
     result_destroy(&r);
 }
 
+/* Two titles joined by a dash, as government transcripts write a deputy
+ * prime minister who also heads a ministry; dashes in prose stay prose. */
+static void
+test_dash_titles(void **state)
+{
+    (void)state;
+    const char *s =
+        "Mikhail Mishustin: Mr Orlov, please.\n"
+        "Deputy Prime Minister \xe2\x80\x93 Minister of Transport Gleb Orlov: "
+        "Thank you.\n"
+        "Head of the Tula Museum \xe2\x80\x94 Research Centre Olga Lebedeva - "
+        "Curator Yana Ross: Two names.\n"
+        "The fund \xe2\x80\x93 many call it a lifeline \xe2\x80\x93 did three "
+        "things:\n"
+        "Director of the Tver Zoo - Research Centre Anna Kim: Welcome.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[1].name, "Gleb Orlov");
+    assert_string_equal(r->speakers[1].title,
+                        "Deputy Prime Minister \xe2\x80\x93 Minister of "
+                        "Transport");
+    assert_string_equal(r->speakers[2].name, "Anna Kim");
+    assert_string_equal(r->speakers[2].title,
+                        "Director of the Tver Zoo - Research Centre");
+    /* a label with two dashes and the prose line are no turns */
+    assert_int_equal(r->n_turns, 3);
+    assert_int_equal(r->turns[1].end, off(s, "Director of the Tver"));
+    result_destroy(&r);
+}
+
 static void
 test_title_only_labels(void **state)
 {
@@ -283,6 +313,7 @@ main(void)
         cmocka_unit_test(test_prose_colons),
         cmocka_unit_test(test_anonymous),
         cmocka_unit_test(test_role_word_labels),
+        cmocka_unit_test(test_dash_titles),
         cmocka_unit_test(test_title_only_labels),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_hostile),
