@@ -1417,6 +1417,10 @@ listed_with_number(const lexicon_t *lx, const word_t *seg, size_t n,
                    const tok_t *t)
 {
     for (size_t j = n; j > 0 && n - j < 4; j--) {
+        /* a listed name of several words starts with a prefix key: most
+         * numbers after a run ("May 2019") cost one test a word */
+        if (!(seg[j - 1].kinds & GAZ_PREFIX))
+            continue;
         uint64_t h = 0;
         for (size_t k = j - 1; k < n; k++)
             h = tok_seq(h, seg[k].t.hash);
@@ -1587,12 +1591,6 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         x->conn = false;
         x->comma = false;
         x->plural = false;
-        /* "Bashar al-Assad", "Mr al-Assad": a name with a particle
-         * joined to it reads as a capitalised word (only inside a run:
-         * the jump to the next capital passes it by otherwise) */
-        if ((t->flags & (TOK_LOWER | TOK_HYPHEN)) == (TOK_LOWER | TOK_HYPHEN) &&
-            n > 0 && particle_name(lx, text, t))
-            x->t.flags = (uint16_t)((x->t.flags & ~TOK_LOWER) | TOK_CAP);
         bool cap = (t->flags & TOK_CAP) != 0;
         if (n > 0 && (t->flags & TOK_BREAK)) {
             const word_t *p = &seg[n - 1];
@@ -1617,6 +1615,20 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             if (t->flags & TOK_LOWER) {
                 if (is_connector(e, text, t)) {
                     x->conn = true;
+                } else if ((t->flags & TOK_HYPHEN) &&
+                           particle_name(lx, text, t)) {
+                    /* "Bashar al-Assad", "Mr al-Assad": a name with a
+                     * particle joined to it reads as a capitalised word
+                     * (only inside a run: the jump to the next capital
+                     * passes it by otherwise) */
+                    x->t.flags =
+                        (uint16_t)((x->t.flags & ~TOK_LOWER) | TOK_CAP);
+                    const gaz_slot_t *g = gaz_find(lx, t->hash);
+                    if (g) {
+                        x->kinds = g->kinds;
+                        x->ent = g->ent;
+                        x->head = g->head;
+                    }
                 } else {
                     unsigned hb = (unsigned)(t->hash >> 56);
                     /* first: a kind of line may be a facility noun
