@@ -79,13 +79,20 @@ hs_add(hs_t *st, uint64_t x, unsigned k)
     st->nb = nb + k - 8;
 }
 
+/* The hash of blocks h followed by the last, partial one (bytes past the
+ * word zero) of a word of len bytes. */
+static uint64_t
+hs_close(uint64_t h, uint64_t last, uint64_t len)
+{
+    h = hs_absorb(h, last ^ (len << 56)) * HS_K2;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
 static uint64_t
 hs_end(const hs_t *st)
 {
-    uint64_t h = hs_absorb(st->h, st->blk ^ ((uint64_t)st->len << 56));
-    h *= HS_K2;
-    h ^= h >> 29;
-    return h ? h : 1;
+    return hs_close(st->h, st->blk, st->len);
 }
 
 /* Length of the UTF-8 sequence at s[i] (1..4), or 0 if invalid; *cp gets
@@ -175,6 +182,19 @@ uint64_t
 tok_hash(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
+    if (n < 16) {
+        /* one or two blocks: no loop when no 0xE2 (start of
+         * U+2018/U+2019) is among them */
+        uint64_t lo = swar_load(s, n);
+        uint64_t hi = n > 8 ? swar_load(s + 8, n - 8) : 0;
+        if (!(swar_eq(lo, 0xE2) | swar_eq(hi, 0xE2))) {
+            lo |= swar_in(lo, 'A', 'Z') >> 2;
+            if (n < 8)
+                return hs_close(HS_SEED, lo, n);
+            hi |= swar_in(hi, 'A', 'Z') >> 2;
+            return hs_close(hs_absorb(HS_SEED, lo), hi, n);
+        }
+    }
     hs_t st = { HS_SEED, 0, 0, 0 };
     size_t i = 0;
     /* whole blocks straight into the hash while no 0xE2 came (the usual
@@ -229,10 +249,13 @@ is_sent_punct(unsigned c)
            c == '\n' || c == '\r';
 }
 
-bool
-tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
+/* tok_next() for any word: the gap byte by byte, then the word in runs of
+ * ASCII letters and digits and one step per other letter, apostrophe or
+ * hyphen. Out of line, so that the short path's caller saves no
+ * registers for it. */
+static __attribute__((noinline)) bool
+next_any(const unsigned char *s, size_t len, size_t *pos, tok_t *t)
 {
-    const unsigned char *s = (const unsigned char *)str;
     size_t i = *pos;
     uint16_t flags = i == 0 ? TOK_SENT | TOK_BREAK : 0;
     size_t gap = i;
@@ -409,5 +432,104 @@ done:
     t->flags = flags;
     t->hash = hs_end(&st);
     *pos = t->after;
+    return true;
+}
+
+/* For a gap byte (not a letter or digit, below 0xC0): the flags it adds,
+ * as next_any() sets them, XOR TOK_BREAK (most add just that). */
+static const uint16_t gap_flags_x[256] = {
+    [' '] = TOK_BREAK, ['\t'] = TOK_BREAK, ['.'] = TOK_SENT,
+    ['!'] = TOK_SENT,  ['?'] = TOK_SENT,   [':'] = TOK_SENT,
+    [';'] = TOK_SENT,  ['\r'] = TOK_SENT,  ['\n'] = TOK_SENT | TOK_NL,
+};
+
+/* The flags of a word's first byte by its class (C_UP, C_LO, C_DIG). */
+static const uint16_t first_flags[4] = {
+    [C_UP] = TOK_CAP,
+    [C_LO] = TOK_LOWER,
+    [C_DIG] = TOK_NUM | TOK_DIGIT,
+};
+
+static bool
+is_alnum(unsigned c)
+{
+    return (unsigned)cls[c] - C_UP < 3u;
+}
+
+/* Eight-bit lanes shifted as sixteen-bit ones (one SSE2 instruction). */
+typedef uint16_t v8h_t __attribute__((vector_size(16)));
+
+/*
+ * The usual word, in few instructions and registers: at most two ASCII
+ * bytes of gap, not at the start of the text, then one to fifteen ASCII
+ * letters and digits ended by a separator, sixteen bytes readable from
+ * the word's start. Flags and hash come out as next_any() gives them;
+ * every other word goes there.
+ */
+bool
+tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = *pos, start = i;
+    unsigned flags = 0;
+    if (i == 0 || i + 18 > len)
+        return next_any(s, len, pos, t);
+    if (!is_alnum(s[i])) {
+        unsigned c = s[i], c1 = s[i + 1];
+        start = i + 1;
+        if (c != ' ' || !is_alnum(c1)) {
+            if (c >= 0xC0 || c1 >= 0xC0)
+                return next_any(s, len, pos, t);
+            flags = gap_flags_x[c] ^ TOK_BREAK;
+            if (!is_alnum(c1)) {
+                if (!is_alnum(s[i + 2]))
+                    return next_any(s, len, pos, t);
+                flags |= gap_flags_x[c1] ^ TOK_BREAK;
+                if (c == ',' && c1 == ' ')
+                    flags |= TOK_COMMA;
+                start = i + 2;
+            }
+        }
+    }
+    v16_t v;
+    memcpy(&v, s + start, 16);
+    /* letters: (v | 0x20) in 'a'..'z'; digits: v in '0'..'9'; as signed
+     * compares after moving the range's start to -128. Digits have 0x20
+     * set too, so lv is the word lowered. */
+    v16_t lv = v | 0x20;
+    unsigned let =
+        v16_bits((v16_t)((v16s_t)(v16_t)(lv + (0x80 - 'a')) < -128 + 26));
+    unsigned dig =
+        v16_bits((v16_t)((v16s_t)(v16_t)(v + (0x80 - '0')) < -128 + 10));
+    unsigned k = (unsigned)__builtin_ctz(~(let | dig));
+    if (k == 16 || cls[s[start + k]] != C_SEP)
+        return next_any(s, len, pos, t);
+    unsigned keep = (1u << k) - 1;
+    /* bit 5 (lower case) of each byte moved to bit 7 */
+    unsigned lower = v16_bits((v16_t)((v8h_t)v << 2));
+    let &= keep;
+    flags |= first_flags[cls[s[start]]];
+    if (dig & keep)
+        flags |= TOK_DIGIT;
+    if ((let & (let - 1)) && !(let & lower))
+        flags |= TOK_ALLCAPS;
+    /* the hash as hs_add() and hs_end() give it: whole blocks, then the
+     * rest with the length */
+    uint64_t half[2];
+    memcpy(half, &lv, 16);
+    uint64_t h = HS_SEED, rest = half[0];
+    unsigned r = k;
+    if (k >= 8) {
+        h = hs_absorb(h, rest);
+        rest = half[1];
+        r = k - 8;
+    }
+    rest &= (1ULL << (8 * r)) - 1;
+    t->gap = (uint32_t)i;
+    t->start = (uint32_t)start;
+    t->end = t->after = (uint32_t)(start + k);
+    t->flags = (uint16_t)flags;
+    t->hash = hs_close(h, rest, k);
+    *pos = start + k;
     return true;
 }
