@@ -183,12 +183,12 @@ static const bool label_ascii[128] = {
 };
 
 /*
- * Parse text[a..b) (the label without its colon) as a speaker label.
- * Returns false when it is prose.
+ * Parse s[a..b) (the label without its colon; s holds len bytes) as a
+ * speaker label. Returns false when it is prose.
  */
 static bool
-parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
-            label_t *out)
+parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
+            uint32_t b, label_t *out)
 {
     char buf[LABEL_MAX];
     uint32_t n_buf = b - a;
@@ -196,6 +196,7 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         return false;
     /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
     int depth = 0;
+    bool blanked = false;
     {
         uint32_t q = 0;
         /* eight bytes at a time while they are all allowed and hold no
@@ -214,8 +215,10 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         }
         for (; q < n_buf; q++) {
             unsigned char c = (unsigned char)s[a + q];
-            if (c == '(')
+            if (c == '(') {
                 depth++;
+                blanked = true;
+            }
             if (depth == 0 && c < 0x80 && !label_ascii[c])
                 return false;
             if (depth > 0 && (c < 0x20 || c == 0x7f))
@@ -231,7 +234,13 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
     tok_t w[LABEL_WORDS];
     size_t n = 0, pos = 0, lower = 0, comma = 0;
     tok_t t;
-    while (tok_next(buf, n_buf, &pos, &t)) {
+    /* Without a parenthetical, buf holds the text's bytes: the words are
+     * cut in the text itself, where tok_next() has the bytes after the
+     * label to look ahead into (its short path wants sixteen). The colon
+     * at b ends the last word as the end of buf would. */
+    const char *src = blanked ? buf : s + a;
+    size_t n_src = blanked ? n_buf : len - a;
+    while (pos < n_buf && tok_next(src, n_src, &pos, &t) && t.start < n_buf) {
         if (n == LABEL_WORDS)
             return false;
         w[n++] = t;
@@ -428,7 +437,7 @@ turns_parse(const lexicon_t *lx, const char *text, size_t len, result_t *r)
                       text[body] == '\r';
             label_t lb;
             if (ok && c > a &&
-                parse_label(lx, text, (uint32_t)a, (uint32_t)c, &lb)) {
+                parse_label(lx, text, len, (uint32_t)a, (uint32_t)c, &lb)) {
                 while (body < le && (text[body] == ' ' || text[body] == '\t'))
                     body++;
                 int32_t sp = -1;
