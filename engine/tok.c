@@ -443,13 +443,6 @@ static const uint16_t gap_flags_x[256] = {
     [';'] = TOK_SENT,  ['\r'] = TOK_SENT,  ['\n'] = TOK_SENT | TOK_NL,
 };
 
-/* The flags of a word's first byte by its class (C_UP, C_LO, C_DIG). */
-static const uint16_t first_flags[4] = {
-    [C_UP] = TOK_CAP,
-    [C_LO] = TOK_LOWER,
-    [C_DIG] = TOK_NUM | TOK_DIGIT,
-};
-
 static bool
 is_alnum(unsigned c)
 {
@@ -491,6 +484,10 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             }
         }
     }
+    /* stored apart from end and after: four stores, not a vector built
+     * from four registers (next_any() overwrites them if need be) */
+    t->gap = (uint32_t)i;
+    t->start = (uint32_t)start;
     v16_t v;
     memcpy(&v, s + start, 16);
     /* letters: (v | 0x20) in 'a'..'z'; digits: v in '0'..'9'; as signed
@@ -508,7 +505,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     /* bit 5 (lower case) of each byte moved to bit 7 */
     unsigned lower = v16_bits((v16_t)((v8h_t)v << 2));
     let &= keep;
-    flags |= first_flags[cls[s[start]]];
+    flags |= dig & 1 ? TOK_NUM | TOK_DIGIT : lower & 1 ? TOK_LOWER : TOK_CAP;
     if (dig & keep)
         flags |= TOK_DIGIT;
     if ((let & (let - 1)) && !(let & lower))
@@ -525,8 +522,6 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         r = k - 8;
     }
     rest &= (1ULL << (8 * r)) - 1;
-    t->gap = (uint32_t)i;
-    t->start = (uint32_t)start;
     t->end = t->after = (uint32_t)(start + k);
     t->flags = (uint16_t)flags;
     t->hash = hs_close(h, rest, k);
