@@ -178,23 +178,11 @@ apos_len(const unsigned char *s, size_t len, size_t i)
     return 0;
 }
 
-uint64_t
-tok_hash(const char *str, size_t n)
+/* tok_hash() of any word, block by block. Out of line: the short words'
+ * path saves no registers for it. */
+static __attribute__((noinline)) uint64_t
+hash_any(const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    if (n < 16) {
-        /* one or two blocks: no loop when no 0xE2 (start of
-         * U+2018/U+2019) is among them */
-        uint64_t lo = swar_load(s, n);
-        uint64_t hi = n > 8 ? swar_load(s + 8, n - 8) : 0;
-        if (!(swar_eq(lo, 0xE2) | swar_eq(hi, 0xE2))) {
-            lo |= swar_in(lo, 'A', 'Z') >> 2;
-            if (n < 8)
-                return hs_close(HS_SEED, lo, n);
-            hi |= swar_in(hi, 'A', 'Z') >> 2;
-            return hs_close(hs_absorb(HS_SEED, lo), hi, n);
-        }
-    }
     hs_t st = { HS_SEED, 0, 0, 0 };
     size_t i = 0;
     /* whole blocks straight into the hash while no 0xE2 came (the usual
@@ -230,6 +218,26 @@ tok_hash(const char *str, size_t n)
         i++;
     }
     return hs_end(&st);
+}
+
+uint64_t
+tok_hash(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n < 16) {
+        /* one or two blocks: no loop when no 0xE2 (start of
+         * U+2018/U+2019) is among them */
+        uint64_t lo = swar_load(s, n);
+        uint64_t hi = n > 8 ? swar_load(s + 8, n - 8) : 0;
+        if (!(swar_eq(lo, 0xE2) | swar_eq(hi, 0xE2))) {
+            lo |= swar_in(lo, 'A', 'Z') >> 2;
+            if (n < 8)
+                return hs_close(HS_SEED, lo, n);
+            hi |= swar_in(hi, 'A', 'Z') >> 2;
+            return hs_close(hs_absorb(HS_SEED, lo), hi, n);
+        }
+    }
+    return hash_any(s, n);
 }
 
 uint64_t
@@ -454,7 +462,7 @@ typedef uint16_t v8h_t __attribute__((vector_size(16)));
 
 /*
  * The usual word, in few instructions and registers: at most two ASCII
- * bytes of gap, not at the start of the text, then one to fifteen ASCII
+ * bytes of gap, then one to fifteen ASCII
  * letters and digits ended by a separator, sixteen bytes readable from
  * the word's start. Flags and hash come out as next_any() gives them;
  * every other word goes there.
@@ -465,7 +473,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = *pos, start = i;
     unsigned flags = 0;
-    if (i == 0 || i + 18 > len)
+    if (i + 18 > len)
         return next_any(s, len, pos, t);
     if (!is_alnum(s[i])) {
         unsigned c = s[i], c1 = s[i + 1];
@@ -526,5 +534,8 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     t->flags = (uint16_t)flags;
     t->hash = hs_close(h, rest, k);
     *pos = start + k;
+    /* the text's first word, once: as next_any() sets it */
+    if (i == 0)
+        t->flags |= TOK_SENT | TOK_BREAK;
     return true;
 }
