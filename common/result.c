@@ -125,7 +125,8 @@ result_strndup(result_t *r, const char *s, size_t n)
 static char *
 dup_or_empty(result_t *r, const char *s)
 {
-    return result_strndup(r, s ? s : "", s ? strlen(s) : 0);
+    /* most roles and units are empty: no strlen() call for them */
+    return result_strndup(r, s ? s : "", s && *s ? strlen(s) : 0);
 }
 
 result_t *
