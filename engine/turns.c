@@ -231,19 +231,20 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     if (depth != 0 || !utf8_is_valid(s + a, n_buf))
         return false;
 
-    tok_t w[LABEL_WORDS];
+    tok_t w[LABEL_WORDS + 1]; /* w[LABEL_WORDS] takes a word too many */
     size_t n = 0, pos = 0, lower = 0, comma = 0;
-    tok_t t;
     /* Without a parenthetical, buf holds the text's bytes: the words are
      * cut in the text itself, where tok_next() has the bytes after the
      * label to look ahead into (its short path wants sixteen). The colon
      * at b ends the last word as the end of buf would. */
     const char *src = blanked ? buf : s + a;
     size_t n_src = blanked ? n_buf : len - a;
-    while (pos < n_buf && tok_next(src, n_src, &pos, &t) && t.start < n_buf) {
+    /* each word is cut straight into its slot, w[n] (no copy) */
+    while (pos < n_buf && tok_next(src, n_src, &pos, &w[n]) &&
+           w[n].start < n_buf) {
         if (n == LABEL_WORDS)
             return false;
-        w[n++] = t;
+        n++;
     }
     if (n == 0)
         return false;
