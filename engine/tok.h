@@ -151,6 +151,10 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             }
         }
     }
+    /* stored apart from end and after: four stores, not a vector built
+     * from four registers (tok_next_any() overwrites them if need be) */
+    t->gap = (uint32_t)i;
+    t->start = (uint32_t)start;
     v16_t v;
     memcpy(&v, s + start, 16);
     /* letters: (v | 0x20) in 'a'..'z'; digits: v in '0'..'9'; as signed
@@ -173,8 +177,6 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         flags |= TOK_DIGIT;
     if ((let & (let - 1)) && !(let & lower))
         flags |= TOK_ALLCAPS;
-    if (i == 0)
-        flags |= TOK_SENT | TOK_BREAK;
     /* the hash as tok_hash() gives it: whole blocks, then the rest with
      * the length */
     uint64_t half[2];
@@ -187,12 +189,13 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         r = k - 8;
     }
     rest &= (1ULL << (8 * r)) - 1;
-    t->gap = (uint32_t)i;
-    t->start = (uint32_t)start;
     t->end = t->after = (uint32_t)(start + k);
     t->flags = (uint16_t)flags;
     t->hash = tok_hs_close(h, rest, k);
     *pos = start + k;
+    /* the text's first word, once: as tok_next_any() sets it */
+    if (i == 0)
+        t->flags |= TOK_SENT | TOK_BREAK;
     return true;
 }
 
