@@ -402,34 +402,38 @@ slot_try(const tindex_t *x, size_t k, const unsigned char *t, size_t n,
     }
 }
 
-size_t
-fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
-                    size_t p, const fig_word_t *table, bool glued,
-                    const fig_word_t **w)
+/* fig_lex_match_table() through x, the index of table, when entries
+ * start with the text's first byte c0. Out of line: the lookups that find
+ * none (most) save no registers for it. */
+static __attribute__((noinline)) size_t
+match_indexed(const fig_lex_t *lx, const tindex_t *x, const unsigned char *t,
+              size_t n, size_t p, unsigned c0, bool glued, const fig_word_t **w)
 {
     size_t best = 0;
-    *w = NULL;
-    if (p >= n)
-        return 0;
-    unsigned char c0 = lower(t[p]);
-    const tindex_t *x = tindex_of(lx, table);
-    if (x) {
-        /* up to eight bytes at p, lower-cased, zeros past the end (where
-         * no pattern byte can match): most entries fail on them */
-        uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
-        uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
-        if (x->sub[c0]) {
-            /* many entries: only those the text's second byte allows */
-            const sub2_t *sb = &lx->subs[x->sub[c0] - 1];
-            unsigned c1 = (unsigned)(tw >> 8) & 0xFF;
-            for (size_t j = sb->from[c1]; j < sb->to[c1]; j++)
-                slot_try(x, lx->order[j], t, n, p, raw, tw, glued, &best, w);
-        } else {
-            for (size_t k = x->from[c0]; k < x->to[c0]; k++)
-                slot_try(x, k, t, n, p, raw, tw, glued, &best, w);
-        }
-        return best;
+    /* up to eight bytes at p, lower-cased, zeros past the end (where no
+     * pattern byte can match): most entries fail on them */
+    uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
+    uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
+    if (x->sub[c0]) {
+        /* many entries: only those the text's second byte allows */
+        const sub2_t *sb = &lx->subs[x->sub[c0] - 1];
+        unsigned c1 = (unsigned)(tw >> 8) & 0xFF;
+        for (size_t j = sb->from[c1]; j < sb->to[c1]; j++)
+            slot_try(x, lx->order[j], t, n, p, raw, tw, glued, &best, w);
+    } else {
+        for (size_t k = x->from[c0]; k < x->to[c0]; k++)
+            slot_try(x, k, t, n, p, raw, tw, glued, &best, w);
     }
+    return best;
+}
+
+/* fig_lex_match_table() of a table fig_lex_new() did not index: every
+ * entry is tried. */
+static __attribute__((noinline)) size_t
+match_scan(const unsigned char *t, size_t n, size_t p, unsigned c0,
+           const fig_word_t *table, bool glued, const fig_word_t **w)
+{
+    size_t best = 0;
     for (const fig_word_t *e = table; e->pat; e++) {
         if (glued ? !(e->flags & FIG_LEX_GLUE)
                   : (e->flags & FIG_LEX_ONLY_GLUED))
@@ -443,6 +447,23 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
         }
     }
     return best;
+}
+
+size_t
+fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
+                    size_t p, const fig_word_t *table, bool glued,
+                    const fig_word_t **w)
+{
+    *w = NULL;
+    if (p >= n)
+        return 0;
+    unsigned char c0 = lower(t[p]);
+    const tindex_t *x = tindex_of(lx, table);
+    if (!x)
+        return match_scan(t, n, p, c0, table, glued, w);
+    if (x->from[c0] == x->to[c0])
+        return 0;
+    return match_indexed(lx, x, t, n, p, c0, glued, w);
 }
 
 bool
