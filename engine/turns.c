@@ -197,6 +197,7 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
     int depth = 0;
     bool blanked = false;
+    unsigned high = 0; /* 0x80 set when a byte >= 0x80 was seen */
     {
         uint32_t q = 0;
         /* eight bytes at a time while they are all allowed and hold no
@@ -211,10 +212,12 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
                           swar_eq(w, ',') | (w & SWAR_HIGH);
             if (ok != SWAR_HIGH)
                 break;
+            high |= (w & SWAR_HIGH) != 0 ? 0x80 : 0;
             memcpy(buf + q, &w, 8);
         }
         for (; q < n_buf; q++) {
             unsigned char c = (unsigned char)s[a + q];
+            high |= c;
             if (c == '(') {
                 depth++;
                 blanked = true;
@@ -228,7 +231,8 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
                 return false;
         }
     }
-    if (depth != 0 || !utf8_is_valid(s + a, n_buf))
+    /* ASCII is valid UTF-8: most labels need no check */
+    if (depth != 0 || ((high & 0x80) && !utf8_is_valid(s + a, n_buf)))
         return false;
 
     tok_t w[LABEL_WORDS + 1]; /* w[LABEL_WORDS] takes a word too many */
