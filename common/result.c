@@ -429,15 +429,23 @@ result_finish(result_t *r)
         sorted = r->turns[i - 1].start <= r->turns[i].start;
     /* mentions and figures are sorted by start first: their turns are
      * found walking forward */
+    size_t first = 0; /* turns_upto() of the last entity's first mention */
     for (size_t i = 0; i < r->n_entities; i++) {
         result_entity_t *e = &r->entities[i];
         sort_stable(e->mentions, e->n_mentions, sizeof *e->mentions,
                     cmp_mention);
-        size_t lo = 0;
+        if (!e->n_mentions)
+            continue;
+        /* entities come about in the order of their first mentions: the
+         * gallop starts from the last one's when that is not past this */
+        uint32_t off0 = e->mentions[0].start;
+        size_t lo = first && r->turns[first - 1].start <= off0 ? first : 0;
         for (size_t k = 0; k < e->n_mentions; k++) {
             uint32_t off = e->mentions[k].start;
             e->mentions[k].turn =
                 sorted ? turn_at_sorted(r, off, &lo) : result_turn_at(r, off);
+            if (k == 0)
+                first = lo;
         }
     }
     sort_stable(r->entities, r->n_entities, sizeof *r->entities, cmp_entity);
