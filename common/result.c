@@ -37,8 +37,9 @@ block_put(arena_t *b)
         free(b);
 }
 
-/* n bytes from a new block (after the current one did not have them). */
-static void *
+/* n bytes from a new block (after the current one did not have them).
+ * Out of line: arena_alloc()'s callers then save no registers for it. */
+static __attribute__((noinline)) void *
 arena_new_block(result_t *r, size_t n)
 {
     arena_t *a = r->arena;
@@ -85,20 +86,47 @@ arena_array(result_t *r, size_t n, size_t elem)
     return arena_alloc(r, n * elem, 8);
 }
 
+/* memcpy(d, s, n) for n <= 16 and buffers that do not overlap. Most
+ * strings copied are that short (mentions, figures, units): two
+ * overlapping loads and stores, not a call into the library. */
+static inline void
+copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 char *
 result_strndup(result_t *r, const char *s, size_t n)
 {
     char *p = arena_alloc(r, n + 1, 1);
-    if (n)
-        memcpy(p, s, n);
     p[n] = '\0';
+    if (n > 16)
+        return memcpy(p, s, n);
+    copy_short(p, s, n);
     return p;
 }
 
 static char *
 dup_or_empty(result_t *r, const char *s)
 {
-    return result_strndup(r, s ? s : "", s ? strlen(s) : 0);
+    /* most roles and units are empty: no strlen() call for them */
+    return result_strndup(r, s ? s : "", s && *s ? strlen(s) : 0);
 }
 
 result_t *
@@ -349,26 +377,45 @@ sort_stable(void *base, size_t n, size_t size, cmp_fn cmp)
     free(tmp);
 }
 
-/* result_turn_at() for turns in order of start: the same search without
- * a branch per step (a select), which mispredicted on every other step. */
-static int32_t
-turn_at_sorted(const result_t *r, uint32_t off)
+/* For turns in order of start: the number of turns starting at or before
+ * off, given that the first *lo do (*lo is updated). Offsets asked in
+ * increasing order are found by galloping forward from the last answer
+ * (most are in the same turn or the next), then a binary search of the
+ * last gallop step. */
+static size_t
+turns_upto(const result_t *r, uint32_t off, size_t *lo)
 {
-    size_t n = r->n_turns;
-    if (!n)
-        return RESULT_NO_TURN;
-    const result_turn_t *base = r->turns;
-    while (n > 1) {
-        size_t half = n / 2;
-        base = base[half].start <= off ? base + half : base;
-        n -= half;
+    const result_turn_t *t = r->turns;
+    size_t n = r->n_turns, a = *lo, b = a, step = 1;
+    while (b < n && t[b].start <= off) {
+        a = b + 1;
+        b += step;
+        step *= 2;
     }
-    /* turns starting at or before off */
-    size_t lo = (size_t)(base - r->turns) + (base->start <= off);
-    if (lo == 0)
+    if (b > n)
+        b = n;
+    /* t[a - 1] starts at or before off (or a is where we began); t[b]
+     * after it (or b == n) */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (t[mid].start <= off)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    return a;
+}
+
+/* result_turn_at() for turns in order of start and offsets asked in
+ * increasing order from *lo = 0 (see turns_upto()). */
+static int32_t
+turn_at_sorted(const result_t *r, uint32_t off, size_t *lo)
+{
+    size_t k = turns_upto(r, off, lo);
+    if (k == 0)
         return RESULT_NO_TURN;
-    const result_turn_t *t = &r->turns[lo - 1];
-    return off < t->end ? (int32_t)(lo - 1) : RESULT_NO_TURN;
+    return off < r->turns[k - 1].end ? (int32_t)(k - 1) : RESULT_NO_TURN;
 }
 
 void
@@ -380,22 +427,34 @@ result_finish(result_t *r)
     bool sorted = true;
     for (size_t i = 1; i < r->n_turns && sorted; i++)
         sorted = r->turns[i - 1].start <= r->turns[i].start;
+    /* mentions and figures are sorted by start first: their turns are
+     * found walking forward */
+    size_t first = 0; /* turns_upto() of the last entity's first mention */
     for (size_t i = 0; i < r->n_entities; i++) {
         result_entity_t *e = &r->entities[i];
         sort_stable(e->mentions, e->n_mentions, sizeof *e->mentions,
                     cmp_mention);
+        if (!e->n_mentions)
+            continue;
+        /* entities come about in the order of their first mentions: the
+         * gallop starts from the last one's when that is not past this */
+        uint32_t off0 = e->mentions[0].start;
+        size_t lo = first && r->turns[first - 1].start <= off0 ? first : 0;
         for (size_t k = 0; k < e->n_mentions; k++) {
             uint32_t off = e->mentions[k].start;
             e->mentions[k].turn =
-                sorted ? turn_at_sorted(r, off) : result_turn_at(r, off);
+                sorted ? turn_at_sorted(r, off, &lo) : result_turn_at(r, off);
+            if (k == 0)
+                first = lo;
         }
     }
     sort_stable(r->entities, r->n_entities, sizeof *r->entities, cmp_entity);
     sort_stable(r->figures, r->n_figures, sizeof *r->figures, cmp_figure);
+    size_t lo = 0;
     for (size_t i = 0; i < r->n_figures; i++) {
         uint32_t off = r->figures[i].start;
         r->figures[i].turn =
-            sorted ? turn_at_sorted(r, off) : result_turn_at(r, off);
+            sorted ? turn_at_sorted(r, off, &lo) : result_turn_at(r, off);
     }
 }
 

@@ -149,6 +149,8 @@ typedef struct tindex {
     const fig_word_t *table; /* the table indexed */
     uint16_t from[256];      /* first slot of the entries starting with c */
     uint16_t to[256];        /* one past their last slot */
+    uint16_t sub[256];       /* 1 + the second-byte index of those entries
+                                in fig_lex.subs, 0: none (few entries) */
     tslot_t slot[TSLOTS];    /* prefix tests, by slot */
     uint64_t raw[TSLOTS];    /* the bytes of pre as written (FULL_CS) */
     uint16_t idx[TSLOTS];    /* table entry of each slot */
@@ -161,6 +163,18 @@ typedef struct tindex {
  * up to the word-boundary test. */
 #define FULL_CI 1
 #define FULL_CS 2
+
+/* The entries of one first byte (SUB_MIN or more) by their second byte:
+ * for each byte c, the slots whose prefix test can pass when the text's
+ * second byte is c (lower-cased): those with that second byte and those
+ * whose test does not cover it (a one-byte pattern, a blank second), in
+ * slot order, so that matches are met in table order as without it. */
+typedef struct sub2 {
+    uint32_t from[256]; /* first position of c's slots in fig_lex.order */
+    uint32_t to[256];   /* one past their last */
+} sub2_t;
+
+#define SUB_MIN 8
 
 /* Tables indexed (fig_lex_new lists them). */
 #define N_TABLES 21
@@ -186,10 +200,64 @@ struct fig_lex {
      * free), so tindex_of() finds it in a probe or two */
     uint8_t where[TWHERE];
     uint64_t sign_end[4]; /* last bytes of the currency signs */
+    sub2_t *subs;         /* second-byte indexes (tindex_t.sub) */
+    size_t n_subs;        /* their count */
+    uint16_t *order;      /* the slot lists they point into */
+    size_t n_order;       /* slots in order */
 };
 
+/* Append slot k to lx->order (cap *cap, grown as needed). */
 static void
-tindex_add(fig_lex_t *lx, const fig_word_t *table)
+order_push(fig_lex_t *lx, size_t *cap, size_t k)
+{
+    if (lx->n_order == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        lx->order = xreallocarray(lx->order, *cap, sizeof *lx->order);
+    }
+    lx->order[lx->n_order++] = (uint16_t)k;
+}
+
+/* Build the second-byte index of the slots [from, to) of x (the entries
+ * of one first byte) as subs entry lx->n_subs. */
+static void
+sub_add(fig_lex_t *lx, tindex_t *x, size_t c0, size_t *cap_subs,
+        size_t *cap_order)
+{
+    size_t from = x->from[c0], to = x->to[c0];
+    if (lx->n_subs == *cap_subs) {
+        *cap_subs = *cap_subs ? *cap_subs * 2 : 16;
+        lx->subs = xreallocarray(lx->subs, *cap_subs, sizeof *lx->subs);
+    }
+    sub2_t *sb = &lx->subs[lx->n_subs++];
+    x->sub[c0] = (uint16_t)lx->n_subs;
+    bool seen[256] = { false };
+    for (size_t k = from; k < to; k++)
+        if ((x->slot[k].pmask >> 8) & 0xFF)
+            seen[(x->slot[k].pre >> 8) & 0xFF] = true;
+    /* the slots of a second byte no entry has: the wildcards alone */
+    uint32_t wild_from = (uint32_t)lx->n_order;
+    for (size_t k = from; k < to; k++)
+        if (!((x->slot[k].pmask >> 8) & 0xFF))
+            order_push(lx, cap_order, k);
+    uint32_t wild_to = (uint32_t)lx->n_order;
+    for (size_t c = 0; c < 256; c++) {
+        if (!seen[c]) {
+            sb->from[c] = wild_from;
+            sb->to[c] = wild_to;
+            continue;
+        }
+        sb->from[c] = (uint32_t)lx->n_order;
+        for (size_t k = from; k < to; k++)
+            if (!((x->slot[k].pmask >> 8) & 0xFF) ||
+                ((x->slot[k].pre >> 8) & 0xFF) == c)
+                order_push(lx, cap_order, k);
+        sb->to[c] = (uint32_t)lx->n_order;
+    }
+}
+
+static void
+tindex_add(fig_lex_t *lx, const fig_word_t *table, size_t *cap_subs,
+           size_t *cap_order)
 {
     size_t n = 0;
     for (; table[n].pat; n++)
@@ -228,6 +296,9 @@ tindex_add(fig_lex_t *lx, const fig_word_t *table)
         if (x->len[k] <= 8 && !strchr(pat, ' '))
             x->full[k] = table[i].flags & FIG_LEX_CS ? FULL_CS : FULL_CI;
     }
+    for (size_t c = 0; c < 256; c++)
+        if (x->to[c] - x->from[c] >= SUB_MIN)
+            sub_add(lx, x, c, cap_subs, cap_order);
 }
 
 fig_lex_t *
@@ -249,8 +320,9 @@ fig_lex_new(const lexicon_t *lex)
         lex->fig_clock_words,      lex->fig_ordinal_suffixes,
         lex->fig_year_prefixes,
     };
+    size_t cap_subs = 0, cap_order = 0;
     for (size_t i = 0; i < N_TABLES; i++)
-        tindex_add(lx, tables[i]);
+        tindex_add(lx, tables[i], &cap_subs, &cap_order);
     for (const fig_word_t *w = lex->fig_currency_symbols; w->pat; w++) {
         size_t k = strlen(w->pat);
         if (k) {
@@ -272,6 +344,8 @@ fig_lex_destroy(fig_lex_t **lx)
 {
     if (!lx || !*lx)
         return;
+    free((*lx)->subs);
+    free((*lx)->order);
     free(*lx);
     *lx = NULL;
 }
@@ -294,52 +368,72 @@ fig_lex_sign_end(const fig_lex_t *lx, unsigned char c)
     return (lx->sign_end[c >> 6] >> (c & 63)) & 1;
 }
 
-size_t
-fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
-                    size_t p, const fig_word_t *table, bool glued,
-                    const fig_word_t **w)
+/* fig_lex_match_table() for slot k of x at t[p] (raw: up to eight bytes
+ * there, tw: the same lower-cased): a match longer than *best becomes the
+ * best, its entry *w. */
+static inline void
+slot_try(const tindex_t *x, size_t k, const unsigned char *t, size_t n,
+         size_t p, uint64_t raw, uint64_t tw, bool glued, size_t *best,
+         const fig_word_t **w)
+{
+    if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
+        return;
+    const fig_word_t *e = &x->table[x->idx[k]];
+    if (glued ? !(e->flags & FIG_LEX_GLUE) : (e->flags & FIG_LEX_ONLY_GLUED))
+        return;
+    size_t q;
+    if (x->full[k]) {
+        /* what fig_lex_match() finds, without its byte loop (the zeros
+         * past the text end match no pattern byte) */
+        if (x->full[k] == FULL_CS && ((raw ^ x->raw[k]) & x->slot[k].pmask))
+            return;
+        size_t len = x->len[k];
+        unsigned char last = (unsigned char)e->pat[len - 1];
+        q = p + len;
+        if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) && q < n &&
+            (fig_lex_is_alpha(t[q]) || fig_lex_is_digit(t[q])))
+            q = 0;
+    } else {
+        q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
+    }
+    if (q > *best) {
+        *best = q;
+        *w = e;
+    }
+}
+
+/* fig_lex_match_table() through x, the index of table, when entries
+ * start with the text's first byte c0. Out of line: the lookups that find
+ * none (most) save no registers for it. */
+static __attribute__((noinline)) size_t
+match_indexed(const fig_lex_t *lx, const tindex_t *x, const unsigned char *t,
+              size_t n, size_t p, unsigned c0, bool glued, const fig_word_t **w)
 {
     size_t best = 0;
-    *w = NULL;
-    if (p >= n)
-        return 0;
-    unsigned char c0 = lower(t[p]);
-    const tindex_t *x = tindex_of(lx, table);
-    if (x) {
-        /* up to eight bytes at p, lower-cased, zeros past the end (where
-         * no pattern byte can match): most entries fail on them */
-        uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
-        uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
-        for (size_t k = x->from[c0]; k < x->to[c0]; k++) {
-            if ((tw ^ x->slot[k].pre) & x->slot[k].pmask)
-                continue;
-            const fig_word_t *e = &table[x->idx[k]];
-            if (glued ? !(e->flags & FIG_LEX_GLUE)
-                      : (e->flags & FIG_LEX_ONLY_GLUED))
-                continue;
-            size_t q;
-            if (x->full[k]) {
-                /* what fig_lex_match() finds, without its byte loop (the
-                 * zeros past the text end match no pattern byte) */
-                if (x->full[k] == FULL_CS &&
-                    ((raw ^ x->raw[k]) & x->slot[k].pmask))
-                    continue;
-                size_t len = x->len[k];
-                unsigned char last = (unsigned char)e->pat[len - 1];
-                q = p + len;
-                if ((fig_lex_is_alpha(last) || fig_lex_is_digit(last)) &&
-                    q < n && (fig_lex_is_alpha(t[q]) || fig_lex_is_digit(t[q])))
-                    q = 0;
-            } else {
-                q = fig_lex_match(t, n, p, e->pat, e->flags & FIG_LEX_CS);
-            }
-            if (q > best) {
-                best = q;
-                *w = e;
-            }
-        }
-        return best;
+    /* up to eight bytes at p, lower-cased, zeros past the end (where no
+     * pattern byte can match): most entries fail on them */
+    uint64_t raw = swar_load((const unsigned char *)t + p, n - p);
+    uint64_t tw = raw | swar_in(raw, 'A', 'Z') >> 2;
+    if (x->sub[c0]) {
+        /* many entries: only those the text's second byte allows */
+        const sub2_t *sb = &lx->subs[x->sub[c0] - 1];
+        unsigned c1 = (unsigned)(tw >> 8) & 0xFF;
+        for (size_t j = sb->from[c1]; j < sb->to[c1]; j++)
+            slot_try(x, lx->order[j], t, n, p, raw, tw, glued, &best, w);
+    } else {
+        for (size_t k = x->from[c0]; k < x->to[c0]; k++)
+            slot_try(x, k, t, n, p, raw, tw, glued, &best, w);
     }
+    return best;
+}
+
+/* fig_lex_match_table() of a table fig_lex_new() did not index: every
+ * entry is tried. */
+static __attribute__((noinline)) size_t
+match_scan(const unsigned char *t, size_t n, size_t p, unsigned c0,
+           const fig_word_t *table, bool glued, const fig_word_t **w)
+{
+    size_t best = 0;
     for (const fig_word_t *e = table; e->pat; e++) {
         if (glued ? !(e->flags & FIG_LEX_GLUE)
                   : (e->flags & FIG_LEX_ONLY_GLUED))
@@ -353,6 +447,23 @@ fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
         }
     }
     return best;
+}
+
+size_t
+fig_lex_match_table(const fig_lex_t *lx, const unsigned char *t, size_t n,
+                    size_t p, const fig_word_t *table, bool glued,
+                    const fig_word_t **w)
+{
+    *w = NULL;
+    if (p >= n)
+        return 0;
+    unsigned char c0 = lower(t[p]);
+    const tindex_t *x = tindex_of(lx, table);
+    if (!x)
+        return match_scan(t, n, p, c0, table, glued, w);
+    if (x->from[c0] == x->to[c0])
+        return 0;
+    return match_indexed(lx, x, t, n, p, c0, glued, w);
 }
 
 bool

@@ -8,9 +8,17 @@
 
 #include <string.h>
 
-enum { C_SEP = 0, C_UP, C_LO, C_DIG, C_HI, C_APOS, C_HYPH };
+enum {
+    C_SEP = TOK_C_SEP,
+    C_UP = TOK_C_UP,
+    C_LO = TOK_C_LO,
+    C_DIG = TOK_C_DIG,
+    C_HI = TOK_C_HI,
+    C_APOS = TOK_C_APOS,
+    C_HYPH = TOK_C_HYPH
+};
 
-static const unsigned char cls[256] = {
+const unsigned char tok_class[256] = {
     ['A'] = C_UP,  ['B'] = C_UP,  ['C'] = C_UP,    ['D'] = C_UP,
     ['E'] = C_UP,  ['F'] = C_UP,  ['G'] = C_UP,    ['H'] = C_UP,
     ['I'] = C_UP,  ['J'] = C_UP,  ['K'] = C_UP,    ['L'] = C_UP,
@@ -36,31 +44,13 @@ static const unsigned char cls[256] = {
 #undef HI16
 };
 
-/*
- * Word hash. A word's canonical bytes (ASCII lowered, U+2018/U+2019 as an
- * apostrophe) are taken eight at a time, little-endian, each block mixed
- * in with a multiply; the length closes it. Blocks instead of bytes let
- * the scanner hash a run of ASCII letters in one step, and the chain of
- * dependent multiplies is an eighth as long as a per-byte hash's. The
- * value depends only on the bytes, however they were fed.
- */
-#define HS_SEED 0x243F6A8885A308D3ULL
-#define HS_K1 0x9FB21C651E98DF25ULL
-#define HS_K2 0xC2B2AE3D27D4EB4FULL
-
+/* The word hash (tok.h) of a word fed in pieces. */
 typedef struct hs {
     uint64_t h;   /* blocks so far */
     uint64_t blk; /* pending bytes, low first */
     unsigned nb;  /* bytes pending (0..7) */
     uint32_t len; /* bytes fed */
 } hs_t;
-
-static uint64_t
-hs_absorb(uint64_t h, uint64_t blk)
-{
-    h = (h ^ blk) * HS_K1;
-    return h ^ (h >> 32);
-}
 
 /* Feed k (1..8) bytes held in the low bytes of x (higher bytes 0). */
 static inline void
@@ -73,7 +63,7 @@ hs_add(hs_t *st, uint64_t x, unsigned k)
         st->nb = nb + k;
         return;
     }
-    st->h = hs_absorb(st->h, st->blk);
+    st->h = tok_hs_absorb(st->h, st->blk);
     unsigned used = 8 - nb; /* bytes of x in that block */
     st->blk = used == 8 ? 0 : x >> (8 * used);
     st->nb = nb + k - 8;
@@ -82,10 +72,7 @@ hs_add(hs_t *st, uint64_t x, unsigned k)
 static uint64_t
 hs_end(const hs_t *st)
 {
-    uint64_t h = hs_absorb(st->h, st->blk ^ ((uint64_t)st->len << 56));
-    h *= HS_K2;
-    h ^= h >> 29;
-    return h ? h : 1;
+    return tok_hs_close(st->h, st->blk, st->len);
 }
 
 /* Length of the UTF-8 sequence at s[i] (1..4), or 0 if invalid; *cp gets
@@ -146,7 +133,7 @@ cp_is_upper(uint32_t cp)
 static unsigned
 letter_len(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
 {
-    unsigned c = cls[s[i]];
+    unsigned c = tok_class[s[i]];
     if (c == C_UP || c == C_LO || c == C_DIG) {
         *cp = s[i];
         return 1;
@@ -171,11 +158,12 @@ apos_len(const unsigned char *s, size_t len, size_t i)
     return 0;
 }
 
-uint64_t
-tok_hash(const char *str, size_t n)
+/* tok_hash() of any word, block by block. Out of line: the short words'
+ * path saves no registers for it. */
+static __attribute__((noinline)) uint64_t
+hash_any(const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    hs_t st = { HS_SEED, 0, 0, 0 };
+    hs_t st = { TOK_HS_SEED, 0, 0, 0 };
     size_t i = 0;
     /* whole blocks straight into the hash while no 0xE2 came (the usual
      * case: the block state stays empty) */
@@ -184,7 +172,7 @@ tok_hash(const char *str, size_t n)
         memcpy(&w, s + i, 8);
         if (swar_eq(w, 0xE2))
             break;
-        st.h = hs_absorb(st.h, w | (swar_in(w, 'A', 'Z') >> 2));
+        st.h = tok_hs_absorb(st.h, w | (swar_in(w, 'A', 'Z') >> 2));
         st.len += 8;
         i += 8;
     }
@@ -213,6 +201,26 @@ tok_hash(const char *str, size_t n)
 }
 
 uint64_t
+tok_hash(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n < 16) {
+        /* one or two blocks: no loop when no 0xE2 (start of
+         * U+2018/U+2019) is among them */
+        uint64_t lo = swar_load(s, n);
+        uint64_t hi = n > 8 ? swar_load(s + 8, n - 8) : 0;
+        if (!(swar_eq(lo, 0xE2) | swar_eq(hi, 0xE2))) {
+            lo |= swar_in(lo, 'A', 'Z') >> 2;
+            if (n < 8)
+                return tok_hs_close(TOK_HS_SEED, lo, n);
+            hi |= swar_in(hi, 'A', 'Z') >> 2;
+            return tok_hs_close(tok_hs_absorb(TOK_HS_SEED, lo), hi, n);
+        }
+    }
+    return hash_any(s, n);
+}
+
+uint64_t
 tok_seq(uint64_t h, uint64_t word)
 {
     if (!h)
@@ -230,7 +238,7 @@ is_sent_punct(unsigned c)
 }
 
 bool
-tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
+tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = *pos;
@@ -240,12 +248,12 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
     unsigned n = 0;
     /* the usual gap, one blank before an ASCII letter or digit, sets no
      * flag: step over it (the loop below stops at once) */
-    if (i + 1 < len && s[i] == ' ' && (unsigned)cls[s[i + 1]] - C_UP < 3u)
+    if (i + 1 < len && s[i] == ' ' && (unsigned)tok_class[s[i + 1]] - C_UP < 3u)
         i++;
     /* gap: everything up to the first letter or digit */
     while (i < len) {
         unsigned c = s[i];
-        unsigned k = cls[c];
+        unsigned k = tok_class[c];
         if (k == C_UP || k == C_LO || k == C_DIG)
             break;
         if (k == C_HI) {
@@ -275,7 +283,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         flags |= TOK_COMMA;
     t->gap = (uint32_t)gap;
     t->start = (uint32_t)i;
-    unsigned k0 = cls[s[i]];
+    unsigned k0 = tok_class[s[i]];
     if (k0 == C_UP || (k0 == C_HI && cp_is_upper(cp)))
         flags |= TOK_CAP;
     else if (k0 == C_LO || k0 == C_HI)
@@ -292,7 +300,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         uint64_t dig = swar_in(w, '0', '9');
         uint64_t stop = ~(up | dig | swar_in(w, 'a', 'z')) & SWAR_HIGH;
         unsigned k = stop ? (unsigned)swar_first(stop) : 0;
-        if (k && cls[s[i + k]] == C_SEP) {
+        if (k && tok_class[s[i + k]] == C_SEP) {
             uint64_t keep = (1ULL << (8 * k)) - 1;
             up &= keep;
             dig &= keep;
@@ -302,7 +310,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
             if ((let & (let - 1)) && !(let & ~up))
                 flags |= TOK_ALLCAPS;
             uint64_t blk = (w | (up >> 2)) & keep;
-            hs_t one = { HS_SEED, blk, k, k };
+            hs_t one = { TOK_HS_SEED, blk, k, k };
             t->end = t->after = (uint32_t)(i + k);
             t->flags = flags;
             t->hash = hs_end(&one);
@@ -314,7 +322,7 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
      * case: together they decide TOK_ALLCAPS */
     unsigned letters = 0;
     bool lower_seen = false;
-    hs_t st = { HS_SEED, 0, 0, 0 };
+    hs_t st = { TOK_HS_SEED, 0, 0, 0 };
     for (;;) {
         /* a run of ASCII letters and digits, eight bytes at a time */
         while (i + 8 <= len) {
@@ -342,17 +350,17 @@ tok_next(const char *str, size_t len, size_t *pos, tok_t *t)
         }
         /* most words end at a blank or punctuation: no letter,
          * apostrophe or hyphen to look into */
-        if (i >= len || cls[s[i]] == C_SEP)
+        if (i >= len || tok_class[s[i]] == C_SEP)
             break;
         n = letter_len(s, len, i, &cp);
         if (n) {
             unsigned c = s[i];
             if (n == 1) {
-                if (cls[c] == C_DIG) {
+                if (tok_class[c] == C_DIG) {
                     flags |= TOK_DIGIT;
                 } else {
                     letters++;
-                    if (cls[c] == C_UP)
+                    if (tok_class[c] == C_UP)
                         c += 32;
                     else
                         lower_seen = true;
@@ -411,3 +419,10 @@ done:
     *pos = t->after;
     return true;
 }
+
+/* XOR TOK_BREAK: the default, 0, is a byte that adds just TOK_BREAK. */
+const uint16_t tok_gap_flags_x[256] = {
+    [' '] = TOK_BREAK, ['\t'] = TOK_BREAK, ['.'] = TOK_SENT,
+    ['!'] = TOK_SENT,  ['?'] = TOK_SENT,   [':'] = TOK_SENT,
+    [';'] = TOK_SENT,  ['\r'] = TOK_SENT,  ['\n'] = TOK_SENT | TOK_NL,
+};

@@ -200,12 +200,12 @@ is_dash_gap(const char *s, uint32_t a, uint32_t b)
 }
 
 /*
- * Parse text[a..b) (the label without its colon) as a speaker label.
- * Returns false when it is prose.
+ * Parse s[a..b) (the label without its colon; s holds len bytes) as a
+ * speaker label. Returns false when it is prose.
  */
 static bool
-parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
-            label_t *out)
+parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
+            uint32_t b, label_t *out)
 {
     char buf[LABEL_MAX];
     uint32_t n_buf = b - a;
@@ -213,6 +213,8 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
         return false;
     /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
     int depth = 0;
+    bool blanked = false;
+    unsigned high = 0; /* 0x80 set when a byte >= 0x80 was seen */
     {
         uint32_t q = 0;
         /* eight bytes at a time while they are all allowed and hold no
@@ -227,12 +229,16 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
                           swar_eq(w, ',') | (w & SWAR_HIGH);
             if (ok != SWAR_HIGH)
                 break;
+            high |= (w & SWAR_HIGH) != 0 ? 0x80 : 0;
             memcpy(buf + q, &w, 8);
         }
         for (; q < n_buf; q++) {
             unsigned char c = (unsigned char)s[a + q];
-            if (c == '(')
+            high |= c;
+            if (c == '(') {
                 depth++;
+                blanked = true;
+            }
             if (depth == 0 && c < 0x80 && !label_ascii[c])
                 return false;
             if (depth > 0 && (c < 0x20 || c == 0x7f))
@@ -242,16 +248,24 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
                 return false;
         }
     }
-    if (depth != 0 || !utf8_is_valid(s + a, n_buf))
+    /* ASCII is valid UTF-8: most labels need no check */
+    if (depth != 0 || ((high & 0x80) && !utf8_is_valid(s + a, n_buf)))
         return false;
 
-    tok_t w[LABEL_WORDS];
+    tok_t w[LABEL_WORDS + 1]; /* w[LABEL_WORDS] takes a word too many */
     size_t n = 0, pos = 0, lower = 0, comma = 0, dash = 0;
-    tok_t t;
-    while (tok_next(buf, n_buf, &pos, &t)) {
+    /* Without a parenthetical, buf holds the text's bytes: the words are
+     * cut in the text itself, where tok_next() has the bytes after the
+     * label to look ahead into (its short path wants sixteen). The colon
+     * at b ends the last word as the end of buf would. */
+    const char *src = blanked ? buf : s + a;
+    size_t n_src = blanked ? n_buf : len - a;
+    /* each word is cut straight into its slot, w[n] (no copy) */
+    while (pos < n_buf && tok_next(src, n_src, &pos, &w[n]) &&
+           w[n].start < n_buf) {
         if (n == LABEL_WORDS)
             return false;
-        w[n++] = t;
+        n++;
     }
     if (n == 0)
         return false;
@@ -467,7 +481,7 @@ turns_parse(const lexicon_t *lx, const char *text, size_t len, result_t *r)
                       text[body] == '\r';
             label_t lb;
             if (ok && c > a &&
-                parse_label(lx, text, (uint32_t)a, (uint32_t)c, &lb)) {
+                parse_label(lx, text, len, (uint32_t)a, (uint32_t)c, &lb)) {
                 while (body < le && (text[body] == ' ' || text[body] == '\t'))
                     body++;
                 int32_t sp = -1;
