@@ -5,11 +5,13 @@
  * (gaz.h) with rules for titles, honorifics, given names and head nouns.
  * Unknown capitalised words are remembered, and after the pass a word that
  * is the surname of a person seen anywhere in the document becomes a
- * mention of that person. Mentions are then grouped into entities.
+ * mention of that person. Mentions are then grouped into entities. This
+ * file is the word pass; the document pass is ent_doc.c (ent_int.h).
  */
 #include "entities.h"
 
-#include "../common/spare.h"
+#include "ent_int.h"
+
 #include "../common/xalloc.h"
 #include "gaz.h"
 #include "lexicon.h"
@@ -23,9 +25,6 @@
 
 #define SEG_MAX 64   /* words in one capitalised run */
 #define NAME_MAX_W 4 /* words in a person's name */
-/* occurs_lower() reads this many bytes on each side of the word (on the
- * corpus, 4 KiB typed 5 more ordinary words, 64 KiB 2 in 200 KB texts) */
-#define OCCURS_WINDOW 65536
 
 struct entities {
     const lexicon_t *lx;   /* what the scan looks words up in (borrowed) */
@@ -45,46 +44,6 @@ typedef struct word {
     bool comma;     /* joined to the previous word by ", " */
     bool plural;    /* a lower-case plural head ("regions") */
 } word_t;
-
-/* A mention found by the rules. */
-typedef struct cand {
-    uint32_t start, end;   /* mention span in the text */
-    uint32_t rstart, rend; /* role (title) span, empty when none */
-    uint32_t cs, ce;       /* canonical name's span when canon is NULL */
-    const char *canon;     /* lexicon's canonical name, or NULL: text[cs,ce) */
-    uint64_t last;         /* hash of the last word (persons) */
-    uint64_t pre;          /* head phrases: tok_seq() hash of the unknown
-                              name before the head ("Unitech" of "Unitech
-                              Agency"), 0 when none */
-    uint8_t type;          /* result_entity_type_t */
-    uint8_t words;         /* number of words (persons) */
-} cand_t;
-
-/* An unknown capitalised run, a possible later surname mention. */
-typedef struct maybe {
-    uint32_t start, end; /* span */
-    uint64_t last;       /* hash of the last word */
-    uint64_t seq;        /* tok_seq() hash of all its words */
-    uint8_t words;       /* number of words */
-    bool caps;           /* one unknown word in capitals ("FAS") */
-    bool sent;           /* starts a sentence or line */
-    bool place;          /* an unknown town ("in Rzhev"), GPE unless it
-                            is a person's surname */
-    bool used;           /* became a mention */
-} maybe_t;
-
-typedef struct doc {
-    const entities_t *e; /* the scanner's handle */
-    const lexicon_t *lx; /* e->lx */
-    const char *text;
-    size_t len; /* bytes of text */
-    cand_t *c;
-    size_t n_c, cap_c;
-    maybe_t *m;
-    size_t n_m, cap_m;
-    int in_title;       /* > 0 while parsing a title's complement */
-    struct scratch *sc; /* this thread's reusable buffers */
-} doc_t;
 
 entities_t *
 entities_new(const lexicon_t *lx)
@@ -140,27 +99,10 @@ word_is(const char *s, const word_t *w, const char *lit)
 }
 
 static void
-add_cand(doc_t *d, uint32_t start, uint32_t end, int type, const char *canon)
-{
-    if (end <= start)
-        return;
-    if (d->n_c == d->cap_c) {
-        d->cap_c = d->cap_c ? d->cap_c * 2 : 64;
-        d->c = xreallocarray(d->c, d->cap_c, sizeof *d->c);
-    }
-    cand_t *c = &d->c[d->n_c++];
-    memset(c, 0, sizeof *c);
-    c->start = c->cs = start;
-    c->end = c->ce = end;
-    c->type = (uint8_t)type;
-    c->canon = canon;
-}
-
-static void
 add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
            uint32_t re)
 {
-    add_cand(d, w[a].t.start, w[b].t.end, RESULT_PERSON, NULL);
+    ent_doc_add_cand(d, w[a].t.start, w[b].t.end, RESULT_PERSON, NULL);
     cand_t *c = &d->c[d->n_c - 1];
     c->rstart = rs;
     c->rend = re;
@@ -454,56 +396,6 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     return end;
 }
 
-/* True when the word text[a..b), lower-cased, occurs as a word of the text
- * ("tax" for "Tax" of "Tax Service"): then the capitalised word alone is
- * as likely an ordinary word at a sentence start or in a title. Only
- * OCCURS_WINDOW bytes on each side are read. */
-static bool
-occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
-{
-    size_t n = b - a;
-    char low[64];
-    if (n == 0 || n >= sizeof low)
-        return true;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)text[a + i];
-        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    /* memchr() for the word's rarest letter (English letter frequency),
-     * then a compare: memmem() was a few instructions a byte */
-    static const char by_freq[] = "etaoinshrdlcumwfgypbvkjxqz";
-    size_t r = 0;
-    const char *best = by_freq;
-    for (size_t i = 0; i < n; i++) {
-        const char *f = strchr(by_freq, low[i]);
-        if (low[i] && f && f >= best) {
-            best = f;
-            r = i;
-        }
-    }
-    /* the text around the word, so that the search stays linear in long
-     * documents (a word written in lower case is used so nearby) */
-    size_t lo = a > OCCURS_WINDOW ? a - OCCURS_WINDOW : 0;
-    size_t hi = len - b > OCCURS_WINDOW ? b + OCCURS_WINDOW : len;
-    const char *start = text + lo, *end = text + hi;
-    for (const char *h = start + r; h < end;) {
-        const char *p = memchr(h, low[r], (size_t)(end - h));
-        if (!p)
-            break;
-        h = p + 1;
-        p -= r;
-        if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
-            continue;
-        bool lb =
-            p == start || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
-        bool rb =
-            p + n == end || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z');
-        if (lb && rb)
-            return true;
-    }
-    return false;
-}
-
 static void process(doc_t *d, word_t *w, size_t n);
 
 /* The words w[a..h) before a head at h when they are one to three unknown
@@ -695,7 +587,8 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
             /* "President of Transneft", "CEO of Globaltruck"; "President
              * of Russian Platinum": a nationality or region before the
              * unknown words is part of the name */
-            add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG, NULL);
+            ent_doc_add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG,
+                             NULL);
         } else {
             d->in_title++;
             process(d, w + c, stop - c);
@@ -759,7 +652,8 @@ hyphen_split(doc_t *d, const word_t *x)
         if (!g[0] || !(g[0]->kinds & GAZ_ENT) ||
             (g[0]->ent != RESULT_NORP && g[0]->ent != RESULT_GPE))
             return false;
-        add_cand(d, parts[0][0], parts[0][1], g[0]->ent, gaz_name(d->lx, g[0]));
+        ent_doc_add_cand(d, parts[0][0], parts[0][1], g[0]->ent,
+                         gaz_name(d->lx, g[0]));
         return true;
     }
     for (size_t k = 0; k < np; k++) {
@@ -767,7 +661,10 @@ hyphen_split(doc_t *d, const word_t *x)
                         tok_hash(s + parts[k][0], parts[k][1] - parts[k][0]));
         if (!g[k] || !(g[k]->kinds & GAZ_ENT))
             return false;
-        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE) {
+        /* "Russia-Africa", "Europe-Asia", "Volga-Kama": non-political
+         * places too */
+        if (g[k]->ent == RESULT_NORP || g[k]->ent == RESULT_GPE ||
+            g[k]->ent == RESULT_LOC) {
             place = true;
             continue;
         }
@@ -782,7 +679,8 @@ hyphen_split(doc_t *d, const word_t *x)
     if (!place)
         return false;
     for (size_t k = 0; k < np; k++)
-        add_cand(d, parts[k][0], parts[k][1], g[k]->ent, gaz_name(d->lx, g[k]));
+        ent_doc_add_cand(d, parts[k][0], parts[k][1], g[k]->ent,
+                         gaz_name(d->lx, g[k]));
     return true;
 }
 
@@ -936,7 +834,7 @@ unknown_place(const doc_t *d, const word_t *x)
             return false;
         a = q + 1;
     }
-    return !occurs_lower(s, d->len, t->start, t->end);
+    return !ent_doc_occurs_lower(s, d->len, t->start, t->end);
 }
 
 /* An organisation's board after its name at w[e]: "Vnesheconombank
@@ -990,6 +888,52 @@ unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
         return false;
     return lex_set_ends(lx->surname_endings, s + b->start, b->end - b->start,
                         3);
+}
+
+/* Every part of the hyphenated word t is a listed nationality or place
+ * ("Russia-Kyrgyzstan", "Europe-Asia"): hyphen_split() types the parts,
+ * so an unknown run does not take the word in. */
+static bool
+hyphen_places(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t a = t->start;
+    for (uint32_t i = t->start; i <= t->end; i++) {
+        if (i < t->end && s[i] != '-')
+            continue;
+        const gaz_slot_t *g =
+            i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
+        if (!g || !(g->kinds & GAZ_ENT) ||
+            (g->ent != RESULT_NORP && g->ent != RESULT_GPE &&
+             g->ent != RESULT_LOC))
+            return false;
+        a = i + 1;
+    }
+    return true;
+}
+
+/* The run's last word after a head phrase ending at w[b] is "No" with a
+ * number after it: "City Clinical Hospital No. 40", "Thermal Power Plant
+ * No.4", "School No 59". Returns the end of the number, or 0. */
+static uint32_t
+number_after(const doc_t *d, const word_t *w, size_t n, size_t b)
+{
+    const char *s = d->text;
+    if (b + 2 != n || (w[b].t.flags & TOK_POSS) || w[b + 1].comma ||
+        w[b + 1].t.end - w[b + 1].t.start != 2 ||
+        memcmp(s + w[b + 1].t.start, "No", 2) != 0)
+        return 0;
+    size_t q = w[b + 1].t.end;
+    if (q < d->len && s[q] == '.')
+        q++;
+    if (q < d->len && s[q] == ' ')
+        q++;
+    size_t a = q;
+    while (q < d->len && q - a < 6 && s[q] >= '0' && s[q] <= '9')
+        q++;
+    if (q == a || q - a >= 6 ||
+        (q < d->len && ((s[q] | 0x20) >= 'a' && (s[q] | 0x20) <= 'z')))
+        return 0;
+    return (uint32_t)q;
 }
 
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
@@ -1046,18 +990,20 @@ process(doc_t *d, word_t *w, size_t n)
             size_t b =
                 gs->ent == RESULT_ORG ? board_after(d, w, n, best) : best;
             if (b > best)
-                add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
+                ent_doc_add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
             else
-                add_cand(d, w[i].t.start, w[best].t.end, gs->ent,
-                         gaz_name(d->lx, gs));
+                ent_doc_add_cand(d, w[i].t.start, w[best].t.end, gs->ent,
+                                 gaz_name(d->lx, gs));
             i = b + 1;
             continue;
         }
         if (kind == 2) {
             size_t b = htype == RESULT_ORG ? board_after(d, w, n, best) : best;
-            add_cand(d, w[i].t.start, w[b].t.end, htype, NULL);
+            uint32_t ne = b == best ? number_after(d, w, n, b) : 0;
+            ent_doc_add_cand(d, w[i].t.start, ne ? ne : w[b].t.end, htype,
+                             NULL);
             d->c[d->n_c - 1].pre = unknown_name_hash(d->lx, s, w, i, hh);
-            i = b + 1;
+            i = ne ? b + 2 : b + 1;
             continue;
         }
         if (kind == 3) {
@@ -1071,7 +1017,7 @@ process(doc_t *d, word_t *w, size_t n)
             word_in_set(s, x, d->lx->place_nouns_before)) {
             /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
             size_t e = name_end(w, n, i + 1, 2);
-            add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
+            ent_doc_add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
             i = e + 1;
             continue;
         }
@@ -1096,12 +1042,14 @@ process(doc_t *d, word_t *w, size_t n)
             size_t e = i;
             while (e + 1 < n && e + 1 - i < NAME_MAX_W &&
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
-                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN))
+                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
+                   !((w[e + 1].t.flags & TOK_HYPHEN) &&
+                     hyphen_places(d->lx, s, &w[e + 1].t)))
                 e++;
             /* "Tatneft", "Lenenergo": a company by its name's ending */
             if (e == i && !(x->kinds & GAZ_GIVEN) &&
                 company_name(d->lx, s, &x->t)) {
-                add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
+                ent_doc_add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
                 i++;
                 continue;
             }
@@ -1127,7 +1075,7 @@ process(doc_t *d, word_t *w, size_t n)
                  (i == 0 && n == 1 && !d->in_title &&
                   !starts_sentence(s, x->t.start) &&
                   (s[x->t.end - 1] | 0x20) != 's' && in_region_after(d, x) &&
-                  !occurs_lower(s, d->len, x->t.start, x->t.end)))) {
+                  !ent_doc_occurs_lower(s, d->len, x->t.start, x->t.end)))) {
                 add_maybe(d, w, i, e, false);
                 d->m[d->n_m - 1].place = true;
                 i = e + 1;
@@ -1140,13 +1088,15 @@ process(doc_t *d, word_t *w, size_t n)
                 size_t oe, ot;
                 const gaz_slot_t *og;
                 gaz_longest(d->lx, w, n, e + 1, &oe, &og, &ot);
-                /* the cheap tests first: occurs_lower() reads the text */
+                /* the cheap tests first: ent_doc_occurs_lower() reads the text
+                 */
                 if (ot != (size_t)-1 && org_title(d->lx, s, w, e + 1, ot) &&
                     unknown_run(d->lx, s, w, i, e + 1) &&
                     !starts_sentence(s, x->t.start) &&
                     !(e == i &&
-                      occurs_lower(s, d->len, x->t.start, x->t.end))) {
-                    add_cand(d, x->t.start, w[e].t.end, RESULT_ORG, NULL);
+                      ent_doc_occurs_lower(s, d->len, x->t.start, x->t.end))) {
+                    ent_doc_add_cand(d, x->t.start, w[e].t.end, RESULT_ORG,
+                                     NULL);
                     i = e + 1;
                     continue;
                 }
@@ -1262,13 +1212,13 @@ coordination(doc_t *d, word_t *w, size_t n)
             !names_region(d->lx, w, i, e))
             /* "the Arctic regions", "the Far East regions": a listed
              * place that names no region keeps its type */
-            add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
-                     gaz_name(d->lx, g));
+            ent_doc_add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
+                             gaz_name(d->lx, g));
         else if (own &&
                  !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
             process(d, w + i, e - i + 1);
         else
-            add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
+            ent_doc_add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
         i = e + 1;
     }
 }
@@ -1322,429 +1272,6 @@ flush(doc_t *d, word_t *w, size_t n)
             if (b > s0)
                 process(d, w + s0, b - s0);
             a = i;
-        }
-    }
-}
-
-/* The speaker-name span inside each turn label, in text order. */
-typedef struct lab {
-    uint32_t ns, ne; /* name span */
-    uint32_t body;   /* first byte of the speech */
-    uint32_t start;  /* first byte of the label */
-    int32_t speaker; /* speaker index */
-} lab_t;
-
-/* Buffers an entities_scan() on this thread keeps for the next document,
- * so that a document costs no malloc of its own: candidates, unknown
- * runs, labels and the hash maps of resolve_persons() and emit() (used
- * one after the other). Freed when the thread exits; buffers grown past
- * the caps are freed after the document instead of being kept. */
-typedef struct scratch {
-    cand_t *c;       /* doc_t.c */
-    size_t cap_c;    /* its slots */
-    maybe_t *m;      /* doc_t.m */
-    size_t cap_m;    /* its slots */
-    lab_t *labs;     /* find_labels() output */
-    size_t cap_labs; /* its slots */
-    uint64_t *key;   /* map keys, 0 = empty */
-    uint32_t *val;   /* map values (read only where a key is set) */
-    size_t cap_map;  /* slots of key and val */
-} scratch_t;
-
-#define SCRATCH_KEEP 4096      /* candidates, runs, labels kept */
-#define SCRATCH_KEEP_MAP 16384 /* map slots kept */
-
-static void
-scratch_free(void *p)
-{
-    scratch_t *sc = p;
-    if (!sc)
-        return;
-    free(sc->c);
-    free(sc->m);
-    free(sc->labs);
-    free(sc->key);
-    free(sc->val);
-    free(sc);
-}
-
-/* This thread's buffers (common/spare.h; taken: a nested scan would get
- * new ones). */
-static scratch_t *
-scratch_take(void)
-{
-    scratch_t *sc = spare_take(SPARE_ENTITIES);
-    return sc ? sc : xcalloc(1, sizeof *sc);
-}
-
-/* Keep sc for this thread's next document, without what grew past the
- * caps. */
-static void
-scratch_give(scratch_t *sc)
-{
-    if (sc->cap_c > SCRATCH_KEEP) {
-        free(sc->c);
-        sc->c = NULL;
-        sc->cap_c = 0;
-    }
-    if (sc->cap_m > SCRATCH_KEEP) {
-        free(sc->m);
-        sc->m = NULL;
-        sc->cap_m = 0;
-    }
-    if (sc->cap_labs > SCRATCH_KEEP) {
-        free(sc->labs);
-        sc->labs = NULL;
-        sc->cap_labs = 0;
-    }
-    if (sc->cap_map > SCRATCH_KEEP_MAP) {
-        free(sc->key);
-        free(sc->val);
-        sc->key = NULL;
-        sc->val = NULL;
-        sc->cap_map = 0;
-    }
-    if (!spare_put(SPARE_ENTITIES, sc, scratch_free))
-        scratch_free(sc);
-}
-
-/* A map of size slots (a power of two) with every key 0. */
-static void
-scratch_map(scratch_t *sc, size_t size)
-{
-    if (sc->cap_map < size) {
-        free(sc->key);
-        free(sc->val);
-        sc->key = xreallocarray(NULL, size, sizeof *sc->key);
-        sc->val = xreallocarray(NULL, size, sizeof *sc->val);
-        sc->cap_map = size;
-    }
-    memset(sc->key, 0, size * sizeof *sc->key);
-}
-
-static size_t
-find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
-{
-    lab_t *l = sc->labs;
-    size_t n = 0;
-    if (r->n_turns > sc->cap_labs) {
-        free(sc->labs);
-        l = sc->labs = xreallocarray(NULL, r->n_turns, sizeof *l);
-        sc->cap_labs = r->n_turns;
-    }
-    for (size_t i = 0; i < r->n_turns; i++) {
-        const result_turn_t *t = &r->turns[i];
-        if (t->speaker < 0 || (size_t)t->speaker >= r->n_speakers)
-            continue;
-        const char *nm = r->speakers[t->speaker].name;
-        size_t nl = strlen(nm);
-        /* the name ends the label, before any "(retranslated)" */
-        uint32_t e = t->body;
-        while (e > t->start && (text[e - 1] == ' ' || text[e - 1] == '\t'))
-            e--;
-        if (e > t->start && text[e - 1] == ':')
-            e--;
-        while (e > t->start && text[e - 1] == ' ')
-            e--;
-        if (e > t->start && text[e - 1] == ')') {
-            while (e > t->start && text[e - 1] != '(')
-                e--;
-            if (e > t->start)
-                e--;
-            while (e > t->start && text[e - 1] == ' ')
-                e--;
-        }
-        const char *p = NULL;
-        if (nl && e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
-            p = text + e - nl;
-        if (!p) {
-            /* a one-word label ("Putin:") for a longer known name */
-            const char *sp = strrchr(nm, ' ');
-            if (sp) {
-                nm = sp + 1;
-                nl = strlen(nm);
-                if (e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
-                    p = text + e - nl;
-            }
-        }
-        if (!p)
-            continue;
-        l[n].ns = (uint32_t)(p - text);
-        l[n].ne = l[n].ns + (uint32_t)nl;
-        l[n].body = t->body;
-        l[n].start = t->start;
-        l[n].speaker = t->speaker;
-        n++;
-    }
-    *out = l;
-    return n;
-}
-
-/* Per-document map from a person's last word to the full-name mention. */
-typedef struct pmap {
-    uint64_t *key; /* hash, 0 = empty */
-    uint32_t *val; /* what the key maps to (read only where a key is set) */
-    size_t mask;   /* size - 1 */
-} pmap_t;
-
-static void
-pmap_init(pmap_t *m, size_t n, scratch_t *sc)
-{
-    size_t size = 64;
-    while (size < n * 2 + 2)
-        size *= 2;
-    scratch_map(sc, size);
-    m->key = sc->key;
-    m->val = sc->val;
-    m->mask = size - 1;
-}
-
-/* Slot of key h (existing or the empty one where it goes). */
-static size_t
-pmap_slot(const pmap_t *m, uint64_t h)
-{
-    size_t i = (size_t)(h ^ (h >> 29)) & m->mask;
-    while (m->key[i] && m->key[i] != h)
-        i = (i + 1) & m->mask;
-    return i;
-}
-
-/* Case-insensitive hash of a canonical name of a type, from the
- * tok_hash() of its bytes as written. */
-static uint64_t
-name_seq(int type, uint64_t bytes)
-{
-    return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, bytes);
-}
-
-/* tok_hash() of canonical names by where their bytes are: most mentions
- * repeat a lexicon name or a person's full-name span, hashed once. */
-#define HCACHE_SLOTS 256
-
-typedef struct hcache {
-    const char *p; /* first byte of the name, NULL when the slot is free */
-    size_t n;      /* its length */
-    uint64_t h;    /* tok_hash(p, n) */
-} hcache_t;
-
-static uint64_t
-hcache_hash(hcache_t *hc, const char *p, size_t n)
-{
-    uintptr_t a = (uintptr_t)p;
-    hcache_t *x = &hc[(a ^ (a >> 8) ^ n) & (HCACHE_SLOTS - 1)];
-    if (x->p != p || x->n != n) {
-        x->p = p;
-        x->n = n;
-        x->h = tok_hash(p, n);
-    }
-    return x->h;
-}
-
-/* Group mentions into entities: one per (type, canonical name). */
-static void
-emit(doc_t *d, const char *text, result_t *r)
-{
-    pmap_t m; /* name hash -> entity index */
-    pmap_init(&m, d->n_c, d->sc);
-    uint64_t *key = m.key;
-    uint32_t *ent = m.val;
-    hcache_t hc[HCACHE_SLOTS];
-    memset(hc, 0, sizeof hc);
-    for (size_t i = 0; i < d->n_c; i++) {
-        const cand_t *c = &d->c[i];
-        const char *cn = c->canon;
-        size_t cl;
-        char buf[512];
-        if (cn) {
-            cl = strlen(cn);
-        } else {
-            cl = c->ce - c->cs;
-            if (cl >= sizeof buf)
-                cl = sizeof buf - 1;
-        }
-        /* hashed in place; a span is copied out only for a new entity */
-        uint64_t h =
-            name_seq(c->type, hcache_hash(hc, cn ? cn : text + c->cs, cl));
-        size_t k = pmap_slot(&m, h);
-        if (!key[k]) {
-            key[k] = h;
-            if (!cn) {
-                memcpy(buf, text + c->cs, cl);
-                buf[cl] = '\0';
-                cn = buf;
-            }
-            char role[256];
-            size_t rl = c->rend > c->rstart ? c->rend - c->rstart : 0;
-            if (rl >= sizeof role)
-                rl = 0;
-            memcpy(role, text + c->rstart, rl);
-            role[rl] = '\0';
-            ent[k] = (uint32_t)result_add_entity(r, c->type, cn, role);
-        } else if (c->rend > c->rstart) {
-            result_entity_t *e = &r->entities[ent[k]];
-            if (!e->role[0])
-                e->role =
-                    result_strndup(r, text + c->rstart, c->rend - c->rstart);
-        }
-        result_add_mention(r, (int32_t)ent[k], text, c->start, c->end);
-    }
-}
-
-/* tok_seq() hash of the words of text[a..b). */
-static uint64_t
-span_hash(const char *text, uint32_t a, uint32_t b)
-{
-    size_t pos = a;
-    tok_t t;
-    uint64_t h = 0;
-    while (tok_next(text, b, &pos, &t))
-        h = tok_seq(h, t.hash);
-    return h;
-}
-
-/* The acronym defined right after a name ending at text[e]: " (FAS)", two
- * to ten capitals or digits starting with the name's first letter (at
- * text[s0]). Sets its span and returns true. */
-static bool
-acronym_after(const char *text, size_t len, uint32_t s0, uint32_t e,
-              uint32_t *as, uint32_t *ae)
-{
-    if (e + 4 > len || text[e] != ' ' || text[e + 1] != '(' ||
-        text[e + 2] != text[s0])
-        return false;
-    uint32_t q = e + 2;
-    while (q < len && q - (e + 2) <= 10 &&
-           ((text[q] >= 'A' && text[q] <= 'Z') ||
-            (q > e + 2 && text[q] >= '0' && text[q] <= '9')))
-        q++;
-    if (q - (e + 2) < 2 || q - (e + 2) > 10 || q >= len || text[q] != ')')
-        return false;
-    *as = e + 2;
-    *ae = q;
-    return true;
-}
-
-/* Types in the propagation map carry this bit when they come from the
- * name before a head noun, which needs more evidence (propagate_types). */
-#define FROM_HEAD 0x100u
-
-/* Put key h with type t in m; a key seen with two types keeps none. */
-static void
-pmap_type(pmap_t *m, uint64_t h, unsigned t)
-{
-    if (!h)
-        return;
-    size_t k = pmap_slot(m, h);
-    if (!m->key[k]) {
-        m->key[k] = h;
-        m->val[k] = t;
-    } else if ((m->val[k] & 0xFF) != (t & 0xFF)) {
-        m->val[k] = 0;
-    } else {
-        m->val[k] &= t; /* typed by a full mention: no more evidence needed */
-    }
-}
-
-/*
- * Document-level types. Once a name is typed somewhere in the document, its
- * other mentions take that type: an unknown capitalised run (one not
- * resolved as a person) that equals the text of a typed mention, or the
- * unknown name before a head noun ("Unitech" after "Unitech Agency", "Ob"
- * after "Ob River"), or an acronym defined after a typed name ("the Federal
- * Antimonopoly Service (FAS)", then "FAS"). Names typed two ways are left.
- */
-static void
-propagate_types(doc_t *d, size_t len)
-{
-    if (!d->n_m)
-        return;
-    /* the names the rules typed (the gazetteer's are typed wherever they
-     * stand) and the acronyms: the map's keys */
-    size_t n_c = d->n_c, keys = 0;
-    for (size_t i = 0; i < n_c; i++) {
-        const cand_t *c = &d->c[i];
-        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
-            continue;
-        keys += (c->canon ? 0u : 1u) + (c->pre ? 1u : 0u) +
-                (c->end + 1 < len && d->text[c->end + 1] == '(' ? 1u : 0u);
-    }
-    if (!keys)
-        return;
-    pmap_t m;
-    pmap_init(&m, keys, d->sc);
-    for (size_t i = 0; i < n_c; i++) {
-        const cand_t *c = &d->c[i];
-        if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
-            continue;
-        if (!c->canon)
-            pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
-        pmap_type(&m, c->pre, c->type | FROM_HEAD);
-        uint32_t as, ae;
-        if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
-            pmap_type(&m, tok_hash(d->text + as, ae - as), c->type);
-    }
-    for (size_t i = 0; i < d->n_m; i++) {
-        maybe_t *x = &d->m[i];
-        if (x->used)
-            continue;
-        size_t k = pmap_slot(&m, x->seq);
-        if (!m.key[k] || !m.val[k])
-            continue;
-        /* the name before a head: not at a sentence start, and never
-         * written in lower case in the document */
-        if ((m.val[k] & FROM_HEAD) &&
-            (x->sent || occurs_lower(d->text, len, x->start, x->end)))
-            continue;
-        x->used = true;
-        add_cand(d, x->start, x->end, (int)(m.val[k] & 0xFF), NULL);
-    }
-}
-
-/* Link surnames and unknown runs to persons, fix canonical names. */
-static void
-resolve_persons(doc_t *d)
-{
-    pmap_t m;
-    pmap_init(&m, d->n_c, d->sc);
-    /* full names first: the first one seen names the person */
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < d->n_c; i++) {
-            cand_t *c = &d->c[i];
-            if (c->type != RESULT_PERSON || !c->last)
-                continue;
-            if ((pass == 0) != (c->words >= 2))
-                continue;
-            size_t k = pmap_slot(&m, c->last);
-            if (!m.key[k]) {
-                m.key[k] = c->last;
-                m.val[k] = (uint32_t)i;
-            }
-        }
-    }
-    for (size_t i = 0; i < d->n_m; i++) {
-        maybe_t *x = &d->m[i];
-        if (x->caps)
-            continue;
-        size_t k = pmap_slot(&m, x->last);
-        if (!m.key[k])
-            continue;
-        x->used = true;
-        add_cand(d, x->start, x->end, RESULT_PERSON, NULL);
-        d->c[d->n_c - 1].last = x->last;
-        d->c[d->n_c - 1].words = x->words;
-    }
-    /* one-word mentions of a known person are named by the full name */
-    for (size_t i = 0; i < d->n_c; i++) {
-        cand_t *c = &d->c[i];
-        if (c->type != RESULT_PERSON || c->words != 1 || !c->last)
-            continue;
-        size_t k = pmap_slot(&m, c->last);
-        if (!m.key[k])
-            continue;
-        const cand_t *f = &d->c[m.val[k]];
-        if (f->words >= 2) {
-            c->cs = f->cs;
-            c->ce = f->ce;
         }
     }
 }
@@ -1860,6 +1387,17 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         (a > 0 && !seg[a].comma && !seg[a - 1].conn &&
          (seg[a - 1].kinds & GAZ_ENT)))
         return false;
+    /* "the South Stream pipeline": a listed name ends the run, starting
+     * before the unknown words ("South" is no name alone) */
+    for (size_t j = 0; j < a; j++) {
+        size_t ge, te;
+        const gaz_slot_t *g;
+        if (seg[j].conn)
+            continue;
+        gaz_longest(d->lx, seg, n, j, &ge, &g, &te);
+        if (ge == n - 1)
+            return false;
+    }
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
     if (type != RESULT_LOC &&
@@ -1867,8 +1405,30 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
          names_region(d->lx, seg, a, n - 1)))
         type = RESULT_GPE;
     flush(d, seg, a);
-    add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
+    ent_doc_add_cand(d, seg[a].t.start, seg[n - 1].t.end, type, NULL);
     return true;
+}
+
+/* The number t, right after the run seg[0..n), ends a listed name with
+ * the run's last one to four words ("Nord Stream 2", "Arctic LNG 2"): the
+ * run takes it in, so that the gazetteer finds the whole name. */
+static bool
+listed_with_number(const lexicon_t *lx, const word_t *seg, size_t n,
+                   const tok_t *t)
+{
+    for (size_t j = n; j > 0 && n - j < 4; j--) {
+        /* a listed name of several words starts with a prefix key: most
+         * numbers after a run ("May 2019") cost one test a word */
+        if (!(seg[j - 1].kinds & GAZ_PREFIX))
+            continue;
+        uint64_t h = 0;
+        for (size_t k = j - 1; k < n; k++)
+            h = tok_seq(h, seg[k].t.hash);
+        const gaz_slot_t *g = gaz_find(lx, tok_seq(h, t->hash));
+        if (g && (g->kinds & GAZ_ENT))
+            return true;
+    }
+    return false;
 }
 
 /* Bytes that may start a capitalised word: A-Z and any non-ASCII lead. */
@@ -1942,6 +1502,20 @@ next_cap(const unsigned char *u, size_t len, size_t pos)
     return q;
 }
 
+/* The hyphenated lower-case word t is a name particle of
+ * lx->name_particles joined to a capitalised name: "al-Assad", "el-Sisi". */
+static bool
+particle_name(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t h = t->start;
+    while (h < t->end && s[h] != '-')
+        h++;
+    if (h == t->start || h + 1 >= t->end || s[h + 1] < 'A' || s[h + 1] > 'Z')
+        return false;
+    return lex_set_has(lx->name_particles, s + t->start, h - t->start,
+                       tok_hash(s + t->start, h - t->start));
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1958,20 +1532,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     const lexicon_t *lx = e->lx;
     if (!text || !len || len > UINT32_MAX)
         return;
-    scratch_t *sc = scratch_take();
-    doc_t d = { .e = e,
-                .lx = lx,
-                .text = text,
-                .len = len,
-                .c = sc->c,
-                .cap_c = sc->cap_c,
-                .m = sc->m,
-                .cap_m = sc->cap_m,
-                .sc = sc };
+    doc_t d;
     word_t seg[SEG_MAX + 1]; /* seg[n] takes the next word in place */
     size_t n = 0;
     lab_t *labs = NULL;
-    size_t n_labs = find_labels(text, r, sc, &labs), li = 0;
+    size_t n_labs = ent_doc_begin(&d, e, lx, text, len, r, &labs), li = 0;
     uint32_t skip_until = 0;
     size_t pos = 0;
     for (;;) {
@@ -1994,7 +1559,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             n = 0;
             const lab_t *lb = &labs[li];
             const result_speaker_t *sp = &r->speakers[lb->speaker];
-            add_cand(&d, lb->ns, lb->ne, RESULT_PERSON, NULL);
+            ent_doc_add_cand(&d, lb->ns, lb->ne, RESULT_PERSON, NULL);
             cand_t *c = &d.c[d.n_c - 1];
             const char *ls = text + lb->ns, *sp2 = ls;
             for (const char *q = ls; q < text + lb->ne; q++)
@@ -2050,21 +1615,37 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             if (t->flags & TOK_LOWER) {
                 if (is_connector(e, text, t)) {
                     x->conn = true;
+                } else if ((t->flags & TOK_HYPHEN) &&
+                           particle_name(lx, text, t)) {
+                    /* "Bashar al-Assad", "Mr al-Assad": a name with a
+                     * particle joined to it reads as a capitalised word
+                     * (only inside a run: the jump to the next capital
+                     * passes it by otherwise) */
+                    x->t.flags =
+                        (uint16_t)((x->t.flags & ~TOK_LOWER) | TOK_CAP);
+                    const gaz_slot_t *g = gaz_find(lx, t->hash);
+                    if (g) {
+                        x->kinds = g->kinds;
+                        x->ent = g->ent;
+                        x->head = g->head;
+                    }
                 } else {
                     unsigned hb = (unsigned)(t->hash >> 56);
-                    if (!(t->flags & TOK_BREAK) &&
-                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
-                        typed_before_noun(&d, seg, n, len, pos, t)) {
-                        /* "the Vankor field", "the Kovykta gas field" */
-                        n = 0;
-                        continue;
-                    }
+                    /* first: a kind of line may be a facility noun
+                     * too ("pipeline") */
                     if (!(t->flags & TOK_BREAK) &&
                         line_between(lx, text, &seg[n - 1], t)) {
                         /* "the Moscow-Adler railway" */
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
-                        add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        ent_doc_add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
+                    if (!(t->flags & TOK_BREAK) &&
+                        ((e->nouns_any[hb >> 6] >> (hb & 63)) & 1) &&
+                        typed_before_noun(&d, seg, n, len, pos, t)) {
+                        /* "the Vankor field", "the Kovykta gas field" */
                         n = 0;
                         continue;
                     }
@@ -2083,7 +1664,8 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                     n = 0;
                     continue;
                 }
-            } else {
+            } else if (!(t->flags & TOK_NUM) || (t->flags & TOK_BREAK) ||
+                       !listed_with_number(lx, seg, n, t)) {
                 flush(&d, seg, n);
                 n = 0;
                 continue;
@@ -2105,17 +1687,5 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         push_word(seg, &n, x);
     }
     flush(&d, seg, n);
-    resolve_persons(&d);
-    for (size_t i = 0; i < d.n_m; i++)
-        if (d.m[i].place && !d.m[i].used) {
-            d.m[i].used = true;
-            add_cand(&d, d.m[i].start, d.m[i].end, RESULT_GPE, NULL);
-        }
-    propagate_types(&d, len);
-    emit(&d, text, r);
-    sc->c = d.c;
-    sc->cap_c = d.cap_c;
-    sc->m = d.m;
-    sc->cap_m = d.cap_m;
-    scratch_give(sc);
+    ent_doc_finish(&d, r);
 }

@@ -1021,6 +1021,122 @@ test_town_or_given_name(void **state)
     }
 }
 
+/* Facilities by the lower-case noun after an unknown name, through up to
+ * two modifiers ("the X tunnel", "the X thermal power station"); a listed
+ * name ending the run is kept whole ("the South Stream pipeline"), and a
+ * hyphenated pair before a kind of line stays one line with its noun. */
+static void
+test_facility_nouns(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: Trains use the Dolgansky tunnel, jets the Varmik "
+        "airbase, and the Ostrova thermal power station was opened. The "
+        "South Stream pipeline and the Lunov-Tarsk pipeline are ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Dolgansky", RESULT_FAC);
+    expect(r, s, "Varmik", RESULT_FAC);
+    expect(r, s, "Ostrova", RESULT_FAC);
+    expect(r, s, "South Stream", RESULT_FAC);
+    expect(r, s, "Lunov-Tarsk pipeline", RESULT_FAC);
+    expect_none(r, "Stream");
+    result_destroy(&r);
+}
+
+/* Macro-regions of data/loc.txt, with or without "the". */
+static void
+test_macro_regions(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Pay rises in the Far North and the "
+                    "Trans-Urals, north of the Arctic Circle.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Far North", RESULT_LOC);
+    expect(r, s, "Trans-Urals", RESULT_LOC);
+    expect(r, s, "Arctic Circle", RESULT_LOC);
+    result_destroy(&r);
+    s = "Ann Smith: Tajikistani and Argentinean firms work in the Russian "
+        "Arctic.\n";
+    r = scan(s);
+    expect(r, s, "Tajikistani", RESULT_NORP);
+    expect(r, s, "Argentinean", RESULT_NORP);
+    expect(r, s, "Russian Arctic", RESULT_LOC);
+    result_destroy(&r);
+}
+
+/* A hyphenated word of listed places splits into them, non-political
+ * places included, also after an unknown capitalised word. */
+static void
+test_hyphen_places(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Before the Russia-Africa summit we spoke of "
+                    "the Volga-Kama basin at the Ninth Russia-Kazakhstan "
+                    "Forum.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Russia", RESULT_GPE);
+    expect(r, s, "Africa", RESULT_LOC);
+    expect(r, s, "Volga", RESULT_LOC);
+    expect(r, s, "Kama", RESULT_LOC);
+    expect(r, s, "Kazakhstan", RESULT_GPE);
+    expect_none(r, "Ninth Russia-Kazakhstan Forum");
+    result_destroy(&r);
+}
+
+/* A number right after a run ends a listed name when the gazetteer has
+ * it ("Nord Stream 2"); other numbers end the run. Abbreviated plant
+ * heads ("NPP", "HPP") make facilities. */
+static void
+test_listed_name_number(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Nord Stream 1 works, Nord Stream 2 is built "
+                    "and the Kostrova NPP with Belaya HPP run; Gazprom 5 "
+                    "said so.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Nord Stream 2", RESULT_FAC);
+    expect(r, s, "Nord Stream", RESULT_FAC);
+    expect(r, s, "Kostrova NPP", RESULT_FAC);
+    expect(r, s, "Belaya HPP", RESULT_FAC);
+    expect(r, s, "Gazprom", RESULT_ORG);
+    expect_none(r, "Gazprom 5");
+    result_destroy(&r);
+}
+
+/* A particle joined to a name by a hyphen ("al-", "el-") continues a
+ * person's name or stands for it after an honorific; a lower-case
+ * hyphenated word that is no such name ends the run. */
+static void
+test_particle_names(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We thanked Mr al-Rahim, then met Bashar "
+                    "al-Rahim in Damascus. Sergei Ivanov well-known for "
+                    "it came too.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Bashar al-Rahim", RESULT_PERSON);
+    expect(r, s, "al-Rahim", RESULT_PERSON);
+    expect(r, s, "Sergei Ivanov", RESULT_PERSON);
+    expect_none(r, "Sergei Ivanov well-known");
+    result_destroy(&r);
+}
+
+/* A head phrase takes a "No. N" after it ("Hospital No. 40", "School
+ * No.7"); "Corps" is the head of a body. */
+static void
+test_numbered_bodies(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Doctors of Tarsk City Hospital No. 40 and "
+                    "Lensk School No.7 thanked the Volna Engineering Corps. "
+                    "No. 5 was next.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tarsk City Hospital No. 40", RESULT_ORG);
+    expect(r, s, "Lensk School No.7", RESULT_ORG);
+    expect(r, s, "Volna Engineering Corps", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1066,6 +1182,12 @@ main(void)
         cmocka_unit_test(test_office_of_norp_name),
         cmocka_unit_test(test_towns_by_context),
         cmocka_unit_test(test_town_or_given_name),
+        cmocka_unit_test(test_facility_nouns),
+        cmocka_unit_test(test_macro_regions),
+        cmocka_unit_test(test_hyphen_places),
+        cmocka_unit_test(test_listed_name_number),
+        cmocka_unit_test(test_particle_names),
+        cmocka_unit_test(test_numbered_bodies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
