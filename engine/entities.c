@@ -365,11 +365,16 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
                     q0++;
                 if (q0 < n && listed_org(lx, w, n, q0))
                     break; /* "Bank of Russia and Sberbank" */
-                bool body = false;
+                /* a facility noun without "the" is a subject of the
+                 * body's name ("Committee on Constitutional Law and
+                 * State Building"), with it a place ("... and the
+                 * Crimean Bridge") */
+                bool body = false, the = q0 > k + 1;
                 for (size_t q = k + 1; q < n && !w[q].comma; q++) {
                     if (w[q].conn && !word_is(s, &w[q], "the"))
                         break;
-                    if (w[q].kinds & GAZ_HEAD)
+                    if ((w[q].kinds & GAZ_HEAD) &&
+                        (w[q].head != RESULT_FAC || the))
                         body = true;
                 }
                 if (body)

@@ -274,6 +274,24 @@ test_complement_lists(void **state)
     result_destroy(&r);
 }
 
+/* A facility noun after "and" in a body's complement is a subject of its
+ * name; with "the" it is a place of its own. */
+static void
+test_complement_facility_noun(void **state)
+{
+    (void)state;
+    const char *in =
+        "The Duma Committee on Regional Policy and Town Building met. "
+        "The Ministry of Transport and the Volga Bridge were named.";
+    result_t *r = scan(in);
+    expect(r, in, "Duma Committee on Regional Policy and Town Building",
+           RESULT_ORG);
+    expect_none(r, "Town Building");
+    expect(r, in, "Ministry of Transport", RESULT_ORG);
+    expect(r, in, "Volga Bridge", RESULT_FAC);
+    result_destroy(&r);
+}
+
 static void
 test_org_forms(void **state)
 {
@@ -1148,6 +1166,7 @@ main(void)
         cmocka_unit_test(test_capitalised_plural_head),
         cmocka_unit_test(test_hyphen_norp_places),
         cmocka_unit_test(test_complement_lists),
+        cmocka_unit_test(test_complement_facility_noun),
         cmocka_unit_test(test_org_forms),
         cmocka_unit_test(test_title_place_unknown_name),
         cmocka_unit_test(test_unknown_towns),
