@@ -392,7 +392,27 @@ fig_date_decade_word(const scan_t *s, size_t p)
             fig_lex_word_is(s->t, ws, we, "late"));
 }
 
-/* A month before the number: "June 30 [, 2020]" (a day) or "June 2020". */
+/* "January-March 2018": an earlier month and a dash before the month at
+ * ms, which starts a range of months: returns that month (its start in
+ * *start), or 0. */
+static int
+month_range_start(const scan_t *s, size_t ms, int mo, size_t *start)
+{
+    size_t q = fig_lex_skip_blanks_back(s->t, ms);
+    size_t dl = fig_lex_dash_before(s->t, q);
+    size_t ws, we;
+    if (!dl || !fig_lex_prev_word(s->t, q - dl, &ws, &we) ||
+        fig_lex_skip_blanks_back(s->t, q - dl) != we)
+        return 0;
+    int i = fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_months);
+    if (i < 0 || (int)s->lex->fig_months[i].num >= mo)
+        return 0;
+    *start = ws;
+    return (int)s->lex->fig_months[i].num;
+}
+
+/* A month before the number: "June 30 [, 2020]" (a day), "June 2020" or
+ * "January-March 2018" (an interval of months). */
 step_t
 fig_date_month_day(scan_t *s, numctx_t *x, cand_t *c)
 {
@@ -407,10 +427,56 @@ fig_date_month_day(scan_t *s, numctx_t *x, cand_t *c)
     if (mo && is_yearish(m)) {
         c->type = RESULT_DATE;
         c->start = ms;
-        snprintf(c->iso, sizeof c->iso, "%04d-%02d", (int)m->ip, mo);
+        size_t rs;
+        int mo1 = month_range_start(s, ms, mo, &rs);
+        if (mo1) {
+            c->start = rs;
+            snprintf(c->iso, sizeof c->iso, "%04d-%02d/%04d-%02d", (int)m->ip,
+                     mo1, (int)m->ip, mo);
+        } else {
+            snprintf(c->iso, sizeof c->iso, "%04d-%02d", (int)m->ip, mo);
+        }
         return give(x, c->end);
     }
     return STEP_NEXT;
+}
+
+/* "June 11-12, 2013", "May 7 and 9": a small number after the last day
+ * of a month and a dash or range word (no comma: "On June 12, 15 died")
+ * is another day of that month, in the year written after it or that of
+ * the first day, unless a noun follows ("June 11-12 people"). */
+step_t
+fig_date_next_day(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const num_t *m = &x->m;
+    const cand_t *y = &s->day;
+    const unsigned char *t = s->t;
+    if (!s->has_day || x->hyph || (c->flags & F_SCALE) || !is_int(m) ||
+        m->sep || m->intdig > 2 || m->ip < 1 || m->ip > 31 || y->end > x->p ||
+        x->p - y->end > 16)
+        return STEP_NEXT;
+    size_t a = fig_lex_skip_blanks(t, s->n, y->end);
+    size_t k = fig_lex_dash(t, s->n, a);
+    const fig_word_t *w;
+    size_t b = k ? a + k
+                 : fig_lex_match_table(s->lx, t, s->n, a,
+                                       s->lex->fig_range_connectors, false, &w);
+    if (!b || fig_lex_skip_blanks(t, s->n, b) != x->p)
+        return STEP_NEXT;
+    size_t ye;
+    int yr = year_after(s, x->q, &ye);
+    if (!yr && !figures_followed_loosely(s, x->q))
+        return STEP_NEXT;
+    c->type = RESULT_DATE;
+    c->kind = K_DAYMONTH;
+    c->month = y->month;
+    c->year = yr ? yr : y->year;
+    c->end = yr ? ye : x->q;
+    if (c->year)
+        fig_date_iso_ymd(c->iso, sizeof c->iso, c->year, c->month, (int)m->ip);
+    else
+        fig_date_iso_md(c->iso, sizeof c->iso, c->month, (int)m->ip);
+    return give(x, c->end);
 }
 
 /* A small number before a month ("30 June [2020]") or a clock word ("5
@@ -514,6 +580,17 @@ year_in_name(const scan_t *s, size_t p, size_t a)
     return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_months) < 0;
 }
 
+/* The word at a has a capital after its first letter ("2019-nCoV"): a
+ * code, of which a number joined to it by a hyphen is part. */
+static bool
+inner_capital(const scan_t *s, size_t a)
+{
+    for (size_t e = a + 1; e < s->n && fig_lex_is_alpha(s->t[e]); e++)
+        if (s->t[e] >= 'A' && s->t[e] <= 'Z')
+            return true;
+    return false;
+}
+
 /* A year: from 1900, or after a word of fig_year_preps, or "mid-";
  * with its context ("first half of 2020", "Q3 2020", "summer 2014"). A
  * year in a name ("Expo 2017", "Russia 2018 Organising Committee", "the
@@ -527,9 +604,15 @@ fig_date_year(scan_t *s, numctx_t *x, cand_t *c)
         (figures_name_before(s, x->p) ||
          (x->a > x->q && year_in_name(s, x->p, x->a))))
         return give(x, figures_skip_run(s, x->q));
-    size_t ws, we;
+    if (x->hyph && inner_capital(s, x->a))
+        return give(x, figures_skip_run(s, x->q));
+    size_t ws, we, bs, be;
     bool prep = fig_lex_prev_word(s->t, c->start, &ws, &we) &&
                 word_in_list(s, ws, we, s->lex->fig_year_preps);
+    /* "up to 1000": a count (from 1900 it is a year all the same) */
+    if (prep && x->m.ip < 1900 && fig_lex_prev_word(s->t, ws, &bs, &be) &&
+        word_in_list(s, bs, be, s->lex->fig_year_prep_blockers))
+        prep = false;
     if (!(x->m.ip >= 1900 || prep || x->pfx))
         return STEP_NEXT;
     c->type = RESULT_DATE;

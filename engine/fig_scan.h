@@ -174,6 +174,11 @@ bool figures_parse_num(const scan_t *s, size_t p, num_t *o, size_t *end);
  * "Article 15"), which makes a small number part of a name. */
 bool figures_name_before(const scan_t *s, size_t p);
 
+/* Nothing follows the number ending at p but punctuation, a dash or a
+ * word of fig_loose_followers: it may be elliptical ("25.1 a year
+ * earlier"). */
+bool figures_followed_loosely(const scan_t *s, size_t p);
+
 /* ---- fig_date.c: calendar patterns ---- */
 
 /* "%04d-%02d-%02d" and "--%02d-%02d" into iso[0..cap). */
@@ -205,6 +210,7 @@ step_t fig_date_slash(scan_t *s, numctx_t *x, cand_t *c);
  * 2020"). */
 step_t fig_date_month_day(scan_t *s, numctx_t *x, cand_t *c);
 step_t fig_date_day_month_clock(scan_t *s, numctx_t *x, cand_t *c);
+step_t fig_date_next_day(scan_t *s, numctx_t *x, cand_t *c);
 step_t fig_date_duration(scan_t *s, numctx_t *x, cand_t *c);
 step_t fig_date_year(scan_t *s, numctx_t *x, cand_t *c);
 

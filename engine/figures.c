@@ -176,8 +176,8 @@ figures_parse_num(const scan_t *s, size_t p, num_t *o, size_t *end)
     return true;
 }
 
-static bool
-followed_loosely(const scan_t *s, size_t p)
+bool
+figures_followed_loosely(const scan_t *s, size_t p)
 {
     size_t a = fig_lex_skip_blanks(s->t, s->n, p);
     if (a >= s->n)
@@ -737,7 +737,7 @@ static size_t
 finish_done(scan_t *s, const numctx_t *x, cand_t *c)
 {
     if (c->type == RESULT_CARDINAL) {
-        if (followed_loosely(s, c->end))
+        if (figures_followed_loosely(s, c->end))
             c->flags |= F_LOOSE;
     }
     if (!(c->flags & F_LINK) &&
@@ -766,8 +766,8 @@ classify(scan_t *s, size_t p, cand_t *c)
                                          pat_percent_sign };
     static pattern_fn *const after[] = {
         pat_unit,          fig_date_month_day, fig_date_day_month_clock,
-        fig_date_duration, fig_date_year,      pat_money_sign,
-        pat_cardinal
+        fig_date_next_day, fig_date_duration,  fig_date_year,
+        pat_money_sign,    pat_cardinal
     };
     numctx_t x = { .p = p };
     memset(c, 0, sizeof *c);

@@ -58,6 +58,7 @@ static const lexicon_t builtin = {
     .fig_clock_words = fig_clock_words,
     .fig_ordinal_suffixes = fig_ordinal_suffixes,
     .fig_year_prefixes = fig_year_prefixes,
+    .fig_year_prep_blockers = fig_year_prep_blockers,
 };
 
 const lexicon_t *

@@ -104,6 +104,10 @@ struct lexicon {
     /* Words joined to a year by a hyphen that leave it a year
      * ("mid-2020", "pre-2014", "post-2018"). */
     const fig_word_t *fig_year_prefixes;
+    /* Words right before a year preposition that make a number under
+     * 1900 after it a count ("up to 1000"); not in fig_lex's index (rare
+     * lookups scan it). */
+    const fig_word_t *fig_year_prep_blockers;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

@@ -915,6 +915,62 @@ test_day_ranges(void **state)
     result_destroy(&r);
 }
 
+/* The other day of a range takes the year written after it ("11-12,
+ * 2026"), or the first day's, also when a year ends the range. */
+static void
+test_day_ranges_with_year(void **state)
+{
+    (void)state;
+    const char *in = "The talks ran on March 2\xe2\x80\x93"
+                     "4, 2027 in Minsk, the fair on August 30 and 31, 2026, "
+                     "and the show on July 9, 2025 to 11.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "March 2", 0, "--03-02");
+    iso_fig(r, in, RESULT_DATE, "4, 2027", 0, "2027-03-04");
+    iso_fig(r, in, RESULT_DATE, "August 30", 0, "--08-30");
+    iso_fig(r, in, RESULT_DATE, "31, 2026", 0, "2026-08-31");
+    iso_fig(r, in, RESULT_DATE, "July 9, 2025", 0, "2025-07-09");
+    iso_fig(r, in, RESULT_DATE, "11", 0, "2025-07-11");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
+/* "February-May 2026": a range of months in one year is one DATE with an
+ * ISO interval; a later month first is no range. */
+static void
+test_month_ranges(void **state)
+{
+    (void)state;
+    const char *in = "Sales rose in February-May 2026 and in July \xe2\x80\x93 "
+                     "September 2025, but fell in October-April 2024.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "February-May 2026", 0, "2026-02/2026-05");
+    iso_fig(r, in, RESULT_DATE, "July \xe2\x80\x93 September 2025", 0,
+            "2025-07/2025-09");
+    iso_fig(r, in, RESULT_DATE, "April 2024", 0, "2024-04");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* "up to 1200", "a total of 1500": a count, though "to" and "of" make a
+ * year of a smaller number elsewhere ("back to 1865"); a number joined to
+ * a code ("2031-xVir") is part of the name. */
+static void
+test_years_and_counts(void **state)
+{
+    (void)state;
+    const char *in = "The plan adds up to 1200 beds and a total of 1500 "
+                     "jobs; the bond goes back to 1865. The strain 2031-xVir "
+                     "spread in 2031.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "1200", 0, 1200, "");
+    num_fig(r, in, RESULT_CARDINAL, "1500", 0, 1500, "");
+    iso_fig(r, in, RESULT_DATE, "1865", 0, "1865");
+    iso_fig(r, in, RESULT_DATE, "2031", 1, "2031");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -995,6 +1051,9 @@ main(void)
         cmocka_unit_test(test_compound_amounts_and_kopecks),
         cmocka_unit_test(test_years_in_names),
         cmocka_unit_test(test_day_ranges),
+        cmocka_unit_test(test_day_ranges_with_year),
+        cmocka_unit_test(test_month_ranges),
+        cmocka_unit_test(test_years_and_counts),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };

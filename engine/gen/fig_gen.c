@@ -347,17 +347,29 @@ write_table(FILE *out, const char *name, const table_t *t)
 int
 main(int argc, char **argv)
 {
-    static const char *const names[] = { "scales",           "currencies",
-                                         "currency_symbols", "units",
-                                         "months",           "percents",
-                                         "durations",        "numwords",
-                                         "loose_followers",  "range_connectors",
-                                         "year_preps",       "seasons",
-                                         "season_edges",     "year_edges",
-                                         "relative_periods", "part_ordinals",
-                                         "per_times",        "carry_preps",
-                                         "clock_words",      "ordinal_suffixes",
-                                         "year_prefixes",    NULL };
+    static const char *const names[] = { "scales",
+                                         "currencies",
+                                         "currency_symbols",
+                                         "units",
+                                         "months",
+                                         "percents",
+                                         "durations",
+                                         "numwords",
+                                         "loose_followers",
+                                         "range_connectors",
+                                         "year_preps",
+                                         "seasons",
+                                         "season_edges",
+                                         "year_edges",
+                                         "relative_periods",
+                                         "part_ordinals",
+                                         "per_times",
+                                         "carry_preps",
+                                         "clock_words",
+                                         "ordinal_suffixes",
+                                         "year_prefixes",
+                                         "year_prep_blockers",
+                                         NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
         return 2;
