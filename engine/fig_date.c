@@ -591,6 +591,24 @@ inner_capital(const scan_t *s, size_t a)
     return false;
 }
 
+/* "around 2000 companies", "more than 2000 social workers": a word of
+ * fig_count_approximators right before the number and a word after it
+ * that is not one of fig_loose_followers make it a count ("around 2008,
+ * we", "by about 2030." are years). */
+static bool
+approximate_count(const scan_t *s, const numctx_t *x)
+{
+    size_t ws, we, e;
+    if (x->hyph || x->a <= x->q || x->a >= s->n || s->t[x->a] < 'a' ||
+        s->t[x->a] > 'z' || fig_lex_blank_before(s->t, x->p) == 0 ||
+        !fig_lex_prev_word(s->t, x->p, &ws, &we) ||
+        !word_in_list(s, ws, we, s->lex->fig_count_approximators))
+        return false;
+    for (e = x->a; e < s->n && fig_lex_is_alpha(s->t[e]); e++)
+        ;
+    return !word_in_list(s, x->a, e, s->lex->fig_loose_followers);
+}
+
 /* A year: from 1900, or after a word of fig_year_preps, or "mid-";
  * with its context ("first half of 2020", "Q3 2020", "summer 2014"). A
  * year in a name ("Expo 2017", "Russia 2018 Organising Committee", "the
@@ -613,7 +631,7 @@ fig_date_year(scan_t *s, numctx_t *x, cand_t *c)
     if (prep && x->m.ip < 1900 && fig_lex_prev_word(s->t, ws, &bs, &be) &&
         word_in_list(s, bs, be, s->lex->fig_year_prep_blockers))
         prep = false;
-    if (!(x->m.ip >= 1900 || prep || x->pfx))
+    if (!(x->m.ip >= 1900 || prep || x->pfx) || approximate_count(s, x))
         return STEP_NEXT;
     c->type = RESULT_DATE;
     c->kind = K_YEAR;

@@ -59,6 +59,7 @@ static const lexicon_t builtin = {
     .fig_ordinal_suffixes = fig_ordinal_suffixes,
     .fig_year_prefixes = fig_year_prefixes,
     .fig_year_prep_blockers = fig_year_prep_blockers,
+    .fig_count_approximators = fig_count_approximators,
 };
 
 const lexicon_t *

@@ -108,6 +108,9 @@ struct lexicon {
      * 1900 after it a count ("up to 1000"); not in fig_lex's index (rare
      * lookups scan it). */
     const fig_word_t *fig_year_prep_blockers;
+    /* Words right before a number that make it a count when a noun
+     * follows ("around 2000 companies"); not indexed either. */
+    const fig_word_t *fig_count_approximators;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

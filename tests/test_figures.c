@@ -971,6 +971,26 @@ test_years_and_counts(void **state)
     result_destroy(&r);
 }
 
+/* "around 2400 firms": an approximating word before and a noun after
+ * make a count of a number that would be a year; with punctuation or a
+ * loose follower after it ("around 2030, we", "about 2040 the") it
+ * stays a year. */
+static void
+test_approximate_counts(void **state)
+{
+    (void)state;
+    const char *in = "Around 2400 firms took part and more than 1950 young "
+                     "workers came; around 2030, we will see, and by about "
+                     "2040 the plan ends.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2400", 0, 2400, "");
+    num_fig(r, in, RESULT_CARDINAL, "1950", 0, 1950, "");
+    iso_fig(r, in, RESULT_DATE, "2030", 0, "2030");
+    iso_fig(r, in, RESULT_DATE, "2040", 0, "2040");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -1054,6 +1074,7 @@ main(void)
         cmocka_unit_test(test_day_ranges_with_year),
         cmocka_unit_test(test_month_ranges),
         cmocka_unit_test(test_years_and_counts),
+        cmocka_unit_test(test_approximate_counts),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };

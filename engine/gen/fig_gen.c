@@ -369,6 +369,7 @@ main(int argc, char **argv)
                                          "ordinal_suffixes",
                                          "year_prefixes",
                                          "year_prep_blockers",
+                                         "count_approximators",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
