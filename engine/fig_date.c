@@ -563,16 +563,33 @@ fig_date_duration(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, c->end);
 }
 
+/* The line holding p is a headline: it ends in no full stop, question or
+ * exclamation mark or colon ("Meeting on preparations for 2014 Winter
+ * Olympics in Sochi"). Headlines drop their articles. */
+static bool
+in_headline(const scan_t *s, size_t p)
+{
+    const unsigned char *nl = memchr(s->t + p, '\n', s->n - p);
+    size_t e = nl ? (size_t)(nl - s->t) : s->n;
+    while (e > p && (s->t[e - 1] == ' ' || s->t[e - 1] == '\r'))
+        e--;
+    unsigned char c = s->t[e - 1];
+    return c != '.' && c != '?' && c != '!' && c != ':';
+}
+
 /* "the 2014 Winter Olympics", "the 2018 FIFA World Cup": a year between
- * "the" and a capitalised word (not a month) at a is part of a name. */
+ * "the" (or anything, in a headline) and a capitalised word (not a month)
+ * at a is part of a name. */
 static bool
 year_in_name(const scan_t *s, size_t p, size_t a)
 {
     size_t ws, we;
-    if (a >= s->n || !(s->t[a] >= 'A' && s->t[a] <= 'Z') ||
-        fig_lex_blank_before(s->t, p) == 0 ||
-        !fig_lex_prev_word(s->t, p, &ws, &we) ||
-        !fig_lex_word_is(s->t, ws, we, "the"))
+    if (a >= s->n || !(s->t[a] >= 'A' && s->t[a] <= 'Z'))
+        return false;
+    if (!(fig_lex_blank_before(s->t, p) &&
+          fig_lex_prev_word(s->t, p, &ws, &we) &&
+          fig_lex_word_is(s->t, ws, we, "the")) &&
+        !in_headline(s, p))
         return false;
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))

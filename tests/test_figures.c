@@ -991,6 +991,24 @@ test_approximate_counts(void **state)
     result_destroy(&r);
 }
 
+/* A headline (a line with no full stop, question mark or colon at its
+ * end) drops its articles: a year before a capitalised word there is part
+ * of a name as it is after "the"; in a sentence it is not. */
+static void
+test_years_in_headlines(void **state)
+{
+    (void)state;
+    const char *in = "Meeting on preparations for 2030 Winter Games in Kazan\n"
+                     "2029-05-01\n"
+                     "In 2029 Russia hosted the talks on 2031 budgets.\n";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2029-05-01", 0, "2029-05-01");
+    iso_fig(r, in, RESULT_DATE, "2029", 1, "2029");
+    iso_fig(r, in, RESULT_DATE, "2031", 0, "2031");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -1075,6 +1093,7 @@ main(void)
         cmocka_unit_test(test_month_ranges),
         cmocka_unit_test(test_years_and_counts),
         cmocka_unit_test(test_approximate_counts),
+        cmocka_unit_test(test_years_in_headlines),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };
