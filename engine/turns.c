@@ -30,6 +30,9 @@
 #include <string.h>
 
 #define LABEL_MAX 160 /* longest label in bytes */
+/* most words of an anonymous label ("Question from Nizhny Novgorod
+ * Region"); a longer one is a sentence ending in a colon */
+#define ANON_WORDS_MAX 5
 #define LABEL_WORDS 24
 
 static uint16_t
@@ -241,6 +244,20 @@ parse_label(const lexicon_t *lx, const char *s, uint32_t a, uint32_t b,
     memset(out, 0, sizeof *out);
     if (lex_set_has(lx->anonymous_roles, buf + w[0].start,
                     w[0].end - w[0].start, w[0].hash)) {
+        /* "Journalist Mikhail Leontyev" names its speaker, "Question from
+         * Perm Territory" does not, and "All of our commitments will be
+         * met:" is prose that happens to begin with a role word */
+        size_t ns = n > 1 ? name_start(lx, buf, w, n) : n;
+        if (ns > 0 && ns + 2 <= n && (w[ns].flags & TOK_CAP) &&
+            (kinds_of(lx, w[ns].hash) & GAZ_GIVEN)) {
+            out->name_start = a + w[ns].start;
+            out->name_end = a + w[n - 1].end;
+            out->title_start = a + w[0].start;
+            out->title_end = a + w[ns - 1].end;
+            return true;
+        }
+        if (n > ANON_WORDS_MAX)
+            return false;
         out->anonymous = true;
         out->name_start = a + w[0].start;
         out->name_end = a + w[0].end;

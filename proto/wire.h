@@ -411,4 +411,19 @@ int wire_result_decode(const uint8_t *buf, size_t len, result_t **out);
  */
 int wire_result_check(const uint8_t *buf, size_t len);
 
+/* What the same pass reports to its caller (wire_result_check_visit). */
+typedef struct wire_visit {
+    /* Called for each of Result.entities that has a name, as its Entity
+     * ends, with its type (the low byte of the enum) and name (not
+     * NUL-terminated, valid UTF-8); may be NULL. A non-zero return stops the
+     * walk and is returned. Called before the whole Result is checked: on an
+     * error the caller undoes what it collected. */
+    int (*entity)(void *arg, int type, const char *name, size_t len);
+    void *arg;
+    uint64_t extract_us; /* out: Timings.extract_us, 0 when absent */
+} wire_visit_t;
+
+/* wire_result_check() that also reports entities and extract_us to v. */
+int wire_result_check_visit(const uint8_t *buf, size_t len, wire_visit_t *v);
+
 #endif

@@ -13,7 +13,9 @@
  * index into the Result's speakers (or negative). Finally the memory
  * protobuf-c will allocate is bounded from above and must fit in the
  * budget wire_result_decode() grants, so that a result the
- * broker commits always decodes for its consumers.
+ * broker commits always decodes for its consumers. The same pass reports
+ * each entity and the worker's extract_us to a caller that asks
+ * (wire_result_check_visit), so the store reads the bytes once.
  */
 #include "wire.h"
 
@@ -28,13 +30,17 @@
 
 /* What one walk gathers besides the verdict. */
 typedef struct check {
-    size_t cost;         /* upper bound of protobuf-c's allocations */
-    uint64_t n_speakers; /* Result.speakers elements */
-    int64_t max_speaker; /* highest Turn.speaker seen, -1 when none */
-    uint64_t start, end; /* last start/end of the message being walked */
-    int64_t speaker;     /* last Turn.speaker of the Turn being walked */
-    bool has_start_end;  /* it is a Turn, Mention or Figure */
-    bool is_turn;        /* the message being walked is a Turn */
+    size_t cost;             /* upper bound of protobuf-c's allocations */
+    uint64_t n_speakers;     /* Result.speakers elements */
+    int64_t max_speaker;     /* highest Turn.speaker seen, -1 when none */
+    uint64_t start, end;     /* last start/end of the message being walked */
+    int64_t speaker;         /* last Turn.speaker of the Turn being walked */
+    bool has_start_end;      /* it is a Turn, Mention or Figure */
+    bool is_turn;            /* the message being walked is a Turn */
+    wire_visit_t *visit;     /* what the caller wants to hear of, or NULL */
+    int ent_type;            /* the Entity being walked: last type ... */
+    const uint8_t *ent_name; /* ... and last name seen */
+    size_t ent_name_len;
 } check_t;
 
 /* wire_result_decode's arena rounds each allocation up to 16 bytes. */
@@ -89,6 +95,16 @@ note_value(check_t *c, const ProtobufCMessageDescriptor *d,
            const pbraw_field_t *f)
 {
     uint32_t start_tag = 0, end_tag = 0;
+    if (d == &excerpt__v1__entity__descriptor) {
+        if (f->num == TAG_ENTITY_TYPE)
+            c->ent_type = (int)(f->v & 0xff);
+        return;
+    }
+    if (d == &excerpt__v1__timings__descriptor) {
+        if (f->num == TAG_TIMINGS_EXTRACT_US && c->visit)
+            c->visit->extract_us = f->v;
+        return;
+    }
     if (d == &excerpt__v1__turn__descriptor) {
         start_tag = TAG_TURN_START;
         end_tag = TAG_TURN_END;
@@ -150,6 +166,11 @@ check_field(const ProtobufCMessageDescriptor *d,
     case PROTOBUF_C_TYPE_STRING:
         if (!utf8_is_valid((const char *)f->buf, f->len))
             return ERR_PROTO;
+        if (d == &excerpt__v1__entity__descriptor &&
+            f->num == TAG_ENTITY_NAME) {
+            c->ent_name = f->buf;
+            c->ent_name_len = f->len;
+        }
         c->cost += ALLOC_COST(f->len + 1);
         return ERR_OK;
     case PROTOBUF_C_TYPE_BYTES:
@@ -162,6 +183,9 @@ check_field(const ProtobufCMessageDescriptor *d,
         check_t inner = *c;
         inner.start = inner.end = 0;
         inner.speaker = 0; /* proto3: an absent speaker is 0 */
+        inner.ent_type = 0;
+        inner.ent_name = NULL;
+        inner.ent_name_len = 0;
         inner.is_turn = fd->descriptor == &excerpt__v1__turn__descriptor;
         inner.has_start_end =
             inner.is_turn ||
@@ -175,6 +199,12 @@ check_field(const ProtobufCMessageDescriptor *d,
         c->cost = repeated ? inner.cost : 2 * inner.cost - c->cost;
         c->n_speakers = inner.n_speakers;
         c->max_speaker = inner.max_speaker;
+        if (d == &excerpt__v1__result__descriptor &&
+            f->num == TAG_RESULT_ENTITIES && inner.ent_name && c->visit &&
+            c->visit->entity)
+            return c->visit->entity(c->visit->arg, inner.ent_type,
+                                    (const char *)inner.ent_name,
+                                    inner.ent_name_len);
         return ERR_OK;
     }
     default:
@@ -229,11 +259,19 @@ check_msg(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
 int
 wire_result_check(const uint8_t *buf, size_t len)
 {
+    return wire_result_check_visit(buf, len, NULL);
+}
+
+int
+wire_result_check_visit(const uint8_t *buf, size_t len, wire_visit_t *v)
+{
+    if (v)
+        v->extract_us = 0;
     if (!buf && len)
         return ERR_INVAL;
     if (len > WIRE_MAX_FRAME)
         return ERR_PROTO;
-    check_t c = { .max_speaker = -1 };
+    check_t c = { .max_speaker = -1, .visit = v };
     int rc = check_msg(&excerpt__v1__result__descriptor, buf, len, &c);
     if (rc)
         return rc;

@@ -7,61 +7,6 @@
 
 #include "../proto/wire.h"
 
-/* ---- a minimal reader of the protobuf wire format, enough to find a
- * serialised Result's entities and extract_us without decoding (and
- * allocating) the whole message: the broker commits thousands per second. */
-
-typedef pbraw_field_t pbf_t;
-
-/* Walk a serialised Result: check its wire format (and that of each
- * Entity and Timings), report each entity's type and name to fn (may be
- * NULL) and the last extract_us. Field numbers from proto/tags.h. */
-typedef int (*entity_fn)(void *arg, int type, const char *name, size_t len);
-
-static int
-result_walk(const uint8_t *buf, size_t len, entity_fn fn, void *arg,
-            uint64_t *extract_us)
-{
-    /* an empty Result may come as (NULL, 0): no arithmetic on NULL */
-    const uint8_t *p = buf, *end = len ? buf + len : buf;
-    pbf_t f;
-    int rc;
-    *extract_us = 0;
-    while ((rc = pbraw_next(&p, end, &f)) == 1) {
-        if (f.num != TAG_RESULT_ENTITIES && f.num != TAG_RESULT_TIMINGS)
-            continue;
-        if (f.wt != PBRAW_LEN)
-            return ERR_PROTO;
-        const uint8_t *q = f.buf, *qe = f.buf + f.len;
-        pbf_t g;
-        int type = 0;
-        const char *name = NULL;
-        size_t nlen = 0;
-        while ((rc = pbraw_next(&q, qe, &g)) == 1) {
-            if (f.num == TAG_RESULT_TIMINGS &&
-                g.num == TAG_TIMINGS_EXTRACT_US && g.wt == PBRAW_VARINT)
-                *extract_us = g.v;
-            else if (f.num == TAG_RESULT_ENTITIES && g.num == TAG_ENTITY_TYPE &&
-                     g.wt == PBRAW_VARINT)
-                type = (int)(g.v & 0xff);
-            else if (f.num == TAG_RESULT_ENTITIES && g.num == TAG_ENTITY_NAME &&
-                     g.wt == PBRAW_LEN) {
-                name = (const char *)g.buf;
-                nlen = g.len;
-            }
-        }
-        if (rc < 0)
-            return rc;
-        if (f.num == TAG_RESULT_ENTITIES) {
-            if (name && !utf8_is_valid(name, nlen))
-                return ERR_PROTO;
-            if (fn && name && (rc = fn(arg, type, name, nlen)) != 0)
-                return rc;
-        }
-    }
-    return rc;
-}
-
 int
 store_result_check(const uint8_t *buf, size_t len)
 {
@@ -95,12 +40,14 @@ store_done(store_t *s, uint64_t id, uint32_t attempt, const uint8_t *result,
             const result_entity_t *e = &res->entities[i];
             sent_entity_collect(&ec, e->type, e->name ? e->name : "", SIZE_MAX);
         }
-    } else if (wire_result_check(result, result_len) != ERR_OK ||
-               result_walk(result, result_len, sent_entity_collect, &ec,
-                           &extract_us) < 0) {
-        sdb_op_failing_clean(s);
-        rc = ERR_INVAL;
-        goto out;
+    } else {
+        wire_visit_t v = { sent_entity_collect, &ec, 0 };
+        if (wire_result_check_visit(result, result_len, &v) != ERR_OK) {
+            sdb_op_failing_clean(s);
+            rc = ERR_INVAL;
+            goto out;
+        }
+        extract_us = v.extract_us;
     }
     rc = srec_unindex(s, txn, &r, &m);
     if (rc)

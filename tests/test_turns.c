@@ -150,6 +150,38 @@ test_anonymous(void **state)
     result_destroy(&r);
 }
 
+/* A role word opens an anonymous label only when nothing but a short
+ * "from ..." follows; a role before a person's name is that person's
+ * title, and a long line that begins with one is prose. */
+static void
+test_role_word_labels(void **state)
+{
+    (void)state;
+    const char *s =
+        "Moderator Irina Sokolova: Welcome to the session.\n"
+        "Question from Tula Region: When will the plant reopen?\n"
+        "Host of the Young Engineers award evening Pavel Gromov: Thank "
+        "you.\n"
+        "Irina Sokolova: The budget is ready.\n"
+        "All of our pension commitments will be met this year: pensions "
+        "and benefits will be indexed.\n"
+        "Irina Sokolova: That is all.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 2);
+    assert_string_equal(r->speakers[0].name, "Irina Sokolova");
+    assert_string_equal(r->speakers[0].title, "Moderator");
+    assert_string_equal(r->speakers[1].name, "Pavel Gromov");
+    assert_string_equal(r->speakers[1].title,
+                        "Host of the Young Engineers award evening");
+    assert_int_equal(r->n_turns, 5);
+    assert_int_equal(r->turns[1].speaker, -1);
+    /* the prose line stays inside the turn before it */
+    assert_int_equal(r->turns[3].start, off(s, "Irina Sokolova: The"));
+    assert_int_equal(r->turns[3].end, off(s, "Irina Sokolova: That"));
+    assert_int_equal(r->speakers[0].turns, 3);
+    result_destroy(&r);
+}
+
 static void
 test_title_only_labels(void **state)
 {
@@ -250,6 +282,7 @@ main(void)
         cmocka_unit_test(test_retranslated_and_particles),
         cmocka_unit_test(test_prose_colons),
         cmocka_unit_test(test_anonymous),
+        cmocka_unit_test(test_role_word_labels),
         cmocka_unit_test(test_title_only_labels),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_hostile),

@@ -1496,6 +1496,86 @@ check_is(const uint8_t *b, size_t n, int want)
     }
 }
 
+/* What a visit of test_result_check_visit hears. */
+typedef struct heard {
+    int n;
+    int types[4];
+    char names[4][32];
+    int stop_at; /* return 7 from this call (1-based), 0: never */
+} heard_t;
+
+static int
+heard_entity(void *arg, int type, const char *name, size_t len)
+{
+    heard_t *h = arg;
+    assert_true(h->n < 4 && len < sizeof h->names[0]);
+    h->types[h->n] = type;
+    memcpy(h->names[h->n], name, len);
+    h->names[h->n][len] = 0;
+    return ++h->n == h->stop_at ? 7 : 0;
+}
+
+static void
+test_result_check_visit(void **state)
+{
+    (void)state;
+    const char *text = "Ivan Petrov: Trade with Chile and Peru grew.";
+    result_t *r = result_new();
+    int32_t sp = result_add_speaker(r, "Ivan Petrov", NULL);
+    result_add_turn(r, sp, 0, 13, (uint32_t)strlen(text));
+    int32_t e = result_add_entity(r, RESULT_GPE, "Chile", NULL);
+    result_add_mention(r, e, text, 24, 29);
+    e = result_add_entity(r, RESULT_GPE, "Peru", NULL);
+    result_add_mention(r, e, text, 34, 38);
+    r->extract_us = 4321;
+    result_finish(r);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_result_encode(r, &buf, &len), ERR_OK);
+    int n_ent = (int)r->n_entities;
+    result_destroy(&r);
+
+    heard_t h = { 0 };
+    wire_visit_t v = { heard_entity, &h, 99 };
+    assert_int_equal(wire_result_check_visit(buf, len, &v), ERR_OK);
+    assert_int_equal(v.extract_us, 4321);
+    assert_int_equal(h.n, n_ent);
+    assert_true(h.n >= 2);
+    bool chile = false, peru = false;
+    for (int i = 0; i < h.n; i++) {
+        chile |= !strcmp(h.names[i], "Chile") && h.types[i] == RESULT_GPE;
+        peru |= !strcmp(h.names[i], "Peru") && h.types[i] == RESULT_GPE;
+    }
+    assert_true(chile && peru);
+
+    /* the callback's non-zero return stops the walk and is returned */
+    heard_t stop = { .stop_at = 1 };
+    v = (wire_visit_t){ heard_entity, &stop, 0 };
+    assert_int_equal(wire_result_check_visit(buf, len, &v), 7);
+    assert_int_equal(stop.n, 1);
+
+    /* bad bytes after good entities: the error, whatever was heard */
+    uint8_t *bad = malloc(len + 2);
+    assert_non_null(bad);
+    memcpy(bad, buf, len);
+    bad[len] = 0x2a; /* Result.entities, length 16: cut */
+    bad[len + 1] = 0x10;
+    heard_t h2 = { 0 };
+    v = (wire_visit_t){ heard_entity, &h2, 0 };
+    assert_int_equal(wire_result_check_visit(bad, len + 2, &v), ERR_PROTO);
+    /* no visitor: the plain check, extract_us of an absent Timings is 0 */
+    assert_int_equal(wire_result_check_visit(buf, len, NULL), ERR_OK);
+    const uint8_t empty_entity[] = { 0x2a, 0x00 };
+    heard_t h3 = { 0 };
+    v = (wire_visit_t){ heard_entity, &h3, 99 };
+    assert_int_equal(
+        wire_result_check_visit(empty_entity, sizeof empty_entity, &v), ERR_OK);
+    assert_int_equal(h3.n, 0); /* an Entity without a name is not heard */
+    assert_int_equal(v.extract_us, 0);
+    free(bad);
+    free(buf);
+}
+
 static void
 test_result_check(void **state)
 {
@@ -1648,6 +1728,7 @@ main(void)
         cmocka_unit_test(test_request_id_recovered),
         cmocka_unit_test(test_decode_memory_is_bounded),
         cmocka_unit_test(test_result_check),
+        cmocka_unit_test(test_result_check_visit),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
