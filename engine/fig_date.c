@@ -139,9 +139,9 @@ season_before(const scan_t *s, size_t ws, size_t we, cand_t *c)
 }
 
 /* The opening months of a year, "first N months of YEAR", as an ISO value:
- * three months are Q1, six H1, twelve the year; any other count has no
- * name of its own and is the interval of its months ("first nine months of
- * 2017" -> "2017-01/2017-09", "first month" -> "2017-01"). */
+ * three months are Q1, six H1, one its month ("2017-01"); any other count
+ * has no name of its own and is the year, as "the end of 2020" is (the
+ * tune gold's "first 11 months of 2017" -> "2017"). */
 static void
 first_months_iso(char *iso, size_t cap, int year, int months)
 {
@@ -149,12 +149,10 @@ first_months_iso(char *iso, size_t cap, int year, int months)
         snprintf(iso, cap, "%04d-Q1", year);
     else if (months == 6)
         snprintf(iso, cap, "%04d-H1", year);
-    else if (months == 12)
-        iso_y(iso, cap, year);
     else if (months == 1)
         snprintf(iso, cap, "%04d-01", year);
     else
-        snprintf(iso, cap, "%04d-01/%04d-%02d", year, year, months);
+        iso_y(iso, cap, year);
 }
 
 /* "past", "last" or "next" before a duration belongs to it: "over the past
