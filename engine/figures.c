@@ -444,6 +444,29 @@ after_suffix_dash(const scan_t *s, size_t p, size_t dl)
            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_ordinal_suffixes) >= 0;
 }
 
+/* "Hospital No. 40", "Federal Law No 253": the number at p after a word
+ * of fig_number_signs (capitalised words), maybe with a full stop, is an
+ * identifier. */
+static bool
+after_number_sign(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    /* most numbers follow a blank and a lower-case letter, a digit or
+     * punctuation: a few compares */
+    if (p < 3 || t[p - 1] != ' ')
+        return false;
+    size_t q = p - 1;
+    if (t[q - 1] == '.')
+        q--;
+    size_t ws = q;
+    while (ws > 0 && q - ws < 8 && fig_lex_is_alpha(t[ws - 1]))
+        ws--;
+    if (ws == q || t[ws] < 'A' || t[ws] > 'Z' ||
+        (ws > 0 && is_alnum(t[ws - 1])))
+        return false;
+    return word_in_list(s, ws, q, s->lex->fig_number_signs);
+}
+
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
  * figure, unless a blank is missing ("just1.5 percent"); "mid-2020" and
  * the other year prefixes are. Then the number itself: junk ("1.2.3", too
@@ -483,6 +506,8 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     if (!figures_parse_num(s, p, &x->m, &q))
         return give(x, q);
     if (unglue && figures_skip_run(s, p) != q)
+        return give(x, figures_skip_run(s, p));
+    if (after_number_sign(s, p))
         return give(x, figures_skip_run(s, p));
     x->q = q;
     c->num = x->m.val;

@@ -60,6 +60,7 @@ static const lexicon_t builtin = {
     .fig_year_prefixes = fig_year_prefixes,
     .fig_year_prep_blockers = fig_year_prep_blockers,
     .fig_count_approximators = fig_count_approximators,
+    .fig_number_signs = fig_number_signs,
 };
 
 const lexicon_t *

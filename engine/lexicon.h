@@ -111,6 +111,9 @@ struct lexicon {
     /* Words right before a number that make it a count when a noun
      * follows ("around 2000 companies"); not indexed either. */
     const fig_word_t *fig_count_approximators;
+    /* Words before a number that make it an identifier ("No. 40"); not
+     * indexed either. */
+    const fig_word_t *fig_number_signs;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

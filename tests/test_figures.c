@@ -1008,6 +1008,20 @@ test_years_in_headlines(void **state)
     result_destroy(&r);
 }
 
+/* "Hospital No. 12", "Federal Law No 301": a number after a word of
+ * number_signs is an identifier; "No, 12 people" is a count. */
+static void
+test_number_signs(void **state)
+{
+    (void)state;
+    const char *in = "She runs City Hospital No. 12 and cites Federal Law No "
+                     "301 and Order No. 1650. No, 14 people came.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "14", 0, 14, "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -1093,6 +1107,7 @@ main(void)
         cmocka_unit_test(test_years_and_counts),
         cmocka_unit_test(test_approximate_counts),
         cmocka_unit_test(test_years_in_headlines),
+        cmocka_unit_test(test_number_signs),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };

@@ -370,6 +370,7 @@ main(int argc, char **argv)
                                          "year_prefixes",
                                          "year_prep_blockers",
                                          "count_approximators",
+                                         "number_signs",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
