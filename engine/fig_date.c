@@ -592,7 +592,34 @@ year_in_name(const scan_t *s, size_t p, size_t a)
     size_t e = a;
     while (e < s->n && fig_lex_is_alpha(s->t[e]))
         e++;
-    return fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_months) < 0;
+    if (fig_lex_word_in(s->lx, s->t, a, e, s->lex->fig_months) >= 0)
+        return false;
+    /* under 1900 it is an identifier ("the 1432 Programme") */
+    if (s->t[p] == '1' && s->t[p + 1] < '9')
+        return true;
+    /* the name of an event ("2018 FIFA World Cup", "2014 Winter Olympic
+     * and Paralympic Games"), not a thing of a year ("the 2015
+     * Presidential Prize", "the 2016 Union budget") */
+    for (int k = 0; k < 8; k++) {
+        if (word_in_list(s, a, e, s->lex->fig_event_heads))
+            return true;
+        /* "Men's World Boxing Championship" */
+        if (e + 1 < s->n && s->t[e] == '\'' && s->t[e + 1] == 's')
+            e += 2;
+        else if (e + 3 < s->n && s->t[e] == 0xE2 && s->t[e + 1] == 0x80 &&
+                 s->t[e + 2] == 0x99 && s->t[e + 3] == 's')
+            e += 4;
+        size_t b = fig_lex_skip_blanks(s->t, s->n, e);
+        if (b == e || b >= s->n || !fig_lex_is_alpha(s->t[b]))
+            return false;
+        a = b;
+        for (e = a; e < s->n && fig_lex_is_alpha(s->t[e]); e++)
+            ;
+        if (!(s->t[a] >= 'A' && s->t[a] <= 'Z') &&
+            !fig_lex_word_is(s->t, a, e, "and"))
+            return false;
+    }
+    return false;
 }
 
 /* The word at a has a capital after its first letter ("2019-nCoV"): a

@@ -61,6 +61,7 @@ static const lexicon_t builtin = {
     .fig_year_prep_blockers = fig_year_prep_blockers,
     .fig_count_approximators = fig_count_approximators,
     .fig_number_signs = fig_number_signs,
+    .fig_event_heads = fig_event_heads,
 };
 
 const lexicon_t *

@@ -114,6 +114,9 @@ struct lexicon {
     /* Words before a number that make it an identifier ("No. 40"); not
      * indexed either. */
     const fig_word_t *fig_number_signs;
+    /* Words of an event's name that make a year before it part of the
+     * name ("the 2018 FIFA World Cup"); not indexed either. */
+    const fig_word_t *fig_event_heads;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

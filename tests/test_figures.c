@@ -1022,6 +1022,21 @@ test_number_signs(void **state)
     result_destroy(&r);
 }
 
+/* Only an event's name (a word of event_heads in the capitalised run)
+ * holds its year; "the 2026 Presidential Prize" is a thing of a year. A
+ * number under 1900 there is an identifier. */
+static void
+test_years_of_events_and_things(void **state)
+{
+    (void)state;
+    const char *in = "The 2026 Presidential Prize went to her, not the 2027 "
+                     "Men's Hockey Championship, under the 1432 Programme.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2026", 0, "2026");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -1108,6 +1123,7 @@ main(void)
         cmocka_unit_test(test_approximate_counts),
         cmocka_unit_test(test_years_in_headlines),
         cmocka_unit_test(test_number_signs),
+        cmocka_unit_test(test_years_of_events_and_things),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };

@@ -371,6 +371,7 @@ main(int argc, char **argv)
                                          "year_prep_blockers",
                                          "count_approximators",
                                          "number_signs",
+                                         "event_heads",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
