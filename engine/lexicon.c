@@ -58,6 +58,10 @@ static const lexicon_t builtin = {
     .fig_clock_words = fig_clock_words,
     .fig_ordinal_suffixes = fig_ordinal_suffixes,
     .fig_year_prefixes = fig_year_prefixes,
+    .fig_year_prep_blockers = fig_year_prep_blockers,
+    .fig_count_approximators = fig_count_approximators,
+    .fig_number_signs = fig_number_signs,
+    .fig_event_heads = fig_event_heads,
 };
 
 const lexicon_t *

@@ -104,6 +104,19 @@ struct lexicon {
     /* Words joined to a year by a hyphen that leave it a year
      * ("mid-2020", "pre-2014", "post-2018"). */
     const fig_word_t *fig_year_prefixes;
+    /* Words right before a year preposition that make a number under
+     * 1900 after it a count ("up to 1000"); not in fig_lex's index (rare
+     * lookups scan it). */
+    const fig_word_t *fig_year_prep_blockers;
+    /* Words right before a number that make it a count when a noun
+     * follows ("around 2000 companies"); not indexed either. */
+    const fig_word_t *fig_count_approximators;
+    /* Words before a number that make it an identifier ("No. 40"); not
+     * indexed either. */
+    const fig_word_t *fig_number_signs;
+    /* Words of an event's name that make a year before it part of the
+     * name ("the 2018 FIFA World Cup"); not indexed either. */
+    const fig_word_t *fig_event_heads;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

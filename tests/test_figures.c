@@ -153,8 +153,7 @@ test_first_months_of_year(void **state)
     assert_int_equal(r->n_figures, 4);
     iso_fig(r, in, RESULT_DATE, "first six months of 2018", 0, "2018-H1");
     iso_fig(r, in, RESULT_DATE, "first 3 months of 2019", 0, "2019-Q1");
-    iso_fig(r, in, RESULT_DATE, "first nine months of 2017", 0,
-            "2017-01/2017-09");
+    iso_fig(r, in, RESULT_DATE, "first nine months of 2017", 0, "2017");
     iso_fig(r, in, RESULT_DATE, "6 months", 0, "P6M");
     result_destroy(&r);
 }
@@ -915,6 +914,129 @@ test_day_ranges(void **state)
     result_destroy(&r);
 }
 
+/* The other day of a range takes the year written after it ("11-12,
+ * 2026"), or the first day's, also when a year ends the range. */
+static void
+test_day_ranges_with_year(void **state)
+{
+    (void)state;
+    const char *in = "The talks ran on March 2\xe2\x80\x93"
+                     "4, 2027 in Minsk, the fair on August 30 and 31, 2026, "
+                     "and the show on July 9, 2025 to 11.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "March 2", 0, "--03-02");
+    iso_fig(r, in, RESULT_DATE, "4, 2027", 0, "2027-03-04");
+    iso_fig(r, in, RESULT_DATE, "August 30", 0, "--08-30");
+    iso_fig(r, in, RESULT_DATE, "31, 2026", 0, "2026-08-31");
+    iso_fig(r, in, RESULT_DATE, "July 9, 2025", 0, "2025-07-09");
+    iso_fig(r, in, RESULT_DATE, "11", 0, "2025-07-11");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
+/* "February-May 2026": a range of months in one year is one DATE with an
+ * ISO interval; a later month first is no range. */
+static void
+test_month_ranges(void **state)
+{
+    (void)state;
+    const char *in = "Sales rose in February-May 2026 and in July \xe2\x80\x93 "
+                     "September 2025, but fell in October-April 2024.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "February-May 2026", 0, "2026-02/2026-05");
+    iso_fig(r, in, RESULT_DATE, "July \xe2\x80\x93 September 2025", 0,
+            "2025-07/2025-09");
+    iso_fig(r, in, RESULT_DATE, "April 2024", 0, "2024-04");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* "up to 1200", "a total of 1500": a count, though "to" and "of" make a
+ * year of a smaller number elsewhere ("back to 1865"); a number joined to
+ * a code ("2031-xVir") is part of the name. */
+static void
+test_years_and_counts(void **state)
+{
+    (void)state;
+    const char *in = "The plan adds up to 1200 beds and a total of 1500 "
+                     "jobs; the bond goes back to 1865. The strain 2031-xVir "
+                     "spread in 2031.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "1200", 0, 1200, "");
+    num_fig(r, in, RESULT_CARDINAL, "1500", 0, 1500, "");
+    iso_fig(r, in, RESULT_DATE, "1865", 0, "1865");
+    iso_fig(r, in, RESULT_DATE, "2031", 1, "2031");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* "around 2400 firms": an approximating word before and a noun after
+ * make a count of a number that would be a year; with punctuation or a
+ * loose follower after it ("around 2030, we", "about 2040 the") it
+ * stays a year. */
+static void
+test_approximate_counts(void **state)
+{
+    (void)state;
+    const char *in = "Around 2400 firms took part and more than 1950 young "
+                     "workers came; around 2030, we will see, and by about "
+                     "2040 the plan ends.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2400", 0, 2400, "");
+    num_fig(r, in, RESULT_CARDINAL, "1950", 0, 1950, "");
+    iso_fig(r, in, RESULT_DATE, "2030", 0, "2030");
+    iso_fig(r, in, RESULT_DATE, "2040", 0, "2040");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* A headline (a line with no full stop, question mark or colon at its
+ * end) drops its articles: a year before a capitalised word there is part
+ * of a name as it is after "the"; in a sentence it is not. */
+static void
+test_years_in_headlines(void **state)
+{
+    (void)state;
+    const char *in = "Meeting on preparations for 2030 Winter Games in Kazan\n"
+                     "2029-05-01\n"
+                     "In 2029 Russia hosted the talks on 2031 budgets.\n";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2029-05-01", 0, "2029-05-01");
+    iso_fig(r, in, RESULT_DATE, "2029", 1, "2029");
+    iso_fig(r, in, RESULT_DATE, "2031", 0, "2031");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* "Hospital No. 12", "Federal Law No 301": a number after a word of
+ * number_signs is an identifier; "No, 12 people" is a count. */
+static void
+test_number_signs(void **state)
+{
+    (void)state;
+    const char *in = "She runs City Hospital No. 12 and cites Federal Law No "
+                     "301 and Order No. 1650. No, 14 people came.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "14", 0, 14, "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
+/* Only an event's name (a word of event_heads in the capitalised run)
+ * holds its year; "the 2026 Presidential Prize" is a thing of a year. A
+ * number under 1900 there is an identifier. */
+static void
+test_years_of_events_and_things(void **state)
+{
+    (void)state;
+    const char *in = "The 2026 Presidential Prize went to her, not the 2027 "
+                     "Men's Hockey Championship, under the 1432 Programme.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "2026", 0, "2026");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
 /* An editor's bracket supplies a percent or a unit as it does a
  * currency. */
 static void
@@ -995,6 +1117,13 @@ main(void)
         cmocka_unit_test(test_compound_amounts_and_kopecks),
         cmocka_unit_test(test_years_in_names),
         cmocka_unit_test(test_day_ranges),
+        cmocka_unit_test(test_day_ranges_with_year),
+        cmocka_unit_test(test_month_ranges),
+        cmocka_unit_test(test_years_and_counts),
+        cmocka_unit_test(test_approximate_counts),
+        cmocka_unit_test(test_years_in_headlines),
+        cmocka_unit_test(test_number_signs),
+        cmocka_unit_test(test_years_of_events_and_things),
         cmocka_unit_test(test_bracketed_units),
         cmocka_unit_test(test_50mb_line),
     };

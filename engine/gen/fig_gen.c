@@ -347,17 +347,32 @@ write_table(FILE *out, const char *name, const table_t *t)
 int
 main(int argc, char **argv)
 {
-    static const char *const names[] = { "scales",           "currencies",
-                                         "currency_symbols", "units",
-                                         "months",           "percents",
-                                         "durations",        "numwords",
-                                         "loose_followers",  "range_connectors",
-                                         "year_preps",       "seasons",
-                                         "season_edges",     "year_edges",
-                                         "relative_periods", "part_ordinals",
-                                         "per_times",        "carry_preps",
-                                         "clock_words",      "ordinal_suffixes",
-                                         "year_prefixes",    NULL };
+    static const char *const names[] = { "scales",
+                                         "currencies",
+                                         "currency_symbols",
+                                         "units",
+                                         "months",
+                                         "percents",
+                                         "durations",
+                                         "numwords",
+                                         "loose_followers",
+                                         "range_connectors",
+                                         "year_preps",
+                                         "seasons",
+                                         "season_edges",
+                                         "year_edges",
+                                         "relative_periods",
+                                         "part_ordinals",
+                                         "per_times",
+                                         "carry_preps",
+                                         "clock_words",
+                                         "ordinal_suffixes",
+                                         "year_prefixes",
+                                         "year_prep_blockers",
+                                         "count_approximators",
+                                         "number_signs",
+                                         "event_heads",
+                                         NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
         return 2;
