@@ -401,6 +401,12 @@ main(int argc, char **argv)
         }
         free(t.e);
     }
+    /* every table, for lexicon.c's initialiser: a table without a
+     * lexicon_t field fig_NAME fails the build there */
+    fputs("#define FIG_DATA_TABLES(X)", out);
+    for (int k = 0; names[k]; k++)
+        fprintf(out, " \\\n    X(%s)", names[k]);
+    fputs("\n", out);
     if (fclose(out) != 0) {
         fprintf(stderr, "fig_gen: write error on %s\n", argv[1]);
         return 1;

@@ -508,6 +508,13 @@ write_table(const char *out)
             (unsigned long long)last[0], (unsigned long long)last[1],
             (unsigned long long)last[2], (unsigned long long)last[3]);
     }
+    /* every set the engine reads, for lexicon.c's initialiser: a set
+     * without a lexicon_t field of its name fails the build there */
+    fputs("\n#define GAZ_DATA_SETS(X)", o);
+    for (size_t i = 0; i < n_sets; i++)
+        if (strncmp(sets[i].name, "iso_", 4) != 0)
+            fprintf(o, " \\\n    X(%s)", sets[i].name);
+    fputs("\n", o);
     free(offs);
     free(table);
     if (fclose(o) != 0) {
