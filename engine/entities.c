@@ -1542,15 +1542,18 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     size_t n = 0;
     lab_t *labs = NULL;
     size_t n_labs = ent_doc_begin(&d, e, lx, text, len, r, &labs), li = 0;
+    /* where the next label's name starts (SIZE_MAX after the last): one
+     * compare per word */
+    size_t next_ns = n_labs ? labs[0].ns : SIZE_MAX;
     uint32_t skip_until = 0;
     size_t pos = 0;
     for (;;) {
-        if (n == 0 && !(li < n_labs && pos >= labs[li].ns)) {
+        if (n == 0 && pos < next_ns) {
             /* no run open: jump to the next word that may be capitalised;
              * the gap before a run's first word does not matter */
             size_t q = next_cap((const unsigned char *)text, len, pos);
-            if (li < n_labs && q > labs[li].ns)
-                q = labs[li].ns;
+            if (q > next_ns)
+                q = next_ns;
             pos = q;
         }
         /* tokenised straight into its slot: no copies of a tok_t whose
@@ -1559,7 +1562,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
         if (!tok_next(text, len, &pos, &x->t))
             break;
         const tok_t *t = &x->t;
-        while (li < n_labs && t->start >= labs[li].ns) {
+        while (t->start >= next_ns) {
             flush(&d, seg, n);
             n = 0;
             const lab_t *lb = &labs[li];
@@ -1582,6 +1585,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             }
             skip_until = lb->body;
             li++;
+            next_ns = li < n_labs ? labs[li].ns : SIZE_MAX;
         }
         if (t->start < skip_until) {
             /* the rest of the label is the speaker's name, already a
