@@ -976,11 +976,13 @@ typedef uint16_t v8w_t __attribute__((vector_size(16)));
 static inline unsigned
 pair_bits(const unsigned char *t, uint16_t x, uint16_t y, uint16_t lo)
 {
-    uint16_t hi = (uint16_t)~lo;
+    /* masks as vectors: Clang converts no scalar to a compare's result */
+    v8w_t vlo = (v8w_t){ 0 } + lo, vhi = (v8w_t){ 0 } + (uint16_t)~lo;
     v8w_t a, b;
     memcpy(&a, t, 16);     /* the pairs at even offsets */
     memcpy(&b, t + 1, 16); /* the pairs at odd offsets */
-    v8w_t m = (((a == x) | (a == y)) & lo) | (((b == x) | (b == y)) & hi);
+    v8w_t m = ((v8w_t)((a == x) | (a == y)) & vlo) |
+              ((v8w_t)((b == x) | (b == y)) & vhi);
     return v16_bits((v16_t)m);
 }
 
