@@ -895,11 +895,12 @@ unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
                         3);
 }
 
-/* Every part of the hyphenated word t is a listed nationality or place
- * ("Russia-Kyrgyzstan", "Europe-Asia"): hyphen_split() types the parts,
- * so an unknown run does not take the word in. */
+/* Every part of the hyphenated word t is a listed name of a type in the
+ * mask types (1 << result_entity_type_t; 0: any type). "Russia-Kyrgyzstan"
+ * of places, "Austrian-Canadian": hyphen_split() types the parts, so an
+ * unknown run does not take the word in. */
 static bool
-hyphen_places(const lexicon_t *lx, const char *s, const tok_t *t)
+hyphen_parts(const lexicon_t *lx, const char *s, const tok_t *t, unsigned types)
 {
     uint32_t a = t->start;
     for (uint32_t i = t->start; i <= t->end; i++) {
@@ -907,9 +908,7 @@ hyphen_places(const lexicon_t *lx, const char *s, const tok_t *t)
             continue;
         const gaz_slot_t *g =
             i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
-        if (!g || !(g->kinds & GAZ_ENT) ||
-            (g->ent != RESULT_NORP && g->ent != RESULT_GPE &&
-             g->ent != RESULT_LOC))
+        if (!g || !(g->kinds & GAZ_ENT) || (types && !(types & (1u << g->ent))))
             return false;
         a = i + 1;
     }
@@ -1049,7 +1048,9 @@ process(doc_t *d, word_t *w, size_t n)
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
                    name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
                    !((w[e + 1].t.flags & TOK_HYPHEN) &&
-                     hyphen_places(d->lx, s, &w[e + 1].t)))
+                     hyphen_parts(d->lx, s, &w[e + 1].t,
+                                  1u << RESULT_NORP | 1u << RESULT_GPE |
+                                      1u << RESULT_LOC)))
                 e++;
             /* "Tatneft", "Lenenergo": a company by its name's ending */
             if (e == i && !(x->kinds & GAZ_GIVEN) &&
@@ -1302,24 +1303,6 @@ line_between(const lexicon_t *lx, const char *s, const word_t *w,
     return true;
 }
 
-/* Every part of a hyphenated word is a known name ("Austrian-Canadian",
- * which hyphen_split() types part by part). */
-static bool
-hyphen_known(const lexicon_t *lx, const char *s, const tok_t *t)
-{
-    uint32_t a = t->start;
-    for (uint32_t i = t->start; i <= t->end; i++) {
-        if (i < t->end && s[i] != '-')
-            continue;
-        const gaz_slot_t *g =
-            i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
-        if (!g || !(g->kinds & GAZ_ENT))
-            return false;
-        a = i + 1;
-    }
-    return true;
-}
-
 /* The type a lower-case noun gives the unknown name before it: LOC for
  * lx->place_nouns_after ("field"), ORG for lx->org_nouns_after ("company"),
  * FAC for lx->fac_nouns_after ("shipyard"); 0 for other words. */
@@ -1379,7 +1362,7 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
                     w->t.end - w->t.start >= 4 &&
                     !(w->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR));
         if ((!name_like(w) && !caps) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
-            ((w->t.flags & TOK_HYPHEN) && hyphen_known(d->lx, s, &w->t)))
+            ((w->t.flags & TOK_HYPHEN) && hyphen_parts(d->lx, s, &w->t, 0)))
             break;
         a--;
         if (w->comma)

@@ -178,14 +178,20 @@ day_after_day(const scan_t *s, const cand_t *c)
         c->num < 1 || c->num > 31 || c->num != floor(c->num) ||
         y->end > c->start || c->start - y->end > 16)
         return false;
+    return fig_coord_range_gap(s, y->end, c->start);
+}
+
+bool
+fig_coord_range_gap(const scan_t *s, size_t from, size_t to)
+{
     const unsigned char *t = s->t;
-    size_t a = fig_lex_skip_blanks(t, s->n, y->end);
+    size_t a = fig_lex_skip_blanks(t, s->n, from);
     size_t k = fig_lex_dash(t, s->n, a);
     const fig_word_t *w;
     size_t b = k ? a + k
                  : fig_lex_match_table(s->lx, t, s->n, a,
                                        s->lex->fig_range_connectors, false, &w);
-    return b && fig_lex_skip_blanks(t, s->n, b) == c->start;
+    return b && fig_lex_skip_blanks(t, s->n, b) == to;
 }
 
 /* Keep c as the expression later elliptical numbers may take after. */

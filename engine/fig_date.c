@@ -448,18 +448,11 @@ fig_date_next_day(scan_t *s, numctx_t *x, cand_t *c)
 {
     const num_t *m = &x->m;
     const cand_t *y = &s->day;
-    const unsigned char *t = s->t;
     if (!s->has_day || x->hyph || (c->flags & F_SCALE) || !is_int(m) ||
         m->sep || m->intdig > 2 || m->ip < 1 || m->ip > 31 || y->end > x->p ||
         x->p - y->end > 16)
         return STEP_NEXT;
-    size_t a = fig_lex_skip_blanks(t, s->n, y->end);
-    size_t k = fig_lex_dash(t, s->n, a);
-    const fig_word_t *w;
-    size_t b = k ? a + k
-                 : fig_lex_match_table(s->lx, t, s->n, a,
-                                       s->lex->fig_range_connectors, false, &w);
-    if (!b || fig_lex_skip_blanks(t, s->n, b) != x->p)
+    if (!fig_coord_range_gap(s, y->end, x->p))
         return STEP_NEXT;
     size_t ye;
     int yr = year_after(s, x->q, &ye);

@@ -227,4 +227,8 @@ void fig_coord_push(scan_t *s, cand_t *c);
 /* Emit every number still waiting. */
 void fig_coord_flush(scan_t *s);
 
+/* True when t[from..to) is blanks around a dash or a range connector
+ * ("11-12", "7 and 9", "2018 to 2020"). */
+bool fig_coord_range_gap(const scan_t *s, size_t from, size_t to);
+
 #endif
