@@ -3,7 +3,7 @@
  * pass of entities.c (runs of capitalised words parsed by rules) and the
  * document pass of ent_doc.c (per-thread buffers, speaker labels, name
  * and type propagation, grouping mentions into entities). Internal to
- * the engine: only those two files include it.
+ * the engine: only those files and ent_place.c include it.
  */
 #ifndef EXCERPT_ENT_INT_H
 #define EXCERPT_ENT_INT_H
@@ -11,10 +11,22 @@
 #include "../common/result.h"
 #include "entities.h"
 #include "lexicon.h"
+#include "tok.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* One word of a run, with what the gazetteer knows of it alone. */
+typedef struct word {
+    tok_t t;        /* the token */
+    uint16_t kinds; /* GAZ_* of the word alone */
+    uint8_t ent;    /* entity type of the word alone */
+    uint8_t head;   /* head type of the word alone */
+    bool conn;      /* a lower-case connector ("of", "and") */
+    bool comma;     /* joined to the previous word by ", " */
+    bool plural;    /* a lower-case plural head ("regions") */
+} word_t;
 
 /* A mention found by the rules. */
 typedef struct cand {
@@ -88,5 +100,57 @@ void ent_doc_add_cand(doc_t *d, uint32_t start, uint32_t end, int type,
 /* True when the word text[a..b), lower-cased, occurs as a word of
  * text[0..len) near it (see ent_doc.c). */
 bool ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b);
+
+/* ent_place.c: signs of what an unknown word is. */
+
+/* True when the word, of six letters or more, ends in a Russian town
+ * suffix of lx->town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
+ * hyphenated word by its first part ("Petropavlovsk- Kamchatsky"). */
+bool ent_town_suffix(const lexicon_t *lx, const char *s, const tok_t *t);
+
+/* A place preposition of lx->place_preps right before text[p] ("in ",
+ * "from "), itself after a blank or the start. */
+bool ent_place_prep_before(const char *s, uint32_t p, const lex_set_t *preps);
+
+/* A sign that the word w[i] names a place: a place preposition before
+ * it ("in Vladimir", "towards Vladimir") or a listed place beside it in
+ * a list ("Tver, Yaroslavl, Vladimir", "Vladimir and Pskov"). */
+bool ent_place_sign(const doc_t *d, const word_t *w, size_t n, size_t i);
+
+/* "the town of " or another settlement of lx->settlement_nouns and "of"
+ * right before text[p]. */
+bool ent_settlement_before(const lexicon_t *lx, const char *s, uint32_t p);
+
+/* The word x is followed by "in" and a region: "Mytishchi in the Moscow
+ * Region", "Kamenka in the Altai Territory" (a GPE head among the next
+ * three capitalised words; a town alone is too weak a sign: "the
+ * Universiade in Krasnoyarsk"). */
+bool ent_in_region_after(const doc_t *d, const word_t *x);
+
+/* The word ends in a company name's ending of lx->org_name_endings with
+ * three letters or more before it, and has no hyphen. */
+bool ent_company_name(const lexicon_t *lx, const char *s, const tok_t *t);
+
+/* The single unknown word x after a preposition of lx->place_preps_strong
+ * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
+ * not a date (lx->calendar_words), four letters or more, no common-noun
+ * or adjective ending, no part that is lower case, a date or a known name
+ * ("Russian-language", "May-June"), no capital inside a part, and not a
+ * word the text also writes in lower case ("in Science"). */
+bool ent_unknown_place(const doc_t *d, const word_t *x);
+
+/* w[i] and w[i + 1], name-like and unknown, are a given name the lists
+ * lack and a surname: the first no adjective ("Central", "Sanitary") nor
+ * possessive, three letters or more; the second ending in a surname's
+ * ending of lex_surname_endings with three letters before it. */
+bool ent_unknown_given_surname(const lexicon_t *lx, const char *s,
+                               const word_t *w, size_t i);
+
+/* Every part of the hyphenated word t is a listed name of a type in the
+ * mask types (1 << result_entity_type_t; 0: any type). "Russia-Kyrgyzstan"
+ * of places, "Austrian-Canadian": hyphen_split() types the parts, so an
+ * unknown run does not take the word in. */
+bool ent_hyphen_parts(const lexicon_t *lx, const char *s, const tok_t *t,
+                      unsigned types);
 
 #endif

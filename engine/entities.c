@@ -34,17 +34,6 @@ struct entities {
     uint64_t conn_any[4];  /* union of the connector and particle filters */
 };
 
-/* One word of a run, with what the gazetteer knows of it alone. */
-typedef struct word {
-    tok_t t;        /* the token */
-    uint16_t kinds; /* GAZ_* of the word alone */
-    uint8_t ent;    /* entity type of the word alone */
-    uint8_t head;   /* head type of the word alone */
-    bool conn;      /* a lower-case connector ("of", "and") */
-    bool comma;     /* joined to the previous word by ", " */
-    bool plural;    /* a lower-case plural head ("regions") */
-} word_t;
-
 entities_t *
 entities_new(const lexicon_t *lx)
 {
@@ -689,159 +678,6 @@ hyphen_split(doc_t *d, const word_t *x)
     return true;
 }
 
-/* True when the word, of six letters or more, ends in a Russian town
- * suffix of lx->town_suffixes ("Rybinsk", "Kaliningrad", "Odintsovo"); a
- * hyphenated word by its first part ("Petropavlovsk- Kamchatsky"). */
-static bool
-town_suffix(const lexicon_t *lx, const char *s, const tok_t *t)
-{
-    uint32_t e = t->start;
-    while (e < t->end && s[e] != '-')
-        e++;
-    size_t n = e - t->start;
-    const char *p = s + t->start;
-    if (n < 6)
-        return false;
-    return lex_set_ends(lx->town_suffixes, p, n, 1);
-}
-
-/* A place preposition of lx->place_preps right before text[p] ("in ",
- * "from "), itself after a blank or the start. */
-static bool
-place_prep_before(const char *s, uint32_t p, const lex_set_t *preps)
-{
-    if (p < 2 || s[p - 1] != ' ')
-        return false;
-    uint32_t a = p - 1;
-    while (a > 0 && s[a - 1] >= 'a' && s[a - 1] <= 'z')
-        a--;
-    if (a == p - 1 || (a > 0 && s[a - 1] != ' ' && s[a - 1] != '\n'))
-        return false;
-    return lex_set_has(preps, s + a, p - 1 - a, tok_hash(s + a, p - 1 - a));
-}
-
-/* The word alone is a listed place that is not also a given name. */
-static bool
-place_word(const word_t *x)
-{
-    return (x->kinds & GAZ_ENT) && !(x->kinds & GAZ_GIVEN) &&
-           (x->ent == RESULT_GPE || x->ent == RESULT_LOC);
-}
-
-/* A sign that the word w[i] names a place: a place preposition before
- * it ("in Vladimir", "towards Vladimir") or a listed place beside it in
- * a list ("Tver, Yaroslavl, Vladimir", "Vladimir and Pskov"). */
-static bool
-place_sign(const doc_t *d, const word_t *w, size_t n, size_t i)
-{
-    if (place_prep_before(d->text, w[i].t.start, d->lx->place_preps))
-        return true;
-    if (i > 0 && w[i].comma && place_word(&w[i - 1]))
-        return true;
-    if (i + 1 < n && w[i + 1].comma && place_word(&w[i + 1]))
-        return true;
-    if (i >= 2 && w[i - 1].conn && place_word(&w[i - 2]))
-        return true;
-    return i + 2 < n && w[i + 1].conn && place_word(&w[i + 2]);
-}
-
-/* "the town of " or another settlement of lx->settlement_nouns and "of"
- * right before text[p]. */
-static bool
-settlement_before(const lexicon_t *lx, const char *s, uint32_t p)
-{
-    return p >= 5 && s[p - 1] == ' ' && s[p - 2] == 'f' && s[p - 3] == 'o' &&
-           place_prep_before(s, p - 3, lx->settlement_nouns);
-}
-
-/* The word x is followed by "in" and a region: "Mytishchi in the Moscow
- * Region", "Kamenka in the Altai Territory" (a GPE head among the next
- * three capitalised words; a town alone is too weak a sign: "the
- * Universiade in Krasnoyarsk"). */
-static bool
-in_region_after(const doc_t *d, const word_t *x)
-{
-    const char *s = d->text;
-    size_t pos = x->t.after;
-    tok_t t;
-    if (!tok_next(s, d->len, &pos, &t) || t.gap != x->t.after ||
-        t.start != x->t.after + 1 || t.end - t.start != 2 ||
-        memcmp(s + t.start, "in", 2) != 0)
-        return false;
-    if (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK))
-        return false;
-    if (t.end - t.start == 3 && memcmp(s + t.start, "the", 3) == 0 &&
-        (!tok_next(s, d->len, &pos, &t) || (t.flags & TOK_BREAK)))
-        return false;
-    for (int k = 0; k < 3; k++) {
-        if (!(t.flags & TOK_CAP))
-            return false;
-        const gaz_slot_t *g = gaz_find(d->lx, t.hash);
-        if (g && (g->kinds & GAZ_HEAD) && g->head == RESULT_GPE && k > 0)
-            return true;
-        if ((t.flags & TOK_POSS) || !tok_next(s, d->len, &pos, &t) ||
-            (t.flags & TOK_BREAK))
-            return false;
-    }
-    return false;
-}
-
-/* The word ends in one of the endings of set ("ism", "ogy"). */
-static bool
-ends_in(const char *s, const tok_t *t, const lex_set_t *set)
-{
-    return lex_set_ends(set, s + t->start, t->end - t->start, 1);
-}
-
-/* The word ends in a company name's ending of lx->org_name_endings with
- * three letters or more before it, and has no hyphen. */
-static bool
-company_name(const lexicon_t *lx, const char *s, const tok_t *t)
-{
-    if (t->flags & TOK_HYPHEN)
-        return false;
-    return lex_set_ends(lx->org_name_endings, s + t->start, t->end - t->start,
-                        3);
-}
-
-/* The single unknown word x after a preposition of lx->place_preps_strong
- * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
- * not a date (lx->calendar_words), four letters or more, no common-noun
- * or adjective ending, no part that is lower case, a date or a known name
- * ("Russian-language", "May-June"), no capital inside a part, and not a
- * word the text also writes in lower case ("in Science"). */
-static bool
-unknown_place(const doc_t *d, const word_t *x)
-{
-    const char *s = d->text;
-    const tok_t *t = &x->t;
-    if (d->in_title || (t->flags & TOK_POSS) || t->end - t->start < 4 ||
-        !place_prep_before(s, t->start, d->lx->place_preps_strong) ||
-        ends_in(s, t, d->lx->adjective_suffixes) ||
-        lex_set_has(d->lx->calendar_words, s + t->start, t->end - t->start,
-                    t->hash) ||
-        ends_in(s, t, d->lx->not_place_suffixes))
-        return false;
-    /* "May-June", "Anglo-Russian": a date or a known name in a part;
-     * "NefteTransServis": capitals inside are a company's */
-    uint32_t a = t->start;
-    for (uint32_t q = t->start; q <= t->end; q++) {
-        if (q < t->end && s[q] != '-') {
-            if (q > a && s[q] >= 'A' && s[q] <= 'Z')
-                return false;
-            continue;
-        }
-        uint64_t h = tok_hash(s + a, q - a);
-        const gaz_slot_t *g = gaz_find(d->lx, h);
-        if (q == a || (s[a] >= 'a' && s[a] <= 'z') ||
-            (g && (g->kinds & GAZ_ENT)) ||
-            lex_set_has(d->lx->calendar_words, s + a, q - a, h))
-            return false;
-        a = q + 1;
-    }
-    return !ent_doc_occurs_lower(s, d->len, t->start, t->end);
-}
-
 /* An organisation's board after its name at w[e]: "Vnesheconombank
  * Supervisory Board", "Gazprom Board of Directors". Returns the board's
  * last word, or e. Not inside a title, where the board belongs to the
@@ -876,43 +712,6 @@ board_after(const doc_t *d, const word_t *w, size_t n, size_t e)
     if (b + 1 < n && !w[b + 1].comma && !w[b + 1].conn)
         return e; /* "... Board Chairman", "... Board Alexei Miller" */
     return b;
-}
-
-/* w[i] and w[i + 1], name-like and unknown, are a given name the lists
- * lack and a surname: the first no adjective ("Central", "Sanitary") nor
- * possessive, three letters or more; the second ending in a surname's
- * ending of lex_surname_endings with three letters before it. */
-static bool
-unknown_given_surname(const lexicon_t *lx, const char *s, const word_t *w,
-                      size_t i)
-{
-    const tok_t *a = &w[i].t, *b = &w[i + 1].t;
-    if (((w[i].kinds | w[i + 1].kinds) & (GAZ_ENT | GAZ_GIVEN)) ||
-        (a->flags & TOK_POSS) || a->end - a->start < 3 ||
-        ends_in(s, a, lx->adjective_suffixes))
-        return false;
-    return lex_set_ends(lx->surname_endings, s + b->start, b->end - b->start,
-                        3);
-}
-
-/* Every part of the hyphenated word t is a listed name of a type in the
- * mask types (1 << result_entity_type_t; 0: any type). "Russia-Kyrgyzstan"
- * of places, "Austrian-Canadian": hyphen_split() types the parts, so an
- * unknown run does not take the word in. */
-static bool
-hyphen_parts(const lexicon_t *lx, const char *s, const tok_t *t, unsigned types)
-{
-    uint32_t a = t->start;
-    for (uint32_t i = t->start; i <= t->end; i++) {
-        if (i < t->end && s[i] != '-')
-            continue;
-        const gaz_slot_t *g =
-            i > a ? gaz_find(lx, tok_hash(s + a, i - a)) : NULL;
-        if (!g || !(g->kinds & GAZ_ENT) || (types && !(types & (1u << g->ent))))
-            return false;
-        a = i + 1;
-    }
-    return true;
 }
 
 /* The run's last word after a head phrase ending at w[b] is "No" with a
@@ -983,7 +782,7 @@ process(doc_t *d, word_t *w, size_t n)
             continue;
         }
         if (kind == 1 && best == i && (gs->kinds & GAZ_GIVEN) &&
-            gs->ent == RESULT_GPE && !place_sign(d, w, n, i)) {
+            gs->ent == RESULT_GPE && !ent_place_sign(d, w, n, i)) {
             /* "dear Vladimir", "Vladimir and I": a town that is also a
              * given name, with no sign of a place, is a person */
             add_person(d, w, i, i, 0, 0);
@@ -1048,13 +847,13 @@ process(doc_t *d, word_t *w, size_t n)
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
                    name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
                    !((w[e + 1].t.flags & TOK_HYPHEN) &&
-                     hyphen_parts(d->lx, s, &w[e + 1].t,
-                                  1u << RESULT_NORP | 1u << RESULT_GPE |
-                                      1u << RESULT_LOC)))
+                     ent_hyphen_parts(d->lx, s, &w[e + 1].t,
+                                      1u << RESULT_NORP | 1u << RESULT_GPE |
+                                          1u << RESULT_LOC)))
                 e++;
             /* "Tatneft", "Lenenergo": a company by its name's ending */
             if (e == i && !(x->kinds & GAZ_GIVEN) &&
-                company_name(d->lx, s, &x->t)) {
+                ent_company_name(d->lx, s, &x->t)) {
                 ent_doc_add_cand(d, x->t.start, x->t.end, RESULT_ORG, NULL);
                 i++;
                 continue;
@@ -1063,9 +862,9 @@ process(doc_t *d, word_t *w, size_t n)
              * unknown town */
             if (e == i && (i + 1 == n || w[i + 1].conn || w[i + 1].comma) &&
                 !(x->kinds & GAZ_GIVEN) &&
-                ((town_suffix(d->lx, s, &x->t) &&
-                  place_prep_before(s, x->t.start, d->lx->place_preps)) ||
-                 unknown_place(d, x))) {
+                ((ent_town_suffix(d->lx, s, &x->t) &&
+                  ent_place_prep_before(s, x->t.start, d->lx->place_preps)) ||
+                 ent_unknown_place(d, x))) {
                 /* GPE after the pass, unless a person of the document
                  * has this surname ("in Trump properties") */
                 add_maybe(d, w, i, i, false);
@@ -1077,10 +876,11 @@ process(doc_t *d, word_t *w, size_t n)
             bool run_end = e + 1 == n || w[e + 1].conn || w[e + 1].comma;
             if (!(x->kinds & GAZ_GIVEN) && !(w[e].t.flags & TOK_POSS) &&
                 run_end &&
-                (settlement_before(d->lx, s, x->t.start) ||
+                (ent_settlement_before(d->lx, s, x->t.start) ||
                  (i == 0 && n == 1 && !d->in_title &&
                   !starts_sentence(s, x->t.start) &&
-                  (s[x->t.end - 1] | 0x20) != 's' && in_region_after(d, x) &&
+                  (s[x->t.end - 1] | 0x20) != 's' &&
+                  ent_in_region_after(d, x) &&
                   !ent_doc_occurs_lower(s, d->len, x->t.start, x->t.end)))) {
                 add_maybe(d, w, i, e, false);
                 d->m[d->n_m - 1].place = true;
@@ -1109,7 +909,7 @@ process(doc_t *d, word_t *w, size_t n)
             }
             /* "Iskhak Mashbashev": an unknown given name before a
              * surname */
-            if (e == i + 1 && unknown_given_surname(d->lx, s, w, i)) {
+            if (e == i + 1 && ent_unknown_given_surname(d->lx, s, w, i)) {
                 add_person(d, w, i, e, 0, 0);
                 i = e + 1;
                 continue;
@@ -1362,7 +1162,7 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
                     w->t.end - w->t.start >= 4 &&
                     !(w->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR));
         if ((!name_like(w) && !caps) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
-            ((w->t.flags & TOK_HYPHEN) && hyphen_parts(d->lx, s, &w->t, 0)))
+            ((w->t.flags & TOK_HYPHEN) && ent_hyphen_parts(d->lx, s, &w->t, 0)))
             break;
         a--;
         if (w->comma)
@@ -1389,7 +1189,7 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
     /* "the Komsomolsk plant": a town's name before a plant or company
      * names the town */
     if (type != RESULT_LOC &&
-        ((a == n - 1 && town_suffix(d->lx, s, &seg[a].t)) ||
+        ((a == n - 1 && ent_town_suffix(d->lx, s, &seg[a].t)) ||
          names_region(d->lx, seg, a, n - 1)))
         type = RESULT_GPE;
     flush(d, seg, a);
