@@ -915,22 +915,34 @@ test_day_ranges(void **state)
 }
 
 /* The other day of a range takes the year written after it ("11-12,
- * 2026"), or the first day's, also when a year ends the range. */
+ * 2026"), or the first day's, also when a year ends the range; a year
+ * after the last day is the first day's too ("March 2-4, 2027", "April 1
+ * to June 30, 2026"), but never an earlier month's ("December 28 to
+ * January 9, 2026") nor a day's in another phrase ("On May 5 we met, on
+ * 7 May 2026"). */
 static void
 test_day_ranges_with_year(void **state)
 {
     (void)state;
     const char *in = "The talks ran on March 2\xe2\x80\x93"
                      "4, 2027 in Minsk, the fair on August 30 and 31, 2026, "
-                     "and the show on July 9, 2025 to 11.";
+                     "and the show on July 9, 2025 to 11. Leave runs from "
+                     "April 1 to June 30, 2026, holidays from December 28 to "
+                     "January 9, 2026. On May 5 we met, on 7 May 2026 not.";
     result_t *r = scan(in);
-    iso_fig(r, in, RESULT_DATE, "March 2", 0, "--03-02");
+    iso_fig(r, in, RESULT_DATE, "March 2", 0, "2027-03-02");
     iso_fig(r, in, RESULT_DATE, "4, 2027", 0, "2027-03-04");
-    iso_fig(r, in, RESULT_DATE, "August 30", 0, "--08-30");
+    iso_fig(r, in, RESULT_DATE, "August 30", 0, "2026-08-30");
     iso_fig(r, in, RESULT_DATE, "31, 2026", 0, "2026-08-31");
     iso_fig(r, in, RESULT_DATE, "July 9, 2025", 0, "2025-07-09");
     iso_fig(r, in, RESULT_DATE, "11", 0, "2025-07-11");
-    assert_int_equal(r->n_figures, 6);
+    iso_fig(r, in, RESULT_DATE, "April 1", 0, "2026-04-01");
+    iso_fig(r, in, RESULT_DATE, "June 30, 2026", 0, "2026-06-30");
+    iso_fig(r, in, RESULT_DATE, "December 28", 0, "--12-28");
+    iso_fig(r, in, RESULT_DATE, "January 9, 2026", 0, "2026-01-09");
+    iso_fig(r, in, RESULT_DATE, "May 5", 0, "--05-05");
+    iso_fig(r, in, RESULT_DATE, "7 May 2026", 0, "2026-05-07");
+    assert_int_equal(r->n_figures, 12);
     result_destroy(&r);
 }
 
