@@ -798,6 +798,32 @@ test_more_units(void **state)
     result_destroy(&r);
 }
 
+/* Units of infrastructure and energy reports: broadband speeds, grid
+ * capacity, speeds "an hour", abbreviated square metres. */
+static void
+test_report_units(void **state)
+{
+    (void)state;
+    const char *in = "Schools get 100 Mbps, hospitals 1 gigabit per second; "
+                     "the grid adds 2,500 MVA; trains run at 80 kilometres "
+                     "an hour; 1 cubic kilometre of water, 5 million sq "
+                     "metres of housing and 300 kilotonnes of steel.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "100 Mbps", 0, 100, "megabit per second");
+    num_fig(r, in, RESULT_QUANTITY, "1 gigabit per second", 0, 1,
+            "gigabit per second");
+    num_fig(r, in, RESULT_QUANTITY, "2,500 MVA", 0, 2500, "megavolt-ampere");
+    num_fig(r, in, RESULT_QUANTITY, "80 kilometres an hour", 0, 80,
+            "kilometre per hour");
+    num_fig(r, in, RESULT_QUANTITY, "1 cubic kilometre", 0, 1,
+            "cubic kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "5 million sq metres", 0, 5e6,
+            "square metre");
+    num_fig(r, in, RESULT_QUANTITY, "300 kilotonnes", 0, 300, "kilotonne");
+    assert_int_equal(r->n_figures, 7);
+    result_destroy(&r);
+}
+
 /* ", or" and "and even" / "or even" link a list whose last item has the
  * unit; ", and" does not (it starts a clause as often). */
 static void
@@ -1124,6 +1150,7 @@ main(void)
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
+        cmocka_unit_test(test_report_units),
         cmocka_unit_test(test_list_connectors),
         cmocka_unit_test(test_range_ends_and_counts_between),
         cmocka_unit_test(test_compound_amounts_and_kopecks),
