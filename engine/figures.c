@@ -756,13 +756,28 @@ finish_prefix(scan_t *s, const numctx_t *x, cand_t *c)
     }
 }
 
+/* The number [ps, pe) marks an item of a list ("by 2030: 1) output will
+ * grow ...; 4) value added may reach 7 trillion rubles"): a ')' right
+ * after it, and a list's start (':' or ';') or a line's before it. No
+ * elliptical amount: it takes nothing from the item's figures. */
+static bool
+list_marker(const scan_t *s, size_t ps, size_t pe)
+{
+    if (pe >= s->n || s->t[pe] != ')')
+        return false;
+    size_t q = fig_lex_skip_blanks_back(s->t, ps);
+    return q == 0 || s->t[q - 1] == ':' || s->t[q - 1] == ';' ||
+           s->t[q - 1] == '\n';
+}
+
 /* A typed number: is it loose ("25.1 a year earlier"), does it link on to
  * another ("157 to 168 million tonnes")? Returns where scanning goes on. */
 static size_t
 finish_done(scan_t *s, const numctx_t *x, cand_t *c)
 {
     if (c->type == RESULT_CARDINAL) {
-        if (figures_followed_loosely(s, c->end))
+        if (figures_followed_loosely(s, c->end) &&
+            !list_marker(s, c->start, c->end))
             c->flags |= F_LOOSE;
     }
     if (!(c->flags & F_LINK) &&

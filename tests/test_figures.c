@@ -371,6 +371,24 @@ test_elliptical_amounts(void **state)
     result_destroy(&r);
 }
 
+/* A list item's number ("; 4)") is no shortened amount: it takes nothing
+ * from the figures of its item; "(up to 20)" still may. */
+static void
+test_list_markers(void **state)
+{
+    (void)state;
+    const char *in = "By 2030: 1) exports will grow by 25 percent; 2) "
+                     "value added may reach 7 trillion rubles.\n3) Output "
+                     "(up to 20) will grow 30 percent.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "1", 0, 1, "");
+    num_fig(r, in, RESULT_CARDINAL, "2", 2, 2, "");
+    num_fig(r, in, RESULT_MONEY, "7 trillion rubles", 0, 7e12, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "3", 1, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "20", 1, 20, "");
+    result_destroy(&r);
+}
+
 /* An amount after "including" is a part of the amount before it. */
 static void
 test_including_part(void **state)
@@ -1131,6 +1149,7 @@ main(void)
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
         cmocka_unit_test(test_elliptical_amounts),
+        cmocka_unit_test(test_list_markers),
         cmocka_unit_test(test_including_part),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_season_dates),
