@@ -347,6 +347,23 @@ per_unit(scan_t *s, cand_t *c)
     c->end = e;
 }
 
+/* The end of an editor's bracket whose unit word ends at p: after ']',
+ * maybe behind a few words of what is counted ("[tonnes of cargo]"), or
+ * 0 when the bracket says more. */
+static size_t
+bracket_end(const scan_t *s, size_t p)
+{
+    for (int words = 0;; words++) {
+        p = fig_lex_skip_blanks(s->t, s->n, p);
+        if (p < s->n && s->t[p] == ']')
+            return p + 1;
+        if (words == 3 || !alpha_at(s, p))
+            return 0;
+        while (alpha_at(s, p))
+            p++;
+    }
+}
+
 /* After the number and optional scale at p: percent, currency, unit. */
 static bool
 unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
@@ -371,9 +388,18 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         return true;
     }
     /* an editor's bracket supplying the currency, percent or unit: "28
-     * billion [rubles]", "9.5 [percent]", "12 [tonnes]" */
+     * billion [rubles]", "9.5 [percent]", "12 [tonnes]", with the scale
+     * ("25 [billion rubles]") or what is counted ("16 million [tonnes of
+     * cargo]", "10,000 [rubles a month]") */
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
+        double scale = 1;
+        if (!(c->flags & F_SCALE) &&
+            (e = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
+                                     false, &w))) {
+            scale = w->num;
+            a = fig_lex_skip_blanks(s->t, s->n, e);
+        }
         const fig_word_t *const tables[] = { s->lex->fig_currencies,
                                              s->lex->fig_percents,
                                              s->lex->fig_units };
@@ -382,14 +408,18 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
             e = fig_lex_match_table(s->lx, s->t, s->n, a, tables[i], false, &w);
             if (!e)
                 continue;
-            e = fig_lex_skip_blanks(s->t, s->n, e);
-            if (e >= s->n || s->t[e] != ']')
+            e = bracket_end(s, e);
+            if (!e)
                 break;
             c->type = types[i];
             c->unit = types[i] == RESULT_PERCENT ? NULL : w->norm;
             if (types[i] == RESULT_QUANTITY)
                 c->scale *= w->num;
-            c->end = e + 1;
+            if (scale != 1) {
+                c->scale *= scale;
+                c->flags |= F_SCALE;
+            }
+            c->end = e;
             return true;
         }
     }
@@ -644,6 +674,20 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
     const fig_word_t *w;
     size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
                                     false, &w);
+    if (!se && a > x->q && s->t[a] == '[') {
+        /* "20 [million]": the editor's scale word */
+        size_t b = fig_lex_skip_blanks(s->t, s->n, a + 1);
+        se = fig_lex_match_table(s->lx, s->t, s->n, b, s->lex->fig_scales,
+                                 false, &w);
+        b = se ? fig_lex_skip_blanks(s->t, s->n, se) : 0;
+        if (!se || b >= s->n || s->t[b] != ']')
+            return;
+        c->scale = w->num;
+        c->flags |= F_SCALE;
+        c->end = b + 1;
+        x->q = b + 1;
+        return;
+    }
     if (!se)
         return;
     c->scale = w->num;

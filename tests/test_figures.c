@@ -1100,12 +1100,22 @@ test_bracketed_units(void **state)
 {
     (void)state;
     const char *in = "Inflation there was 6.5 [percent], the new unit gives "
-                     "450 [MW] and the fund got 12 billion [roubles].";
+                     "450 [MW] and the fund got 12 billion [roubles]. Now 25 "
+                     "[billion roubles], $24 [billion] and 20 [million] "
+                     "people; 16 million [tonnes of cargo] and 5 [tonnes or "
+                     "so a year]; 8 [International Women's Day].";
     result_t *r = scan(in);
     num_fig(r, in, RESULT_PERCENT, "6.5 [percent]", 0, 6.5, "");
     num_fig(r, in, RESULT_QUANTITY, "450 [MW]", 0, 450, "megawatt");
     num_fig(r, in, RESULT_MONEY, "12 billion [roubles]", 0, 12e9, "RUB");
-    assert_int_equal(r->n_figures, 3);
+    num_fig(r, in, RESULT_MONEY, "25 [billion roubles]", 0, 25e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "$24 [billion]", 0, 24e9, "USD");
+    num_fig(r, in, RESULT_CARDINAL, "20 [million]", 0, 20e6, "");
+    num_fig(r, in, RESULT_QUANTITY, "16 million [tonnes of cargo]", 0, 16e6,
+            "tonne");
+    num_fig(r, in, RESULT_CARDINAL, "5", 3, 5, "");
+    num_fig(r, in, RESULT_CARDINAL, "8", 0, 8, "");
+    assert_int_equal(r->n_figures, 9);
     result_destroy(&r);
 }
 
