@@ -817,7 +817,8 @@ test_more_units(void **state)
 }
 
 /* Units of infrastructure and energy reports: broadband speeds, grid
- * capacity, speeds "an hour", abbreviated square metres. */
+ * capacity, speeds "an hour", abbreviated square metres; "more" between
+ * a number and its unit. */
 static void
 test_report_units(void **state)
 {
@@ -825,8 +826,14 @@ test_report_units(void **state)
     const char *in = "Schools get 100 Mbps, hospitals 1 gigabit per second; "
                      "the grid adds 2,500 MVA; trains run at 80 kilometres "
                      "an hour; 1 cubic kilometre of water, 5 million sq "
-                     "metres of housing and 300 kilotonnes of steel.";
+                     "metres of housing and 300 kilotonnes of steel. We "
+                     "sold 13.5 billion more cubic metres, added 7,000 more "
+                     "hectares and 2,000 more doctors.";
     result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "13.5 billion more cubic metres", 0, 13.5e9,
+            "cubic metre");
+    num_fig(r, in, RESULT_QUANTITY, "7,000 more hectares", 0, 7000, "hectare");
+    num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
     num_fig(r, in, RESULT_QUANTITY, "100 Mbps", 0, 100, "megabit per second");
     num_fig(r, in, RESULT_QUANTITY, "1 gigabit per second", 0, 1,
             "gigabit per second");
@@ -838,7 +845,7 @@ test_report_units(void **state)
     num_fig(r, in, RESULT_QUANTITY, "5 million sq metres", 0, 5e6,
             "square metre");
     num_fig(r, in, RESULT_QUANTITY, "300 kilotonnes", 0, 300, "kilotonne");
-    assert_int_equal(r->n_figures, 7);
+    assert_int_equal(r->n_figures, 10);
     result_destroy(&r);
 }
 
