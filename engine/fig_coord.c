@@ -35,8 +35,9 @@ static void
 year_to_first_day(scan_t *s, const cand_t *c)
 {
     const cand_t *y = &s->day;
-    if (!s->has_day || y->year || !c->year || y->month > c->month ||
-        y->end > c->start || !fig_coord_range_gap(s, y->end, c->start))
+    if (!s->has_day || y->year || !c->year || y->month < 1 ||
+        y->month > c->month || y->end > c->start ||
+        !fig_coord_range_gap(s, y->end, c->start))
         return;
     for (size_t i = s->r->n_figures; i-- > 0;) {
         result_figure_t *f = &s->r->figures[i];
@@ -98,6 +99,8 @@ inherit(cand_t *x, const cand_t *y)
         x->num == floor(x->num)) {
         x->type = RESULT_DATE;
         x->kind = K_DAYMONTH;
+        x->month = y->month;
+        x->year = y->year;
         if (y->year)
             fig_date_iso_ymd(x->iso, sizeof x->iso, y->year, y->month,
                              (int)x->num);

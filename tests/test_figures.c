@@ -979,7 +979,9 @@ test_day_ranges_with_year(void **state)
                      "4, 2027 in Minsk, the fair on August 30 and 31, 2026, "
                      "and the show on July 9, 2025 to 11. Leave runs from "
                      "April 1 to June 30, 2026, holidays from December 28 to "
-                     "January 9, 2026. On May 5 we met, on 7 May 2026 not.";
+                     "January 9, 2026. On May 5 we met, on 7 May 2026 not. "
+                     "Sales ran 1\xe2\x80\x93"
+                     "10 January 2026.";
     result_t *r = scan(in);
     iso_fig(r, in, RESULT_DATE, "March 2", 0, "2027-03-02");
     iso_fig(r, in, RESULT_DATE, "4, 2027", 0, "2027-03-04");
@@ -993,7 +995,9 @@ test_day_ranges_with_year(void **state)
     iso_fig(r, in, RESULT_DATE, "January 9, 2026", 0, "2026-01-09");
     iso_fig(r, in, RESULT_DATE, "May 5", 0, "--05-05");
     iso_fig(r, in, RESULT_DATE, "7 May 2026", 0, "2026-05-07");
-    assert_int_equal(r->n_figures, 12);
+    iso_fig(r, in, RESULT_DATE, "1", 4, "2026-01-01");
+    iso_fig(r, in, RESULT_DATE, "10 January 2026", 0, "2026-01-10");
+    assert_int_equal(r->n_figures, 14);
     result_destroy(&r);
 }
 
