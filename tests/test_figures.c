@@ -816,6 +816,21 @@ test_more_units(void **state)
     result_destroy(&r);
 }
 
+/* Scale abbreviations of government releases: "bln", "mln", "trln". */
+static void
+test_scale_abbreviations(void **state)
+{
+    (void)state;
+    const char *in = "Funds: RUB 1.2 bln, 700 mln roubles and 1.1 trln "
+                     "roubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "RUB 1.2 bln", 0, 1.2e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "700 mln roubles", 0, 700e6, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1.1 trln roubles", 0, 1.1e12, "RUB");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 /* Units of infrastructure and energy reports: broadband speeds, grid
  * capacity, speeds "an hour", abbreviated square metres; "more" between
  * a number and its unit. */
@@ -1191,6 +1206,7 @@ main(void)
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
+        cmocka_unit_test(test_scale_abbreviations),
         cmocka_unit_test(test_list_connectors),
         cmocka_unit_test(test_range_ends_and_counts_between),
         cmocka_unit_test(test_compound_amounts_and_kopecks),
