@@ -742,11 +742,12 @@ pat_unit(scan_t *s, numctx_t *x, cand_t *c)
     if (x->a > x->q && unit_after(s, x->a, false, c))
         return STEP_PREFIX;
     /* "13.5 billion more cubic metres": a word of fig_unit_gaps between */
-    size_t we = x->a;
-    while (alpha_at(s, we))
-        we++;
-    if (x->a > x->q && we > x->a && !x->hyph &&
-        word_in_list(s, x->a, we, s->lex->fig_unit_gaps)) {
+    const fig_word_t *w;
+    size_t we = x->a > x->q && !x->hyph
+                    ? fig_lex_match_table(s->lx, s->t, s->n, x->a,
+                                          s->lex->fig_unit_gaps, false, &w)
+                    : 0;
+    if (we) {
         size_t b = fig_lex_skip_blanks(s->t, s->n, we);
         if (b > we && unit_after(s, b, false, c))
             return STEP_PREFIX;

@@ -117,8 +117,7 @@ struct lexicon {
     /* Words of an event's name that make a year before it part of the
      * name ("the 2018 FIFA World Cup"); not indexed either. */
     const fig_word_t *fig_event_heads;
-    /* Words between a number and its unit ("5 more tonnes"); not indexed
-     * either. */
+    /* Words between a number and its unit ("5 more tonnes"). */
     const fig_word_t *fig_unit_gaps;
 };
 
