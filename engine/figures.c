@@ -788,9 +788,14 @@ pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
     const num_t *m = &x->m;
     if (x->pfx)
         c->start = x->p;
-    /* a dash range is no name: "in Afghanistan 14-15 years later" */
+    /* a dash range is no name: "in Afghanistan 14-15 years later"; nor
+     * is a factor: "inspected Iran 13 times" */
+    const fig_word_t *w;
     if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
-        figures_name_before(s, x->p))
+        figures_name_before(s, x->p) &&
+        !(x->a > x->q &&
+          fig_lex_match_table(s->lx, s->t, s->n, x->a, s->lex->fig_multipliers,
+                              false, &w)))
         return give(x, figures_skip_run(s, x->q));
     c->type = RESULT_CARDINAL;
     return STEP_DONE;

@@ -598,6 +598,18 @@ test_names_with_digits(void **state)
     result_destroy(&r);
 }
 
+/* A factor after a capitalised word is a count, not part of a name. */
+static void
+test_factor_after_name(void **state)
+{
+    (void)state;
+    const char *in = "The IAEA inspected Iran 13 times, but Sakhalin 2 works.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "13", 0, 13, "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
 static void
 test_typographic_and_crlf(void **state)
 {
@@ -1194,6 +1206,7 @@ main(void)
         cmocka_unit_test(test_units_and_rates),
         cmocka_unit_test(test_percent_forms_and_spelled),
         cmocka_unit_test(test_names_with_digits),
+        cmocka_unit_test(test_factor_after_name),
         cmocka_unit_test(test_typographic_and_crlf),
         cmocka_unit_test(test_empty_nul_invalid_utf8),
         cmocka_unit_test(test_huge_numbers),

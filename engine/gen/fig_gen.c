@@ -373,6 +373,7 @@ main(int argc, char **argv)
                                          "number_signs",
                                          "event_heads",
                                          "unit_gaps",
+                                         "multipliers",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
