@@ -27,6 +27,31 @@ crosses_sentence(const scan_t *s, size_t a, size_t b)
     return false;
 }
 
+/* "April 10-15, 2020", "May 7 and 9, 2017", "April 1 to June 30, 2020":
+ * the year written after the last day of a range is also that of the
+ * first, emitted before without one (not back into an earlier month's
+ * year: "December 25 to January 10, 2021"). */
+static void
+year_to_first_day(scan_t *s, const cand_t *c)
+{
+    const cand_t *y = &s->day;
+    if (!s->has_day || y->year || !c->year || y->month < 1 ||
+        y->month > c->month || y->end > c->start ||
+        !fig_coord_range_gap(s, y->end, c->start))
+        return;
+    for (size_t i = s->r->n_figures; i-- > 0;) {
+        result_figure_t *f = &s->r->figures[i];
+        if (f->start < y->start)
+            return;
+        if (f->start == y->start && f->type == RESULT_DATE) {
+            char iso[16];
+            fig_date_iso_ymd(iso, sizeof iso, c->year, y->month, (int)y->num);
+            f->iso = result_strndup(s->r, iso, strlen(iso));
+            return;
+        }
+    }
+}
+
 void
 fig_coord_emit(scan_t *s, const cand_t *c)
 {
@@ -35,6 +60,7 @@ fig_coord_emit(scan_t *s, const cand_t *c)
     if (c->type == RESULT_CARDINAL && !(c->flags & (F_LOOSE | F_SCALE)))
         s->count_end = c->end;
     if (c->kind == K_DAYMONTH) {
+        year_to_first_day(s, c);
         s->day = *c;
         s->has_day = true;
     }
@@ -73,6 +99,8 @@ inherit(cand_t *x, const cand_t *y)
         x->num == floor(x->num)) {
         x->type = RESULT_DATE;
         x->kind = K_DAYMONTH;
+        x->month = y->month;
+        x->year = y->year;
         if (y->year)
             fig_date_iso_ymd(x->iso, sizeof x->iso, y->year, y->month,
                              (int)x->num);

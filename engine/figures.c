@@ -347,6 +347,23 @@ per_unit(scan_t *s, cand_t *c)
     c->end = e;
 }
 
+/* The end of an editor's bracket whose unit word ends at p: after ']',
+ * maybe behind a few words of what is counted ("[tonnes of cargo]"), or
+ * 0 when the bracket says more. */
+static size_t
+bracket_end(const scan_t *s, size_t p)
+{
+    for (int words = 0;; words++) {
+        p = fig_lex_skip_blanks(s->t, s->n, p);
+        if (p < s->n && s->t[p] == ']')
+            return p + 1;
+        if (words == 3 || !alpha_at(s, p))
+            return 0;
+        while (alpha_at(s, p))
+            p++;
+    }
+}
+
 /* After the number and optional scale at p: percent, currency, unit. */
 static bool
 unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
@@ -371,9 +388,18 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         return true;
     }
     /* an editor's bracket supplying the currency, percent or unit: "28
-     * billion [rubles]", "9.5 [percent]", "12 [tonnes]" */
+     * billion [rubles]", "9.5 [percent]", "12 [tonnes]", with the scale
+     * ("25 [billion rubles]") or what is counted ("16 million [tonnes of
+     * cargo]", "10,000 [rubles a month]") */
     if (!glued && q < s->n && s->t[q] == '[') {
         size_t a = fig_lex_skip_blanks(s->t, s->n, q + 1);
+        double scale = 1;
+        if (!(c->flags & F_SCALE) &&
+            (e = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
+                                     false, &w))) {
+            scale = w->num;
+            a = fig_lex_skip_blanks(s->t, s->n, e);
+        }
         const fig_word_t *const tables[] = { s->lex->fig_currencies,
                                              s->lex->fig_percents,
                                              s->lex->fig_units };
@@ -382,14 +408,18 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
             e = fig_lex_match_table(s->lx, s->t, s->n, a, tables[i], false, &w);
             if (!e)
                 continue;
-            e = fig_lex_skip_blanks(s->t, s->n, e);
-            if (e >= s->n || s->t[e] != ']')
+            e = bracket_end(s, e);
+            if (!e)
                 break;
             c->type = types[i];
             c->unit = types[i] == RESULT_PERCENT ? NULL : w->norm;
             if (types[i] == RESULT_QUANTITY)
                 c->scale *= w->num;
-            c->end = e + 1;
+            if (scale != 1) {
+                c->scale *= scale;
+                c->flags |= F_SCALE;
+            }
+            c->end = e;
             return true;
         }
     }
@@ -644,6 +674,20 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
     const fig_word_t *w;
     size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
                                     false, &w);
+    if (!se && a > x->q && s->t[a] == '[') {
+        /* "20 [million]": the editor's scale word */
+        size_t b = fig_lex_skip_blanks(s->t, s->n, a + 1);
+        se = fig_lex_match_table(s->lx, s->t, s->n, b, s->lex->fig_scales,
+                                 false, &w);
+        b = se ? fig_lex_skip_blanks(s->t, s->n, se) : 0;
+        if (!se || b >= s->n || s->t[b] != ']')
+            return;
+        c->scale = w->num;
+        c->flags |= F_SCALE;
+        c->end = b + 1;
+        x->q = b + 1;
+        return;
+    }
     if (!se)
         return;
     c->scale = w->num;
@@ -697,6 +741,17 @@ pat_unit(scan_t *s, numctx_t *x, cand_t *c)
 {
     if (x->a > x->q && unit_after(s, x->a, false, c))
         return STEP_PREFIX;
+    /* "13.5 billion more cubic metres": a word of fig_unit_gaps between */
+    const fig_word_t *w;
+    size_t we = x->a > x->q && !x->hyph
+                    ? fig_lex_match_table(s->lx, s->t, s->n, x->a,
+                                          s->lex->fig_unit_gaps, false, &w)
+                    : 0;
+    if (we) {
+        size_t b = fig_lex_skip_blanks(s->t, s->n, we);
+        if (b > we && unit_after(s, b, false, c))
+            return STEP_PREFIX;
+    }
     if (!(c->flags & F_SCALE))
         return STEP_NEXT;
     size_t ps;
@@ -733,9 +788,14 @@ pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
     const num_t *m = &x->m;
     if (x->pfx)
         c->start = x->p;
-    /* a dash range is no name: "in Afghanistan 14-15 years later" */
+    /* a dash range is no name: "in Afghanistan 14-15 years later"; nor
+     * is a factor: "inspected Iran 13 times" */
+    const fig_word_t *w;
     if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
-        figures_name_before(s, x->p))
+        figures_name_before(s, x->p) &&
+        !(x->a > x->q &&
+          fig_lex_match_table(s->lx, s->t, s->n, x->a, s->lex->fig_multipliers,
+                              false, &w)))
         return give(x, figures_skip_run(s, x->q));
     c->type = RESULT_CARDINAL;
     return STEP_DONE;
@@ -756,13 +816,28 @@ finish_prefix(scan_t *s, const numctx_t *x, cand_t *c)
     }
 }
 
+/* The number [ps, pe) marks an item of a list ("by 2030: 1) output will
+ * grow ...; 4) value added may reach 7 trillion rubles"): a ')' right
+ * after it, and a list's start (':' or ';') or a line's before it. No
+ * elliptical amount: it takes nothing from the item's figures. */
+static bool
+list_marker(const scan_t *s, size_t ps, size_t pe)
+{
+    if (pe >= s->n || s->t[pe] != ')')
+        return false;
+    size_t q = fig_lex_skip_blanks_back(s->t, ps);
+    return q == 0 || s->t[q - 1] == ':' || s->t[q - 1] == ';' ||
+           s->t[q - 1] == '\n';
+}
+
 /* A typed number: is it loose ("25.1 a year earlier"), does it link on to
  * another ("157 to 168 million tonnes")? Returns where scanning goes on. */
 static size_t
 finish_done(scan_t *s, const numctx_t *x, cand_t *c)
 {
     if (c->type == RESULT_CARDINAL) {
-        if (figures_followed_loosely(s, c->end))
+        if (figures_followed_loosely(s, c->end) &&
+            !list_marker(s, c->start, c->end))
             c->flags |= F_LOOSE;
     }
     if (!(c->flags & F_LINK) &&

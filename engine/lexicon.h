@@ -117,6 +117,11 @@ struct lexicon {
     /* Words of an event's name that make a year before it part of the
      * name ("the 2018 FIFA World Cup"); not indexed either. */
     const fig_word_t *fig_event_heads;
+    /* Words between a number and its unit ("5 more tonnes"). */
+    const fig_word_t *fig_unit_gaps;
+    /* Words after a number that make it a factor ("13 times", "3-fold"),
+     * never part of a name; not indexed (asked only after a capital). */
+    const fig_word_t *fig_multipliers;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

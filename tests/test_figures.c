@@ -371,6 +371,24 @@ test_elliptical_amounts(void **state)
     result_destroy(&r);
 }
 
+/* A list item's number ("; 4)") is no shortened amount: it takes nothing
+ * from the figures of its item; "(up to 20)" still may. */
+static void
+test_list_markers(void **state)
+{
+    (void)state;
+    const char *in = "By 2030: 1) exports will grow by 25 percent; 2) "
+                     "value added may reach 7 trillion rubles.\n3) Output "
+                     "(up to 20) will grow 30 percent.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "1", 0, 1, "");
+    num_fig(r, in, RESULT_CARDINAL, "2", 2, 2, "");
+    num_fig(r, in, RESULT_MONEY, "7 trillion rubles", 0, 7e12, "RUB");
+    num_fig(r, in, RESULT_CARDINAL, "3", 1, 3, "");
+    num_fig(r, in, RESULT_PERCENT, "20", 1, 20, "");
+    result_destroy(&r);
+}
+
 /* An amount after "including" is a part of the amount before it. */
 static void
 test_including_part(void **state)
@@ -577,6 +595,18 @@ test_names_with_digits(void **state)
                       result_figure_type_name(r->figures[i].type),
                       r->figures[i].text);
     assert_int_equal(r->n_figures, 0);
+    result_destroy(&r);
+}
+
+/* A factor after a capitalised word is a count, not part of a name. */
+static void
+test_factor_after_name(void **state)
+{
+    (void)state;
+    const char *in = "The IAEA inspected Iran 13 times, but Sakhalin 2 works.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "13", 0, 13, "");
+    assert_int_equal(r->n_figures, 1);
     result_destroy(&r);
 }
 
@@ -798,6 +828,54 @@ test_more_units(void **state)
     result_destroy(&r);
 }
 
+/* Scale abbreviations of government releases: "bln", "mln", "trln". */
+static void
+test_scale_abbreviations(void **state)
+{
+    (void)state;
+    const char *in = "Funds: RUB 1.2 bln, 700 mln roubles and 1.1 trln "
+                     "roubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "RUB 1.2 bln", 0, 1.2e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "700 mln roubles", 0, 700e6, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1.1 trln roubles", 0, 1.1e12, "RUB");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* Units of infrastructure and energy reports: broadband speeds, grid
+ * capacity, speeds "an hour", abbreviated square metres; "more" between
+ * a number and its unit. */
+static void
+test_report_units(void **state)
+{
+    (void)state;
+    const char *in = "Schools get 100 Mbps, hospitals 1 gigabit per second; "
+                     "the grid adds 2,500 MVA; trains run at 80 kilometres "
+                     "an hour; 1 cubic kilometre of water, 5 million sq "
+                     "metres of housing and 300 kilotonnes of steel. We "
+                     "sold 13.5 billion more cubic metres, added 7,000 more "
+                     "hectares and 2,000 more doctors.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "13.5 billion more cubic metres", 0, 13.5e9,
+            "cubic metre");
+    num_fig(r, in, RESULT_QUANTITY, "7,000 more hectares", 0, 7000, "hectare");
+    num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
+    num_fig(r, in, RESULT_QUANTITY, "100 Mbps", 0, 100, "megabit per second");
+    num_fig(r, in, RESULT_QUANTITY, "1 gigabit per second", 0, 1,
+            "gigabit per second");
+    num_fig(r, in, RESULT_QUANTITY, "2,500 MVA", 0, 2500, "megavolt-ampere");
+    num_fig(r, in, RESULT_QUANTITY, "80 kilometres an hour", 0, 80,
+            "kilometre per hour");
+    num_fig(r, in, RESULT_QUANTITY, "1 cubic kilometre", 0, 1,
+            "cubic kilometre");
+    num_fig(r, in, RESULT_QUANTITY, "5 million sq metres", 0, 5e6,
+            "square metre");
+    num_fig(r, in, RESULT_QUANTITY, "300 kilotonnes", 0, 300, "kilotonne");
+    assert_int_equal(r->n_figures, 10);
+    result_destroy(&r);
+}
+
 /* ", or" and "and even" / "or even" link a list whose last item has the
  * unit; ", and" does not (it starts a clause as often). */
 static void
@@ -915,22 +993,38 @@ test_day_ranges(void **state)
 }
 
 /* The other day of a range takes the year written after it ("11-12,
- * 2026"), or the first day's, also when a year ends the range. */
+ * 2026"), or the first day's, also when a year ends the range; a year
+ * after the last day is the first day's too ("March 2-4, 2027", "April 1
+ * to June 30, 2026"), but never an earlier month's ("December 28 to
+ * January 9, 2026") nor a day's in another phrase ("On May 5 we met, on
+ * 7 May 2026"). */
 static void
 test_day_ranges_with_year(void **state)
 {
     (void)state;
     const char *in = "The talks ran on March 2\xe2\x80\x93"
                      "4, 2027 in Minsk, the fair on August 30 and 31, 2026, "
-                     "and the show on July 9, 2025 to 11.";
+                     "and the show on July 9, 2025 to 11. Leave runs from "
+                     "April 1 to June 30, 2026, holidays from December 28 to "
+                     "January 9, 2026. On May 5 we met, on 7 May 2026 not. "
+                     "Sales ran 1\xe2\x80\x93"
+                     "10 January 2026.";
     result_t *r = scan(in);
-    iso_fig(r, in, RESULT_DATE, "March 2", 0, "--03-02");
+    iso_fig(r, in, RESULT_DATE, "March 2", 0, "2027-03-02");
     iso_fig(r, in, RESULT_DATE, "4, 2027", 0, "2027-03-04");
-    iso_fig(r, in, RESULT_DATE, "August 30", 0, "--08-30");
+    iso_fig(r, in, RESULT_DATE, "August 30", 0, "2026-08-30");
     iso_fig(r, in, RESULT_DATE, "31, 2026", 0, "2026-08-31");
     iso_fig(r, in, RESULT_DATE, "July 9, 2025", 0, "2025-07-09");
     iso_fig(r, in, RESULT_DATE, "11", 0, "2025-07-11");
-    assert_int_equal(r->n_figures, 6);
+    iso_fig(r, in, RESULT_DATE, "April 1", 0, "2026-04-01");
+    iso_fig(r, in, RESULT_DATE, "June 30, 2026", 0, "2026-06-30");
+    iso_fig(r, in, RESULT_DATE, "December 28", 0, "--12-28");
+    iso_fig(r, in, RESULT_DATE, "January 9, 2026", 0, "2026-01-09");
+    iso_fig(r, in, RESULT_DATE, "May 5", 0, "--05-05");
+    iso_fig(r, in, RESULT_DATE, "7 May 2026", 0, "2026-05-07");
+    iso_fig(r, in, RESULT_DATE, "1", 4, "2026-01-01");
+    iso_fig(r, in, RESULT_DATE, "10 January 2026", 0, "2026-01-10");
+    assert_int_equal(r->n_figures, 14);
     result_destroy(&r);
 }
 
@@ -1044,12 +1138,22 @@ test_bracketed_units(void **state)
 {
     (void)state;
     const char *in = "Inflation there was 6.5 [percent], the new unit gives "
-                     "450 [MW] and the fund got 12 billion [roubles].";
+                     "450 [MW] and the fund got 12 billion [roubles]. Now 25 "
+                     "[billion roubles], $24 [billion] and 20 [million] "
+                     "people; 16 million [tonnes of cargo] and 5 [tonnes or "
+                     "so a year]; 8 [International Women's Day].";
     result_t *r = scan(in);
     num_fig(r, in, RESULT_PERCENT, "6.5 [percent]", 0, 6.5, "");
     num_fig(r, in, RESULT_QUANTITY, "450 [MW]", 0, 450, "megawatt");
     num_fig(r, in, RESULT_MONEY, "12 billion [roubles]", 0, 12e9, "RUB");
-    assert_int_equal(r->n_figures, 3);
+    num_fig(r, in, RESULT_MONEY, "25 [billion roubles]", 0, 25e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "$24 [billion]", 0, 24e9, "USD");
+    num_fig(r, in, RESULT_CARDINAL, "20 [million]", 0, 20e6, "");
+    num_fig(r, in, RESULT_QUANTITY, "16 million [tonnes of cargo]", 0, 16e6,
+            "tonne");
+    num_fig(r, in, RESULT_CARDINAL, "5", 3, 5, "");
+    num_fig(r, in, RESULT_CARDINAL, "8", 0, 8, "");
+    assert_int_equal(r->n_figures, 9);
     result_destroy(&r);
 }
 
@@ -1093,6 +1197,7 @@ main(void)
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
         cmocka_unit_test(test_elliptical_amounts),
+        cmocka_unit_test(test_list_markers),
         cmocka_unit_test(test_including_part),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_season_dates),
@@ -1101,6 +1206,7 @@ main(void)
         cmocka_unit_test(test_units_and_rates),
         cmocka_unit_test(test_percent_forms_and_spelled),
         cmocka_unit_test(test_names_with_digits),
+        cmocka_unit_test(test_factor_after_name),
         cmocka_unit_test(test_typographic_and_crlf),
         cmocka_unit_test(test_empty_nul_invalid_utf8),
         cmocka_unit_test(test_huge_numbers),
@@ -1112,6 +1218,8 @@ main(void)
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
+        cmocka_unit_test(test_report_units),
+        cmocka_unit_test(test_scale_abbreviations),
         cmocka_unit_test(test_list_connectors),
         cmocka_unit_test(test_range_ends_and_counts_between),
         cmocka_unit_test(test_compound_amounts_and_kopecks),

@@ -372,6 +372,8 @@ main(int argc, char **argv)
                                          "count_approximators",
                                          "number_signs",
                                          "event_heads",
+                                         "unit_gaps",
+                                         "multipliers",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
