@@ -171,9 +171,20 @@ part_of_last(const scan_t *s, const cand_t *x)
     return xv > 0 && xv <= yv;
 }
 
+/* A comma (and blanks) right before text[at]: the start of an item of a
+ * list ("200 billion rubles for roads, 45 billion for schools"). */
+static bool
+list_item_start(const scan_t *s, size_t at)
+{
+    while (at > 0 && s->t[at - 1] == ' ')
+        at--;
+    return at > 0 && s->t[at - 1] == ',';
+}
+
 /* "a limit of 50 billion rubles was raised to 75 billion": a bare amount
- * with a scale word of its own, after a word of fig_carry_preps, in
- * the sentence of the last amount with a currency or unit and followed by
+ * with a scale word of its own, after a word of fig_carry_preps or at
+ * the start of a list item ("..., 45 billion for schools"), in the
+ * sentence of the last amount with a currency or unit and followed by
  * no noun of its own, is parallel to it and takes its currency or unit
  * ("invest some 251 billion" after "900 billion rubles" is not: no such
  * word; nor is "by 1.6 million people": a noun). */
@@ -188,8 +199,9 @@ carried_from_last(const scan_t *s, const cand_t *x)
     if (y->end > x->start || x->start - y->end > CARRY_GAP ||
         crosses_sentence(s, y->end, x->start))
         return false;
-    if (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
-        fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_carry_preps) < 0)
+    if (!list_item_start(s, x->start) &&
+        (!fig_lex_prev_word(s->t, x->start, &ws, &we) ||
+         fig_lex_word_in(s->lx, s->t, ws, we, s->lex->fig_carry_preps) < 0))
         return false;
     double xv = x->num * x->scale, yv = y->num * y->scale;
     return xv > 0 && yv > 0 && xv / yv >= 0.01 && xv / yv <= 100;

@@ -264,6 +264,30 @@ test_currency_carried(void **state)
     result_destroy(&r);
 }
 
+/* A bare scaled amount that starts an item of a comma list, or follows
+ * "another", is parallel to the amount before it in the sentence; one
+ * with a noun of its own is not. */
+static void
+test_currency_list_items(void **state)
+{
+    (void)state;
+    const char *in =
+        "The plan gives 200 billion roubles for roads, 45 billion for "
+        "schools and 30 billion roubles for housing. Exports reached $3 "
+        "billion and another 2 billion. Sales were 5 billion euros, 40 "
+        "million people bought them.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "200 billion roubles", 0, 200e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "45 billion", 0, 45e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "30 billion roubles", 0, 30e9, "RUB");
+    num_fig(r, in, RESULT_MONEY, "$3 billion", 0, 3e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "2 billion", 0, 2e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "5 billion euros", 0, 5e9, "EUR");
+    num_fig(r, in, RESULT_CARDINAL, "40 million", 0, 40e6, "");
+    assert_int_equal(r->n_figures, 7);
+    result_destroy(&r);
+}
+
 static void
 test_negative_numbers(void **state)
 {
@@ -1193,6 +1217,7 @@ main(void)
         cmocka_unit_test(test_money_forms),
         cmocka_unit_test(test_money_iso_forms),
         cmocka_unit_test(test_currency_carried),
+        cmocka_unit_test(test_currency_list_items),
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
