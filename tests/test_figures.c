@@ -288,6 +288,25 @@ test_currency_list_items(void **state)
     result_destroy(&r);
 }
 
+/* A unit names its scale when the text does ("degrees Celsius", "-40C");
+ * a bare "degrees" stays "degree". */
+static void
+test_temperature_and_yield_units(void **state)
+{
+    (void)state;
+    const char *in = "The yield was 48 quintals per hectare at 25 degrees "
+                     "Celsius, and 10 degrees at night; 3 quintals of seed.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "48 quintals per hectare", 0, 48,
+            "quintal per hectare");
+    num_fig(r, in, RESULT_QUANTITY, "25 degrees Celsius", 0, 25,
+            "degree celsius");
+    num_fig(r, in, RESULT_QUANTITY, "10 degrees", 0, 10, "degree");
+    num_fig(r, in, RESULT_QUANTITY, "3 quintals", 0, 3, "quintal");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 static void
 test_negative_numbers(void **state)
 {
@@ -752,7 +771,7 @@ test_glued_and_hyphenated_words(void **state)
     num_fig(r, in, RESULT_CARDINAL, "2million", 0, 2e6, "");
     num_fig(r, in, RESULT_CARDINAL, "5-million", 0, 5e6, "");
     num_fig(r, in, RESULT_MONEY, "400-billion rouble", 0, 400e9, "RUB");
-    num_fig(r, in, RESULT_QUANTITY, "-42C", 0, -42, "degree");
+    num_fig(r, in, RESULT_QUANTITY, "-42C", 0, -42, "degree celsius");
     num_fig(r, in, RESULT_CARDINAL, "20", 0, 20, "");
     assert_int_equal(r->n_figures, 6);
     result_destroy(&r);
@@ -1218,6 +1237,7 @@ main(void)
         cmocka_unit_test(test_money_iso_forms),
         cmocka_unit_test(test_currency_carried),
         cmocka_unit_test(test_currency_list_items),
+        cmocka_unit_test(test_temperature_and_yield_units),
         cmocka_unit_test(test_negative_numbers),
         cmocka_unit_test(test_coordinations),
         cmocka_unit_test(test_counts_not_coordinated),
