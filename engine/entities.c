@@ -19,6 +19,7 @@
 #include "tok.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1377,12 +1378,8 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 pos = skip_until;
             continue;
         }
-        x->kinds = 0;
-        x->ent = 0;
-        x->head = 0;
-        x->conn = false;
-        x->comma = false;
-        x->plural = false;
+        /* every field after the token is zero: one store */
+        memset(&x->kinds, 0, sizeof *x - offsetof(word_t, kinds));
         bool cap = (t->flags & TOK_CAP) != 0;
         if (n > 0 && (t->flags & TOK_BREAK)) {
             const word_t *p = &seg[n - 1];
