@@ -65,6 +65,17 @@ ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
             r = i;
         }
     }
+    /* a second byte, the next rarest letter, is compared before the
+     * rest: most hits of one letter are no match */
+    size_t r2 = r == n - 1 ? 0 : n - 1;
+    const char *best2 = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *f = strchr(by_freq, low[i]);
+        if (i != r && low[i] && f && (!best2 || f >= best2)) {
+            best2 = f;
+            r2 = i;
+        }
+    }
     /* the text around the word, so that the search stays linear in long
      * documents (a word written in lower case is used so nearby) */
     size_t lo = a > OCCURS_WINDOW ? a - OCCURS_WINDOW : 0;
@@ -76,7 +87,7 @@ ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
             break;
         h = p + 1;
         p -= r;
-        if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
+        if ((size_t)(end - p) < n || p[r2] != low[r2] || memcmp(p, low, n) != 0)
             continue;
         bool lb =
             p == start || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
