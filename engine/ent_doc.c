@@ -355,15 +355,37 @@ emit(doc_t *d, const char *text, result_t *r)
     }
 }
 
-/* tok_seq() hash of the words of text[a..b). */
+/* tok_seq() hash of the words of text[a..b) (the text alone: no byte
+ * from b on). */
 static uint64_t
-span_hash(const char *text, uint32_t a, uint32_t b)
+span_hash_cut(const char *text, uint32_t a, uint32_t b)
 {
     size_t pos = a;
     tok_t t;
     uint64_t h = 0;
     while (tok_next(text, b, &pos, &t))
         h = tok_seq(h, t.hash);
+    return h;
+}
+
+/* span_hash_cut(text, a, b) of text[0..len), b <= len. The words are cut
+ * in the whole text, where tok_next() takes its short path (sixteen
+ * bytes readable, not the span's end); a word ending at b or at a plain
+ * separator is cut there as in the span alone. Any other word (one
+ * running on past b, ending in an apostrophe, a hyphen or a multi-byte
+ * letter) sends the span to span_hash_cut(). */
+static uint64_t
+span_hash(const char *text, size_t len, uint32_t a, uint32_t b)
+{
+    size_t pos = a;
+    tok_t t;
+    uint64_t h = 0;
+    while (tok_next(text, len, &pos, &t) && t.start < b) {
+        if (t.end != b && (t.end > b || t.after != t.end ||
+                           tok_class[(unsigned char)text[t.end]] != TOK_C_SEP))
+            return span_hash_cut(text, a, b);
+        h = tok_seq(h, t.hash);
+    }
     return h;
 }
 
@@ -442,7 +464,7 @@ propagate_types(doc_t *d, size_t len)
         if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
             continue;
         if (!c->canon)
-            pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
+            pmap_type(&m, span_hash(d->text, len, c->start, c->end), c->type);
         pmap_type(&m, c->pre, c->type | FROM_HEAD);
         uint32_t as, ae;
         if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
