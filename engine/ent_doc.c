@@ -536,7 +536,7 @@ resolve_persons(doc_t *d)
     }
 }
 
-size_t
+__attribute__((noinline)) size_t
 ent_doc_begin(doc_t *d, const entities_t *e, const lexicon_t *lx,
               const char *text, size_t len, const result_t *r, lab_t **labs)
 {
@@ -553,7 +553,7 @@ ent_doc_begin(doc_t *d, const entities_t *e, const lexicon_t *lx,
     return find_labels(text, r, sc, labs);
 }
 
-void
+__attribute__((noinline)) void
 ent_doc_finish(doc_t *d, result_t *r)
 {
     scratch_t *sc = d->sc;
