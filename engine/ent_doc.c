@@ -65,6 +65,17 @@ ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
             r = i;
         }
     }
+    /* a second byte, the next rarest letter, is compared before the
+     * rest: most hits of one letter are no match */
+    size_t r2 = r == n - 1 ? 0 : n - 1;
+    const char *best2 = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *f = strchr(by_freq, low[i]);
+        if (i != r && low[i] && f && (!best2 || f >= best2)) {
+            best2 = f;
+            r2 = i;
+        }
+    }
     /* the text around the word, so that the search stays linear in long
      * documents (a word written in lower case is used so nearby) */
     size_t lo = a > OCCURS_WINDOW ? a - OCCURS_WINDOW : 0;
@@ -76,7 +87,7 @@ ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
             break;
         h = p + 1;
         p -= r;
-        if ((size_t)(end - p) < n || memcmp(p, low, n) != 0)
+        if ((size_t)(end - p) < n || p[r2] != low[r2] || memcmp(p, low, n) != 0)
             continue;
         bool lb =
             p == start || !((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z');
@@ -344,15 +355,37 @@ emit(doc_t *d, const char *text, result_t *r)
     }
 }
 
-/* tok_seq() hash of the words of text[a..b). */
+/* tok_seq() hash of the words of text[a..b) (the text alone: no byte
+ * from b on). */
 static uint64_t
-span_hash(const char *text, uint32_t a, uint32_t b)
+span_hash_cut(const char *text, uint32_t a, uint32_t b)
 {
     size_t pos = a;
     tok_t t;
     uint64_t h = 0;
     while (tok_next(text, b, &pos, &t))
         h = tok_seq(h, t.hash);
+    return h;
+}
+
+/* span_hash_cut(text, a, b) of text[0..len), b <= len. The words are cut
+ * in the whole text, where tok_next() takes its short path (sixteen
+ * bytes readable, not the span's end); a word ending at b or at a plain
+ * separator is cut there as in the span alone. Any other word (one
+ * running on past b, ending in an apostrophe, a hyphen or a multi-byte
+ * letter) sends the span to span_hash_cut(). */
+static uint64_t
+span_hash(const char *text, size_t len, uint32_t a, uint32_t b)
+{
+    size_t pos = a;
+    tok_t t;
+    uint64_t h = 0;
+    while (tok_next(text, len, &pos, &t) && t.start < b) {
+        if (t.end != b && (t.end > b || t.after != t.end ||
+                           tok_class[(unsigned char)text[t.end]] != TOK_C_SEP))
+            return span_hash_cut(text, a, b);
+        h = tok_seq(h, t.hash);
+    }
     return h;
 }
 
@@ -431,7 +464,7 @@ propagate_types(doc_t *d, size_t len)
         if (c->type == RESULT_PERSON || c->type == RESULT_NORP)
             continue;
         if (!c->canon)
-            pmap_type(&m, span_hash(d->text, c->start, c->end), c->type);
+            pmap_type(&m, span_hash(d->text, len, c->start, c->end), c->type);
         pmap_type(&m, c->pre, c->type | FROM_HEAD);
         uint32_t as, ae;
         if (acronym_after(d->text, len, c->start, c->end, &as, &ae))
@@ -503,7 +536,7 @@ resolve_persons(doc_t *d)
     }
 }
 
-size_t
+__attribute__((noinline)) size_t
 ent_doc_begin(doc_t *d, const entities_t *e, const lexicon_t *lx,
               const char *text, size_t len, const result_t *r, lab_t **labs)
 {
@@ -520,7 +553,7 @@ ent_doc_begin(doc_t *d, const entities_t *e, const lexicon_t *lx,
     return find_labels(text, r, sc, labs);
 }
 
-void
+__attribute__((noinline)) void
 ent_doc_finish(doc_t *d, result_t *r)
 {
     scratch_t *sc = d->sc;

@@ -19,6 +19,7 @@
 #include "tok.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1353,9 +1354,9 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             ent_doc_add_cand(&d, lb->ns, lb->ne, RESULT_PERSON, NULL);
             cand_t *c = &d.c[d.n_c - 1];
             const char *ls = text + lb->ns, *sp2 = ls;
-            for (const char *q = ls; q < text + lb->ne; q++)
-                if (*q == ' ')
-                    sp2 = q + 1;
+            const char *q = memrchr(ls, ' ', lb->ne - lb->ns);
+            if (q)
+                sp2 = q + 1;
             c->last = tok_hash(sp2, (size_t)(text + lb->ne - sp2));
             c->words = (uint8_t)(sp2 == ls ? 1 : 2);
             uint32_t re = lb->ns;
@@ -1377,12 +1378,8 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 pos = skip_until;
             continue;
         }
-        x->kinds = 0;
-        x->ent = 0;
-        x->head = 0;
-        x->conn = false;
-        x->comma = false;
-        x->plural = false;
+        /* every field after the token is zero: one store */
+        memset(&x->kinds, 0, sizeof *x - offsetof(word_t, kinds));
         bool cap = (t->flags & TOK_CAP) != 0;
         if (n > 0 && (t->flags & TOK_BREAK)) {
             const word_t *p = &seg[n - 1];

@@ -1043,22 +1043,16 @@ spelled_at(scan_t *s, size_t k)
         spelled_percent(s, k - 4, k + 4);
 }
 
-/* Eight 16-bit lanes, for byte pairs. */
-typedef uint16_t v8w_t __attribute__((vector_size(16)));
-
-/* Bit i set where bytes i, i + 1 of t[0..16] are pair x or y; lo has the
- * first byte of a lane set. */
+/* Bit i set where bytes i, i + 1 of t[0..16] are "ll" or "ce": one
+ * compare a byte and pair half (SSE2 on x86-64). */
 static inline unsigned
-pair_bits(const unsigned char *t, uint16_t x, uint16_t y, uint16_t lo)
+pair_bits(const unsigned char *t)
 {
-    /* masks as vectors: Clang converts no scalar to a compare's result */
-    v8w_t vlo = (v8w_t){ 0 } + lo, vhi = (v8w_t){ 0 } + (uint16_t)~lo;
-    v8w_t a, b;
-    memcpy(&a, t, 16);     /* the pairs at even offsets */
-    memcpy(&b, t + 1, 16); /* the pairs at odd offsets */
-    v8w_t m = ((v8w_t)((a == x) | (a == y)) & vlo) |
-              ((v8w_t)((b == x) | (b == y)) & vhi);
-    return v16_bits((v16_t)m);
+    v16_t a, b;
+    memcpy(&a, t, 16);     /* the pairs' first bytes */
+    memcpy(&b, t + 1, 16); /* their second bytes */
+    return v16_bits(
+        (v16_t)(((a == 'l') & (b == 'l')) | ((a == 'c') & (b == 'e'))));
 }
 
 /* One pass over byte pairs "ll" (million, billion, trillion) and "ce"
@@ -1071,18 +1065,13 @@ scan_spelled(scan_t *s)
     size_t n = s->n;
     size_t p = 0;
     /* thirty-two positions per step in vector registers (GCC/Clang vector
-     * extensions: SSE2 on x86-64, plain code elsewhere), as byte pairs in
-     * 16-bit lanes: the pairs at even offsets from one load, those at odd
-     * offsets from a second; the byte after the pair, which spelled_at()
-     * needs as well ("illion", "cent"), is tested per hit, so the frequent
-     * "all", "will" and "ice" cost a compare, not a call */
-    uint16_t ll, ce, lo;
-    memcpy(&ll, "ll", 2);
-    memcpy(&ce, "ce", 2);
-    memcpy(&lo, "\xff", 2); /* a lane's first byte */
+     * extensions: SSE2 on x86-64, plain code elsewhere): the pairs' first
+     * bytes from one load, their second bytes from a second; the byte
+     * after the pair, which spelled_at() needs as well ("illion",
+     * "cent"), is tested per hit, so the frequent "all", "will" and "ice"
+     * cost a compare, not a call */
     while (p + 34 <= n) {
-        unsigned x = pair_bits(t + p, ll, ce, lo) |
-                     pair_bits(t + p + 16, ll, ce, lo) << 16;
+        unsigned x = pair_bits(t + p) | pair_bits(t + p + 16) << 16;
         /* most blocks hold no hit */
         for (; x; x &= x - 1) {
             size_t k = p + (size_t)__builtin_ctz(x);

@@ -13,7 +13,7 @@
  * PLURAL_<T>, NONE: an entry with entity type 0, a phrase no rule may
  * name). "Surface = Canonical" gives an entity its canonical name.
  * A "#!set=NAME" line starts a word list instead (lexset.h): its entries
- * below become the lex_set_t lex_NAME, words as written, with the filter
+ * below become the lex_set_t lex_NAME, words as written, with the filters
  * of their tok_hash() values computed here, which lexicon.c puts in the
  * built-in lexicon; a set named iso_* steers this program (read_iso) and
  * is not written out.
@@ -472,11 +472,13 @@ write_table(const char *out)
         const wset_t *w = &sets[i];
         if (strncmp(w->name, "iso_", 4) == 0)
             continue; /* read by read_iso() here, not by the engine */
-        uint64_t filter[4] = { 0 }, last[4] = { 0 };
+        uint64_t filter[4] = { 0 }, last[4] = { 0 }, filter2[4] = { 0 };
         fprintf(o, "\nstatic const char *const lex_w_%s[] = {\n", w->name);
         for (size_t k = 0; k < w->n; k++) {
-            unsigned b = (unsigned)(tok_hash(w->w[k], strlen(w->w[k])) >> 56);
+            uint64_t h = tok_hash(w->w[k], strlen(w->w[k]));
+            unsigned b = (unsigned)(h >> 56), b2 = (unsigned)(h >> 48) & 0xFF;
             filter[b >> 6] |= 1ULL << (b & 63);
+            filter2[b2 >> 6] |= 1ULL << (b2 & 63);
             size_t wl = strlen(w->w[k]);
             if (wl) {
                 unsigned lb = (unsigned char)w->w[k][wl - 1];
@@ -501,12 +503,15 @@ write_table(const char *out)
             o,
             "    0,\n};\nstatic const lex_set_t lex_%s = { lex_w_%s, lex_h_%s, "
             "lex_l_%s, %zu, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull "
-            "}, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull } };\n",
+            "}, { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull }, { 0x%llxull, "
+            "0x%llxull, 0x%llxull, 0x%llxull } };\n",
             w->name, w->name, w->name, w->name, w->n,
             (unsigned long long)filter[0], (unsigned long long)filter[1],
             (unsigned long long)filter[2], (unsigned long long)filter[3],
             (unsigned long long)last[0], (unsigned long long)last[1],
-            (unsigned long long)last[2], (unsigned long long)last[3]);
+            (unsigned long long)last[2], (unsigned long long)last[3],
+            (unsigned long long)filter2[0], (unsigned long long)filter2[1],
+            (unsigned long long)filter2[2], (unsigned long long)filter2[3]);
     }
     /* every set the engine reads, for lexicon.c's initialiser: a set
      * without a lexicon_t field of its name fails the build there */
