@@ -1155,6 +1155,24 @@ test_numbered_bodies(void **state)
     result_destroy(&r);
 }
 
+static void
+test_plural_titles(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Deputy Prime Ministers Viktoria Abramchenko, "
+                    "Yury Borisov and Marat Khusnullin came. Head Physician "
+                    "Denis Protsenko and Chief State Sanitary Physician Anna "
+                    "Popova spoke.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Viktoria Abramchenko", RESULT_PERSON);
+    expect(r, s, "Yury Borisov", RESULT_PERSON);
+    expect(r, s, "Anna Popova", RESULT_PERSON);
+    expect_none(r, "Prime Ministers Viktoria");
+    expect_none(r, "Physician");
+    expect_none(r, "Sanitary Physician");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1207,6 +1225,7 @@ main(void)
         cmocka_unit_test(test_listed_name_number),
         cmocka_unit_test(test_particle_names),
         cmocka_unit_test(test_numbered_bodies),
+        cmocka_unit_test(test_plural_titles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
