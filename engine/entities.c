@@ -1304,6 +1304,27 @@ particle_name(const lexicon_t *lx, const char *s, const tok_t *t)
                        tok_hash(s + t->start, h - t->start));
 }
 
+/* The capitalised word t follows the word p after a dot with no blank:
+ * "DOM.RF", "VEB.RF", "Gazeta.Ru". 1 when the two words start or make a
+ * listed name (the run goes on over the dot), -1 when t is a dotted
+ * suffix of lx->dotted_suffixes after an unknown name (an organisation
+ * of its own), 0 otherwise ("yes.People": a blank left out). */
+static int
+dotted_name(const lexicon_t *lx, const char *s, const word_t *p, const tok_t *t)
+{
+    if (t->gap != p->t.end || s[p->t.end] != '.' || t->start != p->t.end + 1 ||
+        !(p->t.flags & TOK_CAP) || (t->flags & TOK_HYPHEN))
+        return 0;
+    const gaz_slot_t *g = gaz_find(lx, tok_seq(tok_seq(0, p->t.hash), t->hash));
+    if (g && (g->kinds & (GAZ_ENT | GAZ_PREFIX)))
+        return 1;
+    if (!(p->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)) &&
+        lex_set_has(lx->dotted_suffixes, s + t->start, t->end - t->start,
+                    t->hash))
+        return -1;
+    return 0;
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1394,9 +1415,17 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             for (uint32_t q = p->t.after + 1; dot && q < t->start; q++)
                 if (text[q] != ' ')
                     dot = false;
+            int dotted = cap && !dot ? dotted_name(lx, text, p, t) : 0;
             if ((t->flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
                 x->comma = true;
-            else if (!dot) {
+            else if (dotted < 0) {
+                /* "VRB.RF": an unknown name with a dotted suffix */
+                uint32_t ds = p->t.start;
+                flush(&d, seg, n - 1);
+                ent_doc_add_cand(&d, ds, t->end, RESULT_ORG, NULL);
+                n = 0;
+                continue;
+            } else if (!dot && !dotted) {
                 flush(&d, seg, n);
                 n = 0;
             }

@@ -1108,12 +1108,12 @@ static void
 test_listed_name_number(void **state)
 {
     (void)state;
-    const char *s = "Ann Smith: Nord Stream 1 works, Nord Stream 2 is built "
+    const char *s = "Ann Smith: Blue Stream 3 works, Nord Stream 2 is built "
                     "and the Kostrova NPP with Belaya HPP run; Gazprom 5 "
                     "said so.\n";
     result_t *r = scan(s);
     expect(r, s, "Nord Stream 2", RESULT_FAC);
-    expect(r, s, "Nord Stream", RESULT_FAC);
+    expect(r, s, "Blue Stream", RESULT_FAC);
     expect(r, s, "Kostrova NPP", RESULT_FAC);
     expect(r, s, "Belaya HPP", RESULT_FAC);
     expect(r, s, "Gazprom", RESULT_ORG);
@@ -1173,6 +1173,25 @@ test_plural_titles(void **state)
     result_destroy(&r);
 }
 
+static void
+test_dotted_names(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: DOM.RF and VEB.RF will help, as will "
+                    "Tarsk.RF. Nord Stream 1 works. Later Ivan Petrov "
+                    "spoke.It was fine.\n";
+    result_t *r = scan(s);
+    expect(r, s, "DOM.RF", RESULT_ORG);
+    expect(r, s, "VEB.RF", RESULT_ORG);
+    expect(r, s, "Tarsk.RF", RESULT_ORG);
+    expect(r, s, "Nord Stream 1", RESULT_FAC);
+    expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    expect_none(r, "VEB");
+    expect_none(r, "Later Ivan Petrov");
+    expect_none(r, "spoke.It");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1226,6 +1245,7 @@ main(void)
         cmocka_unit_test(test_particle_names),
         cmocka_unit_test(test_numbered_bodies),
         cmocka_unit_test(test_plural_titles),
+        cmocka_unit_test(test_dotted_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
