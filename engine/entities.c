@@ -739,6 +739,17 @@ number_after(const doc_t *d, const word_t *w, size_t n, size_t b)
     return (uint32_t)q;
 }
 
+/* The end of a name from the word a to byte e, past a bracket it
+ * leaves open ("Republic of Sakha (Yakutia)"). */
+static uint32_t
+paren_end(const doc_t *d, const word_t *a, uint32_t e)
+{
+    if (e >= d->len || d->text[e] != ')' || e - a->t.start < 4 ||
+        !memchr(d->text + a->t.start, '(', e - a->t.start))
+        return e;
+    return e + 1;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -795,7 +806,8 @@ process(doc_t *d, word_t *w, size_t n)
             if (b > best)
                 ent_doc_add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
             else
-                ent_doc_add_cand(d, w[i].t.start, w[best].t.end, gs->ent,
+                ent_doc_add_cand(d, w[i].t.start,
+                                 paren_end(d, &w[i], w[best].t.end), gs->ent,
                                  gaz_name(d->lx, gs));
             i = b + 1;
             continue;
@@ -1325,6 +1337,71 @@ dotted_name(const lexicon_t *lx, const char *s, const word_t *p, const tok_t *t)
     return 0;
 }
 
+/* The gap before t is exactly gap (of glen bytes). */
+static bool
+gap_is(const char *s, const tok_t *t, const char *gap, size_t glen)
+{
+    return t->start - t->gap == glen && memcmp(s + t->gap, gap, glen) == 0;
+}
+
+/* The run seg[0..n) goes on over the gap " – " or " (" before the
+ * capitalised word t: its last words and t start or make a listed name
+ * ("Khanty-Mansi Autonomous Area – Yugra", "Republic of Sakha
+ * (Yakutia)"), or t opens a bracket of one to three capitalised words
+ * after which one to three more end in a head noun ("Russian
+ * Technologies (Rostekhnologii) State Corporation", "Tavrichesky
+ * (Tauride) Palace"): one flat name. *join gets where the word after the
+ * bracket starts (0 when none), which goes on with the run too. */
+static bool
+run_goes_on(const lexicon_t *lx, const char *s, size_t len, size_t pos,
+            const word_t *seg, size_t n, const tok_t *t, uint32_t *join)
+{
+    static const char dash[] = " \xE2\x80\x93 ";
+    bool paren = gap_is(s, t, " (", 2);
+    *join = 0;
+    if (!paren && !gap_is(s, t, dash, sizeof dash - 1))
+        return false;
+    if (seg[n - 1].t.flags & TOK_POSS)
+        return false;
+    uint64_t h = 0;
+    for (size_t j = n; j > 0 && n - j < 5; j--) {
+        h = 0;
+        for (size_t k = j - 1; k < n; k++)
+            h = tok_seq(h, seg[k].t.hash);
+        const gaz_slot_t *g = gaz_find(lx, tok_seq(h, t->hash));
+        if (g && (g->kinds & (GAZ_ENT | GAZ_PREFIX)))
+            return true;
+    }
+    if (!paren)
+        return false;
+    tok_t u;
+    int inside = 1;
+    for (;;) {
+        if (!tok_next(s, len, &pos, &u) || !(u.flags & TOK_CAP))
+            return false;
+        if (!(u.flags & TOK_BREAK)) {
+            if (++inside > 3)
+                return false;
+            continue;
+        }
+        if (!gap_is(s, &u, ") ", 2))
+            return false;
+        break;
+    }
+    *join = u.start;
+    for (int k = 0; k < 3; k++) {
+        const gaz_slot_t *g = gaz_find(lx, u.hash);
+        if (g && (g->kinds & (GAZ_GIVEN | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)))
+            return false;
+        if (g && (g->kinds & GAZ_HEAD))
+            return true;
+        if ((u.flags & TOK_POSS) || !tok_next(s, len, &pos, &u) ||
+            (u.flags & TOK_BREAK) || !(u.flags & TOK_CAP))
+            return false;
+    }
+    return false;
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1349,7 +1426,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     /* where the next label's name starts (SIZE_MAX after the last): one
      * compare per word */
     size_t next_ns = n_labs ? labs[0].ns : SIZE_MAX;
-    uint32_t skip_until = 0;
+    uint32_t skip_until = 0, join_at = 0;
     size_t pos = 0;
     for (;;) {
         if (n == 0 && pos < next_ns) {
@@ -1416,6 +1493,11 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 if (text[q] != ' ')
                     dot = false;
             int dotted = cap && !dot ? dotted_name(lx, text, p, t) : 0;
+            if (t->start == join_at)
+                dot = true; /* the word after a joined bracket */
+            else if (cap && !dot && !dotted && !(t->flags & TOK_COMMA) &&
+                     run_goes_on(lx, text, len, pos, seg, n, t, &join_at))
+                dot = true;
             if ((t->flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
                 x->comma = true;
             else if (dotted < 0) {

@@ -1192,6 +1192,28 @@ test_dotted_names(void **state)
     result_destroy(&r);
 }
 
+static void
+test_dash_bracket_names(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: The Republic of Sakha (Yakutia) and the Khanty-Mansi "
+        "Autonomous Area \xE2\x80\x93 Yugra met the Pobeda (Victory) "
+        "Organising Committee. Head of the Federal Service for Supervision "
+        "of Consumer Rights Protection (Rospotrebnadzor) Anna Popova came. "
+        "The Tarsk Region \xE2\x80\x93 Smith said so.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Republic of Sakha (Yakutia)", RESULT_GPE);
+    expect(r, s, "Khanty-Mansi Autonomous Area \xE2\x80\x93 Yugra", RESULT_GPE);
+    expect(r, s, "Pobeda (Victory) Organising Committee", RESULT_ORG);
+    expect(r, s, "Rospotrebnadzor", RESULT_ORG);
+    expect(r, s, "Anna Popova", RESULT_PERSON);
+    expect(r, s, "Tarsk Region", RESULT_GPE);
+    expect_none(r, "Yakutia");
+    expect_none(r, "Yugra");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1246,6 +1268,7 @@ main(void)
         cmocka_unit_test(test_numbered_bodies),
         cmocka_unit_test(test_plural_titles),
         cmocka_unit_test(test_dotted_names),
+        cmocka_unit_test(test_dash_bracket_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
