@@ -1115,6 +1115,26 @@ line_between(const lexicon_t *lx, const char *s, const word_t *w,
     return true;
 }
 
+/* The word w is a road's number (one capital letter, a hyphen or not,
+ * one to three digits: "M11", "M-12", "R-21") and the lower-case t a kind
+ * of line of lx->line_kinds ("motorway"): a road (FAC). */
+static bool
+road_code(const lexicon_t *lx, const char *s, const word_t *w, const tok_t *t)
+{
+    uint32_t a = w->t.start, b = w->t.end;
+    if (w->conn || !(w->t.flags & TOK_DIGIT) || (w->t.flags & TOK_POSS) ||
+        b - a < 2 || b - a > 5 || s[a] < 'A' || s[a] > 'Z')
+        return false;
+    a += s[a + 1] == '-' ? 2 : 1;
+    if (b - a < 1 || b - a > 3)
+        return false;
+    for (uint32_t q = a; q < b; q++)
+        if (s[q] < '0' || s[q] > '9')
+            return false;
+    return lex_set_has(lx->line_kinds, s + t->start, t->end - t->start,
+                       t->hash);
+}
+
 /* The type a lower-case noun gives the unknown name before it: LOC for
  * lx->place_nouns_after ("field"), ORG for lx->org_nouns_after ("company"),
  * FAC for lx->fac_nouns_after ("shipyard"); 0 for other words. */
@@ -1542,6 +1562,17 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
                         ent_doc_add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
+                    if ((seg[n - 1].t.flags & TOK_DIGIT) &&
+                        !(t->flags & TOK_BREAK) &&
+                        road_code(lx, text, &seg[n - 1], t)) {
+                        /* "the M11 motorway", "the M-12 highway" */
+                        const tok_t *rc = &seg[n - 1].t;
+                        flush(&d, seg, n - 1);
+                        ent_doc_add_cand(&d, rc->start, rc->end, RESULT_FAC,
+                                         NULL);
                         n = 0;
                         continue;
                     }

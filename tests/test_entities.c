@@ -1214,6 +1214,23 @@ test_dash_bracket_names(void **state)
     result_destroy(&r);
 }
 
+static void
+test_roads_and_bases(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The M11 motorway and the M-12 highway reach "
+                    "Kant Air Base and Government House. An A4 piece and "
+                    "the R2 resources.\n";
+    result_t *r = scan(s);
+    expect(r, s, "M11", RESULT_FAC);
+    expect(r, s, "M-12", RESULT_FAC);
+    expect(r, s, "Kant Air Base", RESULT_FAC);
+    expect(r, s, "Government House", RESULT_FAC);
+    expect_none(r, "A4");
+    expect_none(r, "R2");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1269,6 +1286,7 @@ main(void)
         cmocka_unit_test(test_plural_titles),
         cmocka_unit_test(test_dotted_names),
         cmocka_unit_test(test_dash_bracket_names),
+        cmocka_unit_test(test_roads_and_bases),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
