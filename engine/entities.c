@@ -739,6 +739,21 @@ number_after(const doc_t *d, const word_t *w, size_t n, size_t b)
     return (uint32_t)q;
 }
 
+/* The words before w[i] are a document's name and "on" ("Declaration
+ * on", "Agreement on the"): w[i]... is the subject of a treaty or law
+ * ("Strategic Partnership", "Comprehensive Partnership"), no body. */
+static bool
+document_subject(const doc_t *d, const word_t *w, size_t i)
+{
+    if (i < 2)
+        return false;
+    size_t k = i - 1;
+    if (word_is(d->text, &w[k], "the") && k > 1)
+        k--;
+    return word_is(d->text, &w[k], "on") &&
+           word_in_set(d->text, &w[k - 1], d->lx->document_nouns);
+}
+
 /* The end of a name from the word a to byte e, past a bracket it
  * leaves open ("Republic of Sakha (Yakutia)"). */
 static uint32_t
@@ -810,6 +825,10 @@ process(doc_t *d, word_t *w, size_t n)
                                  paren_end(d, &w[i], w[best].t.end), gs->ent,
                                  gaz_name(d->lx, gs));
             i = b + 1;
+            continue;
+        }
+        if (kind == 2 && htype == RESULT_ORG && document_subject(d, w, i)) {
+            i = best + 1; /* "the Declaration on Strategic Partnership" */
             continue;
         }
         if (kind == 2) {

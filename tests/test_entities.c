@@ -1231,6 +1231,23 @@ test_roads_and_bases(void **state)
     result_destroy(&r);
 }
 
+static void
+test_document_subjects(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The Declaration on Strategic Partnership and "
+                    "the Agreement on the Tarsk Development Fund were signed "
+                    "with the Tarsk Development Fund.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Strategic Partnership");
+    /* the body itself, outside the document's name */
+    const result_entity_t *e = find(r, "Tarsk Development Fund", NULL);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_ORG);
+    assert_int_equal(e->n_mentions, 1);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1287,6 +1304,7 @@ main(void)
         cmocka_unit_test(test_dotted_names),
         cmocka_unit_test(test_dash_bracket_names),
         cmocka_unit_test(test_roads_and_bases),
+        cmocka_unit_test(test_document_subjects),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
