@@ -1248,6 +1248,21 @@ test_document_subjects(void **state)
     result_destroy(&r);
 }
 
+static void
+test_branch_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The Siberian Branch of the Russian Academy of "
+                    "Sciences joined Operation Olive Branch.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Siberian Branch of the Russian Academy of Sciences",
+           RESULT_ORG);
+    expect_none(r, "Siberian");
+    expect_none(r, "Olive Branch");
+    expect_none(r, "Operation Olive Branch");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1305,6 +1320,7 @@ main(void)
         cmocka_unit_test(test_dash_bracket_names),
         cmocka_unit_test(test_roads_and_bases),
         cmocka_unit_test(test_document_subjects),
+        cmocka_unit_test(test_branch_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
