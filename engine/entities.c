@@ -1051,8 +1051,10 @@ coordination(doc_t *d, word_t *w, size_t n)
              * place that names no region keeps its type */
             ent_doc_add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
                              gaz_name(d->lx, g));
-        else if (own &&
-                 !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
+        else if (own && (!(e == i && (w[i].kinds & GAZ_ENT) &&
+                           w[i].ent != RESULT_NORP) ||
+                         type == RESULT_FAC))
+            /* "Moscow airports": a listed town keeps its type */
             process(d, w + i, e - i + 1);
         else
             ent_doc_add_cand(d, w[i].t.start, w[e].t.end, type, NULL);

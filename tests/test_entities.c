@@ -1227,6 +1227,13 @@ test_roads_and_bases(void **state)
     expect(r, s, "Kant Air Base", RESULT_FAC);
     expect(r, s, "Government House", RESULT_FAC);
     expect_none(r, "A4");
+    result_destroy(&r);
+    s = "Ann Smith: The Tarsk and Lensk airports and the Moscow airports "
+        "work.\n";
+    r = scan(s);
+    expect(r, s, "Tarsk", RESULT_FAC);
+    expect(r, s, "Lensk", RESULT_FAC);
+    expect(r, s, "Moscow", RESULT_GPE);
     expect_none(r, "R2");
     result_destroy(&r);
 }
