@@ -740,6 +740,32 @@ number_after(const doc_t *d, const word_t *w, size_t n, size_t b)
     return (uint32_t)q;
 }
 
+/* The words before w[i] are a document's name and "on" ("Declaration
+ * on", "Agreement on the"): w[i]... is the subject of a treaty or law
+ * ("Strategic Partnership", "Comprehensive Partnership"), no body. */
+static bool
+document_subject(const doc_t *d, const word_t *w, size_t i)
+{
+    if (i < 2)
+        return false;
+    size_t k = i - 1;
+    if (word_is(d->text, &w[k], "the") && k > 1)
+        k--;
+    return word_is(d->text, &w[k], "on") &&
+           word_in_set(d->text, &w[k - 1], d->lx->document_nouns);
+}
+
+/* The end of a name from the word a to byte e, past a bracket it
+ * leaves open ("Republic of Sakha (Yakutia)"). */
+static uint32_t
+paren_end(const doc_t *d, const word_t *a, uint32_t e)
+{
+    if (e >= d->len || d->text[e] != ')' || e - a->t.start < 4 ||
+        !memchr(d->text + a->t.start, '(', e - a->t.start))
+        return e;
+    return e + 1;
+}
+
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
 static void
 process(doc_t *d, word_t *w, size_t n)
@@ -796,9 +822,14 @@ process(doc_t *d, word_t *w, size_t n)
             if (b > best)
                 ent_doc_add_cand(d, w[i].t.start, w[b].t.end, RESULT_ORG, NULL);
             else
-                ent_doc_add_cand(d, w[i].t.start, w[best].t.end, gs->ent,
+                ent_doc_add_cand(d, w[i].t.start,
+                                 paren_end(d, &w[i], w[best].t.end), gs->ent,
                                  gaz_name(d->lx, gs));
             i = b + 1;
+            continue;
+        }
+        if (kind == 2 && htype == RESULT_ORG && document_subject(d, w, i)) {
+            i = best + 1; /* "the Declaration on Strategic Partnership" */
             continue;
         }
         if (kind == 2) {
@@ -1021,8 +1052,10 @@ coordination(doc_t *d, word_t *w, size_t n)
              * place that names no region keeps its type */
             ent_doc_add_cand(d, w[i].t.start, w[e].t.end, RESULT_LOC,
                              gaz_name(d->lx, g));
-        else if (own &&
-                 !(e == i && (w[i].kinds & GAZ_ENT) && w[i].ent != RESULT_NORP))
+        else if (own && (!(e == i && (w[i].kinds & GAZ_ENT) &&
+                           w[i].ent != RESULT_NORP) ||
+                         type == RESULT_FAC))
+            /* "Moscow airports": a listed town keeps its type */
             process(d, w + i, e - i + 1);
         else
             ent_doc_add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
@@ -1102,6 +1135,26 @@ line_between(const lexicon_t *lx, const char *s, const word_t *w,
             return false;
     }
     return true;
+}
+
+/* The word w is a road's number (one capital letter, a hyphen or not,
+ * one to three digits: "M11", "M-12", "R-21") and the lower-case t a kind
+ * of line of lx->line_kinds ("motorway"): a road (FAC). */
+static bool
+road_code(const lexicon_t *lx, const char *s, const word_t *w, const tok_t *t)
+{
+    uint32_t a = w->t.start, b = w->t.end;
+    if (w->conn || !(w->t.flags & TOK_DIGIT) || (w->t.flags & TOK_POSS) ||
+        b - a < 2 || b - a > 5 || s[a] < 'A' || s[a] > 'Z')
+        return false;
+    a += s[a + 1] == '-' ? 2 : 1;
+    if (b - a < 1 || b - a > 3)
+        return false;
+    for (uint32_t q = a; q < b; q++)
+        if (s[q] < '0' || s[q] > '9')
+            return false;
+    return lex_set_has(lx->line_kinds, s + t->start, t->end - t->start,
+                       t->hash);
 }
 
 /* The type a lower-case noun gives the unknown name before it: LOC for
@@ -1305,6 +1358,92 @@ particle_name(const lexicon_t *lx, const char *s, const tok_t *t)
                        tok_hash(s + t->start, h - t->start));
 }
 
+/* The capitalised word t follows the word p after a dot with no blank:
+ * "DOM.RF", "VEB.RF", "Gazeta.Ru". 1 when the two words start or make a
+ * listed name (the run goes on over the dot), -1 when t is a dotted
+ * suffix of lx->dotted_suffixes after an unknown name (an organisation
+ * of its own), 0 otherwise ("yes.People": a blank left out). */
+static int
+dotted_name(const lexicon_t *lx, const char *s, const word_t *p, const tok_t *t)
+{
+    if (t->gap != p->t.end || s[p->t.end] != '.' || t->start != p->t.end + 1 ||
+        !(p->t.flags & TOK_CAP) || (t->flags & TOK_HYPHEN))
+        return 0;
+    const gaz_slot_t *g = gaz_find(lx, tok_seq(tok_seq(0, p->t.hash), t->hash));
+    if (g && (g->kinds & (GAZ_ENT | GAZ_PREFIX)))
+        return 1;
+    if (!(p->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)) &&
+        lex_set_has(lx->dotted_suffixes, s + t->start, t->end - t->start,
+                    t->hash))
+        return -1;
+    return 0;
+}
+
+/* The gap before t is exactly gap (of glen bytes). */
+static bool
+gap_is(const char *s, const tok_t *t, const char *gap, size_t glen)
+{
+    return t->start - t->gap == glen && memcmp(s + t->gap, gap, glen) == 0;
+}
+
+/* The run seg[0..n) goes on over the gap " – " or " (" before the
+ * capitalised word t: its last words and t start or make a listed name
+ * ("Khanty-Mansi Autonomous Area – Yugra", "Republic of Sakha
+ * (Yakutia)"), or t opens a bracket of one to three capitalised words
+ * after which one to three more end in a head noun ("Russian
+ * Technologies (Rostekhnologii) State Corporation", "Tavrichesky
+ * (Tauride) Palace"): one flat name. *join gets where the word after the
+ * bracket starts (0 when none), which goes on with the run too. */
+static bool
+run_goes_on(const lexicon_t *lx, const char *s, size_t len, size_t pos,
+            const word_t *seg, size_t n, const tok_t *t, uint32_t *join)
+{
+    static const char dash[] = " \xE2\x80\x93 ";
+    bool paren = gap_is(s, t, " (", 2);
+    *join = 0;
+    if (!paren && !gap_is(s, t, dash, sizeof dash - 1))
+        return false;
+    if (seg[n - 1].t.flags & TOK_POSS)
+        return false;
+    uint64_t h = 0;
+    for (size_t j = n; j > 0 && n - j < 5; j--) {
+        h = 0;
+        for (size_t k = j - 1; k < n; k++)
+            h = tok_seq(h, seg[k].t.hash);
+        const gaz_slot_t *g = gaz_find(lx, tok_seq(h, t->hash));
+        if (g && (g->kinds & (GAZ_ENT | GAZ_PREFIX)))
+            return true;
+    }
+    if (!paren)
+        return false;
+    tok_t u;
+    int inside = 1;
+    for (;;) {
+        if (!tok_next(s, len, &pos, &u) || !(u.flags & TOK_CAP))
+            return false;
+        if (!(u.flags & TOK_BREAK)) {
+            if (++inside > 3)
+                return false;
+            continue;
+        }
+        if (!gap_is(s, &u, ") ", 2))
+            return false;
+        break;
+    }
+    *join = u.start;
+    for (int k = 0; k < 3; k++) {
+        const gaz_slot_t *g = gaz_find(lx, u.hash);
+        if (g && (g->kinds & (GAZ_GIVEN | GAZ_TITLE | GAZ_HONOR | GAZ_STOP)))
+            return false;
+        if (g && (g->kinds & GAZ_HEAD))
+            return true;
+        if ((u.flags & TOK_POSS) || !tok_next(s, len, &pos, &u) ||
+            (u.flags & TOK_BREAK) || !(u.flags & TOK_CAP))
+            return false;
+    }
+    return false;
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1329,7 +1468,7 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
     /* where the next label's name starts (SIZE_MAX after the last): one
      * compare per word */
     size_t next_ns = n_labs ? labs[0].ns : SIZE_MAX;
-    uint32_t skip_until = 0;
+    uint32_t skip_until = 0, join_at = 0;
     size_t pos = 0;
     for (;;) {
         if (n == 0 && pos < next_ns) {
@@ -1391,9 +1530,22 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
             for (uint32_t q = p->t.after + 1; dot && q < t->start; q++)
                 if (text[q] != ' ')
                     dot = false;
+            int dotted = cap && !dot ? dotted_name(lx, text, p, t) : 0;
+            if (t->start == join_at)
+                dot = true; /* the word after a joined bracket */
+            else if (cap && !dot && !dotted && !(t->flags & TOK_COMMA) &&
+                     run_goes_on(lx, text, len, pos, seg, n, t, &join_at))
+                dot = true;
             if ((t->flags & TOK_COMMA) && !(p->t.flags & TOK_POSS))
                 x->comma = true;
-            else if (!dot) {
+            else if (dotted < 0) {
+                /* "VRB.RF": an unknown name with a dotted suffix */
+                uint32_t ds = p->t.start;
+                flush(&d, seg, n - 1);
+                ent_doc_add_cand(&d, ds, t->end, RESULT_ORG, NULL);
+                n = 0;
+                continue;
+            } else if (!dot && !dotted) {
                 flush(&d, seg, n);
                 n = 0;
             }
@@ -1428,6 +1580,17 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                         uint32_t ls = seg[n - 1].t.start;
                         flush(&d, seg, n - 1);
                         ent_doc_add_cand(&d, ls, t->end, RESULT_FAC, NULL);
+                        n = 0;
+                        continue;
+                    }
+                    if ((seg[n - 1].t.flags & TOK_DIGIT) &&
+                        !(t->flags & TOK_BREAK) &&
+                        road_code(lx, text, &seg[n - 1], t)) {
+                        /* "the M11 motorway", "the M-12 highway" */
+                        const tok_t *rc = &seg[n - 1].t;
+                        flush(&d, seg, n - 1);
+                        ent_doc_add_cand(&d, rc->start, rc->end, RESULT_FAC,
+                                         NULL);
                         n = 0;
                         continue;
                     }

@@ -61,6 +61,12 @@ struct lexicon {
     const lex_set_t *fac_nouns_after;
     const lex_set_t *org_titles;
     const lex_set_t *org_name_endings;
+    /* data/kinds.txt: suffixes after a dot that make a name of the word
+     * before it ("RF" of "DOM.RF"). */
+    const lex_set_t *dotted_suffixes;
+    /* data/kinds.txt: names of documents before "on" and their subject
+     * ("Declaration on Strategic Partnership"): no body. */
+    const lex_set_t *document_nouns;
     /* data/kinds.txt: heads of bodies usually named after a place
      * ("University", "Court"). */
     const lex_set_t *place_named_heads;

@@ -1108,12 +1108,12 @@ static void
 test_listed_name_number(void **state)
 {
     (void)state;
-    const char *s = "Ann Smith: Nord Stream 1 works, Nord Stream 2 is built "
+    const char *s = "Ann Smith: Blue Stream 3 works, Nord Stream 2 is built "
                     "and the Kostrova NPP with Belaya HPP run; Gazprom 5 "
                     "said so.\n";
     result_t *r = scan(s);
     expect(r, s, "Nord Stream 2", RESULT_FAC);
-    expect(r, s, "Nord Stream", RESULT_FAC);
+    expect(r, s, "Blue Stream", RESULT_FAC);
     expect(r, s, "Kostrova NPP", RESULT_FAC);
     expect(r, s, "Belaya HPP", RESULT_FAC);
     expect(r, s, "Gazprom", RESULT_ORG);
@@ -1152,6 +1152,121 @@ test_numbered_bodies(void **state)
     expect(r, s, "Tarsk City Hospital No. 40", RESULT_ORG);
     expect(r, s, "Lensk School No.7", RESULT_ORG);
     expect(r, s, "Volna Engineering Corps", RESULT_ORG);
+    result_destroy(&r);
+}
+
+static void
+test_plural_titles(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Deputy Prime Ministers Viktoria Abramchenko, "
+                    "Yury Borisov and Marat Khusnullin came. Head Physician "
+                    "Denis Protsenko and Chief State Sanitary Physician Anna "
+                    "Popova spoke.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Viktoria Abramchenko", RESULT_PERSON);
+    expect(r, s, "Yury Borisov", RESULT_PERSON);
+    expect(r, s, "Anna Popova", RESULT_PERSON);
+    expect_none(r, "Prime Ministers Viktoria");
+    expect_none(r, "Physician");
+    expect_none(r, "Sanitary Physician");
+    result_destroy(&r);
+}
+
+static void
+test_dotted_names(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: DOM.RF and VEB.RF will help, as will "
+                    "Tarsk.RF. Nord Stream 1 works. Later Ivan Petrov "
+                    "spoke.It was fine.\n";
+    result_t *r = scan(s);
+    expect(r, s, "DOM.RF", RESULT_ORG);
+    expect(r, s, "VEB.RF", RESULT_ORG);
+    expect(r, s, "Tarsk.RF", RESULT_ORG);
+    expect(r, s, "Nord Stream 1", RESULT_FAC);
+    expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    expect_none(r, "VEB");
+    expect_none(r, "Later Ivan Petrov");
+    expect_none(r, "spoke.It");
+    result_destroy(&r);
+}
+
+static void
+test_dash_bracket_names(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: The Republic of Sakha (Yakutia) and the Khanty-Mansi "
+        "Autonomous Area \xE2\x80\x93 Yugra met the Pobeda (Victory) "
+        "Organising Committee. Head of the Federal Service for Supervision "
+        "of Consumer Rights Protection (Rospotrebnadzor) Anna Popova came. "
+        "The Tarsk Region \xE2\x80\x93 Smith said so.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Republic of Sakha (Yakutia)", RESULT_GPE);
+    expect(r, s, "Khanty-Mansi Autonomous Area \xE2\x80\x93 Yugra", RESULT_GPE);
+    expect(r, s, "Pobeda (Victory) Organising Committee", RESULT_ORG);
+    expect(r, s, "Rospotrebnadzor", RESULT_ORG);
+    expect(r, s, "Anna Popova", RESULT_PERSON);
+    expect(r, s, "Tarsk Region", RESULT_GPE);
+    expect_none(r, "Yakutia");
+    expect_none(r, "Yugra");
+    result_destroy(&r);
+}
+
+static void
+test_roads_and_bases(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The M11 motorway and the M-12 highway reach "
+                    "Kant Air Base and Government House. An A4 piece and "
+                    "the R2 resources.\n";
+    result_t *r = scan(s);
+    expect(r, s, "M11", RESULT_FAC);
+    expect(r, s, "M-12", RESULT_FAC);
+    expect(r, s, "Kant Air Base", RESULT_FAC);
+    expect(r, s, "Government House", RESULT_FAC);
+    expect_none(r, "A4");
+    result_destroy(&r);
+    s = "Ann Smith: The Tarsk and Lensk airports and the Moscow airports "
+        "work.\n";
+    r = scan(s);
+    expect(r, s, "Tarsk", RESULT_FAC);
+    expect(r, s, "Lensk", RESULT_FAC);
+    expect(r, s, "Moscow", RESULT_GPE);
+    expect_none(r, "R2");
+    result_destroy(&r);
+}
+
+static void
+test_document_subjects(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The Declaration on Strategic Partnership and "
+                    "the Agreement on the Tarsk Development Fund were signed "
+                    "with the Tarsk Development Fund.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Strategic Partnership");
+    /* the body itself, outside the document's name */
+    const result_entity_t *e = find(r, "Tarsk Development Fund", NULL);
+    assert_non_null(e);
+    assert_int_equal(e->type, RESULT_ORG);
+    assert_int_equal(e->n_mentions, 1);
+    result_destroy(&r);
+}
+
+static void
+test_branch_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The Siberian Branch of the Russian Academy of "
+                    "Sciences joined Operation Olive Branch.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Siberian Branch of the Russian Academy of Sciences",
+           RESULT_ORG);
+    expect_none(r, "Siberian");
+    expect_none(r, "Olive Branch");
+    expect_none(r, "Operation Olive Branch");
     result_destroy(&r);
 }
 
@@ -1207,6 +1322,12 @@ main(void)
         cmocka_unit_test(test_listed_name_number),
         cmocka_unit_test(test_particle_names),
         cmocka_unit_test(test_numbered_bodies),
+        cmocka_unit_test(test_plural_titles),
+        cmocka_unit_test(test_dotted_names),
+        cmocka_unit_test(test_dash_bracket_names),
+        cmocka_unit_test(test_roads_and_bases),
+        cmocka_unit_test(test_document_subjects),
+        cmocka_unit_test(test_branch_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
