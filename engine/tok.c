@@ -282,10 +282,12 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
         if (k == C_UP || k == C_LO || k == C_DIG)
             break;
         if (k == C_HI) {
-            n = letter_len(s, len, i, &cp);
-            if (n)
-                break;
+            /* letter_len() of a C_HI byte, decoding it once */
             unsigned m = u8_decode(s, len, i, &cp);
+            if (m && !cp_is_punct(cp)) {
+                n = m;
+                break;
+            }
             i += m ? m : 1;
             if (!(m == 2 && cp == 0xA0))
                 flags |= TOK_BREAK;
