@@ -282,6 +282,14 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
         if (k == C_UP || k == C_LO || k == C_DIG)
             break;
         if (k == C_HI) {
+            /* U+2000-U+203F (dashes, curly quotes): punctuation */
+            if (c == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+                (s[i + 2] & 0xC0) == 0x80) {
+                cp = 0x2000 + (s[i + 2] & 0x3Fu);
+                i += 3;
+                flags |= TOK_BREAK;
+                continue;
+            }
             /* letter_len() of a C_HI byte, decoding it once */
             unsigned m = u8_decode(s, len, i, &cp);
             if (m && !cp_is_punct(cp)) {
