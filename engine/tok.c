@@ -395,7 +395,11 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
          * apostrophe or hyphen to look into */
         if (i >= len || tok_class[s[i]] == C_SEP)
             break;
-        n = letter_len(s, len, i, &cp);
+        /* U+2000-U+203F (a curly apostrophe, a dash) is no letter */
+        n = s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+                    (s[i + 2] & 0xC0) == 0x80
+                ? 0
+                : letter_len(s, len, i, &cp);
         if (n) {
             unsigned c = s[i];
             if (n == 1) {
