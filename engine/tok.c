@@ -158,6 +158,31 @@ apos_len(const unsigned char *s, size_t len, size_t i)
     return 0;
 }
 
+/* The word ends at s[e], a letter or digit before it, at an apostrophe
+ * the slow loop would end it at (a possessive 's, s' or a closing quote):
+ * where the loop would go on after it (0 if the apostrophe may be inside
+ * the word or there is none), with *poss set as the loop would set
+ * TOK_POSS. */
+static size_t
+apos_end(const unsigned char *s, size_t len, size_t e, bool *poss)
+{
+    unsigned a = apos_len(s, len, e);
+    if (!a)
+        return 0;
+    size_t j = e + a;
+    uint32_t cp2;
+    *poss = true;
+    if (j < len && (s[j] == 's' || s[j] == 'S') &&
+        (j + 1 >= len || !letter_len(s, len, j + 1, &cp2)))
+        return j + 1;
+    if (j < len && letter_len(s, len, j, &cp2))
+        return 0;
+    if (s[e - 1] == 's' || s[e - 1] == 'S')
+        return j;
+    *poss = false;
+    return e;
+}
+
 /* tok_hash() of any word, block by block. Out of line: the short words'
  * path saves no registers for it. */
 static __attribute__((noinline)) uint64_t
@@ -257,10 +282,20 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
         if (k == C_UP || k == C_LO || k == C_DIG)
             break;
         if (k == C_HI) {
-            n = letter_len(s, len, i, &cp);
-            if (n)
-                break;
+            /* U+2000-U+203F (dashes, curly quotes): punctuation */
+            if (c == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+                (s[i + 2] & 0xC0) == 0x80) {
+                cp = 0x2000 + (s[i + 2] & 0x3Fu);
+                i += 3;
+                flags |= TOK_BREAK;
+                continue;
+            }
+            /* letter_len() of a C_HI byte, decoding it once */
             unsigned m = u8_decode(s, len, i, &cp);
+            if (m && !cp_is_punct(cp)) {
+                n = m;
+                break;
+            }
             i += m ? m : 1;
             if (!(m == 2 && cp == 0xA0))
                 flags |= TOK_BREAK;
@@ -300,7 +335,12 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
         uint64_t dig = swar_in(w, '0', '9');
         uint64_t stop = ~(up | dig | swar_in(w, 'a', 'z')) & SWAR_HIGH;
         unsigned k = stop ? (unsigned)swar_first(stop) : 0;
-        if (k && tok_class[s[i + k]] == C_SEP) {
+        size_t after = i + k;
+        bool poss = false;
+        /* "Russia's" (or with U+2019): a possessive ends the word too */
+        if (k && tok_class[s[i + k]] != C_SEP)
+            after = apos_end(s, len, i + k, &poss);
+        if (k && after) {
             uint64_t keep = (1ULL << (8 * k)) - 1;
             up &= keep;
             dig &= keep;
@@ -311,10 +351,13 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
                 flags |= TOK_ALLCAPS;
             uint64_t blk = (w | (up >> 2)) & keep;
             hs_t one = { TOK_HS_SEED, blk, k, k };
-            t->end = t->after = (uint32_t)(i + k);
+            if (poss)
+                flags |= TOK_POSS;
+            t->end = (uint32_t)(i + k);
+            t->after = (uint32_t)after;
             t->flags = flags;
             t->hash = hs_end(&one);
-            *pos = i + k;
+            *pos = after;
             return true;
         }
     }
@@ -352,7 +395,11 @@ tok_next_any(const char *str, size_t len, size_t *pos, tok_t *t)
          * apostrophe or hyphen to look into */
         if (i >= len || tok_class[s[i]] == C_SEP)
             break;
-        n = letter_len(s, len, i, &cp);
+        /* U+2000-U+203F (a curly apostrophe, a dash) is no letter */
+        n = s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+                    (s[i + 2] & 0xC0) == 0x80
+                ? 0
+                : letter_len(s, len, i, &cp);
         if (n) {
             unsigned c = s[i];
             if (n == 1) {
