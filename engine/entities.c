@@ -387,6 +387,11 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     }
     if (!premod && !complement)
         return (size_t)-1; /* bare "Government", "the Ministry" */
+    /* "The State Corporation's CEO": one common adjective and a
+     * possessive head refer back to a body named before */
+    if (!complement && *type == RESULT_ORG && last_head == i + 1 &&
+        (w[i].kinds & GAZ_COMMON) && (w[last_head].t.flags & TOK_POSS))
+        return (size_t)-1;
     *head = last_head;
     return end;
 }

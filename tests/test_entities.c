@@ -1270,6 +1270,30 @@ test_branch_head(void **state)
     result_destroy(&r);
 }
 
+static void
+test_works_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: I visited the Tver Carriage Works and the "
+                    "Baikonur Cosmodrome.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Tver Carriage Works", RESULT_ORG);
+    expect(r, s, "Baikonur Cosmodrome", RESULT_FAC);
+    result_destroy(&r);
+}
+
+static void
+test_possessive_common_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Rosatom reported. The State Corporation's CEO "
+                    "met the National Assembly.\n";
+    result_t *r = scan(s);
+    expect_none(r, "State Corporation");
+    expect(r, s, "National Assembly", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1328,6 +1352,8 @@ main(void)
         cmocka_unit_test(test_roads_and_bases),
         cmocka_unit_test(test_document_subjects),
         cmocka_unit_test(test_branch_head),
+        cmocka_unit_test(test_works_head),
+        cmocka_unit_test(test_possessive_common_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
