@@ -101,11 +101,7 @@ inherit(cand_t *x, const cand_t *y)
         x->kind = K_DAYMONTH;
         x->month = y->month;
         x->year = y->year;
-        if (y->year)
-            fig_date_iso_ymd(x->iso, sizeof x->iso, y->year, y->month,
-                             (int)x->num);
-        else
-            fig_date_iso_md(x->iso, sizeof x->iso, y->month, (int)x->num);
+        fig_date_iso_day(x->iso, sizeof x->iso, y->year, y->month, (int)x->num);
         changed = true;
     }
     if (x->type == RESULT_CARDINAL && !(x->flags & F_SCALE) &&

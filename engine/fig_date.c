@@ -67,6 +67,15 @@ fig_date_iso_md(char *iso, size_t cap, int m, int d)
     *put_digits(p, d, 2) = '\0';
 }
 
+void
+fig_date_iso_day(char *iso, size_t cap, int y, int m, int d)
+{
+    if (y)
+        fig_date_iso_ymd(iso, cap, y, m, d);
+    else
+        fig_date_iso_md(iso, cap, m, d);
+}
+
 /* Month name right before p ("June 30"): returns month or 0. */
 int
 fig_date_month_before(const scan_t *s, size_t p, size_t *start)
@@ -267,10 +276,8 @@ fig_date_day_of_month(scan_t *s, numctx_t *x, cand_t *c, int mo, size_t e)
     if (y) {
         c->year = y;
         c->end = ye;
-        fig_date_iso_ymd(c->iso, sizeof c->iso, y, mo, (int)x->m.ip);
-    } else {
-        fig_date_iso_md(c->iso, sizeof c->iso, mo, (int)x->m.ip);
     }
+    fig_date_iso_day(c->iso, sizeof c->iso, y, mo, (int)x->m.ip);
     return give(x, c->end);
 }
 
@@ -463,10 +470,7 @@ fig_date_next_day(scan_t *s, numctx_t *x, cand_t *c)
     c->month = y->month;
     c->year = yr ? yr : y->year;
     c->end = yr ? ye : x->q;
-    if (c->year)
-        fig_date_iso_ymd(c->iso, sizeof c->iso, c->year, c->month, (int)m->ip);
-    else
-        fig_date_iso_md(c->iso, sizeof c->iso, c->month, (int)m->ip);
+    fig_date_iso_day(c->iso, sizeof c->iso, c->year, c->month, (int)m->ip);
     return give(x, c->end);
 }
 

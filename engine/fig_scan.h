@@ -184,6 +184,9 @@ bool figures_followed_loosely(const scan_t *s, size_t p);
 /* "%04d-%02d-%02d" and "--%02d-%02d" into iso[0..cap). */
 void fig_date_iso_ymd(char *iso, size_t cap, int y, int m, int d);
 void fig_date_iso_md(char *iso, size_t cap, int m, int d);
+/* A day: fig_date_iso_ymd(), or fig_date_iso_md() when y is 0 (the year
+ * is unknown). */
+void fig_date_iso_day(char *iso, size_t cap, int y, int m, int d);
 
 /* Month name right before p ("June 30"): returns the month (its word's
  * start in *start), or 0. */
