@@ -674,7 +674,7 @@ scale_word(scan_t *s, numctx_t *x, cand_t *c)
     const fig_word_t *w;
     size_t se = fig_lex_match_table(s->lx, s->t, s->n, a, s->lex->fig_scales,
                                     false, &w);
-    if (!se && a > x->q && s->t[a] == '[') {
+    if (!se && a > x->q && a < s->n && s->t[a] == '[') {
         /* "20 [million]": the editor's scale word */
         size_t b = fig_lex_skip_blanks(s->t, s->n, a + 1);
         se = fig_lex_match_table(s->lx, s->t, s->n, b, s->lex->fig_scales,

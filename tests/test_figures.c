@@ -708,7 +708,9 @@ test_empty_nul_invalid_utf8(void **state)
 
     /* every single-byte prefix of a tricky sentence stays in bounds */
     const char *t = "On June 30, 2020 $6.9 bn, 1,200-km, 3\xe2\x80\x93"
-                    "4 per cent, 14:30, 1990s, 22nd, RUB 5";
+                    "4 per cent, 14:30, 1990s, 22nd, RUB 5, 20 [million], "
+                    "April 10\xe2\x80\x93"
+                    "15, 2020, 3 more tonnes; 4) 2 trln, 45 billion [";
     for (size_t k = 0; k <= strlen(t); k++) {
         r = scan_n(t, k);
         result_destroy(&r);
