@@ -16,6 +16,8 @@
 #   EVAL_PER_DOC  set to 1 to print per-document scores as well
 #   EVAL_TYPES    set to 1 to print per-type tables (aggregates only: allowed
 #                 for the held-out set, which never shows its misses)
+#   EVAL_CI       set to 1 to print a 90% bootstrap interval of each F1 over
+#                 the set's documents (aggregates only, like EVAL_TYPES)
 #   PYTHON        python 3 interpreter                (python3)
 # Exit status: 0 when every set was scored, 1 otherwise (a missing corpus
 # file of the held-out set is an error).
@@ -76,6 +78,42 @@ score_set() {
         return 1
     fi
     printf '%-8s %s\n' "$name" "$line"
+    if [ "${EVAL_CI:-0}" = 1 ]; then
+        "$py" - "$dev/score.py" "$dir/gold" "$tmp/$name" "$name" <<'PY' || return 1
+# Resamples the set's documents with replacement (fixed seed, so the
+# interval is reproducible) and prints the 5th and 95th percentile of the
+# micro-averaged F1s: how far a score on another set of this size may land.
+import json, os, random, subprocess, sys
+score, gold, system, name = sys.argv[1:5]
+docs = []
+for f in sorted(os.listdir(gold)):
+    if not f.endswith(".json"):
+        continue
+    sp = os.path.join(system, f)
+    if not os.path.exists(sp):
+        sp = os.path.join(system, "missing.json")
+        with open(sp, "w") as out:
+            out.write("{}")
+    r = json.loads(subprocess.run([sys.executable, score, "--json",
+                                   os.path.join(gold, f), sp],
+                                  check=True, capture_output=True).stdout)
+    e, g, s = (r["entities"]["strict_overall"], r["figures"]["full_overall"],
+               r["speakers"])
+    docs.append([(d["tp"], d["fp"], d["fn"]) for d in (e, g, s)])
+def f1(rows, k):
+    tp = sum(r[k][0] for r in rows)
+    fp = sum(r[k][1] for r in rows)
+    fn = sum(r[k][2] for r in rows)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+rng = random.Random(13)
+runs = [[rng.choice(docs) for _ in docs] for _ in range(2000)]
+parts = []
+for k, label in enumerate(("entities", "figures", "speakers")):
+    v = sorted(f1(rows, k) for rows in runs)
+    parts.append("%s %.4f-%.4f" % (label, v[len(v) // 20], v[len(v) * 19 // 20]))
+print("%-8s 90%% interval over %d documents: %s" % (name, len(docs), " ".join(parts)))
+PY
+    fi
 }
 
 # prefix_set NAME GOLD_DIR: builds $tmp/NAME-set/{texts,gold} from gold files
