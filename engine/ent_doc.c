@@ -10,8 +10,10 @@
 #include "../common/xalloc.h"
 #include "gaz.h"
 #include "tok.h"
+#include "turns.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +232,20 @@ find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
                 nl = strlen(nm);
                 if (e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
                     p = text + e - nl;
+                /* the given name spelt another way ("Sergey Donskoy:"
+                 * for speaker "Sergei Donskoy"): the label's own words */
+                const char *gs = r->speakers[t->speaker].name;
+                size_t gl = (size_t)(sp - gs);
+                if (p && p - text > (ptrdiff_t)t->start + 1 && p[-1] == ' ' &&
+                    !memchr(gs, ' ', gl)) {
+                    const char *w = p - 1;
+                    while (w > text + t->start && w[-1] != ' ')
+                        w--;
+                    if (turns_same_given(gs, gl, w, (size_t)(p - 1 - w))) {
+                        nl += (size_t)(p - w);
+                        p = w;
+                    }
+                }
             }
         }
         if (!p)

@@ -383,8 +383,52 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     return true;
 }
 
-/* Speaker index of name text[a..b): same name, or a one-word name equal to
- * a known speaker's last word. -1 when new. */
+/* Next letter of a given name in its transliteration-blind form: lower
+ * case, i/y/j as one letter and a run of them as one ("Sergei", "Sergey";
+ * "Dmitry", "Dmitriy"; "Yury", "Yuri"), "x" as "ks" ("Alexei",
+ * "Aleksei"). *i walks s[..n); returns 0 at the end. */
+static int
+given_letter(const char *s, size_t n, size_t *i, bool *pending_s)
+{
+    if (*pending_s) {
+        *pending_s = false;
+        return 's';
+    }
+    if (*i >= n)
+        return 0;
+    int c = s[*i] >= 'A' && s[*i] <= 'Z' ? s[*i] + 32 : (unsigned char)s[*i];
+    (*i)++;
+    if (c == 'y' || c == 'j' || c == 'i') {
+        while (*i < n && strchr("iyjIYJ", s[*i]))
+            (*i)++;
+        return 'i';
+    }
+    if (c == 'x') {
+        *pending_s = true;
+        return 'k';
+    }
+    return c;
+}
+
+bool
+turns_same_given(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t i = 0, k = 0;
+    bool pa = false, pb = false;
+    for (;;) {
+        int ca = given_letter(a, an, &i, &pa);
+        int cb = given_letter(b, bn, &k, &pb);
+        if (ca != cb)
+            return false;
+        if (!ca)
+            return true;
+    }
+}
+
+/* Speaker index of name text[a..b): same name, a one-word name equal to a
+ * known speaker's last word, or the same surname after a given name spelt
+ * another way ("Sergey Donskoy" after "Sergei Donskoy": one person, named
+ * by the first label). -1 when new. */
 static int32_t
 find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
 {
@@ -397,6 +441,18 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
             return (int32_t)i;
         if (one_word && l > n && nm[l - n - 1] == ' ' &&
             strncmp(nm + l - n, s + a, n) == 0)
+            return (int32_t)i;
+    }
+    if (one_word)
+        return -1;
+    const char *sp = s + a;
+    const char *last = memrchr(sp, ' ', n);
+    size_t gn = (size_t)(last - sp), ln = n - gn;
+    for (size_t i = 0; i < r->n_speakers; i++) {
+        const char *nm = r->speakers[i].name;
+        size_t l = strlen(nm);
+        if (l > ln && strncmp(nm + l - ln, last, ln) == 0 &&
+            turns_same_given(nm, l - ln, sp, gn))
             return (int32_t)i;
     }
     return -1;

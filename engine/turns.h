@@ -9,6 +9,7 @@
 #include "../common/result.h"
 #include "lexicon.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Parse text[0..len) and append speakers and turns to r (which must have
@@ -16,5 +17,10 @@
  * where the next begins (or at len). Never fails; pure. */
 void turns_parse(const lexicon_t *lx, const char *text, size_t len,
                  result_t *r);
+
+/* Whether given names a[0..an) and b[0..bn) are one name spelt two ways
+ * ("Sergei" and "Sergey", "Dmitry" and "Dmitriy", "Alexei" and "Aleksei"):
+ * equal once case, i/y/j runs and x/ks are ignored. */
+bool turns_same_given(const char *a, size_t an, const char *b, size_t bn);
 
 #endif

@@ -278,6 +278,31 @@ test_hostile(void **state)
 }
 
 static void
+test_spelling_variants(void **state)
+{
+    (void)state;
+    const char *s = "Environment Minister Sergei Dobrynin: Good afternoon.\n"
+                    "Sergey Dobrynin: The second point.\n"
+                    "SergeyDobrynin: The third.\n"
+                    "Yury Belkin: A question.\n"
+                    "Yuriy Belkin: Another one.\n"
+                    "Aleksei Belkin: Another given name, another person.\n"
+                    "Alexandra Belkin: A different person.\n"
+                    "Sergei Dobrynina: A different surname.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 8);
+    assert_int_equal(r->n_speakers, 5);
+    assert_string_equal(r->speakers[0].name, "Sergei Dobrynin");
+    assert_int_equal(r->speakers[0].turns, 3);
+    assert_string_equal(r->speakers[1].name, "Yury Belkin");
+    assert_int_equal(r->speakers[1].turns, 2);
+    assert_string_equal(r->speakers[2].name, "Aleksei Belkin");
+    assert_string_equal(r->speakers[3].name, "Alexandra Belkin");
+    assert_string_equal(r->speakers[4].name, "Sergei Dobrynina");
+    result_destroy(&r);
+}
+
+static void
 test_huge_line(void **state)
 {
     (void)state;
@@ -317,6 +342,7 @@ main(void)
         cmocka_unit_test(test_title_only_labels),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_spelling_variants),
         cmocka_unit_test(test_huge_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
