@@ -292,6 +292,20 @@ complement_open(const char *s, const word_t *w, size_t n)
     return false;
 }
 
+/* The type of the head w[j] in the phrase starting at w[i]: a head of
+ * two words listed with a type of its own ("Space Launch Centre" FAC,
+ * "National Park" LOC) overrides the last word's (type). */
+static int
+two_word_head(const lexicon_t *lx, const word_t *w, size_t i, size_t j,
+              int type)
+{
+    if (j == i || !(w[j - 1].kinds & GAZ_PREFIX))
+        return type;
+    const gaz_slot_t *g =
+        gaz_find(lx, tok_seq(tok_seq(0, w[j - 1].t.hash), w[j].t.hash));
+    return g && (g->kinds & GAZ_HEAD) ? g->head : type;
+}
+
 /*
  * A name ending in a head noun, with an optional "of ..." complement:
  * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
@@ -301,7 +315,7 @@ static size_t
 head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             size_t i, int *type, size_t *head)
 {
-    size_t last_head = (size_t)-1, j = i;
+    size_t last_head = (size_t)-1, j = i, and_at = (size_t)-1;
     if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
         return (size_t)-1;
     for (; j < n; j++) {
@@ -310,8 +324,10 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             break;
         if (x->conn) {
             if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
-                last_head != j - 1 && !listed_whole(lx, w, j, i))
+                last_head != j - 1 && !listed_whole(lx, w, j, i)) {
+                and_at = j;
                 continue;
+            }
             break;
         }
         if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)) ||
@@ -319,7 +335,7 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             break;
         if (x->kinds & GAZ_HEAD) {
             last_head = j;
-            *type = x->head;
+            *type = two_word_head(lx, w, i, j, x->head);
         }
         if (w[j].t.flags & TOK_POSS) {
             j++;
@@ -327,6 +343,10 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
         }
     }
     if (last_head == (size_t)-1)
+        return (size_t)-1;
+    /* "the town of Gusev and Talakhovskaya TPP": "and" after a town's
+     * name joins two names, not the words of one */
+    if (and_at < last_head && ent_settlement_before(lx, s, w[i].t.start))
         return (size_t)-1;
     /* "Development Bank Forum": the run goes on past the head */
     if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn)
@@ -1449,6 +1469,21 @@ run_goes_on(const lexicon_t *lx, const char *s, size_t len, size_t pos,
     return false;
 }
 
+/* The word t is a facility's head noun with a unit's number joined by a
+ * hyphen: "GRES-2", "HPP-1", "NPP-2" (one or two digits). */
+static bool
+numbered_fac_head(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t h = t->end;
+    while (h > t->start && s[h - 1] >= '0' && s[h - 1] <= '9')
+        h--;
+    if (h == t->end || t->end - h > 2 || h < t->start + 3 || s[h - 1] != '-')
+        return false;
+    const gaz_slot_t *g =
+        gaz_find(lx, tok_hash(s + t->start, h - 1 - t->start));
+    return g && (g->kinds & GAZ_HEAD) && g->head == RESULT_FAC;
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1633,6 +1668,12 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 x->kinds = g->kinds;
                 x->ent = g->ent;
                 x->head = g->head;
+            } else if ((t->flags & (TOK_DIGIT | TOK_HYPHEN)) ==
+                           (TOK_DIGIT | TOK_HYPHEN) &&
+                       numbered_fac_head(lx, text, t)) {
+                /* "Yakutsk GRES-2", "Zaramagskaya HPP-1" */
+                x->kinds = GAZ_HEAD;
+                x->head = RESULT_FAC;
             }
         }
         if (n == 0 && !cap)

@@ -1294,6 +1294,39 @@ test_possessive_common_head(void **state)
     result_destroy(&r);
 }
 
+static void
+test_numbered_plant_heads(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We opened the Yakutsk GRES-2 power station, "
+                    "the Zaramagskaya HPP-1 and the Primorskaya TPP. The "
+                    "Mayakovskaya TPP in the town of Gusev and Talakhovskaya "
+                    "TPP are ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Yakutsk GRES-2", RESULT_FAC);
+    expect(r, s, "Zaramagskaya HPP-1", RESULT_FAC);
+    expect(r, s, "Primorskaya TPP", RESULT_FAC);
+    expect(r, s, "Mayakovskaya TPP", RESULT_FAC);
+    expect(r, s, "Talakhovskaya TPP", RESULT_FAC);
+    expect_none(r, "Yakutsk");
+    expect_none(r, "Gusev and Talakhovskaya TPP");
+    result_destroy(&r);
+}
+
+static void
+test_two_word_heads(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We flew from the Vostochny Space Launch "
+                    "Centre over Kenozersky National Park to the Kurchatov "
+                    "Research Centre.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Vostochny Space Launch Centre", RESULT_FAC);
+    expect(r, s, "Kenozersky National Park", RESULT_LOC);
+    expect(r, s, "Kurchatov Research Centre", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1354,6 +1387,8 @@ main(void)
         cmocka_unit_test(test_branch_head),
         cmocka_unit_test(test_works_head),
         cmocka_unit_test(test_possessive_common_head),
+        cmocka_unit_test(test_numbered_plant_heads),
+        cmocka_unit_test(test_two_word_heads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
