@@ -271,7 +271,8 @@ comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
                 f++;
             /* "Ministry of Agriculture, Small and Medium-Sized Business
              * Corporation": the last item runs on into a name of its own */
-            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn)
+            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn &&
+                given_person(w, n, f + 1) == (size_t)-1)
                 return (size_t)-1;
             return f;
         }
@@ -569,9 +570,20 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         while (c < n && w[c].conn)
             c++;
         size_t stop = c;
-        while (stop < n && !w[stop].comma &&
-               given_person(w, n, stop) == (size_t)-1 &&
+        while (stop < n && given_person(w, n, stop) == (size_t)-1 &&
                !(w[stop].kinds & GAZ_TITLE)) {
+            if (w[stop].comma) {
+                /* "Head of the Federal Service for Supervision of
+                 * Communications, Information Technology and Mass
+                 * Media": a list inside the body's name */
+                size_t le = complement_open(s, w + c, stop - c)
+                                ? comma_list_end(s, w, n, stop)
+                                : (size_t)-1;
+                if (le == (size_t)-1)
+                    break;
+                stop = le + 1;
+                continue;
+            }
             if (w[stop].t.flags & TOK_POSS) {
                 /* "of the People's Republic of China Xi Jinping": a
                  * listed name goes on past its possessive word */

@@ -1327,6 +1327,23 @@ test_two_word_heads(void **state)
     result_destroy(&r);
 }
 
+static void
+test_title_comma_list(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Head of the Federal Service for Supervision "
+                    "of Communications, Information Technology and Mass Media "
+                    "Andrei Lipov.\n";
+    result_t *r = scan(s);
+    expect(r, s,
+           "Federal Service for Supervision of Communications, Information "
+           "Technology and Mass Media",
+           RESULT_ORG);
+    expect(r, s, "Andrei Lipov", RESULT_PERSON);
+    expect_none(r, "Federal Service for Supervision of Communications");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1389,6 +1406,7 @@ main(void)
         cmocka_unit_test(test_possessive_common_head),
         cmocka_unit_test(test_numbered_plant_heads),
         cmocka_unit_test(test_two_word_heads),
+        cmocka_unit_test(test_title_comma_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
