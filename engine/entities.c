@@ -293,6 +293,29 @@ complement_open(const char *s, const word_t *w, size_t n)
     return false;
 }
 
+/* A listed organisation right after the head w[h] of a body's kind,
+ * ending the run or followed by a connector, comma, title or person:
+ * "State Space Corporation ROSCOSMOS", "Joint Stock Company GLONASS".
+ * Returns its last word, or -1. */
+static size_t
+listed_after_head(const lexicon_t *lx, const word_t *w, size_t n, size_t h)
+{
+    if (h + 1 >= n || (w[h].t.flags & TOK_POSS) || w[h + 1].comma ||
+        w[h + 1].conn || !(w[h + 1].kinds & GAZ_ENT) ||
+        w[h + 1].ent != RESULT_ORG)
+        return (size_t)-1;
+    size_t ge, te;
+    const gaz_slot_t *g;
+    gaz_longest(lx, w, n, h + 1, &ge, &g, &te);
+    if (ge == (size_t)-1 || g->ent != RESULT_ORG)
+        return (size_t)-1;
+    if (ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma ||
+        (w[ge + 1].kinds & GAZ_TITLE) ||
+        given_person(w, n, ge + 1) != (size_t)-1)
+        return ge;
+    return (size_t)-1;
+}
+
 /* The type of the head w[j] in the phrase starting at w[i]: a head of
  * two words listed with a type of its own ("Space Launch Centre" FAC,
  * "National Park" LOC) overrides the last word's (type). */
@@ -349,9 +372,16 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
      * name joins two names, not the words of one */
     if (and_at < last_head && ent_settlement_before(lx, s, w[i].t.start))
         return (size_t)-1;
-    /* "Development Bank Forum": the run goes on past the head */
-    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn)
-        return (size_t)-1;
+    /* "Development Bank Forum": the run goes on past the head, unless
+     * with the body's listed name ("State Space Corporation ROSCOSMOS") */
+    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn) {
+        size_t ae = *type == RESULT_ORG && last_head > i
+                        ? listed_after_head(lx, w, n, last_head)
+                        : (size_t)-1;
+        if (ae != (size_t)-1)
+            *head = last_head;
+        return ae;
+    }
     size_t end = last_head;
     bool premod = last_head > i;
     bool complement = false;

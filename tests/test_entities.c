@@ -1344,6 +1344,21 @@ test_title_comma_list(void **state)
     result_destroy(&r);
 }
 
+static void
+test_kind_before_listed_name(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Director General of State Atomic Energy "
+                    "Corporation Rosatom Alexei Likhachev and the Development "
+                    "Bank Forum.\n";
+    result_t *r = scan(s);
+    expect(r, s, "State Atomic Energy Corporation Rosatom", RESULT_ORG);
+    expect(r, s, "Alexei Likhachev", RESULT_PERSON);
+    expect_none(r, "Rosatom");
+    expect_none(r, "Development Bank");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1407,6 +1422,7 @@ main(void)
         cmocka_unit_test(test_numbered_plant_heads),
         cmocka_unit_test(test_two_word_heads),
         cmocka_unit_test(test_title_comma_list),
+        cmocka_unit_test(test_kind_before_listed_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
