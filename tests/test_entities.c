@@ -1359,6 +1359,25 @@ test_kind_before_listed_name(void **state)
     result_destroy(&r);
 }
 
+static void
+test_places_and_airlines(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The flight to Mars, the Adler power station, "
+                    "the Great Sevastopol Trail and General Director of "
+                    "Aeroflot \xE2\x80\x93 Russian Airlines Vitaly Savelyev. "
+                    "We met the Nordwind airlines.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Mars", RESULT_LOC);
+    expect(r, s, "Adler", RESULT_GPE);
+    expect(r, s, "Great Sevastopol Trail", RESULT_LOC);
+    expect(r, s, "Aeroflot \xE2\x80\x93 Russian Airlines", RESULT_ORG);
+    expect(r, s, "Vitaly Savelyev", RESULT_PERSON);
+    expect(r, s, "Nordwind", RESULT_ORG);
+    expect_none(r, "Russian Airlines");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1423,6 +1442,7 @@ main(void)
         cmocka_unit_test(test_two_word_heads),
         cmocka_unit_test(test_title_comma_list),
         cmocka_unit_test(test_kind_before_listed_name),
+        cmocka_unit_test(test_places_and_airlines),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
