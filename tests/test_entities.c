@@ -1378,6 +1378,22 @@ test_places_and_airlines(void **state)
     result_destroy(&r);
 }
 
+static void
+test_treaty_and_day_words(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Russia ratified the Comprehensive Test Ban "
+                    "Treaty. The altar is named after the main Christian Holy "
+                    "Day. Ban Ki-moon came.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Ban Treaty");
+    expect_none(r, "Christian Holy Day");
+    expect_none(r, "Christian Holy");
+    expect(r, s, "Christian", RESULT_NORP);
+    expect(r, s, "Ban Ki-moon", RESULT_PERSON);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1443,6 +1459,7 @@ main(void)
         cmocka_unit_test(test_title_comma_list),
         cmocka_unit_test(test_kind_before_listed_name),
         cmocka_unit_test(test_places_and_airlines),
+        cmocka_unit_test(test_treaty_and_day_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
