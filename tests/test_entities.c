@@ -1394,6 +1394,22 @@ test_treaty_and_day_words(void **state)
     result_destroy(&r);
 }
 
+static void
+test_hyphenated_titles(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Deputy Vice-Rector Viktor Fomin met "
+                    "Lieutenant-Commander Medvedev and Mr Minister-President. "
+                    "Bloomberg's Executive Editor Rosalind Mathieson asked.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Viktor Fomin", RESULT_PERSON);
+    expect(r, s, "Medvedev", RESULT_PERSON);
+    expect(r, s, "Rosalind Mathieson", RESULT_PERSON);
+    expect_none(r, "Minister-President");
+    expect_none(r, "Vice-Rector Viktor Fomin");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1460,6 +1476,7 @@ main(void)
         cmocka_unit_test(test_kind_before_listed_name),
         cmocka_unit_test(test_places_and_airlines),
         cmocka_unit_test(test_treaty_and_day_words),
+        cmocka_unit_test(test_hyphenated_titles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
