@@ -1410,6 +1410,19 @@ test_hyphenated_titles(void **state)
     result_destroy(&r);
 }
 
+static void
+test_numbered_part_no_place(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: It is written in Item 8. She lies in Ward 21 "
+                    "and was born in Rzhev.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Item");
+    expect_none(r, "Ward");
+    expect(r, s, "Rzhev", RESULT_GPE);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1477,6 +1490,7 @@ main(void)
         cmocka_unit_test(test_places_and_airlines),
         cmocka_unit_test(test_treaty_and_day_words),
         cmocka_unit_test(test_hyphenated_titles),
+        cmocka_unit_test(test_numbered_part_no_place),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
