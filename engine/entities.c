@@ -385,9 +385,12 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     size_t end = last_head;
     bool premod = last_head > i;
     bool complement = false;
+    /* "Republic of Tatarstan"; "the Argentine Republic on Strategic
+     * Dialogue": a place's head takes no "for/on" complement */
     if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
-        (word_is(s, &w[end + 1], "of") || word_is(s, &w[end + 1], "for") ||
-         word_is(s, &w[end + 1], "on"))) {
+        (word_is(s, &w[end + 1], "of") ||
+         ((*type == RESULT_ORG || *type == RESULT_FAC) &&
+          (word_is(s, &w[end + 1], "for") || word_is(s, &w[end + 1], "on"))))) {
         size_t k = end + 2;
         size_t cend = (size_t)-1;
         for (; k < n; k++) {

@@ -1423,6 +1423,21 @@ test_numbered_part_no_place(void **state)
     result_destroy(&r);
 }
 
+static void
+test_place_head_no_on_complement(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We signed it with the Argentine Republic on "
+                    "Strategic Dialogue near Olkhon Island on Lake Baikal and "
+                    "the Commission on Export Controls.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Argentine Republic", RESULT_GPE);
+    expect(r, s, "Olkhon Island", RESULT_LOC);
+    expect(r, s, "Lake Baikal", RESULT_LOC);
+    expect(r, s, "Commission on Export Controls", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1491,6 +1506,7 @@ main(void)
         cmocka_unit_test(test_treaty_and_day_words),
         cmocka_unit_test(test_hyphenated_titles),
         cmocka_unit_test(test_numbered_part_no_place),
+        cmocka_unit_test(test_place_head_no_on_complement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
