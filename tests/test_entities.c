@@ -1438,6 +1438,17 @@ test_place_head_no_on_complement(void **state)
     result_destroy(&r);
 }
 
+static void
+test_given_name_taliya(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Co-Chair of the Working Group on the "
+                    "Constitution Taliya Khabriyeva.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Taliya Khabriyeva", RESULT_PERSON);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1507,6 +1518,7 @@ main(void)
         cmocka_unit_test(test_hyphenated_titles),
         cmocka_unit_test(test_numbered_part_no_place),
         cmocka_unit_test(test_place_head_no_on_complement),
+        cmocka_unit_test(test_given_name_taliya),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
