@@ -135,8 +135,9 @@ bool ent_company_name(const lexicon_t *lx, const char *s, const tok_t *t);
  * ("in Rzhev", "near Botlikh") is a place: not in a title, not a possessive,
  * not a date (lx->calendar_words), four letters or more, no common-noun
  * or adjective ending, no part that is lower case, a date or a known name
- * ("Russian-language", "May-June"), no capital inside a part, and not a
- * word the text also writes in lower case ("in Science"). */
+ * ("Russian-language", "May-June"), no capital inside a part, no number
+ * after it ("in Item 8"), and not a word the text also writes in lower
+ * case ("in Science"). */
 bool ent_unknown_place(const doc_t *d, const word_t *x);
 
 /* w[i] and w[i + 1], name-like and unknown, are a given name the lists

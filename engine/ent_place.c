@@ -113,6 +113,16 @@ ent_company_name(const lexicon_t *lx, const char *s, const tok_t *t)
                         3);
 }
 
+/* A number follows the word t: "in Item 8", "in Section 3" name parts of
+ * a text, not places. */
+static bool
+numbered(const doc_t *d, const tok_t *t)
+{
+    size_t q = t->after;
+    return q + 1 < d->len && d->text[q] == ' ' && d->text[q + 1] >= '0' &&
+           d->text[q + 1] <= '9';
+}
+
 bool
 ent_unknown_place(const doc_t *d, const word_t *x)
 {
@@ -123,7 +133,7 @@ ent_unknown_place(const doc_t *d, const word_t *x)
         ends_in(s, t, d->lx->adjective_suffixes) ||
         lex_set_has(d->lx->calendar_words, s + t->start, t->end - t->start,
                     t->hash) ||
-        ends_in(s, t, d->lx->not_place_suffixes))
+        ends_in(s, t, d->lx->not_place_suffixes) || numbered(d, t))
         return false;
     /* "May-June", "Anglo-Russian": a date or a known name in a part;
      * "NefteTransServis": capitals inside are a company's */

@@ -271,7 +271,8 @@ comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
                 f++;
             /* "Ministry of Agriculture, Small and Medium-Sized Business
              * Corporation": the last item runs on into a name of its own */
-            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn)
+            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn &&
+                given_person(w, n, f + 1) == (size_t)-1)
                 return (size_t)-1;
             return f;
         }
@@ -292,6 +293,43 @@ complement_open(const char *s, const word_t *w, size_t n)
     return false;
 }
 
+/* A listed organisation right after the head w[h] of a body's kind,
+ * ending the run or followed by a connector, comma, title or person:
+ * "State Space Corporation ROSCOSMOS", "Joint Stock Company GLONASS".
+ * Returns its last word, or -1. */
+static size_t
+listed_after_head(const lexicon_t *lx, const word_t *w, size_t n, size_t h)
+{
+    if (h + 1 >= n || (w[h].t.flags & TOK_POSS) || w[h + 1].comma ||
+        w[h + 1].conn || !(w[h + 1].kinds & GAZ_ENT) ||
+        w[h + 1].ent != RESULT_ORG)
+        return (size_t)-1;
+    size_t ge, te;
+    const gaz_slot_t *g;
+    gaz_longest(lx, w, n, h + 1, &ge, &g, &te);
+    if (ge == (size_t)-1 || g->ent != RESULT_ORG)
+        return (size_t)-1;
+    if (ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma ||
+        (w[ge + 1].kinds & GAZ_TITLE) ||
+        given_person(w, n, ge + 1) != (size_t)-1)
+        return ge;
+    return (size_t)-1;
+}
+
+/* The type of the head w[j] in the phrase starting at w[i]: a head of
+ * two words listed with a type of its own ("Space Launch Centre" FAC,
+ * "National Park" LOC) overrides the last word's (type). */
+static int
+two_word_head(const lexicon_t *lx, const word_t *w, size_t i, size_t j,
+              int type)
+{
+    if (j == i || !(w[j - 1].kinds & GAZ_PREFIX))
+        return type;
+    const gaz_slot_t *g =
+        gaz_find(lx, tok_seq(tok_seq(0, w[j - 1].t.hash), w[j].t.hash));
+    return g && (g->kinds & GAZ_HEAD) ? g->head : type;
+}
+
 /*
  * A name ending in a head noun, with an optional "of ..." complement:
  * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
@@ -301,7 +339,7 @@ static size_t
 head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             size_t i, int *type, size_t *head)
 {
-    size_t last_head = (size_t)-1, j = i;
+    size_t last_head = (size_t)-1, j = i, and_at = (size_t)-1;
     if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
         return (size_t)-1;
     for (; j < n; j++) {
@@ -310,8 +348,10 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             break;
         if (x->conn) {
             if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
-                last_head != j - 1 && !listed_whole(lx, w, j, i))
+                last_head != j - 1 && !listed_whole(lx, w, j, i)) {
+                and_at = j;
                 continue;
+            }
             break;
         }
         if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)) ||
@@ -319,7 +359,7 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
             break;
         if (x->kinds & GAZ_HEAD) {
             last_head = j;
-            *type = x->head;
+            *type = two_word_head(lx, w, i, j, x->head);
         }
         if (w[j].t.flags & TOK_POSS) {
             j++;
@@ -328,15 +368,29 @@ head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     }
     if (last_head == (size_t)-1)
         return (size_t)-1;
-    /* "Development Bank Forum": the run goes on past the head */
-    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn)
+    /* "the town of Gusev and Talakhovskaya TPP": "and" after a town's
+     * name joins two names, not the words of one */
+    if (and_at < last_head && ent_settlement_before(lx, s, w[i].t.start))
         return (size_t)-1;
+    /* "Development Bank Forum": the run goes on past the head, unless
+     * with the body's listed name ("State Space Corporation ROSCOSMOS") */
+    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn) {
+        size_t ae = *type == RESULT_ORG && last_head > i
+                        ? listed_after_head(lx, w, n, last_head)
+                        : (size_t)-1;
+        if (ae != (size_t)-1)
+            *head = last_head;
+        return ae;
+    }
     size_t end = last_head;
     bool premod = last_head > i;
     bool complement = false;
+    /* "Republic of Tatarstan"; "the Argentine Republic on Strategic
+     * Dialogue": a place's head takes no "for/on" complement */
     if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
-        (word_is(s, &w[end + 1], "of") || word_is(s, &w[end + 1], "for") ||
-         word_is(s, &w[end + 1], "on"))) {
+        (word_is(s, &w[end + 1], "of") ||
+         ((*type == RESULT_ORG || *type == RESULT_FAC) &&
+          (word_is(s, &w[end + 1], "for") || word_is(s, &w[end + 1], "on"))))) {
         size_t k = end + 2;
         size_t cend = (size_t)-1;
         for (; k < n; k++) {
@@ -549,9 +603,20 @@ title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
         while (c < n && w[c].conn)
             c++;
         size_t stop = c;
-        while (stop < n && !w[stop].comma &&
-               given_person(w, n, stop) == (size_t)-1 &&
+        while (stop < n && given_person(w, n, stop) == (size_t)-1 &&
                !(w[stop].kinds & GAZ_TITLE)) {
+            if (w[stop].comma) {
+                /* "Head of the Federal Service for Supervision of
+                 * Communications, Information Technology and Mass
+                 * Media": a list inside the body's name */
+                size_t le = complement_open(s, w + c, stop - c)
+                                ? comma_list_end(s, w, n, stop)
+                                : (size_t)-1;
+                if (le == (size_t)-1)
+                    break;
+                stop = le + 1;
+                continue;
+            }
             if (w[stop].t.flags & TOK_POSS) {
                 /* "of the People's Republic of China Xi Jinping": a
                  * listed name goes on past its possessive word */
@@ -1449,6 +1514,21 @@ run_goes_on(const lexicon_t *lx, const char *s, size_t len, size_t pos,
     return false;
 }
 
+/* The word t is a facility's head noun with a unit's number joined by a
+ * hyphen: "GRES-2", "HPP-1", "NPP-2" (one or two digits). */
+static bool
+numbered_fac_head(const lexicon_t *lx, const char *s, const tok_t *t)
+{
+    uint32_t h = t->end;
+    while (h > t->start && s[h - 1] >= '0' && s[h - 1] <= '9')
+        h--;
+    if (h == t->end || t->end - h > 2 || h < t->start + 3 || s[h - 1] != '-')
+        return false;
+    const gaz_slot_t *g =
+        gaz_find(lx, tok_hash(s + t->start, h - 1 - t->start));
+    return g && (g->kinds & GAZ_HEAD) && g->head == RESULT_FAC;
+}
+
 /* Append the word at x (seg[*n], or a slot past it when a flush emptied
  * the run after x was read) to the run. */
 static void
@@ -1633,6 +1713,12 @@ entities_scan(const entities_t *e, const char *text, size_t len, result_t *r)
                 x->kinds = g->kinds;
                 x->ent = g->ent;
                 x->head = g->head;
+            } else if ((t->flags & (TOK_DIGIT | TOK_HYPHEN)) ==
+                           (TOK_DIGIT | TOK_HYPHEN) &&
+                       numbered_fac_head(lx, text, t)) {
+                /* "Yakutsk GRES-2", "Zaramagskaya HPP-1" */
+                x->kinds = GAZ_HEAD;
+                x->head = RESULT_FAC;
             }
         }
         if (n == 0 && !cap)

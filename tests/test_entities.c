@@ -1294,6 +1294,161 @@ test_possessive_common_head(void **state)
     result_destroy(&r);
 }
 
+static void
+test_numbered_plant_heads(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We opened the Yakutsk GRES-2 power station, "
+                    "the Zaramagskaya HPP-1 and the Primorskaya TPP. The "
+                    "Mayakovskaya TPP in the town of Gusev and Talakhovskaya "
+                    "TPP are ready.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Yakutsk GRES-2", RESULT_FAC);
+    expect(r, s, "Zaramagskaya HPP-1", RESULT_FAC);
+    expect(r, s, "Primorskaya TPP", RESULT_FAC);
+    expect(r, s, "Mayakovskaya TPP", RESULT_FAC);
+    expect(r, s, "Talakhovskaya TPP", RESULT_FAC);
+    expect_none(r, "Yakutsk");
+    expect_none(r, "Gusev and Talakhovskaya TPP");
+    result_destroy(&r);
+}
+
+static void
+test_two_word_heads(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We flew from the Vostochny Space Launch "
+                    "Centre over Kenozersky National Park to the Kurchatov "
+                    "Research Centre.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Vostochny Space Launch Centre", RESULT_FAC);
+    expect(r, s, "Kenozersky National Park", RESULT_LOC);
+    expect(r, s, "Kurchatov Research Centre", RESULT_ORG);
+    result_destroy(&r);
+}
+
+static void
+test_title_comma_list(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Head of the Federal Service for Supervision "
+                    "of Communications, Information Technology and Mass Media "
+                    "Andrei Lipov.\n";
+    result_t *r = scan(s);
+    expect(r, s,
+           "Federal Service for Supervision of Communications, Information "
+           "Technology and Mass Media",
+           RESULT_ORG);
+    expect(r, s, "Andrei Lipov", RESULT_PERSON);
+    expect_none(r, "Federal Service for Supervision of Communications");
+    result_destroy(&r);
+}
+
+static void
+test_kind_before_listed_name(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Director General of State Atomic Energy "
+                    "Corporation Rosatom Alexei Likhachev and the Development "
+                    "Bank Forum.\n";
+    result_t *r = scan(s);
+    expect(r, s, "State Atomic Energy Corporation Rosatom", RESULT_ORG);
+    expect(r, s, "Alexei Likhachev", RESULT_PERSON);
+    expect_none(r, "Rosatom");
+    expect_none(r, "Development Bank");
+    result_destroy(&r);
+}
+
+static void
+test_places_and_airlines(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The flight to Mars, the Adler power station, "
+                    "the Great Sevastopol Trail and General Director of "
+                    "Aeroflot \xE2\x80\x93 Russian Airlines Vitaly Savelyev. "
+                    "We met the Nordwind airlines.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Mars", RESULT_LOC);
+    expect(r, s, "Adler", RESULT_GPE);
+    expect(r, s, "Great Sevastopol Trail", RESULT_LOC);
+    expect(r, s, "Aeroflot \xE2\x80\x93 Russian Airlines", RESULT_ORG);
+    expect(r, s, "Vitaly Savelyev", RESULT_PERSON);
+    expect(r, s, "Nordwind", RESULT_ORG);
+    expect_none(r, "Russian Airlines");
+    result_destroy(&r);
+}
+
+static void
+test_treaty_and_day_words(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Russia ratified the Comprehensive Test Ban "
+                    "Treaty. The altar is named after the main Christian Holy "
+                    "Day. Ban Ki-moon came.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Ban Treaty");
+    expect_none(r, "Christian Holy Day");
+    expect_none(r, "Christian Holy");
+    expect(r, s, "Christian", RESULT_NORP);
+    expect(r, s, "Ban Ki-moon", RESULT_PERSON);
+    result_destroy(&r);
+}
+
+static void
+test_hyphenated_titles(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: Deputy Vice-Rector Viktor Fomin met "
+                    "Lieutenant-Commander Medvedev and Mr Minister-President. "
+                    "Bloomberg's Executive Editor Rosalind Mathieson asked.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Viktor Fomin", RESULT_PERSON);
+    expect(r, s, "Medvedev", RESULT_PERSON);
+    expect(r, s, "Rosalind Mathieson", RESULT_PERSON);
+    expect_none(r, "Minister-President");
+    expect_none(r, "Vice-Rector Viktor Fomin");
+    result_destroy(&r);
+}
+
+static void
+test_numbered_part_no_place(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: It is written in Item 8. She lies in Ward 21 "
+                    "and was born in Rzhev.\n";
+    result_t *r = scan(s);
+    expect_none(r, "Item");
+    expect_none(r, "Ward");
+    expect(r, s, "Rzhev", RESULT_GPE);
+    result_destroy(&r);
+}
+
+static void
+test_place_head_no_on_complement(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We signed it with the Argentine Republic on "
+                    "Strategic Dialogue near Olkhon Island on Lake Baikal and "
+                    "the Commission on Export Controls.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Argentine Republic", RESULT_GPE);
+    expect(r, s, "Olkhon Island", RESULT_LOC);
+    expect(r, s, "Lake Baikal", RESULT_LOC);
+    expect(r, s, "Commission on Export Controls", RESULT_ORG);
+    result_destroy(&r);
+}
+
+static void
+test_given_name_taliya(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith met Co-Chair of the Working Group on the "
+                    "Constitution Taliya Khabriyeva.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Taliya Khabriyeva", RESULT_PERSON);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1354,6 +1509,16 @@ main(void)
         cmocka_unit_test(test_branch_head),
         cmocka_unit_test(test_works_head),
         cmocka_unit_test(test_possessive_common_head),
+        cmocka_unit_test(test_numbered_plant_heads),
+        cmocka_unit_test(test_two_word_heads),
+        cmocka_unit_test(test_title_comma_list),
+        cmocka_unit_test(test_kind_before_listed_name),
+        cmocka_unit_test(test_places_and_airlines),
+        cmocka_unit_test(test_treaty_and_day_words),
+        cmocka_unit_test(test_hyphenated_titles),
+        cmocka_unit_test(test_numbered_part_no_place),
+        cmocka_unit_test(test_place_head_no_on_complement),
+        cmocka_unit_test(test_given_name_taliya),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
