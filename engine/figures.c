@@ -607,9 +607,10 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
         (cw = fig_lex_word_in(s->lx, t, q, e, s->lex->fig_clock_words)) >= 0 &&
         s->lex->fig_clock_words[cw].norm[0] != 'o') {
-        int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
         c->type = RESULT_TIME;
-        snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+        fig_date_iso_time(
+            c->iso, sizeof c->iso,
+            fig_date_clock_hour((int)m->ip, &s->lex->fig_clock_words[cw]), 0);
         c->end = e;
         return give(x, e);
     }

@@ -525,9 +525,9 @@ test_times_ordinals_cardinals(void **state)
     num_fig(r, in, RESULT_ORDINAL, "22th", 0, 22, "");
     num_fig(r, in, RESULT_ORDINAL, "1st", 0, 1, "");
     num_fig(r, in, RESULT_ORDINAL, "3rd", 0, 3, "");
-    iso_fig(r, in, RESULT_TIME, "10 am", 0, "10:00");
-    iso_fig(r, in, RESULT_TIME, "14:30", 0, "14:30");
-    iso_fig(r, in, RESULT_TIME, "6:15 pm", 0, "18:15");
+    iso_fig(r, in, RESULT_TIME, "10 am", 0, "T10:00");
+    iso_fig(r, in, RESULT_TIME, "14:30", 0, "T14:30");
+    iso_fig(r, in, RESULT_TIME, "6:15 pm", 0, "T18:15");
     iso_fig(r, in, RESULT_TIME, "3 hours", 0, "PT3H");
     num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
     num_fig(r, in, RESULT_CARDINAL, "1,234,567.89", 0, 1234567.89, "");
@@ -812,12 +812,34 @@ test_dot_times_and_ranges_after_names(void **state)
                      "the debate took 2.75 hours. In Syria 10\xe2\x80\x93"
                      "12 years later Nord Stream 2 was built.";
     result_t *r = scan(in);
-    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "09:15");
-    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "18:40");
+    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "T09:15");
+    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "T18:40");
     iso_fig(r, in, RESULT_TIME, "2.75 hours", 0, "PT2.75H");
     iso_fig(r, in, RESULT_DATE, "10", 0, "P10Y");
     iso_fig(r, in, RESULT_DATE, "12 years", 0, "P12Y");
     assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* A time with its minutes before a part of the day or a time zone
+ * ("7.20 this morning", "10.00 at night", "14:00 Moscow time") is one TIME;
+ * a bare count before one is not ("we had 5 this morning"). */
+static void
+test_times_with_parts_of_day(void **state)
+{
+    (void)state;
+    const char *in = "The meteorite broke up at 7.20 this morning. The "
+                     "shift ends at 10.00 at night, the next at 2.30 at "
+                     "night; the call is at 14:00 Moscow time and 9:40 in "
+                     "the evening. We had 5 this morning.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_TIME, "7.20 this morning", 0, "T07:20");
+    iso_fig(r, in, RESULT_TIME, "10.00 at night", 0, "T22:00");
+    iso_fig(r, in, RESULT_TIME, "2.30 at night", 0, "T02:30");
+    iso_fig(r, in, RESULT_TIME, "14:00 Moscow time", 0, "T14:00");
+    iso_fig(r, in, RESULT_TIME, "9:40 in the evening", 0, "T21:40");
+    num_fig(r, in, RESULT_CARDINAL, "5", 0, 5, "");
+    assert_int_equal(r->n_figures, 6);
     result_destroy(&r);
 }
 
@@ -1263,6 +1285,7 @@ main(void)
         cmocka_unit_test(test_glued_and_hyphenated_words),
         cmocka_unit_test(test_decades_and_year_prefixes),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
+        cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
