@@ -295,6 +295,8 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
         return;
     int i = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_part_ordinals);
     int k = i >= 0 ? (int)s->lex->fig_part_ordinals[i].num : 0;
+    if (k < 0) /* "last quarter of 2019": the year's last part */
+        k = half ? 2 : 4;
     if (k < 1 || (half && k > 2))
         return;
     snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q', k);

@@ -821,6 +821,21 @@ test_dot_times_and_ranges_after_names(void **state)
     result_destroy(&r);
 }
 
+/* "last quarter of 2019" is the year's fourth quarter, "the final half
+ * of 2020" its second half. */
+static void
+test_last_part_of_year(void **state)
+{
+    (void)state;
+    const char *in = "Output grew in the last quarter of 2019 and will "
+                     "grow in the final half of 2020.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "last quarter of 2019", 0, "2019-Q4");
+    iso_fig(r, in, RESULT_DATE, "final half of 2020", 0, "2020-H2");
+    assert_int_equal(r->n_figures, 2);
+    result_destroy(&r);
+}
+
 /* A time with its minutes before a part of the day or a time zone
  * ("7.20 this morning", "10.00 at night", "14:00 Moscow time") is one TIME;
  * a bare count before one is not ("we had 5 this morning"). */
@@ -1286,6 +1301,7 @@ main(void)
         cmocka_unit_test(test_decades_and_year_prefixes),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
+        cmocka_unit_test(test_last_part_of_year),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
