@@ -781,6 +781,22 @@ pat_money_sign(scan_t *s, numctx_t *x, cand_t *c)
     return STEP_DONE;
 }
 
+/* A whole number joined by a hyphen to a word of fig_ordinal_heads is
+ * an ordinal ("647,000 11-graders": the eleventh grade), reported
+ * without the word. */
+static step_t
+pat_ordinal_head(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const fig_word_t *w;
+    size_t e;
+    if (!x->hyph || !is_int(&x->m) || x->m.sep || (c->flags & F_SCALE) ||
+        !(e = fig_lex_match_table(s->lx, s->t, s->n, x->a,
+                                  s->lex->fig_ordinal_heads, false, &w)))
+        return STEP_NEXT;
+    c->type = RESULT_ORDINAL;
+    return give(x, e);
+}
+
 /* Anything else is a CARDINAL, unless a small number is part of a name
  * ("Nord Stream 2", "Article 15"). */
 static step_t
@@ -868,7 +884,7 @@ classify(scan_t *s, size_t p, cand_t *c)
     static pattern_fn *const after[] = {
         pat_unit,          fig_date_month_day, fig_date_day_month_clock,
         fig_date_next_day, fig_date_duration,  fig_date_year,
-        pat_money_sign,    pat_cardinal
+        pat_money_sign,    pat_ordinal_head,   pat_cardinal
     };
     numctx_t x = { .p = p };
     memset(c, 0, sizeof *c);

@@ -128,6 +128,9 @@ struct lexicon {
     /* Words after a number that make it a factor ("13 times", "3-fold"),
      * never part of a name; not indexed (asked only after a capital). */
     const fig_word_t *fig_multipliers;
+    /* Words joined to a number by a hyphen that make it an ordinal
+     * ("11-graders"); not indexed (asked only after a hyphen). */
+    const fig_word_t *fig_ordinal_heads;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

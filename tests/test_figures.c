@@ -821,6 +821,23 @@ test_dot_times_and_ranges_after_names(void **state)
     result_destroy(&r);
 }
 
+/* A school year joined to "graders" is an ORDINAL, reported alone; the
+ * count before it stays a CARDINAL. */
+static void
+test_ordinal_heads(void **state)
+{
+    (void)state;
+    const char *in = "This year, 647,000 11-graders graduate, and 1.41 "
+                     "million 9-graders complete their studies.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "647,000", 0, 647000, "");
+    num_fig(r, in, RESULT_ORDINAL, "11", 0, 11, "");
+    num_fig(r, in, RESULT_CARDINAL, "1.41 million", 0, 1410000, "");
+    num_fig(r, in, RESULT_ORDINAL, "9", 0, 9, "");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 /* "last quarter of 2019" is the year's fourth quarter, "the final half
  * of 2020" its second half. */
 static void
@@ -1302,6 +1319,7 @@ main(void)
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
+        cmocka_unit_test(test_ordinal_heads),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
