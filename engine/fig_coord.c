@@ -89,7 +89,11 @@ inherit(cand_t *x, const cand_t *y)
         x->unit = y->unit;
         changed = true;
     }
-    if (x->type == y->type && !(x->flags & F_SCALE) && (y->flags & F_SCALE)) {
+    /* a number with a currency or unit word of its own is complete:
+     * "10 yuan, 700 million yen", "100 roubles 50 kopecks, 5 mln euros"
+     * (but "$9-10 billion" and "157 to 168 million tonnes") */
+    if (x->type == y->type && !(x->flags & (F_SCALE | F_UNIT)) &&
+        (y->flags & F_SCALE)) {
         x->scale = y->scale;
         x->flags |= F_SCALE;
         changed = true;

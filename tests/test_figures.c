@@ -821,6 +821,26 @@ test_dot_times_and_ranges_after_names(void **state)
     result_destroy(&r);
 }
 
+/* An amount with a currency word of its own takes no scale from the
+ * next one in a list ("10 yuan, 700 million yen"); a bare first end of
+ * a range still does ("$9-10 billion"). */
+static void
+test_own_unit_keeps_scale(void **state)
+{
+    (void)state;
+    const char *in = "A ticket is 10 yuan, 700 million yen in all; change "
+                     "of 50 kopecks, 5 mln euros; a deal of $9-10 billion.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "10 yuan", 0, 10, "CNY");
+    num_fig(r, in, RESULT_MONEY, "700 million yen", 0, 7e8, "JPY");
+    num_fig(r, in, RESULT_MONEY, "50 kopecks", 0, 0.5, "RUB");
+    num_fig(r, in, RESULT_MONEY, "5 mln euros", 0, 5e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "$9", 0, 9e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "10 billion", 0, 1e10, "USD");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
 /* A school year joined to "graders" is an ORDINAL, reported alone; the
  * count before it stays a CARDINAL. */
 static void
@@ -1320,6 +1340,7 @@ main(void)
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
         cmocka_unit_test(test_ordinal_heads),
+        cmocka_unit_test(test_own_unit_keeps_scale),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
