@@ -841,6 +841,24 @@ test_own_unit_keeps_scale(void **state)
     result_destroy(&r);
 }
 
+/* The first end of a range takes the scale of the last only when it is
+ * written short for it: "from 700,000 to 1.4 million [rubles]" is
+ * 700,000 rubles, "from 20 to 50 million rubles" 20 million. */
+static void
+test_range_scale_fits(void **state)
+{
+    (void)state;
+    const char *in = "Coverage doubled from 700,000 to 1.4 million "
+                     "[rubles]; grants run from 20 to 50 million rubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "700,000", 0, 7e5, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1.4 million [rubles]", 0, 1.4e6, "RUB");
+    num_fig(r, in, RESULT_MONEY, "20", 0, 2e7, "RUB");
+    num_fig(r, in, RESULT_MONEY, "50 million rubles", 0, 5e7, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 /* A school year joined to "graders" is an ORDINAL, reported alone; the
  * count before it stays a CARDINAL. */
 static void
@@ -1341,6 +1359,7 @@ main(void)
         cmocka_unit_test(test_last_part_of_year),
         cmocka_unit_test(test_ordinal_heads),
         cmocka_unit_test(test_own_unit_keeps_scale),
+        cmocka_unit_test(test_range_scale_fits),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
