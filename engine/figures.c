@@ -497,6 +497,36 @@ after_number_sign(const scan_t *s, size_t p)
     return word_in_list(s, ws, q, s->lex->fig_number_signs);
 }
 
+/* The end of a telephone number starting at p, after a '+' ("+7 985 035
+ * 1391", "+7 (495) 606-36-02"): a country code followed by more digit
+ * groups; 0 when the number at p is not one ("+5 degrees", "17+1"). */
+static size_t
+phone_end(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    if (p == 0 || t[p - 1] != '+' || (p >= 2 && is_alnum(t[p - 2])))
+        return 0;
+    size_t q = p, groups = 0;
+    for (;;) {
+        size_t d = q;
+        while (digit_at(s, d))
+            d++;
+        if (d == q)
+            break;
+        groups++;
+        q = d;
+        size_t b = fig_lex_skip_blanks(t, s->n, q);
+        if (b < s->n && (t[b] == '-' || t[b] == '(' || t[b] == ')'))
+            b = fig_lex_skip_blanks(t, s->n, b + 1);
+        if (b < s->n && t[b] == ')')
+            b = fig_lex_skip_blanks(t, s->n, b + 1);
+        if (!digit_at(s, b))
+            break;
+        q = b;
+    }
+    return groups >= 3 ? q : 0;
+}
+
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
  * figure, unless a blank is missing ("just1.5 percent"); "mid-2020" and
  * the other year prefixes are. Then the number itself: junk ("1.2.3", too
@@ -510,6 +540,9 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     x->pfx_start = p;
     if (p > 0) {
         unsigned char b = t[p - 1];
+        size_t pe;
+        if (b == '+' && (pe = phone_end(s, p)))
+            return give(x, pe);
         if (b == '_')
             return give(x, figures_skip_run(s, p));
         if (fig_lex_is_alpha(b)) {

@@ -859,6 +859,22 @@ test_range_scale_fits(void **state)
     result_destroy(&r);
 }
 
+/* A telephone number after '+' is no figure (not four CARDINALs); a
+ * sign before a single number still is one ("+5 degrees"). */
+static void
+test_phone_numbers(void **state)
+{
+    (void)state;
+    const char *in = "Call +7 985 035 1391 or +7 (495) 606-36-02 today. "
+                     "It was +5 degrees in a 17+1 format.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "5 degrees", 0, 5, "degree");
+    num_fig(r, in, RESULT_CARDINAL, "17", 0, 17, "");
+    num_fig(r, in, RESULT_CARDINAL, "1", 3, 1, ""); /* "17+1" */
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 /* A school year joined to "graders" is an ORDINAL, reported alone; the
  * count before it stays a CARDINAL. */
 static void
@@ -1360,6 +1376,7 @@ main(void)
         cmocka_unit_test(test_ordinal_heads),
         cmocka_unit_test(test_own_unit_keeps_scale),
         cmocka_unit_test(test_range_scale_fits),
+        cmocka_unit_test(test_phone_numbers),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
