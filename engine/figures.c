@@ -830,8 +830,10 @@ pat_ordinal_head(scan_t *s, numctx_t *x, cand_t *c)
     return give(x, e);
 }
 
-/* Anything else is a CARDINAL, unless a small number is part of a name
- * ("Nord Stream 2", "Article 15"). */
+/* Anything else is a CARDINAL, unless a whole number of up to four
+ * digits without separators is part of a name ("Nord Stream 2", "Article
+ * 15", "Security Council Resolution 2254"; from 1000 to 2100 the year
+ * patterns have asked already: "Executive Order 1564"). */
 static step_t
 pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
 {
@@ -841,7 +843,7 @@ pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
     /* a dash range is no name: "in Afghanistan 14-15 years later"; nor
      * is a factor: "inspected Iran 13 times" */
     const fig_word_t *w;
-    if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
+    if (is_int(m) && !m->sep && m->intdig <= 4 && !(c->flags & F_LINK) &&
         figures_name_before(s, x->p) &&
         !(x->a > x->q &&
           fig_lex_match_table(s->lx, s->t, s->n, x->a, s->lex->fig_multipliers,

@@ -875,6 +875,23 @@ test_phone_numbers(void **state)
     result_destroy(&r);
 }
 
+/* A four-digit number after a capitalised word in mid-sentence is part
+ * of a name like a shorter one ("Resolution 2254", "Resolution 15");
+ * with separators, or after a lower-case word, it is a count. */
+static void
+test_four_digit_names(void **state)
+{
+    (void)state;
+    const char *in = "We act under UN Security Council Resolution 2254 and "
+                     "Resolution 15, while in Moscow 2,500 people and some "
+                     "2500 volunteers took part.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2,500", 0, 2500, "");
+    num_fig(r, in, RESULT_CARDINAL, "2500", 0, 2500, "");
+    assert_int_equal(r->n_figures, 2);
+    result_destroy(&r);
+}
+
 /* A school year joined to "graders" is an ORDINAL, reported alone; the
  * count before it stays a CARDINAL. */
 static void
@@ -1377,6 +1394,7 @@ main(void)
         cmocka_unit_test(test_own_unit_keeps_scale),
         cmocka_unit_test(test_range_scale_fits),
         cmocka_unit_test(test_phone_numbers),
+        cmocka_unit_test(test_four_digit_names),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
