@@ -474,25 +474,23 @@ after_suffix_dash(const scan_t *s, size_t p, size_t dl)
            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_ordinal_suffixes) >= 0;
 }
 
-/* "Hospital No. 40", "Federal Law No 253": the number at p after a word
- * of fig_number_signs (capitalised words), maybe with a full stop, is an
- * identifier. */
+/* "Hospital No. 40", "Federal Law No 253", "article 56 of the Air Code",
+ * "Article 282." at a sentence's start: the number at p after a word of
+ * fig_number_signs, maybe with a full stop, is an identifier. */
 static bool
 after_number_sign(const scan_t *s, size_t p)
 {
     const unsigned char *t = s->t;
-    /* most numbers follow a blank and a lower-case letter, a digit or
-     * punctuation: a few compares */
+    /* one indexed lookup (by first letter and length) of the word */
     if (p < 3 || t[p - 1] != ' ')
         return false;
     size_t q = p - 1;
     if (t[q - 1] == '.')
         q--;
     size_t ws = q;
-    while (ws > 0 && q - ws < 8 && fig_lex_is_alpha(t[ws - 1]))
+    while (ws > 0 && q - ws < 12 && fig_lex_is_alpha(t[ws - 1]))
         ws--;
-    if (ws == q || t[ws] < 'A' || t[ws] > 'Z' ||
-        (ws > 0 && is_alnum(t[ws - 1])))
+    if (ws == q || (ws > 0 && is_alnum(t[ws - 1])))
         return false;
     return word_in_list(s, ws, q, s->lex->fig_number_signs);
 }

@@ -117,8 +117,8 @@ struct lexicon {
     /* Words right before a number that make it a count when a noun
      * follows ("around 2000 companies"); not indexed either. */
     const fig_word_t *fig_count_approximators;
-    /* Words before a number that make it an identifier ("No. 40"); not
-     * indexed either. */
+    /* Words before a number that make it an identifier ("No. 40",
+     * "article 56"); indexed (asked after most numbers). */
     const fig_word_t *fig_number_signs;
     /* Words of an event's name that make a year before it part of the
      * name ("the 2018 FIFA World Cup"); not indexed either. */

@@ -892,6 +892,22 @@ test_four_digit_names(void **state)
     result_destroy(&r);
 }
 
+/* A number after a word of number_signs is an identifier, in lower case
+ * or at a sentence's start too ("article 56", "Article 282."); a plural
+ * is a common noun ("British articles 2.2 times"). */
+static void
+test_identifier_heads(void **state)
+{
+    (void)state;
+    const char *in = "They cancel article 56 of the Air Code under "
+                     "resolution 633 and clause 9. Article 282. Our "
+                     "articles trail British articles 2.2 times.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2.2", 0, 2.2, "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
 /* A school year joined to "graders" is an ORDINAL, reported alone; the
  * count before it stays a CARDINAL. */
 static void
@@ -1395,6 +1411,7 @@ main(void)
         cmocka_unit_test(test_range_scale_fits),
         cmocka_unit_test(test_phone_numbers),
         cmocka_unit_test(test_four_digit_names),
+        cmocka_unit_test(test_identifier_heads),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),
