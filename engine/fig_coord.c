@@ -77,6 +77,18 @@ fig_coord_emit(scan_t *s, const cand_t *c)
     s->emitted++;
 }
 
+/* X's number is of the order of Y's, so that it may be written short
+ * for Y's scale ("157 to 168 million", "from 1 to 10 billion"); "from
+ * 700,000 to 1.4 million [rubles]" is written in full. */
+static bool
+scale_fits(const cand_t *x, const cand_t *y)
+{
+    if (x->num <= 0 || y->num <= 0)
+        return true;
+    double ratio = x->num / y->num;
+    return ratio >= 1e-3 && ratio <= 1e3;
+}
+
 /* X takes the unit, type and scale of the parallel expression Y. */
 static bool
 inherit(cand_t *x, const cand_t *y)
@@ -89,7 +101,11 @@ inherit(cand_t *x, const cand_t *y)
         x->unit = y->unit;
         changed = true;
     }
-    if (x->type == y->type && !(x->flags & F_SCALE) && (y->flags & F_SCALE)) {
+    /* a number with a currency or unit word of its own is complete:
+     * "10 yuan, 700 million yen", "100 roubles 50 kopecks, 5 mln euros"
+     * (but "$9-10 billion" and "157 to 168 million tonnes") */
+    if (x->type == y->type && !(x->flags & (F_SCALE | F_UNIT)) &&
+        (y->flags & F_SCALE) && scale_fits(x, y)) {
         x->scale = y->scale;
         x->flags |= F_SCALE;
         changed = true;

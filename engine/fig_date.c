@@ -76,6 +76,45 @@ fig_date_iso_day(char *iso, size_t cap, int y, int m, int d)
         fig_date_iso_md(iso, cap, m, d);
 }
 
+int
+fig_date_clock_hour(int h, const fig_word_t *w)
+{
+    if (!w->norm || h < 0 || h > 24)
+        return -1;
+    char k = w->norm[0];
+    if (k == 'z') /* "Moscow time": a 24-hour clock */
+        return h;
+    if (h == 0 || h > 12) /* "14:30 pm": already a 24-hour clock */
+        return h;
+    switch (k) {
+    case 'a':
+        return h % 12;
+    case 'p':
+        return h % 12 + 12;
+    case 'n': /* "10.00 at night" is 22:00, "2.30 at night" 02:30 */
+        return h >= 6 ? (h + 12) % 24 : h;
+    case 'o': /* "7 o'clock" is evening, "9 o'clock" morning */
+        return h % 12 < 7 ? h % 12 + 12 : h % 12;
+    default:
+        return -1;
+    }
+}
+
+/* "T%02d:%02d" */
+void
+fig_date_iso_time(char *iso, size_t cap, int hh, int mm)
+{
+    if (cap < 7 || hh < 0 || hh > 99 || mm < 0 || mm > 99) {
+        snprintf(iso, cap, "T%02d:%02d", hh, mm);
+        return;
+    }
+    char *p = iso;
+    *p++ = 'T';
+    p = put_digits(p, hh, 2);
+    *p++ = ':';
+    *put_digits(p, mm, 2) = '\0';
+}
+
 /* Month name right before p ("June 30"): returns month or 0. */
 int
 fig_date_month_before(const scan_t *s, size_t p, size_t *start)
@@ -256,6 +295,8 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
         return;
     int i = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_part_ordinals);
     int k = i >= 0 ? (int)s->lex->fig_part_ordinals[i].num : 0;
+    if (k < 0) /* "last quarter of 2019": the year's last part */
+        k = half ? 2 : 4;
     if (k < 1 || (half && k > 2))
         return;
     snprintf(c->iso, sizeof c->iso, "%04d-%c%d", year, half ? 'H' : 'Q', k);
@@ -301,17 +342,13 @@ fig_date_clock(scan_t *s, numctx_t *x, cand_t *c)
     const fig_word_t *w;
     size_t pe =
         fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words, false, &w);
-    if (pe && w->norm[0] == 'p') {
-        if (hh < 12)
-            hh += 12;
-        e = pe;
-    } else if (pe && w->norm[0] == 'a') {
-        if (hh == 12)
-            hh = 0;
+    int h2 = pe && w->norm[0] != 'o' ? fig_date_clock_hour(hh, w) : -1;
+    if (h2 >= 0) {
+        hh = h2;
         e = pe;
     }
     c->type = RESULT_TIME;
-    snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+    fig_date_iso_time(c->iso, sizeof c->iso, hh, mm);
     c->end = e;
     return give(x, e);
 }
@@ -484,18 +521,18 @@ fig_date_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     const num_t *m = &x->m;
     const fig_word_t *w;
     size_t te;
-    /* "3.35 pm": a dot between hours and minutes */
+    /* "3.35 pm", "7.20 this morning": a dot between hours and minutes */
     if (!x->hyph && a > x->q && m->dec && !(c->flags & F_SCALE) &&
-        m->intdig <= 2 && m->ip >= 1 && m->ip <= 12 &&
+        m->intdig <= 2 && m->ip <= 23 &&
         m->end - m->start == (size_t)m->intdig + 3 &&
         (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
                                   false, &w)) &&
         w->norm[0] != 'o') {
         int mm = (t[m->end - 2] - '0') * 10 + (t[m->end - 1] - '0');
-        if (mm < 60) {
-            int hh = (int)m->ip % 12 + (w->norm[0] == 'p' ? 12 : 0);
+        int hh = fig_date_clock_hour((int)m->ip, w);
+        if (mm < 60 && hh >= 0) {
             c->type = RESULT_TIME;
-            snprintf(c->iso, sizeof c->iso, "%02d:%02d", hh, mm);
+            fig_date_iso_time(c->iso, sizeof c->iso, hh, mm);
             c->end = te;
             return give(x, te);
         }
@@ -506,16 +543,16 @@ fig_date_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
         fig_lex_match_table(s->lx, t, n, a, s->lex->fig_months, false, &w);
     if (me && m->ip >= 1 && m->ip <= 31)
         return fig_date_day_of_month(s, x, c, (int)w->num, me);
+    /* "5 pm", "7 o'clock"; a part of the day ("this morning") or a time
+     * zone (number 1 in fig_clock_words) follows only a time with its
+     * minutes ("we had 5 this morning" is a count) */
     if (m->ip >= 1 && m->ip <= 12 &&
         (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
-                                  false, &w))) {
-        int hh = (int)m->ip % 12;
-        if (w->norm[0] == 'p')
-            hh += 12;
-        else if (w->norm[0] == 'o' && hh < 7)
-            hh += 12; /* "7 o'clock" is evening, "9 o'clock" morning */
+                                  false, &w)) &&
+        w->num == 0) {
         c->type = RESULT_TIME;
-        snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+        fig_date_iso_time(c->iso, sizeof c->iso,
+                          fig_date_clock_hour((int)m->ip, w), 0);
         c->end = te;
         return give(x, te);
     }

@@ -188,6 +188,12 @@ void fig_date_iso_md(char *iso, size_t cap, int m, int d);
  * is unknown). */
 void fig_date_iso_day(char *iso, size_t cap, int y, int m, int d);
 
+/* A clock time's hour h read with the clock word w (fig_clock_words:
+ * "pm", "in the morning", "at night", "o'clock", "Moscow time"), or -1
+ * when w does not go with it; its ISO value "Thh:mm" into iso[0..cap). */
+int fig_date_clock_hour(int h, const fig_word_t *w);
+void fig_date_iso_time(char *iso, size_t cap, int hh, int mm);
+
 /* Month name right before p ("June 30"): returns the month (its word's
  * start in *start), or 0. */
 int fig_date_month_before(const scan_t *s, size_t p, size_t *start);

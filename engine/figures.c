@@ -474,27 +474,55 @@ after_suffix_dash(const scan_t *s, size_t p, size_t dl)
            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_ordinal_suffixes) >= 0;
 }
 
-/* "Hospital No. 40", "Federal Law No 253": the number at p after a word
- * of fig_number_signs (capitalised words), maybe with a full stop, is an
- * identifier. */
+/* "Hospital No. 40", "Federal Law No 253", "article 56 of the Air Code",
+ * "Article 282." at a sentence's start: the number at p after a word of
+ * fig_number_signs, maybe with a full stop, is an identifier. */
 static bool
 after_number_sign(const scan_t *s, size_t p)
 {
     const unsigned char *t = s->t;
-    /* most numbers follow a blank and a lower-case letter, a digit or
-     * punctuation: a few compares */
+    /* one indexed lookup (by first letter and length) of the word */
     if (p < 3 || t[p - 1] != ' ')
         return false;
     size_t q = p - 1;
     if (t[q - 1] == '.')
         q--;
     size_t ws = q;
-    while (ws > 0 && q - ws < 8 && fig_lex_is_alpha(t[ws - 1]))
+    while (ws > 0 && q - ws < 12 && fig_lex_is_alpha(t[ws - 1]))
         ws--;
-    if (ws == q || t[ws] < 'A' || t[ws] > 'Z' ||
-        (ws > 0 && is_alnum(t[ws - 1])))
+    if (ws == q || (ws > 0 && is_alnum(t[ws - 1])))
         return false;
     return word_in_list(s, ws, q, s->lex->fig_number_signs);
+}
+
+/* The end of a telephone number starting at p, after a '+' ("+7 985 035
+ * 1391", "+7 (495) 606-36-02"): a country code followed by more digit
+ * groups; 0 when the number at p is not one ("+5 degrees", "17+1"). */
+static size_t
+phone_end(const scan_t *s, size_t p)
+{
+    const unsigned char *t = s->t;
+    if (p == 0 || t[p - 1] != '+' || (p >= 2 && is_alnum(t[p - 2])))
+        return 0;
+    size_t q = p, groups = 0;
+    for (;;) {
+        size_t d = q;
+        while (digit_at(s, d))
+            d++;
+        if (d == q)
+            break;
+        groups++;
+        q = d;
+        size_t b = fig_lex_skip_blanks(t, s->n, q);
+        if (b < s->n && (t[b] == '-' || t[b] == '(' || t[b] == ')'))
+            b = fig_lex_skip_blanks(t, s->n, b + 1);
+        if (b < s->n && t[b] == ')')
+            b = fig_lex_skip_blanks(t, s->n, b + 1);
+        if (!digit_at(s, b))
+            break;
+        q = b;
+    }
+    return groups >= 3 ? q : 0;
 }
 
 /* Digits glued to a word or a path ("Su57", "v2.5", "A-12") are no
@@ -510,6 +538,9 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     x->pfx_start = p;
     if (p > 0) {
         unsigned char b = t[p - 1];
+        size_t pe;
+        if (b == '+' && (pe = phone_end(s, p)))
+            return give(x, pe);
         if (b == '_')
             return give(x, figures_skip_run(s, p));
         if (fig_lex_is_alpha(b)) {
@@ -607,9 +638,10 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
         (cw = fig_lex_word_in(s->lx, t, q, e, s->lex->fig_clock_words)) >= 0 &&
         s->lex->fig_clock_words[cw].norm[0] != 'o') {
-        int hh = (int)m->ip % 12 + ((t[q] | 0x20) == 'p' ? 12 : 0);
         c->type = RESULT_TIME;
-        snprintf(c->iso, sizeof c->iso, "%02d:00", hh);
+        fig_date_iso_time(
+            c->iso, sizeof c->iso,
+            fig_date_clock_hour((int)m->ip, &s->lex->fig_clock_words[cw]), 0);
         c->end = e;
         return give(x, e);
     }
@@ -780,8 +812,26 @@ pat_money_sign(scan_t *s, numctx_t *x, cand_t *c)
     return STEP_DONE;
 }
 
-/* Anything else is a CARDINAL, unless a small number is part of a name
- * ("Nord Stream 2", "Article 15"). */
+/* A whole number joined by a hyphen to a word of fig_ordinal_heads is
+ * an ordinal ("647,000 11-graders": the eleventh grade), reported
+ * without the word. */
+static step_t
+pat_ordinal_head(scan_t *s, numctx_t *x, cand_t *c)
+{
+    const fig_word_t *w;
+    size_t e;
+    if (!x->hyph || !is_int(&x->m) || x->m.sep || (c->flags & F_SCALE) ||
+        !(e = fig_lex_match_table(s->lx, s->t, s->n, x->a,
+                                  s->lex->fig_ordinal_heads, false, &w)))
+        return STEP_NEXT;
+    c->type = RESULT_ORDINAL;
+    return give(x, e);
+}
+
+/* Anything else is a CARDINAL, unless a whole number of up to four
+ * digits without separators is part of a name ("Nord Stream 2", "Article
+ * 15", "Security Council Resolution 2254"; from 1000 to 2100 the year
+ * patterns have asked already: "Executive Order 1564"). */
 static step_t
 pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
 {
@@ -791,7 +841,7 @@ pat_cardinal(scan_t *s, numctx_t *x, cand_t *c)
     /* a dash range is no name: "in Afghanistan 14-15 years later"; nor
      * is a factor: "inspected Iran 13 times" */
     const fig_word_t *w;
-    if (is_int(m) && !m->sep && m->intdig <= 3 && !(c->flags & F_LINK) &&
+    if (is_int(m) && !m->sep && m->intdig <= 4 && !(c->flags & F_LINK) &&
         figures_name_before(s, x->p) &&
         !(x->a > x->q &&
           fig_lex_match_table(s->lx, s->t, s->n, x->a, s->lex->fig_multipliers,
@@ -867,7 +917,7 @@ classify(scan_t *s, size_t p, cand_t *c)
     static pattern_fn *const after[] = {
         pat_unit,          fig_date_month_day, fig_date_day_month_clock,
         fig_date_next_day, fig_date_duration,  fig_date_year,
-        pat_money_sign,    pat_cardinal
+        pat_money_sign,    pat_ordinal_head,   pat_cardinal
     };
     numctx_t x = { .p = p };
     memset(c, 0, sizeof *c);

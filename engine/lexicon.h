@@ -117,8 +117,8 @@ struct lexicon {
     /* Words right before a number that make it a count when a noun
      * follows ("around 2000 companies"); not indexed either. */
     const fig_word_t *fig_count_approximators;
-    /* Words before a number that make it an identifier ("No. 40"); not
-     * indexed either. */
+    /* Words before a number that make it an identifier ("No. 40",
+     * "article 56"); indexed (asked after most numbers). */
     const fig_word_t *fig_number_signs;
     /* Words of an event's name that make a year before it part of the
      * name ("the 2018 FIFA World Cup"); not indexed either. */
@@ -128,6 +128,9 @@ struct lexicon {
     /* Words after a number that make it a factor ("13 times", "3-fold"),
      * never part of a name; not indexed (asked only after a capital). */
     const fig_word_t *fig_multipliers;
+    /* Words joined to a number by a hyphen that make it an ordinal
+     * ("11-graders"); not indexed (asked only after a hyphen). */
+    const fig_word_t *fig_ordinal_heads;
 };
 
 /* The lexicon compiled into the library (static, immutable, never

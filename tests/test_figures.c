@@ -525,9 +525,9 @@ test_times_ordinals_cardinals(void **state)
     num_fig(r, in, RESULT_ORDINAL, "22th", 0, 22, "");
     num_fig(r, in, RESULT_ORDINAL, "1st", 0, 1, "");
     num_fig(r, in, RESULT_ORDINAL, "3rd", 0, 3, "");
-    iso_fig(r, in, RESULT_TIME, "10 am", 0, "10:00");
-    iso_fig(r, in, RESULT_TIME, "14:30", 0, "14:30");
-    iso_fig(r, in, RESULT_TIME, "6:15 pm", 0, "18:15");
+    iso_fig(r, in, RESULT_TIME, "10 am", 0, "T10:00");
+    iso_fig(r, in, RESULT_TIME, "14:30", 0, "T14:30");
+    iso_fig(r, in, RESULT_TIME, "6:15 pm", 0, "T18:15");
     iso_fig(r, in, RESULT_TIME, "3 hours", 0, "PT3H");
     num_fig(r, in, RESULT_CARDINAL, "2,000", 0, 2000, "");
     num_fig(r, in, RESULT_CARDINAL, "1,234,567.89", 0, 1234567.89, "");
@@ -812,12 +812,153 @@ test_dot_times_and_ranges_after_names(void **state)
                      "the debate took 2.75 hours. In Syria 10\xe2\x80\x93"
                      "12 years later Nord Stream 2 was built.";
     result_t *r = scan(in);
-    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "09:15");
-    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "18:40");
+    iso_fig(r, in, RESULT_TIME, "9.15 am", 0, "T09:15");
+    iso_fig(r, in, RESULT_TIME, "6.40 pm", 0, "T18:40");
     iso_fig(r, in, RESULT_TIME, "2.75 hours", 0, "PT2.75H");
     iso_fig(r, in, RESULT_DATE, "10", 0, "P10Y");
     iso_fig(r, in, RESULT_DATE, "12 years", 0, "P12Y");
     assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* An amount with a currency word of its own takes no scale from the
+ * next one in a list ("10 yuan, 700 million yen"); a bare first end of
+ * a range still does ("$9-10 billion"). */
+static void
+test_own_unit_keeps_scale(void **state)
+{
+    (void)state;
+    const char *in = "A ticket is 10 yuan, 700 million yen in all; change "
+                     "of 50 kopecks, 5 mln euros; a deal of $9-10 billion.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "10 yuan", 0, 10, "CNY");
+    num_fig(r, in, RESULT_MONEY, "700 million yen", 0, 7e8, "JPY");
+    num_fig(r, in, RESULT_MONEY, "50 kopecks", 0, 0.5, "RUB");
+    num_fig(r, in, RESULT_MONEY, "5 mln euros", 0, 5e6, "EUR");
+    num_fig(r, in, RESULT_MONEY, "$9", 0, 9e9, "USD");
+    num_fig(r, in, RESULT_MONEY, "10 billion", 0, 1e10, "USD");
+    assert_int_equal(r->n_figures, 6);
+    result_destroy(&r);
+}
+
+/* The first end of a range takes the scale of the last only when it is
+ * written short for it: "from 700,000 to 1.4 million [rubles]" is
+ * 700,000 rubles, "from 20 to 50 million rubles" 20 million. */
+static void
+test_range_scale_fits(void **state)
+{
+    (void)state;
+    const char *in = "Coverage doubled from 700,000 to 1.4 million "
+                     "[rubles]; grants run from 20 to 50 million rubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "700,000", 0, 7e5, "RUB");
+    num_fig(r, in, RESULT_MONEY, "1.4 million [rubles]", 0, 1.4e6, "RUB");
+    num_fig(r, in, RESULT_MONEY, "20", 0, 2e7, "RUB");
+    num_fig(r, in, RESULT_MONEY, "50 million rubles", 0, 5e7, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* A telephone number after '+' is no figure (not four CARDINALs); a
+ * sign before a single number still is one ("+5 degrees"). */
+static void
+test_phone_numbers(void **state)
+{
+    (void)state;
+    const char *in = "Call +7 985 035 1391 or +7 (495) 606-36-02 today. "
+                     "It was +5 degrees in a 17+1 format.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_QUANTITY, "5 degrees", 0, 5, "degree");
+    num_fig(r, in, RESULT_CARDINAL, "17", 0, 17, "");
+    num_fig(r, in, RESULT_CARDINAL, "1", 3, 1, ""); /* "17+1" */
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
+/* A four-digit number after a capitalised word in mid-sentence is part
+ * of a name like a shorter one ("Resolution 2254", "Resolution 15");
+ * with separators, or after a lower-case word, it is a count. */
+static void
+test_four_digit_names(void **state)
+{
+    (void)state;
+    const char *in = "We act under UN Security Council Resolution 2254 and "
+                     "Resolution 15, while in Moscow 2,500 people and some "
+                     "2500 volunteers took part.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2,500", 0, 2500, "");
+    num_fig(r, in, RESULT_CARDINAL, "2500", 0, 2500, "");
+    assert_int_equal(r->n_figures, 2);
+    result_destroy(&r);
+}
+
+/* A number after a word of number_signs is an identifier, in lower case
+ * or at a sentence's start too ("article 56", "Article 282."); a plural
+ * is a common noun ("British articles 2.2 times"). */
+static void
+test_identifier_heads(void **state)
+{
+    (void)state;
+    const char *in = "They cancel article 56 of the Air Code under "
+                     "resolution 633 and clause 9. Article 282. Our "
+                     "articles trail British articles 2.2 times.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "2.2", 0, 2.2, "");
+    assert_int_equal(r->n_figures, 1);
+    result_destroy(&r);
+}
+
+/* A school year joined to "graders" is an ORDINAL, reported alone; the
+ * count before it stays a CARDINAL. */
+static void
+test_ordinal_heads(void **state)
+{
+    (void)state;
+    const char *in = "This year, 647,000 11-graders graduate, and 1.41 "
+                     "million 9-graders complete their studies.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_CARDINAL, "647,000", 0, 647000, "");
+    num_fig(r, in, RESULT_ORDINAL, "11", 0, 11, "");
+    num_fig(r, in, RESULT_CARDINAL, "1.41 million", 0, 1410000, "");
+    num_fig(r, in, RESULT_ORDINAL, "9", 0, 9, "");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
+/* "last quarter of 2019" is the year's fourth quarter, "the final half
+ * of 2020" its second half. */
+static void
+test_last_part_of_year(void **state)
+{
+    (void)state;
+    const char *in = "Output grew in the last quarter of 2019 and will "
+                     "grow in the final half of 2020.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "last quarter of 2019", 0, "2019-Q4");
+    iso_fig(r, in, RESULT_DATE, "final half of 2020", 0, "2020-H2");
+    assert_int_equal(r->n_figures, 2);
+    result_destroy(&r);
+}
+
+/* A time with its minutes before a part of the day or a time zone
+ * ("7.20 this morning", "10.00 at night", "14:00 Moscow time") is one TIME;
+ * a bare count before one is not ("we had 5 this morning"). */
+static void
+test_times_with_parts_of_day(void **state)
+{
+    (void)state;
+    const char *in = "The meteorite broke up at 7.20 this morning. The "
+                     "shift ends at 10.00 at night, the next at 2.30 at "
+                     "night; the call is at 14:00 Moscow time and 9:40 in "
+                     "the evening. We had 5 this morning.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_TIME, "7.20 this morning", 0, "T07:20");
+    iso_fig(r, in, RESULT_TIME, "10.00 at night", 0, "T22:00");
+    iso_fig(r, in, RESULT_TIME, "2.30 at night", 0, "T02:30");
+    iso_fig(r, in, RESULT_TIME, "14:00 Moscow time", 0, "T14:00");
+    iso_fig(r, in, RESULT_TIME, "9:40 in the evening", 0, "T21:40");
+    num_fig(r, in, RESULT_CARDINAL, "5", 0, 5, "");
+    assert_int_equal(r->n_figures, 6);
     result_destroy(&r);
 }
 
@@ -1263,6 +1404,14 @@ main(void)
         cmocka_unit_test(test_glued_and_hyphenated_words),
         cmocka_unit_test(test_decades_and_year_prefixes),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
+        cmocka_unit_test(test_times_with_parts_of_day),
+        cmocka_unit_test(test_last_part_of_year),
+        cmocka_unit_test(test_ordinal_heads),
+        cmocka_unit_test(test_own_unit_keeps_scale),
+        cmocka_unit_test(test_range_scale_fits),
+        cmocka_unit_test(test_phone_numbers),
+        cmocka_unit_test(test_four_digit_names),
+        cmocka_unit_test(test_identifier_heads),
         cmocka_unit_test(test_money_ranges_and_plus),
         cmocka_unit_test(test_more_units),
         cmocka_unit_test(test_report_units),

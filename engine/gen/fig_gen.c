@@ -374,6 +374,7 @@ main(int argc, char **argv)
                                          "event_heads",
                                          "unit_gaps",
                                          "multipliers",
+                                         "ordinal_heads",
                                          NULL };
     if (argc != 4) {
         fprintf(stderr, "usage: fig_gen OUT.inc ISO_4217_JSON DATA_DIR\n");
