@@ -101,6 +101,17 @@ ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b)
     return false;
 }
 
+/* tok_hash() of canonical names by where their bytes are: most mentions
+ * repeat a lexicon name or a person's full-name span, hashed once. */
+#define HCACHE_SLOTS 256
+
+typedef struct hcache {
+    uint64_t doc;  /* the emit() call it was filled in (0: never) */
+    const char *p; /* first byte of the name */
+    size_t n;      /* its length */
+    uint64_t h;    /* tok_hash(p, n) */
+} hcache_t;
+
 /* Buffers an entities_scan() on this thread keeps for the next document,
  * so that a document costs no malloc of its own: candidates, unknown
  * runs, labels and the hash maps of resolve_persons() and emit() (used
@@ -116,6 +127,11 @@ typedef struct scratch {
     uint64_t *key;   /* map keys, 0 = empty */
     uint32_t *val;   /* map values (read only where a key is set) */
     size_t cap_map;  /* slots of key and val */
+    /* emit()'s hash cache, kept from document to document: a slot is
+     * valid for the call that filled it (hc_doc then), so no call clears
+     * it (the cleared array was 6 KiB a document) */
+    hcache_t hc[HCACHE_SLOTS];
+    uint64_t hc_doc; /* emit() calls so far */
 } scratch_t;
 
 #define SCRATCH_KEEP 4096      /* candidates, runs, labels kept */
@@ -298,22 +314,15 @@ name_seq(int type, uint64_t bytes)
     return tok_seq((uint64_t)type * 0x9E3779B97F4A7C15ULL + 1, bytes);
 }
 
-/* tok_hash() of canonical names by where their bytes are: most mentions
- * repeat a lexicon name or a person's full-name span, hashed once. */
-#define HCACHE_SLOTS 256
-
-typedef struct hcache {
-    const char *p; /* first byte of the name, NULL when the slot is free */
-    size_t n;      /* its length */
-    uint64_t h;    /* tok_hash(p, n) */
-} hcache_t;
-
+/* Remember a tok_hash() computed for emit() in the slot of hc for where
+ * the bytes are, for document doc. */
 static uint64_t
-hcache_hash(hcache_t *hc, const char *p, size_t n)
+hcache_hash(hcache_t *hc, uint64_t doc, const char *p, size_t n)
 {
     uintptr_t a = (uintptr_t)p;
     hcache_t *x = &hc[(a ^ (a >> 8) ^ n) & (HCACHE_SLOTS - 1)];
-    if (x->p != p || x->n != n) {
+    if (x->doc != doc || x->p != p || x->n != n) {
+        x->doc = doc;
         x->p = p;
         x->n = n;
         x->h = tok_hash(p, n);
@@ -329,8 +338,8 @@ emit(doc_t *d, const char *text, result_t *r)
     pmap_init(&m, d->n_c, d->sc);
     uint64_t *key = m.key;
     uint32_t *ent = m.val;
-    hcache_t hc[HCACHE_SLOTS];
-    memset(hc, 0, sizeof hc);
+    hcache_t *hc = d->sc->hc;
+    uint64_t doc = ++d->sc->hc_doc;
     for (size_t i = 0; i < d->n_c; i++) {
         const cand_t *c = &d->c[i];
         const char *cn = c->canon;
@@ -345,7 +354,7 @@ emit(doc_t *d, const char *text, result_t *r)
         }
         /* hashed in place; a span is copied out only for a new entity */
         uint64_t h =
-            name_seq(c->type, hcache_hash(hc, cn ? cn : text + c->cs, cl));
+            name_seq(c->type, hcache_hash(hc, doc, cn ? cn : text + c->cs, cl));
         size_t k = pmap_slot(&m, h);
         if (!key[k]) {
             key[k] = h;

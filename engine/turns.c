@@ -436,11 +436,18 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
     bool one_word = !memchr(s + a, ' ', n);
     for (size_t i = 0; i < r->n_speakers; i++) {
         const char *nm = r->speakers[i].name;
+        if (!one_word) {
+            /* only the whole name can match: its first byte rules out
+             * most speakers without a strlen() (a label holds no NUL, so
+             * strncmp() stops at the end of a shorter name) */
+            if (nm[0] == s[a] && strncmp(nm, s + a, n) == 0 && !nm[n])
+                return (int32_t)i;
+            continue;
+        }
         size_t l = strlen(nm);
         if (l == n && strncmp(nm, s + a, n) == 0)
             return (int32_t)i;
-        if (one_word && l > n && nm[l - n - 1] == ' ' &&
-            strncmp(nm + l - n, s + a, n) == 0)
+        if (l > n && nm[l - n - 1] == ' ' && strncmp(nm + l - n, s + a, n) == 0)
             return (int32_t)i;
     }
     if (one_word)

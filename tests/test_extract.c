@@ -81,6 +81,31 @@ test_deterministic(void **state)
     extract_destroy(&a); /* NULL-safe */
 }
 
+/* A document read from the same buffer as the one before it: names are
+ * grouped by their own bytes, nothing kept from the previous document
+ * (the entity pass keeps a cache of name hashes by address between
+ * documents). */
+static void
+test_same_buffer_new_names(void **state)
+{
+    (void)state;
+    extract_t *ex = extract_new();
+    char buf[128];
+    strcpy(buf, "Mr Ivan Petrov spoke.\n");
+    char *a = render(ex, buf);
+    assert_non_null(strstr(a, "Ivan Petrov"));
+    strcpy(buf, "Mr Oleg Sidrov spoke. Mr Ivan Petrov replied.\n");
+    char *b = render(ex, buf);
+    char *fresh = render(ex, "Mr Oleg Sidrov spoke. Mr Ivan Petrov replied.\n");
+    assert_non_null(strstr(b, "\"name\":\"Oleg Sidrov\""));
+    assert_non_null(strstr(b, "\"name\":\"Ivan Petrov\""));
+    assert_string_equal(b, fresh);
+    free(a);
+    free(b);
+    free(fresh);
+    extract_destroy(&ex);
+}
+
 /* Every stage looks words up in the lexicon of the handle it runs on:
  * two handles over different lexicons coexist, and the built-in one is
  * what extract_new() uses. */
@@ -297,6 +322,7 @@ main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_shared_between_threads),
         cmocka_unit_test(test_lexicon_is_the_handles),
+        cmocka_unit_test(test_same_buffer_new_names),
         cmocka_unit_test(test_offsets_and_turns),
         cmocka_unit_test(test_crlf_same_facts),
         cmocka_unit_test(test_too_big_is_refused_untouched),

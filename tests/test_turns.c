@@ -302,6 +302,31 @@ test_spelling_variants(void **state)
     result_destroy(&r);
 }
 
+/* A label names a known speaker only by the whole name (or by its last
+ * word alone): a name that starts another ("Sergei Ivanov" in "Sergei
+ * Ivanova") or shares its first letter is someone else. */
+static void
+test_speaker_whole_name(void **state)
+{
+    (void)state;
+    const char *s = "Sergei Ivanova: Good afternoon.\n"
+                    "Sergei Ivanov: Good afternoon.\n"
+                    "Svetlana Ivanova: Hello.\n"
+                    "Sergei Ivanov: Again.\n"
+                    "Sergei Ivanova: Again.\n"
+                    "Ivanov: Briefly.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 6);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[0].name, "Sergei Ivanova");
+    assert_string_equal(r->speakers[1].name, "Sergei Ivanov");
+    assert_string_equal(r->speakers[2].name, "Svetlana Ivanova");
+    assert_int_equal(r->turns[3].speaker, 1);
+    assert_int_equal(r->turns[4].speaker, 0);
+    assert_int_equal(r->turns[5].speaker, 1);
+    result_destroy(&r);
+}
+
 static void
 test_huge_line(void **state)
 {
@@ -344,6 +369,7 @@ main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_spelling_variants),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
