@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -82,12 +83,11 @@ log_value(const char *path, const char *needle, const char *key)
     return v;
 }
 
-/* Whether pid is stopped by a signal (state T in /proc/PID/stat). */
+/* Whether the thread whose stat file is path is stopped (state T). */
 static bool
-is_stopped(pid_t pid)
+thread_stopped(const char *path)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char buf[512];
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
@@ -96,6 +96,33 @@ is_stopped(pid_t pid)
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the name may hold spaces */
     return p && p[1] == ' ' && p[2] == 'T';
+}
+
+/* Whether every thread of pid is stopped by a signal. A group stop
+ * reaches the threads one by one: the leader can show T while the HTTP
+ * thread still answers, so each /proc/PID/task/TID/stat is read. */
+static bool
+is_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool all = true;
+    int seen = 0;
+    struct dirent *de;
+    while (all && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char stat[320];
+        snprintf(stat, sizeof stat, "/proc/%d/task/%s/stat", (int)pid,
+                 de->d_name);
+        all = thread_stopped(stat);
+        seen++;
+    }
+    closedir(d);
+    return all && seen > 0;
 }
 
 static bool
