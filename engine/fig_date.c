@@ -93,7 +93,7 @@ fig_date_clock_hour(int h, const fig_word_t *w)
         return h % 12 + 12;
     case 'n': /* "10.00 at night" is 22:00, "2.30 at night" 02:30 */
         return h >= 6 ? (h + 12) % 24 : h;
-    case 'o': /* "7 o'clock" is evening, "9 o'clock" morning */
+    case 'o': /* "3 o'clock" is afternoon, "7 o'clock" morning */
         return h % 12 < 7 ? h % 12 + 12 : h % 12;
     default:
         return -1;
