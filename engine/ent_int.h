@@ -3,19 +3,21 @@
  * pass of entities.c (runs of capitalised words parsed by rules) and the
  * document pass of ent_doc.c (per-thread buffers, speaker labels, name
  * and type propagation, grouping mentions into entities). Internal to
- * the engine: only those files and ent_place.c include it.
+ * the engine: only those files, ent_place.c and ent_head.c include it.
  */
 #ifndef EXCERPT_ENT_INT_H
 #define EXCERPT_ENT_INT_H
 
 #include "../common/result.h"
 #include "entities.h"
+#include "gaz.h"
 #include "lexicon.h"
 #include "tok.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* One word of a run, with what the gazetteer knows of it alone. */
 typedef struct word {
@@ -100,6 +102,91 @@ void ent_doc_add_cand(doc_t *d, uint32_t start, uint32_t end, int type,
 /* True when the word text[a..b), lower-cased, occurs as a word of
  * text[0..len) near it (see ent_doc.c). */
 bool ent_doc_occurs_lower(const char *text, size_t len, uint32_t a, uint32_t b);
+
+/* The word w is in set (a word list of the lexicon). */
+static inline bool
+ent_word_in_set(const char *s, const word_t *w, const lex_set_t *set)
+{
+    return lex_set_has(set, s + w->t.start, w->t.end - w->t.start, w->t.hash);
+}
+
+/* The word w is the literal lit. */
+static inline bool
+ent_word_is(const char *s, const word_t *w, const char *lit)
+{
+    size_t n = w->t.end - w->t.start;
+    return strlen(lit) == n && memcmp(s + w->t.start, lit, n) == 0;
+}
+
+/* A word that can be part of a person's name. */
+static inline bool
+ent_name_like(const word_t *w)
+{
+    if (!(w->t.flags & TOK_CAP) || (w->t.flags & (TOK_ALLCAPS | TOK_DIGIT)))
+        return false;
+    if (w->kinds & (GAZ_STOP | GAZ_COMMON | GAZ_TITLE | GAZ_HONOR | GAZ_HEAD))
+        return false;
+    if ((w->kinds & GAZ_ENT) && !(w->kinds & GAZ_GIVEN))
+        return false;
+    return true;
+}
+
+/* entities.c: the word pass's person names, gazetteer lookups and rules. */
+
+/* Append a person w[a..b] with the role (title) span text[rs..re) to d. */
+void ent_add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
+                    uint32_t re);
+
+/* End (inclusive) of a name starting at w[i]: up to max name-like words,
+ * stopping after a possessive or before a comma. */
+size_t ent_name_end(const word_t *w, size_t n, size_t i, size_t max);
+
+/* A person that starts at w[i] with a given name ("Sergei Chemezov"): the
+ * last word, or (size_t)-1. */
+size_t ent_given_person(const word_t *w, size_t n, size_t i);
+
+/* Longest gazetteer sequence from w[i] within w[0..n): entity end in *ent
+ * (or -1) and its slot in *eslot, title end in *title (or -1). */
+void ent_gaz_longest(const lexicon_t *lx, const word_t *w, size_t n, size_t i,
+                     size_t *ent, const gaz_slot_t **eslot, size_t *title);
+
+/* Parse the words w[0..n) of a run and add their mentions to d. */
+void ent_process(doc_t *d, word_t *w, size_t n);
+
+/* ent_head.c: the structure of an organisation's or office's name. */
+
+/* The comma at w[i] goes on with a list of plain words closed by "and"
+ * ("on Trade, Economic, Scientific and Technical Cooperation"): the list's
+ * last word, or -1 when the comma ends the name. */
+size_t ent_comma_list_end(const char *s, const word_t *w, size_t n, size_t i);
+
+/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
+bool ent_complement_open(const char *s, const word_t *w, size_t n);
+
+/* A name from w[i] ending in a head noun, with an optional "of ..."
+ * complement ("Federal Antimonopoly Service", "Republic of Tatarstan"):
+ * its last word, or -1; *type gets its type and *head the head's index. */
+size_t ent_head_phrase(const lexicon_t *lx, const char *s, const word_t *w,
+                       size_t n, size_t i, int *type, size_t *head);
+
+/* The tok_seq() hash of one to three unknown name-like words w[a..h)
+ * before the head w[h] ("Unitech" of "Unitech Agency"), else 0. */
+uint64_t ent_unknown_name_hash(const lexicon_t *lx, const char *s,
+                               const word_t *w, size_t a, size_t h);
+
+/* The title w[i..te] holds an office in an organisation: one of its words
+ * is in lx->org_titles ("CEO", "Chairman"). */
+bool ent_org_title(const lexicon_t *lx, const char *s, const word_t *w,
+                   size_t i, size_t te);
+
+/* w[a..b) is one to three unknown name words: name-like, not known, no
+ * given name, board word, possessive before the end or comma. */
+bool ent_unknown_run(const lexicon_t *lx, const char *s, const word_t *w,
+                     size_t a, size_t b);
+
+/* The title w[i..te]: add the person it introduces and the entities of its
+ * "of ..." complement to d. Returns the next word to look at. */
+size_t ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te);
 
 /* ent_place.c: signs of what an unknown word is. */
 

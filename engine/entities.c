@@ -6,7 +6,9 @@
  * Unknown capitalised words are remembered, and after the pass a word that
  * is the surname of a person seen anywhere in the document becomes a
  * mention of that person. Mentions are then grouped into entities. This
- * file is the word pass; the document pass is ent_doc.c (ent_int.h).
+ * file is the word pass; head phrases and titles are ent_head.c, signs of
+ * what an unknown word is ent_place.c, the document pass ent_doc.c
+ * (ent_int.h).
  */
 #include "entities.h"
 
@@ -74,23 +76,9 @@ is_connector(const entities_t *e, const char *s, const tok_t *t)
            lex_set_has(e->lx->name_particles, p, n, t->hash);
 }
 
-/* The word w is in set (a word list of the lexicon). */
-static bool
-word_in_set(const char *s, const word_t *w, const lex_set_t *set)
-{
-    return lex_set_has(set, s + w->t.start, w->t.end - w->t.start, w->t.hash);
-}
-
-static bool
-word_is(const char *s, const word_t *w, const char *lit)
-{
-    size_t n = w->t.end - w->t.start;
-    return strlen(lit) == n && memcmp(s + w->t.start, lit, n) == 0;
-}
-
-static void
-add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
-           uint32_t re)
+void
+ent_add_person(doc_t *d, const word_t *w, size_t a, size_t b, uint32_t rs,
+               uint32_t re)
 {
     ent_doc_add_cand(d, w[a].t.start, w[b].t.end, RESULT_PERSON, NULL);
     cand_t *c = &d->c[d->n_c - 1];
@@ -141,48 +129,35 @@ add_maybe(doc_t *d, const word_t *w, size_t a, size_t b, bool caps)
         m->seq = tok_seq(m->seq, w[k].t.hash);
 }
 
-/* A word that can be part of a person's name. */
-static bool
-name_like(const word_t *w)
-{
-    if (!(w->t.flags & TOK_CAP) || (w->t.flags & (TOK_ALLCAPS | TOK_DIGIT)))
-        return false;
-    if (w->kinds & (GAZ_STOP | GAZ_COMMON | GAZ_TITLE | GAZ_HONOR | GAZ_HEAD))
-        return false;
-    if ((w->kinds & GAZ_ENT) && !(w->kinds & GAZ_GIVEN))
-        return false;
-    return true;
-}
-
 /* End (inclusive) of a name starting at i: up to max name-like words,
  * stopping after a possessive or before a comma. */
-static size_t
-name_end(const word_t *w, size_t n, size_t i, size_t max)
+size_t
+ent_name_end(const word_t *w, size_t n, size_t i, size_t max)
 {
     size_t e = i;
     while (e + 1 < n && e + 1 - i < max && !(w[e].t.flags & TOK_POSS) &&
-           !w[e + 1].comma && name_like(&w[e + 1]))
+           !w[e + 1].comma && ent_name_like(&w[e + 1]))
         e++;
     return e;
 }
 
 /* A person that starts at i with a given name: "Sergei Chemezov". Returns
  * the last word or (size_t)-1. */
-static size_t
-given_person(const word_t *w, size_t n, size_t i)
+size_t
+ent_given_person(const word_t *w, size_t n, size_t i)
 {
     if (!(w[i].kinds & GAZ_GIVEN) || !(w[i].t.flags & TOK_CAP) ||
         (w[i].t.flags & TOK_POSS) || i + 1 >= n || w[i + 1].comma ||
-        !name_like(&w[i + 1]))
+        !ent_name_like(&w[i + 1]))
         return (size_t)-1;
-    return name_end(w, n, i, NAME_MAX_W);
+    return ent_name_end(w, n, i, NAME_MAX_W);
 }
 
 /* Longest gazetteer sequence from i: entity end in *ent (or -1) and title
  * end in *title (or -1). */
-static void
-gaz_longest(const lexicon_t *lx, const word_t *w, size_t n, size_t i,
-            size_t *ent, const gaz_slot_t **eslot, size_t *title)
+void
+ent_gaz_longest(const lexicon_t *lx, const word_t *w, size_t n, size_t i,
+                size_t *ent, const gaz_slot_t **eslot, size_t *title)
 {
     uint64_t h = 0;
     *ent = *title = (size_t)-1;
@@ -205,482 +180,6 @@ gaz_longest(const lexicon_t *lx, const word_t *w, size_t n, size_t i,
         if (!(g->kinds & GAZ_PREFIX))
             break;
     }
-}
-
-/* w[i..e) is exactly one listed name (entity or not): "Gazprom" before
- * "and Russian Railways" is complete, and a coordination does not merge
- * it with what follows. */
-static bool
-listed_whole(const lexicon_t *lx, const word_t *w, size_t e, size_t i)
-{
-    size_t ge, te;
-    const gaz_slot_t *gs;
-    if (e <= i)
-        return false;
-    gaz_longest(lx, w, e, i, &ge, &gs, &te);
-    return ge == e - 1;
-}
-
-/* A listed organisation starts at w[i] and is complete: nothing but a
- * connector, a comma or the run's end follows it ("and Sberbank"). */
-static bool
-listed_org(const lexicon_t *lx, const word_t *w, size_t n, size_t i)
-{
-    size_t ge, te;
-    const gaz_slot_t *gs;
-    gaz_longest(lx, w, n, i, &ge, &gs, &te);
-    if (ge == (size_t)-1 || gs->ent != RESULT_ORG)
-        return false;
-    return ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma;
-}
-
-/* A plain capitalised word of a descriptive list ("Trade", "Scientific"):
- * not a known name, title, head, given name or function word. */
-static bool
-list_word(const word_t *w)
-{
-    return (w->t.flags & TOK_CAP) && !w->conn && !w->plural &&
-           !(w->t.flags & (TOK_ALLCAPS | TOK_DIGIT | TOK_NUM | TOK_POSS)) &&
-           !(w->kinds & (GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_GIVEN |
-                         GAZ_HEAD | GAZ_STOP));
-}
-
-/* The comma at w[i] goes on with a list of plain words closed by "and":
- * "on Trade, Economic, Scientific and Technical Cooperation". Returns the
- * list's last word, or -1 when the comma ends the name. */
-static size_t
-comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
-{
-    size_t j = i;
-    for (int items = 0; j < n && items < 8; items++) {
-        if (!list_word(&w[j]))
-            return (size_t)-1;
-        size_t e = j;
-        while (e + 1 < n && e + 1 - j < 3 && !w[e + 1].comma &&
-               list_word(&w[e + 1]))
-            e++;
-        if (e + 1 < n && w[e + 1].comma) {
-            j = e + 1;
-            continue;
-        }
-        if (e + 2 < n && word_is(s, &w[e + 1], "and") && !w[e + 2].comma &&
-            list_word(&w[e + 2])) {
-            size_t f = e + 2;
-            while (f + 1 < n && f + 1 - (e + 2) < 3 && !w[f + 1].comma &&
-                   list_word(&w[f + 1]))
-                f++;
-            /* "Ministry of Agriculture, Small and Medium-Sized Business
-             * Corporation": the last item runs on into a name of its own */
-            if (f + 1 < n && !w[f + 1].comma && !w[f + 1].conn &&
-                given_person(w, n, f + 1) == (size_t)-1)
-                return (size_t)-1;
-            return f;
-        }
-        return (size_t)-1;
-    }
-    return (size_t)-1;
-}
-
-/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
-static bool
-complement_open(const char *s, const word_t *w, size_t n)
-{
-    for (size_t j = 0; j + 1 < n; j++)
-        if ((w[j].kinds & GAZ_HEAD) && w[j + 1].conn &&
-            (word_is(s, &w[j + 1], "of") || word_is(s, &w[j + 1], "on") ||
-             word_is(s, &w[j + 1], "for")))
-            return true;
-    return false;
-}
-
-/* A listed organisation right after the head w[h] of a body's kind,
- * ending the run or followed by a connector, comma, title or person:
- * "State Space Corporation ROSCOSMOS", "Joint Stock Company GLONASS".
- * Returns its last word, or -1. */
-static size_t
-listed_after_head(const lexicon_t *lx, const word_t *w, size_t n, size_t h)
-{
-    if (h + 1 >= n || (w[h].t.flags & TOK_POSS) || w[h + 1].comma ||
-        w[h + 1].conn || !(w[h + 1].kinds & GAZ_ENT) ||
-        w[h + 1].ent != RESULT_ORG)
-        return (size_t)-1;
-    size_t ge, te;
-    const gaz_slot_t *g;
-    gaz_longest(lx, w, n, h + 1, &ge, &g, &te);
-    if (ge == (size_t)-1 || g->ent != RESULT_ORG)
-        return (size_t)-1;
-    if (ge + 1 == n || w[ge + 1].conn || w[ge + 1].comma ||
-        (w[ge + 1].kinds & GAZ_TITLE) ||
-        given_person(w, n, ge + 1) != (size_t)-1)
-        return ge;
-    return (size_t)-1;
-}
-
-/* The type of the head w[j] in the phrase starting at w[i]: a head of
- * two words listed with a type of its own ("Space Launch Centre" FAC,
- * "National Park" LOC) overrides the last word's (type). */
-static int
-two_word_head(const lexicon_t *lx, const word_t *w, size_t i, size_t j,
-              int type)
-{
-    if (j == i || !(w[j - 1].kinds & GAZ_PREFIX))
-        return type;
-    const gaz_slot_t *g =
-        gaz_find(lx, tok_seq(tok_seq(0, w[j - 1].t.hash), w[j].t.hash));
-    return g && (g->kinds & GAZ_HEAD) ? g->head : type;
-}
-
-/*
- * A name ending in a head noun, with an optional "of ..." complement:
- * "Federal Antimonopoly Service", "Healthcare Ministry of the Russian
- * Federation", "Republic of Tatarstan". Returns the last word or -1.
- */
-static size_t
-head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
-            size_t i, int *type, size_t *head)
-{
-    size_t last_head = (size_t)-1, j = i, and_at = (size_t)-1;
-    if (w[i].conn || (w[i].kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
-        return (size_t)-1;
-    for (; j < n; j++) {
-        const word_t *x = &w[j];
-        if (j > i && x->comma)
-            break;
-        if (x->conn) {
-            if (word_is(s, x, "and") && j + 1 < n && !w[j + 1].conn &&
-                last_head != j - 1 && !listed_whole(lx, w, j, i)) {
-                and_at = j;
-                continue;
-            }
-            break;
-        }
-        if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)) ||
-            (x->t.flags & TOK_NUM))
-            break;
-        if (x->kinds & GAZ_HEAD) {
-            last_head = j;
-            *type = two_word_head(lx, w, i, j, x->head);
-        }
-        if (w[j].t.flags & TOK_POSS) {
-            j++;
-            break;
-        }
-    }
-    if (last_head == (size_t)-1)
-        return (size_t)-1;
-    /* "the town of Gusev and Talakhovskaya TPP": "and" after a town's
-     * name joins two names, not the words of one */
-    if (and_at < last_head && ent_settlement_before(lx, s, w[i].t.start))
-        return (size_t)-1;
-    /* "Development Bank Forum": the run goes on past the head, unless
-     * with the body's listed name ("State Space Corporation ROSCOSMOS") */
-    if (last_head + 1 < n && last_head + 1 < j && !w[last_head + 1].conn) {
-        size_t ae = *type == RESULT_ORG && last_head > i
-                        ? listed_after_head(lx, w, n, last_head)
-                        : (size_t)-1;
-        if (ae != (size_t)-1)
-            *head = last_head;
-        return ae;
-    }
-    size_t end = last_head;
-    bool premod = last_head > i;
-    bool complement = false;
-    /* "Republic of Tatarstan"; "the Argentine Republic on Strategic
-     * Dialogue": a place's head takes no "for/on" complement */
-    if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
-        (word_is(s, &w[end + 1], "of") ||
-         ((*type == RESULT_ORG || *type == RESULT_FAC) &&
-          (word_is(s, &w[end + 1], "for") || word_is(s, &w[end + 1], "on"))))) {
-        size_t k = end + 2;
-        size_t cend = (size_t)-1;
-        for (; k < n; k++) {
-            const word_t *x = &w[k];
-            if (x->comma) {
-                size_t le = cend != (size_t)-1 ? comma_list_end(s, w, n, k)
-                                               : (size_t)-1;
-                if (le != (size_t)-1)
-                    cend = le;
-                break;
-            }
-            if (x->conn && word_is(s, x, "and")) {
-                /* "... and the Federal Antimonopoly Service": a new body */
-                size_t q0 = k + 1;
-                if (q0 < n && word_is(s, &w[q0], "the"))
-                    q0++;
-                if (q0 < n && listed_org(lx, w, n, q0))
-                    break; /* "Bank of Russia and Sberbank" */
-                /* a facility noun without "the" is a subject of the
-                 * body's name ("Committee on Constitutional Law and
-                 * State Building"), with it a place ("... and the
-                 * Crimean Bridge") */
-                bool body = false, the = q0 > k + 1;
-                for (size_t q = k + 1; q < n && !w[q].comma; q++) {
-                    if (w[q].conn && !word_is(s, &w[q], "the"))
-                        break;
-                    if ((w[q].kinds & GAZ_HEAD) &&
-                        (w[q].head != RESULT_FAC || the))
-                        body = true;
-                }
-                if (body)
-                    break;
-            }
-            if (x->conn)
-                continue;
-            if (x->plural || (x->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR)))
-                break;
-            if (given_person(w, n, k) != (size_t)-1)
-                break;
-            cend = k;
-            if (x->t.flags & TOK_POSS)
-                break;
-        }
-        if (cend != (size_t)-1) {
-            end = cend;
-            complement = true;
-        }
-    }
-    if (!premod && !complement)
-        return (size_t)-1; /* bare "Government", "the Ministry" */
-    /* "The State Corporation's CEO": one common adjective and a
-     * possessive head refer back to a body named before */
-    if (!complement && *type == RESULT_ORG && last_head == i + 1 &&
-        (w[i].kinds & GAZ_COMMON) && (w[last_head].t.flags & TOK_POSS))
-        return (size_t)-1;
-    *head = last_head;
-    return end;
-}
-
-static void process(doc_t *d, word_t *w, size_t n);
-
-/* The words w[a..h) before a head at h when they are one to three unknown
- * name-like words ("Unitech" of "Unitech Agency", "Ob" of "Ob River"): their
- * tok_seq() hash, else 0. A later mention of those words alone names the
- * same body or place (propagate_types). */
-static uint64_t
-unknown_name_hash(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
-                  size_t h)
-{
-    if (h == (size_t)-1 || h <= a || h - a > 3 || w[h].head == RESULT_FAC)
-        return 0;
-    /* "Kuban University", "Hague Court": the name of a place */
-    if (word_in_set(s, &w[h], lx->place_named_heads))
-        return 0;
-    /* "Olympic Committee", "Presidential Council": a modifier */
-    const tok_t *lt = &w[h - 1].t;
-    if (lex_set_ends(lx->adjective_suffixes, s + lt->start, lt->end - lt->start,
-                     1))
-        return 0;
-    uint64_t x = 0;
-    for (size_t k = a; k < h; k++) {
-        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_GIVEN | GAZ_ENT)) ||
-            w[k].comma || (w[k].t.flags & TOK_POSS))
-            return 0;
-        x = tok_seq(x, w[k].t.hash);
-    }
-    return x;
-}
-
-/* A title's complement w[c..n) that ends in a known place followed by two
- * or three unknown name words up to its end: where that person's name
- * starts ("of Mongolia Khaltmaagiin Battulga", "of India Satish Kumar
- * Sharma"), or -1. Given names are found without this ("of Russia
- * Vladimir Putin"); after an organisation the words are as often more of
- * its name ("Gazprom Management Board", "Gazprom Dobycha Noyabrsk"). */
-static size_t
-complement_person(const lexicon_t *lx, const word_t *w, size_t n, size_t c)
-{
-    for (size_t len = 3; len >= 2; len--) {
-        if (n < c + len + 1)
-            continue;
-        size_t p = n - len;
-        bool names = true;
-        for (size_t k = p; k < n && names; k++)
-            if (!name_like(&w[k]) || (w[k].kinds & GAZ_ENT) ||
-                (k + 1 < n && (w[k].t.flags & TOK_POSS)))
-                names = false;
-        if (!names)
-            continue;
-        /* the known place may start anywhere: "of Defence of Mongolia" */
-        for (size_t j = c; j < p; j++) {
-            if (w[j].conn)
-                continue;
-            size_t ge, te;
-            const gaz_slot_t *g;
-            gaz_longest(lx, w, p, j, &ge, &g, &te);
-            if (ge == p - 1 && g->ent == RESULT_GPE)
-                return p;
-        }
-    }
-    return (size_t)-1;
-}
-
-/* The word is a word of a board's name of lx->org_boards ("Management",
- * "Board", "Directors"): "Chairman of the Management Board" names no
- * organisation. */
-static bool
-board_word(const lexicon_t *lx, const char *s, const word_t *x)
-{
-    size_t wl = x->t.end - x->t.start;
-    for (size_t i = 0; i < lx->org_boards->n; i++)
-        for (const char *p = lx->org_boards->w[i]; *p;) {
-            size_t k = strcspn(p, " ");
-            if (k == wl && strncmp(p, s + x->t.start, k) == 0)
-                return true;
-            p += k;
-            while (*p == ' ')
-                p++;
-        }
-    return false;
-}
-
-/* The title w[i..te] holds an office in an organisation: one of its words
- * is in lx->org_titles ("CEO", "Chairman", "President"). */
-static bool
-org_title(const lexicon_t *lx, const char *s, const word_t *w, size_t i,
-          size_t te)
-{
-    for (size_t k = i; k <= te; k++)
-        if (word_in_set(s, &w[k], lx->org_titles))
-            return true;
-    return false;
-}
-
-/* w[a..b) is one to three unknown name words: name-like, not known, no
- * given name, no possessive before the end, no comma. */
-static bool
-unknown_run(const lexicon_t *lx, const char *s, const word_t *w, size_t a,
-            size_t b)
-{
-    if (b <= a || b - a > 3)
-        return false;
-    for (size_t k = a; k < b; k++) {
-        size_t ge, te;
-        const gaz_slot_t *g;
-        if (!name_like(&w[k]) || (w[k].kinds & (GAZ_ENT | GAZ_GIVEN)) ||
-            (k > a && w[k].comma) || (w[k].t.flags & TOK_POSS) ||
-            board_word(lx, s, &w[k]))
-            return false;
-        /* "the United States", "Sri Lanka": known as a sequence */
-        gaz_longest(lx, w, b, k, &ge, &g, &te);
-        if (ge != (size_t)-1 || te != (size_t)-1)
-            return false;
-    }
-    return true;
-}
-
-/* The end of the longest listed entity that starts at one of w[c..p] and
- * runs past w[p] ("People's Republic of China" over the possessive
- * "People's"), or -1. */
-static size_t
-listed_past(const lexicon_t *lx, const word_t *w, size_t n, size_t c, size_t p)
-{
-    size_t best = (size_t)-1;
-    for (size_t j = c; j <= p; j++) {
-        size_t ge, te;
-        const gaz_slot_t *g;
-        if (w[j].conn)
-            continue;
-        gaz_longest(lx, w, n, j, &ge, &g, &te);
-        if (ge != (size_t)-1 && ge > p && (best == (size_t)-1 || ge > best))
-            best = ge;
-    }
-    return best;
-}
-
-/* Title at i..te: the person it introduces, and entities in its "of ..."
- * complement. Returns the next word to look at. */
-static size_t
-title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
-{
-    const char *s = d->text;
-    uint32_t rs = w[i].t.start;
-    size_t k = te + 1;
-    bool complement = false, named = false;
-    /* "President of Russia", "Head of the Federal Tax Service" */
-    while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
-           (word_is(s, &w[k], "of") || word_is(s, &w[k], "for"))) {
-        size_t c = k + 1;
-        while (c < n && w[c].conn)
-            c++;
-        size_t stop = c;
-        while (stop < n && given_person(w, n, stop) == (size_t)-1 &&
-               !(w[stop].kinds & GAZ_TITLE)) {
-            if (w[stop].comma) {
-                /* "Head of the Federal Service for Supervision of
-                 * Communications, Information Technology and Mass
-                 * Media": a list inside the body's name */
-                size_t le = complement_open(s, w + c, stop - c)
-                                ? comma_list_end(s, w, n, stop)
-                                : (size_t)-1;
-                if (le == (size_t)-1)
-                    break;
-                stop = le + 1;
-                continue;
-            }
-            if (w[stop].t.flags & TOK_POSS) {
-                /* "of the People's Republic of China Xi Jinping": a
-                 * listed name goes on past its possessive word */
-                size_t past = listed_past(d->lx, w, n, c, stop);
-                if (past != (size_t)-1) {
-                    stop = past + 1;
-                    continue;
-                }
-                stop++;
-                break;
-            }
-            stop++;
-        }
-        if (stop == c)
-            break;
-        size_t ce = stop; /* "... Battulga and Minister ...": drop "and" */
-        while (ce > c && w[ce - 1].conn)
-            ce--;
-        size_t pe = complement_person(d->lx, w, ce, c);
-        if (pe != (size_t)-1) {
-            /* "President of Mongolia Khaltmaagiin Battulga" */
-            d->in_title++;
-            process(d, w + c, pe - c);
-            d->in_title--;
-            add_person(d, w, pe, ce - 1, rs, w[pe - 1].t.end);
-            named = true;
-        } else if (org_title(d->lx, s, w, i, te) &&
-                   (unknown_run(d->lx, s, w, c, ce) ||
-                    (ce == c + 2 && (w[c].kinds & GAZ_ENT) &&
-                     (w[c].ent == RESULT_NORP || w[c].ent == RESULT_LOC) &&
-                     !(w[c].t.flags & TOK_POSS) &&
-                     unknown_run(d->lx, s, w, c + 1, ce)))) {
-            /* "President of Transneft", "CEO of Globaltruck"; "President
-             * of Russian Platinum": a nationality or region before the
-             * unknown words is part of the name */
-            ent_doc_add_cand(d, w[c].t.start, w[ce - 1].t.end, RESULT_ORG,
-                             NULL);
-        } else {
-            d->in_title++;
-            process(d, w + c, stop - c);
-            d->in_title--;
-        }
-        complement = true;
-        k = stop;
-        if (k < n && (w[k].kinds & GAZ_TITLE)) {
-            size_t e2, t2;
-            const gaz_slot_t *g;
-            gaz_longest(d->lx, w, n, k, &e2, &g, &t2);
-            if (t2 != (size_t)-1)
-                return title_phrase(d, w, n, k, t2);
-        }
-        if (named)
-            return k;
-    }
-    if (k >= n || w[k].comma || (w[k - 1].t.flags & TOK_POSS))
-        return k;
-    uint32_t re = w[k - 1].t.end;
-    size_t pe = given_person(w, n, k);
-    if (pe == (size_t)-1 && !complement && name_like(&w[k]))
-        pe = name_end(w, n, k, 3);
-    if (pe == (size_t)-1)
-        return k;
-    add_person(d, w, k, pe, rs, re);
-    return pe + 1;
 }
 
 /* Split "Kyrgyz-Russian" into known parts; true when every part is a
@@ -819,10 +318,10 @@ document_subject(const doc_t *d, const word_t *w, size_t i)
     if (i < 2)
         return false;
     size_t k = i - 1;
-    if (word_is(d->text, &w[k], "the") && k > 1)
+    if (ent_word_is(d->text, &w[k], "the") && k > 1)
         k--;
-    return word_is(d->text, &w[k], "on") &&
-           word_in_set(d->text, &w[k - 1], d->lx->document_nouns);
+    return ent_word_is(d->text, &w[k], "on") &&
+           ent_word_in_set(d->text, &w[k - 1], d->lx->document_nouns);
 }
 
 /* The end of a name from the word a to byte e, past a bracket it
@@ -837,8 +336,8 @@ paren_end(const doc_t *d, const word_t *a, uint32_t e)
 }
 
 /* Parse words w[0..n) (no commas inside unless a list closes them). */
-static void
-process(doc_t *d, word_t *w, size_t n)
+void
+ent_process(doc_t *d, word_t *w, size_t n)
 {
     const char *s = d->text;
     size_t i = 0, unk = (size_t)-1;
@@ -850,11 +349,11 @@ process(doc_t *d, word_t *w, size_t n)
         }
         size_t ge, te;
         const gaz_slot_t *gs;
-        gaz_longest(d->lx, w, n, i, &ge, &gs, &te);
+        ent_gaz_longest(d->lx, w, n, i, &ge, &gs, &te);
         int htype = 0;
         size_t hh = (size_t)-1;
-        size_t he = head_phrase(d->lx, s, w, n, i, &htype, &hh);
-        size_t pe = given_person(w, n, i);
+        size_t he = ent_head_phrase(d->lx, s, w, n, i, &htype, &hh);
+        size_t pe = ent_given_person(w, n, i);
         /* longest wins; ties: gazetteer, head phrase, person */
         size_t best = (size_t)-1;
         int kind = 0;
@@ -871,7 +370,7 @@ process(doc_t *d, word_t *w, size_t n)
             kind = 3;
         }
         if (te != (size_t)-1 && (best == (size_t)-1 || te >= best)) {
-            i = title_phrase(d, w, n, i, te);
+            i = ent_title_phrase(d, w, n, i, te);
             continue;
         }
         if (kind == 1 && !gs->ent) {
@@ -882,7 +381,7 @@ process(doc_t *d, word_t *w, size_t n)
             gs->ent == RESULT_GPE && !ent_place_sign(d, w, n, i)) {
             /* "dear Vladimir", "Vladimir and I": a town that is also a
              * given name, with no sign of a place, is a person */
-            add_person(d, w, i, i, 0, 0);
+            ent_add_person(d, w, i, i, 0, 0);
             i++;
             continue;
         }
@@ -907,21 +406,21 @@ process(doc_t *d, word_t *w, size_t n)
             uint32_t ne = b == best ? number_after(d, w, n, b) : 0;
             ent_doc_add_cand(d, w[i].t.start, ne ? ne : w[b].t.end, htype,
                              NULL);
-            d->c[d->n_c - 1].pre = unknown_name_hash(d->lx, s, w, i, hh);
+            d->c[d->n_c - 1].pre = ent_unknown_name_hash(d->lx, s, w, i, hh);
             i = ne ? b + 2 : b + 1;
             continue;
         }
         if (kind == 3) {
-            add_person(d, w, i, best, 0, 0);
+            ent_add_person(d, w, i, best, 0, 0);
             i = best + 1;
             continue;
         }
         if (i + 1 < n && !w[i + 1].comma && !(x->t.flags & TOK_POSS) &&
-            name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
+            ent_name_like(&w[i + 1]) && !(w[i + 1].kinds & GAZ_GIVEN) &&
             (x->t.flags & TOK_CAP) &&
-            word_in_set(s, x, d->lx->place_nouns_before)) {
+            ent_word_in_set(s, x, d->lx->place_nouns_before)) {
             /* "Lake Yarovoye", "Mount Elbrus": a place noun before a name */
-            size_t e = name_end(w, n, i + 1, 2);
+            size_t e = ent_name_end(w, n, i + 1, 2);
             ent_doc_add_cand(d, x->t.start, w[e].t.end, RESULT_LOC, NULL);
             i = e + 1;
             continue;
@@ -930,11 +429,11 @@ process(doc_t *d, word_t *w, size_t n)
             !(x->t.flags & TOK_POSS)) {
             size_t k = i + 1, ke, kt;
             const gaz_slot_t *kg;
-            gaz_longest(d->lx, w, n, k, &ke, &kg, &kt);
+            ent_gaz_longest(d->lx, w, n, k, &ke, &kg, &kt);
             if (kt == (size_t)-1 &&
-                (name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN))) {
-                size_t e = name_end(w, n, k, 3);
-                add_person(d, w, k, e, 0, 0);
+                (ent_name_like(&w[k]) || (w[k].kinds & GAZ_GIVEN))) {
+                size_t e = ent_name_end(w, n, k, 3);
+                ent_add_person(d, w, k, e, 0, 0);
                 i = e + 1;
                 continue;
             }
@@ -943,11 +442,11 @@ process(doc_t *d, word_t *w, size_t n)
             i++;
             continue;
         }
-        if (name_like(x)) {
+        if (ent_name_like(x)) {
             size_t e = i;
             while (e + 1 < n && e + 1 - i < NAME_MAX_W &&
                    !(w[e].t.flags & TOK_POSS) && !w[e + 1].comma &&
-                   name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
+                   ent_name_like(&w[e + 1]) && !(w[e + 1].kinds & GAZ_GIVEN) &&
                    !((w[e + 1].t.flags & TOK_HYPHEN) &&
                      ent_hyphen_parts(d->lx, s, &w[e + 1].t,
                                       1u << RESULT_NORP | 1u << RESULT_GPE |
@@ -995,11 +494,11 @@ process(doc_t *d, word_t *w, size_t n)
                 !(w[e].t.flags & TOK_POSS)) {
                 size_t oe, ot;
                 const gaz_slot_t *og;
-                gaz_longest(d->lx, w, n, e + 1, &oe, &og, &ot);
+                ent_gaz_longest(d->lx, w, n, e + 1, &oe, &og, &ot);
                 /* the cheap tests first: ent_doc_occurs_lower() reads the text
                  */
-                if (ot != (size_t)-1 && org_title(d->lx, s, w, e + 1, ot) &&
-                    unknown_run(d->lx, s, w, i, e + 1) &&
+                if (ot != (size_t)-1 && ent_org_title(d->lx, s, w, e + 1, ot) &&
+                    ent_unknown_run(d->lx, s, w, i, e + 1) &&
                     !starts_sentence(s, x->t.start) &&
                     !(e == i &&
                       ent_doc_occurs_lower(s, d->len, x->t.start, x->t.end))) {
@@ -1012,7 +511,7 @@ process(doc_t *d, word_t *w, size_t n)
             /* "Iskhak Mashbashev": an unknown given name before a
              * surname */
             if (e == i + 1 && ent_unknown_given_surname(d->lx, s, w, i)) {
-                add_person(d, w, i, e, 0, 0);
+                ent_add_person(d, w, i, e, 0, 0);
                 i = e + 1;
                 continue;
             }
@@ -1060,7 +559,7 @@ coordination(doc_t *d, word_t *w, size_t n)
     size_t first = end;
     while (end > 0) {
         size_t a = end;
-        while (a > 0 && !w[a - 1].conn && name_like(&w[a - 1]) &&
+        while (a > 0 && !w[a - 1].conn && ent_name_like(&w[a - 1]) &&
                !(a < end && w[a].comma))
             a--;
         if (a == end) {
@@ -1081,7 +580,7 @@ coordination(doc_t *d, word_t *w, size_t n)
             break;
         if (w[a].comma)
             end = a;
-        else if (w[a - 1].conn && word_is(s, &w[a - 1], "and"))
+        else if (w[a - 1].conn && ent_word_is(s, &w[a - 1], "and"))
             end = a - 1;
         else
             break;
@@ -1090,7 +589,7 @@ coordination(doc_t *d, word_t *w, size_t n)
      * sentence before a plural head is no name */
     if (first == n - 1 ||
         (first == n - 2 && starts_sentence(s, w[first].t.start))) {
-        process(d, w, n - 1);
+        ent_process(d, w, n - 1);
         return;
     }
     /* the words before the list */
@@ -1098,7 +597,7 @@ coordination(doc_t *d, word_t *w, size_t n)
     if (pre > 0 && w[pre - 1].conn)
         pre--;
     if (pre > 0)
-        process(d, w, pre);
+        ent_process(d, w, pre);
     /* the items */
     size_t i = first;
     while (i < n - 1) {
@@ -1115,7 +614,7 @@ coordination(doc_t *d, word_t *w, size_t n)
                 own = true;
         size_t ge, te;
         const gaz_slot_t *g;
-        gaz_longest(d->lx, w, e + 1, i, &ge, &g, &te);
+        ent_gaz_longest(d->lx, w, e + 1, i, &ge, &g, &te);
         if (ge == e && g->ent == RESULT_LOC && type == RESULT_GPE &&
             !names_region(d->lx, w, i, e))
             /* "the Arctic regions", "the Far East regions": a listed
@@ -1126,7 +625,7 @@ coordination(doc_t *d, word_t *w, size_t n)
                            w[i].ent != RESULT_NORP) ||
                          type == RESULT_FAC))
             /* "Moscow airports": a listed town keeps its type */
-            process(d, w + i, e - i + 1);
+            ent_process(d, w + i, e - i + 1);
         else
             ent_doc_add_cand(d, w[i].t.start, w[e].t.end, type, NULL);
         i = e + 1;
@@ -1136,7 +635,7 @@ coordination(doc_t *d, word_t *w, size_t n)
 /* A run of this one word names nothing: a function word ("The", "We"
  * at a sentence start; GAZ_STOP: never part of a name alone) that is no
  * entity, title, given name or honorific, with no hyphen to split.
- * Half the runs are one; process() would go through all its rules. */
+ * Half the runs are one; ent_process() would go through all its rules. */
 static bool
 lone_function_word(const word_t *x)
 {
@@ -1157,7 +656,7 @@ flush(doc_t *d, word_t *w, size_t n)
      * "X and Y" list is a plural head too */
     if (!w[n - 1].plural && (w[n - 1].kinds & GAZ_PLURAL) && n >= 4 &&
         !w[n - 1].comma && !w[n - 2].conn && !w[n - 2].comma &&
-        word_is(d->text, &w[n - 3], "and") && !(w[n - 2].kinds & GAZ_HEAD))
+        ent_word_is(d->text, &w[n - 3], "and") && !(w[n - 2].kinds & GAZ_HEAD))
         w[n - 1].plural = true;
     if (w[n - 1].plural) {
         coordination(d, w, n);
@@ -1165,8 +664,8 @@ flush(doc_t *d, word_t *w, size_t n)
     }
     size_t a = 0;
     for (size_t i = 1; i <= n; i++) {
-        if (i < n && w[i].comma && complement_open(d->text, w + a, i - a)) {
-            size_t le = comma_list_end(d->text, w, n, i);
+        if (i < n && w[i].comma && ent_complement_open(d->text, w + a, i - a)) {
+            size_t le = ent_comma_list_end(d->text, w, n, i);
             if (le != (size_t)-1) {
                 i = le;
                 continue;
@@ -1180,7 +679,7 @@ flush(doc_t *d, word_t *w, size_t n)
             while (s0 < b && w[s0].conn)
                 s0++;
             if (b > s0)
-                process(d, w + s0, b - s0);
+                ent_process(d, w + s0, b - s0);
             a = i;
         }
     }
@@ -1285,7 +784,8 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         bool caps = (w->t.flags & TOK_ALLCAPS) && !(w->t.flags & TOK_DIGIT) &&
                     w->t.end - w->t.start >= 4 &&
                     !(w->kinds & (GAZ_STOP | GAZ_TITLE | GAZ_HONOR));
-        if ((!name_like(w) && !caps) || (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
+        if ((!ent_name_like(w) && !caps) ||
+            (w->kinds & (GAZ_ENT | GAZ_GIVEN)) ||
             ((w->t.flags & TOK_HYPHEN) && ent_hyphen_parts(d->lx, s, &w->t, 0)))
             break;
         a--;
@@ -1306,7 +806,7 @@ typed_before_noun(doc_t *d, word_t *seg, size_t n, size_t len, size_t pos,
         const gaz_slot_t *g;
         if (seg[j].conn)
             continue;
-        gaz_longest(d->lx, seg, n, j, &ge, &g, &te);
+        ent_gaz_longest(d->lx, seg, n, j, &ge, &g, &te);
         if (ge == n - 1)
             return false;
     }
