@@ -546,13 +546,13 @@ fig_date_day_month_clock(scan_t *s, numctx_t *x, cand_t *c)
     /* "5 pm", "7 o'clock"; a part of the day ("this morning") or a time
      * zone (number 1 in fig_clock_words) follows only a time with its
      * minutes ("we had 5 this morning" is a count) */
+    int hh;
     if (m->ip >= 1 && m->ip <= 12 &&
         (te = fig_lex_match_table(s->lx, t, n, a, s->lex->fig_clock_words,
                                   false, &w)) &&
-        w->num == 0) {
+        w->num == 0 && (hh = fig_date_clock_hour((int)m->ip, w)) >= 0) {
         c->type = RESULT_TIME;
-        fig_date_iso_time(c->iso, sizeof c->iso,
-                          fig_date_clock_hour((int)m->ip, w), 0);
+        fig_date_iso_time(c->iso, sizeof c->iso, hh, 0);
         c->end = te;
         return give(x, te);
     }

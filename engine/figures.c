@@ -634,14 +634,17 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         c->end = e;
         return give(x, e);
     }
-    int cw;
+    /* "5pm": a clock word glued on; as after a blank, a part of the day
+     * ("5tonight") needs minutes, and the hour must be one */
+    int cw, hh;
     if (tail_ok && is_int(m) && m->ip >= 1 && m->ip <= 12 &&
         (cw = fig_lex_word_in(s->lx, t, q, e, s->lex->fig_clock_words)) >= 0 &&
-        s->lex->fig_clock_words[cw].norm[0] != 'o') {
+        s->lex->fig_clock_words[cw].norm[0] != 'o' &&
+        s->lex->fig_clock_words[cw].num == 0 &&
+        (hh = fig_date_clock_hour((int)m->ip, &s->lex->fig_clock_words[cw])) >=
+            0) {
         c->type = RESULT_TIME;
-        fig_date_iso_time(
-            c->iso, sizeof c->iso,
-            fig_date_clock_hour((int)m->ip, &s->lex->fig_clock_words[cw]), 0);
+        fig_date_iso_time(c->iso, sizeof c->iso, hh, 0);
         c->end = e;
         return give(x, e);
     }
