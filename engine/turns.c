@@ -153,7 +153,9 @@ name_start(const lexicon_t *lx, const char *s, const tok_t *w, size_t n)
         if (part || initial || (i > 0 && is_roman(s, &w[i])))
             continue;
         if (is_acronym(lx, &w[i]) || is_connector(lx, s, &w[i]) || known[i] ||
-            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)))
+            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)) ||
+            lex_set_has(lx->title_nouns, s + w[i].start, w[i].end - w[i].start,
+                        w[i].hash))
             ns = i + 1;
     }
     if (ns >= n)

@@ -354,6 +354,26 @@ test_huge_line(void **state)
     free(s);
 }
 
+/* A label's name starts after its last noun of office when the given
+ * name is not listed ("Chief Financial Officer Tom Becker"). */
+static void
+test_label_office_nouns(void **state)
+{
+    (void)state;
+    const char *s = "Chief Financial Officer Tom Becker: Thank you.\n"
+                    "Senior Risk Manager Ola Nordmann: Yes.\n"
+                    "Chief Engineer Pyotr Brusnikin: Indeed.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 3);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[0].name, "Tom Becker");
+    assert_string_equal(r->speakers[0].title, "Chief Financial Officer");
+    assert_string_equal(r->speakers[1].name, "Ola Nordmann");
+    assert_string_equal(r->speakers[1].title, "Senior Risk Manager");
+    assert_string_equal(r->speakers[2].name, "Pyotr Brusnikin");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -369,6 +389,7 @@ main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_spelling_variants),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_label_office_nouns),
         cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
