@@ -201,6 +201,34 @@ is_dash_gap(const char *s, uint32_t a, uint32_t b)
             (d[2] == '\x93' || d[2] == '\x94'));
 }
 
+/* Words of a description after a label's comma, at most. */
+#define DESC_WORDS_MAX 14
+
+/*
+ * "Sergei Agafonov, Editor in Chief of Ogonyok magazine", "Konstantin
+ * Sivoronov, head of the acute toxic exposure department": a full name
+ * opening with a listed given name, a comma (the first gap with one, at
+ * w[comma]), then a description of the speaker that may be in lower
+ * case but is no clause (no word of lx->clause_words) and holds no dash.
+ */
+static bool
+described_name(const lexicon_t *lx, const char *s, const tok_t *w, size_t n,
+               size_t comma, size_t dash)
+{
+    if (comma < 2 || comma > 4 || dash || n - comma > DESC_WORDS_MAX ||
+        !(w[0].flags & TOK_CAP) || !(kinds_of(lx, w[0].hash) & GAZ_GIVEN))
+        return false;
+    for (size_t k = 1; k < comma; k++)
+        if (!name_word(lx, s, w, k, comma))
+            return false;
+    for (size_t k = comma; k < n; k++)
+        if ((w[k].flags & TOK_LOWER) &&
+            lex_set_has(lx->clause_words, s + w[k].start, w[k].end - w[k].start,
+                        w[k].hash))
+            return false;
+    return true;
+}
+
 /*
  * Parse s[a..b) (the label without its colon; s holds len bytes) as a
  * speaker label. Returns false when it is prose.
@@ -320,6 +348,14 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
         if ((f & TOK_LOWER) && !is_connector(lx, buf, &w[i]) &&
             !is_particle(lx, buf, &w[i]) && !(f & TOK_HYPHEN))
             lower++;
+    }
+    if (described_name(lx, buf, w, n, comma, dash)) {
+        /* "Valeriya Korableva, reporter at Channel One" */
+        out->name_start = a + w[0].start;
+        out->name_end = a + w[comma - 1].end;
+        out->title_start = a + w[comma].start;
+        out->title_end = a + w[n - 1].end;
+        return true;
     }
     if (!(w[n - 1].flags & TOK_CAP) && !(w[n - 1].flags & TOK_HYPHEN))
         return false;

@@ -374,6 +374,31 @@ test_label_office_nouns(void **state)
     result_destroy(&r);
 }
 
+/* "Name, description:" labels a turn when the name opens with a listed
+ * given name and the description is no clause. */
+static void
+test_label_described_name(void **state)
+{
+    (void)state;
+    const char *s =
+        "Vladimir Putin: Go ahead, please.\n"
+        "Valeriya Korableva, reporter at Channel One: Thank you.\n"
+        "Vladimir Putin: Yes.\n"
+        "Konstantin Sivoronov, head of the toxic exposure department: Hi.\n"
+        "Alexander Novak, we need your view on this:\n"
+        "Mr President, my question is as follows:\n"
+        "Sergei Agafonov, Editor in Chief of Ogonyok magazine: Hello.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 5);
+    assert_int_equal(r->n_speakers, 4);
+    assert_string_equal(r->speakers[1].name, "Valeriya Korableva");
+    assert_string_equal(r->speakers[1].title, "reporter at Channel One");
+    assert_string_equal(r->speakers[2].name, "Konstantin Sivoronov");
+    assert_string_equal(r->speakers[3].name, "Sergei Agafonov");
+    assert_int_equal(r->turns[3].speaker, 2);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -390,6 +415,7 @@ main(void)
         cmocka_unit_test(test_spelling_variants),
         cmocka_unit_test(test_huge_line),
         cmocka_unit_test(test_label_office_nouns),
+        cmocka_unit_test(test_label_described_name),
         cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
