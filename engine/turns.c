@@ -229,6 +229,30 @@ described_name(const lexicon_t *lx, const char *s, const tok_t *w, size_t n,
     return true;
 }
 
+/* Lower-case words in a title, at most. */
+#define TITLE_LOWER_MAX 8
+
+/* The title w[0..ns) before the name at w[ns] may hold more than two
+ * lower-case words: the name opens with a listed given name, and the
+ * title has no clause word and at most TITLE_LOWER_MAX lower-case
+ * words. */
+static bool
+described_title(const lexicon_t *lx, const char *s, const tok_t *w, size_t ns)
+{
+    size_t lower = 0;
+    if (!(kinds_of(lx, w[ns].hash) & GAZ_GIVEN))
+        return false;
+    for (size_t k = 0; k < ns; k++) {
+        if (!(w[k].flags & TOK_LOWER))
+            continue;
+        if (++lower > TITLE_LOWER_MAX ||
+            lex_set_has(lx->clause_words, s + w[k].start, w[k].end - w[k].start,
+                        w[k].hash))
+            return false;
+    }
+    return true;
+}
+
 /*
  * Parse s[a..b) (the label without its colon; s holds len bytes) as a
  * speaker label. Returns false when it is prose.
@@ -402,8 +426,12 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
         out->title_end = a + w[n - 1].end;
         return true;
     }
-    /* lower-case words only in a title, before a full name */
-    if (lower && (lower > 2 || n - ns < 2))
+    /* lower-case words only in a title, before a full name; more than
+     * two ("Olympic ice hockey champion Pavel Datsuk") only before a name
+     * that opens with a listed given name, and none of them a clause
+     * word */
+    if (lower &&
+        (n - ns < 2 || (lower > 2 && !described_title(lx, buf, w, ns))))
         return false;
     for (size_t i = ns; i < n; i++)
         if (!name_word(lx, buf, w, i, n) &&
@@ -412,8 +440,11 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     out->name_start = a + w[ns].start;
     out->name_end = a + w[n - 1].end;
     if (ns > 0) {
+        /* the title ends at its last word before the name that is not
+         * a connector ("Governor of", "President and") */
         size_t te = ns - 1;
-        while (te > 0 && (w[te].flags & TOK_LOWER))
+        while (te > 0 && (w[te].flags & TOK_LOWER) &&
+               is_connector(lx, buf, &w[te]))
             te--;
         out->title_start = a + w[0].start;
         out->title_end = a + w[te].end;

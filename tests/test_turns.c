@@ -399,6 +399,28 @@ test_label_described_name(void **state)
     result_destroy(&r);
 }
 
+/* A title with more than two lower-case words labels a turn before a
+ * name that opens with a listed given name, and is kept whole. */
+static void
+test_label_long_lower_title(void **state)
+{
+    (void)state;
+    const char *s = "Vladimir Putin: Welcome.\n"
+                    "Olympic ice hockey champion Pavel Datsuk: Thank you.\n"
+                    "Russian national bandy team player Sergei Lomanov: Yes.\n"
+                    "We are glad that we can welcome Sergei Lomanov:\n"
+                    "Vladimir Putin: Good.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 4);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[1].name, "Pavel Datsuk");
+    assert_string_equal(r->speakers[1].title, "Olympic ice hockey champion");
+    assert_string_equal(r->speakers[2].name, "Sergei Lomanov");
+    assert_string_equal(r->speakers[2].title,
+                        "Russian national bandy team player");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -416,6 +438,7 @@ main(void)
         cmocka_unit_test(test_huge_line),
         cmocka_unit_test(test_label_office_nouns),
         cmocka_unit_test(test_label_described_name),
+        cmocka_unit_test(test_label_long_lower_title),
         cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
