@@ -395,6 +395,18 @@ listed_past(const lexicon_t *lx, const word_t *w, size_t n, size_t c, size_t p)
     return best;
 }
 
+/* A word that may qualify a title it stands before ("Financial" in
+ * "Chief Financial Officer"): capitalised, not an acronym, a number, a
+ * possessive, a given name, a listed entity, a title or a stop word. */
+static bool
+title_modifier(const word_t *x)
+{
+    return (x->t.flags & TOK_CAP) &&
+           !(x->t.flags & (TOK_ALLCAPS | TOK_DIGIT | TOK_POSS)) &&
+           !(x->kinds &
+             (GAZ_GIVEN | GAZ_ENT | GAZ_TITLE | GAZ_HONOR | GAZ_STOP));
+}
+
 /* Title at i..te: the person it introduces, and entities in its "of ..."
  * complement. Returns the next word to look at. */
 size_t
@@ -481,6 +493,26 @@ ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
     }
     if (k >= n || w[k].comma || (w[k - 1].t.flags & TOK_POSS))
         return k;
+    if (!complement) {
+        /* "Chief Operating Officer", "Deputy Supreme Commander": up to
+         * two unlisted capitalised words between a title and a listed
+         * title or a noun of office (lx->title_nouns) qualify the
+         * second; the whole is one title */
+        size_t j = k;
+        while (j < n && j < k + 2 && !w[j].comma && title_modifier(&w[j]) &&
+               !ent_word_in_set(s, &w[j], d->lx->title_nouns))
+            j++;
+        if (j < n && !w[j].comma &&
+            ent_word_in_set(s, &w[j], d->lx->title_nouns))
+            return ent_title_phrase(d, w, n, i, j);
+        if (j > k && j < n && !w[j].comma && (w[j].kinds & GAZ_TITLE)) {
+            size_t e2, t2;
+            const gaz_slot_t *g;
+            ent_gaz_longest(d->lx, w, n, j, &e2, &g, &t2);
+            if (t2 != (size_t)-1)
+                return ent_title_phrase(d, w, n, i, t2);
+        }
+    }
     uint32_t re = w[k - 1].t.end;
     size_t pe = ent_given_person(w, n, k);
     if (pe == (size_t)-1 && !complement && ent_name_like(&w[k]))

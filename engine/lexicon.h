@@ -33,6 +33,12 @@ struct lexicon {
     const lex_set_t *title_preps;
     /* data/roles.txt: words that label a turn without naming anyone. */
     const lex_set_t *anonymous_roles;
+    /* data/roles.txt: words that make the part after a label's comma a
+     * clause, not a description of its speaker. */
+    const lex_set_t *clause_words;
+    /* data/titles.txt: nouns of office that close a title built on a
+     * listed one ("Chief Financial Officer"). */
+    const lex_set_t *title_nouns;
     /* data/places.txt: prepositions before a place ("in", "from"),
      * endings of common nouns that are no places ("ism"), endings of
      * Russian town names ("sk", "grad"), place nouns before a name

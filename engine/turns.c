@@ -153,7 +153,9 @@ name_start(const lexicon_t *lx, const char *s, const tok_t *w, size_t n)
         if (part || initial || (i > 0 && is_roman(s, &w[i])))
             continue;
         if (is_acronym(lx, &w[i]) || is_connector(lx, s, &w[i]) || known[i] ||
-            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)))
+            (kk & (GAZ_TITLE | GAZ_HEAD | GAZ_COMMON | GAZ_STOP)) ||
+            lex_set_has(lx->title_nouns, s + w[i].start, w[i].end - w[i].start,
+                        w[i].hash))
             ns = i + 1;
     }
     if (ns >= n)
@@ -197,6 +199,58 @@ is_dash_gap(const char *s, uint32_t a, uint32_t b)
     return (n == 1 && d[0] == '-') ||
            (n == 3 && memcmp(d, "\xe2\x80", 2) == 0 &&
             (d[2] == '\x93' || d[2] == '\x94'));
+}
+
+/* Words of a description after a label's comma, at most. */
+#define DESC_WORDS_MAX 14
+
+/*
+ * "Sergei Agafonov, Editor in Chief of Ogonyok magazine", "Konstantin
+ * Sivoronov, head of the acute toxic exposure department": a full name
+ * opening with a listed given name, a comma (the first gap with one, at
+ * w[comma]), then a description of the speaker that may be in lower
+ * case but is no clause (no word of lx->clause_words) and holds no dash.
+ */
+static bool
+described_name(const lexicon_t *lx, const char *s, const tok_t *w, size_t n,
+               size_t comma, size_t dash)
+{
+    if (comma < 2 || comma > 4 || dash || n - comma > DESC_WORDS_MAX ||
+        !(w[0].flags & TOK_CAP) || !(kinds_of(lx, w[0].hash) & GAZ_GIVEN))
+        return false;
+    for (size_t k = 1; k < comma; k++)
+        if (!name_word(lx, s, w, k, comma))
+            return false;
+    for (size_t k = comma; k < n; k++)
+        if ((w[k].flags & TOK_LOWER) &&
+            lex_set_has(lx->clause_words, s + w[k].start, w[k].end - w[k].start,
+                        w[k].hash))
+            return false;
+    return true;
+}
+
+/* Lower-case words in a title, at most. */
+#define TITLE_LOWER_MAX 8
+
+/* The title w[0..ns) before the name at w[ns] may hold more than two
+ * lower-case words: the name opens with a listed given name, and the
+ * title has no clause word and at most TITLE_LOWER_MAX lower-case
+ * words. */
+static bool
+described_title(const lexicon_t *lx, const char *s, const tok_t *w, size_t ns)
+{
+    size_t lower = 0;
+    if (!(kinds_of(lx, w[ns].hash) & GAZ_GIVEN))
+        return false;
+    for (size_t k = 0; k < ns; k++) {
+        if (!(w[k].flags & TOK_LOWER))
+            continue;
+        if (++lower > TITLE_LOWER_MAX ||
+            lex_set_has(lx->clause_words, s + w[k].start, w[k].end - w[k].start,
+                        w[k].hash))
+            return false;
+    }
+    return true;
 }
 
 /*
@@ -319,6 +373,14 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
             !is_particle(lx, buf, &w[i]) && !(f & TOK_HYPHEN))
             lower++;
     }
+    if (described_name(lx, buf, w, n, comma, dash)) {
+        /* "Valeriya Korableva, reporter at Channel One" */
+        out->name_start = a + w[0].start;
+        out->name_end = a + w[comma - 1].end;
+        out->title_start = a + w[comma].start;
+        out->title_end = a + w[n - 1].end;
+        return true;
+    }
     if (!(w[n - 1].flags & TOK_CAP) && !(w[n - 1].flags & TOK_HYPHEN))
         return false;
     /* "Andrei Okhlopkov, General Director of ...": name, then title */
@@ -364,8 +426,12 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
         out->title_end = a + w[n - 1].end;
         return true;
     }
-    /* lower-case words only in a title, before a full name */
-    if (lower && (lower > 2 || n - ns < 2))
+    /* lower-case words only in a title, before a full name; more than
+     * two ("Olympic ice hockey champion Pavel Datsuk") only before a name
+     * that opens with a listed given name, and none of them a clause
+     * word */
+    if (lower &&
+        (n - ns < 2 || (lower > 2 && !described_title(lx, buf, w, ns))))
         return false;
     for (size_t i = ns; i < n; i++)
         if (!name_word(lx, buf, w, i, n) &&
@@ -374,8 +440,11 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     out->name_start = a + w[ns].start;
     out->name_end = a + w[n - 1].end;
     if (ns > 0) {
+        /* the title ends at its last word before the name that is not
+         * a connector ("Governor of", "President and") */
         size_t te = ns - 1;
-        while (te > 0 && (w[te].flags & TOK_LOWER))
+        while (te > 0 && (w[te].flags & TOK_LOWER) &&
+               is_connector(lx, buf, &w[te]))
             te--;
         out->title_start = a + w[0].start;
         out->title_end = a + w[te].end;

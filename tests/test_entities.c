@@ -1449,6 +1449,34 @@ test_given_name_taliya(void **state)
     result_destroy(&r);
 }
 
+/* Words between a listed title and a listed title or a noun of office
+ * qualify the second ("Chief Financial Officer", "Deputy Supreme
+ * Commander"): one role, and none of them a person. */
+static void
+test_qualified_titles(void **state)
+{
+    (void)state;
+    const char *s =
+        "Vladimir Putin: We heard Chief Financial Officer Tom Becker and "
+        "the Chief Engineer Ivan Petrov. Acting Prime Minister Andrei "
+        "Belousov and Deputy Supreme Commander Mohammed bin Zayed came. "
+        "Women may enrol in the Warrant Officer Candidate School.\n";
+    result_t *r = scan(s);
+    const result_entity_t *e = expect(r, s, "Tom Becker", RESULT_PERSON);
+    assert_string_equal(e->role, "Chief Financial Officer");
+    e = expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    assert_string_equal(e->role, "Chief Engineer");
+    e = expect(r, s, "Andrei Belousov", RESULT_PERSON);
+    assert_string_equal(e->role, "Acting Prime Minister");
+    expect(r, s, "Warrant Officer Candidate School", RESULT_ORG);
+    expect_none(r, "Financial Officer Tom Becker");
+    expect_none(r, "Engineer Ivan Petrov");
+    expect_none(r, "Prime");
+    expect_none(r, "Supreme");
+    expect_none(r, "Candidate");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1519,6 +1547,7 @@ main(void)
         cmocka_unit_test(test_numbered_part_no_place),
         cmocka_unit_test(test_place_head_no_on_complement),
         cmocka_unit_test(test_given_name_taliya),
+        cmocka_unit_test(test_qualified_titles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

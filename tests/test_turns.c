@@ -354,6 +354,73 @@ test_huge_line(void **state)
     free(s);
 }
 
+/* A label's name starts after its last noun of office when the given
+ * name is not listed ("Chief Financial Officer Tom Becker"). */
+static void
+test_label_office_nouns(void **state)
+{
+    (void)state;
+    const char *s = "Chief Financial Officer Tom Becker: Thank you.\n"
+                    "Senior Risk Manager Ola Nordmann: Yes.\n"
+                    "Chief Engineer Pyotr Brusnikin: Indeed.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 3);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[0].name, "Tom Becker");
+    assert_string_equal(r->speakers[0].title, "Chief Financial Officer");
+    assert_string_equal(r->speakers[1].name, "Ola Nordmann");
+    assert_string_equal(r->speakers[1].title, "Senior Risk Manager");
+    assert_string_equal(r->speakers[2].name, "Pyotr Brusnikin");
+    result_destroy(&r);
+}
+
+/* "Name, description:" labels a turn when the name opens with a listed
+ * given name and the description is no clause. */
+static void
+test_label_described_name(void **state)
+{
+    (void)state;
+    const char *s =
+        "Vladimir Putin: Go ahead, please.\n"
+        "Valeriya Korableva, reporter at Channel One: Thank you.\n"
+        "Vladimir Putin: Yes.\n"
+        "Konstantin Sivoronov, head of the toxic exposure department: Hi.\n"
+        "Alexander Novak, we need your view on this:\n"
+        "Mr President, my question is as follows:\n"
+        "Sergei Agafonov, Editor in Chief of Ogonyok magazine: Hello.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 5);
+    assert_int_equal(r->n_speakers, 4);
+    assert_string_equal(r->speakers[1].name, "Valeriya Korableva");
+    assert_string_equal(r->speakers[1].title, "reporter at Channel One");
+    assert_string_equal(r->speakers[2].name, "Konstantin Sivoronov");
+    assert_string_equal(r->speakers[3].name, "Sergei Agafonov");
+    assert_int_equal(r->turns[3].speaker, 2);
+    result_destroy(&r);
+}
+
+/* A title with more than two lower-case words labels a turn before a
+ * name that opens with a listed given name, and is kept whole. */
+static void
+test_label_long_lower_title(void **state)
+{
+    (void)state;
+    const char *s = "Vladimir Putin: Welcome.\n"
+                    "Olympic ice hockey champion Pavel Datsuk: Thank you.\n"
+                    "Russian national bandy team player Sergei Lomanov: Yes.\n"
+                    "We are glad that we can welcome Sergei Lomanov:\n"
+                    "Vladimir Putin: Good.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 4);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[1].name, "Pavel Datsuk");
+    assert_string_equal(r->speakers[1].title, "Olympic ice hockey champion");
+    assert_string_equal(r->speakers[2].name, "Sergei Lomanov");
+    assert_string_equal(r->speakers[2].title,
+                        "Russian national bandy team player");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -369,6 +436,9 @@ main(void)
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_spelling_variants),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_label_office_nouns),
+        cmocka_unit_test(test_label_described_name),
+        cmocka_unit_test(test_label_long_lower_title),
         cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
