@@ -249,7 +249,8 @@ find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
                 if (e - t->start >= nl && memcmp(text + e - nl, nm, nl) == 0)
                     p = text + e - nl;
                 /* the given name spelt another way ("Sergey Donskoy:"
-                 * for speaker "Sergei Donskoy"): the label's own words */
+                 * for speaker "Sergei Donskoy") or as its initial ("M.
+                 * Papchenkova:"): the label's own words */
                 const char *gs = r->speakers[t->speaker].name;
                 size_t gl = (size_t)(sp - gs);
                 if (p && p - text > (ptrdiff_t)t->start + 1 && p[-1] == ' ' &&
@@ -257,7 +258,9 @@ find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
                     const char *w = p - 1;
                     while (w > text + t->start && w[-1] != ' ')
                         w--;
-                    if (turns_same_given(gs, gl, w, (size_t)(p - 1 - w))) {
+                    size_t wl = (size_t)(p - 1 - w);
+                    if (turns_same_given(gs, gl, w, wl) ||
+                        (wl == 2 && w[1] == '.' && w[0] == gs[0])) {
                         nl += (size_t)(p - w);
                         p = w;
                     }

@@ -263,9 +263,10 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
 {
     char buf[LABEL_MAX];
     uint32_t n_buf = b - a;
-    if (n_buf >= LABEL_MAX || s[a] == '(')
+    if (n_buf >= LABEL_MAX || s[a] == '(' || s[a] == '[')
         return false;
-    /* a parenthetical ("(retranslated)", "(ORF)") is blanked out */
+    /* a parenthetical ("(retranslated)", "(ORF)") or a translator's
+     * gloss ("Delovaya Rossiya [Business Russia]") is blanked out */
     int depth = 0;
     bool blanked = false;
     unsigned high = 0; /* 0x80 set when a byte >= 0x80 was seen */
@@ -289,7 +290,7 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
         for (; q < n_buf; q++) {
             unsigned char c = (unsigned char)s[a + q];
             high |= c;
-            if (c == '(') {
+            if (c == '(' || c == '[') {
                 depth++;
                 blanked = true;
             }
@@ -298,7 +299,7 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
             if (depth > 0 && (c < 0x20 || c == 0x7f))
                 return false;
             buf[q] = depth > 0 ? ' ' : (char)c;
-            if (c == ')' && --depth < 0)
+            if ((c == ')' || c == ']') && --depth < 0)
                 return false;
         }
     }
@@ -345,7 +346,11 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
         out->name_end = a + w[0].end;
         return true;
     }
-    if (!(w[0].flags & TOK_CAP) || (kinds_of(lx, w[0].hash) & GAZ_STOP))
+    /* an initial ("A. Repik") is no stop word ("A") */
+    bool initial0 = w[0].end - w[0].start == 1 && buf[w[0].end] == '.' &&
+                    n >= 2 && (w[1].flags & TOK_CAP);
+    if (!(w[0].flags & TOK_CAP) ||
+        ((kinds_of(lx, w[0].hash) & GAZ_STOP) && !initial0))
         return false;
     for (size_t i = 0; i < n; i++) {
         uint16_t f = w[i].flags;
@@ -497,7 +502,8 @@ turns_same_given(const char *a, size_t an, const char *b, size_t bn)
 /* Speaker index of name text[a..b): same name, a one-word name equal to a
  * known speaker's last word, or the same surname after a given name spelt
  * another way ("Sergey Donskoy" after "Sergei Donskoy": one person, named
- * by the first label). -1 when new. */
+ * by the first label) or written as its initial ("A. Repik" after
+ * "Alexei Repik"). -1 when new. */
 static int32_t
 find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
 {
@@ -528,7 +534,8 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
         const char *nm = r->speakers[i].name;
         size_t l = strlen(nm);
         if (l > ln && strncmp(nm + l - ln, last, ln) == 0 &&
-            turns_same_given(nm, l - ln, sp, gn))
+            (turns_same_given(nm, l - ln, sp, gn) ||
+             (gn == 2 && sp[1] == '.' && nm[0] == sp[0] && l - ln > 2)))
             return (int32_t)i;
     }
     return -1;

@@ -1477,6 +1477,22 @@ test_qualified_titles(void **state)
     result_destroy(&r);
 }
 
+/* A label that writes a known speaker's given name as an initial ("M.
+ * Papchenkova:" after "Marina Papchenkova:") is a mention of that person
+ * with the label's own words. */
+static void
+test_label_initial_mention(void **state)
+{
+    (void)state;
+    const char *s = "Marina Papchenkova: Good afternoon.\n"
+                    "Vladimir Putin: Hello.\n"
+                    "M. Papchenkova: Thank you.\n";
+    result_t *r = scan(s);
+    expect(r, s, "M. Papchenkova", RESULT_PERSON);
+    expect_none(r, "Papchenkova");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1548,6 +1564,7 @@ main(void)
         cmocka_unit_test(test_place_head_no_on_complement),
         cmocka_unit_test(test_given_name_taliya),
         cmocka_unit_test(test_qualified_titles),
+        cmocka_unit_test(test_label_initial_mention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

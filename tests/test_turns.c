@@ -421,6 +421,28 @@ test_label_long_lower_title(void **state)
     result_destroy(&r);
 }
 
+/* "A. Repik:" labels a turn (the initial is no article), and names the
+ * speaker of an earlier "Alexei Repik:" label; a bracketed gloss inside
+ * a label is passed over like a parenthetical. */
+static void
+test_label_initial_and_gloss(void **state)
+{
+    (void)state;
+    const char *s = "President of Delovaya Rossiya [Business Russia] Alexei "
+                    "Repik: Good afternoon.\n"
+                    "Vladimir Putin: Hello.\n"
+                    "A. Repik: Thank you.\n"
+                    "A. Voronin: Thanks.\n"
+                    "A man said: no.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_turns, 4);
+    assert_int_equal(r->n_speakers, 3);
+    assert_string_equal(r->speakers[0].name, "Alexei Repik");
+    assert_int_equal(r->turns[2].speaker, 0);
+    assert_string_equal(r->speakers[2].name, "A. Voronin");
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -439,6 +461,7 @@ main(void)
         cmocka_unit_test(test_label_office_nouns),
         cmocka_unit_test(test_label_described_name),
         cmocka_unit_test(test_label_long_lower_title),
+        cmocka_unit_test(test_label_initial_and_gloss),
         cmocka_unit_test(test_speaker_whole_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
