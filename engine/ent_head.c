@@ -89,15 +89,23 @@ ent_comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
     return (size_t)-1;
 }
 
-/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
+/* The word x is a preposition of set in lower case ("of", not the "OF"
+ * of a label in capitals). */
+static bool
+prep_in(const char *s, const word_t *x, const lex_set_t *set)
+{
+    return (x->t.flags & TOK_LOWER) && ent_word_in_set(s, x, set);
+}
+
+/* w[0..n) has a head noun with a complement of lx->complement_preps
+ * ("of", "on", "for") opened after it. */
 bool
-ent_complement_open(const char *s, const word_t *w, size_t n)
+ent_complement_open(const lexicon_t *lx, const char *s, const word_t *w,
+                    size_t n)
 {
     for (size_t j = 0; j + 1 < n; j++)
         if ((w[j].kinds & GAZ_HEAD) && w[j + 1].conn &&
-            (ent_word_is(s, &w[j + 1], "of") ||
-             ent_word_is(s, &w[j + 1], "on") ||
-             ent_word_is(s, &w[j + 1], "for")))
+            prep_in(s, &w[j + 1], lx->complement_preps))
             return true;
     return false;
 }
@@ -195,12 +203,12 @@ ent_head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     bool premod = last_head > i;
     bool complement = false;
     /* "Republic of Tatarstan"; "the Argentine Republic on Strategic
-     * Dialogue": a place's head takes no "for/on" complement */
+     * Dialogue": a place's head takes fewer complements than a body's */
     if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
-        (ent_word_is(s, &w[end + 1], "of") ||
-         ((*type == RESULT_ORG || *type == RESULT_FAC) &&
-          (ent_word_is(s, &w[end + 1], "for") ||
-           ent_word_is(s, &w[end + 1], "on"))))) {
+        prep_in(s, &w[end + 1],
+                *type == RESULT_ORG || *type == RESULT_FAC
+                    ? lx->complement_preps
+                    : lx->place_complement_preps)) {
         size_t k = end + 2;
         size_t cend = (size_t)-1;
         for (; k < n; k++) {
@@ -406,7 +414,7 @@ ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
     bool complement = false, named = false;
     /* "President of Russia", "Head of the Federal Tax Service" */
     while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
-           (ent_word_is(s, &w[k], "of") || ent_word_is(s, &w[k], "for"))) {
+           prep_in(s, &w[k], d->lx->complement_preps)) {
         size_t c = k + 1;
         while (c < n && w[c].conn)
             c++;
@@ -417,7 +425,7 @@ ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
                 /* "Head of the Federal Service for Supervision of
                  * Communications, Information Technology and Mass
                  * Media": a list inside the body's name */
-                size_t le = ent_complement_open(s, w + c, stop - c)
+                size_t le = ent_complement_open(d->lx, s, w + c, stop - c)
                                 ? ent_comma_list_end(s, w, n, stop)
                                 : (size_t)-1;
                 if (le == (size_t)-1)

@@ -664,7 +664,8 @@ flush(doc_t *d, word_t *w, size_t n)
     }
     size_t a = 0;
     for (size_t i = 1; i <= n; i++) {
-        if (i < n && w[i].comma && ent_complement_open(d->text, w + a, i - a)) {
+        if (i < n && w[i].comma &&
+            ent_complement_open(d->lx, d->text, w + a, i - a)) {
             size_t le = ent_comma_list_end(d->text, w, n, i);
             if (le != (size_t)-1) {
                 i = le;

@@ -1449,6 +1449,28 @@ test_given_name_taliya(void **state)
     result_destroy(&r);
 }
 
+static void
+test_complement_preps(void **state)
+{
+    (void)state;
+    /* one list of complement prepositions for a body's head and a title:
+     * "on" opens a title's complement as it opens a body's */
+    const lexicon_t *lx = lexicon_builtin();
+    assert_true(lex_set_has(lx->complement_preps, "on", 2, tok_hash("on", 2)));
+    assert_false(
+        lex_set_has(lx->place_complement_preps, "on", 2, tok_hash("on", 2)));
+    const char *s = "Ann Smith met Special Envoy on Syria Ivan Sidorov and "
+                    "Chairman of the Committee on Ethics Ivan Petrov.\n";
+    result_t *r = scan(s);
+    const result_entity_t *e = expect(r, s, "Ivan Sidorov", RESULT_PERSON);
+    assert_string_equal(e->role, "Special Envoy on Syria");
+    expect(r, s, "Syria", RESULT_GPE);
+    e = expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    assert_string_equal(e->role, "Chairman of the Committee on Ethics");
+    expect(r, s, "Committee on Ethics", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1519,6 +1541,7 @@ main(void)
         cmocka_unit_test(test_numbered_part_no_place),
         cmocka_unit_test(test_place_head_no_on_complement),
         cmocka_unit_test(test_given_name_taliya),
+        cmocka_unit_test(test_complement_preps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
