@@ -29,6 +29,21 @@ listed_whole(const lexicon_t *lx, const word_t *w, size_t e, size_t i)
     return ge == e - 1;
 }
 
+/* w[a..b] is one phrase of the lists that names nothing: a function
+ * phrase of data/stopwords.txt ("World Cup", "Victory Day") or a listed
+ * non-entity ("Reserve Fund"). */
+bool
+ent_listed_nothing(const lexicon_t *lx, const word_t *w, size_t a, size_t b)
+{
+    uint64_t h = 0;
+    for (size_t k = a; k <= b; k++)
+        h = tok_seq(h, w[k].t.hash);
+    const gaz_slot_t *g = gaz_find(lx, h);
+    if (!g)
+        return false;
+    return (g->kinds & GAZ_ENT) ? !g->ent : (g->kinds & GAZ_STOP) != 0;
+}
+
 /* A listed organisation starts at w[i] and is complete: nothing but a
  * connector, a comma or the run's end follows it ("and Sberbank"). */
 static bool

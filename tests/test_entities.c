@@ -1471,6 +1471,22 @@ test_complement_preps(void **state)
     result_destroy(&r);
 }
 
+/* A phrase the lists name as nothing is no item of a coordination closed
+ * by a plural head: the World Cup is no region. */
+static void
+test_coordination_listed_nothing(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The sun is shining in all the World Cup "
+                    "regions and cities. We thank the Amur and Irkutsk "
+                    "regions for the World Cup.\n";
+    result_t *r = scan(s);
+    expect_none(r, "World Cup");
+    expect(r, s, "Amur", RESULT_GPE);
+    expect(r, s, "Irkutsk", RESULT_GPE);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1542,6 +1558,7 @@ main(void)
         cmocka_unit_test(test_place_head_no_on_complement),
         cmocka_unit_test(test_given_name_taliya),
         cmocka_unit_test(test_complement_preps),
+        cmocka_unit_test(test_coordination_listed_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
