@@ -44,6 +44,18 @@ ent_listed_nothing(const lexicon_t *lx, const word_t *w, size_t a, size_t b)
     return (g->kinds & GAZ_ENT) ? !g->ent : (g->kinds & GAZ_STOP) != 0;
 }
 
+/* A listed entity starts at w[i] ("Astrakhan", "Black Sea"). */
+static bool
+known_from(const lexicon_t *lx, const word_t *w, size_t n, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    if (!(w[i].kinds & (GAZ_ENT | GAZ_PREFIX)))
+        return false;
+    ent_gaz_longest(lx, w, n, i, &ge, &gs, &te);
+    return ge != (size_t)-1 && gs->ent;
+}
+
 /* A listed organisation starts at w[i] and is complete: nothing but a
  * connector, a comma or the run's end follows it ("and Sberbank"). */
 static bool
@@ -242,16 +254,23 @@ ent_head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
                     q0++;
                 if (q0 < n && listed_org(lx, w, n, q0))
                     break; /* "Bank of Russia and Sberbank" */
-                /* a facility noun without "the" is a subject of the
-                 * body's name ("Committee on Constitutional Law and
-                 * State Building"), with it a place ("... and the
-                 * Crimean Bridge") */
+                /* a head after "and" opens a new body with "the" ("...
+                 * and the Crimean Bridge"), or, but for a facility's,
+                 * after a known name ("... and Astrakhan University")
+                 * or a listed name before "and" ("Russian Academy of
+                 * Sciences and National Research Centre ..."); else
+                 * it is more of the subject ("Academy of National
+                 * Economy and Public Administration", "Committee on
+                 * Constitutional Law and State Building") */
                 bool body = false, the = q0 > k + 1;
+                bool named = listed_whole(lx, w, k, i);
                 for (size_t q = k + 1; q < n && !w[q].comma; q++) {
                     if (w[q].conn && !ent_word_is(s, &w[q], "the"))
                         break;
+                    if (!named && !w[q].conn && known_from(lx, w, n, q))
+                        named = true;
                     if ((w[q].kinds & GAZ_HEAD) &&
-                        (w[q].head != RESULT_FAC || the))
+                        (the || (named && w[q].head != RESULT_FAC)))
                         body = true;
                 }
                 if (body)

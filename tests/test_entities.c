@@ -1487,6 +1487,32 @@ test_coordination_listed_nothing(void **state)
     result_destroy(&r);
 }
 
+/* A head after "and" in a body's complement is more of its subject
+ * unless "the", a known name after "and" or a listed name before it make
+ * a new body. */
+static void
+test_complement_and_head(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: She studies at the Russian Presidential Academy of "
+        "National Economy and Public Administration. Rostov University of "
+        "Railways and Astrakhan University met the leaders of the Russian "
+        "Academy of Sciences and National Research Centre Kurchatov "
+        "Institute.\n";
+    result_t *r = scan(s);
+    expect(r, s,
+           "Russian Presidential Academy of National Economy and Public "
+           "Administration",
+           RESULT_ORG);
+    expect_none(r, "Public Administration");
+    expect(r, s, "Rostov University of Railways", RESULT_ORG);
+    expect(r, s, "Astrakhan University", RESULT_ORG);
+    expect(r, s, "Russian Academy of Sciences", RESULT_ORG);
+    expect(r, s, "National Research Centre Kurchatov Institute", RESULT_ORG);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1559,6 +1585,7 @@ main(void)
         cmocka_unit_test(test_given_name_taliya),
         cmocka_unit_test(test_complement_preps),
         cmocka_unit_test(test_coordination_listed_nothing),
+        cmocka_unit_test(test_complement_and_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
