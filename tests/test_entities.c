@@ -1513,6 +1513,20 @@ test_complement_and_head(void **state)
     result_destroy(&r);
 }
 
+/* A cathedral is a building (FAC), as the schema types named buildings. */
+static void
+test_cathedral_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We visited the Cathedral of Christ the Saviour "
+                    "and the Annunciation Cathedral in Kazan.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Cathedral of Christ the Saviour", RESULT_FAC);
+    expect(r, s, "Annunciation Cathedral", RESULT_FAC);
+    expect(r, s, "Kazan", RESULT_GPE);
+    result_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -1586,6 +1600,7 @@ main(void)
         cmocka_unit_test(test_complement_preps),
         cmocka_unit_test(test_coordination_listed_nothing),
         cmocka_unit_test(test_complement_and_head),
+        cmocka_unit_test(test_cathedral_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
