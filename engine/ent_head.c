@@ -29,6 +29,33 @@ listed_whole(const lexicon_t *lx, const word_t *w, size_t e, size_t i)
     return ge == e - 1;
 }
 
+/* w[a..b] is one phrase of the lists that names nothing: a function
+ * phrase of data/stopwords.txt ("World Cup", "Victory Day") or a listed
+ * non-entity ("Reserve Fund"). */
+bool
+ent_listed_nothing(const lexicon_t *lx, const word_t *w, size_t a, size_t b)
+{
+    uint64_t h = 0;
+    for (size_t k = a; k <= b; k++)
+        h = tok_seq(h, w[k].t.hash);
+    const gaz_slot_t *g = gaz_find(lx, h);
+    if (!g)
+        return false;
+    return (g->kinds & GAZ_ENT) ? !g->ent : (g->kinds & GAZ_STOP) != 0;
+}
+
+/* A listed entity starts at w[i] ("Astrakhan", "Black Sea"). */
+static bool
+known_from(const lexicon_t *lx, const word_t *w, size_t n, size_t i)
+{
+    size_t ge, te;
+    const gaz_slot_t *gs;
+    if (!(w[i].kinds & (GAZ_ENT | GAZ_PREFIX)))
+        return false;
+    ent_gaz_longest(lx, w, n, i, &ge, &gs, &te);
+    return ge != (size_t)-1 && gs->ent;
+}
+
 /* A listed organisation starts at w[i] and is complete: nothing but a
  * connector, a comma or the run's end follows it ("and Sberbank"). */
 static bool
@@ -89,15 +116,23 @@ ent_comma_list_end(const char *s, const word_t *w, size_t n, size_t i)
     return (size_t)-1;
 }
 
-/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
+/* The word x is a preposition of set in lower case ("of", not the "OF"
+ * of a label in capitals). */
+static bool
+prep_in(const char *s, const word_t *x, const lex_set_t *set)
+{
+    return (x->t.flags & TOK_LOWER) && ent_word_in_set(s, x, set);
+}
+
+/* w[0..n) has a head noun with a complement of lx->complement_preps
+ * ("of", "on", "for") opened after it. */
 bool
-ent_complement_open(const char *s, const word_t *w, size_t n)
+ent_complement_open(const lexicon_t *lx, const char *s, const word_t *w,
+                    size_t n)
 {
     for (size_t j = 0; j + 1 < n; j++)
         if ((w[j].kinds & GAZ_HEAD) && w[j + 1].conn &&
-            (ent_word_is(s, &w[j + 1], "of") ||
-             ent_word_is(s, &w[j + 1], "on") ||
-             ent_word_is(s, &w[j + 1], "for")))
+            prep_in(s, &w[j + 1], lx->complement_preps))
             return true;
     return false;
 }
@@ -195,12 +230,12 @@ ent_head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
     bool premod = last_head > i;
     bool complement = false;
     /* "Republic of Tatarstan"; "the Argentine Republic on Strategic
-     * Dialogue": a place's head takes no "for/on" complement */
+     * Dialogue": a place's head takes fewer complements than a body's */
     if (!(w[end].t.flags & TOK_POSS) && end + 2 < n && !w[end + 1].comma &&
-        (ent_word_is(s, &w[end + 1], "of") ||
-         ((*type == RESULT_ORG || *type == RESULT_FAC) &&
-          (ent_word_is(s, &w[end + 1], "for") ||
-           ent_word_is(s, &w[end + 1], "on"))))) {
+        prep_in(s, &w[end + 1],
+                *type == RESULT_ORG || *type == RESULT_FAC
+                    ? lx->complement_preps
+                    : lx->place_complement_preps)) {
         size_t k = end + 2;
         size_t cend = (size_t)-1;
         for (; k < n; k++) {
@@ -219,16 +254,23 @@ ent_head_phrase(const lexicon_t *lx, const char *s, const word_t *w, size_t n,
                     q0++;
                 if (q0 < n && listed_org(lx, w, n, q0))
                     break; /* "Bank of Russia and Sberbank" */
-                /* a facility noun without "the" is a subject of the
-                 * body's name ("Committee on Constitutional Law and
-                 * State Building"), with it a place ("... and the
-                 * Crimean Bridge") */
+                /* a head after "and" opens a new body with "the" ("...
+                 * and the Crimean Bridge"), or, but for a facility's,
+                 * after a known name ("... and Astrakhan University")
+                 * or a listed name before "and" ("Russian Academy of
+                 * Sciences and National Research Centre ..."); else
+                 * it is more of the subject ("Academy of National
+                 * Economy and Public Administration", "Committee on
+                 * Constitutional Law and State Building") */
                 bool body = false, the = q0 > k + 1;
+                bool named = listed_whole(lx, w, k, i);
                 for (size_t q = k + 1; q < n && !w[q].comma; q++) {
                     if (w[q].conn && !ent_word_is(s, &w[q], "the"))
                         break;
+                    if (!named && !w[q].conn && known_from(lx, w, n, q))
+                        named = true;
                     if ((w[q].kinds & GAZ_HEAD) &&
-                        (w[q].head != RESULT_FAC || the))
+                        (the || (named && w[q].head != RESULT_FAC)))
                         body = true;
                 }
                 if (body)
@@ -418,7 +460,7 @@ ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
     bool complement = false, named = false;
     /* "President of Russia", "Head of the Federal Tax Service" */
     while (k + 1 < n && !w[k].comma && !(w[k - 1].t.flags & TOK_POSS) &&
-           (ent_word_is(s, &w[k], "of") || ent_word_is(s, &w[k], "for"))) {
+           prep_in(s, &w[k], d->lx->complement_preps)) {
         size_t c = k + 1;
         while (c < n && w[c].conn)
             c++;
@@ -429,7 +471,7 @@ ent_title_phrase(doc_t *d, word_t *w, size_t n, size_t i, size_t te)
                 /* "Head of the Federal Service for Supervision of
                  * Communications, Information Technology and Mass
                  * Media": a list inside the body's name */
-                size_t le = ent_complement_open(s, w + c, stop - c)
+                size_t le = ent_complement_open(d->lx, s, w + c, stop - c)
                                 ? ent_comma_list_end(s, w, n, stop)
                                 : (size_t)-1;
                 if (le == (size_t)-1)

@@ -160,8 +160,16 @@ void ent_process(doc_t *d, word_t *w, size_t n);
  * last word, or -1 when the comma ends the name. */
 size_t ent_comma_list_end(const char *s, const word_t *w, size_t n, size_t i);
 
-/* w[0..n) has a head noun with an "of/on/for" complement opened after it. */
-bool ent_complement_open(const char *s, const word_t *w, size_t n);
+/* w[a..b] (a <= b) is one phrase of the lexicon that names nothing: a
+ * function phrase ("World Cup", "Victory Day") or a listed non-entity
+ * ("Reserve Fund"). */
+bool ent_listed_nothing(const lexicon_t *lx, const word_t *w, size_t a,
+                        size_t b);
+
+/* w[0..n) has a head noun with a complement of lx->complement_preps
+ * ("of", "on", "for") opened after it. */
+bool ent_complement_open(const lexicon_t *lx, const char *s, const word_t *w,
+                         size_t n);
 
 /* A name from w[i] ending in a head noun, with an optional "of ..."
  * complement ("Federal Antimonopoly Service", "Republic of Tatarstan"):

@@ -615,6 +615,10 @@ coordination(doc_t *d, word_t *w, size_t n)
         size_t ge, te;
         const gaz_slot_t *g;
         ent_gaz_longest(d->lx, w, e + 1, i, &ge, &g, &te);
+        if (ent_listed_nothing(d->lx, w, i, e)) {
+            i = e + 1; /* "all the World Cup regions" */
+            continue;
+        }
         if (ge == e && g->ent == RESULT_LOC && type == RESULT_GPE &&
             !names_region(d->lx, w, i, e))
             /* "the Arctic regions", "the Far East regions": a listed
@@ -664,7 +668,8 @@ flush(doc_t *d, word_t *w, size_t n)
     }
     size_t a = 0;
     for (size_t i = 1; i <= n; i++) {
-        if (i < n && w[i].comma && ent_complement_open(d->text, w + a, i - a)) {
+        if (i < n && w[i].comma &&
+            ent_complement_open(d->lx, d->text, w + a, i - a)) {
             size_t le = ent_comma_list_end(d->text, w, n, i);
             if (le != (size_t)-1) {
                 i = le;

@@ -25,10 +25,14 @@ struct lexicon {
 
     /* Word lists, written in engine/data/ under "#!set=NAME" lines.
      * data/connectors.txt: lower-case words joining the words of a name
-     * ("of", "and"), name particles ("de", "von", "bin"), and the
-     * prepositions a title may take besides them ("Ambassador to",
-     * "Minister in"). */
+     * ("of", "and"), the prepositions opening the complement of a body's
+     * head or an office ("Ministry of", "Committee on") and those of them
+     * a place's head takes ("Republic of"), name particles ("de", "von",
+     * "bin"), and the prepositions a title may take besides them
+     * ("Ambassador to", "Minister in"). */
     const lex_set_t *name_connectors;
+    const lex_set_t *complement_preps;
+    const lex_set_t *place_complement_preps;
     const lex_set_t *name_particles;
     const lex_set_t *title_preps;
     /* data/roles.txt: words that label a turn without naming anyone. */

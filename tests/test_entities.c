@@ -1449,6 +1449,84 @@ test_given_name_taliya(void **state)
     result_destroy(&r);
 }
 
+static void
+test_complement_preps(void **state)
+{
+    (void)state;
+    /* one list of complement prepositions for a body's head and a title:
+     * "on" opens a title's complement as it opens a body's */
+    const lexicon_t *lx = lexicon_builtin();
+    assert_true(lex_set_has(lx->complement_preps, "on", 2, tok_hash("on", 2)));
+    assert_false(
+        lex_set_has(lx->place_complement_preps, "on", 2, tok_hash("on", 2)));
+    const char *s = "Ann Smith met Special Envoy on Syria Ivan Sidorov and "
+                    "Chairman of the Committee on Ethics Ivan Petrov.\n";
+    result_t *r = scan(s);
+    const result_entity_t *e = expect(r, s, "Ivan Sidorov", RESULT_PERSON);
+    assert_string_equal(e->role, "Special Envoy on Syria");
+    expect(r, s, "Syria", RESULT_GPE);
+    e = expect(r, s, "Ivan Petrov", RESULT_PERSON);
+    assert_string_equal(e->role, "Chairman of the Committee on Ethics");
+    expect(r, s, "Committee on Ethics", RESULT_ORG);
+    result_destroy(&r);
+}
+
+/* A phrase the lists name as nothing is no item of a coordination closed
+ * by a plural head: the World Cup is no region. */
+static void
+test_coordination_listed_nothing(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: The sun is shining in all the World Cup "
+                    "regions and cities. We thank the Amur and Irkutsk "
+                    "regions for the World Cup.\n";
+    result_t *r = scan(s);
+    expect_none(r, "World Cup");
+    expect(r, s, "Amur", RESULT_GPE);
+    expect(r, s, "Irkutsk", RESULT_GPE);
+    result_destroy(&r);
+}
+
+/* A head after "and" in a body's complement is more of its subject
+ * unless "the", a known name after "and" or a listed name before it make
+ * a new body. */
+static void
+test_complement_and_head(void **state)
+{
+    (void)state;
+    const char *s =
+        "Ann Smith: She studies at the Russian Presidential Academy of "
+        "National Economy and Public Administration. Rostov University of "
+        "Railways and Astrakhan University met the leaders of the Russian "
+        "Academy of Sciences and National Research Centre Kurchatov "
+        "Institute.\n";
+    result_t *r = scan(s);
+    expect(r, s,
+           "Russian Presidential Academy of National Economy and Public "
+           "Administration",
+           RESULT_ORG);
+    expect_none(r, "Public Administration");
+    expect(r, s, "Rostov University of Railways", RESULT_ORG);
+    expect(r, s, "Astrakhan University", RESULT_ORG);
+    expect(r, s, "Russian Academy of Sciences", RESULT_ORG);
+    expect(r, s, "National Research Centre Kurchatov Institute", RESULT_ORG);
+    result_destroy(&r);
+}
+
+/* A cathedral is a building (FAC), as the schema types named buildings. */
+static void
+test_cathedral_head(void **state)
+{
+    (void)state;
+    const char *s = "Ann Smith: We visited the Cathedral of Christ the Saviour "
+                    "and the Annunciation Cathedral in Kazan.\n";
+    result_t *r = scan(s);
+    expect(r, s, "Cathedral of Christ the Saviour", RESULT_FAC);
+    expect(r, s, "Annunciation Cathedral", RESULT_FAC);
+    expect(r, s, "Kazan", RESULT_GPE);
+    result_destroy(&r);
+}
+
 /* Words between a listed title and a listed title or a noun of office
  * qualify the second ("Chief Financial Officer", "Deputy Supreme
  * Commander"): one role, and none of them a person. */
@@ -1563,6 +1641,10 @@ main(void)
         cmocka_unit_test(test_numbered_part_no_place),
         cmocka_unit_test(test_place_head_no_on_complement),
         cmocka_unit_test(test_given_name_taliya),
+        cmocka_unit_test(test_complement_preps),
+        cmocka_unit_test(test_coordination_listed_nothing),
+        cmocka_unit_test(test_complement_and_head),
+        cmocka_unit_test(test_cathedral_head),
         cmocka_unit_test(test_qualified_titles),
         cmocka_unit_test(test_label_initial_mention),
     };
