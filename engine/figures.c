@@ -980,6 +980,7 @@ spelled_value(const scan_t *s, size_t a, size_t b, double *out)
             any = true;
         } else if (fig_lex_word_is(t, p, e, "half")) {
             cur += 0.5;
+            any = true;
         } else if (!fig_lex_word_is(t, p, e, "and") &&
                    !fig_lex_word_is(t, p, e, "a")) {
             return false;
@@ -1007,11 +1008,12 @@ spelled_start(const scan_t *s, size_t p)
                    fig_lex_blank_before(t, cur) == 0) {
             break;
         }
+        /* "half" may start the number: "half a billion dollars" */
         bool numw =
-            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0;
+            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0 ||
+            fig_lex_word_is(t, ws, we, "half");
         bool glue = fig_lex_word_is(t, ws, we, "and") ||
-                    fig_lex_word_is(t, ws, we, "a") ||
-                    fig_lex_word_is(t, ws, we, "half");
+                    fig_lex_word_is(t, ws, we, "a");
         if (!numw && !glue)
             break;
         cur = ws;

@@ -625,6 +625,24 @@ test_percent_forms_and_spelled(void **state)
     result_destroy(&r);
 }
 
+/* "half" starts a spelled amount of its own: "half a billion dollars"
+ * (no number word before it); a bare "half a billion" is no money. */
+static void
+test_spelled_half(void **state)
+{
+    (void)state;
+    const char *in = "The fund invested half a billion dollars, about half "
+                     "a trillion rubles more; trade grew by a half a percent. "
+                     "Profit exceeded half a billion: 546 million rubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "half a billion dollars", 0, 5e8, "USD");
+    num_fig(r, in, RESULT_MONEY, "half a trillion rubles", 0, 5e11, "RUB");
+    num_fig(r, in, RESULT_PERCENT, "half a percent", 0, 0.5, "");
+    num_fig(r, in, RESULT_MONEY, "546 million rubles", 0, 5.46e8, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 static void
 test_names_with_digits(void **state)
 {
@@ -1396,6 +1414,7 @@ main(void)
         cmocka_unit_test(test_quantities),
         cmocka_unit_test(test_units_and_rates),
         cmocka_unit_test(test_percent_forms_and_spelled),
+        cmocka_unit_test(test_spelled_half),
         cmocka_unit_test(test_names_with_digits),
         cmocka_unit_test(test_factor_after_name),
         cmocka_unit_test(test_typographic_and_crlf),
