@@ -820,6 +820,25 @@ test_decades_and_year_prefixes(void **state)
     result_destroy(&r);
 }
 
+/* A decade written with an apostrophe: "1930's", "the 60's"; a year of
+ * this century with one is the year's ("2016's record"). */
+static void
+test_decades_with_apostrophe(void **state)
+{
+    (void)state;
+    const char *in = "As in the Great Depression of the 1930\xe2\x80\x99s, "
+                     "since the late 1980's and back in the 60\xe2\x80\x99s; "
+                     "we beat 2016\xe2\x80\x99s record and the 2010's results.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "1930\xe2\x80\x99s", 0, "193");
+    iso_fig(r, in, RESULT_DATE, "late 1980's", 0, "198");
+    iso_fig(r, in, RESULT_DATE, "60\xe2\x80\x99s", 0, "196");
+    iso_fig(r, in, RESULT_DATE, "2016", 0, "2016");
+    iso_fig(r, in, RESULT_DATE, "2010", 0, "2010");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
 /* "9.15 am": a dot between hours and minutes; a dash range after a
  * capitalised word is no name ("Nord Stream 2" still is). */
 static void
@@ -1425,6 +1444,7 @@ main(void)
         cmocka_unit_test(test_missing_blank),
         cmocka_unit_test(test_glued_and_hyphenated_words),
         cmocka_unit_test(test_decades_and_year_prefixes),
+        cmocka_unit_test(test_decades_with_apostrophe),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
