@@ -595,7 +595,18 @@ decade(scan_t *s, numctx_t *x, cand_t *c, size_t e)
          fig_lex_word_is(t, ws, we, "late")))
         c->start = ws;
     c->end = e;
+    if (m->intdig == 2 || m->ip < 2000)
+        s->decade_end = e;
     return give(x, e);
+}
+
+/* A two-digit decade at p right after a decade of the 1900s and "and",
+ * "or", "to" or a dash: "the 1920s and 30s", "the 1980s-90s". */
+static bool
+after_decade(const scan_t *s, size_t p)
+{
+    return s->decade_end && s->decade_end < p &&
+           fig_coord_range_gap(s, s->decade_end, p);
 }
 
 /* Length of an apostrophe and "s" at q ("1930's", "60’s") with no letter
@@ -628,7 +639,7 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     if (as && is_int(m) && !m->sep && m->ip % 10 == 0 &&
         ((m->intdig == 4 && m->ip < 2000) ||
          (m->intdig == 2 && m->ip >= 30 &&
-          (x->pfx || fig_date_decade_word(s, p)))))
+          (x->pfx || fig_date_decade_word(s, p) || after_decade(s, p)))))
         return decade(s, x, c, q + as);
     if (!fig_lex_is_alpha(t[q]))
         return STEP_NEXT;
@@ -664,7 +675,7 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         (m->intdig == 4 ||
          (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)) ||
          (m->intdig == 2 && m->ip >= 30 &&
-          (x->pfx || fig_date_decade_word(s, p)))))
+          (x->pfx || fig_date_decade_word(s, p) || after_decade(s, p)))))
         return decade(s, x, c, e);
     /* "5pm": a clock word glued on; as after a blank, a part of the day
      * ("5tonight") needs minutes, and the hour must be one */

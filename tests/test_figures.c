@@ -839,6 +839,23 @@ test_decades_with_apostrophe(void **state)
     result_destroy(&r);
 }
 
+/* A bare two-digit decade coordinated with a decade of the 1900s is one
+ * too; a plain number after one stays a count. */
+static void
+test_decades_coordinated(void **state)
+{
+    (void)state;
+    const char *in = "In the 1920s and 30s, the 80s and 90s, the "
+                     "1980s-90s; the 1990s, and 40 people came.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "30s", 0, "193");
+    iso_fig(r, in, RESULT_DATE, "90s", 0, "199");
+    iso_fig(r, in, RESULT_DATE, "90s", 1, "199");
+    num_fig(r, in, RESULT_CARDINAL, "40", 0, 40, "");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
 /* "9.15 am": a dot between hours and minutes; a dash range after a
  * capitalised word is no name ("Nord Stream 2" still is). */
 static void
@@ -1445,6 +1462,7 @@ main(void)
         cmocka_unit_test(test_glued_and_hyphenated_words),
         cmocka_unit_test(test_decades_and_year_prefixes),
         cmocka_unit_test(test_decades_with_apostrophe),
+        cmocka_unit_test(test_decades_coordinated),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
