@@ -72,7 +72,8 @@ next_digit(const unsigned char *t, size_t n, size_t p)
     return p;
 }
 
-/* End of the alphanumeric token containing p (names like "Su-57b.2"). */
+/* End of the alphanumeric token containing p (names like "Su-57b.2";
+ * an en dash joins digits too: "Il-96\u2013400"). */
 size_t
 figures_skip_run(const scan_t *s, size_t p)
 {
@@ -85,6 +86,11 @@ figures_skip_run(const scan_t *s, size_t p)
         if ((c == '.' || c == ',' || c == '-' || c == '/') && p + 1 < s->n &&
             is_alnum(s->t[p + 1])) {
             p++;
+            continue;
+        }
+        if (c == 0xE2 && p + 3 < s->n && s->t[p + 1] == 0x80 &&
+            s->t[p + 2] == 0x93 && fig_lex_is_digit(s->t[p + 3])) {
+            p += 3;
             continue;
         }
         break;

@@ -856,6 +856,29 @@ test_decades_coordinated(void **state)
     result_destroy(&r);
 }
 
+/* A model name with digits runs on over an en dash ("Il-96\u2013400");
+ * an en dash between plain numbers is still a range. */
+static void
+test_en_dash_in_names(void **state)
+{
+    (void)state;
+    const char *in = "We build the Il-96\xe2\x80\x93"
+                     "400 and the "
+                     "Il-114\xe2\x80\x93"
+                     "300; output grew 10\xe2\x80\x93"
+                     "15 percent in 2014\xe2\x80\x93"
+                     "2015.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "10", 0, 10, "");
+    num_fig(r, in, RESULT_PERCENT, "15 percent", 0, 15, "");
+    iso_fig(r, in, RESULT_DATE,
+            "2014\xe2\x80\x93"
+            "2015",
+            0, "2014/2015");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 /* "9.15 am": a dot between hours and minutes; a dash range after a
  * capitalised word is no name ("Nord Stream 2" still is). */
 static void
@@ -1463,6 +1486,7 @@ main(void)
         cmocka_unit_test(test_decades_and_year_prefixes),
         cmocka_unit_test(test_decades_with_apostrophe),
         cmocka_unit_test(test_decades_coordinated),
+        cmocka_unit_test(test_en_dash_in_names),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
