@@ -82,6 +82,7 @@ typedef struct scan {
     size_t count_end;           /* end of the last count with a noun */
     cand_t day;                 /* last emitted day of a month */
     bool has_day;               /* day is valid */
+    size_t decade_end;          /* end of the last 1900s decade, or 0 */
     char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
     size_t nper;                /* entries in per */
 } scan_t;

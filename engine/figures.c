@@ -72,7 +72,8 @@ next_digit(const unsigned char *t, size_t n, size_t p)
     return p;
 }
 
-/* End of the alphanumeric token containing p (names like "Su-57b.2"). */
+/* End of the alphanumeric token containing p (names like "Su-57b.2";
+ * an en dash joins digits too: "Il-96\u2013400"). */
 size_t
 figures_skip_run(const scan_t *s, size_t p)
 {
@@ -85,6 +86,11 @@ figures_skip_run(const scan_t *s, size_t p)
         if ((c == '.' || c == ',' || c == '-' || c == '/') && p + 1 < s->n &&
             is_alnum(s->t[p + 1])) {
             p++;
+            continue;
+        }
+        if (c == 0xE2 && p + 3 < s->n && s->t[p + 1] == 0x80 &&
+            s->t[p + 2] == 0x93 && fig_lex_is_digit(s->t[p + 3])) {
+            p += 3;
             continue;
         }
         break;
@@ -577,8 +583,57 @@ pat_number(scan_t *s, numctx_t *x, cand_t *c)
     return STEP_NEXT;
 }
 
+/* The decade of the number at x->p, whose text ends at e: "1990s",
+ * "late 80s" (an "early" or "late" before it joins the span). */
+static step_t
+decade(scan_t *s, numctx_t *x, cand_t *c, size_t e)
+{
+    const unsigned char *t = s->t;
+    const num_t *m = &x->m;
+    c->type = RESULT_DATE;
+    if (m->intdig == 4)
+        snprintf(c->iso, sizeof c->iso, "%03d", (int)(m->ip / 10));
+    else
+        snprintf(c->iso, sizeof c->iso, "19%d", (int)(m->ip / 10));
+    size_t ws, we;
+    if (fig_lex_prev_word(t, c->start, &ws, &we) &&
+        (fig_lex_word_is(t, ws, we, "early") ||
+         fig_lex_word_is(t, ws, we, "late")))
+        c->start = ws;
+    c->end = e;
+    if (m->intdig == 2 || m->ip < 2000)
+        s->decade_end = e;
+    return give(x, e);
+}
+
+/* A two-digit decade at p right after a decade of the 1900s and "and",
+ * "or", "to" or a dash: "the 1920s and 30s", "the 1980s-90s". */
+static bool
+after_decade(const scan_t *s, size_t p)
+{
+    return s->decade_end && s->decade_end < p &&
+           fig_coord_range_gap(s, s->decade_end, p);
+}
+
+/* Length of an apostrophe and "s" at q ("1930's", "60’s") with no letter
+ * after them, or 0. */
+static size_t
+apostrophe_s(const scan_t *s, size_t q)
+{
+    size_t k = 0;
+    if (q < s->n && s->t[q] == '\'')
+        k = 1;
+    else if (q + 2 < s->n && s->t[q] == 0xE2 && s->t[q + 1] == 0x80 &&
+             s->t[q + 2] == 0x99)
+        k = 3;
+    if (!k || q + k >= s->n || s->t[q + k] != 's' || alpha_at(s, q + k + 1))
+        return 0;
+    return k + 1;
+}
+
 /* Letters glued to the number: "30th" (a day after or before a month, or
- * an ORDINAL), "1990s" and "'90s" (decades), "5pm", then glued scales and
+ * an ORDINAL), "1990s" and "'90s" (decades; also "1930's", "the 60's",
+ * but "2010's results" is the year's), "5pm", then glued scales and
  * units ("5bn", "$5m", "10km"); any other letters make it no figure. */
 static step_t
 pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
@@ -586,6 +641,12 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
     const unsigned char *t = s->t;
     size_t n = s->n, q = x->q, p = x->p;
     const num_t *m = &x->m;
+    size_t as = apostrophe_s(s, q);
+    if (as && is_int(m) && !m->sep && m->ip % 10 == 0 &&
+        ((m->intdig == 4 && m->ip < 2000) ||
+         (m->intdig == 2 && m->ip >= 30 &&
+          (x->pfx || fig_date_decade_word(s, p) || after_decade(s, p)))))
+        return decade(s, x, c, q + as);
     if (!fig_lex_is_alpha(t[q]))
         return STEP_NEXT;
     size_t e = q;
@@ -620,20 +681,8 @@ pat_suffix(scan_t *s, numctx_t *x, cand_t *c)
         (m->intdig == 4 ||
          (m->intdig == 2 && p > 0 && (t[p - 1] == '\'' || t[p - 1] == 0x99)) ||
          (m->intdig == 2 && m->ip >= 30 &&
-          (x->pfx || fig_date_decade_word(s, p))))) {
-        c->type = RESULT_DATE;
-        if (m->intdig == 4)
-            snprintf(c->iso, sizeof c->iso, "%03d", (int)(m->ip / 10));
-        else
-            snprintf(c->iso, sizeof c->iso, "19%d", (int)(m->ip / 10));
-        size_t ws, we;
-        if (fig_lex_prev_word(t, c->start, &ws, &we) &&
-            (fig_lex_word_is(t, ws, we, "early") ||
-             fig_lex_word_is(t, ws, we, "late")))
-            c->start = ws;
-        c->end = e;
-        return give(x, e);
-    }
+          (x->pfx || fig_date_decade_word(s, p) || after_decade(s, p)))))
+        return decade(s, x, c, e);
     /* "5pm": a clock word glued on; as after a blank, a part of the day
      * ("5tonight") needs minutes, and the hour must be one */
     int cw, hh;
@@ -980,6 +1029,7 @@ spelled_value(const scan_t *s, size_t a, size_t b, double *out)
             any = true;
         } else if (fig_lex_word_is(t, p, e, "half")) {
             cur += 0.5;
+            any = true;
         } else if (!fig_lex_word_is(t, p, e, "and") &&
                    !fig_lex_word_is(t, p, e, "a")) {
             return false;
@@ -1007,11 +1057,12 @@ spelled_start(const scan_t *s, size_t p)
                    fig_lex_blank_before(t, cur) == 0) {
             break;
         }
+        /* "half" may start the number: "half a billion dollars" */
         bool numw =
-            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0;
+            fig_lex_word_in(s->lx, t, ws, we, s->lex->fig_numwords) >= 0 ||
+            fig_lex_word_is(t, ws, we, "half");
         bool glue = fig_lex_word_is(t, ws, we, "and") ||
-                    fig_lex_word_is(t, ws, we, "a") ||
-                    fig_lex_word_is(t, ws, we, "half");
+                    fig_lex_word_is(t, ws, we, "a");
         if (!numw && !glue)
             break;
         cur = ws;

@@ -625,6 +625,24 @@ test_percent_forms_and_spelled(void **state)
     result_destroy(&r);
 }
 
+/* "half" starts a spelled amount of its own: "half a billion dollars"
+ * (no number word before it); a bare "half a billion" is no money. */
+static void
+test_spelled_half(void **state)
+{
+    (void)state;
+    const char *in = "The fund invested half a billion dollars, about half "
+                     "a trillion rubles more; trade grew by a half a percent. "
+                     "Profit exceeded half a billion: 546 million rubles.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_MONEY, "half a billion dollars", 0, 5e8, "USD");
+    num_fig(r, in, RESULT_MONEY, "half a trillion rubles", 0, 5e11, "RUB");
+    num_fig(r, in, RESULT_PERCENT, "half a percent", 0, 0.5, "");
+    num_fig(r, in, RESULT_MONEY, "546 million rubles", 0, 5.46e8, "RUB");
+    assert_int_equal(r->n_figures, 4);
+    result_destroy(&r);
+}
+
 static void
 test_names_with_digits(void **state)
 {
@@ -799,6 +817,65 @@ test_decades_and_year_prefixes(void **state)
     num_fig(r, in, RESULT_ORDINAL, "18th", 0, 18, "");
     num_fig(r, in, RESULT_ORDINAL, "19th", 0, 19, "");
     assert_int_equal(r->n_figures, 9);
+    result_destroy(&r);
+}
+
+/* A decade written with an apostrophe: "1930's", "the 60's"; a year of
+ * this century with one is the year's ("2016's record"). */
+static void
+test_decades_with_apostrophe(void **state)
+{
+    (void)state;
+    const char *in = "As in the Great Depression of the 1930\xe2\x80\x99s, "
+                     "since the late 1980's and back in the 60\xe2\x80\x99s; "
+                     "we beat 2016\xe2\x80\x99s record and the 2010's results.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "1930\xe2\x80\x99s", 0, "193");
+    iso_fig(r, in, RESULT_DATE, "late 1980's", 0, "198");
+    iso_fig(r, in, RESULT_DATE, "60\xe2\x80\x99s", 0, "196");
+    iso_fig(r, in, RESULT_DATE, "2016", 0, "2016");
+    iso_fig(r, in, RESULT_DATE, "2010", 0, "2010");
+    assert_int_equal(r->n_figures, 5);
+    result_destroy(&r);
+}
+
+/* A bare two-digit decade coordinated with a decade of the 1900s is one
+ * too; a plain number after one stays a count. */
+static void
+test_decades_coordinated(void **state)
+{
+    (void)state;
+    const char *in = "In the 1920s and 30s, the 80s and 90s, the "
+                     "1980s-90s; the 1990s, and 40 people came.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "30s", 0, "193");
+    iso_fig(r, in, RESULT_DATE, "90s", 0, "199");
+    iso_fig(r, in, RESULT_DATE, "90s", 1, "199");
+    num_fig(r, in, RESULT_CARDINAL, "40", 0, 40, "");
+    assert_int_equal(r->n_figures, 8);
+    result_destroy(&r);
+}
+
+/* A model name with digits runs on over an en dash ("Il-96\u2013400");
+ * an en dash between plain numbers is still a range. */
+static void
+test_en_dash_in_names(void **state)
+{
+    (void)state;
+    const char *in = "We build the Il-96\xe2\x80\x93"
+                     "400 and the "
+                     "Il-114\xe2\x80\x93"
+                     "300; output grew 10\xe2\x80\x93"
+                     "15 percent in 2014\xe2\x80\x93"
+                     "2015.";
+    result_t *r = scan(in);
+    num_fig(r, in, RESULT_PERCENT, "10", 0, 10, "");
+    num_fig(r, in, RESULT_PERCENT, "15 percent", 0, 15, "");
+    iso_fig(r, in, RESULT_DATE,
+            "2014\xe2\x80\x93"
+            "2015",
+            0, "2014/2015");
+    assert_int_equal(r->n_figures, 3);
     result_destroy(&r);
 }
 
@@ -1396,6 +1473,7 @@ main(void)
         cmocka_unit_test(test_quantities),
         cmocka_unit_test(test_units_and_rates),
         cmocka_unit_test(test_percent_forms_and_spelled),
+        cmocka_unit_test(test_spelled_half),
         cmocka_unit_test(test_names_with_digits),
         cmocka_unit_test(test_factor_after_name),
         cmocka_unit_test(test_typographic_and_crlf),
@@ -1406,6 +1484,9 @@ main(void)
         cmocka_unit_test(test_missing_blank),
         cmocka_unit_test(test_glued_and_hyphenated_words),
         cmocka_unit_test(test_decades_and_year_prefixes),
+        cmocka_unit_test(test_decades_with_apostrophe),
+        cmocka_unit_test(test_decades_coordinated),
+        cmocka_unit_test(test_en_dash_in_names),
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
