@@ -111,8 +111,10 @@ copy_short(char *d, const char *s, size_t n)
     }
 }
 
-char *
-result_strndup(result_t *r, const char *s, size_t n)
+/* result_strndup(), inline in this file's adders: most strings are short,
+ * and the call would cost about as much as the copy. */
+static inline __attribute__((always_inline)) char *
+strndup_in(result_t *r, const char *s, size_t n)
 {
     char *p = arena_alloc(r, n + 1, 1);
     p[n] = '\0';
@@ -122,11 +124,22 @@ result_strndup(result_t *r, const char *s, size_t n)
     return p;
 }
 
+char *
+result_strndup(result_t *r, const char *s, size_t n)
+{
+    return strndup_in(r, s, n);
+}
+
+/* The empty string every empty copy shares: most roles and units are
+ * empty. Read-only, so that a write through one fails at once. */
+static const char empty[1] = "";
+
 static char *
 dup_or_empty(result_t *r, const char *s)
 {
-    /* most roles and units are empty: no strlen() call for them */
-    return result_strndup(r, s ? s : "", s && *s ? strlen(s) : 0);
+    if (!s || !*s)
+        return (char *)empty;
+    return strndup_in(r, s, strlen(s));
 }
 
 result_t *
@@ -235,7 +248,7 @@ result_add_mention(result_t *r, int32_t entity, const char *text,
                            sizeof *e->mentions, 4);
     }
     result_mention_t *m = &e->mentions[e->n_mentions++];
-    m->text = result_strndup(r, text + start, end - start);
+    m->text = strndup_in(r, text + start, end - start);
     m->start = start;
     m->end = end;
     m->turn = RESULT_NO_TURN;
@@ -250,7 +263,7 @@ result_add_figure(result_t *r, int type, const char *input, uint32_t start,
         grow(r, r->figures, &r->cap[3], r->n_figures, sizeof *r->figures, 16);
     result_figure_t *f = &r->figures[r->n_figures++];
     f->type = type;
-    f->text = result_strndup(r, input + start, end - start);
+    f->text = strndup_in(r, input + start, end - start);
     f->value = value;
     f->has_value = has_value;
     f->iso = iso ? dup_or_empty(r, iso) : NULL;

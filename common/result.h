@@ -3,7 +3,8 @@
  * entities with mentions, figures). The engine builds it, proto/wire.c
  * converts it to and from the protobuf Result, the CLI prints it as JSON.
  * All strings and the arrays grown by result_add_* live in the result's
- * own arena and die with it.
+ * own arena and die with it; the empty ones the adders copy share one
+ * read-only "", so strings of a result are not written to.
  */
 #ifndef EXCERPT_RESULT_H
 #define EXCERPT_RESULT_H

@@ -306,6 +306,9 @@ parse_label(const lexicon_t *lx, const char *s, size_t len, uint32_t a,
     /* ASCII is valid UTF-8: most labels need no check */
     if (depth != 0 || ((high & 0x80) && !utf8_is_valid(s + a, n_buf)))
         return false;
+    /* the colon, as in the text: the byte after the last word is read for
+     * the dot of an initial ("Pavel A.") and must not be a stale one */
+    buf[n_buf] = ':';
 
     tok_t w[LABEL_WORDS + 1]; /* w[LABEL_WORDS] takes a word too many */
     size_t n = 0, pos = 0, lower = 0, comma = 0, dash = 0;
@@ -595,11 +598,101 @@ add_turn(result_t *r, int32_t speaker, uint32_t start, uint32_t body,
     result_add_turn(r, speaker, start, body, len);
 }
 
+/* The speaker of a parsed label lb of text (a person's name, a title
+ * alone or an anonymous role), adding one when the name is new; -1 for
+ * an anonymous role. *take is set false when the line is no turn. */
+static int32_t
+label_speaker(const lexicon_t *lx, result_t *r, const char *text,
+              const label_t *lb, bool *take)
+{
+    *take = true;
+    if (lb->title_only) {
+        /* speakers are persons: a title alone is the turn of the speaker
+         * who bore it, else no turn at all (such lines are lists:
+         * "Minister of Defence: Sergei Shoigu.") */
+        int32_t sp = find_title(r, text, lb->title_start, lb->title_end);
+        *take = sp >= 0;
+        return sp;
+    }
+    if (lb->anonymous)
+        return -1;
+    int32_t sp = find_speaker(r, text, lb->name_start, lb->name_end);
+    bool one =
+        !memchr(text + lb->name_start, ' ', lb->name_end - lb->name_start) &&
+        lb->title_end == 0;
+    if (sp < 0 && one)
+        sp = single_word(lx, r, text, lb);
+    if (sp < 0 && one) {
+        *take = false; /* "Agenda:", "Second:" */
+    } else if (sp < 0) {
+        char name[LABEL_MAX + 1], title[LABEL_MAX + 1];
+        size_t nl2 = lb->name_end - lb->name_start;
+        size_t tl = lb->title_end - lb->title_start;
+        memcpy(name, text + lb->name_start, nl2);
+        name[nl2] = '\0';
+        memcpy(title, text + lb->title_start, tl);
+        title[tl] = '\0';
+        sp = result_add_speaker(r, name, title);
+    } else if (!r->speakers[sp].title[0] && lb->title_end) {
+        r->speakers[sp].title = result_strndup(r, text + lb->title_start,
+                                               lb->title_end - lb->title_start);
+    }
+    return sp;
+}
+
+/* Most labels recur ("Vladimir Putin:" a hundred times in a press
+ * conference): the first SEEN_MAX distinct labels of a document are kept
+ * with what parse_label() made of them, and each recurrence reuses that.
+ * parse_label() reads only the label's bytes, so the parse carries over;
+ * a person's speaker does too, as speakers are only appended and their
+ * names never change (find_speaker() gives the first match, and one
+ * found stays found). A title alone is looked up again (titles are
+ * filled in later), as is a name with no speaker yet. */
+#define SEEN_MAX 64
+
+typedef struct seen {
+    uint32_t at;     /* first byte of the label's first occurrence */
+    uint32_t n;      /* its length in bytes, colon excluded */
+    bool is_label;   /* parse_label() took it */
+    label_t lb;      /* that parse, offsets as at the first occurrence */
+    int32_t speaker; /* the person it names, -1 when to be looked up */
+} seen_t;
+
+/* The kept label with the bytes text[a..b), or NULL. */
+static seen_t *
+seen_find(seen_t *seen, size_t n_seen, const char *text, uint32_t a, uint32_t b)
+{
+    uint32_t n = b - a;
+    for (size_t i = 0; i < n_seen; i++)
+        if (seen[i].n == n && text[seen[i].at] == text[a] &&
+            memcmp(text + seen[i].at, text + a, n) == 0)
+            return &seen[i];
+    return NULL;
+}
+
+/* lb of a label at `from` moved to the same label at `to`. */
+static label_t
+label_moved(const label_t *lb, uint32_t from, uint32_t to)
+{
+    label_t m = *lb;
+    if (!m.title_only) {
+        m.name_start = m.name_start - from + to;
+        m.name_end = m.name_end - from + to;
+    }
+    if (m.title_end) { /* 0 when there is no title */
+        m.title_start = m.title_start - from + to;
+        m.title_end = m.title_end - from + to;
+    }
+    return m;
+}
+
 void
 turns_parse(const lexicon_t *lx, const char *text, size_t len, result_t *r)
 {
     if (!text || !len || len > UINT32_MAX)
         return;
+    seen_t seen[SEEN_MAX];
+    size_t n_seen = 0;
     size_t ls = 0;
     while (ls < len) {
         const char *nl = memchr(text + ls, '\n', len - ls);
@@ -618,46 +711,49 @@ turns_parse(const lexicon_t *lx, const char *text, size_t len, result_t *r)
             size_t body = c + 1;
             bool ok = body >= le || text[body] == ' ' || text[body] == '\t' ||
                       text[body] == '\r';
-            label_t lb;
-            if (ok && c > a &&
-                parse_label(lx, text, len, (uint32_t)a, (uint32_t)c, &lb)) {
-                while (body < le && (text[body] == ' ' || text[body] == '\t'))
-                    body++;
-                int32_t sp = -1;
-                bool take = true;
-                if (lb.title_only) {
-                    /* speakers are persons: a title alone is the turn of
-                     * the speaker who bore it, else no turn at all (such
-                     * lines are lists: "Minister of Defence: Sergei
-                     * Shoigu.") */
-                    sp = find_title(r, text, lb.title_start, lb.title_end);
-                    take = sp >= 0;
-                } else if (!lb.anonymous) {
-                    sp = find_speaker(r, text, lb.name_start, lb.name_end);
-                    bool one = !memchr(text + lb.name_start, ' ',
-                                       lb.name_end - lb.name_start) &&
-                               lb.title_end == 0;
-                    if (sp < 0 && one)
-                        sp = single_word(lx, r, text, &lb);
-                    if (sp < 0 && one)
-                        take = false; /* "Agenda:", "Second:" */
-                    else if (sp < 0) {
-                        char name[LABEL_MAX + 1], title[LABEL_MAX + 1];
-                        size_t nl2 = lb.name_end - lb.name_start;
-                        size_t tl = lb.title_end - lb.title_start;
-                        memcpy(name, text + lb.name_start, nl2);
-                        name[nl2] = '\0';
-                        memcpy(title, text + lb.title_start, tl);
-                        title[tl] = '\0';
-                        sp = result_add_speaker(r, name, title);
-                    } else if (!r->speakers[sp].title[0] && lb.title_end) {
-                        r->speakers[sp].title =
-                            result_strndup(r, text + lb.title_start,
-                                           lb.title_end - lb.title_start);
+            if (ok && c > a) {
+                label_t lb;
+                bool is_label;
+                seen_t *sn =
+                    seen_find(seen, n_seen, text, (uint32_t)a, (uint32_t)c);
+                if (sn) {
+                    is_label = sn->is_label;
+                    if (is_label)
+                        lb = label_moved(&sn->lb, sn->at, (uint32_t)a);
+                } else {
+                    is_label = parse_label(lx, text, len, (uint32_t)a,
+                                           (uint32_t)c, &lb);
+                    if (n_seen < SEEN_MAX) {
+                        sn = &seen[n_seen++];
+                        sn->at = (uint32_t)a;
+                        sn->n = (uint32_t)(c - a);
+                        sn->is_label = is_label;
+                        if (is_label)
+                            sn->lb = lb;
+                        sn->speaker = -1;
                     }
                 }
-                if (take)
-                    add_turn(r, sp, (uint32_t)a, (uint32_t)body, (uint32_t)len);
+                if (is_label) {
+                    while (body < le &&
+                           (text[body] == ' ' || text[body] == '\t'))
+                        body++;
+                    int32_t sp;
+                    bool take = true;
+                    if (sn && sn->speaker >= 0) {
+                        sp = sn->speaker;
+                        if (!r->speakers[sp].title[0] && lb.title_end)
+                            r->speakers[sp].title =
+                                result_strndup(r, text + lb.title_start,
+                                               lb.title_end - lb.title_start);
+                    } else {
+                        sp = label_speaker(lx, r, text, &lb, &take);
+                        if (sn && sp >= 0 && !lb.title_only)
+                            sn->speaker = sp;
+                    }
+                    if (take)
+                        add_turn(r, sp, (uint32_t)a, (uint32_t)body,
+                                 (uint32_t)len);
+                }
             }
         }
         ls = le + 1;

@@ -202,6 +202,32 @@ test_result_reserve_none(void **state)
     result_destroy(&r);
 }
 
+/* Empty names, titles, roles and units are all one shared "", and a
+ * result holding only such strings owns no memory for them. */
+static void
+test_result_empty_strings(void **state)
+{
+    (void)state;
+    result_t *r = result_new();
+    int32_t e1 = result_add_entity(r, RESULT_ORG, "Rosatom", NULL);
+    int32_t e2 = result_add_entity(r, RESULT_GPE, "Russia", "");
+    result_figure_t *f =
+        result_add_figure(r, RESULT_CARDINAL, "12", 0, 2, 12, true, NULL, "");
+    assert_string_equal(r->entities[e1].role, "");
+    assert_ptr_equal(r->entities[e1].role, r->entities[e2].role);
+    assert_ptr_equal(f->unit, r->entities[e1].role);
+    assert_null(f->iso);
+    assert_string_equal(f->text, "12");
+    int32_t sp = result_add_speaker(r, "Vladimir Putin", "");
+    assert_ptr_equal(r->speakers[sp].title, r->entities[e1].role);
+    assert_string_equal(r->speakers[sp].name, "Vladimir Putin");
+    /* a copy of zero bytes asked for by name is the caller's own */
+    char *own = result_strndup(r, "", 0);
+    assert_ptr_not_equal(own, r->entities[e1].role);
+    own[0] = '\0';
+    result_destroy(&r);
+}
+
 static void
 test_result_building(void **state)
 {
@@ -534,6 +560,7 @@ main(void)
         cmocka_unit_test(test_cfg_cli_list),
         cmocka_unit_test(test_result_reserve_none),
         cmocka_unit_test(test_result_building),
+        cmocka_unit_test(test_result_empty_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

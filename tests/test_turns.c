@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,6 +328,103 @@ test_speaker_whole_name(void **state)
     result_destroy(&r);
 }
 
+/* A label that recurs is taken as its first occurrence was, at its own
+ * offsets; a name or title that named no speaker then is looked up again,
+ * as the speaker may have come since ("Shoigu:" before and after "Sergei
+ * Shoigu:"), and so is a title alone, which a speaker may have taken
+ * since. */
+static void
+test_recurring_labels(void **state)
+{
+    (void)state;
+    const char *s = "Shoigu: Not yet a speaker.\n"
+                    "Minister of Defence: Not yet a title.\n"
+                    "Sergei Shoigu: First turn.\n"
+                    "Shoigu: Now his.\n"
+                    "Minister of Defence: Not yet his title.\n"
+                    "Minister of Defence Sergei Shoigu: Titled now.\n"
+                    "  Minister of Defence:   His turn.\n"
+                    "President of Russia Vladimir Putin: Welcome.\n"
+                    "Sergei Shoigu: Again.\n"
+                    "President of Russia Vladimir Putin:\tThank you.\n";
+    result_t *r = parse(s);
+    assert_int_equal(r->n_speakers, 2);
+    assert_string_equal(r->speakers[0].name, "Sergei Shoigu");
+    assert_string_equal(r->speakers[0].title, "Minister of Defence");
+    assert_string_equal(r->speakers[1].name, "Vladimir Putin");
+    assert_string_equal(r->speakers[1].title, "President of Russia");
+    assert_int_equal(r->n_turns, 7);
+    assert_int_equal(r->turns[0].start, off(s, "Sergei Shoigu: First"));
+    assert_int_equal(r->turns[1].start, off(s, "Shoigu: Now"));
+    assert_int_equal(r->turns[1].speaker, 0);
+    assert_int_equal(r->turns[2].start, off(s, "Minister of Defence Sergei"));
+    assert_int_equal(r->turns[3].start, off(s, "Minister of Defence:   His"));
+    assert_int_equal(r->turns[3].body, off(s, "His turn"));
+    assert_int_equal(r->turns[3].speaker, 0);
+    assert_int_equal(r->turns[5].speaker, 0);
+    assert_int_equal(r->turns[6].start, off(s, "President of Russia Vladimir "
+                                               "Putin:\tThank"));
+    assert_int_equal(r->turns[6].body, off(s, "Thank you"));
+    assert_int_equal(r->turns[6].speaker, 1);
+    assert_int_equal(r->speakers[0].turns, 5);
+    assert_int_equal(r->speakers[1].turns, 2);
+    result_destroy(&r);
+}
+
+/* More distinct labels than are kept: the later ones are parsed each
+ * time, with the same outcome. */
+static void
+test_many_labels(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "Anna Petrova",    "Boris Orlov",       "Dmitry Sokolov",
+        "Elena Morozova",  "Fyodor Volkov",     "Galina Lebedeva",
+        "Igor Kozlov",     "Irina Novikova",    "Kirill Pavlov",
+        "Larisa Semenova", "Maxim Egorov",      "Natalya Vinogradova",
+        "Oleg Bogdanov",   "Olga Vorobyova",    "Pavel Fedorov",
+        "Roman Mikhailov", "Svetlana Belyaeva", "Timur Tarasov",
+        "Viktor Belov",    "Yulia Komarova",
+    };
+    size_t n = sizeof names / sizeof names[0];
+    char s[4096];
+    size_t len = 0;
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(s + len, sizeof s - len, "%s: Turn %d.\n",
+                                    names[i], round);
+    assert_true(len < sizeof s);
+    result_t *r = parse_n(s, len);
+    assert_int_equal(r->n_speakers, n);
+    assert_int_equal(r->n_turns, 3 * n);
+    for (size_t i = 0; i < 3 * n; i++) {
+        assert_int_equal(r->turns[i].speaker, (int32_t)(i % n));
+        assert_int_equal(r->turns[i].body - r->turns[i].start,
+                         strlen(names[i % n]) + 2);
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r->speakers[i].name, names[i]);
+        assert_int_equal(r->speakers[i].turns, 3);
+    }
+    result_destroy(&r);
+}
+
+/* A one-letter last word is an initial only when a dot follows it in the
+ * label, whatever labels came before ("Pavel A." then "Pavel A"). */
+static void
+test_initial_needs_its_dot(void **state)
+{
+    (void)state;
+    result_t *r = parse("Pavel A: Hi.\n");
+    size_t turns = r->n_turns;
+    result_destroy(&r);
+    r = parse("Pavel A. Orlov: Hello.\n"
+              "Pavel A: Hi.\n");
+    assert_int_equal(r->n_turns, 1 + turns);
+    assert_string_equal(r->speakers[0].name, "Pavel A. Orlov");
+    result_destroy(&r);
+}
+
 static void
 test_huge_line(void **state)
 {
@@ -463,6 +561,9 @@ main(void)
         cmocka_unit_test(test_label_long_lower_title),
         cmocka_unit_test(test_label_initial_and_gloss),
         cmocka_unit_test(test_speaker_whole_name),
+        cmocka_unit_test(test_recurring_labels),
+        cmocka_unit_test(test_many_labels),
+        cmocka_unit_test(test_initial_needs_its_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
