@@ -177,7 +177,7 @@ typedef struct sub2 {
 #define SUB_MIN 8
 
 /* Tables indexed (fig_lex_new lists them). */
-#define N_TABLES 23
+#define N_TABLES 22
 
 #define TWHERE 64 /* slots of fig_lex.where, more than N_TABLES */
 
@@ -316,10 +316,9 @@ fig_lex_new(const lexicon_t *lex)
         lex->fig_year_preps,       lex->fig_seasons,
         lex->fig_season_edges,     lex->fig_year_edges,
         lex->fig_relative_periods, lex->fig_part_ordinals,
-        lex->fig_per_times,        lex->fig_carry_preps,
-        lex->fig_clock_words,      lex->fig_ordinal_suffixes,
-        lex->fig_year_prefixes,    lex->fig_unit_gaps,
-        lex->fig_number_signs,
+        lex->fig_carry_preps,      lex->fig_clock_words,
+        lex->fig_ordinal_suffixes, lex->fig_year_prefixes,
+        lex->fig_unit_gaps,        lex->fig_number_signs,
     };
     size_t cap_subs = 0, cap_order = 0;
     for (size_t i = 0; i < N_TABLES; i++)

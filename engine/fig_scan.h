@@ -25,10 +25,6 @@
 /* A scaled amount takes the last currency or unit this far (bytes) away. */
 #define CARRY_GAP 240
 
-/* Compound units ("centner per hectare") a scan keeps, and their length. */
-#define PER_MAX 16
-#define PER_LEN 48
-
 enum { K_PLAIN, K_DAYMONTH, K_DUR, K_YEAR };
 
 #define F_LINK 1u  /* followed by a connector and another number */
@@ -68,23 +64,21 @@ typedef struct cand {
 /* One figures_scan() call: the text, the output and the coordination
  * state. */
 typedef struct scan {
-    const fig_lex_t *lx;        /* word tables' index */
-    const lexicon_t *lex;       /* the word tables (lx's lexicon) */
-    const unsigned char *t;     /* input */
-    size_t n;                   /* input length */
-    result_t *r;                /* output */
-    size_t emitted;             /* figures added */
-    size_t max_figs;            /* cap keeping memory bounded on junk input */
-    cand_t q[QMAX];             /* pending coordinated numbers */
-    size_t nq;                  /* entries in q */
-    cand_t last;                /* last emitted figure with unit or scale */
-    bool has_last;              /* last is valid */
-    size_t count_end;           /* end of the last count with a noun */
-    cand_t day;                 /* last emitted day of a month */
-    bool has_day;               /* day is valid */
-    size_t decade_end;          /* end of the last 1900s decade, or 0 */
-    char per[PER_MAX][PER_LEN]; /* compound units built ("tonne per day") */
-    size_t nper;                /* entries in per */
+    const fig_lex_t *lx;    /* word tables' index */
+    const lexicon_t *lex;   /* the word tables (lx's lexicon) */
+    const unsigned char *t; /* input */
+    size_t n;               /* input length */
+    result_t *r;            /* output */
+    size_t emitted;         /* figures added */
+    size_t max_figs;        /* cap keeping memory bounded on junk input */
+    cand_t q[QMAX];         /* pending coordinated numbers */
+    size_t nq;              /* entries in q */
+    cand_t last;            /* last emitted figure with unit or scale */
+    bool has_last;          /* last is valid */
+    size_t count_end;       /* end of the last count with a noun */
+    cand_t day;             /* last emitted day of a month */
+    bool has_day;           /* day is valid */
+    size_t decade_end;      /* end of the last 1900s decade, or 0 */
 } scan_t;
 
 /* Small tests the patterns ask of every number. */

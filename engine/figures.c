@@ -309,50 +309,6 @@ figures_name_before(const scan_t *s, size_t p)
     return true;
 }
 
-/* The unit "NUM per DEN" kept in the scan (one copy per distinct text),
- * or NULL when the scan's table is full or the name too long. */
-static const char *
-per_name(scan_t *s, const char *num, const char *den)
-{
-    char buf[PER_LEN];
-    int k = snprintf(buf, sizeof buf, "%s per %s", num, den);
-    if (k < 0 || (size_t)k >= sizeof buf)
-        return NULL;
-    for (size_t i = 0; i < s->nper; i++)
-        if (strcmp(s->per[i], buf) == 0)
-            return s->per[i];
-    if (s->nper == PER_MAX)
-        return NULL;
-    memcpy(s->per[s->nper], buf, (size_t)k + 1);
-    return s->per[s->nper++];
-}
-
-/* A quantity's unit followed by "per" and a unit or a time word is a rate
- * ("24 centners per hectare", "30 cubic metres per day"): one unit, one
- * span. */
-static void
-per_unit(scan_t *s, cand_t *c)
-{
-    size_t a = fig_lex_skip_blanks(s->t, s->n, c->end);
-    size_t b = a > c->end ? fig_lex_match(s->t, s->n, a, "per", false) : 0;
-    size_t d = b ? fig_lex_skip_blanks(s->t, s->n, b) : 0;
-    if (!b || d == b)
-        return;
-    const fig_word_t *w;
-    size_t e =
-        fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_units, false, &w);
-    if (!e || w->num != 1)
-        e = fig_lex_match_table(s->lx, s->t, s->n, d, s->lex->fig_per_times,
-                                false, &w);
-    if (!e)
-        return;
-    const char *u = per_name(s, c->unit, w->norm);
-    if (!u)
-        return;
-    c->unit = u;
-    c->end = e;
-}
-
 /* The end of an editor's bracket whose unit word ends at p: after ']',
  * maybe behind a few words of what is counted ("[tonnes of cargo]"), or
  * 0 when the bracket says more. */
@@ -437,7 +393,6 @@ unit_after(scan_t *s, size_t q, bool glued, cand_t *c)
         if (w->num != 1)
             c->flags |= F_SCALE;
         c->end = e;
-        per_unit(s, c);
         return true;
     }
     c->flags &= ~F_UNIT;

@@ -101,7 +101,7 @@ struct lexicon {
      * connectors ("to", "and/or"), words that make a year of a small
      * number, seasons, parts of a season or year ("end"), relative
      * periods ("past"), ordinals of a half or quarter (number = ordinal),
-     * rate denominators after "per" (norm = unit), words before a bare
+     * words before a bare
      * amount that carry the last currency or unit to it ("to", "from"). */
     const fig_word_t *fig_loose_followers;
     const fig_word_t *fig_range_connectors;
@@ -111,7 +111,6 @@ struct lexicon {
     const fig_word_t *fig_year_edges;
     const fig_word_t *fig_relative_periods;
     const fig_word_t *fig_part_ordinals;
-    const fig_word_t *fig_per_times;
     const fig_word_t *fig_carry_preps;
     /* Clock words ("pm", "a.m.", "o'clock"; norm "am", "pm" or "o") and
      * the endings of ordinals in digits ("nd", "th"). */

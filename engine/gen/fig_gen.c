@@ -363,7 +363,6 @@ main(int argc, char **argv)
                                          "year_edges",
                                          "relative_periods",
                                          "part_ordinals",
-                                         "per_times",
                                          "carry_preps",
                                          "clock_words",
                                          "ordinal_suffixes",
