@@ -266,16 +266,22 @@ year_context(const scan_t *s, size_t p, int year, cand_t *c)
         c->start = w1s;
         return;
     }
-    if (!fig_lex_word_is(t, w1s, w1e, "of") ||
-        !fig_lex_prev_word(t, w1s, &w2s, &w2e))
+    /* "the third quarter of 2024", and without "of" ("the third quarter
+     * 2024"), which only a half or a quarter takes */
+    bool of = fig_lex_word_is(t, w1s, w1e, "of");
+    if (!of) {
+        w2s = w1s;
+        w2e = w1e;
+    } else if (!fig_lex_prev_word(t, w1s, &w2s, &w2e)) {
         return;
-    if (word_in_list(s, w2s, w2e, s->lex->fig_year_edges)) {
+    }
+    if (of && word_in_list(s, w2s, w2e, s->lex->fig_year_edges)) {
         c->start = w2s;
         return;
     }
     /* "first six months of 2018": a spelled count of months (a count in
      * digits is found from the number, see first_months_after) */
-    if (fig_lex_word_is(t, w2s, w2e, "months") &&
+    if (of && fig_lex_word_is(t, w2s, w2e, "months") &&
         fig_lex_prev_word(t, w2s, &w3s, &w3e)) {
         int k = fig_lex_word_in(s->lx, t, w3s, w3e, s->lex->fig_numwords);
         size_t w4s, w4e;

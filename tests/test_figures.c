@@ -1015,6 +1015,23 @@ test_last_part_of_year(void **state)
     result_destroy(&r);
 }
 
+/* A half or a quarter before its year without "of" ("the third quarter
+ * 2024", as company reports write it) is the same part of the year;
+ * a sentence or a comma between them breaks it. */
+static void
+test_part_of_year_without_of(void **state)
+{
+    (void)state;
+    const char *in = "Revenue rose in the third quarter 2024 and the second "
+                     "half 2023. In the first half, 2020 was hard.";
+    result_t *r = scan(in);
+    iso_fig(r, in, RESULT_DATE, "third quarter 2024", 0, "2024-Q3");
+    iso_fig(r, in, RESULT_DATE, "second half 2023", 0, "2023-H2");
+    iso_fig(r, in, RESULT_DATE, "2020", 0, "2020");
+    assert_int_equal(r->n_figures, 3);
+    result_destroy(&r);
+}
+
 /* A time with its minutes before a part of the day or a time zone
  * ("7.20 this morning", "10.00 at night", "14:00 Moscow time") is one TIME;
  * a bare count before one is not ("we had 5 this morning"). */
@@ -1487,6 +1504,7 @@ main(void)
         cmocka_unit_test(test_dot_times_and_ranges_after_names),
         cmocka_unit_test(test_times_with_parts_of_day),
         cmocka_unit_test(test_last_part_of_year),
+        cmocka_unit_test(test_part_of_year_without_of),
         cmocka_unit_test(test_ordinal_heads),
         cmocka_unit_test(test_own_unit_keeps_scale),
         cmocka_unit_test(test_range_scale_fits),
