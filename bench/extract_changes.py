@@ -2,9 +2,10 @@
 """extract_changes.py: what a change to the engine changes, mention by mention.
 
 Runs `excerpt extract --format json` of two builds over every .txt file of a
-corpus and prints, per document, the entity mentions and figures one build
-has and the other lacks (type, text, value/unit for figures), each with a
-line of the text around it, then a count per kind. For changes meant to
+corpus and prints, per document, the entity mentions, figures and turns one
+build has and the other lacks (type, text, value/unit for figures; start,
+speaker and end for turns), each with a line of the text around it, then a
+count per kind. For changes meant to
 change output (rules, data), where bench/extract_diff.sh (byte-identical
 output) does not apply: read every line before calling a change better.
 
@@ -12,7 +13,7 @@ Documents of the held-out set (bench/holdout/gold) are skipped unless
 --holdout is given: nobody reads their misses.
 
 usage: bench/extract_changes.py OLD_BUILD_DIR NEW_BUILD_DIR [CORPUS_DIR]
-       [--kind entities|figures|all] [--holdout] [--context N]
+       [--kind entities|figures|turns|all] [--holdout] [--context N]
 Exit status: 0 no differences, 1 differences printed, 2 usage or run error.
 """
 import argparse
@@ -60,6 +61,16 @@ def figures(doc):
     return s
 
 
+def turns(doc):
+    """Turns as (start, start, speaker, end): a label read differently
+    shows as a turn added or lost, with the text after its start."""
+    s = set()
+    for t in doc.get("turns", []):
+        s.add((t["start"], t["start"], t.get("speaker") or "(no speaker)",
+               f"to {t['end']}"))
+    return s
+
+
 def context(text, start, end, n):
     a = max(0, start - n)
     b = min(len(text), end + n)
@@ -74,7 +85,7 @@ def main():
     ap.add_argument("corpus", nargs="?",
                     default=os.path.join(HERE, "..", "..", "shared", "corpus",
                                          "kremlin"))
-    ap.add_argument("--kind", choices=("entities", "figures", "all"),
+    ap.add_argument("--kind", choices=("entities", "figures", "turns", "all"),
                     default="all")
     ap.add_argument("--holdout", action="store_true",
                     help="include the held-out set's documents")
@@ -93,7 +104,7 @@ def main():
             with open(g, encoding="utf-8") as f:
                 held.add(os.path.basename(json.load(f)["source"]))
     old, new = run(a.old, files), run(a.new, files)
-    kinds = [("entities", mentions), ("figures", figures)]
+    kinds = [("entities", mentions), ("figures", figures), ("turns", turns)]
     if a.kind != "all":
         kinds = [k for k in kinds if k[0] == a.kind]
     count = {}
