@@ -258,9 +258,7 @@ find_labels(const char *text, const result_t *r, scratch_t *sc, lab_t **out)
                     const char *w = p - 1;
                     while (w > text + t->start && w[-1] != ' ')
                         w--;
-                    size_t wl = (size_t)(p - 1 - w);
-                    if (turns_same_given(gs, gl, w, wl) ||
-                        (wl == 2 && w[1] == '.' && w[0] == gs[0])) {
+                    if (turns_same_given(gs, gl, w, (size_t)(p - 1 - w))) {
                         nl += (size_t)(p - w);
                         p = w;
                     }

@@ -490,6 +490,9 @@ given_letter(const char *s, size_t n, size_t *i, bool *pending_s)
 bool
 turns_same_given(const char *a, size_t an, const char *b, size_t bn)
 {
+    /* "A." for "Alexei": an initial names the given name it starts */
+    if (bn == 2 && b[1] == '.')
+        return an > 2 && a[0] == b[0];
     size_t i = 0, k = 0;
     bool pa = false, pb = false;
     for (;;) {
@@ -537,8 +540,7 @@ find_speaker(const result_t *r, const char *s, uint32_t a, uint32_t b)
         const char *nm = r->speakers[i].name;
         size_t l = strlen(nm);
         if (l > ln && strncmp(nm + l - ln, last, ln) == 0 &&
-            (turns_same_given(nm, l - ln, sp, gn) ||
-             (gn == 2 && sp[1] == '.' && nm[0] == sp[0] && l - ln > 2)))
+            turns_same_given(nm, l - ln, sp, gn))
             return (int32_t)i;
     }
     return -1;

@@ -20,7 +20,8 @@ void turns_parse(const lexicon_t *lx, const char *text, size_t len,
 
 /* Whether given names a[0..an) and b[0..bn) are one name spelt two ways
  * ("Sergei" and "Sergey", "Dmitry" and "Dmitriy", "Alexei" and "Aleksei"):
- * equal once case, i/y/j runs and x/ks are ignored. */
+ * equal once case, i/y/j runs and x/ks are ignored; or b is the initial of
+ * a ("A." for "Alexei"). */
 bool turns_same_given(const char *a, size_t an, const char *b, size_t bn);
 
 #endif
